@@ -1,0 +1,21 @@
+'use strict'
+// invoke-parallel: load a module into a pool of worker processes and call its exports.
+
+const { Pool } = require('./lib/pool')
+const { globalPool } = require('./lib/global-pool')
+const { invokeRequire } = require('./lib/require')
+const { Cancel, Retry } = require('./lib/errors')
+
+/** Creates a pool of worker processes. */
+function pool(options) {
+  return new Pool(options)
+}
+
+module.exports = {
+  require: invokeRequire,
+  pool,
+  globalPool,
+  Pool,
+  Cancel,
+  Retry,
+}

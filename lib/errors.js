@@ -1,0 +1,45 @@
+'use strict'
+// Errors the library itself produces.
+
+/** A call or load was cancelled. */
+class Cancel extends Error {
+  constructor(message = 'the call was cancelled') {
+    super(message)
+    this.name = 'Cancel'
+  }
+}
+
+/** A worker died while the call ran, and the call was not (or could no longer be) retried. */
+class Retry extends Error {
+  constructor(message, { pid, exitCode, signal } = {}) {
+    super(message)
+    this.name = 'Retry'
+    this.pid = pid ?? null
+    this.exitCode = exitCode ?? null
+    this.signal = signal ?? null
+  }
+}
+
+const FAILURE_CODES = {
+  closed: 'ERR_INVOKE_POOL_CLOSED',
+  start: 'ERR_INVOKE_WORKER_START',
+  crash: 'ERR_INVOKE_WORKER_CRASHED',
+}
+
+/** Builds the error for a failure reported by the native scheduler (see src/core/failure.rs). */
+function failureError(json) {
+  const failure = JSON.parse(json)
+  const details = { pid: failure.pid, exitCode: failure.exitCode, signal: failure.signal }
+  if (failure.type === 'retry') return new Retry(`invoke-parallel: ${failure.message}`, details)
+  const error = new Error(`invoke-parallel: ${failure.message}`)
+  error.code = FAILURE_CODES[failure.type] || 'ERR_INVOKE_INTERNAL'
+  return Object.assign(error, details)
+}
+
+function poolClosedError() {
+  const error = new Error('invoke-parallel: the pool is closed')
+  error.code = FAILURE_CODES.closed
+  return error
+}
+
+module.exports = { Cancel, Retry, failureError, poolClosedError }

@@ -1,0 +1,78 @@
+'use strict'
+// The worker's side of the frame format in src/protocol/frame.rs:
+// u32 LE body length | u8 kind | u32 LE call id | u32 LE module id | payload.
+
+const HEADER_LEN = 13
+
+const Kind = Object.freeze({
+  Load: 1,
+  Call: 2,
+  Ready: 16,
+  Resolved: 17,
+  Rejected: 18,
+})
+
+const EMPTY = Buffer.alloc(0)
+
+function encodeHeader(kind, call, module, payloadLength) {
+  const header = Buffer.allocUnsafe(HEADER_LEN)
+  header.writeUInt32LE(HEADER_LEN - 4 + payloadLength, 0)
+  header.writeUInt8(kind, 4)
+  header.writeUInt32LE(call, 5)
+  header.writeUInt32LE(module, 9)
+  return header
+}
+
+/** Reassembles frames from arbitrary chunks of the parent's stream. */
+class FrameReader {
+  #pending = EMPTY
+
+  /** Returns the complete frames now available; throws on a corrupt stream. */
+  push(chunk) {
+    let buf = this.#pending.length === 0 ? chunk : Buffer.concat([this.#pending, chunk])
+    const frames = []
+    while (buf.length >= HEADER_LEN) {
+      const bodyLength = buf.readUInt32LE(0)
+      if (bodyLength < HEADER_LEN - 4) throw new Error(`corrupt frame: body of ${bodyLength} bytes`)
+      if (buf.length < 4 + bodyLength) break
+      frames.push({
+        kind: buf.readUInt8(4),
+        call: buf.readUInt32LE(5),
+        module: buf.readUInt32LE(9),
+        payload: buf.subarray(HEADER_LEN, 4 + bodyLength),
+      })
+      buf = buf.subarray(4 + bodyLength)
+    }
+    // Keep a private copy of a partial frame: the socket may reuse its chunk's memory.
+    this.#pending = buf.length === 0 ? EMPTY : Buffer.from(buf)
+    return frames
+  }
+}
+
+/** Queues frames and writes them in one go at the end of the current turn of the event loop. */
+class FrameWriter {
+  #socket
+  #queued = []
+  #scheduled = false
+
+  constructor(socket) {
+    this.#socket = socket
+  }
+
+  send(kind, call, module, payload) {
+    this.#queued.push(encodeHeader(kind, call, module, payload.length), payload)
+    if (!this.#scheduled) {
+      this.#scheduled = true
+      setImmediate(() => this.#flush())
+    }
+  }
+
+  #flush() {
+    this.#scheduled = false
+    const chunks = this.#queued
+    this.#queued = []
+    this.#socket.write(Buffer.concat(chunks))
+  }
+}
+
+module.exports = { Kind, FrameReader, FrameWriter, EMPTY }

@@ -1,0 +1,9 @@
+'use strict'
+// The compiled scheduler. `binding.js` is the loader napi-rs generates at build time.
+
+const { NativePool } = require('../binding.js')
+
+/** Kinds of the entries in a settlement batch (src/binding.rs). */
+const BatchKind = Object.freeze({ Resolved: 0, Rejected: 1, Failed: 2, Report: 3, Closed: 4 })
+
+module.exports = { NativePool, BatchKind }

@@ -1,0 +1,166 @@
+'use strict'
+
+const path = require('node:path')
+const { NativePool, BatchKind } = require('./native')
+const { poolOptions } = require('./options')
+const wire = require('./wire')
+const { failureError, poolClosedError } = require('./errors')
+
+const WORKER_MAIN = path.join(__dirname, 'worker', 'main.js')
+
+// Internal entry points for lib/require.js and lib/proxy.js; not part of the public API.
+const kLoad = Symbol('invoke-parallel.load')
+const kCall = Symbol('invoke-parallel.call')
+const kModules = Symbol('invoke-parallel.modules')
+
+class Pool {
+  #native
+  #onError
+  /** call id -> { resolve, reject, decode } */
+  #pending = new Map()
+  #holding = false
+  #closing = null
+  #closingForce = false
+  #markClosed = null
+  #closeDone = false
+
+  constructor(options) {
+    const o = poolOptions(options)
+    this.#onError = o.onError
+    this[kModules] = new Map()
+    this.#native = new NativePool(
+      {
+        execPath: process.execPath,
+        args: [WORKER_MAIN],
+        cwd: o.cwd,
+        env: o.env,
+        limit: o.limit,
+        minimum: o.minimum,
+        maxPerChild: o.maxPerChild,
+        idleTimeout: Number.isFinite(o.timeout) ? o.timeout : undefined,
+        retries: o.retries,
+      },
+      (batch) => this.#settle(batch),
+    )
+  }
+
+  get closed() {
+    return this.#closing !== null
+  }
+
+  /**
+   * Stops taking calls. Gracefully: the calls already made finish, then the workers exit. With
+   * `force`: pending calls reject and the workers get SIGTERM, then SIGKILL after a grace.
+   * Resolves once every worker has exited.
+   */
+  close({ force = false } = {}) {
+    if (typeof force !== 'boolean') return Promise.reject(new TypeError('pool.close: force must be a boolean'))
+    if (this.#closing === null) {
+      this.#closing = new Promise((resolve) => {
+        this.#markClosed = resolve
+      })
+      this.#hold()
+    }
+    if (force && !this.#closingForce) {
+      this.#closingForce = true
+      this.#native.close(true)
+    } else if (!force) {
+      this.#native.close(false)
+    }
+    return this.#closing
+  }
+
+  [Symbol.asyncDispose]() {
+    return this.close()
+  }
+
+  /** Loads a module by resolved path; resolves to its id and exported function names. */
+  [kLoad](resolvedPath, noRetry) {
+    if (this.#closing !== null) return Promise.reject(poolClosedError())
+    const id = this.#native.load(resolvedPath, noRetry)
+    return this.#track(id).then((names) => ({ id, names }))
+  }
+
+  [kCall](moduleId, method, args, noRetry) {
+    if (this.#closing !== null) return Promise.reject(poolClosedError())
+    let payload
+    try {
+      payload = wire.encode([method, args], 'arguments')
+    } catch (err) {
+      return Promise.reject(err)
+    }
+    return this.#track(this.#native.call(moduleId, payload, noRetry))
+  }
+
+  #track(id) {
+    this.#hold()
+    return new Promise((resolve, reject) => {
+      this.#pending.set(id, { resolve, reject })
+    })
+  }
+
+  #settle(batch) {
+    for (let i = 0; i < batch.length; i += 3) {
+      const id = batch[i]
+      const kind = batch[i + 1]
+      const payload = batch[i + 2]
+      if (kind === BatchKind.Report) {
+        this.#report(failureError(payload))
+        continue
+      }
+      if (kind === BatchKind.Closed) {
+        this.#closeDone = true
+        this.#markClosed()
+        continue
+      }
+      const call = this.#pending.get(id)
+      if (call === undefined) continue
+      this.#pending.delete(id)
+      if (kind === BatchKind.Resolved) {
+        let value
+        try {
+          value = wire.decode(payload)
+        } catch (err) {
+          call.reject(new Error(`invoke-parallel: the worker's reply could not be decoded: ${err.message}`))
+          continue
+        }
+        call.resolve(value)
+      } else if (kind === BatchKind.Rejected) {
+        call.reject(wire.decodeThrown(payload))
+      } else {
+        call.reject(failureError(payload))
+      }
+    }
+    this.#release()
+  }
+
+  #report(error) {
+    try {
+      this.#onError(error)
+    } catch (thrown) {
+      // Never let a throwing handler cost the rest of the batch its settlement.
+      process.nextTick(() => {
+        throw thrown
+      })
+    }
+  }
+
+  // The pool holds the event loop open only while someone awaits it, so a script that forgets to
+  // close its pool still exits when its work is done.
+  #hold() {
+    if (!this.#holding) {
+      this.#holding = true
+      this.#native.keepAlive(true)
+    }
+  }
+
+  #release() {
+    const awaitingClose = this.#closing !== null && !this.#closeDone
+    if (this.#holding && this.#pending.size === 0 && !awaitingClose) {
+      this.#holding = false
+      this.#native.keepAlive(false)
+    }
+  }
+}
+
+module.exports = { Pool, kLoad, kCall, kModules }

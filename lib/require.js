@@ -1,0 +1,61 @@
+'use strict'
+// invoke.require: resolves a specifier the way `require` would from the caller's file, loads it
+// in the pool, and hands back a cached proxy.
+
+const path = require('node:path')
+const { createRequire } = require('node:module')
+const { fileURLToPath } = require('node:url')
+const { requireOptions } = require('./options')
+const { kLoad, kModules } = require('./pool')
+const { createModuleProxy } = require('./proxy')
+const { globalPool } = require('./global-pool')
+
+/** Never throws: every failure, the resolver's included, is a rejected promise. */
+function invokeRequire(specifier, options) {
+  try {
+    const { pool = globalPool(), noRetry } = requireOptions(options)
+    const resolved = createRequire(callerFile(invokeRequire)).resolve(specifier)
+    return loadModule(pool, resolved, noRetry)
+  } catch (err) {
+    return Promise.reject(err)
+  }
+}
+
+function loadModule(pool, resolved, noRetry) {
+  const cache = pool[kModules]
+  let loading = cache.get(resolved)
+  if (loading === undefined) {
+    loading = pool[kLoad](resolved, noRetry).then(
+      ({ id, names }) => createModuleProxy(pool, id, names, { noRetry: false }),
+      (err) => {
+        cache.delete(resolved)
+        throw err
+      },
+    )
+    cache.set(resolved, loading)
+  }
+  return loading
+}
+
+/** The file of the code that called `fn`, for resolving relative specifiers against it. */
+function callerFile(fn) {
+  const savedPrepare = Error.prepareStackTrace
+  const savedLimit = Error.stackTraceLimit
+  let file
+  try {
+    Error.prepareStackTrace = (_, frames) => frames
+    Error.stackTraceLimit = 1
+    const holder = {}
+    Error.captureStackTrace(holder, fn)
+    file = holder.stack[0]?.getFileName()
+  } finally {
+    Error.prepareStackTrace = savedPrepare
+    Error.stackTraceLimit = savedLimit
+  }
+  if (typeof file === 'string' && file.startsWith('file:')) return fileURLToPath(file)
+  if (typeof file === 'string' && path.isAbsolute(file)) return file
+  // The REPL, `node -e` and the like: resolve from the working directory.
+  return path.join(process.cwd(), '[eval]')
+}
+
+module.exports = { invokeRequire }

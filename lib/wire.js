@@ -1,0 +1,138 @@
+'use strict'
+// How values cross between parent and worker: V8's structured clone (v8.serialize), so Map, Set,
+// Date, RegExp, BigInt, typed arrays, Buffers and cycles survive. Thrown errors travel as plain
+// descriptions and are rebuilt with their native class on the other side.
+
+const v8 = require('node:v8')
+
+const NATIVE_ERRORS = new Map(
+  [Error, TypeError, RangeError, SyntaxError, ReferenceError, EvalError, URIError, AggregateError].map(
+    (ctor) => [ctor.name, ctor],
+  ),
+)
+const NATIVE_PROTOTYPES = new Map([...NATIVE_ERRORS].map(([name, ctor]) => [ctor.prototype, name]))
+const MAX_DEPTH = 8
+
+/**
+ * Serializes `value`; a value that cannot be cloned becomes a TypeError that says where in
+ * `what` (e.g. "arguments") the offending function or symbol sits.
+ */
+function encode(value, what) {
+  try {
+    return v8.serialize(value)
+  } catch (err) {
+    const where = findUncloneable(value, what, new Set())
+    const detail = where ? `${where.path} is ${where.kind}` : err.message
+    const error = new TypeError(`invoke-parallel: the ${what} cannot be sent between processes: ${detail}`)
+    error.code = 'ERR_INVOKE_UNSERIALIZABLE'
+    throw error
+  }
+}
+
+function decode(buffer) {
+  return v8.deserialize(buffer)
+}
+
+function findUncloneable(value, path, seen) {
+  if (typeof value === 'function') return { path, kind: `a function (${value.name || 'anonymous'})` }
+  if (typeof value === 'symbol') return { path, kind: `a symbol (${value.toString()})` }
+  if (value === null || typeof value !== 'object' || seen.has(value)) return null
+  seen.add(value)
+  if (value instanceof Map) {
+    for (const [k, v] of value) {
+      const found = findUncloneable(k, `${path} (a Map key)`, seen) || findUncloneable(v, `${path}.get(${String(k)})`, seen)
+      if (found) return found
+    }
+    return null
+  }
+  if (value instanceof Set) {
+    for (const v of value) {
+      const found = findUncloneable(v, `${path} (a Set member)`, seen)
+      if (found) return found
+    }
+    return null
+  }
+  for (const key of Object.keys(value)) {
+    const found = findUncloneable(value[key], Array.isArray(value) ? `${path}[${key}]` : `${path}.${key}`, seen)
+    if (found) return found
+  }
+  return null
+}
+
+/** Worker side: a thrown value as bytes. */
+function encodeThrown(thrown) {
+  try {
+    return v8.serialize(describeThrown(thrown, 0))
+  } catch {
+    return v8.serialize({ kind: 'value', value: String(thrown) })
+  }
+}
+
+function describeThrown(thrown, depth) {
+  if (!(thrown instanceof Error) || depth > MAX_DEPTH) {
+    return { kind: 'value', value: cloneable(thrown) ? thrown : String(thrown) }
+  }
+  const props = {}
+  for (const key of Object.keys(thrown)) {
+    if (key === 'cause' || key === 'errors') continue
+    const value = thrown[key]
+    props[key] = cloneable(value) ? value : String(value)
+  }
+  const description = {
+    kind: 'error',
+    native: nativeClassOf(thrown),
+    name: String(thrown.name),
+    message: String(thrown.message),
+    stack: typeof thrown.stack === 'string' ? thrown.stack : undefined,
+    pid: process.pid,
+    props,
+  }
+  if ('cause' in thrown) description.cause = describeThrown(thrown.cause, depth + 1)
+  if (Array.isArray(thrown.errors)) description.errors = thrown.errors.map((e) => describeThrown(e, depth + 1))
+  return description
+}
+
+function nativeClassOf(error) {
+  for (let proto = Object.getPrototypeOf(error); proto !== null; proto = Object.getPrototypeOf(proto)) {
+    const name = NATIVE_PROTOTYPES.get(proto)
+    if (name) return name
+  }
+  return 'Error'
+}
+
+function cloneable(value) {
+  try {
+    v8.serialize(value)
+    return true
+  } catch {
+    return false
+  }
+}
+
+/** Parent side: the bytes of a thrown value, rebuilt. */
+function decodeThrown(buffer) {
+  return reviveThrown(v8.deserialize(buffer))
+}
+
+function reviveThrown(description) {
+  if (description.kind !== 'error') return description.value
+  const Native = NATIVE_ERRORS.get(description.native) || Error
+  const error =
+    Native === AggregateError
+      ? new AggregateError((description.errors || []).map(reviveThrown), description.message)
+      : new Native(description.message)
+  if (error.name !== description.name) {
+    Object.defineProperty(error, 'name', { value: description.name, writable: true, configurable: true })
+  }
+  Object.assign(error, description.props)
+  if ('cause' in description) {
+    Object.defineProperty(error, 'cause', { value: reviveThrown(description.cause), writable: true, configurable: true })
+  }
+  if (description.stack) {
+    // The stack is the worker's, marked so nobody goes looking for those frames in the parent.
+    error.stack = `${description.stack}\n    at <invoke-parallel worker, pid ${description.pid}>`
+  }
+  return error
+}
+
+module.exports = { encode, decode, encodeThrown, decodeThrown }

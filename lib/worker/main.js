@@ -1,0 +1,91 @@
+'use strict'
+// The program every worker process runs: it reads frames from the parent on fd 3, loads modules,
+// runs their methods and answers. It exits as soon as the channel closes, so a worker never
+// outlives its parent.
+
+const net = require('node:net')
+const { Kind, FrameReader, FrameWriter, EMPTY } = require('../frame')
+const wire = require('../wire')
+
+const channel = new net.Socket({ fd: 3, readable: true, writable: true })
+const reader = new FrameReader()
+const writer = new FrameWriter(channel)
+/** module id -> { exports } or { error } */
+const modules = new Map()
+
+channel.on('data', (chunk) => {
+  let frames
+  try {
+    frames = reader.push(chunk)
+  } catch (err) {
+    process.stderr.write(`invoke-parallel worker ${process.pid}: ${err.message}\n`)
+    process.exit(70)
+  }
+  for (const frame of frames) {
+    if (frame.kind === Kind.Load) load(frame)
+    else if (frame.kind === Kind.Call) call(frame)
+  }
+})
+channel.on('end', () => process.exit(0))
+channel.on('error', () => process.exit(0))
+
+function load({ call, module, payload }) {
+  let entry
+  try {
+    entry = { exports: require(payload.toString('utf8')) }
+  } catch (error) {
+    entry = { error }
+  }
+  modules.set(module, entry)
+  if (call === 0) return
+  if (entry.error) reject(call, entry.error)
+  else resolve(call, exportedFunctionNames(entry.exports))
+}
+
+function exportedFunctionNames(exports) {
+  if (exports === null || (typeof exports !== 'object' && typeof exports !== 'function')) return []
+  const names = []
+  for (const key in exports) {
+    if (typeof exports[key] === 'function') names.push(key)
+  }
+  return names
+}
+
+function call({ call, module, payload }) {
+  const entry = modules.get(module)
+  if (entry === undefined) return reject(call, new Error(`invoke-parallel: module ${module} was never loaded here`))
+  if (entry.error) return reject(call, entry.error)
+  let method, args, result
+  try {
+    ;[method, args] = wire.decode(payload)
+    const fn = entry.exports[method]
+    if (typeof fn !== 'function') throw new TypeError(`${method} is not an exported function`)
+    result = fn.apply(entry.exports, args)
+  } catch (error) {
+    return reject(call, error)
+  }
+  if (result !== null && typeof result === 'object' && typeof result.then === 'function') {
+    result.then(
+      (value) => resolve(call, value),
+      (error) => reject(call, error),
+    )
+  } else {
+    resolve(call, result)
+  }
+}
+
+function resolve(call, value) {
+  let payload
+  try {
+    payload = wire.encode(value, 'result')
+  } catch (error) {
+    return reject(call, error)
+  }
+  writer.send(Kind.Resolved, call, 0, payload)
+}
+
+function reject(call, error) {
+  writer.send(Kind.Rejected, call, 0, wire.encodeThrown(error))
+}
+
+writer.send(Kind.Ready, 0, 0, EMPTY)

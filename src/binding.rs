@@ -1,0 +1,158 @@
+//! The N-API surface: one `NativePool` per JS pool. It is deliberately small — ids in, batches of
+//! settlements out — so that all policy stays in the scheduler and all values stay in JS.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use napi::bindgen_prelude::*;
+use napi::threadsafe_function::{ThreadsafeFunction, ThreadsafeFunctionCallMode};
+use napi_derive::napi;
+use tokio::sync::mpsc::UnboundedSender;
+
+use crate::core::{Event, Job, Outcome, PoolConfig};
+use crate::driver::{start_pool, SettleQueue, Settled, SpawnConfig};
+
+/// One entry of a settlement batch, flattened into the JS array as `id, kind, payload`.
+type BatchItem = Either3<u32, Buffer, String>;
+
+/// Batch kinds, mirrored in `lib/native-pool.js`.
+const RESOLVED: u32 = 0;
+const REJECTED: u32 = 1;
+const FAILED: u32 = 2;
+const REPORT: u32 = 3;
+const CLOSED: u32 = 4;
+
+type BatchFn = ThreadsafeFunction<(), Unknown<'static>, Vec<BatchItem>, Status, false, true>;
+
+#[napi(object)]
+pub struct NativePoolOptions {
+  pub exec_path: String,
+  pub args: Vec<String>,
+  pub cwd: String,
+  pub env: HashMap<String, String>,
+  pub limit: u32,
+  pub minimum: u32,
+  pub max_per_child: u32,
+  /// Milliseconds; absent means never.
+  pub idle_timeout: Option<f64>,
+  pub retries: u32,
+}
+
+#[napi]
+pub struct NativePool {
+  inbox: UnboundedSender<Event>,
+  batches: Arc<BatchFn>,
+  next_id: u32,
+}
+
+#[napi]
+impl NativePool {
+  /// `onBatch` receives `[id, kind, payload, id, kind, payload, ...]` on the JS thread.
+  #[napi(constructor)]
+  pub fn new(env: Env, options: NativePoolOptions, on_batch: Function<'_, Vec<BatchItem>, Unknown<'static>>) -> Result<Self> {
+    let queue_slot: Arc<std::sync::OnceLock<Arc<SettleQueue>>> = Arc::new(std::sync::OnceLock::new());
+    let reader = queue_slot.clone();
+    let batches: Arc<BatchFn> = Arc::new(
+      on_batch
+        .build_threadsafe_function::<()>()
+        .callee_handled::<false>()
+        .weak::<true>()
+        .build_callback(move |_ctx| Ok(reader.get().map(|q| to_batch(q)).unwrap_or_default()))?,
+    );
+    let waker = batches.clone();
+    let queue = Arc::new(SettleQueue::new(Box::new(move || {
+      waker.call((), ThreadsafeFunctionCallMode::NonBlocking);
+    })));
+    let _ = queue_slot.set(queue.clone());
+
+    let config = PoolConfig {
+      limit: options.limit.max(1),
+      minimum: options.minimum.min(options.limit.max(1)),
+      max_per_child: options.max_per_child,
+      idle_timeout_ms: options.idle_timeout.filter(|ms| ms.is_finite()).map(|ms| ms.max(0.0) as u64),
+      retries: options.retries,
+      ..PoolConfig::default()
+    };
+    let spawn = SpawnConfig { exec_path: options.exec_path, args: options.args, cwd: options.cwd, env: options.env.into_iter().collect() };
+    let inbox = start_pool(config, spawn, queue);
+
+    // When this JS environment goes away (a worker thread ending, the process exiting), its
+    // workers go with it.
+    let cleanup_inbox = inbox.clone();
+    env.add_env_cleanup_hook((), move |_| {
+      let _ = cleanup_inbox.send(Event::Close { force: true });
+    })?;
+    Ok(NativePool { inbox, batches, next_id: 0 })
+  }
+
+  /// Loads a module; the returned call id is also the module's id for later calls.
+  #[napi]
+  pub fn load(&mut self, path: String, no_retry: bool) -> u32 {
+    let id = self.next_call_id();
+    let job = Job::Load { path: Arc::from(path.into_bytes()) };
+    self.submit(Event::Submit { call: id, module: id, job, no_retry });
+    id
+  }
+
+  #[napi]
+  pub fn call(&mut self, module: u32, payload: &[u8], no_retry: bool) -> u32 {
+    let id = self.next_call_id();
+    let job = Job::Invoke { payload: Arc::from(payload) };
+    self.submit(Event::Submit { call: id, module, job, no_retry });
+    id
+  }
+
+  #[napi]
+  pub fn close(&self, force: bool) {
+    self.submit(Event::Close { force });
+  }
+
+  /// Holds the event loop open while the JS side waits on this pool (and only then).
+  #[napi]
+  pub fn keep_alive(&self, env: Env, on: bool) -> Result<()> {
+    let raw = self.batches.raw();
+    // SAFETY: called on the JS thread that owns the threadsafe function.
+    let status = unsafe {
+      if on {
+        napi::sys::napi_ref_threadsafe_function(env.raw(), raw)
+      } else {
+        napi::sys::napi_unref_threadsafe_function(env.raw(), raw)
+      }
+    };
+    if status != napi::sys::Status::napi_ok {
+      return Err(Error::from_reason("could not change the pool's hold on the event loop"));
+    }
+    Ok(())
+  }
+}
+
+impl NativePool {
+  fn next_call_id(&mut self) -> u32 {
+    // 0 is reserved on the wire for "no reply wanted".
+    self.next_id = self.next_id.wrapping_add(1).max(1);
+    self.next_id
+  }
+
+  fn submit(&self, event: Event) {
+    // The actor outlives every NativePool unless the pool is closed, where the scheduler already
+    // answers every call itself.
+    let _ = self.inbox.send(event);
+  }
+}
+
+fn to_batch(queue: &SettleQueue) -> Vec<BatchItem> {
+  let mut batch = Vec::new();
+  for item in queue.drain() {
+    let (id, kind, payload) = match item {
+      Settled::Call(id, Outcome::Resolved(bytes)) => (id, RESOLVED, Either3::B(bytes.into())),
+      Settled::Call(id, Outcome::Rejected(bytes)) => (id, REJECTED, Either3::B(bytes.into())),
+      Settled::Call(id, Outcome::Failed(failure)) => (id, FAILED, Either3::C(failure.to_json())),
+      Settled::Report(failure) => (0, REPORT, Either3::C(failure.to_json())),
+      Settled::Closed => (0, CLOSED, Either3::C(String::new())),
+    };
+    batch.push(Either3::A(id));
+    batch.push(Either3::A(kind));
+    batch.push(payload);
+  }
+  batch
+}

@@ -1,0 +1,32 @@
+/// Pool options the scheduler acts on (the rest — cwd, env, paths — belong to the driver).
+#[derive(Clone, Debug)]
+pub struct PoolConfig {
+  /// Most children alive at once, starting ones included.
+  pub limit: u32,
+  /// Children kept alive while idle; spawned when the pool is created.
+  pub minimum: u32,
+  /// Most calls in flight on one child; 0 means no limit.
+  pub max_per_child: u32,
+  /// Idle milliseconds before a child above `minimum` is retired; `None` never retires.
+  pub idle_timeout_ms: Option<u64>,
+  /// Consecutive failed starts tolerated before queued calls are failed.
+  pub retries: u32,
+  /// Times a call is sent before a worker dying under it makes it fail.
+  pub max_attempts: u32,
+  /// Milliseconds between SIGTERM and SIGKILL on a forced close.
+  pub kill_grace_ms: u64,
+}
+
+impl Default for PoolConfig {
+  fn default() -> Self {
+    PoolConfig {
+      limit: 2,
+      minimum: 1,
+      max_per_child: 0,
+      idle_timeout_ms: Some(30_000),
+      retries: 5,
+      max_attempts: 3,
+      kill_grace_ms: 1_000,
+    }
+  }
+}

@@ -1,0 +1,77 @@
+use std::sync::Arc;
+
+use super::failure::Failure;
+use crate::protocol::InFrame;
+
+pub type CallId = u32;
+pub type ModuleId = u32;
+pub type WorkerId = u64;
+
+/// What a call asks a worker to do.
+#[derive(Clone, Debug)]
+pub enum Job {
+  /// Load a module (the payload is its resolved path) and answer with its export names.
+  Load { path: Arc<[u8]> },
+  /// Invoke a method of an already loaded module; the payload is opaque to Rust.
+  Invoke { payload: Arc<[u8]> },
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ExitStatus {
+  pub code: Option<i32>,
+  pub signal: Option<i32>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Timer {
+  /// A child went idle; `generation` tells whether it has worked since.
+  Idle { worker: WorkerId, generation: u64 },
+  /// The grace after SIGTERM on a forced close, or after retiring on a graceful one, is over.
+  KillStragglers,
+}
+
+#[derive(Debug)]
+pub enum Event {
+  Submit { call: CallId, module: ModuleId, job: Job, no_retry: bool },
+  /// The process exists (it is not ready until it says so).
+  Spawned { worker: WorkerId, pid: u32 },
+  SpawnFailed { worker: WorkerId, reason: String },
+  Frame { worker: WorkerId, frame: InFrame },
+  /// The worker broke the protocol; it is killed and treated as crashed.
+  Corrupt { worker: WorkerId, reason: String },
+  /// The process has exited and been reaped; nothing more will come from it.
+  Exited { worker: WorkerId, status: ExitStatus },
+  TimerFired { timer: Timer },
+  Close { force: bool },
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Signal {
+  Term,
+  Kill,
+}
+
+#[derive(Debug, PartialEq, Eq)]
+pub enum Outcome {
+  /// The worker's encoded return value (for a load: its encoded export names).
+  Resolved(Vec<u8>),
+  /// The worker's encoded thrown error.
+  Rejected(Vec<u8>),
+  /// The pool itself could not complete the call.
+  Failed(Failure),
+}
+
+#[derive(Debug, PartialEq, Eq)]
+pub enum Action {
+  Spawn { worker: WorkerId },
+  Send { worker: WorkerId, frame: crate::protocol::OutFrame },
+  /// Close the worker's channel so it exits by itself.
+  Retire { worker: WorkerId },
+  Kill { worker: WorkerId, signal: Signal },
+  Settle { call: CallId, outcome: Outcome },
+  ArmTimer { timer: Timer, after_ms: u64 },
+  /// Something went wrong that no single call owns (the pool's `onError`).
+  Report { failure: Failure },
+  /// Every worker has exited after a close; the driver can stop.
+  Closed,
+}

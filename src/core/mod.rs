@@ -1,0 +1,16 @@
+//! The scheduler: a pure state machine with no I/O and no clock. The driver feeds it [`Event`]s
+//! and carries out the [`Action`]s it returns.
+
+mod config;
+mod event;
+mod failure;
+mod scheduler;
+mod worker;
+
+pub use config::PoolConfig;
+pub use event::{Action, CallId, Event, ExitStatus, Job, ModuleId, Outcome, Signal, Timer, WorkerId};
+pub use failure::{Failure, FailureKind};
+pub use scheduler::Scheduler;
+
+#[cfg(test)]
+mod tests;

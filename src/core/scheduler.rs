@@ -1,0 +1,405 @@
+use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::sync::Arc;
+
+use super::config::PoolConfig;
+use super::event::{Action, CallId, Event, ExitStatus, Job, ModuleId, Outcome, Signal, Timer, WorkerId};
+use super::failure::{describe_exit, Failure, FailureKind};
+use super::worker::{Worker, WorkerState};
+use crate::protocol::{InFrame, Kind, OutFrame};
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Phase {
+  Open,
+  /// `close()`: no new calls; accepted ones finish, then the workers are retired.
+  Draining,
+  /// `close({force: true})`: calls failed, workers signalled.
+  Forced,
+  Closed,
+}
+
+#[derive(Debug)]
+struct Call {
+  module: ModuleId,
+  job: Job,
+  no_retry: bool,
+  attempts: u32,
+  worker: Option<WorkerId>,
+}
+
+/// The pool's brain: which worker runs which call, when workers start and stop, and how every call
+/// settles exactly once.
+pub struct Scheduler {
+  config: PoolConfig,
+  workers: BTreeMap<WorkerId, Worker>,
+  calls: HashMap<CallId, Call>,
+  queue: VecDeque<CallId>,
+  module_paths: HashMap<ModuleId, Arc<[u8]>>,
+  next_worker: WorkerId,
+  failed_starts: u32,
+  /// Set once `retries` consecutive starts failed: no spawning until a new call asks again.
+  start_blocked: bool,
+  phase: Phase,
+}
+
+impl Scheduler {
+  /// A scheduler, and the actions that bring the pool up to its minimum.
+  pub fn new(config: PoolConfig) -> (Self, Vec<Action>) {
+    let mut s = Scheduler {
+      config,
+      workers: BTreeMap::new(),
+      calls: HashMap::new(),
+      queue: VecDeque::new(),
+      module_paths: HashMap::new(),
+      next_worker: 1,
+      failed_starts: 0,
+      start_blocked: false,
+      phase: Phase::Open,
+    };
+    let mut out = Vec::new();
+    s.grow(&mut out);
+    (s, out)
+  }
+
+  pub fn handle(&mut self, event: Event, out: &mut Vec<Action>) {
+    match event {
+      Event::Submit { call, module, job, no_retry } => self.on_submit(call, module, job, no_retry, out),
+      Event::Spawned { worker, pid } => {
+        if let Some(w) = self.workers.get_mut(&worker) {
+          w.pid = Some(pid);
+        }
+      }
+      Event::SpawnFailed { worker, reason } => {
+        if self.workers.remove(&worker).is_some() {
+          self.on_start_failed(reason, None, None, out);
+          self.pump(out);
+          self.check_closed(out);
+        }
+      }
+      Event::Frame { worker, frame } => self.on_frame(worker, frame, out),
+      Event::Corrupt { worker, reason } => self.on_corrupt(worker, reason, out),
+      Event::Exited { worker, status } => self.on_exited(worker, status, out),
+      Event::TimerFired { timer } => self.on_timer(timer, out),
+      Event::Close { force } => self.on_close(force, out),
+    }
+  }
+
+  pub fn is_closed(&self) -> bool {
+    self.phase == Phase::Closed
+  }
+
+  /// Workers alive (starting, ready or leaving).
+  pub fn worker_count(&self) -> usize {
+    self.workers.len()
+  }
+
+  pub fn queued(&self) -> usize {
+    self.queue.len()
+  }
+
+  /// Calls on each worker, for tests and stats.
+  pub fn loads(&self) -> impl Iterator<Item = (WorkerId, usize)> + '_ {
+    self.workers.iter().map(|(id, w)| (*id, w.load()))
+  }
+
+  fn on_submit(&mut self, call: CallId, module: ModuleId, job: Job, no_retry: bool, out: &mut Vec<Action>) {
+    if self.phase != Phase::Open {
+      let failure = Failure::new(FailureKind::Closed, "the pool is closed");
+      out.push(Action::Settle { call, outcome: Outcome::Failed(failure) });
+      return;
+    }
+    if let Job::Load { path } = &job {
+      self.module_paths.insert(module, path.clone());
+    }
+    self.calls.insert(call, Call { module, job, no_retry, attempts: 0, worker: None });
+    self.queue.push_back(call);
+    self.pump(out);
+  }
+
+  fn on_frame(&mut self, worker_id: WorkerId, frame: InFrame, out: &mut Vec<Action>) {
+    let Some(worker) = self.workers.get_mut(&worker_id) else { return };
+    match frame.kind {
+      Kind::Ready => {
+        if worker.state == WorkerState::Starting {
+          worker.state = WorkerState::Ready;
+          self.failed_starts = 0;
+          self.start_blocked = false;
+          self.pump(out);
+          self.arm_idle_timer(worker_id, out);
+          self.check_drained(out);
+        }
+      }
+      Kind::Resolved | Kind::Rejected => {
+        // A reply for a call that is not on this worker (already failed over) is stale.
+        if !worker.in_flight.remove(&frame.call) {
+          return;
+        }
+        self.calls.remove(&frame.call);
+        let outcome = if frame.kind == Kind::Resolved {
+          Outcome::Resolved(frame.payload)
+        } else {
+          Outcome::Rejected(frame.payload)
+        };
+        out.push(Action::Settle { call: frame.call, outcome });
+        self.pump(out);
+        self.arm_idle_timer(worker_id, out);
+        self.check_drained(out);
+      }
+      Kind::Load | Kind::Call => unreachable!("the decoder only yields worker-to-parent kinds"),
+    }
+  }
+
+  fn on_corrupt(&mut self, worker_id: WorkerId, reason: String, out: &mut Vec<Action>) {
+    let Some(worker) = self.workers.get_mut(&worker_id) else { return };
+    if worker.state == WorkerState::Leaving && worker.expected_exit {
+      return;
+    }
+    worker.state = WorkerState::Leaving;
+    worker.expected_exit = true;
+    let failure = Failure::new(FailureKind::WorkerCrashed, format!("{} broke the protocol: {reason}", describe_worker(worker.pid)))
+      .with_exit(worker.pid, None);
+    out.push(Action::Report { failure });
+    out.push(Action::Kill { worker: worker_id, signal: Signal::Kill });
+  }
+
+  fn on_exited(&mut self, worker_id: WorkerId, status: ExitStatus, out: &mut Vec<Action>) {
+    let Some(worker) = self.workers.remove(&worker_id) else { return };
+    let what = describe_exit(worker.pid, status);
+    // Oldest first back to the head of the queue, so failed-over calls keep their order.
+    for call in worker.in_flight.iter().rev() {
+      self.fail_over(*call, &what, worker.pid, status, out);
+    }
+    if !worker.expected_exit {
+      if worker.state == WorkerState::Starting {
+        self.on_start_failed(format!("{what} before it was ready"), worker.pid, Some(status), out);
+      } else {
+        let failure = Failure::new(FailureKind::WorkerCrashed, format!("{what} unexpectedly")).with_exit(worker.pid, Some(status));
+        out.push(Action::Report { failure });
+      }
+    }
+    self.pump(out);
+    self.check_drained(out);
+    self.check_closed(out);
+  }
+
+  fn on_timer(&mut self, timer: Timer, out: &mut Vec<Action>) {
+    match timer {
+      Timer::Idle { worker, generation } => {
+        let staying = self.staying_count();
+        let Some(w) = self.workers.get(&worker) else { return };
+        if self.phase == Phase::Open
+          && w.state == WorkerState::Ready
+          && w.load() == 0
+          && w.generation == generation
+          && staying > self.config.minimum as usize
+        {
+          self.retire(worker, out);
+        }
+      }
+      Timer::KillStragglers => {
+        for id in self.workers.keys() {
+          out.push(Action::Kill { worker: *id, signal: Signal::Kill });
+        }
+      }
+    }
+  }
+
+  fn on_close(&mut self, force: bool, out: &mut Vec<Action>) {
+    match (self.phase, force) {
+      (Phase::Closed, _) | (Phase::Forced, _) | (Phase::Draining, false) => {}
+      (Phase::Open, false) => {
+        self.phase = Phase::Draining;
+        self.check_drained(out);
+      }
+      (Phase::Open | Phase::Draining, true) => {
+        self.phase = Phase::Forced;
+        let mut ids: Vec<CallId> = self.calls.keys().copied().collect();
+        ids.sort_unstable();
+        for call in ids {
+          self.calls.remove(&call);
+          let failure = Failure::new(FailureKind::Closed, "the pool was closed with force before the call finished");
+          out.push(Action::Settle { call, outcome: Outcome::Failed(failure) });
+        }
+        self.queue.clear();
+        for (id, w) in self.workers.iter_mut() {
+          w.in_flight.clear();
+          w.state = WorkerState::Leaving;
+          w.expected_exit = true;
+          out.push(Action::Kill { worker: *id, signal: Signal::Term });
+        }
+        if !self.workers.is_empty() {
+          out.push(Action::ArmTimer { timer: Timer::KillStragglers, after_ms: self.config.kill_grace_ms });
+        }
+        self.check_closed(out);
+      }
+    }
+  }
+
+  /// Puts a call whose worker died back in the queue, or fails it if it may not be retried.
+  fn fail_over(&mut self, call_id: CallId, what: &str, pid: Option<u32>, status: ExitStatus, out: &mut Vec<Action>) {
+    let Some(call) = self.calls.get_mut(&call_id) else { return };
+    call.worker = None;
+    let message = if call.no_retry {
+      format!("{what} while the call was running (not retried: noRetry)")
+    } else if call.attempts >= self.config.max_attempts {
+      format!("{what} while the call was running; gave up after {} attempts", call.attempts)
+    } else {
+      self.queue.push_front(call_id);
+      return;
+    };
+    self.calls.remove(&call_id);
+    let failure = Failure::new(FailureKind::Retry, message).with_exit(pid, Some(status));
+    out.push(Action::Settle { call: call_id, outcome: Outcome::Failed(failure) });
+  }
+
+  fn on_start_failed(&mut self, reason: String, pid: Option<u32>, status: Option<ExitStatus>, out: &mut Vec<Action>) {
+    self.failed_starts += 1;
+    if self.failed_starts <= self.config.retries {
+      return;
+    }
+    let attempts = self.failed_starts;
+    self.failed_starts = 0;
+    self.start_blocked = true;
+    let failure = Failure::new(FailureKind::StartFailed, format!("could not start a worker ({attempts} attempts): {reason}"))
+      .with_exit(pid, status);
+    out.push(Action::Report { failure: failure.clone() });
+    while let Some(call) = self.queue.pop_front() {
+      self.calls.remove(&call);
+      out.push(Action::Settle { call, outcome: Outcome::Failed(failure.clone()) });
+    }
+  }
+
+  /// Sends queued calls wherever they fit, then starts workers the queue or the minimum needs.
+  fn pump(&mut self, out: &mut Vec<Action>) {
+    while let Some(&call_id) = self.queue.front() {
+      let module = self.calls[&call_id].module;
+      let Some(worker) = self.pick_worker(module) else { break };
+      self.queue.pop_front();
+      self.dispatch(call_id, worker, out);
+    }
+    self.grow(out);
+  }
+
+  fn can_grow(&self) -> bool {
+    matches!(self.phase, Phase::Open | Phase::Draining)
+      && !self.start_blocked
+      && self.workers.len() < self.config.limit as usize
+  }
+
+  /// The least-loaded ready worker with room, preferring one that already has the module.
+  /// While the pool is still growing, a busy worker takes nothing more: new workers get it.
+  fn pick_worker(&self, module: ModuleId) -> Option<WorkerId> {
+    let growing = self.can_grow() || self.workers.values().any(|w| w.state == WorkerState::Starting);
+    let cap = self.config.max_per_child as usize;
+    self
+      .workers
+      .iter()
+      .filter(|(_, w)| w.state == WorkerState::Ready)
+      .filter(|(_, w)| cap == 0 || w.load() < cap)
+      .filter(|(_, w)| w.load() == 0 || !growing)
+      .min_by_key(|(id, w)| (w.load(), !w.modules.contains(&module), **id))
+      .map(|(id, _)| *id)
+  }
+
+  fn grow(&mut self, out: &mut Vec<Action>) {
+    if self.start_blocked && !self.queue.is_empty() && self.workers.is_empty() {
+      // Starting failed before, but a call now has no worker at all: try again from scratch
+      // (bounded: another `retries` failures fail the queue).
+      self.start_blocked = false;
+      self.failed_starts = 0;
+    }
+    let starting = |s: &Self| s.workers.values().filter(|w| w.state == WorkerState::Starting).count();
+    while self.can_grow() && starting(self) < self.queue.len() {
+      self.spawn(out);
+    }
+    while self.phase == Phase::Open && self.can_grow() && self.staying_count() < self.config.minimum as usize {
+      self.spawn(out);
+    }
+  }
+
+  fn spawn(&mut self, out: &mut Vec<Action>) {
+    let id = self.next_worker;
+    self.next_worker += 1;
+    self.workers.insert(id, Worker::starting());
+    out.push(Action::Spawn { worker: id });
+  }
+
+  fn dispatch(&mut self, call_id: CallId, worker_id: WorkerId, out: &mut Vec<Action>) {
+    let call = self.calls.get_mut(&call_id).expect("queued call exists");
+    let worker = self.workers.get_mut(&worker_id).expect("picked worker exists");
+    call.worker = Some(worker_id);
+    call.attempts += 1;
+    worker.in_flight.insert(call_id);
+    worker.generation += 1;
+    let module = call.module;
+    let frame = match &call.job {
+      Job::Load { path } => {
+        worker.modules.insert(module);
+        OutFrame { kind: Kind::Load, call: call_id, module, payload: path.clone() }
+      }
+      Job::Invoke { payload } => {
+        if worker.modules.insert(module) {
+          if let Some(path) = self.module_paths.get(&module) {
+            let preload = OutFrame { kind: Kind::Load, call: 0, module, payload: path.clone() };
+            out.push(Action::Send { worker: worker_id, frame: preload });
+          }
+        }
+        OutFrame { kind: Kind::Call, call: call_id, module, payload: payload.clone() }
+      }
+    };
+    out.push(Action::Send { worker: worker_id, frame });
+  }
+
+  /// Workers not on their way out.
+  fn staying_count(&self) -> usize {
+    self.workers.values().filter(|w| w.state != WorkerState::Leaving).count()
+  }
+
+  fn arm_idle_timer(&mut self, worker_id: WorkerId, out: &mut Vec<Action>) {
+    let Some(after_ms) = self.config.idle_timeout_ms else { return };
+    if self.phase != Phase::Open || self.staying_count() <= self.config.minimum as usize {
+      return;
+    }
+    let Some(w) = self.workers.get(&worker_id) else { return };
+    if w.state == WorkerState::Ready && w.load() == 0 {
+      out.push(Action::ArmTimer { timer: Timer::Idle { worker: worker_id, generation: w.generation }, after_ms });
+    }
+  }
+
+  fn retire(&mut self, worker_id: WorkerId, out: &mut Vec<Action>) {
+    if let Some(w) = self.workers.get_mut(&worker_id) {
+      w.state = WorkerState::Leaving;
+      w.expected_exit = true;
+      out.push(Action::Retire { worker: worker_id });
+    }
+  }
+
+  /// A draining pool with nothing left to run retires its workers.
+  fn check_drained(&mut self, out: &mut Vec<Action>) {
+    if self.phase != Phase::Draining || !self.calls.is_empty() {
+      return;
+    }
+    let to_retire: Vec<WorkerId> = self.workers.iter().filter(|(_, w)| w.state != WorkerState::Leaving).map(|(id, _)| *id).collect();
+    if !to_retire.is_empty() {
+      for id in to_retire {
+        self.retire(id, out);
+      }
+      out.push(Action::ArmTimer { timer: Timer::KillStragglers, after_ms: self.config.kill_grace_ms });
+    }
+    self.check_closed(out);
+  }
+
+  fn check_closed(&mut self, out: &mut Vec<Action>) {
+    let finishing = self.phase == Phase::Forced || (self.phase == Phase::Draining && self.calls.is_empty());
+    if finishing && self.workers.is_empty() {
+      self.phase = Phase::Closed;
+      out.push(Action::Closed);
+    }
+  }
+}
+
+fn describe_worker(pid: Option<u32>) -> String {
+  match pid {
+    Some(pid) => format!("worker pid {pid}"),
+    None => "a worker".to_string(),
+  }
+}

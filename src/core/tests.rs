@@ -1,0 +1,417 @@
+//! The scheduler driven by a simulated world: workers that start, answer, crash and exit on
+//! command, with no processes and no clock.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::sync::Arc;
+
+use proptest::prelude::*;
+
+use super::*;
+use crate::protocol::{InFrame, Kind};
+
+#[derive(Default, Debug)]
+struct SimWorker {
+  spawned: bool,
+  ready: bool,
+  retired: bool,
+  killed: bool,
+  /// Calls the worker has been sent and not answered.
+  running: BTreeSet<CallId>,
+  loaded: BTreeSet<ModuleId>,
+}
+
+/// Carries out the scheduler's actions and checks its promises after every step.
+struct Sim {
+  sched: Scheduler,
+  config: PoolConfig,
+  world: BTreeMap<WorkerId, SimWorker>,
+  timers: Vec<Timer>,
+  settled: HashMap<CallId, Outcome>,
+  submitted: BTreeSet<CallId>,
+  next_call: CallId,
+  closed: bool,
+  known_modules: BTreeSet<ModuleId>,
+}
+
+impl Sim {
+  fn new(config: PoolConfig) -> Self {
+    let (sched, actions) = Scheduler::new(config.clone());
+    let mut sim = Sim {
+      sched,
+      config,
+      world: BTreeMap::new(),
+      timers: Vec::new(),
+      settled: HashMap::new(),
+      submitted: BTreeSet::new(),
+      next_call: 1,
+      closed: false,
+      known_modules: BTreeSet::new(),
+    };
+    sim.apply(actions);
+    sim
+  }
+
+  fn event(&mut self, event: Event) {
+    let mut out = Vec::new();
+    self.sched.handle(event, &mut out);
+    self.apply(out);
+    self.check();
+  }
+
+  fn apply(&mut self, actions: Vec<Action>) {
+    for action in actions {
+      match action {
+        Action::Spawn { worker } => {
+          assert!(!self.closed, "spawn after close");
+          assert!(self.world.insert(worker, SimWorker::default()).is_none(), "worker id reused");
+        }
+        Action::Send { worker, frame } => {
+          let w = self.world.get_mut(&worker).expect("send to a worker that does not exist");
+          assert!(w.ready && !w.retired && !w.killed, "send to a worker that cannot take it: {w:?}");
+          match frame.kind {
+            Kind::Load => {
+              w.loaded.insert(frame.module);
+              if frame.call != 0 {
+                assert!(w.running.insert(frame.call));
+              }
+            }
+            Kind::Call => {
+              assert!(w.loaded.contains(&frame.module), "call before its module was loaded on the worker");
+              assert!(w.running.insert(frame.call));
+            }
+            other => panic!("parent sent a worker kind {other:?}"),
+          }
+        }
+        Action::Retire { worker } => {
+          let w = self.world.get_mut(&worker).expect("retire unknown worker");
+          assert!(w.running.is_empty(), "retired a worker with calls in flight");
+          w.retired = true;
+        }
+        Action::Kill { worker, .. } => {
+          self.world.get_mut(&worker).expect("kill unknown worker").killed = true;
+        }
+        Action::Settle { call, outcome } => {
+          assert!(self.submitted.contains(&call), "settled a call never submitted");
+          assert!(self.settled.insert(call, outcome).is_none(), "call {call} settled twice");
+        }
+        Action::ArmTimer { timer, .. } => self.timers.push(timer),
+        Action::Report { .. } => {}
+        Action::Closed => {
+          assert!(!self.closed, "closed twice");
+          self.closed = true;
+        }
+      }
+    }
+  }
+
+  fn check(&self) {
+    assert!(self.sched.worker_count() <= self.config.limit as usize, "more workers than limit");
+    let cap = self.config.max_per_child as usize;
+    for (id, load) in self.sched.loads() {
+      assert!(cap == 0 || load <= cap, "worker {id} has {load} calls, over maxPerChild {cap}");
+    }
+  }
+
+  fn submit(&mut self, module: ModuleId, load: bool, no_retry: bool) {
+    let call = self.next_call;
+    self.next_call += 1;
+    self.submitted.insert(call);
+    let job = if load {
+      Job::Load { path: Arc::from(&b"/m.js"[..]) }
+    } else {
+      Job::Invoke { payload: Arc::from(&b"args"[..]) }
+    };
+    // Calls only follow their module's load, as the JS layer guarantees.
+    let job = if self.known_modules.insert(module) { Job::Load { path: Arc::from(&b"/m.js"[..]) } } else { job };
+    self.event(Event::Submit { call, module, job, no_retry });
+  }
+
+  fn live(&self) -> Vec<WorkerId> {
+    self.world.keys().copied().collect()
+  }
+
+  fn start(&mut self, worker: WorkerId) {
+    self.world.get_mut(&worker).unwrap().spawned = true;
+    self.event(Event::Spawned { worker, pid: worker as u32 + 1000 });
+    self.world.get_mut(&worker).unwrap().ready = true;
+    self.event(frame(worker, Kind::Ready, 0));
+  }
+
+  fn answer(&mut self, worker: WorkerId, ok: bool) -> bool {
+    let Some(call) = self.world[&worker].running.iter().next().copied() else { return false };
+    self.world.get_mut(&worker).unwrap().running.remove(&call);
+    self.event(frame(worker, if ok { Kind::Resolved } else { Kind::Rejected }, call));
+    true
+  }
+
+  fn exit(&mut self, worker: WorkerId, code: i32) {
+    self.world.remove(&worker);
+    self.event(Event::Exited { worker, status: ExitStatus { code: Some(code), signal: None } });
+  }
+
+  /// Plays the world forward until nothing is left to happen: starts every worker, answers every
+  /// call, lets retired and killed workers exit.
+  fn settle_world(&mut self) {
+    for _ in 0..10_000 {
+      let mut progressed = false;
+      for id in self.live() {
+        let Some(w) = self.world.get(&id) else { continue };
+        if w.retired || w.killed {
+          self.exit(id, 0);
+          progressed = true;
+        } else if !w.spawned {
+          self.start(id);
+          progressed = true;
+        } else if self.answer(id, true) {
+          progressed = true;
+        }
+      }
+      if !progressed {
+        return;
+      }
+    }
+    panic!("world did not settle");
+  }
+}
+
+fn frame(worker: WorkerId, kind: Kind, call: CallId) -> Event {
+  Event::Frame { worker, frame: InFrame { kind, call, module: 0, payload: Vec::new() } }
+}
+
+fn config(limit: u32, minimum: u32, max_per_child: u32) -> PoolConfig {
+  PoolConfig { limit, minimum, max_per_child, idle_timeout_ms: Some(1000), retries: 2, max_attempts: 3, kill_grace_ms: 100 }
+}
+
+#[test]
+fn spawns_minimum_at_creation() {
+  let sim = Sim::new(config(4, 2, 0));
+  assert_eq!(sim.world.len(), 2);
+}
+
+#[test]
+fn minimum_zero_spawns_on_demand() {
+  let mut sim = Sim::new(config(4, 0, 0));
+  assert!(sim.world.is_empty());
+  sim.submit(1, true, false);
+  assert_eq!(sim.world.len(), 1);
+  sim.settle_world();
+  assert!(matches!(sim.settled[&1], Outcome::Resolved(_)));
+}
+
+#[test]
+fn burst_spreads_over_limit_workers() {
+  let mut sim = Sim::new(config(3, 1, 0));
+  sim.start(1);
+  sim.submit(1, true, false);
+  sim.settle_world();
+  for _ in 0..30 {
+    sim.submit(1, false, false);
+  }
+  assert_eq!(sim.world.len(), 3, "a burst grows the pool to its limit");
+  sim.start(2);
+  sim.start(3);
+  let loads: Vec<usize> = sim.world.values().map(|w| w.running.len()).collect();
+  assert_eq!(loads.iter().sum::<usize>(), 30);
+  assert!(loads.iter().all(|&l| l >= 9), "calls are balanced: {loads:?}");
+}
+
+#[test]
+fn max_per_child_queues_the_rest() {
+  let mut sim = Sim::new(config(2, 2, 1));
+  sim.start(1);
+  sim.start(2);
+  sim.submit(1, true, false);
+  sim.submit(1, false, false);
+  sim.submit(1, false, false);
+  assert_eq!(sim.sched.queued(), 1);
+  sim.answer(1, true);
+  assert_eq!(sim.sched.queued(), 0);
+}
+
+#[test]
+fn crash_retries_then_gives_up() {
+  let mut sim = Sim::new(config(1, 1, 0));
+  sim.start(1);
+  sim.submit(1, true, false);
+  for attempt in 0..3 {
+    let worker = *sim.world.keys().next().unwrap();
+    if attempt > 0 {
+      sim.start(worker);
+    }
+    assert_eq!(sim.world[&worker].running.len(), 1);
+    sim.exit(worker, 1);
+  }
+  match &sim.settled[&1] {
+    Outcome::Failed(f) => {
+      assert_eq!(f.kind, FailureKind::Retry);
+      assert!(f.message.contains("gave up after 3 attempts"), "{}", f.message);
+    }
+    other => panic!("{other:?}"),
+  }
+}
+
+#[test]
+fn no_retry_fails_with_exit_details() {
+  let mut sim = Sim::new(config(1, 1, 0));
+  sim.start(1);
+  sim.submit(1, true, true);
+  sim.exit(1, 7);
+  match &sim.settled[&1] {
+    Outcome::Failed(f) => {
+      assert_eq!(f.kind, FailureKind::Retry);
+      assert_eq!(f.pid, Some(1001));
+      assert_eq!(f.status.unwrap().code, Some(7));
+    }
+    other => panic!("{other:?}"),
+  }
+}
+
+#[test]
+fn failed_starts_fail_queued_calls_after_retries() {
+  let mut sim = Sim::new(config(1, 0, 0));
+  sim.submit(1, true, false);
+  for _ in 0..3 {
+    let worker = *sim.world.keys().next().expect("a start is attempted");
+    sim.world.remove(&worker);
+    sim.event(Event::SpawnFailed { worker, reason: "ENOENT".into() });
+  }
+  match &sim.settled[&1] {
+    Outcome::Failed(f) => {
+      assert_eq!(f.kind, FailureKind::StartFailed);
+      assert!(f.message.contains("ENOENT"));
+    }
+    other => panic!("{other:?}"),
+  }
+  assert!(sim.world.is_empty(), "no respawn storm after giving up");
+  sim.submit(2, true, false);
+  assert_eq!(sim.world.len(), 1, "a new call tries again");
+}
+
+#[test]
+fn idle_worker_above_minimum_is_retired_but_not_a_busy_one() {
+  let mut sim = Sim::new(config(2, 1, 1));
+  sim.start(1);
+  sim.submit(1, true, false);
+  sim.submit(1, false, false);
+  sim.start(2);
+  sim.answer(2, true);
+  let timer = sim.timers.pop().expect("idle timer armed");
+  sim.submit(1, false, false);
+  sim.event(Event::TimerFired { timer });
+  assert!(!sim.world[&2].retired, "a stale timer does not retire a worker that worked since");
+  sim.answer(2, true);
+  let timer = sim.timers.pop().expect("idle timer armed again");
+  sim.event(Event::TimerFired { timer });
+  assert!(sim.world[&2].retired);
+}
+
+#[test]
+fn graceful_close_finishes_calls_then_closes() {
+  let mut sim = Sim::new(config(2, 1, 0));
+  sim.start(1);
+  sim.submit(1, true, false);
+  sim.event(Event::Close { force: false });
+  sim.submit(1, false, false);
+  assert!(matches!(&sim.settled[&2], Outcome::Failed(f) if f.kind == FailureKind::Closed));
+  assert!(!sim.world[&1].retired);
+  sim.answer(1, true);
+  assert!(matches!(sim.settled[&1], Outcome::Resolved(_)));
+  assert!(sim.world[&1].retired);
+  sim.exit(1, 0);
+  assert!(sim.closed);
+}
+
+#[test]
+fn forced_close_fails_calls_and_kills() {
+  let mut sim = Sim::new(config(2, 1, 0));
+  sim.start(1);
+  sim.submit(1, true, false);
+  sim.event(Event::Close { force: true });
+  assert!(matches!(&sim.settled[&1], Outcome::Failed(f) if f.kind == FailureKind::Closed));
+  assert!(sim.world[&1].killed);
+  sim.exit(1, 0);
+  assert!(sim.closed);
+}
+
+#[derive(Clone, Debug)]
+enum Step {
+  Submit { module: u8, load: bool, no_retry: bool },
+  Start(u8),
+  FailStart(u8),
+  Answer(u8, bool),
+  Crash(u8),
+  Corrupt(u8),
+  FireTimer(u8),
+  Close(bool),
+}
+
+fn step() -> impl Strategy<Value = Step> {
+  prop_oneof![
+    4 => (0u8..3, any::<bool>(), prop::bool::weighted(0.2)).prop_map(|(module, load, no_retry)| Step::Submit { module, load, no_retry }),
+    3 => any::<u8>().prop_map(Step::Start),
+    1 => any::<u8>().prop_map(Step::FailStart),
+    5 => (any::<u8>(), any::<bool>()).prop_map(|(w, ok)| Step::Answer(w, ok)),
+    1 => any::<u8>().prop_map(Step::Crash),
+    1 => any::<u8>().prop_map(Step::Corrupt),
+    1 => any::<u8>().prop_map(Step::FireTimer),
+    1 => prop::bool::weighted(0.02).prop_map(|_| Step::Close(false)),
+  ]
+}
+
+fn pick<T: Copy>(items: &[T], n: u8) -> Option<T> {
+  (!items.is_empty()).then(|| items[n as usize % items.len()])
+}
+
+proptest! {
+  #![proptest_config(ProptestConfig::with_cases(300))]
+
+  /// Whatever happens, in whatever order: limits hold, nothing is sent to a worker that cannot take
+  /// it, and once the world settles every call has settled exactly once and the queue is empty.
+  #[test]
+  fn random_worlds_keep_the_promises(
+    limit in 1u32..5, minimum in 0u32..3, max_per_child in 0u32..4,
+    steps in prop::collection::vec(step(), 1..120),
+    force in any::<bool>(),
+  ) {
+    let minimum = minimum.min(limit);
+    let mut sim = Sim::new(config(limit, minimum, max_per_child));
+    for s in steps {
+      let live = sim.live();
+      match s {
+        Step::Submit { module, load, no_retry } => if !sim.closed { sim.submit(module as ModuleId, load, no_retry) },
+        Step::Start(n) => {
+          let unstarted: Vec<_> = live.iter().copied().filter(|id| !sim.world[id].spawned).collect();
+          if let Some(id) = pick(&unstarted, n) { sim.start(id) }
+        }
+        Step::FailStart(n) => {
+          let unstarted: Vec<_> = live.iter().copied().filter(|id| !sim.world[id].spawned).collect();
+          if let Some(id) = pick(&unstarted, n) {
+            sim.world.remove(&id);
+            sim.event(Event::SpawnFailed { worker: id, reason: "boom".into() });
+          }
+        }
+        Step::Answer(n, ok) => if let Some(id) = pick(&live, n) { sim.answer(id, ok); },
+        Step::Crash(n) => if let Some(id) = pick(&live, n) { sim.exit(id, 1) },
+        Step::Corrupt(n) => if let Some(id) = pick(&live, n) {
+          sim.event(Event::Corrupt { worker: id, reason: "bad".into() });
+        },
+        Step::FireTimer(n) => {
+          if !sim.timers.is_empty() {
+            let timer = sim.timers.remove(n as usize % sim.timers.len());
+            sim.event(Event::TimerFired { timer });
+          }
+        }
+        Step::Close(_) => sim.event(Event::Close { force: false }),
+      }
+    }
+    sim.settle_world();
+    prop_assert_eq!(sim.sched.queued(), 0, "queue drained once the world settled");
+    for call in &sim.submitted {
+      prop_assert!(sim.settled.contains_key(call), "call {} never settled", call);
+    }
+    sim.event(Event::Close { force });
+    sim.settle_world();
+    prop_assert!(sim.closed, "pool closed once its workers exited");
+    prop_assert_eq!(sim.sched.worker_count(), 0);
+  }
+}

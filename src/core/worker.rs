@@ -1,0 +1,41 @@
+use std::collections::{BTreeSet, HashSet};
+
+use super::event::{CallId, ModuleId};
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum WorkerState {
+  /// Spawn requested; not yet ready for calls.
+  Starting,
+  Ready,
+  /// Its channel is closed (or it was killed); it takes no calls and its exit is awaited.
+  Leaving,
+}
+
+#[derive(Debug)]
+pub struct Worker {
+  pub state: WorkerState,
+  pub pid: Option<u32>,
+  pub in_flight: BTreeSet<CallId>,
+  pub modules: HashSet<ModuleId>,
+  /// Bumped whenever the worker gets work, so a stale idle timer can tell it is stale.
+  pub generation: u64,
+  /// Set when the scheduler retired or killed it on purpose: its exit is not news.
+  pub expected_exit: bool,
+}
+
+impl Worker {
+  pub fn starting() -> Self {
+    Worker {
+      state: WorkerState::Starting,
+      pid: None,
+      in_flight: BTreeSet::new(),
+      modules: HashSet::new(),
+      generation: 0,
+      expected_exit: false,
+    }
+  }
+
+  pub fn load(&self) -> usize {
+    self.in_flight.len()
+  }
+}

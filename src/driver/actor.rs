@@ -1,0 +1,106 @@
+use std::collections::{HashMap, VecDeque};
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::sync::mpsc::{unbounded_channel, UnboundedReceiver, UnboundedSender};
+
+use super::runtime::io_handle;
+use super::settle::{SettleQueue, Settled};
+use super::spawn::SpawnConfig;
+use super::worker_link::WorkerLink;
+use crate::core::{Action, Event, PoolConfig, Scheduler, Signal, WorkerId};
+
+/// Starts a pool on the I/O thread; events sent to the returned inbox drive it.
+pub fn start_pool(config: PoolConfig, spawn: SpawnConfig, settle: Arc<SettleQueue>) -> UnboundedSender<Event> {
+  let (inbox, events) = unbounded_channel();
+  let (scheduler, first_actions) = Scheduler::new(config);
+  let actor = PoolActor { scheduler, links: HashMap::new(), spawn, inbox: inbox.clone(), settle, follow_ups: VecDeque::new() };
+  io_handle().spawn(actor.run(events, first_actions));
+  inbox
+}
+
+struct PoolActor {
+  scheduler: Scheduler,
+  links: HashMap<WorkerId, WorkerLink>,
+  spawn: SpawnConfig,
+  inbox: UnboundedSender<Event>,
+  settle: Arc<SettleQueue>,
+  /// Events produced while carrying out actions (a spawn's result), handled before the next input.
+  follow_ups: VecDeque<Event>,
+}
+
+impl PoolActor {
+  async fn run(mut self, mut events: UnboundedReceiver<Event>, first_actions: Vec<Action>) {
+    self.execute(first_actions);
+    self.settle.flush();
+    while let Some(event) = events.recv().await {
+      self.handle(event);
+      // Everything already waiting is handled before the JS thread is woken once for all of it.
+      while let Ok(event) = events.try_recv() {
+        self.handle(event);
+      }
+      self.settle.flush();
+      if self.scheduler.is_closed() {
+        return;
+      }
+    }
+  }
+
+  fn handle(&mut self, event: Event) {
+    self.follow_ups.push_back(event);
+    let mut actions = Vec::new();
+    while let Some(event) = self.follow_ups.pop_front() {
+      if let Event::Exited { worker, .. } = &event {
+        // Reaped: its pid may be reused, so nothing may signal it any more.
+        self.links.remove(worker);
+      }
+      self.scheduler.handle(event, &mut actions);
+      self.execute(std::mem::take(&mut actions));
+    }
+  }
+
+  fn execute(&mut self, actions: Vec<Action>) {
+    for action in actions {
+      match action {
+        Action::Spawn { worker } => match WorkerLink::start(worker, &self.spawn, self.inbox.clone()) {
+          Ok(link) => {
+            self.follow_ups.push_back(Event::Spawned { worker, pid: link.pid });
+            self.links.insert(worker, link);
+          }
+          Err(err) => {
+            let reason = format!("could not run {} in {}: {err}", self.spawn.exec_path, self.spawn.cwd);
+            self.follow_ups.push_back(Event::SpawnFailed { worker, reason });
+          }
+        },
+        Action::Send { worker, frame } => {
+          if let Some(link) = self.links.get(&worker) {
+            link.send(frame);
+          }
+        }
+        Action::Retire { worker } => {
+          if let Some(link) = self.links.get_mut(&worker) {
+            link.retire();
+          }
+        }
+        Action::Kill { worker, signal } => {
+          if let Some(link) = self.links.get(&worker) {
+            link.kill(match signal {
+              Signal::Term => libc::SIGTERM,
+              Signal::Kill => libc::SIGKILL,
+            });
+          }
+        }
+        Action::Settle { call, outcome } => self.settle.push(Settled::Call(call, outcome)),
+        Action::ArmTimer { timer, after_ms } => {
+          let inbox = self.inbox.clone();
+          tokio::spawn(async move {
+            tokio::time::sleep(Duration::from_millis(after_ms)).await;
+            let _ = inbox.send(Event::TimerFired { timer });
+          });
+        }
+        Action::Report { failure } => self.settle.push(Settled::Report(failure)),
+        Action::Closed => self.settle.push(Settled::Closed),
+      }
+    }
+  }
+}

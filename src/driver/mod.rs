@@ -1,0 +1,12 @@
+//! Carries out the scheduler's actions with real processes, sockets and timers, on one I/O thread.
+
+mod actor;
+mod exit_watch;
+mod runtime;
+mod settle;
+mod spawn;
+mod worker_link;
+
+pub use actor::start_pool;
+pub use settle::{SettleQueue, Settled};
+pub use spawn::SpawnConfig;

@@ -1,0 +1,134 @@
+use std::io;
+use std::os::fd::OwnedFd;
+use std::time::Duration;
+
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::unix::{OwnedReadHalf, OwnedWriteHalf};
+use tokio::net::UnixStream;
+use tokio::sync::mpsc::{unbounded_channel, UnboundedReceiver, UnboundedSender};
+
+use super::exit_watch::ExitWatch;
+use super::spawn::{spawn_worker, SpawnConfig};
+use crate::core::{Event, WorkerId};
+use crate::protocol::{FrameDecoder, OutFrame};
+
+/// How long a worker whose channel closed may take to exit before it is killed.
+const EXIT_GRACE: Duration = Duration::from_secs(2);
+/// Writes are batched up to this size.
+const WRITE_BATCH: usize = 256 * 1024;
+
+/// The parent's handle on one running worker.
+pub struct WorkerLink {
+  pub pid: u32,
+  /// Dropping it closes the worker's channel, which tells the worker to exit.
+  frames: Option<UnboundedSender<OutFrame>>,
+}
+
+impl WorkerLink {
+  /// Spawns the worker and the two tasks that serve its channel: a writer, and a reader that
+  /// also reaps the process and reports `Exited` once nothing more can come from it.
+  pub fn start(worker: WorkerId, config: &SpawnConfig, inbox: UnboundedSender<Event>) -> io::Result<WorkerLink> {
+    let (child, channel) = spawn_worker(config)?;
+    let watch = ExitWatch::new(child);
+    let pid = watch.pid();
+    let (read_half, write_half) = into_tokio(channel)?.into_split();
+    let (frames, outbox) = unbounded_channel();
+    tokio::spawn(write_frames(write_half, outbox));
+    tokio::spawn(read_until_exit(worker, read_half, watch, inbox));
+    Ok(WorkerLink { pid, frames: Some(frames) })
+  }
+
+  pub fn send(&self, frame: OutFrame) {
+    if let Some(frames) = &self.frames {
+      // A closed writer means the worker is going away; its exit will account for the call.
+      let _ = frames.send(frame);
+    }
+  }
+
+  pub fn retire(&mut self) {
+    self.frames = None;
+  }
+
+  pub fn kill(&self, signal: i32) {
+    // SAFETY: kill has no memory-safety requirements; the pid is not reaped until `Exited`
+    // is handled, after which this link no longer exists.
+    unsafe { libc::kill(self.pid as libc::pid_t, signal) };
+  }
+}
+
+fn into_tokio(fd: OwnedFd) -> io::Result<UnixStream> {
+  let stream = std::os::unix::net::UnixStream::from(fd);
+  stream.set_nonblocking(true)?;
+  UnixStream::from_std(stream)
+}
+
+async fn write_frames(mut socket: OwnedWriteHalf, mut outbox: UnboundedReceiver<OutFrame>) {
+  let mut buf = Vec::with_capacity(64 * 1024);
+  while let Some(frame) = outbox.recv().await {
+    append(&mut buf, &frame);
+    while buf.len() < WRITE_BATCH {
+      match outbox.try_recv() {
+        Ok(frame) => append(&mut buf, &frame),
+        Err(_) => break,
+      }
+    }
+    if socket.write_all(&buf).await.is_err() {
+      return;
+    }
+    buf.clear();
+  }
+  let _ = socket.shutdown().await;
+}
+
+fn append(buf: &mut Vec<u8>, frame: &OutFrame) {
+  buf.extend_from_slice(&frame.header());
+  buf.extend_from_slice(&frame.payload);
+}
+
+async fn read_until_exit(worker: WorkerId, mut socket: OwnedReadHalf, watch: ExitWatch, inbox: UnboundedSender<Event>) {
+  let mut decoder = FrameDecoder::new();
+  let mut buf = vec![0u8; 64 * 1024];
+  let mut healthy = true;
+  while healthy {
+    tokio::select! {
+      read = socket.read(&mut buf) => match read {
+        Ok(0) | Err(_) => break,
+        Ok(n) => healthy = deliver(worker, &mut decoder, &buf[..n], &inbox),
+      },
+      // The process is gone, but what it wrote before exiting still sits in the socket.
+      _ = watch.exited() => {
+        while healthy {
+          match socket.try_read(&mut buf) {
+            Ok(0) | Err(_) => break,
+            Ok(n) => healthy = deliver(worker, &mut decoder, &buf[..n], &inbox),
+          }
+        }
+        break;
+      }
+    }
+  }
+  if tokio::time::timeout(EXIT_GRACE, watch.exited()).await.is_err() {
+    // SAFETY: as in `WorkerLink::kill`; the pid is still ours until reaped below.
+    unsafe { libc::kill(watch.pid() as libc::pid_t, libc::SIGKILL) };
+    watch.exited().await;
+  }
+  let status = watch.reap();
+  let _ = inbox.send(Event::Exited { worker, status });
+}
+
+/// Decodes what arrived and passes every whole frame on; false once the stream is corrupt.
+fn deliver(worker: WorkerId, decoder: &mut FrameDecoder, bytes: &[u8], inbox: &UnboundedSender<Event>) -> bool {
+  decoder.push(bytes);
+  loop {
+    match decoder.next_frame() {
+      Ok(Some(frame)) => {
+        let _ = inbox.send(Event::Frame { worker, frame });
+      }
+      Ok(None) => return true,
+      Err(err) => {
+        let _ = inbox.send(Event::Corrupt { worker, reason: err.to_string() });
+        return false;
+      }
+    }
+  }
+}

@@ -1,0 +1,6 @@
+#![deny(clippy::all)]
+
+mod binding;
+pub mod core;
+pub mod driver;
+pub mod protocol;

@@ -1,0 +1,174 @@
+use std::fmt;
+
+use super::frame::{InFrame, Kind, BODY_FIXED_LEN, MAX_BODY_LEN};
+
+/// Why a worker's byte stream cannot be trusted any more. After one of these the stream has no
+/// frame boundary to resynchronise on, so the worker is dropped.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DecodeError {
+  BodyTooShort(usize),
+  BodyTooLong(usize),
+  UnknownKind(u8),
+}
+
+impl fmt::Display for DecodeError {
+  fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+    match self {
+      DecodeError::BodyTooShort(n) => write!(f, "frame body of {n} bytes is shorter than its header"),
+      DecodeError::BodyTooLong(n) => write!(f, "frame body of {n} bytes exceeds {MAX_BODY_LEN}"),
+      DecodeError::UnknownKind(k) => write!(f, "unknown frame kind {k}"),
+    }
+  }
+}
+
+/// Incremental decoder for frames coming from a worker: feed it whatever the socket gave, then
+/// take out every complete frame.
+#[derive(Default)]
+pub struct FrameDecoder {
+  buf: Vec<u8>,
+  start: usize,
+}
+
+impl FrameDecoder {
+  pub fn new() -> Self {
+    Self::default()
+  }
+
+  pub fn push(&mut self, bytes: &[u8]) {
+    if self.start > 0 && self.start == self.buf.len() {
+      self.buf.clear();
+      self.start = 0;
+    }
+    self.buf.extend_from_slice(bytes);
+  }
+
+  /// Bytes received but not yet part of a returned frame.
+  pub fn buffered(&self) -> usize {
+    self.buf.len() - self.start
+  }
+
+  pub fn next_frame(&mut self) -> Result<Option<InFrame>, DecodeError> {
+    let avail = &self.buf[self.start..];
+    if avail.len() < 4 {
+      return Ok(None);
+    }
+    let body_len = u32::from_le_bytes(avail[0..4].try_into().unwrap()) as usize;
+    if body_len < BODY_FIXED_LEN {
+      return Err(DecodeError::BodyTooShort(body_len));
+    }
+    if body_len > MAX_BODY_LEN {
+      return Err(DecodeError::BodyTooLong(body_len));
+    }
+    // The kind is checked as soon as it arrives, not after a possibly huge body.
+    if avail.len() > 4 && Kind::from_worker(avail[4]).is_none() {
+      return Err(DecodeError::UnknownKind(avail[4]));
+    }
+    if avail.len() < 4 + body_len {
+      return Ok(None);
+    }
+    let kind = Kind::from_worker(avail[4]).expect("checked above");
+    let call = u32::from_le_bytes(avail[5..9].try_into().unwrap());
+    let module = u32::from_le_bytes(avail[9..13].try_into().unwrap());
+    let payload = avail[4 + BODY_FIXED_LEN..4 + body_len].to_vec();
+    self.start += 4 + body_len;
+    if self.start == self.buf.len() {
+      self.buf.clear();
+      self.start = 0;
+    } else if self.start > 64 * 1024 && self.start * 2 > self.buf.len() {
+      self.buf.drain(..self.start);
+      self.start = 0;
+    }
+    Ok(Some(InFrame { kind, call, module, payload }))
+  }
+}
+
+#[cfg(test)]
+mod tests {
+  use super::*;
+  use crate::protocol::encode_header;
+  use proptest::prelude::*;
+
+  fn frame_bytes(kind: Kind, call: u32, module: u32, payload: &[u8]) -> Vec<u8> {
+    let mut out = encode_header(kind, call, module, payload.len()).to_vec();
+    out.extend_from_slice(payload);
+    out
+  }
+
+  #[test]
+  fn decodes_one_frame() {
+    let mut d = FrameDecoder::new();
+    d.push(&frame_bytes(Kind::Resolved, 7, 3, b"hello"));
+    let f = d.next_frame().unwrap().unwrap();
+    assert_eq!(f, InFrame { kind: Kind::Resolved, call: 7, module: 3, payload: b"hello".to_vec() });
+    assert_eq!(d.next_frame().unwrap(), None);
+    assert_eq!(d.buffered(), 0);
+  }
+
+  #[test]
+  fn rejects_short_body() {
+    let mut d = FrameDecoder::new();
+    d.push(&3u32.to_le_bytes());
+    assert_eq!(d.next_frame(), Err(DecodeError::BodyTooShort(3)));
+  }
+
+  #[test]
+  fn rejects_huge_body_without_waiting_for_it() {
+    let mut d = FrameDecoder::new();
+    d.push(&u32::MAX.to_le_bytes());
+    assert!(matches!(d.next_frame(), Err(DecodeError::BodyTooLong(_))));
+  }
+
+  #[test]
+  fn rejects_parent_kinds_and_garbage_kinds() {
+    for kind in [0u8, 1, 2, 15, 19, 255] {
+      let mut d = FrameDecoder::new();
+      let mut bytes = frame_bytes(Kind::Resolved, 1, 1, b"");
+      bytes[4] = kind;
+      d.push(&bytes[..5]);
+      assert_eq!(d.next_frame(), Err(DecodeError::UnknownKind(kind)));
+    }
+  }
+
+  proptest! {
+    /// However the stream is cut into reads, the same frames come out in order.
+    #[test]
+    fn any_split_yields_same_frames(
+      frames in prop::collection::vec((0u8..3, any::<u32>(), any::<u32>(), prop::collection::vec(any::<u8>(), 0..300)), 0..20),
+      cuts in prop::collection::vec(1usize..97, 1..50),
+    ) {
+      let kinds = [Kind::Ready, Kind::Resolved, Kind::Rejected];
+      let mut stream = Vec::new();
+      for (k, call, module, payload) in &frames {
+        stream.extend(frame_bytes(kinds[*k as usize], *call, *module, payload));
+      }
+      let mut d = FrameDecoder::new();
+      let mut got = Vec::new();
+      let mut pos = 0;
+      let mut cut = cuts.iter().cycle();
+      while pos < stream.len() {
+        let end = (pos + cut.next().unwrap()).min(stream.len());
+        d.push(&stream[pos..end]);
+        pos = end;
+        while let Some(f) = d.next_frame().unwrap() {
+          got.push(f);
+        }
+      }
+      prop_assert_eq!(got.len(), frames.len());
+      for (f, (k, call, module, payload)) in got.iter().zip(&frames) {
+        prop_assert_eq!(f.kind, kinds[*k as usize]);
+        prop_assert_eq!(f.call, *call);
+        prop_assert_eq!(f.module, *module);
+        prop_assert_eq!(&f.payload, payload);
+      }
+      prop_assert_eq!(d.buffered(), 0);
+    }
+
+    /// Random bytes never panic the decoder: they decode or fail cleanly.
+    #[test]
+    fn garbage_never_panics(bytes in prop::collection::vec(any::<u8>(), 0..200)) {
+      let mut d = FrameDecoder::new();
+      d.push(&bytes);
+      while let Ok(Some(_)) = d.next_frame() {}
+    }
+  }
+}
