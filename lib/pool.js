@@ -85,7 +85,7 @@ class Pool {
     if (this.#closing !== null) return Promise.reject(poolClosedError())
     let payload
     try {
-      payload = wire.encode([method, args], 'arguments')
+      payload = wire.encodeCall(method, args)
     } catch (err) {
       return Promise.reject(err)
     }

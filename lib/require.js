@@ -9,11 +9,13 @@ const { requireOptions } = require('./options')
 const { kLoad, kModules } = require('./pool')
 const { createModuleProxy } = require('./proxy')
 const { globalPool } = require('./global-pool')
+const { poolClosedError } = require('./errors')
 
 /** Never throws: every failure, the resolver's included, is a rejected promise. */
 function invokeRequire(specifier, options) {
   try {
     const { pool = globalPool(), noRetry } = requireOptions(options)
+    checkSpecifier(specifier)
     const resolved = createRequire(callerFile(invokeRequire)).resolve(specifier)
     return loadModule(pool, resolved, noRetry)
   } catch (err) {
@@ -21,7 +23,29 @@ function invokeRequire(specifier, options) {
   }
 }
 
+/** The checks `require` itself makes, with its error codes (`require.resolve` skips them). */
+function checkSpecifier(specifier) {
+  if (typeof specifier !== 'string') {
+    const error = new TypeError(`The "id" argument must be of type string. Received ${describe(specifier)}`)
+    error.code = 'ERR_INVALID_ARG_TYPE'
+    throw error
+  }
+  if (specifier === '') {
+    const error = new TypeError("The argument 'id' must be a non-empty string. Received ''")
+    error.code = 'ERR_INVALID_ARG_VALUE'
+    throw error
+  }
+}
+
+function describe(value) {
+  if (value === null || value === undefined) return String(value)
+  if (typeof value === 'function') return `function ${value.name}`
+  if (typeof value === 'object') return `an instance of ${value.constructor?.name ?? 'Object'}`
+  return `type ${typeof value} (${String(value)})`
+}
+
 function loadModule(pool, resolved, noRetry) {
+  if (pool.closed) return Promise.reject(poolClosedError())
   const cache = pool[kModules]
   let loading = cache.get(resolved)
   if (loading === undefined) {

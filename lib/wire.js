@@ -15,13 +15,22 @@ const MAX_DEPTH = 8
 
 /**
  * Serializes `value`; a value that cannot be cloned becomes a TypeError that says where in
- * `what` (e.g. "arguments") the offending function or symbol sits.
+ * `what` (e.g. "result") the offending function or symbol sits.
  */
 function encode(value, what) {
+  return encodeInspecting(value, value, what)
+}
+
+/** A call's payload: `[method, args]`, with errors located within `args`. */
+function encodeCall(method, args) {
+  return encodeInspecting([method, args], args, 'arguments')
+}
+
+function encodeInspecting(value, inspected, what) {
   try {
     return v8.serialize(value)
   } catch (err) {
-    const where = findUncloneable(value, what, new Set())
+    const where = findUncloneable(inspected, what, new Set())
     const detail = where ? `${where.path} is ${where.kind}` : err.message
     const error = new TypeError(`invoke-parallel: the ${what} cannot be sent between processes: ${detail}`)
     error.code = 'ERR_INVOKE_UNSERIALIZABLE'
@@ -135,4 +144,4 @@ function reviveThrown(description) {
   return error
 }
 
-module.exports = { encode, decode, encodeThrown, decodeThrown }
+module.exports = { encode, encodeCall, decode, encodeThrown, decodeThrown }

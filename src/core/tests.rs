@@ -342,7 +342,7 @@ enum Step {
   Crash(u8),
   Corrupt(u8),
   FireTimer(u8),
-  Close(bool),
+  Close,
 }
 
 fn step() -> impl Strategy<Value = Step> {
@@ -354,7 +354,7 @@ fn step() -> impl Strategy<Value = Step> {
     1 => any::<u8>().prop_map(Step::Crash),
     1 => any::<u8>().prop_map(Step::Corrupt),
     1 => any::<u8>().prop_map(Step::FireTimer),
-    1 => prop::bool::weighted(0.02).prop_map(|_| Step::Close(false)),
+    1 => Just(Step::Close),
   ]
 }
 
@@ -401,7 +401,7 @@ proptest! {
             sim.event(Event::TimerFired { timer });
           }
         }
-        Step::Close(_) => sim.event(Event::Close { force: false }),
+        Step::Close => sim.event(Event::Close { force: false }),
       }
     }
     sim.settle_world();

@@ -1,0 +1,32 @@
+'use strict'
+
+const { execFile } = require('node:child_process')
+
+function isAlive(pid) {
+  try {
+    process.kill(pid, 0)
+    return true
+  } catch {
+    return false
+  }
+}
+
+/** Resolves once `predicate()` holds; rejects after `ms` so a broken promise fails the test. */
+async function waitFor(predicate, ms, what) {
+  const deadline = Date.now() + ms
+  while (!predicate()) {
+    if (Date.now() > deadline) throw new Error(`timed out after ${ms} ms waiting for ${what}`)
+    await new Promise((resolve) => setTimeout(resolve, 20))
+  }
+}
+
+/** Runs a node script to completion; `killed` tells whether it had to be stopped. */
+function runNode(args, { timeout = 20000, cwd } = {}) {
+  return new Promise((resolve) => {
+    execFile(process.execPath, args, { timeout, cwd }, (error, stdout, stderr) => {
+      resolve({ code: error ? error.code : 0, killed: Boolean(error && error.killed), stdout, stderr })
+    })
+  })
+}
+
+module.exports = { isAlive, waitFor, runNode }

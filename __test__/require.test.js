@@ -1,0 +1,107 @@
+'use strict'
+
+const test = require('ava')
+const path = require('node:path')
+const invoke = require('..')
+
+function freshPool(t, options = {}) {
+  const pool = invoke.pool({ limit: 2, ...options })
+  t.teardown(() => pool.close({ force: true }))
+  return pool
+}
+
+test('require resolves relative to the calling file and exposes exported functions', async (t) => {
+  const pool = freshPool(t)
+  const echo = await invoke.require('./fixtures/echo', { pool })
+  t.true(Object.isFrozen(echo))
+  t.deepEqual(Object.keys(echo).sort(), [
+    'add', 'addAsync', 'cwd', 'echo', 'env', 'giveFunction', 'giveSymbol', 'log', 'nil', 'nothing',
+    'overlap', 'pid', 'rejectPlain', 'rendezvous', 'sleep', 'throwCustom', 'throwNative', 'throwString', 'throwWithCause',
+  ])
+  t.is(echo.notAFunction, undefined)
+  t.is(await echo.add(2, 3), 5)
+  t.is(await echo.addAsync(2, 3), 5)
+  t.is(await echo.nothing(), undefined)
+  t.is(await echo.nil(), null)
+})
+
+test('the proxy is frozen: methods cannot be replaced or added', async (t) => {
+  const pool = freshPool(t)
+  const echo = await invoke.require('./fixtures/echo', { pool })
+  t.throws(() => {
+    'use strict'
+    echo.add = () => 0
+  }, { instanceOf: TypeError })
+  t.throws(() => {
+    'use strict'
+    echo.extra = 1
+  }, { instanceOf: TypeError })
+  t.is(await echo.add(1, 1), 2)
+})
+
+test('loads are cached per pool, not across pools', async (t) => {
+  const a = freshPool(t)
+  const b = freshPool(t)
+  const first = await invoke.require('./fixtures/echo', { pool: a })
+  const again = await invoke.require(path.join(__dirname, 'fixtures', 'echo.js'), { pool: a })
+  const other = await invoke.require('./fixtures/echo', { pool: b })
+  t.is(first, again)
+  t.not(first, other)
+})
+
+test('built-in modules and node_modules packages load like require', async (t) => {
+  const pool = freshPool(t)
+  const os = await invoke.require('node:os', { pool })
+  t.is(await os.platform(), process.platform)
+  const dep = await invoke.require('fake-dep', { pool })
+  t.is(await dep.whoami(), 'fake-dep')
+})
+
+test('a bad specifier rejects with the error require would throw, never throws', async (t) => {
+  const pool = freshPool(t)
+  const missing = invoke.require('./fixtures/does-not-exist', { pool })
+  t.true(missing instanceof Promise)
+  const error = await t.throwsAsync(missing)
+  t.is(error.code, 'MODULE_NOT_FOUND')
+  t.regex(error.message, /does-not-exist/)
+  t.is((await t.throwsAsync(invoke.require('', { pool }))).code, 'ERR_INVALID_ARG_VALUE')
+  t.is((await t.throwsAsync(invoke.require(42, { pool }))).code, 'ERR_INVALID_ARG_TYPE')
+  t.is((await t.throwsAsync(invoke.require(undefined, { pool }))).code, 'ERR_INVALID_ARG_TYPE')
+  await t.throwsAsync(invoke.require('./fixtures/echo', { pool, bogus: true }), { instanceOf: TypeError, message: /bogus/ })
+})
+
+test('a module that throws while loading rejects the require and the pool keeps working', async (t) => {
+  const pool = freshPool(t)
+  const error = await t.throwsAsync(invoke.require('./fixtures/throws-at-load', { pool }))
+  t.true(error instanceof SyntaxError)
+  t.is(error.message, 'broken at load time')
+  t.is(error.code, 'E_LOAD')
+  // Not cached as a failure forever, and other modules load fine on the same workers.
+  await t.throwsAsync(invoke.require('./fixtures/throws-at-load', { pool }), { instanceOf: SyntaxError })
+  const echo = await invoke.require('./fixtures/echo', { pool })
+  t.is(await echo.add(20, 22), 42)
+})
+
+test('a then export does not make the proxy a thenable', async (t) => {
+  const pool = freshPool(t)
+  const mod = await invoke.require('./fixtures/then-export', { pool })
+  t.is(await mod.ok(), 'ok')
+  t.is(mod.then, undefined)
+})
+
+test('proxy(options) binds call options and checks them', async (t) => {
+  const pool = freshPool(t)
+  const echo = await invoke.require('./fixtures/echo', { pool })
+  const bound = echo({ noRetry: true })
+  t.true(Object.isFrozen(bound))
+  t.is(await bound.add(1, 2), 3)
+  t.throws(() => echo({ nope: 1 }), { instanceOf: TypeError, message: /nope/ })
+  t.throws(() => echo({ noRetry: 'yes' }), { instanceOf: TypeError, message: /noRetry/ })
+})
+
+test('the global pool is shared and created on first use', async (t) => {
+  t.is(invoke.globalPool(), invoke.globalPool())
+  const echo = await invoke.require('./fixtures/echo')
+  t.is(echo, await invoke.require('./fixtures/echo', { pool: invoke.globalPool() }))
+  t.is(await echo.echo('global'), 'global')
+})
