@@ -50,6 +50,7 @@ function loadModule(pool, resolved, noRetry) {
   let loading = cache.get(resolved)
   if (loading === undefined) {
     loading = pool[kLoad](resolved, noRetry).then(
+      // The load's call id doubles as the module's id.
       ({ id, names }) => createModuleProxy(pool, id, names, { noRetry: false }),
       (err) => {
         cache.delete(resolved)
@@ -58,7 +59,8 @@ function loadModule(pool, resolved, noRetry) {
     )
     cache.set(resolved, loading)
   }
-  return loading
+  // The cache holds the plain proxy; `noRetry` on the require carries over to its calls.
+  return noRetry ? loading.then((proxy) => proxy({ noRetry: true })) : loading
 }
 
 /** The file of the code that called `fn`, for resolving relative specifiers against it. */

@@ -347,13 +347,13 @@ enum Step {
 
 fn step() -> impl Strategy<Value = Step> {
   prop_oneof![
-    4 => (0u8..3, any::<bool>(), prop::bool::weighted(0.2)).prop_map(|(module, load, no_retry)| Step::Submit { module, load, no_retry }),
-    3 => any::<u8>().prop_map(Step::Start),
-    1 => any::<u8>().prop_map(Step::FailStart),
-    5 => (any::<u8>(), any::<bool>()).prop_map(|(w, ok)| Step::Answer(w, ok)),
-    1 => any::<u8>().prop_map(Step::Crash),
-    1 => any::<u8>().prop_map(Step::Corrupt),
-    1 => any::<u8>().prop_map(Step::FireTimer),
+    20 => (0u8..3, any::<bool>(), prop::bool::weighted(0.2)).prop_map(|(module, load, no_retry)| Step::Submit { module, load, no_retry }),
+    15 => any::<u8>().prop_map(Step::Start),
+    5 => any::<u8>().prop_map(Step::FailStart),
+    25 => (any::<u8>(), any::<bool>()).prop_map(|(w, ok)| Step::Answer(w, ok)),
+    5 => any::<u8>().prop_map(Step::Crash),
+    3 => any::<u8>().prop_map(Step::Corrupt),
+    5 => any::<u8>().prop_map(Step::FireTimer),
     1 => Just(Step::Close),
   ]
 }

@@ -1,0 +1,51 @@
+// Compiled (not run) by `npm test`: the public types accept what the API accepts and reject
+// what it rejects. Each `@ts-expect-error` fails the build if the line stops being an error.
+import invoke = require('../..')
+import type * as Worker from './worker'
+
+type Equal<A, B> = (<T>() => T extends A ? 1 : 2) extends <T>() => T extends B ? 1 : 2 ? true : false
+function assertType<T extends true>(): T | void {}
+
+async function usage() {
+  const pool = invoke.pool({ limit: 2, minimum: 0, maxPerChild: 1, timeout: Infinity, env: { A: 'b', N: 1 } })
+  // @ts-expect-error limit is a number
+  invoke.pool({ limit: '2' })
+  // @ts-expect-error unknown option
+  invoke.pool({ limits: 2 })
+
+  const worker = await invoke.require<typeof Worker>('./worker', { pool, noRetry: true })
+  const sum: number = await worker.add(1, 2)
+  const text = await worker.later('x')
+  assertType<Equal<typeof text, string>>()
+  assertType<Equal<ReturnType<typeof worker.add>, Promise<number>>>()
+  // @ts-expect-error wrong argument type
+  worker.add('1', 2)
+  // @ts-expect-error non-function exports are not methods
+  worker.version
+  // @ts-expect-error a then export is not exposed
+  worker.then
+  const bound = worker({ noRetry: true })
+  const again: number = await bound.add(sum, 1)
+
+  const untyped = await invoke.require('./anything')
+  const anything: unknown = await untyped.whatever(1, 2, 3)
+
+  await pool.close({ force: true })
+  await pool[Symbol.asyncDispose]()
+  const closed: boolean = pool.closed
+  const shared: invoke.Pool = invoke.globalPool()
+
+  try {
+    await worker.add(1, 1)
+  } catch (error) {
+    if (error instanceof invoke.Retry) {
+      const how: string | null = error.signal ?? (error.exitCode === null ? null : String(error.exitCode))
+      void how
+    }
+    if (error instanceof invoke.Cancel) void error.message
+  }
+  invoke.pool({ onError: (error) => void error.code })
+  return [again, anything, closed, shared]
+}
+
+void usage

@@ -1,0 +1,5 @@
+// A worker module's shape, for the type test only.
+export const add = (a: number, b: number): number => a + b
+export const later = async (s: string): Promise<string> => s
+export const then = (): number => 1
+export const version = '1.0.0'

@@ -1,0 +1,56 @@
+'use strict'
+
+const test = require('ava')
+const fs = require('node:fs')
+const os = require('node:os')
+const path = require('node:path')
+const invoke = require('..')
+
+function setup(t) {
+  const errors = []
+  const pool = invoke.pool({ limit: 2, onError: (e) => errors.push(e) })
+  t.teardown(() => pool.close({ force: true }))
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'invoke-parallel-death-'))
+  t.teardown(() => fs.rmSync(dir, { recursive: true, force: true }))
+  return { pool, errors, marker: path.join(dir, 'died') }
+}
+
+for (const method of ['exitOnce', 'killOnce']) {
+  test(`a call whose worker dies (${method}) is re-sent and succeeds`, async (t) => {
+    const { pool, errors, marker } = setup(t)
+    const mod = await invoke.require('./fixtures/dies-once', { pool })
+    const pid = await mod[method](marker)
+    const deadPid = Number(fs.readFileSync(marker, 'utf8'))
+    t.not(pid, deadPid)
+    t.true(errors.some((e) => e.code === 'ERR_INVOKE_WORKER_CRASHED' && e.pid === deadPid))
+  })
+}
+
+test('with noRetry the call rejects with Retry naming the pid and exit code', async (t) => {
+  const { pool, marker } = setup(t)
+  const mod = await invoke.require('./fixtures/dies-once', { pool })
+  const error = await t.throwsAsync(mod({ noRetry: true }).exitOnce(marker), { instanceOf: invoke.Retry })
+  const deadPid = Number(fs.readFileSync(marker, 'utf8'))
+  t.is(error.pid, deadPid)
+  t.is(error.exitCode, 3)
+  t.is(error.signal, null)
+  t.regex(error.message, new RegExp(`pid ${deadPid} exited with code 3`))
+  t.is(typeof (await mod.exitOnce(marker)), 'number', 'the pool still serves calls')
+})
+
+test('with noRetry on the require, a SIGKILL rejects with Retry naming the signal', async (t) => {
+  const { pool, marker } = setup(t)
+  const mod = await invoke.require('./fixtures/dies-once', { pool, noRetry: true })
+  const error = await t.throwsAsync(mod.killOnce(marker), { instanceOf: invoke.Retry })
+  t.is(error.signal, 'SIGKILL')
+  t.is(error.exitCode, null)
+})
+
+test('a method that always kills its worker rejects after a bounded number of attempts', async (t) => {
+  const { pool, errors } = setup(t)
+  const mod = await invoke.require('./fixtures/dies-once', { pool })
+  const error = await t.throwsAsync(mod.alwaysExit(), { instanceOf: invoke.Retry })
+  t.regex(error.message, /gave up after 3 attempts/)
+  t.is(error.exitCode, 4)
+  t.is(errors.filter((e) => e.code === 'ERR_INVOKE_WORKER_CRASHED').length, 3)
+})

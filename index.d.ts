@@ -1,0 +1,101 @@
+// Types for invoke-parallel's public API.
+
+/** Options for `invoke.pool()`. Every one is optional. */
+export interface PoolOptions {
+  /** Hears internal errors no single call owns: a worker crash, a worker that could not start. Default: `console.error`. */
+  onError?: (error: PoolError) => void
+  /** Milliseconds a worker above `minimum` may sit idle before it is retired. `Infinity` never retires. Default 30000. */
+  timeout?: number
+  /** Working directory of the workers. Default: `process.cwd()` when the pool is created. */
+  cwd?: string
+  /** The workers' whole environment (values are converted to strings). Default: `process.env`. */
+  env?: Record<string, string | number | boolean | undefined>
+  /** Consecutive failed worker starts tolerated before waiting calls are rejected. Default 5. */
+  retries?: number
+  /** Most worker processes at once. Default: number of CPUs + 1. */
+  limit?: number
+  /** Workers started with the pool and kept while idle; 0 keeps none. Default 1. */
+  minimum?: number
+  /** Most calls running at once in one worker; 0 means no limit. Default 0. */
+  maxPerChild?: number
+}
+
+export interface CloseOptions {
+  /** Reject pending calls and kill the workers (SIGTERM, then SIGKILL) instead of letting calls finish. */
+  force?: boolean
+}
+
+/** A pool of worker processes. */
+export declare class Pool {
+  constructor(options?: PoolOptions)
+  /** True once `close()` has been called. */
+  readonly closed: boolean
+  /** Stops taking calls and resolves once every worker has exited. Calling it again returns the same promise. */
+  close(options?: CloseOptions): Promise<void>
+  /** `await using pool = invoke.pool()` closes the pool gracefully at the end of the scope. */
+  [Symbol.asyncDispose](): Promise<void>
+}
+
+/** Options bound to a module proxy with `proxy(options)`. */
+export interface CallOptions {
+  /** Reject with `Retry` instead of re-sending the call if its worker dies. */
+  noRetry?: boolean
+}
+
+export interface RequireOptions {
+  /** The pool to load the module in. Default: `invoke.globalPool()`. */
+  pool?: Pool
+  /** Reject with `Retry` instead of re-sending the load if its worker dies. */
+  noRetry?: boolean
+}
+
+type AnyFunction = (...args: any[]) => any
+
+/** A worker module's exported functions, each returning a Promise of its (awaited) result. */
+export type ModuleMethods<M> = {
+  readonly [K in keyof M as M[K] extends AnyFunction ? (K extends 'then' ? never : K) : never]: M[K] extends (
+    ...args: infer A
+  ) => infer R
+    ? (...args: A) => Promise<Awaited<R>>
+    : never
+}
+
+/** What `invoke.require` resolves to: the methods, and a call that binds call options. */
+export type ModuleProxy<M> = ModuleMethods<M> & ((options: CallOptions) => ModuleProxy<M>)
+
+/**
+ * Loads a module in the pool's workers, resolving `specifier` like `require` would from the
+ * calling file. Never throws: every failure is a rejection. Cached per pool.
+ *
+ * @example
+ * const worker = await invoke.require<typeof import('./worker')>('./worker')
+ */
+declare function invokeRequire<M = Record<string, AnyFunction>>(
+  specifier: string,
+  options?: RequireOptions,
+): Promise<ModuleProxy<M>>
+export { invokeRequire as require }
+
+/** Creates a pool of worker processes. Throws a TypeError or RangeError naming a bad option. */
+export declare function pool(options?: PoolOptions): Pool
+
+/** The default pool, created with default options on first use. */
+export declare function globalPool(): Pool
+
+/** A cancelled call or load. */
+export declare class Cancel extends Error {}
+
+/** A call whose worker died under it and that was not (or no longer) retried. */
+export declare class Retry extends Error {
+  readonly pid: number | null
+  readonly exitCode: number | null
+  readonly signal: string | null
+}
+
+/** An error the pool itself raises, with a code that says which. */
+export interface PoolError extends Error {
+  code: 'ERR_INVOKE_POOL_CLOSED' | 'ERR_INVOKE_WORKER_START' | 'ERR_INVOKE_WORKER_CRASHED' | 'ERR_INVOKE_INTERNAL'
+  pid?: number | null
+  exitCode?: number | null
+  signal?: string | null
+}
