@@ -54,3 +54,18 @@ test('a method that always kills its worker rejects after a bounded number of at
   t.is(error.exitCode, 4)
   t.is(errors.filter((e) => e.code === 'ERR_INVOKE_WORKER_CRASHED').length, 3)
 })
+
+for (const method of ['garbage', 'wrongKind']) {
+  test(`a worker that writes a malformed frame (${method}) is killed and reported, and its call settles`, async (t) => {
+    const { pool, errors } = setup(t)
+    const mod = await invoke.require('./fixtures/hostile', { pool, noRetry: true })
+    const error = await t.throwsAsync(mod[method](), { instanceOf: invoke.Retry })
+    t.is(error.signal, 'SIGKILL')
+    const report = errors.find((e) => /broke the protocol/.test(e.message))
+    t.truthy(report, errors.map((e) => e.message).join('\n'))
+    t.is(report.code, 'ERR_INVOKE_WORKER_CRASHED')
+    t.is(report.pid, error.pid)
+    const echo = await invoke.require('./fixtures/echo', { pool })
+    t.is(await echo.add(1, 2), 3, 'the pool still works')
+  })
+}
