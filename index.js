@@ -4,7 +4,9 @@
 const { Pool } = require('./lib/pool')
 const { globalPool } = require('./lib/global-pool')
 const { invokeRequire } = require('./lib/require')
-const { Cancel, Retry } = require('./lib/errors')
+const { closeIsolated } = require('./lib/proxy')
+const { cancelToken } = require('./lib/cancel')
+const { Cancel, Timeout, Retry } = require('./lib/errors')
 
 /** Creates a pool of worker processes. */
 function pool(options) {
@@ -15,7 +17,10 @@ module.exports = {
   require: invokeRequire,
   pool,
   globalPool,
+  close: closeIsolated,
+  cancelToken,
   Pool,
   Cancel,
+  Timeout,
   Retry,
 }

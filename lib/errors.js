@@ -3,9 +3,17 @@
 
 /** A call or load was cancelled. */
 class Cancel extends Error {
-  constructor(message = 'the call was cancelled') {
-    super(message)
+  constructor(message = 'invoke-parallel: the call was cancelled', options) {
+    super(message, options)
     this.name = 'Cancel'
+  }
+}
+
+/** A call ran longer than its `timeout` (counted from when a worker got it). */
+class Timeout extends Cancel {
+  constructor(message = 'invoke-parallel: the call timed out') {
+    super(message)
+    this.name = 'Timeout'
   }
 }
 
@@ -31,6 +39,7 @@ function failureError(json) {
   const failure = JSON.parse(json)
   const details = { pid: failure.pid, exitCode: failure.exitCode, signal: failure.signal }
   if (failure.type === 'retry') return new Retry(`invoke-parallel: ${failure.message}`, details)
+  if (failure.type === 'timeout') return new Timeout(`invoke-parallel: ${failure.message}`)
   const error = new Error(`invoke-parallel: ${failure.message}`)
   error.code = FAILURE_CODES[failure.type] || 'ERR_INVOKE_INTERNAL'
   return Object.assign(error, details)
@@ -42,4 +51,4 @@ function poolClosedError() {
   return error
 }
 
-module.exports = { Cancel, Retry, failureError, poolClosedError }
+module.exports = { Cancel, Timeout, Retry, failureError, poolClosedError }

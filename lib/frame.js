@@ -7,6 +7,7 @@ const HEADER_LEN = 13
 const Kind = Object.freeze({
   Load: 1,
   Call: 2,
+  Cancel: 3,
   Ready: 16,
   Resolved: 17,
   Rejected: 18,
@@ -25,16 +26,26 @@ function encodeHeader(kind, call, module, payloadLength) {
 
 /** Reassembles frames from arbitrary chunks of the parent's stream. */
 class FrameReader {
-  #pending = EMPTY
+  #parts = []
+  #size = 0
+  /** Bytes needed before parsing can make progress: a large frame is joined once, not per chunk. */
+  #need = HEADER_LEN
 
   /** Returns the complete frames now available; throws on a corrupt stream. */
   push(chunk) {
-    let buf = this.#pending.length === 0 ? chunk : Buffer.concat([this.#pending, chunk])
+    this.#parts.push(chunk)
+    this.#size += chunk.length
+    if (this.#size < this.#need) return []
+    let buf = this.#parts.length === 1 ? this.#parts[0] : Buffer.concat(this.#parts, this.#size)
     const frames = []
+    this.#need = HEADER_LEN
     while (buf.length >= HEADER_LEN) {
       const bodyLength = buf.readUInt32LE(0)
       if (bodyLength < HEADER_LEN - 4) throw new Error(`corrupt frame: body of ${bodyLength} bytes`)
-      if (buf.length < 4 + bodyLength) break
+      if (buf.length < 4 + bodyLength) {
+        this.#need = 4 + bodyLength
+        break
+      }
       frames.push({
         kind: buf.readUInt8(4),
         call: buf.readUInt32LE(5),
@@ -43,8 +54,9 @@ class FrameReader {
       })
       buf = buf.subarray(4 + bodyLength)
     }
-    // Keep a private copy of a partial frame: the socket may reuse its chunk's memory.
-    this.#pending = buf.length === 0 ? EMPTY : Buffer.from(buf)
+    // Socket chunks are freshly allocated, so keeping a view of the remainder is safe.
+    this.#parts = buf.length === 0 ? [] : [buf]
+    this.#size = buf.length
     return frames
   }
 }

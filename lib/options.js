@@ -3,9 +3,11 @@
 
 const os = require('node:os')
 
-const POOL_OPTIONS = new Set(['onError', 'timeout', 'cwd', 'env', 'retries', 'limit', 'minimum', 'maxPerChild'])
-const CALL_OPTIONS = new Set(['noRetry'])
-const REQUIRE_OPTIONS = new Set(['pool', 'noRetry'])
+const { checkToken } = require('./cancel')
+
+const POOL_OPTIONS = new Set(['onError', 'timeout', 'cwd', 'env', 'retries', 'limit', 'minimum', 'maxPerChild', 'cancelGrace'])
+const CALL_OPTIONS = new Set(['noRetry', 'cancelToken', 'timeout'])
+const REQUIRE_OPTIONS = new Set(['pool', 'noRetry', 'cancelToken', 'isolated', 'options'])
 
 function checkObject(value, where, known) {
   if (value === undefined) return {}
@@ -30,12 +32,8 @@ function poolOptions(options) {
   if (o.onError !== undefined && typeof o.onError !== 'function') {
     throw new TypeError('invoke.pool: onError must be a function')
   }
-  let timeout = 30000
-  if (o.timeout !== undefined) {
-    if (typeof o.timeout !== 'number') throw new TypeError('invoke.pool: timeout must be a number of milliseconds')
-    if (Number.isNaN(o.timeout) || o.timeout < 0) throw new RangeError(`invoke.pool: timeout must be >= 0, got ${o.timeout}`)
-    timeout = o.timeout
-  }
+  const timeout = milliseconds(o.timeout, 'invoke.pool: timeout', 30000)
+  const cancelGrace = milliseconds(o.cancelGrace, 'invoke.pool: cancelGrace', 5000)
   if (o.cwd !== undefined && (typeof o.cwd !== 'string' || o.cwd === '')) {
     throw new TypeError('invoke.pool: cwd must be a non-empty string')
   }
@@ -58,21 +56,50 @@ function poolOptions(options) {
     limit,
     minimum,
     maxPerChild: integer(o.maxPerChild, 'maxPerChild', 0, 0),
+    cancelGrace,
   }
+}
+
+/** A duration in ms: a number >= 0, Infinity allowed. */
+function milliseconds(value, name, fallback) {
+  if (value === undefined) return fallback
+  if (typeof value !== 'number') throw new TypeError(`${name} must be a number of milliseconds`)
+  if (Number.isNaN(value) || value < 0) throw new RangeError(`${name} must be >= 0, got ${value}`)
+  return value
 }
 
 function defaultOnError(error) {
   console.error(error)
 }
 
+/** Only the options given, so that binding a proxy twice layers them. */
 function callOptions(options) {
-  const o = checkObject(options, 'invoke-parallel call', CALL_OPTIONS)
-  return { noRetry: flag(o.noRetry, 'noRetry') }
+  const where = 'invoke-parallel call'
+  const o = checkObject(options, where, CALL_OPTIONS)
+  const checked = {}
+  if (o.noRetry !== undefined) checked.noRetry = flag(o.noRetry, 'noRetry')
+  if (o.cancelToken !== undefined) {
+    checkToken(o.cancelToken, where)
+    checked.cancelToken = o.cancelToken
+  }
+  if (o.timeout !== undefined) checked.timeout = milliseconds(o.timeout, `${where}: timeout`)
+  return checked
 }
 
 function requireOptions(options) {
-  const o = checkObject(options, 'invoke.require', REQUIRE_OPTIONS)
-  return { pool: o.pool, noRetry: flag(o.noRetry, 'noRetry') }
+  const where = 'invoke.require'
+  const o = checkObject(options, where, REQUIRE_OPTIONS)
+  if (o.cancelToken !== undefined) checkToken(o.cancelToken, where)
+  const isolated = flag(o.isolated, 'isolated')
+  if (isolated && o.pool !== undefined) throw new TypeError(`${where}: an isolated module gets its own pool; do not pass pool`)
+  if (!isolated && o.options !== undefined) throw new TypeError(`${where}: options (pool options) go with isolated: true`)
+  if (o.pool !== undefined && !(o.pool instanceof Pool())) throw new TypeError(`${where}: pool must be a pool from invoke.pool()`)
+  return { pool: o.pool, noRetry: flag(o.noRetry, 'noRetry'), cancelToken: o.cancelToken, isolated, poolOptions: o.options }
+}
+
+// lib/pool.js requires this file, so the class is looked up when first needed.
+function Pool() {
+  return require('./pool').Pool
 }
 
 function flag(value, name) {

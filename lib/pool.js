@@ -5,6 +5,7 @@ const { NativePool, BatchKind } = require('./native')
 const { poolOptions } = require('./options')
 const wire = require('./wire')
 const { failureError, poolClosedError } = require('./errors')
+const { isCancelled, onCancel, cancelError } = require('./cancel')
 
 const WORKER_MAIN = path.join(__dirname, 'worker', 'main.js')
 
@@ -13,10 +14,14 @@ const kLoad = Symbol('invoke-parallel.load')
 const kCall = Symbol('invoke-parallel.call')
 const kModules = Symbol('invoke-parallel.modules')
 
+// Pools with calls pending stay reachable here: a caller awaiting a result may hold nothing else.
+// An idle pool nobody references is collected, and its workers exit with it.
+const busyPools = new Set()
+
 class Pool {
   #native
   #onError
-  /** call id -> { resolve, reject, decode } */
+  /** call id -> { resolve, reject } */
   #pending = new Map()
   #holding = false
   #closing = null
@@ -28,6 +33,7 @@ class Pool {
     const o = poolOptions(options)
     this.#onError = o.onError
     this[kModules] = new Map()
+    const self = new WeakRef(this)
     this.#native = new NativePool(
       {
         execPath: process.execPath,
@@ -39,8 +45,9 @@ class Pool {
         maxPerChild: o.maxPerChild,
         idleTimeout: Number.isFinite(o.timeout) ? o.timeout : undefined,
         retries: o.retries,
+        cancelGrace: o.cancelGrace,
       },
-      (batch) => this.#settle(batch),
+      (batch) => self.deref()?.#settle(batch),
     )
   }
 
@@ -81,7 +88,8 @@ class Pool {
     return this.#track(id).then((names) => ({ id, names }))
   }
 
-  [kCall](moduleId, method, args, noRetry) {
+  /** Calls `method` of a loaded module; `options` are the proxy's bound call options. */
+  [kCall](moduleId, method, args, options) {
     if (this.#closing !== null) return Promise.reject(poolClosedError())
     let payload
     try {
@@ -89,13 +97,47 @@ class Pool {
     } catch (err) {
       return Promise.reject(err)
     }
-    return this.#track(this.#native.call(moduleId, payload, noRetry))
+    const submit = () => this.#native.call(moduleId, payload, options.noRetry === true, options.timeout)
+    const token = options.cancelToken
+    return token === undefined ? this.#track(submit()) : this.#cancellable(submit, token)
   }
 
   #track(id) {
     this.#hold()
     return new Promise((resolve, reject) => {
       this.#pending.set(id, { resolve, reject })
+    })
+  }
+
+  #cancellable(submit, token) {
+    if (isCancelled(token)) return Promise.reject(cancelError(token))
+    return new Promise((resolve, reject) => {
+      let id = 0
+      let settled = false
+      const stopListening = onCancel(token, () => {
+        if (settled) return
+        settled = true
+        if (id !== 0) {
+          this.#pending.delete(id)
+          this.#native.cancel(id)
+          this.#release()
+        }
+        reject(cancelError(token))
+      })
+      const finish = (fn) => (value) => {
+        settled = true
+        stopListening()
+        fn(value)
+      }
+      // A foreign thenable that is already resolved says so only in a microtask: submitting after
+      // it means a token cancelled before the call never lets the call reach a worker.
+      queueMicrotask(() => {
+        if (settled) return
+        if (this.#closing !== null) return finish(reject)(poolClosedError())
+        id = submit()
+        this.#hold()
+        this.#pending.set(id, { resolve: finish(resolve), reject: finish(reject) })
+      })
     })
   }
 
@@ -150,6 +192,7 @@ class Pool {
   #hold() {
     if (!this.#holding) {
       this.#holding = true
+      busyPools.add(this)
       this.#native.keepAlive(true)
     }
   }
@@ -158,6 +201,7 @@ class Pool {
     const awaitingClose = this.#closing !== null && !this.#closeDone
     if (this.#holding && this.#pending.size === 0 && !awaitingClose) {
       this.#holding = false
+      busyPools.delete(this)
       this.#native.keepAlive(false)
     }
   }

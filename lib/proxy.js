@@ -8,15 +8,31 @@ const { kCall } = require('./pool')
 // A proxy must stay awaitable: a `then` export would turn it into a thenable.
 const RESERVED = new Set(['then'])
 
-function createModuleProxy(pool, moduleId, names, bound) {
-  const proxy = (options) => createModuleProxy(pool, moduleId, names, { ...bound, ...callOptions(options) })
+/** Proxy -> the hidden pool of an isolated module. */
+const isolatedPools = new WeakMap()
+
+function createModuleProxy(pool, moduleId, names, bound, { isolated = false } = {}) {
+  const proxy = (options) => createModuleProxy(pool, moduleId, names, { ...bound, ...callOptions(options) }, { isolated })
   for (const name of names) {
     if (RESERVED.has(name)) continue
-    const method = (...args) => pool[kCall](moduleId, name, args, bound.noRetry)
+    const method = (...args) => pool[kCall](moduleId, name, args, bound)
     Object.defineProperty(method, 'name', { value: name })
     Object.defineProperty(proxy, name, { value: method, enumerable: true, writable: false, configurable: false })
+  }
+  if (isolated) {
+    isolatedPools.set(proxy, pool)
+    Object.defineProperty(proxy, Symbol.asyncDispose, { value: () => pool.close() })
   }
   return Object.freeze(proxy)
 }
 
-module.exports = { createModuleProxy }
+/** Closes the pool behind an isolated module's proxy. */
+function closeIsolated(proxy, options) {
+  const pool = isolatedPools.get(proxy)
+  if (pool === undefined) {
+    return Promise.reject(new TypeError('invoke.close: not the proxy of an isolated module (close its pool instead)'))
+  }
+  return pool.close(options)
+}
+
+module.exports = { createModuleProxy, closeIsolated }

@@ -1,23 +1,28 @@
 'use strict'
 // invoke.require: resolves a specifier the way `require` would from the caller's file, loads it
-// in the pool, and hands back a cached proxy.
+// in a pool, and hands back a proxy (cached per pool, or on a pool of its own when isolated).
 
 const path = require('node:path')
 const { createRequire } = require('node:module')
 const { fileURLToPath } = require('node:url')
 const { requireOptions } = require('./options')
-const { kLoad, kModules } = require('./pool')
+const { Pool, kLoad, kModules } = require('./pool')
 const { createModuleProxy } = require('./proxy')
 const { globalPool } = require('./global-pool')
 const { poolClosedError } = require('./errors')
+const { isCancelled, onCancel, cancelError } = require('./cancel')
 
 /** Never throws: every failure, the resolver's included, is a rejected promise. */
 function invokeRequire(specifier, options) {
   try {
-    const { pool = globalPool(), noRetry } = requireOptions(options)
+    const o = requireOptions(options)
     checkSpecifier(specifier)
     const resolved = createRequire(callerFile(invokeRequire)).resolve(specifier)
-    return loadModule(pool, resolved, noRetry)
+    if (o.cancelToken !== undefined && isCancelled(o.cancelToken)) return Promise.reject(cancelError(o.cancelToken))
+    const start = o.isolated
+      ? () => loadIsolated(resolved, o.poolOptions, o.noRetry)
+      : () => loadShared(o.pool ?? globalPool(), resolved, o.noRetry)
+    return o.cancelToken === undefined ? start() : cancellable(o.cancelToken, start)
   } catch (err) {
     return Promise.reject(err)
   }
@@ -44,14 +49,14 @@ function describe(value) {
   return `type ${typeof value} (${String(value)})`
 }
 
-function loadModule(pool, resolved, noRetry) {
+function loadShared(pool, resolved, noRetry) {
   if (pool.closed) return Promise.reject(poolClosedError())
   const cache = pool[kModules]
   let loading = cache.get(resolved)
   if (loading === undefined) {
     loading = pool[kLoad](resolved, noRetry).then(
       // The load's call id doubles as the module's id.
-      ({ id, names }) => createModuleProxy(pool, id, names, { noRetry: false }),
+      ({ id, names }) => createModuleProxy(pool, id, names, {}),
       (err) => {
         cache.delete(resolved)
         throw err
@@ -61,6 +66,49 @@ function loadModule(pool, resolved, noRetry) {
   }
   // The cache holds the plain proxy; `noRetry` on the require carries over to its calls.
   return noRetry ? loading.then((proxy) => proxy({ noRetry: true })) : loading
+}
+
+/** A pool of the module's own: not cached, and closed with the proxy (or when it is collected). */
+function loadIsolated(resolved, poolOptions, noRetry) {
+  const pool = new Pool(poolOptions)
+  return pool[kLoad](resolved, noRetry).then(
+    ({ id, names }) => createModuleProxy(pool, id, names, noRetry ? { noRetry } : {}, { isolated: true }),
+    (err) => {
+      pool.close({ force: true })
+      throw err
+    },
+  )
+}
+
+/**
+ * Waits for `start()` unless the token fires first. A load already under way is not aborted: it
+ * may be shared through the cache, and a loaded module is useful to the next require.
+ */
+function cancellable(token, start) {
+  return new Promise((resolve, reject) => {
+    let done = false
+    const stop = onCancel(token, () => {
+      if (done) return
+      done = true
+      reject(cancelError(token))
+    })
+    // As for calls: an already-resolved foreign thenable speaks in the next microtask.
+    queueMicrotask(() => {
+      if (done) return
+      start().then(
+        (value) => {
+          done = true
+          stop()
+          resolve(value)
+        },
+        (err) => {
+          done = true
+          stop()
+          reject(err)
+        },
+      )
+    })
+  })
 }
 
 /** The file of the code that called `fn`, for resolving relative specifiers against it. */

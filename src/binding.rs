@@ -9,7 +9,7 @@ use napi::threadsafe_function::{ThreadsafeFunction, ThreadsafeFunctionCallMode};
 use napi_derive::napi;
 use tokio::sync::mpsc::UnboundedSender;
 
-use crate::core::{Event, Job, Outcome, PoolConfig};
+use crate::core::{CallOptions, Event, Job, Outcome, PoolConfig};
 use crate::driver::{start_pool, SettleQueue, Settled, SpawnConfig};
 
 /// One entry of a settlement batch, flattened into the JS array as `id, kind, payload`.
@@ -36,6 +36,8 @@ pub struct NativePoolOptions {
   /// Milliseconds; absent means never.
   pub idle_timeout: Option<f64>,
   pub retries: u32,
+  /// Milliseconds a cancelled call may keep running before its worker is killed.
+  pub cancel_grace: f64,
 }
 
 #[napi]
@@ -69,8 +71,9 @@ impl NativePool {
       limit: options.limit.max(1),
       minimum: options.minimum.min(options.limit.max(1)),
       max_per_child: options.max_per_child,
-      idle_timeout_ms: options.idle_timeout.filter(|ms| ms.is_finite()).map(|ms| ms.max(0.0) as u64),
+      idle_timeout_ms: options.idle_timeout.and_then(to_ms),
       retries: options.retries,
+      cancel_grace_ms: to_ms(options.cancel_grace).unwrap_or(u64::MAX),
       ..PoolConfig::default()
     };
     let spawn = SpawnConfig { exec_path: options.exec_path, args: options.args, cwd: options.cwd, env: options.env.into_iter().collect() };
@@ -78,9 +81,11 @@ impl NativePool {
 
     // When this JS environment goes away (a worker thread ending, the process exiting), its
     // workers go with it.
-    let cleanup_inbox = inbox.clone();
+    let cleanup_inbox = inbox.downgrade();
     env.add_env_cleanup_hook((), move |_| {
-      let _ = cleanup_inbox.send(Event::Close { force: true });
+      if let Some(inbox) = cleanup_inbox.upgrade() {
+        let _ = inbox.send(Event::Close { force: true });
+      }
     })?;
     Ok(NativePool { inbox, batches, next_id: 0 })
   }
@@ -90,16 +95,25 @@ impl NativePool {
   pub fn load(&mut self, path: String, no_retry: bool) -> u32 {
     let id = self.next_call_id();
     let job = Job::Load { path: Arc::from(path.into_bytes()) };
-    self.submit(Event::Submit { call: id, module: id, job, no_retry });
+    let options = CallOptions { no_retry, timeout_ms: None };
+    self.submit(Event::Submit { call: id, module: id, job, options });
     id
   }
 
+  /// `timeout` is in milliseconds from dispatch; absent means none.
   #[napi]
-  pub fn call(&mut self, module: u32, payload: &[u8], no_retry: bool) -> u32 {
+  pub fn call(&mut self, module: u32, payload: &[u8], no_retry: bool, timeout: Option<f64>) -> u32 {
     let id = self.next_call_id();
     let job = Job::Invoke { payload: Arc::from(payload) };
-    self.submit(Event::Submit { call: id, module, job, no_retry });
+    let options = CallOptions { no_retry, timeout_ms: timeout.and_then(to_ms) };
+    self.submit(Event::Submit { call: id, module, job, options });
     id
+  }
+
+  /// The JS side has settled the call as cancelled; the pool stops it.
+  #[napi]
+  pub fn cancel(&self, call: u32) {
+    self.submit(Event::Cancel { call });
   }
 
   #[napi]
@@ -138,6 +152,11 @@ impl NativePool {
     // answers every call itself.
     let _ = self.inbox.send(event);
   }
+}
+
+/// Finite, non-negative milliseconds; `None` for infinity.
+fn to_ms(ms: f64) -> Option<u64> {
+  ms.is_finite().then(|| ms.max(0.0) as u64)
 }
 
 fn to_batch(queue: &SettleQueue) -> Vec<BatchItem> {

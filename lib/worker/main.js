@@ -12,6 +12,9 @@ const reader = new FrameReader()
 const writer = new FrameWriter(channel)
 /** module id -> { exports } or { error } */
 const modules = new Map()
+/** call id -> AbortController, for calls that can observe cancellation (see worker.js). */
+const controllers = new Map()
+const CALL_CONTEXT = Symbol.for('invoke-parallel.callContext')
 
 channel.on('data', (chunk) => {
   let frames
@@ -24,6 +27,7 @@ channel.on('data', (chunk) => {
   for (const frame of frames) {
     if (frame.kind === Kind.Load) load(frame)
     else if (frame.kind === Kind.Call) call(frame)
+    else if (frame.kind === Kind.Cancel) controllers.get(frame.call)?.abort()
   }
 })
 channel.on('end', () => process.exit(0))
@@ -60,7 +64,15 @@ function call({ call, module, payload }) {
     ;[method, args] = wire.decode(payload)
     const fn = entry.exports[method]
     if (typeof fn !== 'function') throw new TypeError(`${method} is not an exported function`)
-    result = fn.apply(entry.exports, args)
+    // Only once a module has asked for its calls' signals (by loading worker.js) does a call get one.
+    const context = globalThis[CALL_CONTEXT]
+    if (context === undefined) {
+      result = fn.apply(entry.exports, args)
+    } else {
+      const controller = new AbortController()
+      controllers.set(call, controller)
+      result = context.run(controller.signal, () => fn.apply(entry.exports, args))
+    }
   } catch (error) {
     return reject(call, error)
   }
@@ -75,6 +87,7 @@ function call({ call, module, payload }) {
 }
 
 function resolve(call, value) {
+  controllers.delete(call)
   let payload
   try {
     payload = wire.encode(value, 'result')
@@ -85,6 +98,7 @@ function resolve(call, value) {
 }
 
 function reject(call, error) {
+  controllers.delete(call)
   writer.send(Kind.Rejected, call, 0, wire.encodeThrown(error))
 }
 

@@ -15,6 +15,8 @@ pub struct PoolConfig {
   pub max_attempts: u32,
   /// Milliseconds between SIGTERM and SIGKILL on a forced close.
   pub kill_grace_ms: u64,
+  /// Milliseconds a cancelled call may keep running before its worker is killed.
+  pub cancel_grace_ms: u64,
 }
 
 impl Default for PoolConfig {
@@ -27,6 +29,7 @@ impl Default for PoolConfig {
       retries: 5,
       max_attempts: 3,
       kill_grace_ms: 1_000,
+      cancel_grace_ms: 5_000,
     }
   }
 }

@@ -16,6 +16,14 @@ pub enum Job {
   Invoke { payload: Arc<[u8]> },
 }
 
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct CallOptions {
+  /// Fail with `Retry` instead of re-sending the call when its worker dies.
+  pub no_retry: bool,
+  /// Milliseconds the call may run once dispatched.
+  pub timeout_ms: Option<u64>,
+}
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct ExitStatus {
   pub code: Option<i32>,
@@ -28,11 +36,17 @@ pub enum Timer {
   Idle { worker: WorkerId, generation: u64 },
   /// The grace after SIGTERM on a forced close, or after retiring on a graceful one, is over.
   KillStragglers,
+  /// A call's own time limit, counted from its `attempt`-th dispatch.
+  CallTimeout { call: CallId, attempt: u32 },
+  /// A cancelled call had this long to return before its worker is killed.
+  CancelGrace { worker: WorkerId, call: CallId },
 }
 
 #[derive(Debug)]
 pub enum Event {
-  Submit { call: CallId, module: ModuleId, job: Job, no_retry: bool },
+  Submit { call: CallId, module: ModuleId, job: Job, options: CallOptions },
+  /// The caller gave up on the call (and has already settled it on its side).
+  Cancel { call: CallId },
   /// The process exists (it is not ready until it says so).
   Spawned { worker: WorkerId, pid: u32 },
   SpawnFailed { worker: WorkerId, reason: String },

@@ -12,6 +12,8 @@ pub enum FailureKind {
   StartFailed,
   /// A worker misbehaved or died (reported to `onError`).
   WorkerCrashed,
+  /// The call ran longer than its `timeout`.
+  TimedOut,
 }
 
 /// An error the pool itself produces. It crosses to JS as a small JSON object.
@@ -40,6 +42,7 @@ impl Failure {
       FailureKind::Closed => "closed",
       FailureKind::StartFailed => "start",
       FailureKind::WorkerCrashed => "crash",
+      FailureKind::TimedOut => "timeout",
     };
     serde_json::json!({
       "type": kind,

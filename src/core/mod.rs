@@ -8,7 +8,7 @@ mod scheduler;
 mod worker;
 
 pub use config::PoolConfig;
-pub use event::{Action, CallId, Event, ExitStatus, Job, ModuleId, Outcome, Signal, Timer, WorkerId};
+pub use event::{Action, CallId, CallOptions, Event, ExitStatus, Job, ModuleId, Outcome, Signal, Timer, WorkerId};
 pub use failure::{Failure, FailureKind};
 pub use scheduler::Scheduler;
 

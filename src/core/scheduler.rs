@@ -2,7 +2,7 @@ use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::sync::Arc;
 
 use super::config::PoolConfig;
-use super::event::{Action, CallId, Event, ExitStatus, Job, ModuleId, Outcome, Signal, Timer, WorkerId};
+use super::event::{Action, CallId, CallOptions, Event, ExitStatus, Job, ModuleId, Outcome, Signal, Timer, WorkerId};
 use super::failure::{describe_exit, Failure, FailureKind};
 use super::worker::{Worker, WorkerState};
 use crate::protocol::{InFrame, Kind, OutFrame};
@@ -21,9 +21,12 @@ enum Phase {
 struct Call {
   module: ModuleId,
   job: Job,
-  no_retry: bool,
+  options: CallOptions,
   attempts: u32,
   worker: Option<WorkerId>,
+  /// Settled already (cancelled or timed out) but still running on `worker`, which keeps its
+  /// slot until the call returns or the worker dies.
+  abandoned: bool,
 }
 
 /// The pool's brain: which worker runs which call, when workers start and stop, and how every call
@@ -62,7 +65,8 @@ impl Scheduler {
 
   pub fn handle(&mut self, event: Event, out: &mut Vec<Action>) {
     match event {
-      Event::Submit { call, module, job, no_retry } => self.on_submit(call, module, job, no_retry, out),
+      Event::Submit { call, module, job, options } => self.on_submit(call, module, job, options, out),
+      Event::Cancel { call } => self.abandon(call, out),
       Event::Spawned { worker, pid } => {
         if let Some(w) = self.workers.get_mut(&worker) {
           w.pid = Some(pid);
@@ -101,7 +105,7 @@ impl Scheduler {
     self.workers.iter().map(|(id, w)| (*id, w.load()))
   }
 
-  fn on_submit(&mut self, call: CallId, module: ModuleId, job: Job, no_retry: bool, out: &mut Vec<Action>) {
+  fn on_submit(&mut self, call: CallId, module: ModuleId, job: Job, options: CallOptions, out: &mut Vec<Action>) {
     if self.phase != Phase::Open {
       let failure = Failure::new(FailureKind::Closed, "the pool is closed");
       out.push(Action::Settle { call, outcome: Outcome::Failed(failure) });
@@ -110,7 +114,7 @@ impl Scheduler {
     if let Job::Load { path } = &job {
       self.module_paths.insert(module, path.clone());
     }
-    self.calls.insert(call, Call { module, job, no_retry, attempts: 0, worker: None });
+    self.calls.insert(call, Call { module, job, options, attempts: 0, worker: None, abandoned: false });
     self.queue.push_back(call);
     self.pump(out);
   }
@@ -133,18 +137,20 @@ impl Scheduler {
         if !worker.in_flight.remove(&frame.call) {
           return;
         }
-        self.calls.remove(&frame.call);
-        let outcome = if frame.kind == Kind::Resolved {
-          Outcome::Resolved(frame.payload)
-        } else {
-          Outcome::Rejected(frame.payload)
-        };
-        out.push(Action::Settle { call: frame.call, outcome });
+        let call = self.calls.remove(&frame.call).expect("in-flight call exists");
+        if !call.abandoned {
+          let outcome = if frame.kind == Kind::Resolved {
+            Outcome::Resolved(frame.payload)
+          } else {
+            Outcome::Rejected(frame.payload)
+          };
+          out.push(Action::Settle { call: frame.call, outcome });
+        }
         self.pump(out);
         self.arm_idle_timer(worker_id, out);
         self.check_drained(out);
       }
-      Kind::Load | Kind::Call => unreachable!("the decoder only yields worker-to-parent kinds"),
+      Kind::Load | Kind::Call | Kind::Cancel => unreachable!("the decoder only yields worker-to-parent kinds"),
     }
   }
 
@@ -200,6 +206,60 @@ impl Scheduler {
           out.push(Action::Kill { worker: *id, signal: Signal::Kill });
         }
       }
+      Timer::CallTimeout { call, attempt } => {
+        let Some(c) = self.calls.get(&call) else { return };
+        if c.abandoned || c.worker.is_none() || c.attempts != attempt {
+          return;
+        }
+        let ms = c.options.timeout_ms.unwrap_or_default();
+        let failure = Failure::new(FailureKind::TimedOut, format!("the call timed out after {ms} ms"));
+        out.push(Action::Settle { call, outcome: Outcome::Failed(failure) });
+        self.abandon(call, out);
+      }
+      Timer::CancelGrace { worker, call } => {
+        let still_running = self.calls.get(&call).is_some_and(|c| c.abandoned && c.worker == Some(worker));
+        let Some(w) = self.workers.get_mut(&worker) else { return };
+        if !still_running || w.state == WorkerState::Leaving {
+          return;
+        }
+        // The worker ignores cancellation; its other calls fail over when it is gone.
+        w.state = WorkerState::Leaving;
+        w.expected_exit = true;
+        let ms = self.config.cancel_grace_ms;
+        let failure = Failure::new(
+          FailureKind::WorkerCrashed,
+          format!("{} did not stop a cancelled call within {ms} ms and was killed", describe_worker(w.pid)),
+        )
+        .with_exit(w.pid, None);
+        out.push(Action::Report { failure });
+        out.push(Action::Kill { worker, signal: Signal::Kill });
+      }
+    }
+  }
+
+  /// The call is settled elsewhere (cancelled by its caller, or timed out): a queued one is dropped,
+  /// a running one is told to stop and given `cancel_grace_ms` to do so.
+  fn abandon(&mut self, call_id: CallId, out: &mut Vec<Action>) {
+    let Some(call) = self.calls.get_mut(&call_id) else { return };
+    if call.abandoned {
+      return;
+    }
+    match call.worker {
+      None => {
+        self.calls.remove(&call_id);
+        self.queue.retain(|id| *id != call_id);
+        self.check_drained(out);
+      }
+      Some(worker) => {
+        call.abandoned = true;
+        if self.workers.get(&worker).is_none_or(|w| w.state == WorkerState::Leaving) {
+          // Already on its way out; its exit frees the slot.
+          return;
+        }
+        let frame = OutFrame { kind: Kind::Cancel, call: call_id, module: call.module, payload: Arc::from(&[][..]) };
+        out.push(Action::Send { worker, frame });
+        out.push(Action::ArmTimer { timer: Timer::CancelGrace { worker, call: call_id }, after_ms: self.config.cancel_grace_ms });
+      }
     }
   }
 
@@ -212,10 +272,10 @@ impl Scheduler {
       }
       (Phase::Open | Phase::Draining, true) => {
         self.phase = Phase::Forced;
-        let mut ids: Vec<CallId> = self.calls.keys().copied().collect();
+        let mut ids: Vec<CallId> = self.calls.iter().filter(|(_, c)| !c.abandoned).map(|(id, _)| *id).collect();
         ids.sort_unstable();
+        self.calls.clear();
         for call in ids {
-          self.calls.remove(&call);
           let failure = Failure::new(FailureKind::Closed, "the pool was closed with force before the call finished");
           out.push(Action::Settle { call, outcome: Outcome::Failed(failure) });
         }
@@ -238,7 +298,11 @@ impl Scheduler {
   fn fail_over(&mut self, call_id: CallId, what: &str, pid: Option<u32>, status: ExitStatus, out: &mut Vec<Action>) {
     let Some(call) = self.calls.get_mut(&call_id) else { return };
     call.worker = None;
-    let message = if call.no_retry {
+    if call.abandoned {
+      self.calls.remove(&call_id);
+      return;
+    }
+    let message = if call.options.no_retry {
       format!("{what} while the call was running (not retried: noRetry)")
     } else if call.attempts >= self.config.max_attempts {
       format!("{what} while the call was running; gave up after {} attempts", call.attempts)
@@ -328,6 +392,9 @@ impl Scheduler {
     let worker = self.workers.get_mut(&worker_id).expect("picked worker exists");
     call.worker = Some(worker_id);
     call.attempts += 1;
+    if let Some(after_ms) = call.options.timeout_ms {
+      out.push(Action::ArmTimer { timer: Timer::CallTimeout { call: call_id, attempt: call.attempts }, after_ms });
+    }
     worker.in_flight.insert(call_id);
     worker.generation += 1;
     let module = call.module;

@@ -79,6 +79,7 @@ impl Sim {
               assert!(w.loaded.contains(&frame.module), "call before its module was loaded on the worker");
               assert!(w.running.insert(frame.call));
             }
+            Kind::Cancel => assert!(w.running.contains(&frame.call), "cancel sent for a call not running there"),
             other => panic!("parent sent a worker kind {other:?}"),
           }
         }
@@ -113,6 +114,10 @@ impl Sim {
   }
 
   fn submit(&mut self, module: ModuleId, load: bool, no_retry: bool) {
+    self.submit_with(module, load, CallOptions { no_retry, timeout_ms: None });
+  }
+
+  fn submit_with(&mut self, module: ModuleId, load: bool, options: CallOptions) {
     let call = self.next_call;
     self.next_call += 1;
     self.submitted.insert(call);
@@ -123,7 +128,7 @@ impl Sim {
     };
     // Calls only follow their module's load, as the JS layer guarantees.
     let job = if self.known_modules.insert(module) { Job::Load { path: Arc::from(&b"/m.js"[..]) } } else { job };
-    self.event(Event::Submit { call, module, job, no_retry });
+    self.event(Event::Submit { call, module, job, options });
   }
 
   fn live(&self) -> Vec<WorkerId> {
@@ -179,7 +184,7 @@ fn frame(worker: WorkerId, kind: Kind, call: CallId) -> Event {
 }
 
 fn config(limit: u32, minimum: u32, max_per_child: u32) -> PoolConfig {
-  PoolConfig { limit, minimum, max_per_child, idle_timeout_ms: Some(1000), retries: 2, max_attempts: 3, kill_grace_ms: 100 }
+  PoolConfig { limit, minimum, max_per_child, idle_timeout_ms: Some(1000), retries: 2, max_attempts: 3, kill_grace_ms: 100, cancel_grace_ms: 100 }
 }
 
 #[test]
@@ -335,19 +340,22 @@ fn forced_close_fails_calls_and_kills() {
 
 #[derive(Clone, Debug)]
 enum Step {
-  Submit { module: u8, load: bool, no_retry: bool },
+  Submit { module: u8, load: bool, options: CallOptions },
   Start(u8),
   FailStart(u8),
   Answer(u8, bool),
   Crash(u8),
   Corrupt(u8),
   FireTimer(u8),
+  Cancel(u8),
   Close,
 }
 
 fn step() -> impl Strategy<Value = Step> {
   prop_oneof![
-    20 => (0u8..3, any::<bool>(), prop::bool::weighted(0.2)).prop_map(|(module, load, no_retry)| Step::Submit { module, load, no_retry }),
+    20 => (0u8..3, any::<bool>(), prop::bool::weighted(0.2), prop::option::weighted(0.2, 1u64..100))
+      .prop_map(|(module, load, no_retry, timeout_ms)| Step::Submit { module, load, options: CallOptions { no_retry, timeout_ms } }),
+    4 => any::<u8>().prop_map(Step::Cancel),
     15 => any::<u8>().prop_map(Step::Start),
     5 => any::<u8>().prop_map(Step::FailStart),
     25 => (any::<u8>(), any::<bool>()).prop_map(|(w, ok)| Step::Answer(w, ok)),
@@ -378,7 +386,15 @@ proptest! {
     for s in steps {
       let live = sim.live();
       match s {
-        Step::Submit { module, load, no_retry } => if !sim.closed { sim.submit(module as ModuleId, load, no_retry) },
+        Step::Submit { module, load, options } => if !sim.closed { sim.submit_with(module as ModuleId, load, options) },
+        Step::Cancel(n) => {
+          let open: Vec<CallId> = sim.submitted.iter().copied().filter(|c| !sim.settled.contains_key(c)).collect();
+          if let Some(call) = pick(&open, n) {
+            // The caller settles a cancelled call itself; the scheduler must never settle it again.
+            sim.settled.insert(call, Outcome::Failed(Failure::new(FailureKind::Closed, "cancelled by the test")));
+            sim.event(Event::Cancel { call });
+          }
+        }
         Step::Start(n) => {
           let unstarted: Vec<_> = live.iter().copied().filter(|id| !sim.world[id].spawned).collect();
           if let Some(id) = pick(&unstarted, n) { sim.start(id) }
@@ -414,4 +430,70 @@ proptest! {
     prop_assert!(sim.closed, "pool closed once its workers exited");
     prop_assert_eq!(sim.sched.worker_count(), 0);
   }
+}
+
+#[test]
+fn cancel_drops_a_queued_call_without_sending_it() {
+  let mut sim = Sim::new(config(1, 1, 1));
+  sim.start(1);
+  sim.submit(1, true, false);
+  sim.submit(1, false, false);
+  assert_eq!(sim.sched.queued(), 1);
+  sim.event(Event::Cancel { call: 2 });
+  assert_eq!(sim.sched.queued(), 0);
+  sim.answer(1, true);
+  assert!(sim.world[&1].running.is_empty(), "the cancelled call never reached the worker");
+  assert!(!sim.settled.contains_key(&2), "the canceller settles it, not the scheduler");
+}
+
+#[test]
+fn cancelled_call_keeps_its_slot_until_it_returns_and_others_are_untouched() {
+  let mut sim = Sim::new(config(1, 1, 2));
+  sim.start(1);
+  sim.submit(1, true, false);
+  sim.answer(1, true);
+  sim.submit(1, false, false);
+  sim.submit(1, false, false);
+  sim.submit(1, false, false);
+  sim.event(Event::Cancel { call: 2 });
+  assert_eq!(sim.sched.queued(), 1, "the cancelled call still occupies its slot");
+  // The worker answers the cancelled call late: dropped, and the slot goes to the queued call.
+  sim.answer(1, true);
+  assert!(!sim.settled.contains_key(&2));
+  assert_eq!(sim.sched.queued(), 0);
+  sim.settle_world();
+  assert!(matches!(sim.settled[&3], Outcome::Resolved(_)));
+  assert!(matches!(sim.settled[&4], Outcome::Resolved(_)));
+}
+
+#[test]
+fn a_cancelled_call_that_never_returns_gets_its_worker_killed_and_the_others_retried() {
+  let mut sim = Sim::new(config(1, 1, 0));
+  sim.start(1);
+  sim.submit(1, true, false);
+  sim.answer(1, true);
+  sim.submit(1, false, false);
+  sim.submit(1, false, false);
+  sim.event(Event::Cancel { call: 2 });
+  let grace = sim.timers.iter().copied().find(|t| matches!(t, Timer::CancelGrace { .. })).unwrap();
+  sim.event(Event::TimerFired { timer: grace });
+  assert!(sim.world[&1].killed);
+  sim.exit(1, 0);
+  sim.settle_world();
+  assert!(matches!(sim.settled[&3], Outcome::Resolved(_)), "the other call was retried elsewhere");
+}
+
+#[test]
+fn timeout_counts_from_dispatch_and_settles_once() {
+  let mut sim = Sim::new(config(1, 1, 1));
+  sim.start(1);
+  sim.submit(1, true, false);
+  sim.submit_with(1, false, CallOptions { no_retry: false, timeout_ms: Some(50) });
+  assert!(sim.timers.iter().all(|t| !matches!(t, Timer::CallTimeout { .. })), "no clock runs while queued");
+  sim.answer(1, true);
+  let timeout = sim.timers.iter().copied().find(|t| matches!(t, Timer::CallTimeout { .. })).expect("armed at dispatch");
+  sim.event(Event::TimerFired { timer: timeout });
+  assert!(matches!(&sim.settled[&2], Outcome::Failed(f) if f.kind == FailureKind::TimedOut));
+  sim.answer(1, true);
+  assert_eq!(sim.settled.len(), 2, "the late answer is dropped");
 }

@@ -2,7 +2,7 @@ use std::collections::{HashMap, VecDeque};
 use std::sync::Arc;
 use std::time::Duration;
 
-use tokio::sync::mpsc::{unbounded_channel, UnboundedReceiver, UnboundedSender};
+use tokio::sync::mpsc::{unbounded_channel, UnboundedReceiver, UnboundedSender, WeakUnboundedSender};
 
 use super::runtime::io_handle;
 use super::settle::{SettleQueue, Settled};
@@ -10,11 +10,13 @@ use super::spawn::SpawnConfig;
 use super::worker_link::WorkerLink;
 use crate::core::{Action, Event, PoolConfig, Scheduler, Signal, WorkerId};
 
-/// Starts a pool on the I/O thread; events sent to the returned inbox drive it.
+/// Starts a pool on the I/O thread; events sent to the returned inbox drive it. The pool lives as
+/// long as that sender (or a clone) does: everything on the I/O side holds only weak ones, so
+/// dropping the JS pool ends the actor, which closes every worker's channel.
 pub fn start_pool(config: PoolConfig, spawn: SpawnConfig, settle: Arc<SettleQueue>) -> UnboundedSender<Event> {
   let (inbox, events) = unbounded_channel();
   let (scheduler, first_actions) = Scheduler::new(config);
-  let actor = PoolActor { scheduler, links: HashMap::new(), spawn, inbox: inbox.clone(), settle, follow_ups: VecDeque::new() };
+  let actor = PoolActor { scheduler, links: HashMap::new(), spawn, inbox: inbox.downgrade(), settle, follow_ups: VecDeque::new() };
   io_handle().spawn(actor.run(events, first_actions));
   inbox
 }
@@ -23,7 +25,7 @@ struct PoolActor {
   scheduler: Scheduler,
   links: HashMap<WorkerId, WorkerLink>,
   spawn: SpawnConfig,
-  inbox: UnboundedSender<Event>,
+  inbox: WeakUnboundedSender<Event>,
   settle: Arc<SettleQueue>,
   /// Events produced while carrying out actions (a spawn's result), handled before the next input.
   follow_ups: VecDeque<Event>,
@@ -95,7 +97,9 @@ impl PoolActor {
           let inbox = self.inbox.clone();
           tokio::spawn(async move {
             tokio::time::sleep(Duration::from_millis(after_ms)).await;
-            let _ = inbox.send(Event::TimerFired { timer });
+            if let Some(inbox) = inbox.upgrade() {
+              let _ = inbox.send(Event::TimerFired { timer });
+            }
           });
         }
         Action::Report { failure } => self.settle.push(Settled::Report(failure)),

@@ -5,7 +5,7 @@ use std::time::Duration;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::unix::{OwnedReadHalf, OwnedWriteHalf};
 use tokio::net::UnixStream;
-use tokio::sync::mpsc::{unbounded_channel, UnboundedReceiver, UnboundedSender};
+use tokio::sync::mpsc::{unbounded_channel, UnboundedReceiver, UnboundedSender, WeakUnboundedSender};
 
 use super::exit_watch::ExitWatch;
 use super::spawn::{spawn_worker, SpawnConfig};
@@ -27,7 +27,7 @@ pub struct WorkerLink {
 impl WorkerLink {
   /// Spawns the worker and the two tasks that serve its channel: a writer, and a reader that
   /// also reaps the process and reports `Exited` once nothing more can come from it.
-  pub fn start(worker: WorkerId, config: &SpawnConfig, inbox: UnboundedSender<Event>) -> io::Result<WorkerLink> {
+  pub fn start(worker: WorkerId, config: &SpawnConfig, inbox: WeakUnboundedSender<Event>) -> io::Result<WorkerLink> {
     let (child, channel) = spawn_worker(config)?;
     let watch = ExitWatch::new(child);
     let pid = watch.pid();
@@ -85,7 +85,7 @@ fn append(buf: &mut Vec<u8>, frame: &OutFrame) {
   buf.extend_from_slice(&frame.payload);
 }
 
-async fn read_until_exit(worker: WorkerId, mut socket: OwnedReadHalf, watch: ExitWatch, inbox: UnboundedSender<Event>) {
+async fn read_until_exit(worker: WorkerId, mut socket: OwnedReadHalf, watch: ExitWatch, inbox: WeakUnboundedSender<Event>) {
   let mut decoder = FrameDecoder::new();
   let mut buf = vec![0u8; 64 * 1024];
   let mut healthy = true;
@@ -113,12 +113,20 @@ async fn read_until_exit(worker: WorkerId, mut socket: OwnedReadHalf, watch: Exi
     watch.exited().await;
   }
   let status = watch.reap();
-  let _ = inbox.send(Event::Exited { worker, status });
+  report(&inbox, Event::Exited { worker, status });
+}
+
+/// Events reach the pool only while it exists; an abandoned pool's workers just exit.
+fn report(inbox: &WeakUnboundedSender<Event>, event: Event) {
+  if let Some(inbox) = inbox.upgrade() {
+    let _ = inbox.send(event);
+  }
 }
 
 /// Decodes what arrived and passes every whole frame on; false once the stream is corrupt.
-fn deliver(worker: WorkerId, decoder: &mut FrameDecoder, bytes: &[u8], inbox: &UnboundedSender<Event>) -> bool {
+fn deliver(worker: WorkerId, decoder: &mut FrameDecoder, bytes: &[u8], inbox: &WeakUnboundedSender<Event>) -> bool {
   decoder.push(bytes);
+  let Some(inbox) = inbox.upgrade() else { return true };
   loop {
     match decoder.next_frame() {
       Ok(Some(frame)) => {

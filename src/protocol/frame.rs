@@ -18,6 +18,8 @@ pub enum Kind {
   Load = 1,
   /// Invoke a method; the payload is the JS-encoded `[method, args]`.
   Call = 2,
+  /// The call was cancelled: the worker aborts its signal (the call still answers, late).
+  Cancel = 3,
   /// The worker has booted and reads its channel.
   Ready = 16,
   /// A call or load settled with a value; the payload is the JS-encoded value.

@@ -1,0 +1,18 @@
+'use strict'
+// For worker modules: `require('invoke-parallel/worker').signal()` is the AbortSignal of the call
+// running now. It aborts when the caller cancels the call or its timeout expires. Read it at the
+// start of the method (or anywhere in its async flow); outside a call it is undefined.
+
+const { AsyncLocalStorage } = require('node:async_hooks')
+
+// Shared through a global symbol so that every copy of this package in the worker (and the
+// worker's own main.js) agrees on one store, and so that modules that never ask pay nothing.
+const KEY = Symbol.for('invoke-parallel.callContext')
+const calls = (globalThis[KEY] ??= new AsyncLocalStorage())
+
+/** @returns {AbortSignal | undefined} */
+function signal() {
+  return calls.getStore()
+}
+
+module.exports = { signal }
