@@ -50,10 +50,16 @@ function onCancel(token, fn) {
     return () => token.removeEventListener('abort', fn)
   }
   let listening = true
-  Promise.resolve(token).then(
-    () => listening && fn(),
-    () => {},
-  )
+  // Called directly (not through Promise.resolve) so a thenable that is already settled reports
+  // as early as it can: synchronously, or in the very next microtask for a native promise.
+  try {
+    token.then(
+      () => listening && fn(),
+      () => {},
+    )
+  } catch {
+    // A thenable whose `then` throws can never cancel anything.
+  }
   return () => {
     listening = false
   }

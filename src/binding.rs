@@ -51,7 +51,11 @@ pub struct NativePool {
 impl NativePool {
   /// `onBatch` receives `[id, kind, payload, id, kind, payload, ...]` on the JS thread.
   #[napi(constructor)]
-  pub fn new(env: Env, options: NativePoolOptions, on_batch: Function<'_, Vec<BatchItem>, Unknown<'static>>) -> Result<Self> {
+  pub fn new(
+    env: Env,
+    options: NativePoolOptions,
+    on_batch: Function<'_, Vec<BatchItem>, Unknown<'static>>,
+  ) -> Result<Self> {
     let queue_slot: Arc<std::sync::OnceLock<Arc<SettleQueue>>> = Arc::new(std::sync::OnceLock::new());
     let reader = queue_slot.clone();
     let batches: Arc<BatchFn> = Arc::new(
@@ -76,7 +80,12 @@ impl NativePool {
       cancel_grace_ms: to_ms(options.cancel_grace).unwrap_or(u64::MAX),
       ..PoolConfig::default()
     };
-    let spawn = SpawnConfig { exec_path: options.exec_path, args: options.args, cwd: options.cwd, env: options.env.into_iter().collect() };
+    let spawn = SpawnConfig {
+      exec_path: options.exec_path,
+      args: options.args,
+      cwd: options.cwd,
+      env: options.env.into_iter().collect(),
+    };
     let inbox = start_pool(config, spawn, queue);
 
     // When this JS environment goes away (a worker thread ending, the process exiting), its
@@ -87,16 +96,30 @@ impl NativePool {
         let _ = inbox.send(Event::Close { force: true });
       }
     })?;
-    Ok(NativePool { inbox, batches, next_id: 0 })
+    Ok(NativePool {
+      inbox,
+      batches,
+      next_id: 0,
+    })
   }
 
   /// Loads a module; the returned call id is also the module's id for later calls.
   #[napi]
   pub fn load(&mut self, path: String, no_retry: bool) -> u32 {
     let id = self.next_call_id();
-    let job = Job::Load { path: Arc::from(path.into_bytes()) };
-    let options = CallOptions { no_retry, timeout_ms: None };
-    self.submit(Event::Submit { call: id, module: id, job, options });
+    let job = Job::Load {
+      path: Arc::from(path.into_bytes()),
+    };
+    let options = CallOptions {
+      no_retry,
+      timeout_ms: None,
+    };
+    self.submit(Event::Submit {
+      call: id,
+      module: id,
+      job,
+      options,
+    });
     id
   }
 
@@ -104,9 +127,19 @@ impl NativePool {
   #[napi]
   pub fn call(&mut self, module: u32, payload: &[u8], no_retry: bool, timeout: Option<f64>) -> u32 {
     let id = self.next_call_id();
-    let job = Job::Invoke { payload: Arc::from(payload) };
-    let options = CallOptions { no_retry, timeout_ms: timeout.and_then(to_ms) };
-    self.submit(Event::Submit { call: id, module, job, options });
+    let job = Job::Invoke {
+      payload: Arc::from(payload),
+    };
+    let options = CallOptions {
+      no_retry,
+      timeout_ms: timeout.and_then(to_ms),
+    };
+    self.submit(Event::Submit {
+      call: id,
+      module,
+      job,
+      options,
+    });
     id
   }
 

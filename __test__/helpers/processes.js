@@ -1,11 +1,19 @@
 'use strict'
 
+const fs = require('node:fs')
 const { execFile } = require('node:child_process')
 
+/** Whether `pid` is a running process. A zombie counts as dead: orphans are reparented to PID 1,
+ * which in some containers never reaps them. */
 function isAlive(pid) {
   try {
     process.kill(pid, 0)
-    return true
+  } catch {
+    return false
+  }
+  try {
+    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8')
+    return stat.slice(stat.lastIndexOf(')') + 2)[0] !== 'Z'
   } catch {
     return false
   }

@@ -44,19 +44,45 @@ pub enum Timer {
 
 #[derive(Debug)]
 pub enum Event {
-  Submit { call: CallId, module: ModuleId, job: Job, options: CallOptions },
+  Submit {
+    call: CallId,
+    module: ModuleId,
+    job: Job,
+    options: CallOptions,
+  },
   /// The caller gave up on the call (and has already settled it on its side).
-  Cancel { call: CallId },
+  Cancel {
+    call: CallId,
+  },
   /// The process exists (it is not ready until it says so).
-  Spawned { worker: WorkerId, pid: u32 },
-  SpawnFailed { worker: WorkerId, reason: String },
-  Frame { worker: WorkerId, frame: InFrame },
+  Spawned {
+    worker: WorkerId,
+    pid: u32,
+  },
+  SpawnFailed {
+    worker: WorkerId,
+    reason: String,
+  },
+  Frame {
+    worker: WorkerId,
+    frame: InFrame,
+  },
   /// The worker broke the protocol; it is killed and treated as crashed.
-  Corrupt { worker: WorkerId, reason: String },
+  Corrupt {
+    worker: WorkerId,
+    reason: String,
+  },
   /// The process has exited and been reaped; nothing more will come from it.
-  Exited { worker: WorkerId, status: ExitStatus },
-  TimerFired { timer: Timer },
-  Close { force: bool },
+  Exited {
+    worker: WorkerId,
+    status: ExitStatus,
+  },
+  TimerFired {
+    timer: Timer,
+  },
+  Close {
+    force: bool,
+  },
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -77,15 +103,33 @@ pub enum Outcome {
 
 #[derive(Debug, PartialEq, Eq)]
 pub enum Action {
-  Spawn { worker: WorkerId },
-  Send { worker: WorkerId, frame: crate::protocol::OutFrame },
+  Spawn {
+    worker: WorkerId,
+  },
+  Send {
+    worker: WorkerId,
+    frame: crate::protocol::OutFrame,
+  },
   /// Close the worker's channel so it exits by itself.
-  Retire { worker: WorkerId },
-  Kill { worker: WorkerId, signal: Signal },
-  Settle { call: CallId, outcome: Outcome },
-  ArmTimer { timer: Timer, after_ms: u64 },
+  Retire {
+    worker: WorkerId,
+  },
+  Kill {
+    worker: WorkerId,
+    signal: Signal,
+  },
+  Settle {
+    call: CallId,
+    outcome: Outcome,
+  },
+  ArmTimer {
+    timer: Timer,
+    after_ms: u64,
+  },
   /// Something went wrong that no single call owns (the pool's `onError`).
-  Report { failure: Failure },
+  Report {
+    failure: Failure,
+  },
   /// Every worker has exited after a close; the driver can stop.
   Closed,
 }

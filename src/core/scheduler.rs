@@ -65,7 +65,12 @@ impl Scheduler {
 
   pub fn handle(&mut self, event: Event, out: &mut Vec<Action>) {
     match event {
-      Event::Submit { call, module, job, options } => self.on_submit(call, module, job, options, out),
+      Event::Submit {
+        call,
+        module,
+        job,
+        options,
+      } => self.on_submit(call, module, job, options, out),
       Event::Cancel { call } => self.abandon(call, out),
       Event::Spawned { worker, pid } => {
         if let Some(w) = self.workers.get_mut(&worker) {
@@ -108,19 +113,34 @@ impl Scheduler {
   fn on_submit(&mut self, call: CallId, module: ModuleId, job: Job, options: CallOptions, out: &mut Vec<Action>) {
     if self.phase != Phase::Open {
       let failure = Failure::new(FailureKind::Closed, "the pool is closed");
-      out.push(Action::Settle { call, outcome: Outcome::Failed(failure) });
+      out.push(Action::Settle {
+        call,
+        outcome: Outcome::Failed(failure),
+      });
       return;
     }
     if let Job::Load { path } = &job {
       self.module_paths.insert(module, path.clone());
     }
-    self.calls.insert(call, Call { module, job, options, attempts: 0, worker: None, abandoned: false });
+    self.calls.insert(
+      call,
+      Call {
+        module,
+        job,
+        options,
+        attempts: 0,
+        worker: None,
+        abandoned: false,
+      },
+    );
     self.queue.push_back(call);
     self.pump(out);
   }
 
   fn on_frame(&mut self, worker_id: WorkerId, frame: InFrame, out: &mut Vec<Action>) {
-    let Some(worker) = self.workers.get_mut(&worker_id) else { return };
+    let Some(worker) = self.workers.get_mut(&worker_id) else {
+      return;
+    };
     match frame.kind {
       Kind::Ready => {
         if worker.state == WorkerState::Starting {
@@ -144,7 +164,10 @@ impl Scheduler {
           } else {
             Outcome::Rejected(frame.payload)
           };
-          out.push(Action::Settle { call: frame.call, outcome });
+          out.push(Action::Settle {
+            call: frame.call,
+            outcome,
+          });
         }
         self.pump(out);
         self.arm_idle_timer(worker_id, out);
@@ -155,20 +178,30 @@ impl Scheduler {
   }
 
   fn on_corrupt(&mut self, worker_id: WorkerId, reason: String, out: &mut Vec<Action>) {
-    let Some(worker) = self.workers.get_mut(&worker_id) else { return };
+    let Some(worker) = self.workers.get_mut(&worker_id) else {
+      return;
+    };
     if worker.state == WorkerState::Leaving && worker.expected_exit {
       return;
     }
     worker.state = WorkerState::Leaving;
     worker.expected_exit = true;
-    let failure = Failure::new(FailureKind::WorkerCrashed, format!("{} broke the protocol: {reason}", describe_worker(worker.pid)))
-      .with_exit(worker.pid, None);
+    let failure = Failure::new(
+      FailureKind::WorkerCrashed,
+      format!("{} broke the protocol: {reason}", describe_worker(worker.pid)),
+    )
+    .with_exit(worker.pid, None);
     out.push(Action::Report { failure });
-    out.push(Action::Kill { worker: worker_id, signal: Signal::Kill });
+    out.push(Action::Kill {
+      worker: worker_id,
+      signal: Signal::Kill,
+    });
   }
 
   fn on_exited(&mut self, worker_id: WorkerId, status: ExitStatus, out: &mut Vec<Action>) {
-    let Some(worker) = self.workers.remove(&worker_id) else { return };
+    let Some(worker) = self.workers.remove(&worker_id) else {
+      return;
+    };
     let what = describe_exit(worker.pid, status);
     // Oldest first back to the head of the queue, so failed-over calls keep their order.
     for call in worker.in_flight.iter().rev() {
@@ -178,7 +211,8 @@ impl Scheduler {
       if worker.state == WorkerState::Starting {
         self.on_start_failed(format!("{what} before it was ready"), worker.pid, Some(status), out);
       } else {
-        let failure = Failure::new(FailureKind::WorkerCrashed, format!("{what} unexpectedly")).with_exit(worker.pid, Some(status));
+        let failure =
+          Failure::new(FailureKind::WorkerCrashed, format!("{what} unexpectedly")).with_exit(worker.pid, Some(status));
         out.push(Action::Report { failure });
       }
     }
@@ -203,7 +237,10 @@ impl Scheduler {
       }
       Timer::KillStragglers => {
         for id in self.workers.keys() {
-          out.push(Action::Kill { worker: *id, signal: Signal::Kill });
+          out.push(Action::Kill {
+            worker: *id,
+            signal: Signal::Kill,
+          });
         }
       }
       Timer::CallTimeout { call, attempt } => {
@@ -213,11 +250,17 @@ impl Scheduler {
         }
         let ms = c.options.timeout_ms.unwrap_or_default();
         let failure = Failure::new(FailureKind::TimedOut, format!("the call timed out after {ms} ms"));
-        out.push(Action::Settle { call, outcome: Outcome::Failed(failure) });
+        out.push(Action::Settle {
+          call,
+          outcome: Outcome::Failed(failure),
+        });
         self.abandon(call, out);
       }
       Timer::CancelGrace { worker, call } => {
-        let still_running = self.calls.get(&call).is_some_and(|c| c.abandoned && c.worker == Some(worker));
+        let still_running = self
+          .calls
+          .get(&call)
+          .is_some_and(|c| c.abandoned && c.worker == Some(worker));
         let Some(w) = self.workers.get_mut(&worker) else { return };
         if !still_running || w.state == WorkerState::Leaving {
           return;
@@ -228,11 +271,17 @@ impl Scheduler {
         let ms = self.config.cancel_grace_ms;
         let failure = Failure::new(
           FailureKind::WorkerCrashed,
-          format!("{} did not stop a cancelled call within {ms} ms and was killed", describe_worker(w.pid)),
+          format!(
+            "{} did not stop a cancelled call within {ms} ms and was killed",
+            describe_worker(w.pid)
+          ),
         )
         .with_exit(w.pid, None);
         out.push(Action::Report { failure });
-        out.push(Action::Kill { worker, signal: Signal::Kill });
+        out.push(Action::Kill {
+          worker,
+          signal: Signal::Kill,
+        });
       }
     }
   }
@@ -240,7 +289,9 @@ impl Scheduler {
   /// The call is settled elsewhere (cancelled by its caller, or timed out): a queued one is dropped,
   /// a running one is told to stop and given `cancel_grace_ms` to do so.
   fn abandon(&mut self, call_id: CallId, out: &mut Vec<Action>) {
-    let Some(call) = self.calls.get_mut(&call_id) else { return };
+    let Some(call) = self.calls.get_mut(&call_id) else {
+      return;
+    };
     if call.abandoned {
       return;
     }
@@ -252,13 +303,25 @@ impl Scheduler {
       }
       Some(worker) => {
         call.abandoned = true;
-        if self.workers.get(&worker).is_none_or(|w| w.state == WorkerState::Leaving) {
+        if self
+          .workers
+          .get(&worker)
+          .is_none_or(|w| w.state == WorkerState::Leaving)
+        {
           // Already on its way out; its exit frees the slot.
           return;
         }
-        let frame = OutFrame { kind: Kind::Cancel, call: call_id, module: call.module, payload: Arc::from(&[][..]) };
+        let frame = OutFrame {
+          kind: Kind::Cancel,
+          call: call_id,
+          module: call.module,
+          payload: Arc::from(&[][..]),
+        };
         out.push(Action::Send { worker, frame });
-        out.push(Action::ArmTimer { timer: Timer::CancelGrace { worker, call: call_id }, after_ms: self.config.cancel_grace_ms });
+        out.push(Action::ArmTimer {
+          timer: Timer::CancelGrace { worker, call: call_id },
+          after_ms: self.config.cancel_grace_ms,
+        });
       }
     }
   }
@@ -272,22 +335,39 @@ impl Scheduler {
       }
       (Phase::Open | Phase::Draining, true) => {
         self.phase = Phase::Forced;
-        let mut ids: Vec<CallId> = self.calls.iter().filter(|(_, c)| !c.abandoned).map(|(id, _)| *id).collect();
+        let mut ids: Vec<CallId> = self
+          .calls
+          .iter()
+          .filter(|(_, c)| !c.abandoned)
+          .map(|(id, _)| *id)
+          .collect();
         ids.sort_unstable();
         self.calls.clear();
         for call in ids {
-          let failure = Failure::new(FailureKind::Closed, "the pool was closed with force before the call finished");
-          out.push(Action::Settle { call, outcome: Outcome::Failed(failure) });
+          let failure = Failure::new(
+            FailureKind::Closed,
+            "the pool was closed with force before the call finished",
+          );
+          out.push(Action::Settle {
+            call,
+            outcome: Outcome::Failed(failure),
+          });
         }
         self.queue.clear();
         for (id, w) in self.workers.iter_mut() {
           w.in_flight.clear();
           w.state = WorkerState::Leaving;
           w.expected_exit = true;
-          out.push(Action::Kill { worker: *id, signal: Signal::Term });
+          out.push(Action::Kill {
+            worker: *id,
+            signal: Signal::Term,
+          });
         }
         if !self.workers.is_empty() {
-          out.push(Action::ArmTimer { timer: Timer::KillStragglers, after_ms: self.config.kill_grace_ms });
+          out.push(Action::ArmTimer {
+            timer: Timer::KillStragglers,
+            after_ms: self.config.kill_grace_ms,
+          });
         }
         self.check_closed(out);
       }
@@ -296,7 +376,9 @@ impl Scheduler {
 
   /// Puts a call whose worker died back in the queue, or fails it if it may not be retried.
   fn fail_over(&mut self, call_id: CallId, what: &str, pid: Option<u32>, status: ExitStatus, out: &mut Vec<Action>) {
-    let Some(call) = self.calls.get_mut(&call_id) else { return };
+    let Some(call) = self.calls.get_mut(&call_id) else {
+      return;
+    };
     call.worker = None;
     if call.abandoned {
       self.calls.remove(&call_id);
@@ -305,14 +387,20 @@ impl Scheduler {
     let message = if call.options.no_retry {
       format!("{what} while the call was running (not retried: noRetry)")
     } else if call.attempts >= self.config.max_attempts {
-      format!("{what} while the call was running; gave up after {} attempts", call.attempts)
+      format!(
+        "{what} while the call was running; gave up after {} attempts",
+        call.attempts
+      )
     } else {
       self.queue.push_front(call_id);
       return;
     };
     self.calls.remove(&call_id);
     let failure = Failure::new(FailureKind::Retry, message).with_exit(pid, Some(status));
-    out.push(Action::Settle { call: call_id, outcome: Outcome::Failed(failure) });
+    out.push(Action::Settle {
+      call: call_id,
+      outcome: Outcome::Failed(failure),
+    });
   }
 
   fn on_start_failed(&mut self, reason: String, pid: Option<u32>, status: Option<ExitStatus>, out: &mut Vec<Action>) {
@@ -323,12 +411,20 @@ impl Scheduler {
     let attempts = self.failed_starts;
     self.failed_starts = 0;
     self.start_blocked = true;
-    let failure = Failure::new(FailureKind::StartFailed, format!("could not start a worker ({attempts} attempts): {reason}"))
-      .with_exit(pid, status);
-    out.push(Action::Report { failure: failure.clone() });
+    let failure = Failure::new(
+      FailureKind::StartFailed,
+      format!("could not start a worker ({attempts} attempts): {reason}"),
+    )
+    .with_exit(pid, status);
+    out.push(Action::Report {
+      failure: failure.clone(),
+    });
     while let Some(call) = self.queue.pop_front() {
       self.calls.remove(&call);
-      out.push(Action::Settle { call, outcome: Outcome::Failed(failure.clone()) });
+      out.push(Action::Settle {
+        call,
+        outcome: Outcome::Failed(failure.clone()),
+      });
     }
   }
 
@@ -393,7 +489,13 @@ impl Scheduler {
     call.worker = Some(worker_id);
     call.attempts += 1;
     if let Some(after_ms) = call.options.timeout_ms {
-      out.push(Action::ArmTimer { timer: Timer::CallTimeout { call: call_id, attempt: call.attempts }, after_ms });
+      out.push(Action::ArmTimer {
+        timer: Timer::CallTimeout {
+          call: call_id,
+          attempt: call.attempts,
+        },
+        after_ms,
+      });
     }
     worker.in_flight.insert(call_id);
     worker.generation += 1;
@@ -401,34 +503,67 @@ impl Scheduler {
     let frame = match &call.job {
       Job::Load { path } => {
         worker.modules.insert(module);
-        OutFrame { kind: Kind::Load, call: call_id, module, payload: path.clone() }
+        OutFrame {
+          kind: Kind::Load,
+          call: call_id,
+          module,
+          payload: path.clone(),
+        }
       }
       Job::Invoke { payload } => {
         if worker.modules.insert(module) {
           if let Some(path) = self.module_paths.get(&module) {
-            let preload = OutFrame { kind: Kind::Load, call: 0, module, payload: path.clone() };
-            out.push(Action::Send { worker: worker_id, frame: preload });
+            let preload = OutFrame {
+              kind: Kind::Load,
+              call: 0,
+              module,
+              payload: path.clone(),
+            };
+            out.push(Action::Send {
+              worker: worker_id,
+              frame: preload,
+            });
           }
         }
-        OutFrame { kind: Kind::Call, call: call_id, module, payload: payload.clone() }
+        OutFrame {
+          kind: Kind::Call,
+          call: call_id,
+          module,
+          payload: payload.clone(),
+        }
       }
     };
-    out.push(Action::Send { worker: worker_id, frame });
+    out.push(Action::Send {
+      worker: worker_id,
+      frame,
+    });
   }
 
   /// Workers not on their way out.
   fn staying_count(&self) -> usize {
-    self.workers.values().filter(|w| w.state != WorkerState::Leaving).count()
+    self
+      .workers
+      .values()
+      .filter(|w| w.state != WorkerState::Leaving)
+      .count()
   }
 
   fn arm_idle_timer(&mut self, worker_id: WorkerId, out: &mut Vec<Action>) {
-    let Some(after_ms) = self.config.idle_timeout_ms else { return };
+    let Some(after_ms) = self.config.idle_timeout_ms else {
+      return;
+    };
     if self.phase != Phase::Open || self.staying_count() <= self.config.minimum as usize {
       return;
     }
     let Some(w) = self.workers.get(&worker_id) else { return };
     if w.state == WorkerState::Ready && w.load() == 0 {
-      out.push(Action::ArmTimer { timer: Timer::Idle { worker: worker_id, generation: w.generation }, after_ms });
+      out.push(Action::ArmTimer {
+        timer: Timer::Idle {
+          worker: worker_id,
+          generation: w.generation,
+        },
+        after_ms,
+      });
     }
   }
 
@@ -445,12 +580,20 @@ impl Scheduler {
     if self.phase != Phase::Draining || !self.calls.is_empty() {
       return;
     }
-    let to_retire: Vec<WorkerId> = self.workers.iter().filter(|(_, w)| w.state != WorkerState::Leaving).map(|(id, _)| *id).collect();
+    let to_retire: Vec<WorkerId> = self
+      .workers
+      .iter()
+      .filter(|(_, w)| w.state != WorkerState::Leaving)
+      .map(|(id, _)| *id)
+      .collect();
     if !to_retire.is_empty() {
       for id in to_retire {
         self.retire(id, out);
       }
-      out.push(Action::ArmTimer { timer: Timer::KillStragglers, after_ms: self.config.kill_grace_ms });
+      out.push(Action::ArmTimer {
+        timer: Timer::KillStragglers,
+        after_ms: self.config.kill_grace_ms,
+      });
     }
     self.check_closed(out);
   }

@@ -16,7 +16,14 @@ use crate::core::{Action, Event, PoolConfig, Scheduler, Signal, WorkerId};
 pub fn start_pool(config: PoolConfig, spawn: SpawnConfig, settle: Arc<SettleQueue>) -> UnboundedSender<Event> {
   let (inbox, events) = unbounded_channel();
   let (scheduler, first_actions) = Scheduler::new(config);
-  let actor = PoolActor { scheduler, links: HashMap::new(), spawn, inbox: inbox.downgrade(), settle, follow_ups: VecDeque::new() };
+  let actor = PoolActor {
+    scheduler,
+    links: HashMap::new(),
+    spawn,
+    inbox: inbox.downgrade(),
+    settle,
+    follow_ups: VecDeque::new(),
+  };
   io_handle().spawn(actor.run(events, first_actions));
   inbox
 }

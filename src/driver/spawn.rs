@@ -55,7 +55,14 @@ pub fn spawn_worker(config: &SpawnConfig) -> io::Result<(Child, OwnedFd)> {
 fn socketpair() -> io::Result<(OwnedFd, OwnedFd)> {
   let mut fds = [0; 2];
   // SAFETY: `fds` has room for the two descriptors socketpair writes.
-  let rc = unsafe { libc::socketpair(libc::AF_UNIX, libc::SOCK_STREAM | libc::SOCK_CLOEXEC, 0, fds.as_mut_ptr()) };
+  let rc = unsafe {
+    libc::socketpair(
+      libc::AF_UNIX,
+      libc::SOCK_STREAM | libc::SOCK_CLOEXEC,
+      0,
+      fds.as_mut_ptr(),
+    )
+  };
   if rc < 0 {
     return Err(io::Error::last_os_error());
   }

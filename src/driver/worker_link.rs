@@ -35,7 +35,10 @@ impl WorkerLink {
     let (frames, outbox) = unbounded_channel();
     tokio::spawn(write_frames(write_half, outbox));
     tokio::spawn(read_until_exit(worker, read_half, watch, inbox));
-    Ok(WorkerLink { pid, frames: Some(frames) })
+    Ok(WorkerLink {
+      pid,
+      frames: Some(frames),
+    })
   }
 
   pub fn send(&self, frame: OutFrame) {
@@ -85,7 +88,12 @@ fn append(buf: &mut Vec<u8>, frame: &OutFrame) {
   buf.extend_from_slice(&frame.payload);
 }
 
-async fn read_until_exit(worker: WorkerId, mut socket: OwnedReadHalf, watch: ExitWatch, inbox: WeakUnboundedSender<Event>) {
+async fn read_until_exit(
+  worker: WorkerId,
+  mut socket: OwnedReadHalf,
+  watch: ExitWatch,
+  inbox: WeakUnboundedSender<Event>,
+) {
   let mut decoder = FrameDecoder::new();
   let mut buf = vec![0u8; 64 * 1024];
   let mut healthy = true;
@@ -134,7 +142,10 @@ fn deliver(worker: WorkerId, decoder: &mut FrameDecoder, bytes: &[u8], inbox: &W
       }
       Ok(None) => return true,
       Err(err) => {
-        let _ = inbox.send(Event::Corrupt { worker, reason: err.to_string() });
+        let _ = inbox.send(Event::Corrupt {
+          worker,
+          reason: err.to_string(),
+        });
         return false;
       }
     }

@@ -78,7 +78,12 @@ impl FrameDecoder {
       self.buf.drain(..self.start);
       self.start = 0;
     }
-    Ok(Some(InFrame { kind, call, module, payload }))
+    Ok(Some(InFrame {
+      kind,
+      call,
+      module,
+      payload,
+    }))
   }
 }
 
@@ -99,7 +104,15 @@ mod tests {
     let mut d = FrameDecoder::new();
     d.push(&frame_bytes(Kind::Resolved, 7, 3, b"hello"));
     let f = d.next_frame().unwrap().unwrap();
-    assert_eq!(f, InFrame { kind: Kind::Resolved, call: 7, module: 3, payload: b"hello".to_vec() });
+    assert_eq!(
+      f,
+      InFrame {
+        kind: Kind::Resolved,
+        call: 7,
+        module: 3,
+        payload: b"hello".to_vec()
+      }
+    );
     assert_eq!(d.next_frame().unwrap(), None);
     assert_eq!(d.buffered(), 0);
   }

@@ -1,0 +1,104 @@
+'use strict'
+
+const test = require('ava')
+const fs = require('node:fs')
+const os = require('node:os')
+const path = require('node:path')
+const { spawn } = require('node:child_process')
+const invoke = require('..')
+const { isAlive, waitFor } = require('./helpers/processes')
+
+test('a worker that cannot start is retried `retries` times, then calls reject saying why', async (t) => {
+  const errors = []
+  const cwd = path.join(os.tmpdir(), 'invoke-parallel-no-such-dir', String(process.pid))
+  const pool = invoke.pool({ cwd, retries: 2, minimum: 0, onError: (e) => errors.push(e) })
+  t.teardown(() => pool.close({ force: true }))
+  const error = await t.throwsAsync(invoke.require('./fixtures/echo', { pool }))
+  t.is(error.code, 'ERR_INVOKE_WORKER_START')
+  t.regex(error.message, /3 attempts/)
+  t.true(error.message.includes(cwd), error.message)
+  t.regex(error.message, /No such file or directory/)
+  t.is(errors.length, 1)
+  t.is(errors[0].code, 'ERR_INVOKE_WORKER_START')
+})
+
+test('an idle worker that dies is replaced and the minimum restored', async (t) => {
+  const errors = []
+  const pool = invoke.pool({ limit: 2, minimum: 2, maxPerChild: 1, onError: (e) => errors.push(e) })
+  t.teardown(() => pool.close({ force: true }))
+  const echo = await invoke.require('./fixtures/echo', { pool })
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'invoke-parallel-min-'))
+  t.teardown(() => fs.rmSync(dir, { recursive: true, force: true }))
+  const [first, second] = await Promise.all([echo.rendezvous(path.join(dir), 2), echo.rendezvous(path.join(dir), 2)])
+  t.not(first, second)
+  process.kill(first, 'SIGKILL')
+  await waitFor(() => errors.some((e) => e.pid === first), 10000, 'the crash to be reported')
+  const again = fs.mkdtempSync(path.join(os.tmpdir(), 'invoke-parallel-min-'))
+  t.teardown(() => fs.rmSync(again, { recursive: true, force: true }))
+  const pids = await Promise.all([echo.rendezvous(again, 2), echo.rendezvous(again, 2)])
+  t.true(pids.includes(second))
+  t.false(pids.includes(first))
+  t.is(new Set(pids).size, 2)
+})
+
+test('a parent killed with SIGKILL while busy leaves no worker alive a second later', async (t) => {
+  const parent = spawn(process.execPath, [path.join(__dirname, 'fixtures', 'busy-parent.js')], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+  })
+  let out = ''
+  parent.stdout.on('data', (chunk) => {
+    out += chunk
+  })
+  await waitFor(() => out.includes('\n'), 20000, 'the parent to report its workers')
+  const pids = JSON.parse(out)
+  t.is(pids.length, 3)
+  t.true(pids.every(isAlive))
+  parent.kill('SIGKILL')
+  await new Promise((resolve) => parent.on('exit', resolve))
+  await waitFor(() => !pids.some(isAlive), 1000, 'every worker to be gone within a second')
+  t.pass()
+})
+
+test('kill storm: random workers SIGKILLed every 100 ms; every call resolves right or rejects with Retry', async (t) => {
+  const pool = invoke.pool({ limit: 3, onError: () => {} })
+  t.teardown(() => pool.close({ force: true }))
+  const echo = await invoke.require('./fixtures/echo', { pool })
+  const recentPids = new Set()
+  let kills = 0
+  const storm = setInterval(() => {
+    const victims = [...recentPids].filter(isAlive)
+    if (victims.length === 0) return
+    const victim = victims[Math.floor(Math.random() * victims.length)]
+    recentPids.delete(victim)
+    try {
+      process.kill(victim, 'SIGKILL')
+      kills++
+    } catch {}
+  }, 100)
+  const total = 3000
+  const started = Date.now()
+  const outcomes = await Promise.allSettled(
+    Array.from({ length: total }, (_, i) =>
+      echo.overlap(2 + (i % 5)).then((r) => {
+        recentPids.add(r.pid)
+        return echo.echo(i)
+      }),
+    ),
+  )
+  clearInterval(storm)
+  let correct = 0
+  let retried = 0
+  outcomes.forEach((o, i) => {
+    if (o.status === 'fulfilled') {
+      t.is(o.value, i)
+      correct++
+    } else {
+      t.true(o.reason instanceof invoke.Retry, String(o.reason && o.reason.stack))
+      retried++
+    }
+  })
+  t.is(correct + retried, total, 'nothing hung')
+  t.true(kills > 0, 'the storm killed workers')
+  t.log(`kill storm: ${total} calls, ${kills} kills, ${correct} correct, ${retried} rejected with Retry, 0 hung, ${Date.now() - started} ms`)
+  t.is(await echo.add(2, 2), 4, 'the pool works afterwards')
+})
