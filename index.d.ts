@@ -18,6 +18,24 @@ export interface PoolOptions {
   minimum?: number
   /** Most calls running at once in one worker; 0 means no limit. Default 0. */
   maxPerChild?: number
+  /** Milliseconds a cancelled (or timed-out) call may keep running before its worker is killed. Default 5000. */
+  cancelGrace?: number
+}
+
+/** What Node's AbortSignal offers that a cancel token needs (an AbortSignal fits). */
+export interface AbortSignalLike {
+  readonly aborted: boolean
+  readonly reason?: unknown
+  addEventListener(type: 'abort', listener: () => void, options?: { once?: boolean }): void
+  removeEventListener(type: 'abort', listener: () => void): void
+}
+
+/** Anything that says "cancel": a thenable that settles when cancelled, or an AbortSignal. */
+export type CancelTokenLike = PromiseLike<unknown> | AbortSignalLike
+
+/** A Promise that resolves when cancelled; `resolve()` cancels it. */
+export interface CancelToken extends Promise<void> {
+  resolve(): void
 }
 
 export interface CloseOptions {
@@ -40,13 +58,28 @@ export declare class Pool {
 export interface CallOptions {
   /** Reject with `Retry` instead of re-sending the call if its worker dies. */
   noRetry?: boolean
+  /** Cancels the call: it rejects with `Cancel`, and the worker's `signal()` aborts. */
+  cancelToken?: CancelTokenLike
+  /** Milliseconds the call may run once a worker has it; then it rejects with `Timeout`. */
+  timeout?: number
 }
 
 export interface RequireOptions {
   /** The pool to load the module in. Default: `invoke.globalPool()`. */
   pool?: Pool
-  /** Reject with `Retry` instead of re-sending the load if its worker dies. */
+  /** Reject with `Retry` instead of re-sending the load (and, by default, the calls) if a worker dies. */
   noRetry?: boolean
+  /** Stops waiting for the load: the require rejects with `Cancel`. */
+  cancelToken?: CancelTokenLike
+}
+
+export interface IsolatedRequireOptions {
+  /** Load the module on a pool of its own, never shared and never cached. */
+  isolated: true
+  /** Options for that pool. */
+  options?: PoolOptions
+  noRetry?: boolean
+  cancelToken?: CancelTokenLike
 }
 
 type AnyFunction = (...args: any[]) => any
@@ -63,6 +96,10 @@ export type ModuleMethods<M> = {
 /** What `invoke.require` resolves to: the methods, and a call that binds call options. */
 export type ModuleProxy<M> = ModuleMethods<M> & ((options: CallOptions) => ModuleProxy<M>)
 
+/** An isolated module's proxy; disposing it (or `invoke.close(proxy)`) ends its pool. */
+export type IsolatedModuleProxy<M> = ModuleMethods<M> &
+  ((options: CallOptions) => IsolatedModuleProxy<M>) & { [Symbol.asyncDispose](): Promise<void> }
+
 /**
  * Loads a module in the pool's workers, resolving `specifier` like `require` would from the
  * calling file. Never throws: every failure is a rejection. Cached per pool.
@@ -70,6 +107,10 @@ export type ModuleProxy<M> = ModuleMethods<M> & ((options: CallOptions) => Modul
  * @example
  * const worker = await invoke.require<typeof import('./worker')>('./worker')
  */
+declare function invokeRequire<M = Record<string, AnyFunction>>(
+  specifier: string,
+  options: IsolatedRequireOptions,
+): Promise<IsolatedModuleProxy<M>>
 declare function invokeRequire<M = Record<string, AnyFunction>>(
   specifier: string,
   options?: RequireOptions,
@@ -82,8 +123,19 @@ export declare function pool(options?: PoolOptions): Pool
 /** The default pool, created with default options on first use. */
 export declare function globalPool(): Pool
 
+/** Closes the pool behind an isolated module's proxy (rejects with a TypeError for any other proxy). */
+export declare function close(proxy: IsolatedModuleProxy<unknown>, options?: CloseOptions): Promise<void>
+
+/** A cancel token: call `cancel` (or `token.resolve()`) to cancel. */
+export declare function cancelToken(init?: (cancel: () => void) => void): CancelToken
+
 /** A cancelled call or load. */
-export declare class Cancel extends Error {}
+export declare class Cancel extends Error {
+  constructor(message?: string, options?: { cause?: unknown })
+}
+
+/** A call that ran longer than its `timeout`. */
+export declare class Timeout extends Cancel {}
 
 /** A call whose worker died under it and that was not (or no longer) retried. */
 export declare class Retry extends Error {

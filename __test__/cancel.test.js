@@ -170,3 +170,11 @@ test('require with a cancelled token rejects with Cancel; a bad token is a TypeE
   t.throws(() => mod({ cancelToken: {} }), { instanceOf: TypeError, message: /cancelToken/ })
   t.throws(() => mod({ timeout: -1 }), { instanceOf: RangeError, message: /timeout/ })
 })
+
+test('bound call options layer: proxy(a)(b) has both', async (t) => {
+  const { pool } = setup(t)
+  const mod = await load(pool)
+  const layered = mod({ noRetry: true })({ timeout: 100 })
+  await t.throwsAsync(layered.sleep(10000), { instanceOf: invoke.Timeout })
+  t.is((await layered.sleep(0, 'quick')).value, 'quick')
+})

@@ -20,6 +20,9 @@ test('a worker that cannot start is retried `retries` times, then calls reject s
   t.regex(error.message, /No such file or directory/)
   t.is(errors.length, 1)
   t.is(errors[0].code, 'ERR_INVOKE_WORKER_START')
+  // The next call tries again from scratch (and fails the same way here).
+  await t.throwsAsync(invoke.require('./fixtures/echo', { pool }), { code: 'ERR_INVOKE_WORKER_START' })
+  t.is(errors.length, 2)
 })
 
 test('an idle worker that dies is replaced and the minimum restored', async (t) => {

@@ -27,6 +27,26 @@ async function usage() {
   const bound = worker({ noRetry: true })
   const again: number = await bound.add(sum, 1)
 
+  let cancelLater: () => void = () => {}
+  const token = invoke.cancelToken((cancel) => {
+    cancelLater = cancel
+  })
+  cancelLater()
+  token.resolve()
+  await worker({ cancelToken: token, timeout: 100 }).add(1, 2)
+  await worker({ cancelToken: Promise.resolve() }).add(1, 2)
+  // @ts-expect-error a cancel token is a thenable or an AbortSignal
+  worker({ cancelToken: 5 })
+
+  const isolated = await invoke.require<typeof Worker>('./worker', { isolated: true, options: { limit: 1 } })
+  await isolated({ noRetry: true }).add(1, 2)
+  await isolated[Symbol.asyncDispose]()
+  await invoke.close(isolated, { force: true })
+  // @ts-expect-error only isolated modules take pool options
+  invoke.require('./worker', { options: { limit: 1 } })
+  // @ts-expect-error invoke.close takes an isolated proxy
+  invoke.close(worker)
+
   const untyped = await invoke.require('./anything')
   const anything: unknown = await untyped.whatever(1, 2, 3)
 
@@ -43,6 +63,7 @@ async function usage() {
       void how
     }
     if (error instanceof invoke.Cancel) void error.message
+    if (error instanceof invoke.Timeout) void (error satisfies invoke.Cancel)
   }
   invoke.pool({ onError: (error) => void error.code })
   return [again, anything, closed, shared]
