@@ -7,6 +7,7 @@ const { invokeRequire } = require('./lib/require')
 const { closeIsolated } = require('./lib/proxy')
 const { cancelToken } = require('./lib/cancel')
 const { Cancel, Timeout, Retry } = require('./lib/errors')
+const { set } = require('./lib/handles')
 
 /** Creates a pool of worker processes. */
 function pool(options) {
@@ -19,6 +20,7 @@ module.exports = {
   globalPool,
   close: closeIsolated,
   cancelToken,
+  set,
   Pool,
   Cancel,
   Timeout,

@@ -14,6 +14,8 @@ const Kind = Object.freeze({
 })
 
 const EMPTY = Buffer.alloc(0)
+/** On the kind byte: the frame's descriptors came first, as one message on fd 4. */
+const HANDLES_FLAG = 0x80
 
 function encodeHeader(kind, call, module, payloadLength) {
   const header = Buffer.allocUnsafe(HEADER_LEN)
@@ -46,8 +48,10 @@ class FrameReader {
         this.#need = 4 + bodyLength
         break
       }
+      const kindByte = buf.readUInt8(4)
       frames.push({
-        kind: buf.readUInt8(4),
+        kind: kindByte & ~HANDLES_FLAG,
+        withHandles: (kindByte & HANDLES_FLAG) !== 0,
         call: buf.readUInt32LE(5),
         module: buf.readUInt32LE(9),
         payload: buf.subarray(HEADER_LEN, 4 + bodyLength),
@@ -87,4 +91,4 @@ class FrameWriter {
   }
 }
 
-module.exports = { Kind, FrameReader, FrameWriter, EMPTY }
+module.exports = { Kind, FrameReader, FrameWriter, EMPTY, HANDLES_FLAG }

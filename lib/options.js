@@ -6,7 +6,7 @@ const os = require('node:os')
 const { checkToken } = require('./cancel')
 
 const POOL_OPTIONS = new Set(['onError', 'timeout', 'cwd', 'env', 'retries', 'limit', 'minimum', 'maxPerChild', 'cancelGrace'])
-const CALL_OPTIONS = new Set(['noRetry', 'cancelToken', 'timeout'])
+const CALL_OPTIONS = new Set(['noRetry', 'cancelToken', 'timeout', 'keepOpen'])
 const REQUIRE_OPTIONS = new Set(['pool', 'noRetry', 'cancelToken', 'isolated', 'options'])
 
 function checkObject(value, where, known) {
@@ -83,6 +83,12 @@ function callOptions(options) {
     checked.cancelToken = o.cancelToken
   }
   if (o.timeout !== undefined) checked.timeout = milliseconds(o.timeout, `${where}: timeout`)
+  if (o.keepOpen !== undefined) {
+    if (typeof o.keepOpen !== 'boolean' && !Array.isArray(o.keepOpen)) {
+      throw new TypeError(`${where}: keepOpen must be a boolean or an array of sockets`)
+    }
+    checked.keepOpen = o.keepOpen
+  }
   return checked
 }
 

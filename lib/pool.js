@@ -6,6 +6,7 @@ const { poolOptions } = require('./options')
 const wire = require('./wire')
 const { failureError, poolClosedError } = require('./errors')
 const { isCancelled, onCancel, cancelError } = require('./cancel')
+const { takeHandles, releaseHandles, restoreHandles } = require('./handles')
 
 const WORKER_MAIN = path.join(__dirname, 'worker', 'main.js')
 
@@ -91,15 +92,26 @@ class Pool {
   /** Calls `method` of a loaded module; `options` are the proxy's bound call options. */
   [kCall](moduleId, method, args, options) {
     if (this.#closing !== null) return Promise.reject(poolClosedError())
-    let payload
+    let payload, handles
     try {
-      payload = wire.encodeCall(method, args)
+      handles = takeHandles(args, options.keepOpen)
+      payload = wire.encodeCall(method, handles === null ? args : handles.values)
     } catch (err) {
       return Promise.reject(err)
     }
-    const submit = () => this.#native.call(moduleId, payload, options.noRetry === true, options.timeout)
+    const submit = () => {
+      const id = this.#native.call(moduleId, payload, options.noRetry === true, options.timeout, handles?.fds)
+      // The pool holds its own copies of the descriptors now.
+      if (handles !== null) releaseHandles(handles)
+      return id
+    }
     const token = options.cancelToken
-    return token === undefined ? this.#track(submit()) : this.#cancellable(submit, token)
+    if (token !== undefined) return this.#cancellable(submit, token)
+    try {
+      return this.#track(submit())
+    } catch (err) {
+      return Promise.reject(err)
+    }
   }
 
   #track(id) {
@@ -134,7 +146,11 @@ class Pool {
       queueMicrotask(() => {
         if (settled) return
         if (this.#closing !== null) return finish(reject)(poolClosedError())
-        id = submit()
+        try {
+          id = submit()
+        } catch (err) {
+          return finish(reject)(err)
+        }
         this.#hold()
         this.#pending.set(id, { resolve: finish(resolve), reject: finish(reject) })
       })
@@ -146,6 +162,11 @@ class Pool {
       const id = batch[i]
       const kind = batch[i + 1]
       const payload = batch[i + 2]
+      let fds
+      if (kind === BatchKind.ResolvedWithHandles) {
+        fds = batch[i + 3]
+        i++
+      }
       if (kind === BatchKind.Report) {
         this.#report(failureError(payload))
         continue
@@ -156,12 +177,16 @@ class Pool {
         continue
       }
       const call = this.#pending.get(id)
-      if (call === undefined) continue
+      if (call === undefined) {
+        if (fds !== undefined) restoreHandles([], fds)
+        continue
+      }
       this.#pending.delete(id)
-      if (kind === BatchKind.Resolved) {
+      if (kind === BatchKind.Resolved || kind === BatchKind.ResolvedWithHandles) {
         let value
         try {
           value = wire.decode(payload)
+          if (fds !== undefined) value = restoreHandles([value], fds)[0]
         } catch (err) {
           call.reject(new Error(`invoke-parallel: the worker's reply could not be decoded: ${err.message}`))
           continue

@@ -9,11 +9,15 @@ use napi::threadsafe_function::{ThreadsafeFunction, ThreadsafeFunctionCallMode};
 use napi_derive::napi;
 use tokio::sync::mpsc::UnboundedSender;
 
+use std::os::fd::{FromRawFd, IntoRawFd, OwnedFd};
+
 use crate::core::{CallOptions, Event, Job, Outcome, PoolConfig};
 use crate::driver::{start_pool, SettleQueue, Settled, SpawnConfig};
+use crate::fdpass::{recv_fds, send_fds, MAX_HANDLES};
+use crate::protocol::SharedHandles;
 
 /// One entry of a settlement batch, flattened into the JS array as `id, kind, payload`.
-type BatchItem = Either3<u32, Buffer, String>;
+type BatchItem = Either4<u32, Buffer, String, Vec<i32>>;
 
 /// Batch kinds, mirrored in `lib/native-pool.js`.
 const RESOLVED: u32 = 0;
@@ -21,6 +25,8 @@ const REJECTED: u32 = 1;
 const FAILED: u32 = 2;
 const REPORT: u32 = 3;
 const CLOSED: u32 = 4;
+/// A resolved value that carries descriptors: an extra entry, their fd numbers, follows.
+const RESOLVED_WITH_HANDLES: u32 = 5;
 
 type BatchFn = ThreadsafeFunction<(), Unknown<'static>, Vec<BatchItem>, Status, false, true>;
 
@@ -96,51 +102,36 @@ impl NativePool {
         let _ = inbox.send(Event::Close { force: true });
       }
     })?;
-    Ok(NativePool {
-      inbox,
-      batches,
-      next_id: 0,
-    })
+    Ok(NativePool { inbox, batches, next_id: 0 })
   }
 
   /// Loads a module; the returned call id is also the module's id for later calls.
   #[napi]
   pub fn load(&mut self, path: String, no_retry: bool) -> u32 {
     let id = self.next_call_id();
-    let job = Job::Load {
-      path: Arc::from(path.into_bytes()),
-    };
-    let options = CallOptions {
-      no_retry,
-      timeout_ms: None,
-    };
-    self.submit(Event::Submit {
-      call: id,
-      module: id,
-      job,
-      options,
-    });
+    let job = Job::Load { path: Arc::from(path.into_bytes()) };
+    let options = CallOptions { no_retry, timeout_ms: None };
+    self.submit(Event::Submit { call: id, module: id, job, options });
     id
   }
 
-  /// `timeout` is in milliseconds from dispatch; absent means none.
+  /// `timeout` is in milliseconds from dispatch; absent means none. `handles` are descriptors
+  /// (of sockets) to hand to the worker: they are duplicated here, so the caller may close its own.
   #[napi]
-  pub fn call(&mut self, module: u32, payload: &[u8], no_retry: bool, timeout: Option<f64>) -> u32 {
+  pub fn call(
+    &mut self,
+    module: u32,
+    payload: &[u8],
+    no_retry: bool,
+    timeout: Option<f64>,
+    handles: Option<Vec<i32>>,
+  ) -> Result<u32> {
+    let handles = SharedHandles::new(duplicate(handles.as_deref().unwrap_or_default())?);
     let id = self.next_call_id();
-    let job = Job::Invoke {
-      payload: Arc::from(payload),
-    };
-    let options = CallOptions {
-      no_retry,
-      timeout_ms: timeout.and_then(to_ms),
-    };
-    self.submit(Event::Submit {
-      call: id,
-      module,
-      job,
-      options,
-    });
-    id
+    let job = Job::Invoke { payload: Arc::from(payload), handles };
+    let options = CallOptions { no_retry, timeout_ms: timeout.and_then(to_ms) };
+    self.submit(Event::Submit { call: id, module, job, options });
+    Ok(id)
   }
 
   /// The JS side has settled the call as cancelled; the pool stops it.
@@ -195,16 +186,65 @@ fn to_ms(ms: f64) -> Option<u64> {
 fn to_batch(queue: &SettleQueue) -> Vec<BatchItem> {
   let mut batch = Vec::new();
   for item in queue.drain() {
-    let (id, kind, payload) = match item {
-      Settled::Call(id, Outcome::Resolved(bytes)) => (id, RESOLVED, Either3::B(bytes.into())),
-      Settled::Call(id, Outcome::Rejected(bytes)) => (id, REJECTED, Either3::B(bytes.into())),
-      Settled::Call(id, Outcome::Failed(failure)) => (id, FAILED, Either3::C(failure.to_json())),
-      Settled::Report(failure) => (0, REPORT, Either3::C(failure.to_json())),
-      Settled::Closed => (0, CLOSED, Either3::C(String::new())),
+    let (id, kind, payload, handles) = match item {
+      Settled::Call(id, Outcome::Resolved(bytes, handles)) if !handles.0.is_empty() => {
+        // The descriptors now belong to JS, which wraps each in a net.Socket or net.Server.
+        let fds = handles.0.into_iter().map(IntoRawFd::into_raw_fd).collect();
+        (id, RESOLVED_WITH_HANDLES, Either4::B(bytes.into()), Some(fds))
+      }
+      Settled::Call(id, Outcome::Resolved(bytes, _)) => (id, RESOLVED, Either4::B(bytes.into()), None),
+      Settled::Call(id, Outcome::Rejected(bytes)) => (id, REJECTED, Either4::B(bytes.into()), None),
+      Settled::Call(id, Outcome::Failed(failure)) => (id, FAILED, Either4::C(failure.to_json()), None),
+      Settled::Report(failure) => (0, REPORT, Either4::C(failure.to_json()), None),
+      Settled::Closed => (0, CLOSED, Either4::C(String::new()), None),
     };
-    batch.push(Either3::A(id));
-    batch.push(Either3::A(kind));
+    batch.push(Either4::A(id));
+    batch.push(Either4::A(kind));
     batch.push(payload);
+    if let Some(fds) = handles {
+      batch.push(Either4::D(fds));
+    }
   }
   batch
+}
+
+/// Our own copies of the caller's descriptors (close-on-exec), or an error naming the bad one.
+fn duplicate(fds: &[i32]) -> Result<Vec<OwnedFd>> {
+  if fds.len() > MAX_HANDLES {
+    return Err(Error::from_reason(format!("a call can carry at most {MAX_HANDLES} handles")));
+  }
+  fds
+    .iter()
+    .map(|&fd| {
+      // SAFETY: F_DUPFD_CLOEXEC creates a new descriptor or fails; the original is untouched.
+      let copy = unsafe { libc::fcntl(fd, libc::F_DUPFD_CLOEXEC, 0) };
+      if copy < 0 {
+        return Err(Error::from_reason(format!("descriptor {fd} cannot be sent: {}", std::io::Error::last_os_error())));
+      }
+      // SAFETY: `copy` was just created and is owned by nobody else.
+      Ok(unsafe { OwnedFd::from_raw_fd(copy) })
+    })
+    .collect()
+}
+
+/// Worker side: the descriptors of the next handle message on `channel` (the worker's fd 4).
+/// The caller owns the returned descriptors.
+#[cfg_attr(test, allow(dead_code))]
+#[napi]
+pub fn receive_handles(channel: i32) -> Result<Vec<i32>> {
+  let fds = recv_fds(channel, true).map_err(|e| Error::from_reason(format!("could not receive handles: {e}")))?;
+  Ok(fds.into_iter().map(IntoRawFd::into_raw_fd).collect())
+}
+
+/// Worker side: sends `fds` as one handle message on `channel`, ahead of the frame they belong to.
+#[cfg_attr(test, allow(dead_code))]
+#[napi]
+pub fn send_handles(channel: i32, fds: Vec<i32>) -> Result<()> {
+  loop {
+    match send_fds(channel, &fds) {
+      // The parent is behind on reading handle messages; it will catch up.
+      Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => std::thread::sleep(std::time::Duration::from_millis(1)),
+      other => return other.map_err(|e| Error::from_reason(format!("could not send handles: {e}"))),
+    }
+  }
 }

@@ -3,4 +3,5 @@
 mod binding;
 pub mod core;
 pub mod driver;
+pub mod fdpass;
 pub mod protocol;

@@ -4,8 +4,17 @@
 // outlives its parent.
 
 const net = require('node:net')
-const { Kind, FrameReader, FrameWriter, EMPTY } = require('../frame')
+const { Kind, FrameReader, FrameWriter, EMPTY, HANDLES_FLAG } = require('../frame')
 const wire = require('../wire')
+const { isHandle, takeHandles, releaseHandles, restoreHandles, kTransfer } = require('../handles')
+
+const HANDLE_CHANNEL_FD = 4
+let native = null
+/** The addon, loaded only by workers that pass sockets: it reads and writes descriptors on fd 4. */
+function handleChannel() {
+  native ??= require('../../binding.js')
+  return native
+}
 
 const channel = new net.Socket({ fd: 3, readable: true, writable: true })
 const reader = new FrameReader()
@@ -55,13 +64,16 @@ function exportedFunctionNames(exports) {
   return names
 }
 
-function call({ call, module, payload }) {
+function call({ call, module, payload, withHandles }) {
+  // Descriptors arrive in frame order: take this frame's now, whatever becomes of the call.
+  const fds = withHandles ? handleChannel().receiveHandles(HANDLE_CHANNEL_FD) : undefined
   const entry = modules.get(module)
   if (entry === undefined) return reject(call, new Error(`invoke-parallel: module ${module} was never loaded here`))
   if (entry.error) return reject(call, entry.error)
   let method, args, result
   try {
     ;[method, args] = wire.decode(payload)
+    if (fds !== undefined) restoreHandles(args, fds)
     const fn = entry.exports[method]
     if (typeof fn !== 'function') throw new TypeError(`${method} is not an exported function`)
     // Only once a module has asked for its calls' signals (by loading worker.js) does a call get one.
@@ -88,13 +100,17 @@ function call({ call, module, payload }) {
 
 function resolve(call, value) {
   controllers.delete(call)
-  let payload
+  let payload, handles
   try {
-    payload = wire.encode(value, 'result')
+    handles = value !== null && typeof value === 'object' && (isHandle(value) || value[kTransfer]) ? takeHandles([value], false) : null
+    payload = wire.encode(handles === null ? value : handles.values[0], 'result')
   } catch (error) {
     return reject(call, error)
   }
-  writer.send(Kind.Resolved, call, 0, payload)
+  if (handles === null) return writer.send(Kind.Resolved, call, 0, payload)
+  handleChannel().sendHandles(HANDLE_CHANNEL_FD, handles.fds)
+  writer.send(Kind.Resolved | HANDLES_FLAG, call, 0, payload)
+  releaseHandles(handles)
 }
 
 function reject(call, error) {

@@ -1,7 +1,7 @@
 use std::sync::Arc;
 
 use super::failure::Failure;
-use crate::protocol::InFrame;
+use crate::protocol::{InFrame, ReceivedHandles, SharedHandles};
 
 pub type CallId = u32;
 pub type ModuleId = u32;
@@ -12,8 +12,9 @@ pub type WorkerId = u64;
 pub enum Job {
   /// Load a module (the payload is its resolved path) and answer with its export names.
   Load { path: Arc<[u8]> },
-  /// Invoke a method of an already loaded module; the payload is opaque to Rust.
-  Invoke { payload: Arc<[u8]> },
+  /// Invoke a method of an already loaded module; the payload is opaque to Rust. The handles
+  /// (sockets) travel with it.
+  Invoke { payload: Arc<[u8]>, handles: SharedHandles },
 }
 
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -94,7 +95,7 @@ pub enum Signal {
 #[derive(Debug, PartialEq, Eq)]
 pub enum Outcome {
   /// The worker's encoded return value (for a load: its encoded export names).
-  Resolved(Vec<u8>),
+  Resolved(Vec<u8>, ReceivedHandles),
   /// The worker's encoded thrown error.
   Rejected(Vec<u8>),
   /// The pool itself could not complete the call.

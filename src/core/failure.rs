@@ -27,12 +27,7 @@ pub struct Failure {
 
 impl Failure {
   pub fn new(kind: FailureKind, message: impl Into<String>) -> Self {
-    Failure {
-      kind,
-      message: message.into(),
-      pid: None,
-      status: None,
-    }
+    Failure { kind, message: message.into(), pid: None, status: None }
   }
 
   pub fn with_exit(mut self, pid: Option<u32>, status: Option<ExitStatus>) -> Self {

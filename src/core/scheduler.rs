@@ -5,7 +5,7 @@ use super::config::PoolConfig;
 use super::event::{Action, CallId, CallOptions, Event, ExitStatus, Job, ModuleId, Outcome, Signal, Timer, WorkerId};
 use super::failure::{describe_exit, Failure, FailureKind};
 use super::worker::{Worker, WorkerState};
-use crate::protocol::{InFrame, Kind, OutFrame};
+use crate::protocol::{InFrame, Kind, OutFrame, SharedHandles};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Phase {
@@ -65,12 +65,7 @@ impl Scheduler {
 
   pub fn handle(&mut self, event: Event, out: &mut Vec<Action>) {
     match event {
-      Event::Submit {
-        call,
-        module,
-        job,
-        options,
-      } => self.on_submit(call, module, job, options, out),
+      Event::Submit { call, module, job, options } => self.on_submit(call, module, job, options, out),
       Event::Cancel { call } => self.abandon(call, out),
       Event::Spawned { worker, pid } => {
         if let Some(w) = self.workers.get_mut(&worker) {
@@ -113,26 +108,13 @@ impl Scheduler {
   fn on_submit(&mut self, call: CallId, module: ModuleId, job: Job, options: CallOptions, out: &mut Vec<Action>) {
     if self.phase != Phase::Open {
       let failure = Failure::new(FailureKind::Closed, "the pool is closed");
-      out.push(Action::Settle {
-        call,
-        outcome: Outcome::Failed(failure),
-      });
+      out.push(Action::Settle { call, outcome: Outcome::Failed(failure) });
       return;
     }
     if let Job::Load { path } = &job {
       self.module_paths.insert(module, path.clone());
     }
-    self.calls.insert(
-      call,
-      Call {
-        module,
-        job,
-        options,
-        attempts: 0,
-        worker: None,
-        abandoned: false,
-      },
-    );
+    self.calls.insert(call, Call { module, job, options, attempts: 0, worker: None, abandoned: false });
     self.queue.push_back(call);
     self.pump(out);
   }
@@ -160,14 +142,11 @@ impl Scheduler {
         let call = self.calls.remove(&frame.call).expect("in-flight call exists");
         if !call.abandoned {
           let outcome = if frame.kind == Kind::Resolved {
-            Outcome::Resolved(frame.payload)
+            Outcome::Resolved(frame.payload, frame.handles)
           } else {
             Outcome::Rejected(frame.payload)
           };
-          out.push(Action::Settle {
-            call: frame.call,
-            outcome,
-          });
+          out.push(Action::Settle { call: frame.call, outcome });
         }
         self.pump(out);
         self.arm_idle_timer(worker_id, out);
@@ -186,16 +165,11 @@ impl Scheduler {
     }
     worker.state = WorkerState::Leaving;
     worker.expected_exit = true;
-    let failure = Failure::new(
-      FailureKind::WorkerCrashed,
-      format!("{} broke the protocol: {reason}", describe_worker(worker.pid)),
-    )
-    .with_exit(worker.pid, None);
+    let failure =
+      Failure::new(FailureKind::WorkerCrashed, format!("{} broke the protocol: {reason}", describe_worker(worker.pid)))
+        .with_exit(worker.pid, None);
     out.push(Action::Report { failure });
-    out.push(Action::Kill {
-      worker: worker_id,
-      signal: Signal::Kill,
-    });
+    out.push(Action::Kill { worker: worker_id, signal: Signal::Kill });
   }
 
   fn on_exited(&mut self, worker_id: WorkerId, status: ExitStatus, out: &mut Vec<Action>) {
@@ -237,10 +211,7 @@ impl Scheduler {
       }
       Timer::KillStragglers => {
         for id in self.workers.keys() {
-          out.push(Action::Kill {
-            worker: *id,
-            signal: Signal::Kill,
-          });
+          out.push(Action::Kill { worker: *id, signal: Signal::Kill });
         }
       }
       Timer::CallTimeout { call, attempt } => {
@@ -250,17 +221,11 @@ impl Scheduler {
         }
         let ms = c.options.timeout_ms.unwrap_or_default();
         let failure = Failure::new(FailureKind::TimedOut, format!("the call timed out after {ms} ms"));
-        out.push(Action::Settle {
-          call,
-          outcome: Outcome::Failed(failure),
-        });
+        out.push(Action::Settle { call, outcome: Outcome::Failed(failure) });
         self.abandon(call, out);
       }
       Timer::CancelGrace { worker, call } => {
-        let still_running = self
-          .calls
-          .get(&call)
-          .is_some_and(|c| c.abandoned && c.worker == Some(worker));
+        let still_running = self.calls.get(&call).is_some_and(|c| c.abandoned && c.worker == Some(worker));
         let Some(w) = self.workers.get_mut(&worker) else { return };
         if !still_running || w.state == WorkerState::Leaving {
           return;
@@ -271,17 +236,11 @@ impl Scheduler {
         let ms = self.config.cancel_grace_ms;
         let failure = Failure::new(
           FailureKind::WorkerCrashed,
-          format!(
-            "{} did not stop a cancelled call within {ms} ms and was killed",
-            describe_worker(w.pid)
-          ),
+          format!("{} did not stop a cancelled call within {ms} ms and was killed", describe_worker(w.pid)),
         )
         .with_exit(w.pid, None);
         out.push(Action::Report { failure });
-        out.push(Action::Kill {
-          worker,
-          signal: Signal::Kill,
-        });
+        out.push(Action::Kill { worker, signal: Signal::Kill });
       }
     }
   }
@@ -303,11 +262,7 @@ impl Scheduler {
       }
       Some(worker) => {
         call.abandoned = true;
-        if self
-          .workers
-          .get(&worker)
-          .is_none_or(|w| w.state == WorkerState::Leaving)
-        {
+        if self.workers.get(&worker).is_none_or(|w| w.state == WorkerState::Leaving) {
           // Already on its way out; its exit frees the slot.
           return;
         }
@@ -316,6 +271,7 @@ impl Scheduler {
           call: call_id,
           module: call.module,
           payload: Arc::from(&[][..]),
+          handles: SharedHandles::default(),
         };
         out.push(Action::Send { worker, frame });
         out.push(Action::ArmTimer {
@@ -335,39 +291,22 @@ impl Scheduler {
       }
       (Phase::Open | Phase::Draining, true) => {
         self.phase = Phase::Forced;
-        let mut ids: Vec<CallId> = self
-          .calls
-          .iter()
-          .filter(|(_, c)| !c.abandoned)
-          .map(|(id, _)| *id)
-          .collect();
+        let mut ids: Vec<CallId> = self.calls.iter().filter(|(_, c)| !c.abandoned).map(|(id, _)| *id).collect();
         ids.sort_unstable();
         self.calls.clear();
         for call in ids {
-          let failure = Failure::new(
-            FailureKind::Closed,
-            "the pool was closed with force before the call finished",
-          );
-          out.push(Action::Settle {
-            call,
-            outcome: Outcome::Failed(failure),
-          });
+          let failure = Failure::new(FailureKind::Closed, "the pool was closed with force before the call finished");
+          out.push(Action::Settle { call, outcome: Outcome::Failed(failure) });
         }
         self.queue.clear();
         for (id, w) in self.workers.iter_mut() {
           w.in_flight.clear();
           w.state = WorkerState::Leaving;
           w.expected_exit = true;
-          out.push(Action::Kill {
-            worker: *id,
-            signal: Signal::Term,
-          });
+          out.push(Action::Kill { worker: *id, signal: Signal::Term });
         }
         if !self.workers.is_empty() {
-          out.push(Action::ArmTimer {
-            timer: Timer::KillStragglers,
-            after_ms: self.config.kill_grace_ms,
-          });
+          out.push(Action::ArmTimer { timer: Timer::KillStragglers, after_ms: self.config.kill_grace_ms });
         }
         self.check_closed(out);
       }
@@ -387,20 +326,14 @@ impl Scheduler {
     let message = if call.options.no_retry {
       format!("{what} while the call was running (not retried: noRetry)")
     } else if call.attempts >= self.config.max_attempts {
-      format!(
-        "{what} while the call was running; gave up after {} attempts",
-        call.attempts
-      )
+      format!("{what} while the call was running; gave up after {} attempts", call.attempts)
     } else {
       self.queue.push_front(call_id);
       return;
     };
     self.calls.remove(&call_id);
     let failure = Failure::new(FailureKind::Retry, message).with_exit(pid, Some(status));
-    out.push(Action::Settle {
-      call: call_id,
-      outcome: Outcome::Failed(failure),
-    });
+    out.push(Action::Settle { call: call_id, outcome: Outcome::Failed(failure) });
   }
 
   fn on_start_failed(&mut self, reason: String, pid: Option<u32>, status: Option<ExitStatus>, out: &mut Vec<Action>) {
@@ -411,20 +344,13 @@ impl Scheduler {
     let attempts = self.failed_starts;
     self.failed_starts = 0;
     self.start_blocked = true;
-    let failure = Failure::new(
-      FailureKind::StartFailed,
-      format!("could not start a worker ({attempts} attempts): {reason}"),
-    )
-    .with_exit(pid, status);
-    out.push(Action::Report {
-      failure: failure.clone(),
-    });
+    let failure =
+      Failure::new(FailureKind::StartFailed, format!("could not start a worker ({attempts} attempts): {reason}"))
+        .with_exit(pid, status);
+    out.push(Action::Report { failure: failure.clone() });
     while let Some(call) = self.queue.pop_front() {
       self.calls.remove(&call);
-      out.push(Action::Settle {
-        call,
-        outcome: Outcome::Failed(failure.clone()),
-      });
+      out.push(Action::Settle { call, outcome: Outcome::Failed(failure.clone()) });
     }
   }
 
@@ -489,13 +415,7 @@ impl Scheduler {
     call.worker = Some(worker_id);
     call.attempts += 1;
     if let Some(after_ms) = call.options.timeout_ms {
-      out.push(Action::ArmTimer {
-        timer: Timer::CallTimeout {
-          call: call_id,
-          attempt: call.attempts,
-        },
-        after_ms,
-      });
+      out.push(Action::ArmTimer { timer: Timer::CallTimeout { call: call_id, attempt: call.attempts }, after_ms });
     }
     worker.in_flight.insert(call_id);
     worker.generation += 1;
@@ -503,49 +423,25 @@ impl Scheduler {
     let frame = match &call.job {
       Job::Load { path } => {
         worker.modules.insert(module);
-        OutFrame {
-          kind: Kind::Load,
-          call: call_id,
-          module,
-          payload: path.clone(),
-        }
+        OutFrame { kind: Kind::Load, call: call_id, module, payload: path.clone(), handles: SharedHandles::default() }
       }
-      Job::Invoke { payload } => {
+      Job::Invoke { payload, handles } => {
         if worker.modules.insert(module) {
           if let Some(path) = self.module_paths.get(&module) {
-            let preload = OutFrame {
-              kind: Kind::Load,
-              call: 0,
-              module,
-              payload: path.clone(),
-            };
-            out.push(Action::Send {
-              worker: worker_id,
-              frame: preload,
-            });
+            let preload =
+              OutFrame { kind: Kind::Load, call: 0, module, payload: path.clone(), handles: SharedHandles::default() };
+            out.push(Action::Send { worker: worker_id, frame: preload });
           }
         }
-        OutFrame {
-          kind: Kind::Call,
-          call: call_id,
-          module,
-          payload: payload.clone(),
-        }
+        OutFrame { kind: Kind::Call, call: call_id, module, payload: payload.clone(), handles: handles.clone() }
       }
     };
-    out.push(Action::Send {
-      worker: worker_id,
-      frame,
-    });
+    out.push(Action::Send { worker: worker_id, frame });
   }
 
   /// Workers not on their way out.
   fn staying_count(&self) -> usize {
-    self
-      .workers
-      .values()
-      .filter(|w| w.state != WorkerState::Leaving)
-      .count()
+    self.workers.values().filter(|w| w.state != WorkerState::Leaving).count()
   }
 
   fn arm_idle_timer(&mut self, worker_id: WorkerId, out: &mut Vec<Action>) {
@@ -557,13 +453,7 @@ impl Scheduler {
     }
     let Some(w) = self.workers.get(&worker_id) else { return };
     if w.state == WorkerState::Ready && w.load() == 0 {
-      out.push(Action::ArmTimer {
-        timer: Timer::Idle {
-          worker: worker_id,
-          generation: w.generation,
-        },
-        after_ms,
-      });
+      out.push(Action::ArmTimer { timer: Timer::Idle { worker: worker_id, generation: w.generation }, after_ms });
     }
   }
 
@@ -580,20 +470,13 @@ impl Scheduler {
     if self.phase != Phase::Draining || !self.calls.is_empty() {
       return;
     }
-    let to_retire: Vec<WorkerId> = self
-      .workers
-      .iter()
-      .filter(|(_, w)| w.state != WorkerState::Leaving)
-      .map(|(id, _)| *id)
-      .collect();
+    let to_retire: Vec<WorkerId> =
+      self.workers.iter().filter(|(_, w)| w.state != WorkerState::Leaving).map(|(id, _)| *id).collect();
     if !to_retire.is_empty() {
       for id in to_retire {
         self.retire(id, out);
       }
-      out.push(Action::ArmTimer {
-        timer: Timer::KillStragglers,
-        after_ms: self.config.kill_grace_ms,
-      });
+      out.push(Action::ArmTimer { timer: Timer::KillStragglers, after_ms: self.config.kill_grace_ms });
     }
     self.check_closed(out);
   }

@@ -63,20 +63,11 @@ impl Sim {
       match action {
         Action::Spawn { worker } => {
           assert!(!self.closed, "spawn after close");
-          assert!(
-            self.world.insert(worker, SimWorker::default()).is_none(),
-            "worker id reused"
-          );
+          assert!(self.world.insert(worker, SimWorker::default()).is_none(), "worker id reused");
         }
         Action::Send { worker, frame } => {
-          let w = self
-            .world
-            .get_mut(&worker)
-            .expect("send to a worker that does not exist");
-          assert!(
-            w.ready && !w.retired && !w.killed,
-            "send to a worker that cannot take it: {w:?}"
-          );
+          let w = self.world.get_mut(&worker).expect("send to a worker that does not exist");
+          assert!(w.ready && !w.retired && !w.killed, "send to a worker that cannot take it: {w:?}");
           match frame.kind {
             Kind::Load => {
               w.loaded.insert(frame.module);
@@ -85,16 +76,10 @@ impl Sim {
               }
             }
             Kind::Call => {
-              assert!(
-                w.loaded.contains(&frame.module),
-                "call before its module was loaded on the worker"
-              );
+              assert!(w.loaded.contains(&frame.module), "call before its module was loaded on the worker");
               assert!(w.running.insert(frame.call));
             }
-            Kind::Cancel => assert!(
-              w.running.contains(&frame.call),
-              "cancel sent for a call not running there"
-            ),
+            Kind::Cancel => assert!(w.running.contains(&frame.call), "cancel sent for a call not running there"),
             other => panic!("parent sent a worker kind {other:?}"),
           }
         }
@@ -108,10 +93,7 @@ impl Sim {
         }
         Action::Settle { call, outcome } => {
           assert!(self.submitted.contains(&call), "settled a call never submitted");
-          assert!(
-            self.settled.insert(call, outcome).is_none(),
-            "call {call} settled twice"
-          );
+          assert!(self.settled.insert(call, outcome).is_none(), "call {call} settled twice");
         }
         Action::ArmTimer { timer, .. } => self.timers.push(timer),
         Action::Report { .. } => {}
@@ -124,28 +106,15 @@ impl Sim {
   }
 
   fn check(&self) {
-    assert!(
-      self.sched.worker_count() <= self.config.limit as usize,
-      "more workers than limit"
-    );
+    assert!(self.sched.worker_count() <= self.config.limit as usize, "more workers than limit");
     let cap = self.config.max_per_child as usize;
     for (id, load) in self.sched.loads() {
-      assert!(
-        cap == 0 || load <= cap,
-        "worker {id} has {load} calls, over maxPerChild {cap}"
-      );
+      assert!(cap == 0 || load <= cap, "worker {id} has {load} calls, over maxPerChild {cap}");
     }
   }
 
   fn submit(&mut self, module: ModuleId, load: bool, no_retry: bool) {
-    self.submit_with(
-      module,
-      load,
-      CallOptions {
-        no_retry,
-        timeout_ms: None,
-      },
-    );
+    self.submit_with(module, load, CallOptions { no_retry, timeout_ms: None });
   }
 
   fn submit_with(&mut self, module: ModuleId, load: bool, options: CallOptions) {
@@ -153,28 +122,13 @@ impl Sim {
     self.next_call += 1;
     self.submitted.insert(call);
     let job = if load {
-      Job::Load {
-        path: Arc::from(&b"/m.js"[..]),
-      }
+      Job::Load { path: Arc::from(&b"/m.js"[..]) }
     } else {
-      Job::Invoke {
-        payload: Arc::from(&b"args"[..]),
-      }
+      Job::Invoke { payload: Arc::from(&b"args"[..]), handles: Default::default() }
     };
     // Calls only follow their module's load, as the JS layer guarantees.
-    let job = if self.known_modules.insert(module) {
-      Job::Load {
-        path: Arc::from(&b"/m.js"[..]),
-      }
-    } else {
-      job
-    };
-    self.event(Event::Submit {
-      call,
-      module,
-      job,
-      options,
-    });
+    let job = if self.known_modules.insert(module) { Job::Load { path: Arc::from(&b"/m.js"[..]) } } else { job };
+    self.event(Event::Submit { call, module, job, options });
   }
 
   fn live(&self) -> Vec<WorkerId> {
@@ -183,10 +137,7 @@ impl Sim {
 
   fn start(&mut self, worker: WorkerId) {
     self.world.get_mut(&worker).unwrap().spawned = true;
-    self.event(Event::Spawned {
-      worker,
-      pid: worker as u32 + 1000,
-    });
+    self.event(Event::Spawned { worker, pid: worker as u32 + 1000 });
     self.world.get_mut(&worker).unwrap().ready = true;
     self.event(frame(worker, Kind::Ready, 0));
   }
@@ -202,13 +153,7 @@ impl Sim {
 
   fn exit(&mut self, worker: WorkerId, code: i32) {
     self.world.remove(&worker);
-    self.event(Event::Exited {
-      worker,
-      status: ExitStatus {
-        code: Some(code),
-        signal: None,
-      },
-    });
+    self.event(Event::Exited { worker, status: ExitStatus { code: Some(code), signal: None } });
   }
 
   /// Plays the world forward until nothing is left to happen: starts every worker, answers every
@@ -239,12 +184,7 @@ impl Sim {
 fn frame(worker: WorkerId, kind: Kind, call: CallId) -> Event {
   Event::Frame {
     worker,
-    frame: InFrame {
-      kind,
-      call,
-      module: 0,
-      payload: Vec::new(),
-    },
+    frame: InFrame { kind, call, module: 0, payload: Vec::new(), with_handles: false, handles: Default::default() },
   }
 }
 
@@ -274,7 +214,7 @@ fn minimum_zero_spawns_on_demand() {
   sim.submit(1, true, false);
   assert_eq!(sim.world.len(), 1);
   sim.settle_world();
-  assert!(matches!(sim.settled[&1], Outcome::Resolved(_)));
+  assert!(matches!(sim.settled[&1], Outcome::Resolved(..)));
 }
 
 #[test]
@@ -352,10 +292,7 @@ fn failed_starts_fail_queued_calls_after_retries() {
   for _ in 0..3 {
     let worker = *sim.world.keys().next().expect("a start is attempted");
     sim.world.remove(&worker);
-    sim.event(Event::SpawnFailed {
-      worker,
-      reason: "ENOENT".into(),
-    });
+    sim.event(Event::SpawnFailed { worker, reason: "ENOENT".into() });
   }
   match &sim.settled[&1] {
     Outcome::Failed(f) => {
@@ -380,10 +317,7 @@ fn idle_worker_above_minimum_is_retired_but_not_a_busy_one() {
   let timer = sim.timers.pop().expect("idle timer armed");
   sim.submit(1, false, false);
   sim.event(Event::TimerFired { timer });
-  assert!(
-    !sim.world[&2].retired,
-    "a stale timer does not retire a worker that worked since"
-  );
+  assert!(!sim.world[&2].retired, "a stale timer does not retire a worker that worked since");
   sim.answer(2, true);
   let timer = sim.timers.pop().expect("idle timer armed again");
   sim.event(Event::TimerFired { timer });
@@ -400,7 +334,7 @@ fn graceful_close_finishes_calls_then_closes() {
   assert!(matches!(&sim.settled[&2], Outcome::Failed(f) if f.kind == FailureKind::Closed));
   assert!(!sim.world[&1].retired);
   sim.answer(1, true);
-  assert!(matches!(sim.settled[&1], Outcome::Resolved(_)));
+  assert!(matches!(sim.settled[&1], Outcome::Resolved(..)));
   assert!(sim.world[&1].retired);
   sim.exit(1, 0);
   assert!(sim.closed);
@@ -420,11 +354,7 @@ fn forced_close_fails_calls_and_kills() {
 
 #[derive(Clone, Debug)]
 enum Step {
-  Submit {
-    module: u8,
-    load: bool,
-    options: CallOptions,
-  },
+  Submit { module: u8, load: bool, options: CallOptions },
   Start(u8),
   FailStart(u8),
   Answer(u8, bool),
@@ -526,14 +456,8 @@ fn cancel_drops_a_queued_call_without_sending_it() {
   sim.event(Event::Cancel { call: 2 });
   assert_eq!(sim.sched.queued(), 0);
   sim.answer(1, true);
-  assert!(
-    sim.world[&1].running.is_empty(),
-    "the cancelled call never reached the worker"
-  );
-  assert!(
-    !sim.settled.contains_key(&2),
-    "the canceller settles it, not the scheduler"
-  );
+  assert!(sim.world[&1].running.is_empty(), "the cancelled call never reached the worker");
+  assert!(!sim.settled.contains_key(&2), "the canceller settles it, not the scheduler");
 }
 
 #[test]
@@ -552,8 +476,8 @@ fn cancelled_call_keeps_its_slot_until_it_returns_and_others_are_untouched() {
   assert!(!sim.settled.contains_key(&2));
   assert_eq!(sim.sched.queued(), 0);
   sim.settle_world();
-  assert!(matches!(sim.settled[&3], Outcome::Resolved(_)));
-  assert!(matches!(sim.settled[&4], Outcome::Resolved(_)));
+  assert!(matches!(sim.settled[&3], Outcome::Resolved(..)));
+  assert!(matches!(sim.settled[&4], Outcome::Resolved(..)));
 }
 
 #[test]
@@ -565,20 +489,12 @@ fn a_cancelled_call_that_never_returns_gets_its_worker_killed_and_the_others_ret
   sim.submit(1, false, false);
   sim.submit(1, false, false);
   sim.event(Event::Cancel { call: 2 });
-  let grace = sim
-    .timers
-    .iter()
-    .copied()
-    .find(|t| matches!(t, Timer::CancelGrace { .. }))
-    .unwrap();
+  let grace = sim.timers.iter().copied().find(|t| matches!(t, Timer::CancelGrace { .. })).unwrap();
   sim.event(Event::TimerFired { timer: grace });
   assert!(sim.world[&1].killed);
   sim.exit(1, 0);
   sim.settle_world();
-  assert!(
-    matches!(sim.settled[&3], Outcome::Resolved(_)),
-    "the other call was retried elsewhere"
-  );
+  assert!(matches!(sim.settled[&3], Outcome::Resolved(..)), "the other call was retried elsewhere");
 }
 
 #[test]
@@ -586,25 +502,10 @@ fn timeout_counts_from_dispatch_and_settles_once() {
   let mut sim = Sim::new(config(1, 1, 1));
   sim.start(1);
   sim.submit(1, true, false);
-  sim.submit_with(
-    1,
-    false,
-    CallOptions {
-      no_retry: false,
-      timeout_ms: Some(50),
-    },
-  );
-  assert!(
-    sim.timers.iter().all(|t| !matches!(t, Timer::CallTimeout { .. })),
-    "no clock runs while queued"
-  );
+  sim.submit_with(1, false, CallOptions { no_retry: false, timeout_ms: Some(50) });
+  assert!(sim.timers.iter().all(|t| !matches!(t, Timer::CallTimeout { .. })), "no clock runs while queued");
   sim.answer(1, true);
-  let timeout = sim
-    .timers
-    .iter()
-    .copied()
-    .find(|t| matches!(t, Timer::CallTimeout { .. }))
-    .expect("armed at dispatch");
+  let timeout = sim.timers.iter().copied().find(|t| matches!(t, Timer::CallTimeout { .. })).expect("armed at dispatch");
   sim.event(Event::TimerFired { timer: timeout });
   assert!(matches!(&sim.settled[&2], Outcome::Failed(f) if f.kind == FailureKind::TimedOut));
   sim.answer(1, true);

@@ -51,14 +51,8 @@ impl ExitWatch {
       _ => self.child.wait(),
     };
     match status {
-      Ok(status) => ExitStatus {
-        code: status.code(),
-        signal: status.signal(),
-      },
-      Err(_) => ExitStatus {
-        code: None,
-        signal: None,
-      },
+      Ok(status) => ExitStatus { code: status.code(), signal: status.signal() },
+      Err(_) => ExitStatus { code: None, signal: None },
     }
   }
 }
@@ -76,13 +70,6 @@ fn open_pidfd(pid: u32) -> io::Result<OwnedFd> {
 fn has_exited(pid: u32) -> bool {
   let mut info: libc::siginfo_t = unsafe { std::mem::zeroed() };
   // SAFETY: WNOWAIT leaves the zombie for `reap`; `info` is a valid out-parameter.
-  let rc = unsafe {
-    libc::waitid(
-      libc::P_PID,
-      pid,
-      &mut info,
-      libc::WEXITED | libc::WNOHANG | libc::WNOWAIT,
-    )
-  };
+  let rc = unsafe { libc::waitid(libc::P_PID, pid, &mut info, libc::WEXITED | libc::WNOHANG | libc::WNOWAIT) };
   rc == 0 && unsafe { info.si_pid() } != 0
 }

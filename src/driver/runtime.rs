@@ -12,10 +12,7 @@ pub fn io_handle() -> Handle {
       std::thread::Builder::new()
         .name("invoke-parallel-io".into())
         .spawn(move || {
-          let rt = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .expect("tokio runtime");
+          let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("tokio runtime");
           tx.send(rt.handle().clone()).expect("handle receiver alive");
           rt.block_on(std::future::pending::<()>());
         })

@@ -24,12 +24,7 @@ pub struct SettleQueue {
 impl SettleQueue {
   pub fn new(wake: Box<dyn Fn() + Send + Sync>) -> Self {
     let (tx, rx) = crossbeam_channel::unbounded();
-    SettleQueue {
-      tx,
-      rx,
-      scheduled: AtomicBool::new(false),
-      wake,
-    }
+    SettleQueue { tx, rx, scheduled: AtomicBool::new(false), wake }
   }
 
   pub fn push(&self, item: Settled) {

@@ -12,13 +12,23 @@ pub struct SpawnConfig {
   pub env: Vec<(String, String)>,
 }
 
-/// The fd number the worker finds its channel on.
+/// The fd number the worker finds its frame channel on.
 pub const CHANNEL_FD: i32 = 3;
+/// The fd number the worker finds its handle channel on (descriptors passed with frames).
+pub const HANDLE_CHANNEL_FD: i32 = 4;
 
-/// Starts a worker with one end of a fresh socketpair as its fd 3; returns the other end.
-pub fn spawn_worker(config: &SpawnConfig) -> io::Result<(Child, OwnedFd)> {
-  let (parent_end, child_end) = socketpair()?;
-  let child_fd = child_end.as_raw_fd();
+/// The parent's ends of a worker's two channels.
+pub struct WorkerChannels {
+  pub frames: OwnedFd,
+  pub handles: OwnedFd,
+}
+
+/// Starts a worker with fresh socketpairs as its fds 3 (frames, a stream) and 4 (handles,
+/// datagrams, so each message of descriptors stays whole); returns the parent's ends.
+pub fn spawn_worker(config: &SpawnConfig) -> io::Result<(Child, WorkerChannels)> {
+  let (frames, child_frames) = socketpair(libc::SOCK_STREAM)?;
+  let (handles, child_handles) = socketpair(libc::SOCK_DGRAM)?;
+  let child_fds = [child_frames.as_raw_fd(), child_handles.as_raw_fd()];
   let parent_pid = std::process::id() as libc::pid_t;
   let mut cmd = Command::new(&config.exec_path);
   cmd
@@ -29,13 +39,15 @@ pub fn spawn_worker(config: &SpawnConfig) -> io::Result<(Child, OwnedFd)> {
     .stdin(Stdio::null())
     .stdout(Stdio::inherit())
     .stderr(Stdio::inherit());
-  // SAFETY: only async-signal-safe calls (dup2, fcntl, prctl, getppid) between fork and exec.
+  // SAFETY: only async-signal-safe calls (fcntl, dup2, prctl, getppid) between fork and exec.
   unsafe {
     cmd.pre_exec(move || {
-      if child_fd == CHANNEL_FD {
-        clear_cloexec(CHANNEL_FD)?;
-      } else if libc::dup2(child_fd, CHANNEL_FD) < 0 {
-        return Err(io::Error::last_os_error());
+      // Move both ends out of the way first, so neither dup2 can clobber the other.
+      let high = [move_above(child_fds[0], 10)?, move_above(child_fds[1], 10)?];
+      for (from, to) in high.into_iter().zip([CHANNEL_FD, HANDLE_CHANNEL_FD]) {
+        if libc::dup2(from, to) < 0 {
+          return Err(io::Error::last_os_error());
+        }
       }
       // Node marks its stdio close-on-exec; without this the worker's console output is lost.
       let _ = clear_cloexec(1);
@@ -48,21 +60,24 @@ pub fn spawn_worker(config: &SpawnConfig) -> io::Result<(Child, OwnedFd)> {
     });
   }
   let child = cmd.spawn()?;
-  drop(child_end);
-  Ok((child, parent_end))
+  drop((child_frames, child_handles));
+  Ok((child, WorkerChannels { frames, handles }))
 }
 
-fn socketpair() -> io::Result<(OwnedFd, OwnedFd)> {
+/// A close-on-exec copy of `fd` numbered at least `min`.
+fn move_above(fd: i32, min: i32) -> io::Result<i32> {
+  // SAFETY: fcntl on a descriptor number has no memory-safety requirements.
+  let copy = unsafe { libc::fcntl(fd, libc::F_DUPFD_CLOEXEC, min) };
+  if copy < 0 {
+    return Err(io::Error::last_os_error());
+  }
+  Ok(copy)
+}
+
+fn socketpair(kind: i32) -> io::Result<(OwnedFd, OwnedFd)> {
   let mut fds = [0; 2];
   // SAFETY: `fds` has room for the two descriptors socketpair writes.
-  let rc = unsafe {
-    libc::socketpair(
-      libc::AF_UNIX,
-      libc::SOCK_STREAM | libc::SOCK_CLOEXEC,
-      0,
-      fds.as_mut_ptr(),
-    )
-  };
+  let rc = unsafe { libc::socketpair(libc::AF_UNIX, kind | libc::SOCK_CLOEXEC, 0, fds.as_mut_ptr()) };
   if rc < 0 {
     return Err(io::Error::last_os_error());
   }

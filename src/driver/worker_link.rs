@@ -1,5 +1,6 @@
 use std::io;
-use std::os::fd::OwnedFd;
+use std::os::fd::{AsRawFd, OwnedFd};
+use std::sync::Arc;
 use std::time::Duration;
 
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -10,7 +11,8 @@ use tokio::sync::mpsc::{unbounded_channel, UnboundedReceiver, UnboundedSender, W
 use super::exit_watch::ExitWatch;
 use super::spawn::{spawn_worker, SpawnConfig};
 use crate::core::{Event, WorkerId};
-use crate::protocol::{FrameDecoder, OutFrame};
+use crate::fdpass::{recv_fds, send_fds};
+use crate::protocol::{FrameDecoder, OutFrame, ReceivedHandles};
 
 /// How long a worker whose channel closed may take to exit before it is killed.
 const EXIT_GRACE: Duration = Duration::from_secs(2);
@@ -28,17 +30,15 @@ impl WorkerLink {
   /// Spawns the worker and the two tasks that serve its channel: a writer, and a reader that
   /// also reaps the process and reports `Exited` once nothing more can come from it.
   pub fn start(worker: WorkerId, config: &SpawnConfig, inbox: WeakUnboundedSender<Event>) -> io::Result<WorkerLink> {
-    let (child, channel) = spawn_worker(config)?;
+    let (child, channels) = spawn_worker(config)?;
     let watch = ExitWatch::new(child);
     let pid = watch.pid();
-    let (read_half, write_half) = into_tokio(channel)?.into_split();
+    let (read_half, write_half) = into_tokio(channels.frames)?.into_split();
+    let handle_channel = Arc::new(channels.handles);
     let (frames, outbox) = unbounded_channel();
-    tokio::spawn(write_frames(write_half, outbox));
-    tokio::spawn(read_until_exit(worker, read_half, watch, inbox));
-    Ok(WorkerLink {
-      pid,
-      frames: Some(frames),
-    })
+    tokio::spawn(write_frames(write_half, handle_channel.clone(), outbox));
+    tokio::spawn(read_until_exit(worker, read_half, handle_channel, watch, inbox));
+    Ok(WorkerLink { pid, frames: Some(frames) })
   }
 
   pub fn send(&self, frame: OutFrame) {
@@ -65,13 +65,25 @@ fn into_tokio(fd: OwnedFd) -> io::Result<UnixStream> {
   UnixStream::from_std(stream)
 }
 
-async fn write_frames(mut socket: OwnedWriteHalf, mut outbox: UnboundedReceiver<OutFrame>) {
+async fn write_frames(
+  mut socket: OwnedWriteHalf,
+  handle_channel: Arc<OwnedFd>,
+  mut outbox: UnboundedReceiver<OutFrame>,
+) {
   let mut buf = Vec::with_capacity(64 * 1024);
   while let Some(frame) = outbox.recv().await {
+    if send_handles(&handle_channel, &frame).await.is_err() {
+      return;
+    }
     append(&mut buf, &frame);
     while buf.len() < WRITE_BATCH {
       match outbox.try_recv() {
-        Ok(frame) => append(&mut buf, &frame),
+        Ok(frame) => {
+          if send_handles(&handle_channel, &frame).await.is_err() {
+            return;
+          }
+          append(&mut buf, &frame)
+        }
         Err(_) => break,
       }
     }
@@ -83,6 +95,21 @@ async fn write_frames(mut socket: OwnedWriteHalf, mut outbox: UnboundedReceiver<
   let _ = socket.shutdown().await;
 }
 
+/// A frame's descriptors go out on the handle channel before the frame itself is written, so the
+/// worker always finds them waiting when it reads the frame.
+async fn send_handles(handle_channel: &OwnedFd, frame: &OutFrame) -> io::Result<()> {
+  if frame.handles.is_empty() {
+    return Ok(());
+  }
+  let fds = frame.handles.raw();
+  loop {
+    match send_fds(handle_channel.as_raw_fd(), &fds) {
+      Err(e) if e.kind() == io::ErrorKind::WouldBlock => tokio::time::sleep(Duration::from_millis(1)).await,
+      other => return other,
+    }
+  }
+}
+
 fn append(buf: &mut Vec<u8>, frame: &OutFrame) {
   buf.extend_from_slice(&frame.header());
   buf.extend_from_slice(&frame.payload);
@@ -91,6 +118,7 @@ fn append(buf: &mut Vec<u8>, frame: &OutFrame) {
 async fn read_until_exit(
   worker: WorkerId,
   mut socket: OwnedReadHalf,
+  handle_channel: Arc<OwnedFd>,
   watch: ExitWatch,
   inbox: WeakUnboundedSender<Event>,
 ) {
@@ -101,14 +129,14 @@ async fn read_until_exit(
     tokio::select! {
       read = socket.read(&mut buf) => match read {
         Ok(0) | Err(_) => break,
-        Ok(n) => healthy = deliver(worker, &mut decoder, &buf[..n], &inbox),
+        Ok(n) => healthy = deliver(worker, &mut decoder, &handle_channel, &buf[..n], &inbox),
       },
       // The process is gone, but what it wrote before exiting still sits in the socket.
       _ = watch.exited() => {
         while healthy {
           match socket.try_read(&mut buf) {
             Ok(0) | Err(_) => break,
-            Ok(n) => healthy = deliver(worker, &mut decoder, &buf[..n], &inbox),
+            Ok(n) => healthy = deliver(worker, &mut decoder, &handle_channel, &buf[..n], &inbox),
           }
         }
         break;
@@ -132,22 +160,36 @@ fn report(inbox: &WeakUnboundedSender<Event>, event: Event) {
 }
 
 /// Decodes what arrived and passes every whole frame on; false once the stream is corrupt.
-fn deliver(worker: WorkerId, decoder: &mut FrameDecoder, bytes: &[u8], inbox: &WeakUnboundedSender<Event>) -> bool {
+fn deliver(
+  worker: WorkerId,
+  decoder: &mut FrameDecoder,
+  handle_channel: &OwnedFd,
+  bytes: &[u8],
+  inbox: &WeakUnboundedSender<Event>,
+) -> bool {
   decoder.push(bytes);
   let Some(inbox) = inbox.upgrade() else { return true };
   loop {
-    match decoder.next_frame() {
-      Ok(Some(frame)) => {
-        let _ = inbox.send(Event::Frame { worker, frame });
+    let problem = match decoder.next_frame() {
+      Ok(Some(mut frame)) => {
+        if !frame.with_handles {
+          let _ = inbox.send(Event::Frame { worker, frame });
+          continue;
+        }
+        // The worker sent the descriptors before the frame, so they are already queued.
+        match recv_fds(handle_channel.as_raw_fd(), false) {
+          Ok(fds) => {
+            frame.handles = ReceivedHandles(fds);
+            let _ = inbox.send(Event::Frame { worker, frame });
+            continue;
+          }
+          Err(err) => format!("a frame announced handles that did not arrive ({err})"),
+        }
       }
       Ok(None) => return true,
-      Err(err) => {
-        let _ = inbox.send(Event::Corrupt {
-          worker,
-          reason: err.to_string(),
-        });
-        return false;
-      }
-    }
+      Err(err) => err.to_string(),
+    };
+    let _ = inbox.send(Event::Corrupt { worker, reason: problem });
+    return false;
   }
 }

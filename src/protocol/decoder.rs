@@ -1,6 +1,7 @@
 use std::fmt;
 
-use super::frame::{InFrame, Kind, BODY_FIXED_LEN, MAX_BODY_LEN};
+use super::frame::{InFrame, Kind, BODY_FIXED_LEN, HANDLES_FLAG, MAX_BODY_LEN};
+use super::handles::ReceivedHandles;
 
 /// Why a worker's byte stream cannot be trusted any more. After one of these the stream has no
 /// frame boundary to resynchronise on, so the worker is dropped.
@@ -60,13 +61,14 @@ impl FrameDecoder {
       return Err(DecodeError::BodyTooLong(body_len));
     }
     // The kind is checked as soon as it arrives, not after a possibly huge body.
-    if avail.len() > 4 && Kind::from_worker(avail[4]).is_none() {
+    if avail.len() > 4 && Kind::from_worker(avail[4] & !HANDLES_FLAG).is_none() {
       return Err(DecodeError::UnknownKind(avail[4]));
     }
     if avail.len() < 4 + body_len {
       return Ok(None);
     }
-    let kind = Kind::from_worker(avail[4]).expect("checked above");
+    let kind = Kind::from_worker(avail[4] & !HANDLES_FLAG).expect("checked above");
+    let with_handles = avail[4] & HANDLES_FLAG != 0;
     let call = u32::from_le_bytes(avail[5..9].try_into().unwrap());
     let module = u32::from_le_bytes(avail[9..13].try_into().unwrap());
     let payload = avail[4 + BODY_FIXED_LEN..4 + body_len].to_vec();
@@ -78,12 +80,7 @@ impl FrameDecoder {
       self.buf.drain(..self.start);
       self.start = 0;
     }
-    Ok(Some(InFrame {
-      kind,
-      call,
-      module,
-      payload,
-    }))
+    Ok(Some(InFrame { kind, call, module, payload, with_handles, handles: ReceivedHandles::default() }))
   }
 }
 
@@ -94,7 +91,7 @@ mod tests {
   use proptest::prelude::*;
 
   fn frame_bytes(kind: Kind, call: u32, module: u32, payload: &[u8]) -> Vec<u8> {
-    let mut out = encode_header(kind, call, module, payload.len()).to_vec();
+    let mut out = encode_header(kind, call, module, payload.len(), false).to_vec();
     out.extend_from_slice(payload);
     out
   }
@@ -104,15 +101,8 @@ mod tests {
     let mut d = FrameDecoder::new();
     d.push(&frame_bytes(Kind::Resolved, 7, 3, b"hello"));
     let f = d.next_frame().unwrap().unwrap();
-    assert_eq!(
-      f,
-      InFrame {
-        kind: Kind::Resolved,
-        call: 7,
-        module: 3,
-        payload: b"hello".to_vec()
-      }
-    );
+    assert_eq!(f.kind, Kind::Resolved);
+    assert_eq!((f.call, f.module, f.payload.as_slice(), f.with_handles), (7, 3, &b"hello"[..], false));
     assert_eq!(d.next_frame().unwrap(), None);
     assert_eq!(d.buffered(), 0);
   }
@@ -133,7 +123,7 @@ mod tests {
 
   #[test]
   fn rejects_parent_kinds_and_garbage_kinds() {
-    for kind in [0u8, 1, 2, 15, 19, 255] {
+    for kind in [0u8, 1, 2, 15, 19, 0x81, 0x93] {
       let mut d = FrameDecoder::new();
       let mut bytes = frame_bytes(Kind::Resolved, 1, 1, b"");
       bytes[4] = kind;
@@ -183,5 +173,20 @@ mod tests {
       d.push(&bytes);
       while let Ok(Some(_)) = d.next_frame() {}
     }
+  }
+}
+
+#[cfg(test)]
+mod flag_tests {
+  use super::*;
+  use crate::protocol::encode_header;
+
+  #[test]
+  fn the_handles_flag_is_reported_and_not_part_of_the_kind() {
+    let mut d = FrameDecoder::new();
+    d.push(&encode_header(Kind::Resolved, 9, 0, 0, true));
+    let f = d.next_frame().unwrap().unwrap();
+    assert_eq!(f.kind, Kind::Resolved);
+    assert!(f.with_handles);
   }
 }

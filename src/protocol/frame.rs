@@ -1,5 +1,7 @@
 use std::sync::Arc;
 
+use super::handles::{ReceivedHandles, SharedHandles};
+
 /// Bytes before the payload: body length (u32 LE, counting everything after itself), kind (u8),
 /// call id (u32 LE), module id (u32 LE).
 pub const HEADER_LEN: usize = 13;
@@ -7,6 +9,9 @@ pub const HEADER_LEN: usize = 13;
 pub const BODY_FIXED_LEN: usize = HEADER_LEN - 4;
 /// A larger announced body is treated as a corrupt stream rather than buffered.
 pub const MAX_BODY_LEN: usize = 1 << 30;
+/// Set on the kind byte when the frame's descriptors were sent, just before it, as one message on
+/// the handle channel (the worker's fd 4).
+pub const HANDLES_FLAG: u8 = 0x80;
 
 /// Message kinds. Values 1..=15 travel parent → worker, 16.. travel worker → parent, so a frame
 /// going the wrong way is caught as malformed.
@@ -46,6 +51,9 @@ pub struct InFrame {
   pub call: u32,
   pub module: u32,
   pub payload: Vec<u8>,
+  /// The header announced descriptors; the reader fetches them into `handles`.
+  pub with_handles: bool,
+  pub handles: ReceivedHandles,
 }
 
 /// A frame for a worker. The payload is shared so a retried call re-sends it without copying.
@@ -55,13 +63,14 @@ pub struct OutFrame {
   pub call: u32,
   pub module: u32,
   pub payload: Arc<[u8]>,
+  pub handles: SharedHandles,
 }
 
-pub fn encode_header(kind: Kind, call: u32, module: u32, payload_len: usize) -> [u8; HEADER_LEN] {
+pub fn encode_header(kind: Kind, call: u32, module: u32, payload_len: usize, with_handles: bool) -> [u8; HEADER_LEN] {
   let body_len = u32::try_from(BODY_FIXED_LEN + payload_len).expect("payload larger than 4 GiB");
   let mut header = [0u8; HEADER_LEN];
   header[0..4].copy_from_slice(&body_len.to_le_bytes());
-  header[4] = kind as u8;
+  header[4] = kind as u8 | if with_handles { HANDLES_FLAG } else { 0 };
   header[5..9].copy_from_slice(&call.to_le_bytes());
   header[9..13].copy_from_slice(&module.to_le_bytes());
   header
@@ -69,6 +78,6 @@ pub fn encode_header(kind: Kind, call: u32, module: u32, payload_len: usize) -> 
 
 impl OutFrame {
   pub fn header(&self) -> [u8; HEADER_LEN] {
-    encode_header(self.kind, self.call, self.module, self.payload.len())
+    encode_header(self.kind, self.call, self.module, self.payload.len(), !self.handles.is_empty())
   }
 }

@@ -3,6 +3,8 @@
 
 mod decoder;
 mod frame;
+mod handles;
 
 pub use decoder::{DecodeError, FrameDecoder};
-pub use frame::{encode_header, InFrame, Kind, OutFrame, HEADER_LEN, MAX_BODY_LEN};
+pub use frame::{encode_header, InFrame, Kind, OutFrame, HANDLES_FLAG, HEADER_LEN, MAX_BODY_LEN};
+pub use handles::{ReceivedHandles, SharedHandles};

@@ -1,0 +1,14 @@
+'use strict'
+// invoke-parallel: a pool of `workers` child processes, all started up front, loading the shared
+// module as it is (no wrapper). maxPerChild is left at its default (0: no per-worker limit).
+
+const invoke = require('../../..')
+
+exports.start = async function start(workerFile, { workers }) {
+  const pool = invoke.pool({ limit: workers, minimum: workers })
+  const mod = await invoke.require(workerFile, { pool })
+  return {
+    call: (fn, arg) => mod[fn](arg),
+    stop: () => pool.close(),
+  }
+}
