@@ -1,5 +1,7 @@
 // Types for invoke-parallel's public API.
 
+import type { Server, Socket } from 'node:net'
+
 /** Options for `invoke.pool()`. Every one is optional. */
 export interface PoolOptions {
   /** Hears internal errors no single call owns: a worker crash, a worker that could not start. Default: `console.error`. */
@@ -62,6 +64,11 @@ export interface CallOptions {
   cancelToken?: CancelTokenLike
   /** Milliseconds the call may run once a worker has it; then it rejects with `Timeout`. */
   timeout?: number
+  /**
+   * Sockets and servers among the arguments move to the worker and are closed here; `true` keeps
+   * them all open here too (paused), an array keeps the ones it lists.
+   */
+  keepOpen?: boolean | ReadonlyArray<Socket | Server>
 }
 
 export interface RequireOptions {
@@ -125,6 +132,12 @@ export declare function globalPool(): Pool
 
 /** Closes the pool behind an isolated module's proxy (rejects with a TypeError for any other proxy). */
 export declare function close(proxy: IsolatedModuleProxy<unknown>, options?: CloseOptions): Promise<void>
+
+/**
+ * In a worker method: `return invoke.set(socket, {keepOpen})` returns a socket or server to the
+ * caller, keeping the worker's copy open if asked.
+ */
+export declare function set<H extends Socket | Server>(handle: H, options?: { keepOpen?: boolean }): H
 
 /** A cancel token: call `cancel` (or `token.resolve()`) to cancel. */
 export declare function cancelToken(init?: (cancel: () => void) => void): CancelToken

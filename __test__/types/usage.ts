@@ -47,6 +47,14 @@ async function usage() {
   // @ts-expect-error invoke.close takes an isolated proxy
   invoke.close(worker)
 
+  const net = await import('node:net')
+  const socket = new net.Socket()
+  await worker({ keepOpen: [socket] }).add(1, 2)
+  await worker({ keepOpen: true }).add(1, 2)
+  // @ts-expect-error keepOpen lists sockets or servers
+  worker({ keepOpen: [1] })
+  const kept: typeof socket = invoke.set(socket, { keepOpen: true })
+
   const untyped = await invoke.require('./anything')
   const anything: unknown = await untyped.whatever(1, 2, 3)
 
@@ -66,7 +74,7 @@ async function usage() {
     if (error instanceof invoke.Timeout) void (error satisfies invoke.Cancel)
   }
   invoke.pool({ onError: (error) => void error.code })
-  return [again, anything, closed, shared]
+  return [again, anything, closed, shared, kept]
 }
 
 void usage

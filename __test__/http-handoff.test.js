@@ -1,0 +1,17 @@
+'use strict'
+
+const test = require('ava')
+const { start, get } = require('../examples/http-handoff/server')
+
+test('the HTTP hand-off example serves real requests from several worker processes', async (t) => {
+  const front = await start({ workers: 2 })
+  t.teardown(() => front.close())
+  const answers = await Promise.all(Array.from({ length: 30 }, (_, i) => get(front.port, `/n/${i}`)))
+  t.deepEqual(
+    answers.map((a) => a.url),
+    Array.from({ length: 30 }, (_, i) => `/n/${i}`),
+  )
+  const pids = new Set(answers.map((a) => a.pid))
+  t.is(pids.size, 2, `answered by ${[...pids]}`)
+  t.false(pids.has(process.pid))
+})
