@@ -14,10 +14,10 @@ test('require resolves relative to the calling file and exposes exported functio
   const pool = freshPool(t)
   const echo = await invoke.require('./fixtures/echo', { pool })
   t.true(Object.isFrozen(echo))
-  t.deepEqual(Object.keys(echo).sort(), [
-    'add', 'addAsync', 'cwd', 'echo', 'env', 'giveFunction', 'giveSymbol', 'log', 'nil', 'nothing',
-    'overlap', 'pid', 'rejectPlain', 'rendezvous', 'sleep', 'throwCustom', 'throwNative', 'throwString', 'throwWithCause',
-  ])
+  const expected = ['add', 'addAsync', 'cwd', 'echo', 'env', 'execArgv', 'fail', 'giveFunction', 'giveSymbol',
+    'inspectorUrl', 'log', 'nil', 'nodeOptions', 'nothing', 'overlap', 'pid', 'rejectPlain', 'rendezvous', 'sleep',
+    'throwCustom', 'throwNative', 'throwString', 'throwWithCause']
+  t.deepEqual(Object.keys(echo).sort(), expected.sort())
   t.is(echo.notAFunction, undefined)
   t.is(await echo.add(2, 3), 5)
   t.is(await echo.addAsync(2, 3), 5)

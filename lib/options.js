@@ -5,7 +5,24 @@ const os = require('node:os')
 
 const { checkToken } = require('./cancel')
 
-const POOL_OPTIONS = new Set(['onError', 'timeout', 'cwd', 'env', 'retries', 'limit', 'minimum', 'maxPerChild', 'cancelGrace'])
+const POOL_OPTIONS = new Set([
+  'onError',
+  'timeout',
+  'cwd',
+  'env',
+  'retries',
+  'limit',
+  'minimum',
+  'maxPerChild',
+  'cancelGrace',
+  'execArgv',
+])
+// Parent flags a worker must not inherit: a debugger flag would make every worker fight over one
+// port, and flags that say what to run (`node -e '…'`) would make every worker run the parent's
+// script instead of the worker — which starts more workers.
+const NOT_INHERITED = /^(--(inspect|debug)(-brk|-port|-wait|-publish-uid)?|-e|--eval|-p|--print|-i|--interactive|-c|--check|--test|--test-[a-z-]+|--watch|--watch-path|--watch-preserve-output|--input-type)(=.*)?$/
+// Those of them that take their value as the next argument.
+const TAKES_VALUE = new Set(['-e', '--eval', '-p', '--print', '--inspect-port', '--debug-port', '--watch-path', '--input-type'])
 const CALL_OPTIONS = new Set(['noRetry', 'cancelToken', 'timeout', 'keepOpen'])
 const REQUIRE_OPTIONS = new Set(['pool', 'noRetry', 'cancelToken', 'isolated', 'options'])
 
@@ -44,6 +61,14 @@ function poolOptions(options) {
   for (const [key, value] of Object.entries(o.env ?? process.env)) {
     if (value !== undefined) env[key] = String(value)
   }
+  if (env.NODE_OPTIONS !== undefined) env.NODE_OPTIONS = inheritable(env.NODE_OPTIONS.split(/\s+/)).join(' ')
+  let execArgv = inheritable(process.execArgv)
+  if (o.execArgv !== undefined) {
+    if (!Array.isArray(o.execArgv) || !o.execArgv.every((arg) => typeof arg === 'string')) {
+      throw new TypeError('invoke.pool: execArgv must be an array of strings')
+    }
+    execArgv = o.execArgv
+  }
   const limit = integer(o.limit, 'limit', 1, os.availableParallelism() + 1)
   const minimum = integer(o.minimum, 'minimum', 0, Math.min(1, limit))
   if (minimum > limit) throw new RangeError(`invoke.pool: minimum (${minimum}) cannot exceed limit (${limit})`)
@@ -57,7 +82,18 @@ function poolOptions(options) {
     minimum,
     maxPerChild: integer(o.maxPerChild, 'maxPerChild', 0, 0),
     cancelGrace,
+    execArgv,
   }
+}
+
+/** The parent's flags minus those in NOT_INHERITED (and the values that follow them). */
+function inheritable(args) {
+  const kept = []
+  for (let i = 0; i < args.length; i++) {
+    if (!NOT_INHERITED.test(args[i])) kept.push(args[i])
+    else if (TAKES_VALUE.has(args[i])) i++
+  }
+  return kept
 }
 
 /** A duration in ms: a number >= 0, Infinity allowed. */

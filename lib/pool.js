@@ -38,7 +38,7 @@ class Pool {
     this.#native = new NativePool(
       {
         execPath: process.execPath,
-        args: [WORKER_MAIN],
+        args: [...o.execArgv, WORKER_MAIN],
         cwd: o.cwd,
         env: o.env,
         limit: o.limit,
@@ -80,6 +80,14 @@ class Pool {
 
   [Symbol.asyncDispose]() {
     return this.close()
+  }
+
+  /**
+   * Counts as of the pool's latest activity: `{workers, busy, idle, queued, running, completed,
+   * failed, retried}`. Cheap: it reads a snapshot the scheduler keeps up to date.
+   */
+  stats() {
+    return this.#native.stats()
   }
 
   /** Loads a module by resolved path; resolves to its id and exported function names. */

@@ -11,7 +11,9 @@ use tokio::sync::mpsc::UnboundedSender;
 
 use std::os::fd::{FromRawFd, IntoRawFd, OwnedFd};
 
-use crate::core::{CallOptions, Event, Job, Outcome, PoolConfig};
+use std::sync::Mutex;
+
+use crate::core::{CallOptions, Event, Job, Outcome, PoolConfig, Stats};
 use crate::driver::{start_pool, SettleQueue, Settled, SpawnConfig};
 use crate::fdpass::{recv_fds, send_fds, MAX_HANDLES};
 use crate::protocol::SharedHandles;
@@ -46,9 +48,23 @@ pub struct NativePoolOptions {
   pub cancel_grace: f64,
 }
 
+/// `pool.stats()`: see `core::Stats`.
+#[napi(object)]
+pub struct PoolStats {
+  pub workers: u32,
+  pub busy: u32,
+  pub idle: u32,
+  pub queued: u32,
+  pub running: u32,
+  pub completed: f64,
+  pub failed: f64,
+  pub retried: f64,
+}
+
 #[napi]
 pub struct NativePool {
   inbox: UnboundedSender<Event>,
+  stats: Arc<Mutex<Stats>>,
   batches: Arc<BatchFn>,
   next_id: u32,
 }
@@ -92,7 +108,8 @@ impl NativePool {
       cwd: options.cwd,
       env: options.env.into_iter().collect(),
     };
-    let inbox = start_pool(config, spawn, queue);
+    let stats = Arc::new(Mutex::new(Stats::default()));
+    let inbox = start_pool(config, spawn, queue, stats.clone());
 
     // When this JS environment goes away (a worker thread ending, the process exiting), its
     // workers go with it.
@@ -102,7 +119,7 @@ impl NativePool {
         let _ = inbox.send(Event::Close { force: true });
       }
     })?;
-    Ok(NativePool { inbox, batches, next_id: 0 })
+    Ok(NativePool { inbox, stats, batches, next_id: 0 })
   }
 
   /// Loads a module; the returned call id is also the module's id for later calls.
@@ -143,6 +160,22 @@ impl NativePool {
   #[napi]
   pub fn close(&self, force: bool) {
     self.submit(Event::Close { force });
+  }
+
+  /// A snapshot, as of the pool's last batch of events.
+  #[napi]
+  pub fn stats(&self) -> PoolStats {
+    let s = self.stats.lock().map(|s| *s).unwrap_or_default();
+    PoolStats {
+      workers: s.workers,
+      busy: s.busy,
+      idle: s.idle,
+      queued: s.queued,
+      running: s.running,
+      completed: s.completed as f64,
+      failed: s.failed as f64,
+      retried: s.retried as f64,
+    }
   }
 
   /// Holds the event loop open while the JS side waits on this pool (and only then).

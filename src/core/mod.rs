@@ -5,12 +5,14 @@ mod config;
 mod event;
 mod failure;
 mod scheduler;
+mod stats;
 mod worker;
 
 pub use config::PoolConfig;
 pub use event::{Action, CallId, CallOptions, Event, ExitStatus, Job, ModuleId, Outcome, Signal, Timer, WorkerId};
 pub use failure::{Failure, FailureKind};
 pub use scheduler::Scheduler;
+pub use stats::Stats;
 
 #[cfg(test)]
 mod tests;

@@ -4,6 +4,7 @@ use std::sync::Arc;
 use super::config::PoolConfig;
 use super::event::{Action, CallId, CallOptions, Event, ExitStatus, Job, ModuleId, Outcome, Signal, Timer, WorkerId};
 use super::failure::{describe_exit, Failure, FailureKind};
+use super::stats::Stats;
 use super::worker::{Worker, WorkerState};
 use crate::protocol::{InFrame, Kind, OutFrame, SharedHandles};
 
@@ -42,6 +43,8 @@ pub struct Scheduler {
   /// Set once `retries` consecutive starts failed: no spawning until a new call asks again.
   start_blocked: bool,
   phase: Phase,
+  /// The cumulative counters of `Stats` (the rest is read off the current state).
+  counters: Stats,
 }
 
 impl Scheduler {
@@ -57,6 +60,7 @@ impl Scheduler {
       failed_starts: 0,
       start_blocked: false,
       phase: Phase::Open,
+      counters: Stats::default(),
     };
     let mut out = Vec::new();
     s.grow(&mut out);
@@ -64,6 +68,35 @@ impl Scheduler {
   }
 
   pub fn handle(&mut self, event: Event, out: &mut Vec<Action>) {
+    let first_new = out.len();
+    self.route(event, out);
+    for action in &out[first_new..] {
+      if let Action::Settle { outcome, .. } = action {
+        match outcome {
+          Outcome::Resolved(..) => self.counters.completed += 1,
+          Outcome::Rejected(_) | Outcome::Failed(_) => self.counters.failed += 1,
+        }
+      }
+    }
+  }
+
+  pub fn stats(&self) -> Stats {
+    let mut stats = self.counters;
+    stats.workers = self.workers.len() as u32;
+    for w in self.workers.values().filter(|w| w.state == WorkerState::Ready) {
+      if w.load() == 0 {
+        stats.idle += 1;
+      } else {
+        stats.busy += 1;
+      }
+    }
+    stats.queued = self.queue.len() as u32;
+    // Cancelled calls still running count: they hold their worker's slot until they return.
+    stats.running = self.workers.values().map(|w| w.load() as u32).sum();
+    stats
+  }
+
+  fn route(&mut self, event: Event, out: &mut Vec<Action>) {
     match event {
       Event::Submit { call, module, job, options } => self.on_submit(call, module, job, options, out),
       Event::Cancel { call } => self.abandon(call, out),
@@ -329,6 +362,7 @@ impl Scheduler {
       format!("{what} while the call was running; gave up after {} attempts", call.attempts)
     } else {
       self.queue.push_front(call_id);
+      self.counters.retried += 1;
       return;
     };
     self.calls.remove(&call_id);

@@ -1,5 +1,5 @@
 use std::collections::{HashMap, VecDeque};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use tokio::sync::mpsc::{unbounded_channel, UnboundedReceiver, UnboundedSender, WeakUnboundedSender};
@@ -8,12 +8,17 @@ use super::runtime::io_handle;
 use super::settle::{SettleQueue, Settled};
 use super::spawn::SpawnConfig;
 use super::worker_link::WorkerLink;
-use crate::core::{Action, Event, PoolConfig, Scheduler, Signal, WorkerId};
+use crate::core::{Action, Event, PoolConfig, Scheduler, Signal, Stats, WorkerId};
 
 /// Starts a pool on the I/O thread; events sent to the returned inbox drive it. The pool lives as
 /// long as that sender (or a clone) does: everything on the I/O side holds only weak ones, so
 /// dropping the JS pool ends the actor, which closes every worker's channel.
-pub fn start_pool(config: PoolConfig, spawn: SpawnConfig, settle: Arc<SettleQueue>) -> UnboundedSender<Event> {
+pub fn start_pool(
+  config: PoolConfig,
+  spawn: SpawnConfig,
+  settle: Arc<SettleQueue>,
+  stats: Arc<Mutex<Stats>>,
+) -> UnboundedSender<Event> {
   let (inbox, events) = unbounded_channel();
   let (scheduler, first_actions) = Scheduler::new(config);
   let actor = PoolActor {
@@ -22,6 +27,7 @@ pub fn start_pool(config: PoolConfig, spawn: SpawnConfig, settle: Arc<SettleQueu
     spawn,
     inbox: inbox.downgrade(),
     settle,
+    stats,
     follow_ups: VecDeque::new(),
   };
   io_handle().spawn(actor.run(events, first_actions));
@@ -34,6 +40,8 @@ struct PoolActor {
   spawn: SpawnConfig,
   inbox: WeakUnboundedSender<Event>,
   settle: Arc<SettleQueue>,
+  /// Where `pool.stats()` reads from, refreshed once per batch of events.
+  stats: Arc<Mutex<Stats>>,
   /// Events produced while carrying out actions (a spawn's result), handled before the next input.
   follow_ups: VecDeque<Event>,
 }
@@ -41,6 +49,7 @@ struct PoolActor {
 impl PoolActor {
   async fn run(mut self, mut events: UnboundedReceiver<Event>, first_actions: Vec<Action>) {
     self.execute(first_actions);
+    self.publish_stats();
     self.settle.flush();
     while let Some(event) = events.recv().await {
       self.handle(event);
@@ -48,10 +57,17 @@ impl PoolActor {
       while let Ok(event) = events.try_recv() {
         self.handle(event);
       }
+      self.publish_stats();
       self.settle.flush();
       if self.scheduler.is_closed() {
         return;
       }
+    }
+  }
+
+  fn publish_stats(&self) {
+    if let Ok(mut stats) = self.stats.lock() {
+      *stats = self.scheduler.stats();
     }
   }
 
