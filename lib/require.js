@@ -16,8 +16,7 @@ const { isCancelled, onCancel, cancelError } = require('./cancel')
 function invokeRequire(specifier, options) {
   try {
     const o = requireOptions(options)
-    checkSpecifier(specifier)
-    const resolved = createRequire(callerFile(invokeRequire)).resolve(specifier)
+    const resolved = createRequire(callerFile(invokeRequire)).resolve(toSpecifier(specifier))
     if (o.cancelToken !== undefined && isCancelled(o.cancelToken)) return Promise.reject(cancelError(o.cancelToken))
     const start = o.isolated
       ? () => loadIsolated(resolved, o.poolOptions, o.noRetry)
@@ -26,6 +25,15 @@ function invokeRequire(specifier, options) {
   } catch (err) {
     return Promise.reject(err)
   }
+}
+
+/** A file URL (a URL object or a `file:` string, e.g. from `import.meta.url`) becomes its path. */
+function toSpecifier(specifier) {
+  if (specifier instanceof URL || (typeof specifier === 'string' && specifier.startsWith('file:'))) {
+    return fileURLToPath(specifier)
+  }
+  checkSpecifier(specifier)
+  return specifier
 }
 
 /** The checks `require` itself makes, with its error codes (`require.resolve` skips them). */

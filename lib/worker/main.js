@@ -4,6 +4,7 @@
 // outlives its parent.
 
 const net = require('node:net')
+const { pathToFileURL } = require('node:url')
 const { Kind, FrameReader, FrameWriter, EMPTY, HANDLES_FLAG } = require('../frame')
 const wire = require('../wire')
 const { isHandle, takeHandles, releaseHandles, restoreHandles, kTransfer } = require('../handles')
@@ -43,47 +44,76 @@ channel.on('end', () => process.exit(0))
 channel.on('error', () => process.exit(0))
 
 function load({ call, module, payload }) {
+  const path = payload.toString('utf8')
   let entry
   try {
-    entry = { exports: require(payload.toString('utf8')) }
+    entry = { methods: methodsOf(require(path)) }
   } catch (error) {
-    entry = { error }
+    if (error?.code !== 'ERR_REQUIRE_ESM') entry = { error }
+    else {
+      // An ES module loads asynchronously; calls that arrive meanwhile wait for it.
+      entry = {}
+      entry.loading = import(pathToFileURL(path).href).then(
+        (namespace) => {
+          entry.methods = methodsOf(namespace)
+          delete entry.loading
+        },
+        (loadError) => {
+          entry.error = loadError
+          delete entry.loading
+        },
+      )
+    }
   }
   modules.set(module, entry)
   if (call === 0) return
-  if (entry.error) reject(call, entry.error)
-  else resolve(call, exportedFunctionNames(entry.exports))
+  const answer = () => (entry.error ? reject(call, entry.error) : resolve(call, [...entry.methods.keys()]))
+  if (entry.loading) entry.loading.then(answer)
+  else answer()
 }
 
-function exportedFunctionNames(exports) {
-  if (exports === null || (typeof exports !== 'object' && typeof exports !== 'function')) return []
-  const names = []
-  for (const key in exports) {
-    if (typeof exports[key] === 'function') names.push(key)
+/**
+ * The exported functions, looked up once at load. For an ES module whose default export is an
+ * object (the shape of a converted CommonJS module), that object's functions count too.
+ */
+function methodsOf(exports) {
+  const methods = new Map()
+  const collect = (source) => {
+    if (source === null || (typeof source !== 'object' && typeof source !== 'function')) return
+    for (const key in source) {
+      if (typeof source[key] === 'function' && !methods.has(key)) methods.set(key, { fn: source[key], self: source })
+    }
   }
-  return names
+  collect(exports)
+  if (exports?.[Symbol.toStringTag] === 'Module' && typeof exports.default === 'object') collect(exports.default)
+  return methods
 }
 
-function call({ call, module, payload, withHandles }) {
+function call(frame) {
   // Descriptors arrive in frame order: take this frame's now, whatever becomes of the call.
-  const fds = withHandles ? handleChannel().receiveHandles(HANDLE_CHANNEL_FD) : undefined
-  const entry = modules.get(module)
+  const fds = frame.withHandles ? handleChannel().receiveHandles(HANDLE_CHANNEL_FD) : undefined
+  const entry = modules.get(frame.module)
+  if (entry?.loading) entry.loading.then(() => run(frame, entry, fds))
+  else run(frame, entry, fds)
+}
+
+function run({ call, module, payload }, entry, fds) {
   if (entry === undefined) return reject(call, new Error(`invoke-parallel: module ${module} was never loaded here`))
   if (entry.error) return reject(call, entry.error)
   let method, args, result
   try {
     ;[method, args] = wire.decode(payload)
     if (fds !== undefined) restoreHandles(args, fds)
-    const fn = entry.exports[method]
-    if (typeof fn !== 'function') throw new TypeError(`${method} is not an exported function`)
+    const target = entry.methods.get(method)
+    if (target === undefined) throw new TypeError(`${method} is not an exported function`)
     // Only once a module has asked for its calls' signals (by loading worker.js) does a call get one.
     const context = globalThis[CALL_CONTEXT]
     if (context === undefined) {
-      result = fn.apply(entry.exports, args)
+      result = target.fn.apply(target.self, args)
     } else {
       const controller = new AbortController()
       controllers.set(call, controller)
-      result = context.run(controller.signal, () => fn.apply(entry.exports, args))
+      result = context.run(controller.signal, () => target.fn.apply(target.self, args))
     }
   } catch (error) {
     return reject(call, error)

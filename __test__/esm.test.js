@@ -1,0 +1,67 @@
+'use strict'
+
+const test = require('ava')
+const fs = require('node:fs')
+const os = require('node:os')
+const path = require('node:path')
+const invoke = require('..')
+const { runNode } = require('./helpers/processes')
+
+function freshPool(t) {
+  const pool = invoke.pool({ limit: 1 })
+  t.teardown(() => pool.close({ force: true }))
+  return pool
+}
+
+test('an .mjs worker module loads; named and default exports are methods', async (t) => {
+  const pool = freshPool(t)
+  const mod = await invoke.require('./fixtures/esm-worker.mjs', { pool })
+  t.deepEqual(Object.keys(mod).sort(), ['default', 'describe', 'double', 'hasSignal'])
+  t.true(await mod.hasSignal(), 'the ESM entry of invoke-parallel/worker shares the call context')
+  t.is(await mod.double(21), 42)
+  t.deepEqual(await mod.describe('x'), { type: 'string', url: true })
+  t.is(await mod.default('esm'), 'hello esm')
+})
+
+test('a .js file in a "type": "module" package loads, with its object default export unpacked', async (t) => {
+  const pool = freshPool(t)
+  const mod = await invoke.require('./fixtures/esm-package/worker.js', { pool })
+  t.is(await mod.triple(3), 9)
+  t.is(await mod.named(), 'named')
+})
+
+test('an ES module that throws at load rejects with its error', async (t) => {
+  const pool = freshPool(t)
+  await t.throwsAsync(invoke.require('./fixtures/esm-package/throws.js', { pool }), {
+    instanceOf: RangeError,
+    message: 'esm load failure',
+  })
+})
+
+test('file URLs work as specifiers', async (t) => {
+  const pool = freshPool(t)
+  const url = new URL(`file://${path.join(__dirname, 'fixtures', 'esm-worker.mjs')}`)
+  const byUrl = await invoke.require(url, { pool })
+  const byString = await invoke.require(url.href, { pool })
+  t.is(byUrl, byString)
+  t.is(await byUrl.double(2), 4)
+})
+
+test('import from an ES module: default and named exports, relative resolution from that module', async (t) => {
+  const project = fs.mkdtempSync(path.join(os.tmpdir(), 'invoke-parallel-esm-'))
+  t.teardown(() => fs.rmSync(project, { recursive: true, force: true }))
+  fs.mkdirSync(path.join(project, 'node_modules'))
+  fs.symlinkSync(path.join(__dirname, '..'), path.join(project, 'node_modules', 'invoke-parallel'), 'dir')
+  for (const file of ['main.mjs', 'worker.mjs']) {
+    fs.copyFileSync(path.join(__dirname, 'fixtures', 'esm-parent', file), path.join(project, file))
+  }
+  const run = await runNode([path.join(project, 'main.mjs')], { cwd: os.tmpdir() })
+  t.is(run.code, 0, run.stderr)
+  t.deepEqual(JSON.parse(run.stdout), {
+    twice: 42,
+    sameProxy: true,
+    cancelled: true,
+    retryIsError: true,
+    globalPool: 'function',
+  })
+})
