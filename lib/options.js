@@ -16,6 +16,7 @@ const POOL_OPTIONS = new Set([
   'maxPerChild',
   'cancelGrace',
   'execArgv',
+  'output',
 ])
 // Parent flags a worker must not inherit: a debugger flag would make every worker fight over one
 // port, and flags that say what to run (`node -e '…'`) would make every worker run the parent's
@@ -83,7 +84,15 @@ function poolOptions(options) {
     maxPerChild: integer(o.maxPerChild, 'maxPerChild', 0, 0),
     cancelGrace,
     execArgv,
+    output: outputOption(o.output),
   }
+}
+
+/** 'inherit' (share the parent's stdout/stderr), 'prefix' (lines marked with the worker pid), or a function. */
+function outputOption(output) {
+  if (output === undefined) return 'inherit'
+  if (output === 'inherit' || output === 'prefix' || typeof output === 'function') return output
+  throw new TypeError("invoke.pool: output must be 'inherit', 'prefix' or a function (line, {pid, stream})")
 }
 
 /** The parent's flags minus those in NOT_INHERITED (and the values that follow them). */

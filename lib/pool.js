@@ -22,6 +22,7 @@ const busyPools = new Set()
 class Pool {
   #native
   #onError
+  #output
   /** call id -> { resolve, reject } */
   #pending = new Map()
   #holding = false
@@ -33,6 +34,7 @@ class Pool {
   constructor(options) {
     const o = poolOptions(options)
     this.#onError = o.onError
+    this.#output = o.output
     this[kModules] = new Map()
     const self = new WeakRef(this)
     this.#native = new NativePool(
@@ -47,6 +49,7 @@ class Pool {
         idleTimeout: Number.isFinite(o.timeout) ? o.timeout : undefined,
         retries: o.retries,
         cancelGrace: o.cancelGrace,
+        captureOutput: o.output !== 'inherit',
       },
       (batch) => self.deref()?.#settle(batch),
     )
@@ -175,6 +178,10 @@ class Pool {
         fds = batch[i + 3]
         i++
       }
+      if (kind === BatchKind.StdoutLine || kind === BatchKind.StderrLine) {
+        this.#writeOutput(id, kind === BatchKind.StdoutLine ? 'stdout' : 'stderr', payload)
+        continue
+      }
       if (kind === BatchKind.Report) {
         this.#report(failureError(payload))
         continue
@@ -207,6 +214,20 @@ class Pool {
       }
     }
     this.#release()
+  }
+
+  #writeOutput(pid, stream, line) {
+    if (this.#output === 'prefix') {
+      process[stream].write(`[worker ${pid}] ${line}\n`)
+      return
+    }
+    try {
+      this.#output(line, { pid, stream })
+    } catch (thrown) {
+      process.nextTick(() => {
+        throw thrown
+      })
+    }
   }
 
   #report(error) {

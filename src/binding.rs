@@ -29,6 +29,9 @@ const REPORT: u32 = 3;
 const CLOSED: u32 = 4;
 /// A resolved value that carries descriptors: an extra entry, their fd numbers, follows.
 const RESOLVED_WITH_HANDLES: u32 = 5;
+/// A line of captured worker output; the id is the worker's pid.
+const STDOUT_LINE: u32 = 6;
+const STDERR_LINE: u32 = 7;
 
 type BatchFn = ThreadsafeFunction<(), Unknown<'static>, Vec<BatchItem>, Status, false, true>;
 
@@ -46,6 +49,8 @@ pub struct NativePoolOptions {
   pub retries: u32,
   /// Milliseconds a cancelled call may keep running before its worker is killed.
   pub cancel_grace: f64,
+  /// Deliver the workers' output lines to JS instead of sharing the parent's stdout and stderr.
+  pub capture_output: bool,
 }
 
 /// `pool.stats()`: see `core::Stats`.
@@ -107,6 +112,7 @@ impl NativePool {
       args: options.args,
       cwd: options.cwd,
       env: options.env.into_iter().collect(),
+      capture_output: options.capture_output,
     };
     let stats = Arc::new(Mutex::new(Stats::default()));
     let inbox = start_pool(config, spawn, queue, stats.clone());
@@ -230,6 +236,9 @@ fn to_batch(queue: &SettleQueue) -> Vec<BatchItem> {
       Settled::Call(id, Outcome::Failed(failure)) => (id, FAILED, Either4::C(failure.to_json()), None),
       Settled::Report(failure) => (0, REPORT, Either4::C(failure.to_json()), None),
       Settled::Closed => (0, CLOSED, Either4::C(String::new()), None),
+      Settled::Output { pid, stderr, line } => {
+        (pid, if stderr { STDERR_LINE } else { STDOUT_LINE }, Either4::C(line), None)
+      }
     };
     batch.push(Either4::A(id));
     batch.push(Either4::A(kind));

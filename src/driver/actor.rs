@@ -87,7 +87,7 @@ impl PoolActor {
   fn execute(&mut self, actions: Vec<Action>) {
     for action in actions {
       match action {
-        Action::Spawn { worker } => match WorkerLink::start(worker, &self.spawn, self.inbox.clone()) {
+        Action::Spawn { worker } => match WorkerLink::start(worker, &self.spawn, self.inbox.clone(), &self.settle) {
           Ok(link) => {
             self.follow_ups.push_back(Event::Spawned { worker, pid: link.pid });
             self.links.insert(worker, link);

@@ -6,6 +6,7 @@ mod runtime;
 mod settle;
 mod spawn;
 mod worker_link;
+mod worker_output;
 
 pub use actor::start_pool;
 pub use settle::{SettleQueue, Settled};

@@ -10,6 +10,12 @@ pub enum Settled {
   Call(CallId, Outcome),
   Report(Failure),
   Closed,
+  /// A line a worker wrote, when the pool captures worker output.
+  Output {
+    pid: u32,
+    stderr: bool,
+    line: String,
+  },
 }
 
 /// Settlements wait here for the JS thread, which is woken at most once per batch: everything

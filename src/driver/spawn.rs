@@ -10,6 +10,8 @@ pub struct SpawnConfig {
   pub args: Vec<String>,
   pub cwd: String,
   pub env: Vec<(String, String)>,
+  /// Pipe the workers' stdout and stderr to the parent instead of sharing the parent's.
+  pub capture_output: bool,
 }
 
 /// The fd number the worker finds its frame channel on.
@@ -36,9 +38,12 @@ pub fn spawn_worker(config: &SpawnConfig) -> io::Result<(Child, WorkerChannels)>
     .current_dir(&config.cwd)
     .env_clear()
     .envs(config.env.iter().map(|(k, v)| (k, v)))
-    .stdin(Stdio::null())
-    .stdout(Stdio::inherit())
-    .stderr(Stdio::inherit());
+    .stdin(Stdio::null());
+  if config.capture_output {
+    cmd.stdout(Stdio::piped()).stderr(Stdio::piped());
+  } else {
+    cmd.stdout(Stdio::inherit()).stderr(Stdio::inherit());
+  }
   // SAFETY: only async-signal-safe calls (fcntl, dup2, prctl, getppid) between fork and exec.
   unsafe {
     cmd.pre_exec(move || {

@@ -7,9 +7,12 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::unix::{OwnedReadHalf, OwnedWriteHalf};
 use tokio::net::UnixStream;
 use tokio::sync::mpsc::{unbounded_channel, UnboundedReceiver, UnboundedSender, WeakUnboundedSender};
+use tokio::task::JoinHandle;
 
 use super::exit_watch::ExitWatch;
+use super::settle::SettleQueue;
 use super::spawn::{spawn_worker, SpawnConfig};
+use super::worker_output::forward_output;
 use crate::core::{Event, WorkerId};
 use crate::fdpass::{recv_fds, send_fds};
 use crate::protocol::{FrameDecoder, OutFrame, ReceivedHandles};
@@ -29,15 +32,21 @@ pub struct WorkerLink {
 impl WorkerLink {
   /// Spawns the worker and the two tasks that serve its channel: a writer, and a reader that
   /// also reaps the process and reports `Exited` once nothing more can come from it.
-  pub fn start(worker: WorkerId, config: &SpawnConfig, inbox: WeakUnboundedSender<Event>) -> io::Result<WorkerLink> {
-    let (child, channels) = spawn_worker(config)?;
+  pub fn start(
+    worker: WorkerId,
+    config: &SpawnConfig,
+    inbox: WeakUnboundedSender<Event>,
+    settle: &Arc<SettleQueue>,
+  ) -> io::Result<WorkerLink> {
+    let (mut child, channels) = spawn_worker(config)?;
+    let output = forward_output(child.id(), child.stdout.take(), child.stderr.take(), settle.clone());
     let watch = ExitWatch::new(child);
     let pid = watch.pid();
     let (read_half, write_half) = into_tokio(channels.frames)?.into_split();
     let handle_channel = Arc::new(channels.handles);
     let (frames, outbox) = unbounded_channel();
     tokio::spawn(write_frames(write_half, handle_channel.clone(), outbox));
-    tokio::spawn(read_until_exit(worker, read_half, handle_channel, watch, inbox));
+    tokio::spawn(read_until_exit(worker, read_half, handle_channel, watch, output, inbox));
     Ok(WorkerLink { pid, frames: Some(frames) })
   }
 
@@ -120,6 +129,7 @@ async fn read_until_exit(
   mut socket: OwnedReadHalf,
   handle_channel: Arc<OwnedFd>,
   watch: ExitWatch,
+  output: Vec<JoinHandle<()>>,
   inbox: WeakUnboundedSender<Event>,
 ) {
   let mut decoder = FrameDecoder::new();
@@ -149,7 +159,16 @@ async fn read_until_exit(
     watch.exited().await;
   }
   let status = watch.reap();
+  // Everything the worker printed is passed on before its exit is news (a grandchild holding the
+  // pipes open gets a moment, not forever).
+  let _ = tokio::time::timeout(EXIT_GRACE, join_all(output)).await;
   report(&inbox, Event::Exited { worker, status });
+}
+
+async fn join_all(tasks: Vec<JoinHandle<()>>) {
+  for task in tasks {
+    let _ = task.await;
+  }
 }
 
 /// Events reach the pool only while it exists; an abandoned pool's workers just exit.
