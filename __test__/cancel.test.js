@@ -10,9 +10,12 @@ const { waitFor } = require('./helpers/processes')
 function setup(t, options = { limit: 1 }) {
   const errors = []
   const pool = invoke.pool({ onError: (e) => errors.push(e), ...options })
-  t.teardown(() => pool.close({ force: true }))
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'invoke-parallel-cancel-'))
-  t.teardown(() => fs.rmSync(dir, { recursive: true, force: true }))
+  // The workers go first, so none writes into the folder while it is removed.
+  t.teardown(async () => {
+    await pool.close({ force: true })
+    fs.rmSync(dir, { recursive: true, force: true })
+  })
   return { pool, errors, file: (name) => path.join(dir, name) }
 }
 

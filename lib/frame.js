@@ -8,9 +8,12 @@ const Kind = Object.freeze({
   Load: 1,
   Call: 2,
   Cancel: 3,
+  Credit: 4,
   Ready: 16,
   Resolved: 17,
   Rejected: 18,
+  StreamStart: 19,
+  Item: 20,
 })
 
 const EMPTY = Buffer.alloc(0)

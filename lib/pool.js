@@ -7,6 +7,7 @@ const wire = require('./wire')
 const { failureError, poolClosedError } = require('./errors')
 const { isCancelled, onCancel, cancelError } = require('./cancel')
 const { takeHandles, releaseHandles, restoreHandles } = require('./handles')
+const { WorkerStream } = require('./stream')
 
 const WORKER_MAIN = path.join(__dirname, 'worker', 'main.js')
 
@@ -23,8 +24,10 @@ class Pool {
   #native
   #onError
   #output
-  /** call id -> { resolve, reject } */
+  /** call id -> { resolve, reject, and for a streamed result: stream, waiting } */
   #pending = new Map()
+  /** Streams in #pending that nobody is reading from: they do not hold the process open. */
+  #idleStreams = 0
   #holding = false
   #closing = null
   #closingForce = false
@@ -137,7 +140,10 @@ class Pool {
     return new Promise((resolve, reject) => {
       let id = 0
       let settled = false
+      let stream = null
       const stopListening = onCancel(token, () => {
+        // A streamed result keeps listening: cancelling ends the stream, whenever it comes.
+        if (stream !== null) return stream.abort(cancelError(token))
         if (settled) return
         settled = true
         if (id !== 0) {
@@ -163,7 +169,18 @@ class Pool {
           return finish(reject)(err)
         }
         this.#hold()
-        this.#pending.set(id, { resolve: finish(resolve), reject: finish(reject) })
+        this.#pending.set(id, {
+          resolve: (value) => {
+            if (!(value instanceof WorkerStream)) return finish(resolve)(value)
+            stream = value
+            resolve(value)
+          },
+          reject: finish(reject),
+          finished: () => {
+            settled = true
+            stopListening()
+          },
+        })
       })
     })
   }
@@ -196,24 +213,85 @@ class Pool {
         if (fds !== undefined) restoreHandles([], fds)
         continue
       }
-      this.#pending.delete(id)
-      if (kind === BatchKind.Resolved || kind === BatchKind.ResolvedWithHandles) {
-        let value
-        try {
-          value = wire.decode(payload)
-          if (fds !== undefined) value = restoreHandles([value], fds)[0]
-        } catch (err) {
-          call.reject(new Error(`invoke-parallel: the worker's reply could not be decoded: ${err.message}`))
-          continue
-        }
-        call.resolve(value)
-      } else if (kind === BatchKind.Rejected) {
-        call.reject(wire.decodeThrown(payload))
+      if (kind === BatchKind.StreamStart) {
+        call.stream = this.#openStream(id, call)
+        call.resolve(call.stream)
+      } else if (kind === BatchKind.StreamItem) {
+        this.#deliverItem(call.stream, payload)
       } else {
-        call.reject(failureError(payload))
+        this.#forget(id, call)
+        this.#finishCall(call, kind, payload, fds)
       }
     }
     this.#release()
+  }
+
+  #finishCall(call, kind, payload, fds) {
+    let outcome
+    let ok = false
+    try {
+      if (kind === BatchKind.Resolved || kind === BatchKind.ResolvedWithHandles) {
+        outcome = wire.decode(payload)
+        if (fds !== undefined) outcome = restoreHandles([outcome], fds)[0]
+        ok = true
+      } else {
+        outcome = kind === BatchKind.Rejected ? wire.decodeThrown(payload) : failureError(payload)
+      }
+    } catch (err) {
+      outcome = new Error(`invoke-parallel: the worker's reply could not be decoded: ${err.message}`)
+    }
+    if (call.stream === undefined) {
+      if (ok) call.resolve(outcome)
+      else call.reject(outcome)
+    } else if (ok) {
+      call.stream.end()
+    } else {
+      call.stream.fail(outcome)
+    }
+  }
+
+  #openStream(id, call) {
+    call.waiting = false
+    this.#idleStreams++
+    return new WorkerStream({
+      credit: (items) => this.#native.credit(id, items),
+      stop: () => {
+        if (this.#forget(id, call)) {
+          this.#native.cancel(id)
+          this.#release()
+        }
+      },
+      finished: () => call.finished?.(),
+      // A stream holds the process open only while someone awaits its next item.
+      waiting: (waiting) => {
+        if (this.#pending.get(id) !== call || call.waiting === waiting) return
+        call.waiting = waiting
+        if (waiting) {
+          this.#idleStreams--
+          this.#hold()
+        } else {
+          this.#idleStreams++
+          this.#release()
+        }
+      },
+    })
+  }
+
+  /** Drops a call from #pending; false if it was not there. */
+  #forget(id, call) {
+    if (!this.#pending.delete(id)) return false
+    if (call.stream !== undefined && !call.waiting) this.#idleStreams--
+    return true
+  }
+
+  #deliverItem(stream, payload) {
+    let item
+    try {
+      item = wire.decode(payload)
+    } catch (err) {
+      return stream.abort(new Error(`invoke-parallel: a streamed item could not be decoded: ${err.message}`))
+    }
+    stream.push(item)
   }
 
   #writeOutput(pid, stream, line) {
@@ -253,7 +331,7 @@ class Pool {
 
   #release() {
     const awaitingClose = this.#closing !== null && !this.#closeDone
-    if (this.#holding && this.#pending.size === 0 && !awaitingClose) {
+    if (this.#holding && this.#pending.size === this.#idleStreams && !awaitingClose) {
       this.#holding = false
       busyPools.delete(this)
       this.#native.keepAlive(false)

@@ -13,7 +13,7 @@ use std::os::fd::{FromRawFd, IntoRawFd, OwnedFd};
 
 use std::sync::Mutex;
 
-use crate::core::{CallOptions, Event, Job, Outcome, PoolConfig, Stats};
+use crate::core::{CallOptions, Event, Job, Outcome, Piece, PoolConfig, Stats};
 use crate::driver::{start_pool, SettleQueue, Settled, SpawnConfig};
 use crate::fdpass::{recv_fds, send_fds, MAX_HANDLES};
 use crate::protocol::SharedHandles;
@@ -32,6 +32,9 @@ const RESOLVED_WITH_HANDLES: u32 = 5;
 /// A line of captured worker output; the id is the worker's pid.
 const STDOUT_LINE: u32 = 6;
 const STDERR_LINE: u32 = 7;
+/// The call's result is a stream (no payload); items follow as STREAM_ITEM entries.
+const STREAM_START: u32 = 8;
+const STREAM_ITEM: u32 = 9;
 
 type BatchFn = ThreadsafeFunction<(), Unknown<'static>, Vec<BatchItem>, Status, false, true>;
 
@@ -157,6 +160,12 @@ impl NativePool {
     Ok(id)
   }
 
+  /// The caller consumed `items` more items of the call's streamed result.
+  #[napi]
+  pub fn credit(&self, call: u32, items: u32) {
+    self.submit(Event::Credit { call, items });
+  }
+
   /// The JS side has settled the call as cancelled; the pool stops it.
   #[napi]
   pub fn cancel(&self, call: u32) {
@@ -236,6 +245,8 @@ fn to_batch(queue: &SettleQueue) -> Vec<BatchItem> {
       Settled::Call(id, Outcome::Failed(failure)) => (id, FAILED, Either4::C(failure.to_json()), None),
       Settled::Report(failure) => (0, REPORT, Either4::C(failure.to_json()), None),
       Settled::Closed => (0, CLOSED, Either4::C(String::new()), None),
+      Settled::Piece(id, Piece::Started) => (id, STREAM_START, Either4::C(String::new()), None),
+      Settled::Piece(id, Piece::Item(bytes)) => (id, STREAM_ITEM, Either4::B(bytes.into()), None),
       Settled::Output { pid, stderr, line } => {
         (pid, if stderr { STDERR_LINE } else { STDOUT_LINE }, Either4::C(line), None)
       }

@@ -24,6 +24,10 @@ const writer = new FrameWriter(channel)
 const modules = new Map()
 /** call id -> AbortController, for calls that can observe cancellation (see worker.js). */
 const controllers = new Map()
+/** call id -> { credit, wake, stopped }, for calls streaming their result. */
+const streams = new Map()
+/** Items a stream may send before the parent grants more (the parent's lib/stream.js WINDOW). */
+const STREAM_WINDOW = 16
 const CALL_CONTEXT = Symbol.for('invoke-parallel.callContext')
 
 channel.on('data', (chunk) => {
@@ -37,7 +41,8 @@ channel.on('data', (chunk) => {
   for (const frame of frames) {
     if (frame.kind === Kind.Load) load(frame)
     else if (frame.kind === Kind.Call) call(frame)
-    else if (frame.kind === Kind.Cancel) controllers.get(frame.call)?.abort()
+    else if (frame.kind === Kind.Cancel) cancel(frame.call)
+    else if (frame.kind === Kind.Credit) grant(frame.call, frame.payload.readUInt32LE(0))
   }
 })
 channel.on('end', () => process.exit(0))
@@ -128,11 +133,75 @@ function run({ call, module, payload }, entry, fds) {
   }
 }
 
+function cancel(call) {
+  controllers.get(call)?.abort()
+  const flow = streams.get(call)
+  if (flow !== undefined) {
+    flow.stopped = true
+    flow.wake?.()
+  }
+}
+
+function grant(call, items) {
+  const flow = streams.get(call)
+  if (flow === undefined) return
+  flow.credit += items
+  flow.wake?.()
+}
+
+function isAsyncIterable(value) {
+  return value !== null && typeof value === 'object' && typeof value[Symbol.asyncIterator] === 'function'
+}
+
+/** Sends an async iterable's items as they come, never more than the parent has room for. */
+async function streamOut(call, iterable) {
+  const flow = { credit: STREAM_WINDOW, wake: null, stopped: false }
+  streams.set(call, flow)
+  writer.send(Kind.StreamStart, call, 0, EMPTY)
+  let iterator
+  try {
+    iterator = iterable[Symbol.asyncIterator]()
+    for (;;) {
+      while (flow.credit === 0 && !flow.stopped) {
+        await new Promise((wake) => {
+          flow.wake = wake
+        })
+        flow.wake = null
+      }
+      if (flow.stopped) {
+        await iterator.return?.()
+        break
+      }
+      const step = await nextInCallContext(call, iterator)
+      if (step.done) break
+      flow.credit--
+      writer.send(Kind.Item, call, 0, wire.encode(step.value, 'streamed item'))
+    }
+  } catch (error) {
+    streams.delete(call)
+    iterator?.return?.()?.catch?.(() => {})
+    return reject(call, error)
+  }
+  streams.delete(call)
+  resolve(call, undefined)
+}
+
+/** A generator's body runs on `next()`: run that inside the call's context, so `signal()` works there. */
+function nextInCallContext(call, iterator) {
+  const context = globalThis[CALL_CONTEXT]
+  const controller = controllers.get(call)
+  return context === undefined || controller === undefined
+    ? iterator.next()
+    : context.run(controller.signal, () => iterator.next())
+}
+
 function resolve(call, value) {
-  controllers.delete(call)
   let payload, handles
   try {
-    handles = value !== null && typeof value === 'object' && (isHandle(value) || value[kTransfer]) ? takeHandles([value], false) : null
+    const object = value !== null && typeof value === 'object'
+    handles = object && (isHandle(value) || value[kTransfer]) ? takeHandles([value], false) : null
+    if (handles === null && isAsyncIterable(value) && !streams.has(call)) return streamOut(call, value)
+    controllers.delete(call)
     payload = wire.encode(handles === null ? value : handles.values[0], 'result')
   } catch (error) {
     return reject(call, error)

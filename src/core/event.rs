@@ -55,6 +55,11 @@ pub enum Event {
   Cancel {
     call: CallId,
   },
+  /// The caller consumed `items` more of a streamed result.
+  Credit {
+    call: CallId,
+    items: u32,
+  },
   /// The process exists (it is not ready until it says so).
   Spawned {
     worker: WorkerId,
@@ -93,6 +98,14 @@ pub enum Signal {
 }
 
 #[derive(Debug, PartialEq, Eq)]
+pub enum Piece {
+  /// The result is a stream; items follow, and the call's settlement ends it.
+  Started,
+  /// One encoded item.
+  Item(Vec<u8>),
+}
+
+#[derive(Debug, PartialEq, Eq)]
 pub enum Outcome {
   /// The worker's encoded return value (for a load: its encoded export names).
   Resolved(Vec<u8>, ReceivedHandles),
@@ -126,6 +139,11 @@ pub enum Action {
   ArmTimer {
     timer: Timer,
     after_ms: u64,
+  },
+  /// A piece of a streamed result, passed to the caller without settling the call.
+  Deliver {
+    call: CallId,
+    piece: Piece,
   },
   /// Something went wrong that no single call owns (the pool's `onError`).
   Report {

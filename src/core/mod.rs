@@ -9,7 +9,9 @@ mod stats;
 mod worker;
 
 pub use config::PoolConfig;
-pub use event::{Action, CallId, CallOptions, Event, ExitStatus, Job, ModuleId, Outcome, Signal, Timer, WorkerId};
+pub use event::{
+  Action, CallId, CallOptions, Event, ExitStatus, Job, ModuleId, Outcome, Piece, Signal, Timer, WorkerId,
+};
 pub use failure::{Failure, FailureKind};
 pub use scheduler::Scheduler;
 pub use stats::Stats;

@@ -2,7 +2,9 @@ use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::sync::Arc;
 
 use super::config::PoolConfig;
-use super::event::{Action, CallId, CallOptions, Event, ExitStatus, Job, ModuleId, Outcome, Signal, Timer, WorkerId};
+use super::event::{
+  Action, CallId, CallOptions, Event, ExitStatus, Job, ModuleId, Outcome, Piece, Signal, Timer, WorkerId,
+};
 use super::failure::{describe_exit, Failure, FailureKind};
 use super::stats::Stats;
 use super::worker::{Worker, WorkerState};
@@ -28,6 +30,8 @@ struct Call {
   /// Settled already (cancelled or timed out) but still running on `worker`, which keeps its
   /// slot until the call returns or the worker dies.
   abandoned: bool,
+  /// Its result is a stream that has begun: the caller has items, so it is never sent again.
+  streaming: bool,
 }
 
 /// The pool's brain: which worker runs which call, when workers start and stop, and how every call
@@ -100,6 +104,7 @@ impl Scheduler {
     match event {
       Event::Submit { call, module, job, options } => self.on_submit(call, module, job, options, out),
       Event::Cancel { call } => self.abandon(call, out),
+      Event::Credit { call, items } => self.on_credit(call, items, out),
       Event::Spawned { worker, pid } => {
         if let Some(w) = self.workers.get_mut(&worker) {
           w.pid = Some(pid);
@@ -147,7 +152,9 @@ impl Scheduler {
     if let Job::Load { path } = &job {
       self.module_paths.insert(module, path.clone());
     }
-    self.calls.insert(call, Call { module, job, options, attempts: 0, worker: None, abandoned: false });
+    self
+      .calls
+      .insert(call, Call { module, job, options, attempts: 0, worker: None, abandoned: false, streaming: false });
     self.queue.push_back(call);
     self.pump(out);
   }
@@ -167,6 +174,19 @@ impl Scheduler {
           self.check_drained(out);
         }
       }
+      Kind::StreamStart | Kind::Item => {
+        let Some(call) = self.calls.get_mut(&frame.call) else { return };
+        if call.worker != Some(worker_id) || call.abandoned {
+          return;
+        }
+        let piece = if frame.kind == Kind::StreamStart {
+          call.streaming = true;
+          Piece::Started
+        } else {
+          Piece::Item(frame.payload)
+        };
+        out.push(Action::Deliver { call: frame.call, piece });
+      }
       Kind::Resolved | Kind::Rejected => {
         // A reply for a call that is not on this worker (already failed over) is stale.
         if !worker.in_flight.remove(&frame.call) {
@@ -185,7 +205,9 @@ impl Scheduler {
         self.arm_idle_timer(worker_id, out);
         self.check_drained(out);
       }
-      Kind::Load | Kind::Call | Kind::Cancel => unreachable!("the decoder only yields worker-to-parent kinds"),
+      Kind::Load | Kind::Call | Kind::Cancel | Kind::Credit => {
+        unreachable!("the decoder only yields worker-to-parent kinds")
+      }
     }
   }
 
@@ -278,6 +300,23 @@ impl Scheduler {
     }
   }
 
+  /// The caller read more of a stream: the worker may produce that many more items.
+  fn on_credit(&mut self, call_id: CallId, items: u32, out: &mut Vec<Action>) {
+    let Some(call) = self.calls.get(&call_id) else { return };
+    let Some(worker) = call.worker.filter(|_| !call.abandoned) else { return };
+    if self.workers.get(&worker).is_none_or(|w| w.state == WorkerState::Leaving) {
+      return;
+    }
+    let frame = OutFrame {
+      kind: Kind::Credit,
+      call: call_id,
+      module: call.module,
+      payload: Arc::from(&items.to_le_bytes()[..]),
+      handles: SharedHandles::default(),
+    };
+    out.push(Action::Send { worker, frame });
+  }
+
   /// The call is settled elsewhere (cancelled by its caller, or timed out): a queued one is dropped,
   /// a running one is told to stop and given `cancel_grace_ms` to do so.
   fn abandon(&mut self, call_id: CallId, out: &mut Vec<Action>) {
@@ -356,7 +395,9 @@ impl Scheduler {
       self.calls.remove(&call_id);
       return;
     }
-    let message = if call.options.no_retry {
+    let message = if call.streaming {
+      format!("{what} while streaming the call's result (not retried: items were already delivered)")
+    } else if call.options.no_retry {
       format!("{what} while the call was running (not retried: noRetry)")
     } else if call.attempts >= self.config.max_attempts {
       format!("{what} while the call was running; gave up after {} attempts", call.attempts)

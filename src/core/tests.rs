@@ -79,7 +79,9 @@ impl Sim {
               assert!(w.loaded.contains(&frame.module), "call before its module was loaded on the worker");
               assert!(w.running.insert(frame.call));
             }
-            Kind::Cancel => assert!(w.running.contains(&frame.call), "cancel sent for a call not running there"),
+            Kind::Cancel | Kind::Credit => {
+              assert!(w.running.contains(&frame.call), "{:?} for a call not running there", frame.kind)
+            }
             other => panic!("parent sent a worker kind {other:?}"),
           }
         }
@@ -96,6 +98,10 @@ impl Sim {
           assert!(self.settled.insert(call, outcome).is_none(), "call {call} settled twice");
         }
         Action::ArmTimer { timer, .. } => self.timers.push(timer),
+        Action::Deliver { call, .. } => {
+          assert!(self.submitted.contains(&call), "delivered for a call never submitted");
+          assert!(!self.settled.contains_key(&call), "delivered to a settled call");
+        }
         Action::Report { .. } => {}
         Action::Closed => {
           assert!(!self.closed, "closed twice");
@@ -362,6 +368,8 @@ enum Step {
   Corrupt(u8),
   FireTimer(u8),
   Cancel(u8),
+  StreamItem(u8),
+  Credit(u8),
   Close,
 }
 
@@ -370,6 +378,8 @@ fn step() -> impl Strategy<Value = Step> {
     20 => (0u8..3, any::<bool>(), prop::bool::weighted(0.2), prop::option::weighted(0.2, 1u64..100))
       .prop_map(|(module, load, no_retry, timeout_ms)| Step::Submit { module, load, options: CallOptions { no_retry, timeout_ms } }),
     4 => any::<u8>().prop_map(Step::Cancel),
+    4 => any::<u8>().prop_map(Step::StreamItem),
+    2 => any::<u8>().prop_map(Step::Credit),
     15 => any::<u8>().prop_map(Step::Start),
     5 => any::<u8>().prop_map(Step::FailStart),
     25 => (any::<u8>(), any::<bool>()).prop_map(|(w, ok)| Step::Answer(w, ok)),
@@ -432,6 +442,20 @@ proptest! {
           }
         }
         Step::Close => sim.event(Event::Close { force: false }),
+        Step::StreamItem(n) => {
+          let busy: Vec<WorkerId> = live.iter().copied().filter(|id| !sim.world[id].running.is_empty()).collect();
+          if let Some(id) = pick(&busy, n) {
+            let call = *sim.world[&id].running.iter().next().unwrap();
+            let kind = if n % 3 == 0 { Kind::StreamStart } else { Kind::Item };
+            sim.event(frame(id, kind, call));
+          }
+        }
+        Step::Credit(n) => {
+          let open: Vec<CallId> = sim.submitted.iter().copied().filter(|c| !sim.settled.contains_key(c)).collect();
+          if let Some(call) = pick(&open, n) {
+            sim.event(Event::Credit { call, items: 4 });
+          }
+        }
       }
     }
     sim.settle_world();
@@ -510,4 +534,27 @@ fn timeout_counts_from_dispatch_and_settles_once() {
   assert!(matches!(&sim.settled[&2], Outcome::Failed(f) if f.kind == FailureKind::TimedOut));
   sim.answer(1, true);
   assert_eq!(sim.settled.len(), 2, "the late answer is dropped");
+}
+
+#[test]
+fn a_stream_passes_through_and_is_not_retried_once_started() {
+  let mut sim = Sim::new(config(1, 1, 0));
+  sim.start(1);
+  sim.submit(1, true, false);
+  sim.answer(1, true);
+  sim.submit(1, false, false);
+  let mut out = Vec::new();
+  sim.sched.handle(frame(1, Kind::StreamStart, 2), &mut out);
+  sim.sched.handle(frame(1, Kind::Item, 2), &mut out);
+  assert!(matches!(
+    out[..],
+    [Action::Deliver { piece: Piece::Started, .. }, Action::Deliver { piece: Piece::Item(_), .. }]
+  ));
+  sim.apply(out);
+  sim.event(Event::Credit { call: 2, items: 8 });
+  sim.exit(1, 1);
+  match &sim.settled[&2] {
+    Outcome::Failed(f) => assert!(f.message.contains("while streaming"), "{}", f.message),
+    other => panic!("{other:?}"),
+  }
 }

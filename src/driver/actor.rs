@@ -125,6 +125,7 @@ impl PoolActor {
             }
           });
         }
+        Action::Deliver { call, piece } => self.settle.push(Settled::Piece(call, piece)),
         Action::Report { failure } => self.settle.push(Settled::Report(failure)),
         Action::Closed => self.settle.push(Settled::Closed),
       }

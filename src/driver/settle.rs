@@ -2,12 +2,14 @@ use std::sync::atomic::{AtomicBool, Ordering};
 
 use crossbeam_channel::{Receiver, Sender};
 
-use crate::core::{CallId, Failure, Outcome};
+use crate::core::{CallId, Failure, Outcome, Piece};
 
 /// What the JS thread has to hear about.
 #[derive(Debug)]
 pub enum Settled {
   Call(CallId, Outcome),
+  /// Part of a streamed result; the call is still running.
+  Piece(CallId, Piece),
   Report(Failure),
   Closed,
   /// A line a worker wrote, when the pool captures worker output.

@@ -123,7 +123,7 @@ mod tests {
 
   #[test]
   fn rejects_parent_kinds_and_garbage_kinds() {
-    for kind in [0u8, 1, 2, 15, 19, 0x81, 0x93] {
+    for kind in [0u8, 1, 2, 4, 15, 21, 0x81, 0x95] {
       let mut d = FrameDecoder::new();
       let mut bytes = frame_bytes(Kind::Resolved, 1, 1, b"");
       bytes[4] = kind;
@@ -136,10 +136,10 @@ mod tests {
     /// However the stream is cut into reads, the same frames come out in order.
     #[test]
     fn any_split_yields_same_frames(
-      frames in prop::collection::vec((0u8..3, any::<u32>(), any::<u32>(), prop::collection::vec(any::<u8>(), 0..300)), 0..20),
+      frames in prop::collection::vec((0u8..5, any::<u32>(), any::<u32>(), prop::collection::vec(any::<u8>(), 0..300)), 0..20),
       cuts in prop::collection::vec(1usize..97, 1..50),
     ) {
-      let kinds = [Kind::Ready, Kind::Resolved, Kind::Rejected];
+      let kinds = [Kind::Ready, Kind::Resolved, Kind::Rejected, Kind::StreamStart, Kind::Item];
       let mut stream = Vec::new();
       for (k, call, module, payload) in &frames {
         stream.extend(frame_bytes(kinds[*k as usize], *call, *module, payload));

@@ -25,12 +25,20 @@ pub enum Kind {
   Call = 2,
   /// The call was cancelled: the worker aborts its signal (the call still answers, late).
   Cancel = 3,
+  /// The parent can take more items of a streamed result; the payload is the count (u32 LE).
+  Credit = 4,
   /// The worker has booted and reads its channel.
   Ready = 16,
-  /// A call or load settled with a value; the payload is the JS-encoded value.
+  /// A call or load settled with a value; the payload is the JS-encoded value. For a streamed
+  /// result, this ends the stream.
   Resolved = 17,
-  /// A call or load threw; the payload is the JS-encoded error.
+  /// A call or load threw; the payload is the JS-encoded error. For a streamed result, this
+  /// ends the stream with that error.
   Rejected = 18,
+  /// The call's result is a stream: items follow, then `Resolved` or `Rejected`.
+  StreamStart = 19,
+  /// One item of a streamed result; the payload is the JS-encoded value.
+  Item = 20,
 }
 
 impl Kind {
@@ -39,6 +47,8 @@ impl Kind {
       16 => Some(Kind::Ready),
       17 => Some(Kind::Resolved),
       18 => Some(Kind::Rejected),
+      19 => Some(Kind::StreamStart),
+      20 => Some(Kind::Item),
       _ => None,
     }
   }
