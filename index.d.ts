@@ -22,6 +22,33 @@ export interface PoolOptions {
   maxPerChild?: number
   /** Milliseconds a cancelled (or timed-out) call may keep running before its worker is killed. Default 5000. */
   cancelGrace?: number
+  /** The workers' Node flags. Default: the parent's, minus inspector and eval flags. */
+  execArgv?: string[]
+  /**
+   * Where worker output goes: `'inherit'` (the parent's stdout/stderr, the default), `'prefix'`
+   * (the same, each line marked `[worker <pid>]`), or a function called with each line.
+   */
+  output?: 'inherit' | 'prefix' | ((line: string, source: { pid: number; stream: 'stdout' | 'stderr' }) => void)
+}
+
+/** `pool.stats()`. */
+export interface PoolStats {
+  /** Workers alive: starting, ready or on their way out. */
+  workers: number
+  /** Ready workers running at least one call. */
+  busy: number
+  /** Ready workers running nothing. */
+  idle: number
+  /** Calls waiting for a worker. */
+  queued: number
+  /** Calls running on a worker. */
+  running: number
+  /** Calls that returned a value. */
+  completed: number
+  /** Calls that threw, or that the pool failed. */
+  failed: number
+  /** Times a call was sent again because its worker died. */
+  retried: number
 }
 
 /** What Node's AbortSignal offers that a cancel token needs (an AbortSignal fits). */
@@ -52,6 +79,8 @@ export declare class Pool {
   readonly closed: boolean
   /** Stops taking calls and resolves once every worker has exited. Calling it again returns the same promise. */
   close(options?: CloseOptions): Promise<void>
+  /** Counts as of the pool's latest activity; cheap enough to call often. */
+  stats(): PoolStats
   /** `await using pool = invoke.pool()` closes the pool gracefully at the end of the scope. */
   [Symbol.asyncDispose](): Promise<void>
 }
@@ -91,12 +120,25 @@ export interface IsolatedRequireOptions {
 
 type AnyFunction = (...args: any[]) => any
 
-/** A worker module's exported functions, each returning a Promise of its (awaited) result. */
+/** What a call resolves to: the awaited result, or a stream for an async iterable (sockets excepted). */
+export type CallResult<R> = Awaited<R> extends Socket | Server
+  ? Awaited<R>
+  : Awaited<R> extends AsyncIterable<infer T>
+    ? WorkerStream<T>
+    : Awaited<R>
+
+/** A streamed result: read it with `for await`; `break` stops the worker's generator. */
+export interface WorkerStream<T> extends AsyncIterableIterator<T> {
+  next(): Promise<IteratorResult<T, undefined>>
+  return(value?: unknown): Promise<IteratorResult<T, undefined>>
+}
+
+/** A worker module's exported functions, each returning a Promise of its result (see `CallResult`). */
 export type ModuleMethods<M> = {
   readonly [K in keyof M as M[K] extends AnyFunction ? (K extends 'then' ? never : K) : never]: M[K] extends (
     ...args: infer A
   ) => infer R
-    ? (...args: A) => Promise<Awaited<R>>
+    ? (...args: A) => Promise<CallResult<R>>
     : never
 }
 

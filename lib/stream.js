@@ -3,7 +3,7 @@
 // The worker may run ahead by at most WINDOW items; reading gives it credit for more.
 
 /** Items the worker may send before the caller has read any (mirrored in lib/worker/main.js). */
-const WINDOW = 16
+const WINDOW = 64
 /** Credit goes back in chunks of this many read items, not one message per item. */
 const GRANT = WINDOW / 2
 

@@ -55,6 +55,18 @@ async function usage() {
   worker({ keepOpen: [1] })
   const kept: typeof socket = invoke.set(socket, { keepOpen: true })
 
+  for await (const line of await worker.lines(3)) {
+    assertType<Equal<typeof line, string>>()
+  }
+  const stream = await worker.lines(1)
+  await stream.return()
+  const stats: invoke.PoolStats = pool.stats()
+  void stats.queued
+  invoke.pool({ output: 'prefix', execArgv: ['--no-warnings'] })
+  invoke.pool({ output: (line, { pid, stream }) => void [line.length, pid, stream] })
+  // @ts-expect-error output is 'inherit', 'prefix' or a function
+  invoke.pool({ output: 'pipe' })
+
   const untyped = await invoke.require('./anything')
   const anything: unknown = await untyped.whatever(1, 2, 3)
 

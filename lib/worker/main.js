@@ -27,7 +27,7 @@ const controllers = new Map()
 /** call id -> { credit, wake, stopped }, for calls streaming their result. */
 const streams = new Map()
 /** Items a stream may send before the parent grants more (the parent's lib/stream.js WINDOW). */
-const STREAM_WINDOW = 16
+const STREAM_WINDOW = 64
 const CALL_CONTEXT = Symbol.for('invoke-parallel.callContext')
 
 channel.on('data', (chunk) => {
