@@ -32,6 +32,7 @@ const FAILURE_CODES = {
   closed: 'ERR_INVOKE_POOL_CLOSED',
   start: 'ERR_INVOKE_WORKER_START',
   crash: 'ERR_INVOKE_WORKER_CRASHED',
+  'queue-full': 'ERR_INVOKE_QUEUE_FULL',
 }
 
 /** Builds the error for a failure reported by the native scheduler (see src/core/failure.rs). */
@@ -51,4 +52,11 @@ function poolClosedError() {
   return error
 }
 
-module.exports = { Cancel, Timeout, Retry, failureError, poolClosedError }
+/** A value larger than the pool's `maxMessageSize`. */
+function tooLargeError(what, size, max) {
+  const error = new RangeError(`invoke-parallel: the ${what} take ${size} bytes, more than maxMessageSize (${max})`)
+  error.code = 'ERR_INVOKE_MESSAGE_TOO_LARGE'
+  return error
+}
+
+module.exports = { Cancel, Timeout, Retry, failureError, poolClosedError, tooLargeError }

@@ -14,6 +14,8 @@ const Kind = Object.freeze({
   Rejected: 18,
   StreamStart: 19,
   Item: 20,
+  Fatal: 21,
+  Recycle: 22,
 })
 
 const EMPTY = Buffer.alloc(0)
@@ -86,11 +88,17 @@ class FrameWriter {
     }
   }
 
-  #flush() {
+  /** Writes everything queued plus this frame now; `done` runs once it is all on its way. */
+  sendLast(kind, call, module, payload, done) {
+    this.#queued.push(encodeHeader(kind, call, module, payload.length), payload)
+    this.#flush(done)
+  }
+
+  #flush(done) {
     this.#scheduled = false
     const chunks = this.#queued
     this.#queued = []
-    this.#socket.write(Buffer.concat(chunks))
+    this.#socket.write(Buffer.concat(chunks), done)
   }
 }
 

@@ -17,7 +17,13 @@ const POOL_OPTIONS = new Set([
   'cancelGrace',
   'execArgv',
   'output',
+  'maxQueue',
+  'recycleAfter',
+  'maxMemory',
+  'maxMessageSize',
 ])
+/** The most a frame can carry (src/protocol/frame.rs MAX_BODY_LEN, less the header). */
+const MAX_MESSAGE_SIZE = 2 ** 30 - 9
 // Parent flags a worker must not inherit: a debugger flag would make every worker fight over one
 // port, and flags that say what to run (`node -e '…'`) would make every worker run the parent's
 // script instead of the worker — which starts more workers.
@@ -85,7 +91,18 @@ function poolOptions(options) {
     cancelGrace,
     execArgv,
     output: outputOption(o.output),
+    maxQueue: o.maxQueue === Infinity ? undefined : integer(o.maxQueue, 'maxQueue', 0, undefined),
+    recycleAfter: o.recycleAfter === Infinity ? undefined : integer(o.recycleAfter, 'recycleAfter', 1, undefined),
+    maxMemory: o.maxMemory === Infinity ? undefined : positiveNumber(o.maxMemory, 'maxMemory'),
+    maxMessageSize: Math.min(positiveNumber(o.maxMessageSize, 'maxMessageSize') ?? 256 * 2 ** 20, MAX_MESSAGE_SIZE),
   }
+}
+
+function positiveNumber(value, name) {
+  if (value === undefined) return undefined
+  if (typeof value !== 'number') throw new TypeError(`invoke.pool: ${name} must be a number of bytes`)
+  if (!(value > 0)) throw new RangeError(`invoke.pool: ${name} must be more than 0, got ${value}`)
+  return value
 }
 
 /** 'inherit' (share the parent's stdout/stderr), 'prefix' (lines marked with the worker pid), or a function. */

@@ -4,7 +4,7 @@ const path = require('node:path')
 const { NativePool, BatchKind } = require('./native')
 const { poolOptions } = require('./options')
 const wire = require('./wire')
-const { failureError, poolClosedError } = require('./errors')
+const { failureError, poolClosedError, tooLargeError } = require('./errors')
 const { isCancelled, onCancel, cancelError } = require('./cancel')
 const { takeHandles, releaseHandles, restoreHandles } = require('./handles')
 const { WorkerStream } = require('./stream')
@@ -33,17 +33,21 @@ class Pool {
   #closingForce = false
   #markClosed = null
   #closeDone = false
+  #maxMessageSize
+  /** Set while the queue is refusing calls; resolved when it has room again. */
+  #room = null
 
   constructor(options) {
     const o = poolOptions(options)
     this.#onError = o.onError
     this.#output = o.output
+    this.#maxMessageSize = o.maxMessageSize
     this[kModules] = new Map()
     const self = new WeakRef(this)
     this.#native = new NativePool(
       {
         execPath: process.execPath,
-        args: [...o.execArgv, WORKER_MAIN],
+        args: [...o.execArgv, WORKER_MAIN, JSON.stringify({ maxMemory: o.maxMemory, maxMessageSize: o.maxMessageSize })],
         cwd: o.cwd,
         env: o.env,
         limit: o.limit,
@@ -53,6 +57,9 @@ class Pool {
         retries: o.retries,
         cancelGrace: o.cancelGrace,
         captureOutput: o.output !== 'inherit',
+        maxQueue: o.maxQueue,
+        recycleAfter: o.recycleAfter,
+        maxMessageSize: o.maxMessageSize,
       },
       (batch) => self.deref()?.#settle(batch),
     )
@@ -89,6 +96,15 @@ class Pool {
   }
 
   /**
+   * Resolves when the queue has room: at once unless a call was refused for `maxQueue`, else
+   * once enough waiting calls have started.
+   */
+  whenRoom() {
+    if (this.#room === null) return Promise.resolve()
+    return this.#room.promise
+  }
+
+  /**
    * Counts as of the pool's latest activity: `{workers, busy, idle, queued, running, completed,
    * failed, retried}`. Cheap: it reads a snapshot the scheduler keeps up to date.
    */
@@ -110,6 +126,7 @@ class Pool {
     try {
       handles = takeHandles(args, options.keepOpen)
       payload = wire.encodeCall(method, handles === null ? args : handles.values)
+      if (payload.length > this.#maxMessageSize) throw tooLargeError('arguments', payload.length, this.#maxMessageSize)
     } catch (err) {
       return Promise.reject(err)
     }
@@ -203,6 +220,19 @@ class Pool {
         this.#report(failureError(payload))
         continue
       }
+      if (kind === BatchKind.ReportWithError) {
+        // An uncaught exception in a worker: the report, with what was thrown as its cause.
+        const error = failureError(payload)
+        error.cause = wire.decodeThrown(batch[i + 3])
+        i++
+        this.#report(error)
+        continue
+      }
+      if (kind === BatchKind.Room) {
+        this.#room?.resolve()
+        this.#room = null
+        continue
+      }
       if (kind === BatchKind.Closed) {
         this.#closeDone = true
         this.#markClosed()
@@ -236,6 +266,7 @@ class Pool {
         ok = true
       } else {
         outcome = kind === BatchKind.Rejected ? wire.decodeThrown(payload) : failureError(payload)
+        if (outcome?.code === 'ERR_INVOKE_QUEUE_FULL' && this.#room === null) this.#room = deferred()
       }
     } catch (err) {
       outcome = new Error(`invoke-parallel: the worker's reply could not be decoded: ${err.message}`)
@@ -337,6 +368,14 @@ class Pool {
       this.#native.keepAlive(false)
     }
   }
+}
+
+function deferred() {
+  let resolve
+  const promise = new Promise((r) => {
+    resolve = r
+  })
+  return { promise, resolve }
 }
 
 module.exports = { Pool, kLoad, kCall, kModules }

@@ -35,6 +35,10 @@ const STDERR_LINE: u32 = 7;
 /// The call's result is a stream (no payload); items follow as STREAM_ITEM entries.
 const STREAM_START: u32 = 8;
 const STREAM_ITEM: u32 = 9;
+/// A report with the worker's thrown error: an extra entry, the encoded error, follows.
+const REPORT_WITH_ERROR: u32 = 10;
+/// The queue has room again after refusing a call.
+const ROOM: u32 = 11;
 
 type BatchFn = ThreadsafeFunction<(), Unknown<'static>, Vec<BatchItem>, Status, false, true>;
 
@@ -54,6 +58,12 @@ pub struct NativePoolOptions {
   pub cancel_grace: f64,
   /// Deliver the workers' output lines to JS instead of sharing the parent's stdout and stderr.
   pub capture_output: bool,
+  /// Most calls waiting for a worker; absent: no limit.
+  pub max_queue: Option<u32>,
+  /// Replace a worker after this many calls; absent: never.
+  pub recycle_after: Option<u32>,
+  /// Largest frame body accepted from a worker, in bytes.
+  pub max_message_size: u32,
 }
 
 /// `pool.stats()`: see `core::Stats`.
@@ -108,6 +118,8 @@ impl NativePool {
       idle_timeout_ms: options.idle_timeout.and_then(to_ms),
       retries: options.retries,
       cancel_grace_ms: to_ms(options.cancel_grace).unwrap_or(u64::MAX),
+      max_queue: options.max_queue.map(|n| n as usize),
+      recycle_after: options.recycle_after.map(u64::from),
       ..PoolConfig::default()
     };
     let spawn = SpawnConfig {
@@ -116,6 +128,7 @@ impl NativePool {
       cwd: options.cwd,
       env: options.env.into_iter().collect(),
       capture_output: options.capture_output,
+      max_message_size: options.max_message_size as usize,
     };
     let stats = Arc::new(Mutex::new(Stats::default()));
     let inbox = start_pool(config, spawn, queue, stats.clone());
@@ -234,18 +247,24 @@ fn to_ms(ms: f64) -> Option<u64> {
 fn to_batch(queue: &SettleQueue) -> Vec<BatchItem> {
   let mut batch = Vec::new();
   for item in queue.drain() {
-    let (id, kind, payload, handles) = match item {
+    let none = String::new;
+    // `extra` is a fourth entry that only these kinds have.
+    let (id, kind, payload, extra) = match item {
       Settled::Call(id, Outcome::Resolved(bytes, handles)) if !handles.0.is_empty() => {
         // The descriptors now belong to JS, which wraps each in a net.Socket or net.Server.
         let fds = handles.0.into_iter().map(IntoRawFd::into_raw_fd).collect();
-        (id, RESOLVED_WITH_HANDLES, Either4::B(bytes.into()), Some(fds))
+        (id, RESOLVED_WITH_HANDLES, Either4::B(bytes.into()), Some(Either4::D(fds)))
       }
       Settled::Call(id, Outcome::Resolved(bytes, _)) => (id, RESOLVED, Either4::B(bytes.into()), None),
       Settled::Call(id, Outcome::Rejected(bytes)) => (id, REJECTED, Either4::B(bytes.into()), None),
       Settled::Call(id, Outcome::Failed(failure)) => (id, FAILED, Either4::C(failure.to_json()), None),
-      Settled::Report(failure) => (0, REPORT, Either4::C(failure.to_json()), None),
-      Settled::Closed => (0, CLOSED, Either4::C(String::new()), None),
-      Settled::Piece(id, Piece::Started) => (id, STREAM_START, Either4::C(String::new()), None),
+      Settled::Report(mut failure) => match failure.error.take() {
+        Some(error) => (0, REPORT_WITH_ERROR, Either4::C(failure.to_json()), Some(Either4::B(error.into()))),
+        None => (0, REPORT, Either4::C(failure.to_json()), None),
+      },
+      Settled::Room => (0, ROOM, Either4::C(none()), None),
+      Settled::Closed => (0, CLOSED, Either4::C(none()), None),
+      Settled::Piece(id, Piece::Started) => (id, STREAM_START, Either4::C(none()), None),
       Settled::Piece(id, Piece::Item(bytes)) => (id, STREAM_ITEM, Either4::B(bytes.into()), None),
       Settled::Output { pid, stderr, line } => {
         (pid, if stderr { STDERR_LINE } else { STDOUT_LINE }, Either4::C(line), None)
@@ -254,9 +273,7 @@ fn to_batch(queue: &SettleQueue) -> Vec<BatchItem> {
     batch.push(Either4::A(id));
     batch.push(Either4::A(kind));
     batch.push(payload);
-    if let Some(fds) = handles {
-      batch.push(Either4::D(fds));
-    }
+    batch.extend(extra);
   }
   batch
 }

@@ -7,6 +7,7 @@ const net = require('node:net')
 const { pathToFileURL } = require('node:url')
 const { Kind, FrameReader, FrameWriter, EMPTY, HANDLES_FLAG } = require('../frame')
 const wire = require('../wire')
+const { tooLargeError } = require('../errors')
 const { isHandle, takeHandles, releaseHandles, restoreHandles, kTransfer } = require('../handles')
 
 const HANDLE_CHANNEL_FD = 4
@@ -28,6 +29,11 @@ const controllers = new Map()
 const streams = new Map()
 /** Items a stream may send before the parent grants more (the parent's lib/stream.js WINDOW). */
 const STREAM_WINDOW = 64
+/** Calls started and not yet answered, to pin an uncaught exception on the one running. */
+const running = new Set()
+/** The pool's limits, from lib/pool.js. */
+const { maxMemory, maxMessageSize } = JSON.parse(process.argv[2] ?? '{}')
+let recycleRequested = false
 const CALL_CONTEXT = Symbol.for('invoke-parallel.callContext')
 
 channel.on('data', (chunk) => {
@@ -103,6 +109,7 @@ function call(frame) {
 }
 
 function run({ call, module, payload }, entry, fds) {
+  running.add(call)
   if (entry === undefined) return reject(call, new Error(`invoke-parallel: module ${module} was never loaded here`))
   if (entry.error) return reject(call, entry.error)
   let method, args, result
@@ -201,8 +208,9 @@ function resolve(call, value) {
     const object = value !== null && typeof value === 'object'
     handles = object && (isHandle(value) || value[kTransfer]) ? takeHandles([value], false) : null
     if (handles === null && isAsyncIterable(value) && !streams.has(call)) return streamOut(call, value)
-    controllers.delete(call)
     payload = wire.encode(handles === null ? value : handles.values[0], 'result')
+    if (payload.length > maxMessageSize) throw tooLargeError('result', payload.length, maxMessageSize)
+    finished(call)
   } catch (error) {
     return reject(call, error)
   }
@@ -213,8 +221,32 @@ function resolve(call, value) {
 }
 
 function reject(call, error) {
-  controllers.delete(call)
+  finished(call)
   writer.send(Kind.Rejected, call, 0, wire.encodeThrown(error))
 }
+
+/** The call is answered: forget it, and ask to be replaced if memory has grown past the ceiling. */
+function finished(call) {
+  controllers.delete(call)
+  running.delete(call)
+  if (maxMemory !== undefined && !recycleRequested && process.memoryUsage.rss() > maxMemory) {
+    recycleRequested = true
+    writer.send(Kind.Recycle, 0, 0, EMPTY)
+  }
+}
+
+// An exception nothing caught, thrown outside any call's own code (a timer, an event handler) or a
+// rejection nobody handled: the call it belongs to — the running one, when there is just one —
+// rejects with it, the parent hears of it, and this worker exits (its other calls go elsewhere).
+let dying = false
+function fatal(error) {
+  if (dying) return
+  dying = true
+  const [only] = running.size === 1 ? running : []
+  writer.sendLast(Kind.Fatal, only ?? 0, 0, wire.encodeThrown(error), () => process.exit(70))
+  setTimeout(() => process.exit(70), 1000).unref()
+}
+process.on('uncaughtException', fatal)
+process.on('unhandledRejection', fatal)
 
 writer.send(Kind.Ready, 0, 0, EMPTY)

@@ -17,6 +17,10 @@ pub struct PoolConfig {
   pub kill_grace_ms: u64,
   /// Milliseconds a cancelled call may keep running before its worker is killed.
   pub cancel_grace_ms: u64,
+  /// Most calls waiting for a worker; a call beyond it is refused. `None`: no limit.
+  pub max_queue: Option<usize>,
+  /// A worker is replaced after finishing this many calls. `None`: never.
+  pub recycle_after: Option<u64>,
 }
 
 impl Default for PoolConfig {
@@ -30,6 +34,8 @@ impl Default for PoolConfig {
       max_attempts: 3,
       kill_grace_ms: 1_000,
       cancel_grace_ms: 5_000,
+      max_queue: None,
+      recycle_after: None,
     }
   }
 }

@@ -149,6 +149,8 @@ pub enum Action {
   Report {
     failure: Failure,
   },
+  /// The queue was full and refused a call; now it has room again.
+  Room,
   /// Every worker has exited after a close; the driver can stop.
   Closed,
 }

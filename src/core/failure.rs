@@ -14,6 +14,8 @@ pub enum FailureKind {
   WorkerCrashed,
   /// The call ran longer than its `timeout`.
   TimedOut,
+  /// The queue was at `maxQueue`.
+  QueueFull,
 }
 
 /// An error the pool itself produces. It crosses to JS as a small JSON object.
@@ -23,11 +25,13 @@ pub struct Failure {
   pub message: String,
   pub pid: Option<u32>,
   pub status: Option<ExitStatus>,
+  /// The JS-encoded error a worker threw, when there is one (an uncaught exception).
+  pub error: Option<Vec<u8>>,
 }
 
 impl Failure {
   pub fn new(kind: FailureKind, message: impl Into<String>) -> Self {
-    Failure { kind, message: message.into(), pid: None, status: None }
+    Failure { kind, message: message.into(), pid: None, status: None, error: None }
   }
 
   pub fn with_exit(mut self, pid: Option<u32>, status: Option<ExitStatus>) -> Self {
@@ -43,6 +47,7 @@ impl Failure {
       FailureKind::StartFailed => "start",
       FailureKind::WorkerCrashed => "crash",
       FailureKind::TimedOut => "timeout",
+      FailureKind::QueueFull => "queue-full",
     };
     serde_json::json!({
       "type": kind,

@@ -1,4 +1,5 @@
 use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::fmt::Write;
 use std::sync::Arc;
 
 use super::config::PoolConfig;
@@ -49,6 +50,8 @@ pub struct Scheduler {
   phase: Phase,
   /// The cumulative counters of `Stats` (the rest is read off the current state).
   counters: Stats,
+  /// A call was refused for a full queue: tell the caller when there is room again.
+  refused_for_room: bool,
 }
 
 impl Scheduler {
@@ -65,6 +68,7 @@ impl Scheduler {
       start_blocked: false,
       phase: Phase::Open,
       counters: Stats::default(),
+      refused_for_room: false,
     };
     let mut out = Vec::new();
     s.grow(&mut out);
@@ -74,6 +78,10 @@ impl Scheduler {
   pub fn handle(&mut self, event: Event, out: &mut Vec<Action>) {
     let first_new = out.len();
     self.route(event, out);
+    if self.refused_for_room && self.config.max_queue.is_none_or(|max| self.queue.len() < max) {
+      self.refused_for_room = false;
+      out.push(Action::Room);
+    }
     for action in &out[first_new..] {
       if let Action::Settle { outcome, .. } = action {
         match outcome {
@@ -152,17 +160,31 @@ impl Scheduler {
     if let Job::Load { path } = &job {
       self.module_paths.insert(module, path.clone());
     }
-    self
-      .calls
-      .insert(call, Call { module, job, options, attempts: 0, worker: None, abandoned: false, streaming: false });
+    let record = Call { module, job, options, attempts: 0, worker: None, abandoned: false, streaming: false };
+    self.calls.insert(call, record);
     self.queue.push_back(call);
     self.pump(out);
+    if self.config.max_queue.is_some_and(|max| self.queue.len() > max) && self.queue.back() == Some(&call) {
+      self.queue.pop_back();
+      self.calls.remove(&call);
+      self.refused_for_room = true;
+      let max = self.config.max_queue.unwrap_or_default();
+      let failure = Failure::new(FailureKind::QueueFull, format!("the queue is full ({max} calls waiting)"));
+      out.push(Action::Settle { call, outcome: Outcome::Failed(failure) });
+    }
   }
 
   fn on_frame(&mut self, worker_id: WorkerId, frame: InFrame, out: &mut Vec<Action>) {
     let Some(worker) = self.workers.get_mut(&worker_id) else {
       return;
     };
+    if worker.channel_closed {
+      return self.on_corrupt(worker_id, format!("sent a {:?} frame after its channel was closed", frame.kind), out);
+    }
+    let about_a_call = matches!(frame.kind, Kind::Resolved | Kind::Rejected | Kind::StreamStart | Kind::Item);
+    if about_a_call && worker.state != WorkerState::Leaving && !worker.in_flight.contains(&frame.call) {
+      return self.on_corrupt(worker_id, format!("answered call {}, which it was never given", frame.call), out);
+    }
     match frame.kind {
       Kind::Ready => {
         if worker.state == WorkerState::Starting {
@@ -193,6 +215,13 @@ impl Scheduler {
           return;
         }
         let call = self.calls.remove(&frame.call).expect("in-flight call exists");
+        // Method calls count towards recycling; loading a module does not.
+        if matches!(call.job, Job::Invoke { .. }) {
+          worker.completed += 1;
+        }
+        if self.config.recycle_after.is_some_and(|n| worker.completed >= n) && worker.state == WorkerState::Ready {
+          worker.state = WorkerState::Draining;
+        }
         if !call.abandoned {
           let outcome = if frame.kind == Kind::Resolved {
             Outcome::Resolved(frame.payload, frame.handles)
@@ -201,14 +230,53 @@ impl Scheduler {
           };
           out.push(Action::Settle { call: frame.call, outcome });
         }
-        self.pump(out);
-        self.arm_idle_timer(worker_id, out);
-        self.check_drained(out);
+        self.after_call(worker_id, out);
       }
+      Kind::Recycle => {
+        if worker.state == WorkerState::Ready {
+          worker.state = WorkerState::Draining;
+          self.after_call(worker_id, out);
+        }
+      }
+      Kind::Fatal => self.on_fatal(worker_id, frame, out),
       Kind::Load | Kind::Call | Kind::Cancel | Kind::Credit => {
         unreachable!("the decoder only yields worker-to-parent kinds")
       }
     }
+  }
+
+  /// A call left its worker: give the slot away, retire a recycled worker that is now idle.
+  fn after_call(&mut self, worker_id: WorkerId, out: &mut Vec<Action>) {
+    let draining_and_idle =
+      self.workers.get(&worker_id).is_some_and(|w| w.state == WorkerState::Draining && w.load() == 0);
+    if draining_and_idle {
+      self.retire(worker_id, out);
+    }
+    self.pump(out);
+    self.arm_idle_timer(worker_id, out);
+    self.check_drained(out);
+  }
+
+  /// An uncaught exception in the worker: the call it is attributed to rejects with it, the
+  /// worker exits (its other calls fail over then), and `onError` hears it.
+  fn on_fatal(&mut self, worker_id: WorkerId, frame: InFrame, out: &mut Vec<Action>) {
+    let Some(worker) = self.workers.get_mut(&worker_id) else { return };
+    worker.state = WorkerState::Leaving;
+    worker.expected_exit = true;
+    let pid = worker.pid;
+    let mut message = format!("{} had an uncaught exception", describe_worker(pid));
+    if frame.call != 0 && worker.in_flight.remove(&frame.call) {
+      let _ = write!(message, " while running call {}", frame.call);
+      if let Some(call) = self.calls.remove(&frame.call) {
+        if !call.abandoned {
+          out.push(Action::Settle { call: frame.call, outcome: Outcome::Rejected(frame.payload.clone()) });
+        }
+      }
+    }
+    let mut failure = Failure::new(FailureKind::WorkerCrashed, message).with_exit(pid, None);
+    failure.error = Some(frame.payload);
+    out.push(Action::Report { failure });
+    self.check_drained(out);
   }
 
   fn on_corrupt(&mut self, worker_id: WorkerId, reason: String, out: &mut Vec<Action>) {
@@ -516,7 +584,7 @@ impl Scheduler {
 
   /// Workers not on their way out.
   fn staying_count(&self) -> usize {
-    self.workers.values().filter(|w| w.state != WorkerState::Leaving).count()
+    self.workers.values().filter(|w| matches!(w.state, WorkerState::Starting | WorkerState::Ready)).count()
   }
 
   fn arm_idle_timer(&mut self, worker_id: WorkerId, out: &mut Vec<Action>) {
@@ -536,6 +604,7 @@ impl Scheduler {
     if let Some(w) = self.workers.get_mut(&worker_id) {
       w.state = WorkerState::Leaving;
       w.expected_exit = true;
+      w.channel_closed = true;
       out.push(Action::Retire { worker: worker_id });
     }
   }

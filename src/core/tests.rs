@@ -102,7 +102,7 @@ impl Sim {
           assert!(self.submitted.contains(&call), "delivered for a call never submitted");
           assert!(!self.settled.contains_key(&call), "delivered to a settled call");
         }
-        Action::Report { .. } => {}
+        Action::Report { .. } | Action::Room => {}
         Action::Closed => {
           assert!(!self.closed, "closed twice");
           self.closed = true;
@@ -113,6 +113,7 @@ impl Sim {
 
   fn check(&self) {
     assert!(self.sched.worker_count() <= self.config.limit as usize, "more workers than limit");
+
     let cap = self.config.max_per_child as usize;
     for (id, load) in self.sched.loads() {
       assert!(cap == 0 || load <= cap, "worker {id} has {load} calls, over maxPerChild {cap}");
@@ -135,6 +136,11 @@ impl Sim {
     // Calls only follow their module's load, as the JS layer guarantees.
     let job = if self.known_modules.insert(module) { Job::Load { path: Arc::from(&b"/m.js"[..]) } } else { job };
     self.event(Event::Submit { call, module, job, options });
+    // A call is only let into the queue if the queue has room (fail-overs may overfill it).
+    let running = self.world.values().any(|w| w.running.contains(&call));
+    if let (Some(max), false, false) = (self.config.max_queue, running, self.settled.contains_key(&call)) {
+      assert!(self.sched.queued() <= max, "a call was queued beyond maxQueue");
+    }
   }
 
   fn live(&self) -> Vec<WorkerId> {
@@ -204,6 +210,8 @@ fn config(limit: u32, minimum: u32, max_per_child: u32) -> PoolConfig {
     max_attempts: 3,
     kill_grace_ms: 100,
     cancel_grace_ms: 100,
+    max_queue: None,
+    recycle_after: None,
   }
 }
 
@@ -370,6 +378,9 @@ enum Step {
   Cancel(u8),
   StreamItem(u8),
   Credit(u8),
+  Recycle(u8),
+  Fatal(u8),
+  Rogue(u8, u32),
   Close,
 }
 
@@ -380,6 +391,9 @@ fn step() -> impl Strategy<Value = Step> {
     4 => any::<u8>().prop_map(Step::Cancel),
     4 => any::<u8>().prop_map(Step::StreamItem),
     2 => any::<u8>().prop_map(Step::Credit),
+    2 => any::<u8>().prop_map(Step::Recycle),
+    2 => any::<u8>().prop_map(Step::Fatal),
+    1 => (any::<u8>(), 0u32..40).prop_map(|(w, call)| Step::Rogue(w, call)),
     15 => any::<u8>().prop_map(Step::Start),
     5 => any::<u8>().prop_map(Step::FailStart),
     25 => (any::<u8>(), any::<bool>()).prop_map(|(w, ok)| Step::Answer(w, ok)),
@@ -402,11 +416,12 @@ proptest! {
   #[test]
   fn random_worlds_keep_the_promises(
     limit in 1u32..5, minimum in 0u32..3, max_per_child in 0u32..4,
+    max_queue in prop::option::weighted(0.3, 0usize..4), recycle_after in prop::option::weighted(0.3, 1u64..5),
     steps in prop::collection::vec(step(), 1..120),
     force in any::<bool>(),
   ) {
     let minimum = minimum.min(limit);
-    let mut sim = Sim::new(config(limit, minimum, max_per_child));
+    let mut sim = Sim::new(PoolConfig { max_queue, recycle_after, ..config(limit, minimum, max_per_child) });
     for s in steps {
       let live = sim.live();
       match s {
@@ -450,6 +465,25 @@ proptest! {
             sim.event(frame(id, kind, call));
           }
         }
+        Step::Recycle(n) => if let Some(id) = pick(&live, n) {
+          if sim.world[&id].ready { sim.event(frame(id, Kind::Recycle, 0)) }
+        },
+        Step::Fatal(n) => if let Some(id) = pick(&live, n) {
+          if sim.world[&id].ready {
+            let call = sim.world[&id].running.iter().next().copied().unwrap_or(0);
+            sim.world.get_mut(&id).unwrap().running.remove(&call);
+            // The worker exits right after reporting.
+            sim.world.get_mut(&id).unwrap().killed = true;
+            sim.event(frame(id, Kind::Fatal, call));
+          }
+        },
+        Step::Rogue(n, call) => if let Some(id) = pick(&live, n) {
+          if sim.world[&id].ready && !sim.world[&id].running.contains(&call) {
+            sim.event(frame(id, Kind::Resolved, call));
+            let w = &sim.world[&id];
+            prop_assert!(w.killed || w.retired, "a worker answering a call it never had is dropped");
+          }
+        },
         Step::Credit(n) => {
           let open: Vec<CallId> = sim.submitted.iter().copied().filter(|c| !sim.settled.contains_key(c)).collect();
           if let Some(call) = pick(&open, n) {
@@ -557,4 +591,60 @@ fn a_stream_passes_through_and_is_not_retried_once_started() {
     Outcome::Failed(f) => assert!(f.message.contains("while streaming"), "{}", f.message),
     other => panic!("{other:?}"),
   }
+}
+
+#[test]
+fn a_full_queue_refuses_a_call_then_says_when_it_has_room() {
+  let mut sim = Sim::new(PoolConfig { max_queue: Some(1), ..config(1, 1, 1) });
+  sim.start(1);
+  sim.submit(1, true, false);
+  sim.submit(1, false, false);
+  sim.submit(1, false, false);
+  assert!(matches!(&sim.settled[&3], Outcome::Failed(f) if f.kind == FailureKind::QueueFull));
+  let mut out = Vec::new();
+  sim.world.get_mut(&1).unwrap().running.remove(&1);
+  sim.sched.handle(frame(1, Kind::Resolved, 1), &mut out);
+  assert!(out.iter().any(|a| matches!(a, Action::Room)), "{out:?}");
+  sim.apply(out);
+}
+
+#[test]
+fn recycle_after_retires_a_worker_once_its_calls_are_done_and_replaces_it() {
+  let mut sim = Sim::new(PoolConfig { recycle_after: Some(2), ..config(1, 1, 0) });
+  sim.start(1);
+  sim.submit(1, true, false);
+  sim.submit(1, false, false);
+  sim.submit(1, false, false);
+  sim.answer(1, true);
+  assert!(!sim.world[&1].retired);
+  sim.answer(1, true);
+  assert!(!sim.world[&1].retired, "it still has a call");
+  sim.answer(1, true);
+  assert!(sim.world[&1].retired);
+  sim.exit(1, 0);
+  assert_eq!(sim.world.len(), 1, "the minimum is restored with a fresh worker");
+}
+
+#[test]
+fn a_fatal_error_rejects_the_call_it_belongs_to_and_fails_the_others_over() {
+  let mut sim = Sim::new(config(1, 1, 0));
+  sim.start(1);
+  sim.submit(1, true, false);
+  sim.answer(1, true);
+  sim.submit(1, false, false);
+  sim.submit(1, false, false);
+  sim.world.get_mut(&1).unwrap().running.remove(&2);
+  sim.event(frame(1, Kind::Fatal, 2));
+  assert!(matches!(sim.settled[&2], Outcome::Rejected(_)));
+  sim.exit(1, 1);
+  sim.settle_world();
+  assert!(matches!(sim.settled[&3], Outcome::Resolved(..)), "the other call ran again elsewhere");
+}
+
+#[test]
+fn answering_a_call_never_given_gets_the_worker_killed() {
+  let mut sim = Sim::new(config(1, 1, 0));
+  sim.start(1);
+  sim.event(frame(1, Kind::Resolved, 77));
+  assert!(sim.world[&1].killed);
 }

@@ -7,6 +7,8 @@ pub enum WorkerState {
   /// Spawn requested; not yet ready for calls.
   Starting,
   Ready,
+  /// Finishes the calls it has, takes nothing new, and is retired once idle (recycling).
+  Draining,
   /// Its channel is closed (or it was killed); it takes no calls and its exit is awaited.
   Leaving,
 }
@@ -21,6 +23,10 @@ pub struct Worker {
   pub generation: u64,
   /// Set when the scheduler retired or killed it on purpose: its exit is not news.
   pub expected_exit: bool,
+  /// The pool closed its channel: anything it sends now breaks the protocol.
+  pub channel_closed: bool,
+  /// Calls it has finished, for `recycleAfter`.
+  pub completed: u64,
 }
 
 impl Worker {
@@ -32,6 +38,8 @@ impl Worker {
       modules: HashSet::new(),
       generation: 0,
       expected_exit: false,
+      channel_closed: false,
+      completed: 0,
     }
   }
 

@@ -127,6 +127,7 @@ impl PoolActor {
         }
         Action::Deliver { call, piece } => self.settle.push(Settled::Piece(call, piece)),
         Action::Report { failure } => self.settle.push(Settled::Report(failure)),
+        Action::Room => self.settle.push(Settled::Room),
         Action::Closed => self.settle.push(Settled::Closed),
       }
     }

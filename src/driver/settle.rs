@@ -11,6 +11,8 @@ pub enum Settled {
   /// Part of a streamed result; the call is still running.
   Piece(CallId, Piece),
   Report(Failure),
+  /// The queue refused a call for being full, and has room again.
+  Room,
   Closed,
   /// A line a worker wrote, when the pool captures worker output.
   Output {

@@ -12,6 +12,8 @@ pub struct SpawnConfig {
   pub env: Vec<(String, String)>,
   /// Pipe the workers' stdout and stderr to the parent instead of sharing the parent's.
   pub capture_output: bool,
+  /// Largest frame body accepted from a worker; a larger one breaks the protocol.
+  pub max_message_size: usize,
 }
 
 /// The fd number the worker finds its frame channel on.

@@ -46,7 +46,8 @@ impl WorkerLink {
     let handle_channel = Arc::new(channels.handles);
     let (frames, outbox) = unbounded_channel();
     tokio::spawn(write_frames(write_half, handle_channel.clone(), outbox));
-    tokio::spawn(read_until_exit(worker, read_half, handle_channel, watch, output, inbox));
+    let decoder = FrameDecoder::with_limit(config.max_message_size);
+    tokio::spawn(read_until_exit(worker, read_half, decoder, handle_channel, watch, output, inbox));
     Ok(WorkerLink { pid, frames: Some(frames) })
   }
 
@@ -127,12 +128,12 @@ fn append(buf: &mut Vec<u8>, frame: &OutFrame) {
 async fn read_until_exit(
   worker: WorkerId,
   mut socket: OwnedReadHalf,
+  mut decoder: FrameDecoder,
   handle_channel: Arc<OwnedFd>,
   watch: ExitWatch,
   output: Vec<JoinHandle<()>>,
   inbox: WeakUnboundedSender<Event>,
 ) {
-  let mut decoder = FrameDecoder::new();
   let mut buf = vec![0u8; 64 * 1024];
   let mut healthy = true;
   while healthy {

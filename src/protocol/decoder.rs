@@ -8,7 +8,7 @@ use super::handles::ReceivedHandles;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum DecodeError {
   BodyTooShort(usize),
-  BodyTooLong(usize),
+  BodyTooLong(usize, usize),
   UnknownKind(u8),
 }
 
@@ -16,7 +16,7 @@ impl fmt::Display for DecodeError {
   fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
     match self {
       DecodeError::BodyTooShort(n) => write!(f, "frame body of {n} bytes is shorter than its header"),
-      DecodeError::BodyTooLong(n) => write!(f, "frame body of {n} bytes exceeds {MAX_BODY_LEN}"),
+      DecodeError::BodyTooLong(n, max) => write!(f, "frame body of {n} bytes exceeds the limit of {max}"),
       DecodeError::UnknownKind(k) => write!(f, "unknown frame kind {k}"),
     }
   }
@@ -24,15 +24,26 @@ impl fmt::Display for DecodeError {
 
 /// Incremental decoder for frames coming from a worker: feed it whatever the socket gave, then
 /// take out every complete frame.
-#[derive(Default)]
 pub struct FrameDecoder {
   buf: Vec<u8>,
   start: usize,
+  max_body: usize,
+}
+
+impl Default for FrameDecoder {
+  fn default() -> Self {
+    Self::with_limit(MAX_BODY_LEN)
+  }
 }
 
 impl FrameDecoder {
   pub fn new() -> Self {
     Self::default()
+  }
+
+  /// A decoder that treats a frame body over `max_body` bytes (at most `MAX_BODY_LEN`) as corrupt.
+  pub fn with_limit(max_body: usize) -> Self {
+    FrameDecoder { buf: Vec::new(), start: 0, max_body: max_body.clamp(BODY_FIXED_LEN, MAX_BODY_LEN) }
   }
 
   pub fn push(&mut self, bytes: &[u8]) {
@@ -57,8 +68,8 @@ impl FrameDecoder {
     if body_len < BODY_FIXED_LEN {
       return Err(DecodeError::BodyTooShort(body_len));
     }
-    if body_len > MAX_BODY_LEN {
-      return Err(DecodeError::BodyTooLong(body_len));
+    if body_len > self.max_body {
+      return Err(DecodeError::BodyTooLong(body_len, self.max_body));
     }
     // The kind is checked as soon as it arrives, not after a possibly huge body.
     if avail.len() > 4 && Kind::from_worker(avail[4] & !HANDLES_FLAG).is_none() {
@@ -118,12 +129,12 @@ mod tests {
   fn rejects_huge_body_without_waiting_for_it() {
     let mut d = FrameDecoder::new();
     d.push(&u32::MAX.to_le_bytes());
-    assert!(matches!(d.next_frame(), Err(DecodeError::BodyTooLong(_))));
+    assert!(matches!(d.next_frame(), Err(DecodeError::BodyTooLong(..))));
   }
 
   #[test]
   fn rejects_parent_kinds_and_garbage_kinds() {
-    for kind in [0u8, 1, 2, 4, 15, 21, 0x81, 0x95] {
+    for kind in [0u8, 1, 2, 4, 15, 23, 0x81, 0x97] {
       let mut d = FrameDecoder::new();
       let mut bytes = frame_bytes(Kind::Resolved, 1, 1, b"");
       bytes[4] = kind;
@@ -188,5 +199,18 @@ mod flag_tests {
     let f = d.next_frame().unwrap().unwrap();
     assert_eq!(f.kind, Kind::Resolved);
     assert!(f.with_handles);
+  }
+}
+
+#[cfg(test)]
+mod limit_tests {
+  use super::*;
+  use crate::protocol::encode_header;
+
+  #[test]
+  fn a_frame_over_the_configured_limit_is_refused_from_its_header() {
+    let mut d = FrameDecoder::with_limit(100);
+    d.push(&encode_header(Kind::Resolved, 1, 0, 200, false));
+    assert_eq!(d.next_frame(), Err(DecodeError::BodyTooLong(209, 100)));
   }
 }

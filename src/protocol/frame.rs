@@ -39,6 +39,11 @@ pub enum Kind {
   StreamStart = 19,
   /// One item of a streamed result; the payload is the JS-encoded value.
   Item = 20,
+  /// An exception nothing caught (outside any call's own code): the payload is the JS-encoded
+  /// error, the call id the call it is attributed to (0: none). The worker exits next.
+  Fatal = 21,
+  /// The worker's memory passed the pool's ceiling: finish what it has, then replace it.
+  Recycle = 22,
 }
 
 impl Kind {
@@ -49,6 +54,8 @@ impl Kind {
       18 => Some(Kind::Rejected),
       19 => Some(Kind::StreamStart),
       20 => Some(Kind::Item),
+      21 => Some(Kind::Fatal),
+      22 => Some(Kind::Recycle),
       _ => None,
     }
   }
