@@ -60,6 +60,9 @@ impl Failure {
   }
 }
 
+/// The signal V8 ends a process with when its heap runs out (and on other fatal errors).
+pub const SIGABRT: i32 = 6;
+
 pub fn signal_name(signal: i32) -> String {
   let name = match signal {
     1 => "SIGHUP",
@@ -86,6 +89,7 @@ pub fn describe_exit(pid: Option<u32>, status: ExitStatus) -> String {
     let _ = write!(text, " pid {pid}");
   }
   match (status.code, status.signal) {
+    (_, Some(SIGABRT)) => text.push_str(" was killed by SIGABRT (most likely it ran out of memory)"),
     (_, Some(sig)) => {
       let _ = write!(text, " was killed by {}", signal_name(sig));
     }

@@ -6,7 +6,7 @@ use super::config::PoolConfig;
 use super::event::{
   Action, CallId, CallOptions, Event, ExitStatus, Job, ModuleId, Outcome, Piece, Signal, Timer, WorkerId,
 };
-use super::failure::{describe_exit, Failure, FailureKind};
+use super::failure::{describe_exit, Failure, FailureKind, SIGABRT};
 use super::stats::Stats;
 use super::worker::{Worker, WorkerState};
 use crate::protocol::{InFrame, Kind, OutFrame, SharedHandles};
@@ -300,9 +300,13 @@ impl Scheduler {
       return;
     };
     let what = describe_exit(worker.pid, status);
+    // A worker that aborted (V8 does that when the heap runs out) with one call running died of
+    // that call: sending it again would only kill another worker.
+    let blamed =
+      (status.signal == Some(SIGABRT) && worker.in_flight.len() == 1).then(|| *worker.in_flight.first().unwrap());
     // Oldest first back to the head of the queue, so failed-over calls keep their order.
     for call in worker.in_flight.iter().rev() {
-      self.fail_over(*call, &what, worker.pid, status, out);
+      self.fail_over(*call, &what, worker.pid, status, Some(*call) == blamed, out);
     }
     if !worker.expected_exit {
       if worker.state == WorkerState::Starting {
@@ -454,7 +458,15 @@ impl Scheduler {
   }
 
   /// Puts a call whose worker died back in the queue, or fails it if it may not be retried.
-  fn fail_over(&mut self, call_id: CallId, what: &str, pid: Option<u32>, status: ExitStatus, out: &mut Vec<Action>) {
+  fn fail_over(
+    &mut self,
+    call_id: CallId,
+    what: &str,
+    pid: Option<u32>,
+    status: ExitStatus,
+    blamed: bool,
+    out: &mut Vec<Action>,
+  ) {
     let Some(call) = self.calls.get_mut(&call_id) else {
       return;
     };
@@ -463,7 +475,9 @@ impl Scheduler {
       self.calls.remove(&call_id);
       return;
     }
-    let message = if call.streaming {
+    let message = if blamed {
+      format!("{what} while running this call, its only one (not retried)")
+    } else if call.streaming {
       format!("{what} while streaming the call's result (not retried: items were already delivered)")
     } else if call.options.no_retry {
       format!("{what} while the call was running (not retried: noRetry)")

@@ -648,3 +648,16 @@ fn answering_a_call_never_given_gets_the_worker_killed() {
   sim.event(frame(1, Kind::Resolved, 77));
   assert!(sim.world[&1].killed);
 }
+
+#[test]
+fn a_frame_after_the_channel_was_closed_gets_the_worker_killed() {
+  let mut sim = Sim::new(PoolConfig { idle_timeout_ms: Some(10), ..config(2, 0, 1) });
+  sim.submit(1, true, false);
+  sim.start(1);
+  sim.answer(1, true);
+  let timer = sim.timers.pop().expect("idle timer");
+  sim.event(Event::TimerFired { timer });
+  assert!(sim.world[&1].retired);
+  sim.event(frame(1, Kind::Ready, 0));
+  assert!(sim.world[&1].killed);
+}
