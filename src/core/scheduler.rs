@@ -283,11 +283,12 @@ impl Scheduler {
     let Some(worker) = self.workers.get_mut(&worker_id) else {
       return;
     };
-    if worker.state == WorkerState::Leaving && worker.expected_exit {
+    if worker.killed {
       return;
     }
     worker.state = WorkerState::Leaving;
     worker.expected_exit = true;
+    worker.killed = true;
     let failure =
       Failure::new(FailureKind::WorkerCrashed, format!("{} broke the protocol: {reason}", describe_worker(worker.pid)))
         .with_exit(worker.pid, None);

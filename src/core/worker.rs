@@ -27,6 +27,8 @@ pub struct Worker {
   pub channel_closed: bool,
   /// Calls it has finished, for `recycleAfter`.
   pub completed: u64,
+  /// SIGKILLed for breaking the protocol: later frames from it are not news.
+  pub killed: bool,
 }
 
 impl Worker {
@@ -40,6 +42,7 @@ impl Worker {
       expected_exit: false,
       channel_closed: false,
       completed: 0,
+      killed: false,
     }
   }
 
