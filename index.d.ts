@@ -29,6 +29,14 @@ export interface PoolOptions {
    * (the same, each line marked `[worker <pid>]`), or a function called with each line.
    */
   output?: 'inherit' | 'prefix' | ((line: string, source: { pid: number; stream: 'stdout' | 'stderr' }) => void)
+  /** Most calls waiting for a worker; a call beyond it rejects with `ERR_INVOKE_QUEUE_FULL`. Default: Infinity. */
+  maxQueue?: number
+  /** Replace a worker after it has finished this many calls. Default: Infinity. */
+  recycleAfter?: number
+  /** Bytes of resident memory after which a worker is replaced (checked after each call). Default: Infinity. */
+  maxMemory?: number
+  /** Largest encoded arguments, result or frame in bytes. Default 256 MiB (at most 1 GiB). */
+  maxMessageSize?: number
 }
 
 /** `pool.stats()`. */
@@ -81,6 +89,8 @@ export declare class Pool {
   close(options?: CloseOptions): Promise<void>
   /** Counts as of the pool's latest activity; cheap enough to call often. */
   stats(): PoolStats
+  /** Resolves when the queue has room (at once unless `maxQueue` refused a call since it last had room). */
+  whenRoom(): Promise<void>
   /** `await using pool = invoke.pool()` closes the pool gracefully at the end of the scope. */
   [Symbol.asyncDispose](): Promise<void>
 }
@@ -201,7 +211,12 @@ export declare class Retry extends Error {
 
 /** An error the pool itself raises, with a code that says which. */
 export interface PoolError extends Error {
-  code: 'ERR_INVOKE_POOL_CLOSED' | 'ERR_INVOKE_WORKER_START' | 'ERR_INVOKE_WORKER_CRASHED' | 'ERR_INVOKE_INTERNAL'
+  code:
+    | 'ERR_INVOKE_POOL_CLOSED'
+    | 'ERR_INVOKE_WORKER_START'
+    | 'ERR_INVOKE_WORKER_CRASHED'
+    | 'ERR_INVOKE_QUEUE_FULL'
+    | 'ERR_INVOKE_INTERNAL'
   pid?: number | null
   exitCode?: number | null
   signal?: string | null
