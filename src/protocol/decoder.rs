@@ -185,6 +185,55 @@ mod tests {
       while let Ok(Some(_)) = d.next_frame() {}
     }
   }
+
+  proptest! {
+    // A fuzz run in every `cargo test` (FUZZ_CASES=n for a longer one): valid streams with bytes
+    // overwritten, cut anywhere.
+    #![proptest_config(ProptestConfig::with_cases(
+      std::env::var("FUZZ_CASES").ok().and_then(|n| n.parse().ok()).unwrap_or(2000)
+    ))]
+
+    /// A corrupted stream yields whole frames within the limit until it fails; it never panics and
+    /// never returns a frame over the limit.
+    #[test]
+    fn corrupted_streams_fail_cleanly(
+      frames in prop::collection::vec((0u8..5, any::<u32>(), prop::collection::vec(any::<u8>(), 0..64)), 1..12),
+      flips in prop::collection::vec((any::<prop::sample::Index>(), any::<u8>()), 1..8),
+      cut in 1usize..40,
+      limit in 9usize..80,
+    ) {
+      let kinds = [Kind::Ready, Kind::Resolved, Kind::Rejected, Kind::StreamStart, Kind::Item];
+      let mut stream = Vec::new();
+      for (k, call, payload) in &frames {
+        stream.extend(frame_bytes(kinds[*k as usize], *call, 0, payload));
+      }
+      for (at, byte) in &flips {
+        let i = at.index(stream.len());
+        stream[i] = *byte;
+      }
+      let mut d = FrameDecoder::with_limit(limit);
+      let mut failed = None;
+      for chunk in stream.chunks(cut) {
+        d.push(chunk);
+        loop {
+          match d.next_frame() {
+            Ok(Some(f)) => {
+              prop_assert!(failed.is_none(), "a frame after a failure");
+              prop_assert!(f.payload.len() + 9 <= limit, "a frame over the limit");
+            }
+            Ok(None) => break,
+            Err(e) => {
+              failed = Some(e);
+              break;
+            }
+          }
+        }
+        if failed.is_some() {
+          break;
+        }
+      }
+    }
+  }
 }
 
 #[cfg(test)]
