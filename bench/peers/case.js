@@ -7,6 +7,7 @@
 
 const fs = require('node:fs')
 const path = require('node:path')
+const { loadedAddons, describe } = require('./addon-info')
 
 const WORK = path.join(__dirname, 'work.js')
 const MARK = '@@PEERS-RESULT '
@@ -258,6 +259,7 @@ async function main() {
   const options = { workers, stock: spec.stock === true }
   const t0 = performance.now()
   const pool = await adapter.start(WORK, options)
+  if (spec.lib === 'invoke-parallel') result.addon = loadedAddons().map(describe)
   if (spec.workload === 'startup') {
     const first = await pool.call('echo', SMALL(0))
     result.firstResultMs = performance.now() - t0

@@ -4,7 +4,8 @@
 // README.md beside this file.
 //
 //   node bench/peers/run.js [--quick] [--pinned] [--stock] [--only=lib,lib] [--workload=name,name]
-//                           [--rounds=N] [--spin=N] [--out=file]
+//                           [--rounds=N] [--spin=N] [--addon=file.node]
+//                           [--invoke=dir] [--out=file]
 
 const fs = require('node:fs')
 const os = require('node:os')
@@ -21,7 +22,7 @@ const PINNED_WORKLOADS = ['latency', 'throughput']
 // ---- options ---------------------------------------------------------------------------------
 
 function parseArgs(argv) {
-  const o = { quick: false, pinned: false, stock: false, only: null, workloads: null, rounds: null, spin: null, out: null }
+  const o = { quick: false, pinned: false, stock: false, only: null, workloads: null, rounds: null, spin: null, addon: null, invoke: null, out: null }
   for (const arg of argv) {
     const [key, value] = arg.split(/=(.*)/s)
     if (key === '--quick') o.quick = true
@@ -32,8 +33,10 @@ function parseArgs(argv) {
     else if (key === '--rounds') o.rounds = Number(value)
     else if (key === '--spin') o.spin = Number(value)
     else if (key === '--out') o.out = path.resolve(value)
+    else if (key === '--addon') o.addon = path.resolve(value)
+    else if (key === '--invoke') o.invoke = path.resolve(value)
     else if (key === '--help' || key === '-h') {
-      console.log(fs.readFileSync(__filename, 'utf8').split('\n').slice(5, 8).join('\n').replace(/^\/\/ ?/gm, ''))
+      console.log(fs.readFileSync(__filename, 'utf8').split('\n').slice(5, 9).join('\n').replace(/^\/\/ ?/gm, ''))
       process.exit(0)
     } else throw new Error(`unknown argument ${arg} (try --help)`)
   }
@@ -43,10 +46,18 @@ function parseArgs(argv) {
   if (o.workloads) o.workloads = [...new Set(o.workloads.map((w) => (w === 'memory' ? 'throughput' : w)))]
   for (const w of o.workloads ?? []) if (!WORKLOADS.includes(w)) throw new Error(`--workload: unknown workload ${w} (${WORKLOADS.join(', ')}, memory)`)
   if (o.rounds !== null && !(Number.isInteger(o.rounds) && o.rounds >= 1)) throw new Error('--rounds must be an integer >= 1')
+  if (o.addon !== null && !(o.addon.endsWith('.node') && fs.existsSync(o.addon))) throw new Error('--addon must name an existing .node file')
+  if (o.invoke !== null && !fs.existsSync(path.join(o.invoke, 'package.json'))) throw new Error('--invoke must name a directory holding a copy of the package')
   return o
 }
 
-const opts = parseArgs(process.argv.slice(2))
+let opts
+try {
+  opts = parseArgs(process.argv.slice(2))
+} catch (err) {
+  console.error(`bench/peers/run.js: ${err.message}`)
+  process.exit(2)
+}
 const ROUNDS = opts.rounds ?? (opts.quick ? 1 : 3)
 const MS = opts.quick
   ? { latency: 500, latencyWarm: 150, throughput: 700, throughputWarm: 250, payload: 500, payloadWarm: 150 }
@@ -87,7 +98,12 @@ function runCase(lib, workload, round, pinned) {
   const started = performance.now()
   return new Promise((resolve) => {
     // Its own process group, so the timeout (and the cleanup after) reaches its workers too.
-    const child = spawn(cmd, argv, { cwd: path.join(__dirname, '..', '..'), detached: true, stdio: ['ignore', 'pipe', 'pipe'] })
+    // --addon: napi-rs's generated loader (binding.js) loads this file instead of the repo's.
+    // --invoke: the adapter requires invoke-parallel from that directory instead of the repo.
+    const env = { ...process.env }
+    if (opts.addon !== null) env.NAPI_RS_NATIVE_LIBRARY_PATH = opts.addon
+    if (opts.invoke !== null) env.PEERS_INVOKE_PARALLEL_DIR = opts.invoke
+    const child = spawn(cmd, argv, { cwd: path.join(__dirname, '..', '..'), env, detached: true, stdio: ['ignore', 'pipe', 'pipe'] })
     current = child
     let stdout = ''
     let stderr = ''
@@ -281,6 +297,22 @@ function which(cmd) {
 const SPIN = opts.spin ?? calibrate()
 const TASKSET = which('taskset')
 
+/** The invoke-parallel source this run measures: commit, and files changed since (read-only git). */
+function sourceState() {
+  if (opts.invoke !== null) {
+    // A copy may say which commit it was made from, in a `.source-commit` file.
+    const marker = path.join(opts.invoke, '.source-commit')
+    return { copyAt: opts.invoke, commit: fs.existsSync(marker) ? fs.readFileSync(marker, 'utf8').trim() : null, uncommitted: [] }
+  }
+  const root = path.join(__dirname, '..', '..')
+  const git = (...args) => execFileSync('git', ['--no-optional-locks', '-C', root, ...args], { encoding: 'utf8' }).trim()
+  try {
+    return { commit: git('rev-parse', 'HEAD'), uncommitted: git('status', '--porcelain', '--', 'lib', 'src', 'index.js', 'worker.js').split('\n').filter(Boolean) }
+  } catch {
+    return { commit: null, uncommitted: [] }
+  }
+}
+
 function rotated(list, round) {
   const k = round % list.length
   return [...list.slice(k), ...list.slice(0, k)]
@@ -338,6 +370,8 @@ async function main() {
     ioTasks: IO_TASKS,
     baseline: BASELINE,
     libraries: libs.map(({ name, label, kind, version, setup }) => ({ name, label, kind, version, setup })),
+    invokeParallelSource: sourceState(),
+    invokeParallelAddon: null,
   }
   process.stderr.write(
     `peers: ${meta.mode} run, ${ROUNDS} round(s), ${libs.length} libraries, workloads ${workloads.join(', ')}${opts.pinned ? ' (+ pinned)' : ''}; spin(${SPIN}) ~ 10 ms\n`,
@@ -375,12 +409,21 @@ async function main() {
     }
   }
   meta.totalSeconds = (performance.now() - t0) / 1000
+  const addons = [...out.results, ...out.pinnedResults].filter((r) => r.addon).flatMap((r) => r.addon)
+  const builds = [...new Map(addons.map((a) => [`${a.path} ${a.build}`, a])).values()]
+  meta.invokeParallelAddon = builds
   save()
   const header = [
     `invoke-parallel vs worker-pool peers — ${meta.mode} run, ${ROUNDS} round(s) per workload, node ${process.version}, ${meta.cpus} CPUs`,
     `configuration: ${meta.configuration}`,
     `"vs fork" = median over rounds of (library / fork-pool) from the same round${ROUNDS > 1 ? ', (min-max) over rounds' : ''}.`,
     'For calls/s and MB/s above 1x is better; for µs, ms and MB below 1x is better.',
+    `invoke-parallel: ${meta.invokeParallelSource.copyAt ? `the copy in ${meta.invokeParallelSource.copyAt}${meta.invokeParallelSource.commit ? ` (commit ${meta.invokeParallelSource.commit.slice(0, 10)})` : ''}` : `commit ${meta.invokeParallelSource.commit?.slice(0, 10) ?? '?'}`}` +
+      (meta.invokeParallelSource.uncommitted.length ? ` + uncommitted changes in ${meta.invokeParallelSource.uncommitted.length} file(s)` : '') +
+      `; addon ${builds.map((a) => `${a.path} (${a.build} build, ${a.sizeMB} MB)`).join(', ') || 'not loaded'}`,
+    ...(builds.some((a) => a.build !== 'release')
+      ? ['WARNING: invoke-parallel ran on a non-release addon; its numbers understate it. Use `npm run build` or --addon=<release .node>.']
+      : []),
     '',
     table(
       ['library', 'version', 'runs in', 'setup'],

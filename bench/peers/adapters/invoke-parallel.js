@@ -2,7 +2,8 @@
 // invoke-parallel: a pool of `workers` child processes, all started up front, loading the shared
 // module as it is (no wrapper). maxPerChild is left at its default (0: no per-worker limit).
 
-const invoke = require('../../..')
+// run.js --invoke=<dir> points this at a copy of the package (a frozen snapshot); else the repo.
+const invoke = require(process.env.PEERS_INVOKE_PARALLEL_DIR || '../../..')
 
 exports.start = async function start(workerFile, { workers }) {
   const pool = invoke.pool({ limit: workers, minimum: workers })
