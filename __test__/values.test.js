@@ -101,3 +101,22 @@ test('thrown non-errors arrive as they were', async (t) => {
   t.is(await echo.throwString().catch((e) => e), 'just a string')
   t.deepEqual(await echo.rejectPlain().catch((e) => e), { reason: 'plain object' })
 })
+
+test('values JSON would alter still arrive exactly (shared references, -0, holes, undefined, class instances)', async (t) => {
+  const shared = { n: 1 }
+  class Point {
+    constructor(x) {
+      this.x = x
+    }
+  }
+  const value = { pair: [shared, shared], zero: -0, holes: [1, , 3], gap: [undefined], point: new Point(2), nan: NaN }
+  const back = await echo.echo(value)
+  t.is(back.pair[0], back.pair[1])
+  t.true(Object.is(back.zero, -0))
+  t.false(1 in back.holes)
+  t.is(back.holes.length, 3)
+  t.deepEqual(back.gap, [undefined])
+  t.deepEqual(back.point, { x: 2 })
+  t.true(Number.isNaN(back.nan))
+  t.deepEqual(await echo.echo({ plain: ['json', 1, true, null, { deep: 'ok' }] }), { plain: ['json', 1, true, null, { deep: 'ok' }] })
+})
