@@ -70,7 +70,7 @@ class FrameReader {
   }
 }
 
-/** Queues frames and writes them in one go at the end of the current turn of the event loop. */
+/** Queues frames and writes them in one go once the current task is done. */
 class FrameWriter {
   #socket
   #queued = []
@@ -84,7 +84,8 @@ class FrameWriter {
     this.#queued.push(encodeHeader(kind, call, module, payload.length), payload)
     if (!this.#scheduled) {
       this.#scheduled = true
-      setImmediate(() => this.#flush())
+      // After the current task and its microtasks: every reply they produce goes in one write.
+      queueMicrotask(() => queueMicrotask(() => this.#flush()))
     }
   }
 
