@@ -22,6 +22,8 @@ const busyPools = new Set()
 
 class Pool {
   #native
+  /** The last call id handed out; ids are the pool's, 1 to 2^32 - 1 (0 means "no reply" on the wire). */
+  #lastId = 0
   #onError
   #output
   /** call id -> { resolve, reject, and for a streamed result: stream, waiting } */
@@ -115,7 +117,8 @@ class Pool {
   /** Loads a module by resolved path; resolves to its id and exported function names. */
   [kLoad](resolvedPath, noRetry) {
     if (this.#closing !== null) return Promise.reject(poolClosedError())
-    const id = this.#native.load(resolvedPath, noRetry)
+    const id = this.#nextId()
+    this.#native.load(id, resolvedPath, noRetry)
     return this.#track(id).then((names) => ({ id, names }))
   }
 
@@ -130,8 +133,12 @@ class Pool {
     } catch (err) {
       return Promise.reject(err)
     }
+    const noRetry = options.noRetry === true
     const submit = () => {
-      const id = this.#native.call(moduleId, payload, options.noRetry === true, options.timeout, handles?.fds)
+      // Sent at once, not gathered per task: the worker starts on the first call while this
+      // thread is still making the next (measured: batching submissions cost ~30% throughput).
+      const id = this.#nextId()
+      this.#native.call(id, moduleId, payload, noRetry, options.timeout, handles?.fds)
       // The pool holds its own copies of the descriptors now.
       if (handles !== null) releaseHandles(handles)
       return id
@@ -202,11 +209,25 @@ class Pool {
     })
   }
 
+  #nextId() {
+    this.#lastId = this.#lastId === 0xffffffff ? 1 : this.#lastId + 1
+    return this.#lastId
+  }
+
+  /** A batch from src/binding.rs `to_batch`: `[bytes, id, kind, x, ...]`, see there. */
   #settle(batch) {
-    for (let i = 0; i < batch.length; i += 3) {
+    const bytes = batch[0]
+    let offset = 0
+    /** The next binary payload: it ends at `end` and starts where the previous one ended. */
+    const slice = (end) => {
+      const payload = bytes.subarray(offset, end)
+      offset = end
+      return payload
+    }
+    for (let i = 1; i < batch.length; i += 3) {
       const id = batch[i]
       const kind = batch[i + 1]
-      const payload = batch[i + 2]
+      const payload = typeof batch[i + 2] === 'number' ? slice(batch[i + 2]) : batch[i + 2]
       let fds
       if (kind === BatchKind.ResolvedWithHandles) {
         fds = batch[i + 3]
@@ -223,7 +244,7 @@ class Pool {
       if (kind === BatchKind.ReportWithError) {
         // An uncaught exception in a worker: the report, with what was thrown as its cause.
         const error = failureError(payload)
-        error.cause = wire.decodeThrown(batch[i + 3])
+        error.cause = wire.decodeThrown(slice(batch[i + 3]))
         i++
         this.#report(error)
         continue

@@ -84,7 +84,6 @@ pub struct NativePool {
   inbox: UnboundedSender<Event>,
   stats: Arc<Mutex<Stats>>,
   batches: Arc<BatchFn>,
-  next_id: u32,
 }
 
 #[napi]
@@ -141,36 +140,34 @@ impl NativePool {
         let _ = inbox.send(Event::Close { force: true });
       }
     })?;
-    Ok(NativePool { inbox, stats, batches, next_id: 0 })
+    Ok(NativePool { inbox, stats, batches })
   }
 
-  /// Loads a module; the returned call id is also the module's id for later calls.
+  /// Loads a module as call `id` (ids come from JS); the id is also the module's id for later calls.
   #[napi]
-  pub fn load(&mut self, path: String, no_retry: bool) -> u32 {
-    let id = self.next_call_id();
+  pub fn load(&self, id: u32, path: String, no_retry: bool) {
     let job = Job::Load { path: Arc::from(path.into_bytes()) };
     let options = CallOptions { no_retry, timeout_ms: None };
     self.submit(Event::Submit { call: id, module: id, job, options });
-    id
   }
 
   /// `timeout` is in milliseconds from dispatch; absent means none. `handles` are descriptors
   /// (of sockets) to hand to the worker: they are duplicated here, so the caller may close its own.
   #[napi]
   pub fn call(
-    &mut self,
+    &self,
+    id: u32,
     module: u32,
     payload: &[u8],
     no_retry: bool,
     timeout: Option<f64>,
     handles: Option<Vec<i32>>,
-  ) -> Result<u32> {
+  ) -> Result<()> {
     let handles = SharedHandles::new(duplicate(handles.as_deref().unwrap_or_default())?);
-    let id = self.next_call_id();
     let job = Job::Invoke { payload: Arc::from(payload), handles };
     let options = CallOptions { no_retry, timeout_ms: timeout.and_then(to_ms) };
     self.submit(Event::Submit { call: id, module, job, options });
-    Ok(id)
+    Ok(())
   }
 
   /// The caller consumed `items` more items of the call's streamed result.
@@ -226,12 +223,6 @@ impl NativePool {
 }
 
 impl NativePool {
-  fn next_call_id(&mut self) -> u32 {
-    // 0 is reserved on the wire for "no reply wanted".
-    self.next_id = self.next_id.wrapping_add(1).max(1);
-    self.next_id
-  }
-
   fn submit(&self, event: Event) {
     // The actor outlives every NativePool unless the pool is closed, where the scheduler already
     // answers every call itself.
@@ -244,37 +235,45 @@ fn to_ms(ms: f64) -> Option<u64> {
   ms.is_finite().then(|| ms.max(0.0) as u64)
 }
 
+/// The JS-thread half of settling: everything queued, as `[bytes, id, kind, x, id, kind, x, ...]`.
+/// `bytes` is one Buffer holding every binary payload of the batch back to back; for those, `x`
+/// is the payload's end offset in it (each starts where the previous one ended). Other payloads
+/// are strings. One Buffer per batch keeps the garbage collector out of the hot path.
 fn to_batch(queue: &SettleQueue) -> Vec<BatchItem> {
-  let mut batch = Vec::new();
+  let mut bytes: Vec<u8> = Vec::new();
+  let mut batch = vec![Either4::A(0)];
+  let mut binary = |payload: Vec<u8>| {
+    bytes.extend_from_slice(&payload);
+    Either4::A(bytes.len() as u32)
+  };
   for item in queue.drain() {
-    let none = String::new;
+    let text = Either4::C;
     // `extra` is a fourth entry that only these kinds have.
     let (id, kind, payload, extra) = match item {
-      Settled::Call(id, Outcome::Resolved(bytes, handles)) if !handles.0.is_empty() => {
+      Settled::Call(id, Outcome::Resolved(payload, handles)) if !handles.0.is_empty() => {
         // The descriptors now belong to JS, which wraps each in a net.Socket or net.Server.
         let fds = handles.0.into_iter().map(IntoRawFd::into_raw_fd).collect();
-        (id, RESOLVED_WITH_HANDLES, Either4::B(bytes.into()), Some(Either4::D(fds)))
+        (id, RESOLVED_WITH_HANDLES, binary(payload), Some(Either4::D(fds)))
       }
-      Settled::Call(id, Outcome::Resolved(bytes, _)) => (id, RESOLVED, Either4::B(bytes.into()), None),
-      Settled::Call(id, Outcome::Rejected(bytes)) => (id, REJECTED, Either4::B(bytes.into()), None),
-      Settled::Call(id, Outcome::Failed(failure)) => (id, FAILED, Either4::C(failure.to_json()), None),
+      Settled::Call(id, Outcome::Resolved(payload, _)) => (id, RESOLVED, binary(payload), None),
+      Settled::Call(id, Outcome::Rejected(payload)) => (id, REJECTED, binary(payload), None),
+      Settled::Call(id, Outcome::Failed(failure)) => (id, FAILED, text(failure.to_json()), None),
       Settled::Report(mut failure) => match failure.error.take() {
-        Some(error) => (0, REPORT_WITH_ERROR, Either4::C(failure.to_json()), Some(Either4::B(error.into()))),
-        None => (0, REPORT, Either4::C(failure.to_json()), None),
+        Some(error) => (0, REPORT_WITH_ERROR, text(failure.to_json()), Some(binary(error))),
+        None => (0, REPORT, text(failure.to_json()), None),
       },
-      Settled::Room => (0, ROOM, Either4::C(none()), None),
-      Settled::Closed => (0, CLOSED, Either4::C(none()), None),
-      Settled::Piece(id, Piece::Started) => (id, STREAM_START, Either4::C(none()), None),
-      Settled::Piece(id, Piece::Item(bytes)) => (id, STREAM_ITEM, Either4::B(bytes.into()), None),
-      Settled::Output { pid, stderr, line } => {
-        (pid, if stderr { STDERR_LINE } else { STDOUT_LINE }, Either4::C(line), None)
-      }
+      Settled::Room => (0, ROOM, text(String::new()), None),
+      Settled::Closed => (0, CLOSED, text(String::new()), None),
+      Settled::Piece(id, Piece::Started) => (id, STREAM_START, text(String::new()), None),
+      Settled::Piece(id, Piece::Item(payload)) => (id, STREAM_ITEM, binary(payload), None),
+      Settled::Output { pid, stderr, line } => (pid, if stderr { STDERR_LINE } else { STDOUT_LINE }, text(line), None),
     };
     batch.push(Either4::A(id));
     batch.push(Either4::A(kind));
     batch.push(payload);
     batch.extend(extra);
   }
+  batch[0] = Either4::B(bytes.into());
   batch
 }
 
