@@ -19,6 +19,8 @@ const V8_FORMAT = 0xff
 /** Larger values go through V8 (checking them would cost more than JSON saves). */
 const JSON_MAX_NODES = 256
 const JSON_MAX_DEPTH = 8
+/** Past this many characters of strings, V8's raw copy beats JSON's escaping and re-encoding. */
+const JSON_MAX_TEXT = 4096
 
 /**
  * Serializes `value`; a value that cannot be cloned becomes a TypeError that says where in
@@ -34,7 +36,7 @@ function encodeCall(method, args) {
 }
 
 function encodeInspecting(value, inspected, what) {
-  if (jsonExact(value, 0, { nodes: 0, seen: new Set() })) return Buffer.from(JSON.stringify(value))
+  if (jsonExact(value, 0, { nodes: 0, text: 0, seen: new Set() })) return Buffer.from(JSON.stringify(value))
   try {
     return v8.serialize(value)
   } catch (err) {
@@ -58,6 +60,8 @@ function jsonExact(value, depth, budget) {
   if (++budget.nodes > JSON_MAX_NODES) return false
   switch (typeof value) {
     case 'string':
+      budget.text += value.length
+      return budget.text <= JSON_MAX_TEXT
     case 'boolean':
       return true
     case 'number':
@@ -77,6 +81,7 @@ function jsonExact(value, depth, budget) {
       const proto = Object.getPrototypeOf(value)
       if ((proto !== Object.prototype && proto !== null) || 'toJSON' in value) return false
       for (const key in value) {
+        budget.text += key.length
         if (!Object.hasOwn(value, key) || !jsonExact(value[key], depth + 1, budget)) return false
       }
       return true
