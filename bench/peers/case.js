@@ -8,6 +8,7 @@
 const fs = require('node:fs')
 const path = require('node:path')
 const { loadedAddons, describe } = require('./addon-info')
+const { throughput, percentile } = require('../measure')
 
 const WORK = path.join(__dirname, 'work.js')
 const MARK = '@@PEERS-RESULT '
@@ -26,59 +27,21 @@ function checkSmall(result, i) {
   }
 }
 
-/** Keeps `inflight` calls outstanding; resolves to completed calls per second over `ms`. */
+/**
+ * Keeps `inflight` calls outstanding; resolves to completed calls per second over `ms` (the loop
+ * is bench/measure.js's, shared with the echo benchmark).
+ */
 function windowed(pool, fn, makeArg, check, inflight, ms) {
-  return new Promise((resolve, reject) => {
-    let active = 0
-    let done = 0
-    let seq = 0
-    let stopped = false
-    let t0 = 0
-    let base = 0
-    let deadline = Infinity
-    let rate = 0
-    const bail = (err) => {
-      stopped = true
-      reject(err)
+  const contender = { label: spec.lib, call: ({ arg }) => pool.call(fn, arg) }
+  const correct = (result, { seq }) => {
+    try {
+      check(result, seq)
+      return true
+    } catch {
+      return false
     }
-    const launch = () => {
-      const n = seq++
-      const arg = makeArg(n)
-      active++
-      pool.call(fn, arg).then((result) => onDone(result, n), bail)
-    }
-    const onDone = (result, n) => {
-      active--
-      done++
-      try {
-        check(result, n)
-      } catch (err) {
-        return bail(err)
-      }
-      if (stopped) {
-        if (active === 0) resolve(rate)
-        return
-      }
-      const now = performance.now()
-      // The clock starts once the first window has come back.
-      if (done === inflight) {
-        t0 = now
-        base = done
-        deadline = t0 + ms
-      } else if (done > inflight && now >= deadline) {
-        rate = ((done - base) * 1000) / (now - t0)
-        stopped = true
-      }
-      if (!stopped) launch()
-      else if (active === 0) resolve(rate)
-    }
-    for (let i = 0; i < inflight; i++) launch()
-  })
-}
-
-function percentile(sorted, p) {
-  const rank = Math.ceil((p / 100) * sorted.length)
-  return sorted[Math.min(sorted.length - 1, Math.max(0, rank - 1))]
+  }
+  return throughput(contender, (seq) => ({ seq, arg: makeArg(seq) }), correct, inflight, ms)
 }
 
 // ---- memory: the parent and every process below it --------------------------------------------
