@@ -227,6 +227,7 @@ class Pool {
     for (let i = 1; i < batch.length; i += 3) {
       const id = batch[i]
       const kind = batch[i + 1]
+      // An offset into `bytes`, a Buffer of its own (a large payload), or a string.
       const payload = typeof batch[i + 2] === 'number' ? slice(batch[i + 2]) : batch[i + 2]
       let fds
       if (kind === BatchKind.ResolvedWithHandles) {
@@ -244,7 +245,8 @@ class Pool {
       if (kind === BatchKind.ReportWithError) {
         // An uncaught exception in a worker: the report, with what was thrown as its cause.
         const error = failureError(payload)
-        error.cause = wire.decodeThrown(slice(batch[i + 3]))
+        const thrown = batch[i + 3]
+        error.cause = wire.decodeThrown(typeof thrown === 'number' ? slice(thrown) : thrown)
         i++
         this.#report(error)
         continue

@@ -21,7 +21,10 @@ use crate::protocol::SharedHandles;
 /// One entry of a settlement batch, flattened into the JS array as `id, kind, payload`.
 type BatchItem = Either4<u32, Buffer, String, Vec<i32>>;
 
-/// Batch kinds, mirrored in `lib/native-pool.js`.
+/// Binary payloads from this size on get a Buffer of their own in a batch (see `to_batch`).
+const OWN_BUFFER: usize = 64 * 1024;
+
+/// Batch kinds, mirrored in `lib/native.js`.
 const RESOLVED: u32 = 0;
 const REJECTED: u32 = 1;
 const FAILED: u32 = 2;
@@ -236,13 +239,18 @@ fn to_ms(ms: f64) -> Option<u64> {
 }
 
 /// The JS-thread half of settling: everything queued, as `[bytes, id, kind, x, id, kind, x, ...]`.
-/// `bytes` is one Buffer holding every binary payload of the batch back to back; for those, `x`
-/// is the payload's end offset in it (each starts where the previous one ended). Other payloads
-/// are strings. One Buffer per batch keeps the garbage collector out of the hot path.
+/// `bytes` is one Buffer holding the batch's small binary payloads back to back; for those, `x`
+/// is the payload's end offset in it (each starts where the previous one ended). A large binary
+/// payload is a Buffer of its own; other payloads are strings. One Buffer for the many small
+/// payloads keeps the garbage collector out of the hot path.
 fn to_batch(queue: &SettleQueue) -> Vec<BatchItem> {
   let mut bytes: Vec<u8> = Vec::new();
   let mut batch = vec![Either4::A(0)];
   let mut binary = |payload: Vec<u8>| {
+    if payload.len() >= OWN_BUFFER {
+      // A large payload becomes a Buffer of its own, without a copy.
+      return Either4::B(payload.into());
+    }
     bytes.extend_from_slice(&payload);
     Either4::A(bytes.len() as u32)
   };

@@ -21,6 +21,8 @@ use crate::protocol::{FrameDecoder, OutFrame, ReceivedHandles};
 const EXIT_GRACE: Duration = Duration::from_secs(2);
 /// Writes are batched up to this size.
 const WRITE_BATCH: usize = 256 * 1024;
+/// A payload this large is written on its own rather than copied into the batch.
+const DIRECT_WRITE: usize = 64 * 1024;
 
 /// The parent's handle on one running worker.
 pub struct WorkerLink {
@@ -81,23 +83,26 @@ async fn write_frames(
   mut outbox: UnboundedReceiver<OutFrame>,
 ) {
   let mut buf = Vec::with_capacity(64 * 1024);
-  while let Some(frame) = outbox.recv().await {
-    if send_handles(&handle_channel, &frame).await.is_err() {
-      return;
-    }
-    append(&mut buf, &frame);
-    while buf.len() < WRITE_BATCH {
-      match outbox.try_recv() {
-        Ok(frame) => {
-          if send_handles(&handle_channel, &frame).await.is_err() {
-            return;
-          }
-          append(&mut buf, &frame)
-        }
-        Err(_) => break,
+  while let Some(first) = outbox.recv().await {
+    let mut next = Some(first);
+    // Small frames are gathered into one write; a large payload is written from where it is.
+    while let Some(frame) = next.take() {
+      if send_handles(&handle_channel, &frame).await.is_err() {
+        return;
+      }
+      buf.extend_from_slice(&frame.header());
+      if frame.payload.len() < DIRECT_WRITE {
+        buf.extend_from_slice(&frame.payload);
+      } else if socket.write_all(&buf).await.is_err() || socket.write_all(&frame.payload).await.is_err() {
+        return;
+      } else {
+        buf.clear();
+      }
+      if buf.len() < WRITE_BATCH {
+        next = outbox.try_recv().ok();
       }
     }
-    if socket.write_all(&buf).await.is_err() {
+    if !buf.is_empty() && socket.write_all(&buf).await.is_err() {
       return;
     }
     buf.clear();
@@ -120,10 +125,6 @@ async fn send_handles(handle_channel: &OwnedFd, frame: &OutFrame) -> io::Result<
   }
 }
 
-fn append(buf: &mut Vec<u8>, frame: &OutFrame) {
-  buf.extend_from_slice(&frame.header());
-  buf.extend_from_slice(&frame.payload);
-}
 
 async fn read_until_exit(
   worker: WorkerId,
