@@ -21,6 +21,9 @@ pub const CHANNEL_FD: i32 = 3;
 /// The fd number the worker finds its handle channel on (descriptors passed with frames).
 pub const HANDLE_CHANNEL_FD: i32 = 4;
 
+/// Bytes of socket buffer asked for each way (the kernel caps it at net.core.wmem_max/rmem_max).
+const SOCKET_BUFFER: libc::c_int = 4 << 20;
+
 /// The parent's ends of a worker's two channels.
 pub struct WorkerChannels {
   pub frames: OwnedFd,
@@ -31,6 +34,11 @@ pub struct WorkerChannels {
 /// datagrams, so each message of descriptors stays whole); returns the parent's ends.
 pub fn spawn_worker(config: &SpawnConfig) -> io::Result<(Child, WorkerChannels)> {
   let (frames, child_frames) = socketpair(libc::SOCK_STREAM)?;
+  // Room for a large payload in flight, so a 1 MiB call is not a dozen wake-ups each way.
+  for end in [&frames, &child_frames] {
+    set_buffer_size(end, libc::SO_SNDBUF, SOCKET_BUFFER);
+    set_buffer_size(end, libc::SO_RCVBUF, SOCKET_BUFFER);
+  }
   let (handles, child_handles) = socketpair(libc::SOCK_DGRAM)?;
   let child_fds = [child_frames.as_raw_fd(), child_handles.as_raw_fd()];
   let parent_pid = std::process::id() as libc::pid_t;
@@ -90,6 +98,19 @@ fn socketpair(kind: i32) -> io::Result<(OwnedFd, OwnedFd)> {
   }
   // SAFETY: both descriptors were just created and are owned by nobody else.
   Ok(unsafe { (OwnedFd::from_raw_fd(fds[0]), OwnedFd::from_raw_fd(fds[1])) })
+}
+
+fn set_buffer_size(socket: &OwnedFd, option: libc::c_int, bytes: libc::c_int) {
+  // SAFETY: setsockopt reads `bytes` for the given length; failure just leaves the default.
+  unsafe {
+    libc::setsockopt(
+      socket.as_raw_fd(),
+      libc::SOL_SOCKET,
+      option,
+      (&bytes as *const libc::c_int).cast(),
+      std::mem::size_of::<libc::c_int>() as libc::socklen_t,
+    );
+  }
 }
 
 fn clear_cloexec(fd: i32) -> io::Result<()> {

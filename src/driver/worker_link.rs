@@ -125,7 +125,6 @@ async fn send_handles(handle_channel: &OwnedFd, frame: &OutFrame) -> io::Result<
   }
 }
 
-
 async fn read_until_exit(
   worker: WorkerId,
   mut socket: OwnedReadHalf,
