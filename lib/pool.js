@@ -8,6 +8,7 @@ const { failureError, poolClosedError, tooLargeError } = require('./errors')
 const { isCancelled, onCancel, cancelError } = require('./cancel')
 const { takeHandles, releaseHandles, restoreHandles } = require('./handles')
 const { WorkerStream } = require('./stream')
+const { readBatch } = require('./batch')
 
 const WORKER_MAIN = path.join(__dirname, 'worker', 'main.js')
 
@@ -214,69 +215,46 @@ class Pool {
     return this.#lastId
   }
 
-  /** A batch from src/binding.rs `to_batch`: `[bytes, id, kind, x, ...]`, see there. */
   #settle(batch) {
-    const bytes = batch[0]
-    let offset = 0
-    /** The next binary payload: it ends at `end` and starts where the previous one ended. */
-    const slice = (end) => {
-      const payload = bytes.subarray(offset, end)
-      offset = end
-      return payload
-    }
-    for (let i = 1; i < batch.length; i += 3) {
-      const id = batch[i]
-      const kind = batch[i + 1]
-      // An offset into `bytes`, a Buffer of its own (a large payload), or a string.
-      const payload = typeof batch[i + 2] === 'number' ? slice(batch[i + 2]) : batch[i + 2]
-      let fds
-      if (kind === BatchKind.ResolvedWithHandles) {
-        fds = batch[i + 3]
-        i++
-      }
-      if (kind === BatchKind.StdoutLine || kind === BatchKind.StderrLine) {
-        this.#writeOutput(id, kind === BatchKind.StdoutLine ? 'stdout' : 'stderr', payload)
-        continue
-      }
-      if (kind === BatchKind.Report) {
-        this.#report(failureError(payload))
-        continue
-      }
-      if (kind === BatchKind.ReportWithError) {
+    readBatch(batch, (id, kind, payload, extra) => this.#settleOne(id, kind, payload, extra))
+    this.#release()
+  }
+
+  #settleOne(id, kind, payload, extra) {
+    switch (kind) {
+      case BatchKind.StdoutLine:
+      case BatchKind.StderrLine:
+        return this.#writeOutput(id, kind === BatchKind.StdoutLine ? 'stdout' : 'stderr', payload)
+      case BatchKind.Report:
+        return this.#report(failureError(payload))
+      case BatchKind.ReportWithError: {
         // An uncaught exception in a worker: the report, with what was thrown as its cause.
         const error = failureError(payload)
-        const thrown = batch[i + 3]
-        error.cause = wire.decodeThrown(typeof thrown === 'number' ? slice(thrown) : thrown)
-        i++
-        this.#report(error)
-        continue
+        error.cause = wire.decodeThrown(extra)
+        return this.#report(error)
       }
-      if (kind === BatchKind.Room) {
+      case BatchKind.Room:
         this.#room?.resolve()
         this.#room = null
-        continue
-      }
-      if (kind === BatchKind.Closed) {
+        return
+      case BatchKind.Closed:
         this.#closeDone = true
-        this.#markClosed()
-        continue
-      }
-      const call = this.#pending.get(id)
-      if (call === undefined) {
-        if (fds !== undefined) restoreHandles([], fds)
-        continue
-      }
-      if (kind === BatchKind.StreamStart) {
-        call.stream = this.#openStream(id, call)
-        call.resolve(call.stream)
-      } else if (kind === BatchKind.StreamItem) {
-        this.#deliverItem(call.stream, payload)
-      } else {
-        this.#forget(id, call)
-        this.#finishCall(call, kind, payload, fds)
-      }
+        return this.#markClosed()
     }
-    this.#release()
+    const call = this.#pending.get(id)
+    const fds = kind === BatchKind.ResolvedWithHandles ? extra : undefined
+    if (call === undefined) {
+      // Settled already (cancelled): descriptors that came anyway are closed.
+      if (fds !== undefined) restoreHandles([], fds)
+    } else if (kind === BatchKind.StreamStart) {
+      call.stream = this.#openStream(id, call)
+      call.resolve(call.stream)
+    } else if (kind === BatchKind.StreamItem) {
+      this.#deliverItem(call.stream, payload)
+    } else {
+      this.#forget(id, call)
+      this.#finishCall(call, kind, payload, fds)
+    }
   }
 
   #finishCall(call, kind, payload, fds) {
