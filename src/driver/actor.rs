@@ -1,12 +1,12 @@
 use std::collections::{HashMap, VecDeque};
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
 
 use tokio::sync::mpsc::{unbounded_channel, UnboundedReceiver, UnboundedSender, WeakUnboundedSender};
 
 use super::runtime::io_handle;
 use super::settle::{SettleQueue, Settled};
 use super::spawn::SpawnConfig;
+use super::timers::Timers;
 use super::worker_link::WorkerLink;
 use crate::core::{Action, Event, PoolConfig, Scheduler, Signal, Stats, WorkerId};
 
@@ -29,6 +29,7 @@ pub fn start_pool(
     settle,
     stats,
     follow_ups: VecDeque::new(),
+    timers: Timers::new(inbox.downgrade()),
   };
   io_handle().spawn(actor.run(events, first_actions));
   inbox
@@ -44,6 +45,7 @@ struct PoolActor {
   stats: Arc<Mutex<Stats>>,
   /// Events produced while carrying out actions (a spawn's result), handled before the next input.
   follow_ups: VecDeque<Event>,
+  timers: Timers,
 }
 
 impl PoolActor {
@@ -116,15 +118,7 @@ impl PoolActor {
           }
         }
         Action::Settle { call, outcome } => self.settle.push(Settled::Call(call, outcome)),
-        Action::ArmTimer { timer, after_ms } => {
-          let inbox = self.inbox.clone();
-          tokio::spawn(async move {
-            tokio::time::sleep(Duration::from_millis(after_ms)).await;
-            if let Some(inbox) = inbox.upgrade() {
-              let _ = inbox.send(Event::TimerFired { timer });
-            }
-          });
-        }
+        Action::ArmTimer { timer, after_ms } => self.timers.arm(timer, after_ms),
         Action::Deliver { call, piece } => self.settle.push(Settled::Piece(call, piece)),
         Action::Report { failure } => self.settle.push(Settled::Report(failure)),
         Action::Room => self.settle.push(Settled::Room),

@@ -5,6 +5,7 @@ mod exit_watch;
 mod runtime;
 mod settle;
 mod spawn;
+mod timers;
 mod worker_link;
 mod worker_output;
 
