@@ -8,7 +8,7 @@ use super::settle::{SettleQueue, Settled};
 use super::spawn::SpawnConfig;
 use super::timers::Timers;
 use super::worker_link::WorkerLink;
-use crate::core::{Action, Event, PoolConfig, Scheduler, Signal, Stats, WorkerId};
+use crate::core::{Action, Event, PoolConfig, Scheduler, Signal, Stats, Timer, WorkerId};
 
 /// Starts a pool on the I/O thread; events sent to the returned inbox drive it. The pool lives as
 /// long as that sender (or a clone) does: everything on the I/O side holds only weak ones, so
@@ -77,9 +77,12 @@ impl PoolActor {
     self.follow_ups.push_back(event);
     let mut actions = Vec::new();
     while let Some(event) = self.follow_ups.pop_front() {
-      if let Event::Exited { worker, .. } = &event {
+      match &event {
         // Reaped: its pid may be reused, so nothing may signal it any more.
-        self.links.remove(worker);
+        Event::Exited { worker, .. } => drop(self.links.remove(worker)),
+        // A timeout that fired is done with, whatever the scheduler makes of it.
+        Event::TimerFired { timer: Timer::CallTimeout { call, .. } } => self.timers.call_settled(*call),
+        _ => {}
       }
       self.scheduler.handle(event, &mut actions);
       self.execute(std::mem::take(&mut actions));
@@ -117,7 +120,10 @@ impl PoolActor {
             });
           }
         }
-        Action::Settle { call, outcome } => self.settle.push(Settled::Call(call, outcome)),
+        Action::Settle { call, outcome } => {
+          self.timers.call_settled(call);
+          self.settle.push(Settled::Call(call, outcome));
+        }
         Action::ArmTimer { timer, after_ms } => self.timers.arm(timer, after_ms),
         Action::Deliver { call, piece } => self.settle.push(Settled::Piece(call, piece)),
         Action::Report { failure } => self.settle.push(Settled::Report(failure)),
