@@ -82,11 +82,22 @@ pub struct PoolStats {
   pub retried: f64,
 }
 
-#[napi]
+#[napi(custom_finalize)]
 pub struct NativePool {
   inbox: UnboundedSender<Event>,
   stats: Arc<Mutex<Stats>>,
   batches: Arc<BatchFn>,
+  /// Removed when the pool is collected, so making many pools does not pile up hooks.
+  cleanup: Option<napi::CleanupEnvHook<()>>,
+}
+
+impl ObjectFinalize for NativePool {
+  fn finalize(mut self, env: Env) -> Result<()> {
+    if let Some(hook) = self.cleanup.take() {
+      env.remove_env_cleanup_hook(hook)?;
+    }
+    Ok(())
+  }
 }
 
 #[napi]
@@ -138,12 +149,12 @@ impl NativePool {
     // When this JS environment goes away (a worker thread ending, the process exiting), its
     // workers go with it.
     let cleanup_inbox = inbox.downgrade();
-    env.add_env_cleanup_hook((), move |_| {
+    let cleanup = env.add_env_cleanup_hook((), move |_| {
       if let Some(inbox) = cleanup_inbox.upgrade() {
         let _ = inbox.send(Event::Close { force: true });
       }
     })?;
-    Ok(NativePool { inbox, stats, batches })
+    Ok(NativePool { inbox, stats, batches, cleanup: Some(cleanup) })
   }
 
   /// Loads a module as call `id` (ids come from JS); the id is also the module's id for later calls.
