@@ -165,3 +165,16 @@ test('idle timers re-armed on every call, and timeouts of calls that finished, d
   // A pending timer per arming or per finished call measured ~45-50 MB each here.
   t.true(growth < 25 * 2 ** 20, `RSS grew ${(growth / 2 ** 20).toFixed(1)} MB`)
 })
+
+test('a module that tracks calls gets an uncaught error pinned on the call whose flow threw it', async (t) => {
+  const { pool, errors } = await setup(t, { limit: 1, maxPerChild: 0 })
+  const mod = await invoke.require('./fixtures/cancellable', { pool })
+  const marker = path.join(require('node:os').tmpdir(), `invoke-parallel-flow-${process.pid}-${Date.now()}`)
+  t.teardown(() => require('node:fs').rmSync(marker, { force: true }))
+  const neighbours = [mod.sleep(300, 'a'), mod.sleep(300, 'b')]
+  const culprit = mod.throwFromTimerOnce(marker)
+  await t.throwsAsync(culprit, { instanceOf: SyntaxError, message: /own timer/ })
+  const results = await Promise.all(neighbours)
+  t.deepEqual(results.map((r) => r.value), ['a', 'b'], 'the others were retried and succeeded')
+  t.regex(errors.find((e) => /uncaught exception/.test(e.message)).message, /while running call \d+/)
+})

@@ -25,6 +25,8 @@ const writer = new FrameWriter(channel)
 const modules = new Map()
 /** call id -> AbortController, for calls that can observe cancellation (see worker.js). */
 const controllers = new Map()
+/** A call's AbortSignal (its context's store) -> its call id. */
+const callOfSignal = new WeakMap()
 /** call id -> { credit, wake, stopped }, for calls streaming their result. */
 const streams = new Map()
 /** Items a stream may send before the parent grants more (the parent's lib/stream.js WINDOW). */
@@ -125,6 +127,7 @@ function run({ call, module, payload }, entry, fds) {
     } else {
       const controller = new AbortController()
       controllers.set(call, controller)
+      callOfSignal.set(controller.signal, call)
       result = context.run(controller.signal, () => target.fn.apply(target.self, args))
     }
   } catch (error) {
@@ -236,14 +239,18 @@ function finished(call) {
 }
 
 // An exception nothing caught, thrown outside any call's own code (a timer, an event handler) or a
-// rejection nobody handled: the call it belongs to — the running one, when there is just one —
-// rejects with it, the parent hears of it, and this worker exits (its other calls go elsewhere).
+// rejection nobody handled: the call it belongs to rejects with it, the parent hears of it, and
+// this worker exits (its other calls go elsewhere). The call it belongs to is the one whose
+// async flow it came from, when the module tracks calls (it loaded worker.js), or else the
+// running call, when there is just one.
 let dying = false
 function fatal(error) {
   if (dying) return
   dying = true
   const [only] = running.size === 1 ? running : []
-  writer.sendLast(Kind.Fatal, only ?? 0, 0, wire.encodeThrown(error), () => process.exit(70))
+  const flow = callOfSignal.get(globalThis[CALL_CONTEXT]?.getStore())
+  const culprit = flow !== undefined && running.has(flow) ? flow : only
+  writer.sendLast(Kind.Fatal, culprit ?? 0, 0, wire.encodeThrown(error), () => process.exit(70))
   setTimeout(() => process.exit(70), 1000).unref()
 }
 process.on('uncaughtException', fatal)
