@@ -19,13 +19,9 @@ pub fn send_fds(socket: RawFd, fds: &[RawFd]) -> io::Result<()> {
   // SAFETY: CMSG_SPACE only computes a size.
   let space = unsafe { libc::CMSG_SPACE(payload_len) } as usize;
   let mut control = vec![0u8; space];
+  let msg = message(&mut iov, &mut control);
   // SAFETY: every pointer handed to sendmsg points into live buffers sized as the header says.
   unsafe {
-    let mut msg: libc::msghdr = std::mem::zeroed();
-    msg.msg_iov = &mut iov;
-    msg.msg_iovlen = 1;
-    msg.msg_control = control.as_mut_ptr().cast();
-    msg.msg_controllen = space as _;
     let cmsg = libc::CMSG_FIRSTHDR(&msg);
     (*cmsg).cmsg_level = libc::SOL_SOCKET;
     (*cmsg).cmsg_type = libc::SCM_RIGHTS;
@@ -52,13 +48,9 @@ pub fn recv_fds(socket: RawFd, wait: bool) -> io::Result<Vec<OwnedFd>> {
   // SAFETY: CMSG_SPACE only computes a size.
   let space = unsafe { libc::CMSG_SPACE((MAX_HANDLES * std::mem::size_of::<RawFd>()) as u32) } as usize;
   let mut control = vec![0u8; space];
+  let mut msg = message(&mut iov, &mut control);
   // SAFETY: as in `send_fds`; descriptors the kernel installed are owned here exactly once.
   unsafe {
-    let mut msg: libc::msghdr = std::mem::zeroed();
-    msg.msg_iov = &mut iov;
-    msg.msg_iovlen = 1;
-    msg.msg_control = control.as_mut_ptr().cast();
-    msg.msg_controllen = space as _;
     let received = loop {
       let n = libc::recvmsg(socket, &mut msg, flags);
       if n >= 0 {
@@ -92,6 +84,18 @@ pub fn recv_fds(socket: RawFd, wait: bool) -> io::Result<Vec<OwnedFd>> {
     }
     Ok(fds)
   }
+}
+
+/// A message of the one byte in `iov`, with `control` as room for ancillary data.
+fn message(iov: &mut libc::iovec, control: &mut [u8]) -> libc::msghdr {
+  // SAFETY: an all-zero msghdr is valid (null pointers, zero lengths); the fields set below point
+  // into buffers the caller keeps alive for as long as it uses the header.
+  let mut msg: libc::msghdr = unsafe { std::mem::zeroed() };
+  msg.msg_iov = iov;
+  msg.msg_iovlen = 1;
+  msg.msg_control = control.as_mut_ptr().cast();
+  msg.msg_controllen = control.len() as _;
+  msg
 }
 
 #[cfg(test)]

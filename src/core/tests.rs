@@ -51,6 +51,15 @@ impl Sim {
     sim
   }
 
+  /// A pool whose worker 1 is ready and has loaded module 1 (call 1).
+  fn with_module(config: PoolConfig) -> Self {
+    let mut sim = Sim::new(config);
+    sim.start(1);
+    sim.submit(1, true, false);
+    sim.answer(1, true);
+    sim
+  }
+
   fn event(&mut self, event: Event) {
     let mut out = Vec::new();
     self.sched.handle(event, &mut out);
@@ -520,10 +529,7 @@ fn cancel_drops_a_queued_call_without_sending_it() {
 
 #[test]
 fn cancelled_call_keeps_its_slot_until_it_returns_and_others_are_untouched() {
-  let mut sim = Sim::new(config(1, 1, 2));
-  sim.start(1);
-  sim.submit(1, true, false);
-  sim.answer(1, true);
+  let mut sim = Sim::with_module(config(1, 1, 2));
   sim.submit(1, false, false);
   sim.submit(1, false, false);
   sim.submit(1, false, false);
@@ -540,10 +546,7 @@ fn cancelled_call_keeps_its_slot_until_it_returns_and_others_are_untouched() {
 
 #[test]
 fn a_cancelled_call_that_never_returns_gets_its_worker_killed_and_the_others_retried() {
-  let mut sim = Sim::new(config(1, 1, 0));
-  sim.start(1);
-  sim.submit(1, true, false);
-  sim.answer(1, true);
+  let mut sim = Sim::with_module(config(1, 1, 0));
   sim.submit(1, false, false);
   sim.submit(1, false, false);
   sim.event(Event::Cancel { call: 2 });
@@ -572,10 +575,7 @@ fn timeout_counts_from_dispatch_and_settles_once() {
 
 #[test]
 fn a_stream_passes_through_and_is_not_retried_once_started() {
-  let mut sim = Sim::new(config(1, 1, 0));
-  sim.start(1);
-  sim.submit(1, true, false);
-  sim.answer(1, true);
+  let mut sim = Sim::with_module(config(1, 1, 0));
   sim.submit(1, false, false);
   let mut out = Vec::new();
   sim.sched.handle(frame(1, Kind::StreamStart, 2), &mut out);
@@ -627,10 +627,7 @@ fn recycle_after_retires_a_worker_once_its_calls_are_done_and_replaces_it() {
 
 #[test]
 fn a_fatal_error_rejects_the_call_it_belongs_to_and_fails_the_others_over() {
-  let mut sim = Sim::new(config(1, 1, 0));
-  sim.start(1);
-  sim.submit(1, true, false);
-  sim.answer(1, true);
+  let mut sim = Sim::with_module(config(1, 1, 0));
   sim.submit(1, false, false);
   sim.submit(1, false, false);
   sim.world.get_mut(&1).unwrap().running.remove(&2);
