@@ -106,3 +106,18 @@ test('the global pool is shared and created on first use', async (t) => {
   t.is(echo, await invoke.require('./fixtures/echo', { pool: invoke.globalPool() }))
   t.is(await echo.echo('global'), 'global')
 })
+
+test('a module loaded for its side effects (a register hook) is loaded on every worker first', async (t) => {
+  const pool = freshPool(t, { limit: 3, maxPerChild: 1 })
+  // As the spec's CoffeeScript example: register in the workers, then load what needs it.
+  await invoke.require('./fixtures/register-greeting', { pool })
+  const hello = await invoke.require('./fixtures/hello.greeting', { pool })
+  t.is(await hello.greet('you'), 'Hello, you')
+  // Six slow calls, one per worker at a time: new workers must load the hook before hello.greeting.
+  const results = await Promise.all(['a', 'b', 'c', 'd', 'e', 'f'].map((name) => hello.greetSlowly(name, 200)))
+  t.deepEqual(
+    results.map((r) => r.text),
+    ['a', 'b', 'c', 'd', 'e', 'f'].map((name) => `Hello, ${name}`),
+  )
+  t.true(new Set(results.map((r) => r.pid)).size >= 2, 'the calls ran on more than one worker')
+})

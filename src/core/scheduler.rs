@@ -42,7 +42,10 @@ pub struct Scheduler {
   workers: BTreeMap<WorkerId, Worker>,
   calls: HashMap<CallId, Call>,
   queue: VecDeque<CallId>,
-  module_paths: HashMap<ModuleId, Arc<[u8]>>,
+  /// Every module loaded into the pool, in the order they were loaded. A worker loads them in that
+  /// order too, so one loaded for its side effects (a transpiler's register hook) comes first on
+  /// every worker, not just the one that happened to load it.
+  modules: Vec<(ModuleId, Arc<[u8]>)>,
   next_worker: WorkerId,
   failed_starts: u32,
   /// Set once `retries` consecutive starts failed: no spawning until a new call asks again.
@@ -62,7 +65,7 @@ impl Scheduler {
       workers: BTreeMap::new(),
       calls: HashMap::new(),
       queue: VecDeque::new(),
-      module_paths: HashMap::new(),
+      modules: Vec::new(),
       next_worker: 1,
       failed_starts: 0,
       start_blocked: false,
@@ -158,7 +161,7 @@ impl Scheduler {
       return;
     }
     if let Job::Load { path } = &job {
-      self.module_paths.insert(module, path.clone());
+      self.modules.push((module, path.clone()));
     }
     let record = Call { module, job, options, attempts: 0, worker: None, abandoned: false, streaming: false };
     self.calls.insert(call, record);
@@ -215,6 +218,10 @@ impl Scheduler {
           return;
         }
         let call = self.calls.remove(&frame.call).expect("in-flight call exists");
+        if frame.kind == Kind::Rejected && matches!(call.job, Job::Load { .. }) {
+          // A module that failed to load is not loaded into workers that come later.
+          self.modules.retain(|(id, _)| *id != call.module);
+        }
         // Method calls count towards recycling; loading a module does not.
         if matches!(call.job, Job::Invoke { .. }) {
           worker.completed += 1;
@@ -578,19 +585,24 @@ impl Scheduler {
     worker.in_flight.insert(call_id);
     worker.generation += 1;
     let module = call.module;
+    // Modules loaded into the pool before this one come first (a method call needs its own
+    // module too); none of them answers.
+    let is_load = matches!(call.job, Job::Load { .. });
+    let position = self.modules.iter().position(|(id, _)| *id == module).unwrap_or(self.modules.len());
+    let needed = if is_load { position } else { (position + 1).min(self.modules.len()) };
+    for (id, path) in &self.modules[..needed] {
+      if worker.modules.insert(*id) {
+        let preload =
+          OutFrame { kind: Kind::Load, call: 0, module: *id, payload: path.clone(), handles: SharedHandles::default() };
+        out.push(Action::Send { worker: worker_id, frame: preload });
+      }
+    }
     let frame = match &call.job {
       Job::Load { path } => {
         worker.modules.insert(module);
         OutFrame { kind: Kind::Load, call: call_id, module, payload: path.clone(), handles: SharedHandles::default() }
       }
       Job::Invoke { payload, handles } => {
-        if worker.modules.insert(module) {
-          if let Some(path) = self.module_paths.get(&module) {
-            let preload =
-              OutFrame { kind: Kind::Load, call: 0, module, payload: path.clone(), handles: SharedHandles::default() };
-            out.push(Action::Send { worker: worker_id, frame: preload });
-          }
-        }
         OutFrame { kind: Kind::Call, call: call_id, module, payload: payload.clone(), handles: handles.clone() }
       }
     };

@@ -30,7 +30,14 @@ struct Sim {
   submitted: BTreeSet<CallId>,
   next_call: CallId,
   closed: bool,
-  known_modules: BTreeSet<ModuleId>,
+  /// The module id behind each module a test names: like the JS layer, a module gets a new id
+  /// (its load's call id) each time it is loaded.
+  known_modules: HashMap<ModuleId, ModuleId>,
+  /// Load calls and their module: a load that fails makes its module unknown again, as the JS
+  /// layer forgets a module whose require rejected.
+  loads: HashMap<CallId, ModuleId>,
+  /// Modules whose load succeeded: only those get method calls, as only they have a proxy.
+  loaded: BTreeSet<ModuleId>,
 }
 
 impl Sim {
@@ -45,7 +52,9 @@ impl Sim {
       submitted: BTreeSet::new(),
       next_call: 1,
       closed: false,
-      known_modules: BTreeSet::new(),
+      known_modules: HashMap::new(),
+      loads: HashMap::new(),
+      loaded: BTreeSet::new(),
     };
     sim.apply(actions);
     sim
@@ -104,6 +113,13 @@ impl Sim {
         }
         Action::Settle { call, outcome } => {
           assert!(self.submitted.contains(&call), "settled a call never submitted");
+          if let Some(&module) = self.loads.get(&call) {
+            if matches!(outcome, Outcome::Resolved(..)) {
+              self.loaded.insert(module);
+            } else {
+              self.known_modules.retain(|_, id| *id != module);
+            }
+          }
           assert!(self.settled.insert(call, outcome).is_none(), "call {call} settled twice");
         }
         Action::ArmTimer { timer, .. } => self.timers.push(timer),
@@ -133,17 +149,26 @@ impl Sim {
     self.submit_with(module, load, CallOptions { no_retry, timeout_ms: None });
   }
 
-  fn submit_with(&mut self, module: ModuleId, load: bool, options: CallOptions) {
+  /// Whether the JS layer could call the module now: not while its load is still under way.
+  fn callable(&self, module: ModuleId) -> bool {
+    self.known_modules.get(&module).is_none_or(|id| self.loaded.contains(id))
+  }
+
+  fn submit_with(&mut self, module: ModuleId, _load: bool, options: CallOptions) {
     let call = self.next_call;
     self.next_call += 1;
     self.submitted.insert(call);
-    let job = if load {
-      Job::Load { path: Arc::from(&b"/m.js"[..]) }
-    } else {
-      Job::Invoke { payload: Arc::from(&b"args"[..]), handles: Default::default() }
+    // A module's first submission loads it; later ones call it (the JS layer loads a module once
+    // per id, and calls only through the proxy a load returned). `_load` only says which the
+    // caller meant; the random steps pick it at random.
+    let (module, job) = match self.known_modules.get(&module) {
+      Some(&id) => (id, Job::Invoke { payload: Arc::from(&b"args"[..]), handles: Default::default() }),
+      None => {
+        self.known_modules.insert(module, call);
+        self.loads.insert(call, call);
+        (call, Job::Load { path: Arc::from(&b"/m.js"[..]) })
+      }
     };
-    // Calls only follow their module's load, as the JS layer guarantees.
-    let job = if self.known_modules.insert(module) { Job::Load { path: Arc::from(&b"/m.js"[..]) } } else { job };
     self.event(Event::Submit { call, module, job, options });
     // A call is only let into the queue if the queue has room (fail-overs may overfill it).
     let running = self.world.values().any(|w| w.running.contains(&call));
@@ -434,7 +459,9 @@ proptest! {
     for s in steps {
       let live = sim.live();
       match s {
-        Step::Submit { module, load, options } => if !sim.closed { sim.submit_with(module as ModuleId, load, options) },
+        Step::Submit { module, load, options } => if !sim.closed && sim.callable(module as ModuleId) {
+          sim.submit_with(module as ModuleId, load, options)
+        },
         Step::Cancel(n) => {
           let open: Vec<CallId> = sim.submitted.iter().copied().filter(|c| !sim.settled.contains_key(c)).collect();
           if let Some(call) = pick(&open, n) {
@@ -657,4 +684,33 @@ fn a_frame_after_the_channel_was_closed_gets_the_worker_killed() {
   assert!(sim.world[&1].retired);
   sim.event(frame(1, Kind::Ready, 0));
   assert!(sim.world[&1].killed);
+}
+
+#[test]
+fn a_worker_loads_the_pools_modules_in_order_before_the_one_it_needs() {
+  let mut sim = Sim::new(config(2, 1, 1));
+  sim.start(1);
+  // Module 1 (a register hook, say), then module 2 which depends on it having run.
+  sim.submit(1, true, false);
+  sim.answer(1, true);
+  sim.submit(2, true, false);
+  sim.answer(1, true);
+  // Two calls on module 2 at once: the second goes to a new worker.
+  sim.submit(2, false, false);
+  sim.submit(2, false, false);
+  let mut out = Vec::new();
+  let new_worker = *sim.world.keys().last().unwrap();
+  sim.world.get_mut(&new_worker).unwrap().spawned = true;
+  sim.sched.handle(Event::Spawned { worker: new_worker, pid: 2000 }, &mut out);
+  sim.world.get_mut(&new_worker).unwrap().ready = true;
+  sim.sched.handle(frame(new_worker, Kind::Ready, 0), &mut out);
+  let loads: Vec<ModuleId> = out
+    .iter()
+    .filter_map(|a| match a {
+      Action::Send { worker, frame } if *worker == new_worker && frame.kind == Kind::Load => Some(frame.module),
+      _ => None,
+    })
+    .collect();
+  assert_eq!(loads, vec![1, 2], "module 1 first, then the module the call needs");
+  sim.apply(out);
 }
