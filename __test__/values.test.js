@@ -120,3 +120,10 @@ test('values JSON would alter still arrive exactly (shared references, -0, holes
   t.true(Number.isNaN(back.nan))
   t.deepEqual(await echo.echo({ plain: ['json', 1, true, null, { deep: 'ok' }] }), { plain: ['json', 1, true, null, { deep: 'ok' }] })
 })
+
+test('errors passed as values arrive as plain Errors: a Retry is not translated across', async (t) => {
+  const back = await echo.echo(new invoke.Retry('worker gone', { pid: 1 }))
+  t.true(back instanceof Error)
+  t.false(back instanceof invoke.Retry)
+  t.is(back.message, 'worker gone')
+})
