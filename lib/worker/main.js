@@ -21,7 +21,7 @@ function handleChannel() {
 const channel = new net.Socket({ fd: 3, readable: true, writable: true })
 const reader = new FrameReader()
 const writer = new FrameWriter(channel)
-/** module id -> { exports } or { error } */
+/** module id -> { methods } once loaded, { error } if loading threw, { loading } while an ES module loads */
 const modules = new Map()
 /** call id -> AbortController, for calls that can observe cancellation (see worker.js). */
 const controllers = new Map()
