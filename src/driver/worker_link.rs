@@ -134,20 +134,20 @@ async fn read_until_exit(
   output: Vec<JoinHandle<()>>,
   inbox: WeakUnboundedSender<Event>,
 ) {
-  let mut buf = vec![0u8; 64 * 1024];
   let mut healthy = true;
   while healthy {
     tokio::select! {
-      read = socket.read(&mut buf) => match read {
+      // Straight into the decoder's buffer.
+      read = socket.read_buf(decoder.read_buffer()) => match read {
         Ok(0) | Err(_) => break,
-        Ok(n) => healthy = deliver(worker, &mut decoder, &handle_channel, &buf[..n], &inbox),
+        Ok(_) => healthy = deliver(worker, &mut decoder, &handle_channel, &inbox),
       },
       // The process is gone, but what it wrote before exiting still sits in the socket.
       _ = watch.exited() => {
         while healthy {
-          match socket.try_read(&mut buf) {
+          match socket.try_read_buf(decoder.read_buffer()) {
             Ok(0) | Err(_) => break,
-            Ok(n) => healthy = deliver(worker, &mut decoder, &handle_channel, &buf[..n], &inbox),
+            Ok(_) => healthy = deliver(worker, &mut decoder, &handle_channel, &inbox),
           }
         }
         break;
@@ -179,15 +179,13 @@ fn report(inbox: &WeakUnboundedSender<Event>, event: Event) {
   }
 }
 
-/// Decodes what arrived and passes every whole frame on; false once the stream is corrupt.
+/// Passes on every whole frame the decoder holds; false once the stream is corrupt.
 fn deliver(
   worker: WorkerId,
   decoder: &mut FrameDecoder,
   handle_channel: &OwnedFd,
-  bytes: &[u8],
   inbox: &WeakUnboundedSender<Event>,
 ) -> bool {
-  decoder.push(bytes);
   let Some(inbox) = inbox.upgrade() else { return true };
   loop {
     let problem = match decoder.next_frame() {

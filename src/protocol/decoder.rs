@@ -24,6 +24,11 @@ impl fmt::Display for DecodeError {
 
 /// Incremental decoder for frames coming from a worker: feed it whatever the socket gave, then
 /// take out every complete frame.
+/// Room made for each read when no larger frame is in progress.
+const READ_CHUNK: usize = 64 * 1024;
+/// The most room made ahead of the bytes for a large frame still arriving.
+const MAX_RESERVE: usize = 8 << 20;
+
 pub struct FrameDecoder {
   buf: Vec<u8>,
   start: usize,
@@ -47,11 +52,24 @@ impl FrameDecoder {
   }
 
   pub fn push(&mut self, bytes: &[u8]) {
+    self.read_buffer().extend_from_slice(bytes);
+  }
+
+  /// The buffer to read more bytes into (append only), with room reserved for the rest of the
+  /// frame in progress: a socket can fill it directly, with no copy in between.
+  pub fn read_buffer(&mut self) -> &mut Vec<u8> {
     if self.start > 0 && self.start == self.buf.len() {
       self.buf.clear();
       self.start = 0;
     }
-    self.buf.extend_from_slice(bytes);
+    let avail = &self.buf[self.start..];
+    let frame_rest = match avail.get(..4) {
+      Some(len) => (4 + u32::from_le_bytes(len.try_into().unwrap()) as usize).saturating_sub(avail.len()),
+      None => 0,
+    };
+    // Not more than MAX_RESERVE ahead of the data: a header alone must not make us allocate much.
+    self.buf.reserve(frame_rest.clamp(READ_CHUNK, MAX_RESERVE));
+    &mut self.buf
   }
 
   /// Bytes received but not yet part of a returned frame.
