@@ -17,7 +17,7 @@ test('require resolves relative to the calling file and exposes exported functio
   const expected = ['add', 'addAsync', 'cwd', 'echo', 'env', 'execArgv', 'fail', 'giveFunction', 'giveSymbol',
     'inspectorUrl', 'log', 'nil', 'nodeOptions', 'nothing', 'overlap', 'pid', 'rejectPlain', 'rendezvous', 'sleep',
     'throwCustom', 'throwNative', 'throwString', 'throwWithCause', 'retain', 'exhaustHeap', 'throwLater',
-    'rejectUnhandled', 'heapAfterGc', 'big']
+    'rejectUnhandled', 'heapAfterGc', 'big', 'rss', 'memory']
   t.deepEqual(Object.keys(echo).sort(), expected.sort())
   t.is(echo.notAFunction, undefined)
   t.is(await echo.add(2, 3), 5)

@@ -22,6 +22,8 @@ async function usage() {
   worker.add('1', 2)
   // @ts-expect-error non-function exports are not methods
   worker.version
+  // @ts-expect-error the module exports no such function
+  worker.subtract(2, 1)
   // @ts-expect-error a then export is not exposed
   worker.then
   const bound = worker({ noRetry: true })
