@@ -26,12 +26,10 @@ test('close({force: true}) rejects in-flight calls and kills the workers', async
   const echo = await invoke.require('./fixtures/echo', { pool })
   const pid = await echo.pid()
   const slow = echo.sleep(60000)
-  const start = Date.now()
   await pool.close({ force: true })
   const error = await t.throwsAsync(slow)
   t.is(error.code, 'ERR_INVOKE_POOL_CLOSED')
   t.false(isAlive(pid))
-  t.true(Date.now() - start < 30000)
 })
 
 test('a graceful close can be escalated to a forced one', async (t) => {

@@ -43,10 +43,17 @@ test('bad options are a synchronous TypeError or RangeError naming the option', 
 })
 
 test('minimum workers are spawned at creation; minimum 0 keeps none', async (t) => {
-  const pool = freshPool(t, { limit: 3, minimum: 0, maxPerChild: 1 })
-  const echo = await invoke.require('./fixtures/echo', { pool })
+  const two = freshPool(t, { limit: 3, minimum: 2 })
+  const none = freshPool(t, { limit: 3, minimum: 0, timeout: 100 })
+  // Without a single call, the first pool starts its two workers...
+  await waitFor(() => two.stats().idle === 2, 10000, 'two idle workers')
+  // ...and the other, made at the same moment, has none.
+  t.is(none.stats().workers, 0)
+  const echo = await invoke.require('./fixtures/echo', { pool: none })
   t.is(await echo.add(1, 2), 3)
-  t.true(os.availableParallelism() >= 1)
+  // Once idle, the worker it started for the call is not kept.
+  await waitFor(() => none.stats().workers === 0, 10000, 'the idle worker to be retired')
+  t.is(two.stats().workers, 2)
 })
 
 test('500 concurrent calls on limit 2 each get their own answer, on at most 2 workers', async (t) => {

@@ -2,7 +2,7 @@
 // A worker method's streamed result, as the caller sees it: an async iterable fed by the pool.
 // The worker may run ahead by at most WINDOW items; reading gives it credit for more.
 
-/** Items the worker may send before the caller has read any (mirrored in lib/worker/main.js). */
+/** Items the worker may send before the caller has read any (lib/worker/main.js uses this too). */
 const WINDOW = 64
 /** Credit goes back in chunks of this many read items, not one message per item. */
 const GRANT = WINDOW / 2

@@ -8,6 +8,8 @@ const { pathToFileURL } = require('node:url')
 const { Kind, FrameReader, FrameWriter, EMPTY, HANDLES_FLAG } = require('../frame')
 const wire = require('../wire')
 const { tooLargeError } = require('../errors')
+// How many items a stream may send before the parent grants more: the parent's own figure.
+const { WINDOW } = require('../stream')
 const { isHandle, takeHandles, releaseHandles, restoreHandles, kTransfer } = require('../handles')
 
 const HANDLE_CHANNEL_FD = 4
@@ -29,8 +31,6 @@ const controllers = new Map()
 const callOfSignal = new WeakMap()
 /** call id -> { credit, wake, stopped }, for calls streaming their result. */
 const streams = new Map()
-/** Items a stream may send before the parent grants more (the parent's lib/stream.js WINDOW). */
-const STREAM_WINDOW = 64
 /** Calls started and not yet answered, to pin an uncaught exception on the one running. */
 const running = new Set()
 /** The pool's limits, from lib/pool.js. */
@@ -165,7 +165,7 @@ function isAsyncIterable(value) {
 
 /** Sends an async iterable's items as they come, never more than the parent has room for. */
 async function streamOut(call, iterable) {
-  const flow = { credit: STREAM_WINDOW, wake: null, stopped: false }
+  const flow = { credit: WINDOW, wake: null, stopped: false }
   streams.set(call, flow)
   writer.send(Kind.StreamStart, call, 0, EMPTY)
   let iterator
