@@ -1,49 +1,21 @@
 //! The N-API surface: one `NativePool` per JS pool. It is deliberately small — ids in, batches of
 //! settlements out — so that all policy stays in the scheduler and all values stay in JS.
 
+use std::cell::Cell;
 use std::collections::HashMap;
+use std::ffi::c_void;
+use std::os::fd::{FromRawFd, IntoRawFd, OwnedFd};
+use std::rc::{Rc, Weak};
 use std::sync::Arc;
 
 use napi::bindgen_prelude::*;
-use napi::threadsafe_function::{ThreadsafeFunction, ThreadsafeFunctionCallMode};
+use napi::sys;
 use napi_derive::napi;
-use tokio::sync::mpsc::UnboundedSender;
 
-use std::os::fd::{FromRawFd, IntoRawFd, OwnedFd};
-
-use std::sync::Mutex;
-
-use crate::core::{CallOptions, Event, Job, Outcome, Piece, PoolConfig, Stats};
-use crate::driver::{start_pool, SettleQueue, Settled, SpawnConfig};
+use crate::core::{CallOptions, Event, Job, PoolConfig};
+use crate::driver::{JsCallback, PoolDriver, SpawnConfig, UvLoop};
 use crate::fdpass::{recv_fds, send_fds, MAX_HANDLES};
 use crate::protocol::SharedHandles;
-
-/// One entry of a settlement batch, flattened into the JS array as `id, kind, payload`.
-type BatchItem = Either4<u32, Buffer, String, Vec<i32>>;
-
-/// Binary payloads from this size on get a Buffer of their own in a batch (see `to_batch`).
-const OWN_BUFFER: usize = 64 * 1024;
-
-/// Batch kinds, mirrored in `lib/native.js`.
-const RESOLVED: u32 = 0;
-const REJECTED: u32 = 1;
-const FAILED: u32 = 2;
-const REPORT: u32 = 3;
-const CLOSED: u32 = 4;
-/// A resolved value that carries descriptors: an extra entry, their fd numbers, follows.
-const RESOLVED_WITH_HANDLES: u32 = 5;
-/// A line of captured worker output; the id is the worker's pid.
-const STDOUT_LINE: u32 = 6;
-const STDERR_LINE: u32 = 7;
-/// The call's result is a stream (no payload); items follow as STREAM_ITEM entries.
-const STREAM_START: u32 = 8;
-const STREAM_ITEM: u32 = 9;
-/// A report with the worker's thrown error: an extra entry, the encoded error, follows.
-const REPORT_WITH_ERROR: u32 = 10;
-/// The queue has room again after refusing a call.
-const ROOM: u32 = 11;
-
-type BatchFn = ThreadsafeFunction<(), Unknown<'static>, Vec<BatchItem>, Status, false, true>;
 
 #[napi(object)]
 pub struct NativePoolOptions {
@@ -84,17 +56,46 @@ pub struct PoolStats {
 
 #[napi(custom_finalize)]
 pub struct NativePool {
-  inbox: UnboundedSender<Event>,
-  stats: Arc<Mutex<Stats>>,
-  batches: Arc<BatchFn>,
-  /// Removed when the pool is collected, so making many pools does not pile up hooks.
-  cleanup: Option<napi::CleanupEnvHook<()>>,
+  driver: Rc<PoolDriver>,
+  teardown: Rc<Teardown>,
+}
+
+/// What the environment's teardown hook needs: the pool, if it still exists.
+struct Teardown {
+  driver: Weak<PoolDriver>,
+  fired: Cell<bool>,
+  hook: Cell<sys::napi_async_cleanup_hook_handle>,
+}
+
+/// Dropped once every libuv handle of a torn-down pool is closed: only then may Node close the loop.
+struct TeardownDone(sys::napi_async_cleanup_hook_handle);
+
+impl Drop for TeardownDone {
+  fn drop(&mut self) {
+    // SAFETY: the handle of a hook that fired and was not removed yet.
+    unsafe { sys::napi_remove_async_cleanup_hook(self.0) };
+  }
+}
+
+/// When the JS environment goes away (a worker thread ending, the process exiting), its workers
+/// go with it, and the pool's libuv handles close before the loop does.
+unsafe extern "C" fn on_teardown(hook: sys::napi_async_cleanup_hook_handle, arg: *mut c_void) {
+  let teardown = Rc::from_raw(arg as *const Teardown);
+  teardown.fired.set(true);
+  let done = Rc::new(TeardownDone(hook));
+  if let Some(driver) = teardown.driver.upgrade() {
+    driver.tear_down(done);
+  }
 }
 
 impl ObjectFinalize for NativePool {
-  fn finalize(mut self, env: Env) -> Result<()> {
-    if let Some(hook) = self.cleanup.take() {
-      env.remove_env_cleanup_hook(hook)?;
+  fn finalize(self, _env: Env) -> Result<()> {
+    if !self.teardown.fired.get() {
+      // SAFETY: the hook has not run, so it is still registered with the pointer it was given.
+      unsafe {
+        sys::napi_remove_async_cleanup_hook(self.teardown.hook.get());
+        Rc::decrement_strong_count(Rc::as_ptr(&self.teardown));
+      }
     }
     Ok(())
   }
@@ -102,28 +103,9 @@ impl ObjectFinalize for NativePool {
 
 #[napi]
 impl NativePool {
-  /// `onBatch` receives `[id, kind, payload, id, kind, payload, ...]` on the JS thread.
+  /// `onBatch` receives `[bytes, id, kind, payload, ...]` batches (see `driver::js_callback`).
   #[napi(constructor)]
-  pub fn new(
-    env: Env,
-    options: NativePoolOptions,
-    on_batch: Function<'_, Vec<BatchItem>, Unknown<'static>>,
-  ) -> Result<Self> {
-    let queue_slot: Arc<std::sync::OnceLock<Arc<SettleQueue>>> = Arc::new(std::sync::OnceLock::new());
-    let reader = queue_slot.clone();
-    let batches: Arc<BatchFn> = Arc::new(
-      on_batch
-        .build_threadsafe_function::<()>()
-        .callee_handled::<false>()
-        .weak::<true>()
-        .build_callback(move |_ctx| Ok(reader.get().map(|q| to_batch(q)).unwrap_or_default()))?,
-    );
-    let waker = batches.clone();
-    let queue = Arc::new(SettleQueue::new(Box::new(move || {
-      waker.call((), ThreadsafeFunctionCallMode::NonBlocking);
-    })));
-    let _ = queue_slot.set(queue.clone());
-
+  pub fn new(env: Env, options: NativePoolOptions, on_batch: Function<'_, Unknown<'_>, Unknown<'_>>) -> Result<Self> {
     let config = PoolConfig {
       limit: options.limit.max(1),
       minimum: options.minimum.min(options.limit.max(1)),
@@ -143,18 +125,29 @@ impl NativePool {
       capture_output: options.capture_output,
       max_message_size: options.max_message_size as usize,
     };
-    let stats = Arc::new(Mutex::new(Stats::default()));
-    let inbox = start_pool(config, spawn, queue, stats.clone());
-
-    // When this JS environment goes away (a worker thread ending, the process exiting), its
-    // workers go with it.
-    let cleanup_inbox = inbox.downgrade();
-    let cleanup = env.add_env_cleanup_hook((), move |_| {
-      if let Some(inbox) = cleanup_inbox.upgrade() {
-        let _ = inbox.send(Event::Close { force: true });
-      }
-    })?;
-    Ok(NativePool { inbox, stats, batches, cleanup: Some(cleanup) })
+    let mut uv_loop = std::ptr::null_mut();
+    // SAFETY: on the JS thread, with an out-pointer to a local.
+    if unsafe { sys::napi_get_uv_event_loop(env.raw(), &mut uv_loop) } != sys::Status::napi_ok {
+      return Err(Error::from_reason("could not reach the event loop"));
+    }
+    let js = JsCallback::new(&env, &on_batch)?;
+    let driver = PoolDriver::start(uv_loop as *mut UvLoop, config, spawn, js)
+      .map_err(|e| Error::from_reason(format!("could not start the pool: {e}")))?;
+    let teardown = Rc::new(Teardown {
+      driver: Rc::downgrade(&driver),
+      fired: Cell::new(false),
+      hook: Cell::new(std::ptr::null_mut()),
+    });
+    let arg = Rc::into_raw(teardown.clone()).cast_mut().cast::<c_void>();
+    let mut hook = std::ptr::null_mut();
+    // SAFETY: `arg` stays valid until the hook runs or is removed (see `finalize`).
+    if unsafe { sys::napi_add_async_cleanup_hook(env.raw(), Some(on_teardown), arg, &mut hook) } != sys::Status::napi_ok {
+      // SAFETY: not registered, so ours to release.
+      unsafe { Rc::decrement_strong_count(arg as *const Teardown) };
+      return Err(Error::from_reason("could not register the pool's cleanup"));
+    }
+    teardown.hook.set(hook);
+    Ok(NativePool { driver, teardown })
   }
 
   /// Loads a module as call `id` (ids come from JS); the id is also the module's id for later calls.
@@ -201,10 +194,10 @@ impl NativePool {
     self.submit(Event::Close { force });
   }
 
-  /// A snapshot, as of the pool's last batch of events.
+  /// The scheduler's counts right now.
   #[napi]
   pub fn stats(&self) -> PoolStats {
-    let s = self.stats.lock().map(|s| *s).unwrap_or_default();
+    let s = self.driver.stats();
     PoolStats {
       workers: s.workers,
       busy: s.busy,
@@ -219,81 +212,20 @@ impl NativePool {
 
   /// Holds the event loop open while the JS side waits on this pool (and only then).
   #[napi]
-  pub fn keep_alive(&self, env: Env, on: bool) -> Result<()> {
-    let raw = self.batches.raw();
-    // SAFETY: called on the JS thread that owns the threadsafe function.
-    let status = unsafe {
-      if on {
-        napi::sys::napi_ref_threadsafe_function(env.raw(), raw)
-      } else {
-        napi::sys::napi_unref_threadsafe_function(env.raw(), raw)
-      }
-    };
-    if status != napi::sys::Status::napi_ok {
-      return Err(Error::from_reason("could not change the pool's hold on the event loop"));
-    }
-    Ok(())
+  pub fn keep_alive(&self, on: bool) {
+    self.driver.keep_alive(on);
   }
 }
 
 impl NativePool {
   fn submit(&self, event: Event) {
-    // The actor outlives every NativePool unless the pool is closed, where the scheduler already
-    // answers every call itself.
-    let _ = self.inbox.send(event);
+    self.driver.submit(event);
   }
 }
 
 /// Finite, non-negative milliseconds; `None` for infinity.
 fn to_ms(ms: f64) -> Option<u64> {
   ms.is_finite().then(|| ms.max(0.0) as u64)
-}
-
-/// The JS-thread half of settling: everything queued, as `[bytes, id, kind, x, id, kind, x, ...]`.
-/// `bytes` is one Buffer holding the batch's small binary payloads back to back; for those, `x`
-/// is the payload's end offset in it (each starts where the previous one ended). A large binary
-/// payload is a Buffer of its own; other payloads are strings. One Buffer for the many small
-/// payloads keeps the garbage collector out of the hot path.
-fn to_batch(queue: &SettleQueue) -> Vec<BatchItem> {
-  let mut bytes: Vec<u8> = Vec::new();
-  let mut batch = vec![Either4::A(0)];
-  let mut binary = |payload: Vec<u8>| {
-    if payload.len() >= OWN_BUFFER {
-      // A large payload becomes a Buffer of its own, without a copy.
-      return Either4::B(payload.into());
-    }
-    bytes.extend_from_slice(&payload);
-    Either4::A(bytes.len() as u32)
-  };
-  for item in queue.drain() {
-    let text = Either4::C;
-    // `extra` is a fourth entry that only these kinds have.
-    let (id, kind, payload, extra) = match item {
-      Settled::Call(id, Outcome::Resolved(payload, handles)) if !handles.0.is_empty() => {
-        // The descriptors now belong to JS, which wraps each in a net.Socket or net.Server.
-        let fds = handles.0.into_iter().map(IntoRawFd::into_raw_fd).collect();
-        (id, RESOLVED_WITH_HANDLES, binary(payload), Some(Either4::D(fds)))
-      }
-      Settled::Call(id, Outcome::Resolved(payload, _)) => (id, RESOLVED, binary(payload), None),
-      Settled::Call(id, Outcome::Rejected(payload)) => (id, REJECTED, binary(payload), None),
-      Settled::Call(id, Outcome::Failed(failure)) => (id, FAILED, text(failure.to_json()), None),
-      Settled::Report(mut failure) => match failure.error.take() {
-        Some(error) => (0, REPORT_WITH_ERROR, text(failure.to_json()), Some(binary(error))),
-        None => (0, REPORT, text(failure.to_json()), None),
-      },
-      Settled::Room => (0, ROOM, text(String::new()), None),
-      Settled::Closed => (0, CLOSED, text(String::new()), None),
-      Settled::Piece(id, Piece::Started) => (id, STREAM_START, text(String::new()), None),
-      Settled::Piece(id, Piece::Item(payload)) => (id, STREAM_ITEM, binary(payload), None),
-      Settled::Output { pid, stderr, line } => (pid, if stderr { STDERR_LINE } else { STDOUT_LINE }, text(line), None),
-    };
-    batch.push(Either4::A(id));
-    batch.push(Either4::A(kind));
-    batch.push(payload);
-    batch.extend(extra);
-  }
-  batch[0] = Either4::B(bytes.into());
-  batch
 }
 
 /// Our own copies of the caller's descriptors (close-on-exec), or an error naming the bad one.

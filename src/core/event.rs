@@ -31,7 +31,7 @@ pub struct ExitStatus {
   pub signal: Option<i32>,
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum Timer {
   /// A child went idle; `generation` tells whether it has worked since.
   Idle { worker: WorkerId, generation: u64 },

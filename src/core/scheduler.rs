@@ -55,6 +55,8 @@ pub struct Scheduler {
   counters: Stats,
   /// A call was refused for a full queue: tell the caller when there is room again.
   refused_for_room: bool,
+  /// Calls dispatched so far: a worker's `generation` is the count at its latest one.
+  dispatches: u64,
 }
 
 impl Scheduler {
@@ -72,6 +74,7 @@ impl Scheduler {
       phase: Phase::Open,
       counters: Stats::default(),
       refused_for_room: false,
+      dispatches: 0,
     };
     let mut out = Vec::new();
     s.grow(&mut out);
@@ -536,8 +539,9 @@ impl Scheduler {
       && self.workers.len() < self.config.limit as usize
   }
 
-  /// The least-loaded ready worker with room, preferring one that already has the module.
-  /// While the pool is still growing, a busy worker takes nothing more: new workers get it.
+  /// The least-loaded ready worker with room; among equals, the one that got work longest ago,
+  /// so calls that come one at a time are spread too (a worker without the module loads it
+  /// first). While the pool is still growing, a busy worker takes nothing more: new workers get it.
   fn pick_worker(&self, module: ModuleId) -> Option<WorkerId> {
     let growing = self.can_grow() || self.workers.values().any(|w| w.state == WorkerState::Starting);
     let cap = self.config.max_per_child as usize;
@@ -547,7 +551,7 @@ impl Scheduler {
       .filter(|(_, w)| w.state == WorkerState::Ready)
       .filter(|(_, w)| cap == 0 || w.load() < cap)
       .filter(|(_, w)| w.load() == 0 || !growing)
-      .min_by_key(|(id, w)| (w.load(), !w.modules.contains(&module), **id))
+      .min_by_key(|(id, w)| (w.load(), w.generation, !w.modules.contains(&module), **id))
       .map(|(id, _)| *id)
   }
 
@@ -583,7 +587,8 @@ impl Scheduler {
       out.push(Action::ArmTimer { timer: Timer::CallTimeout { call: call_id, attempt: call.attempts }, after_ms });
     }
     worker.in_flight.insert(call_id);
-    worker.generation += 1;
+    self.dispatches += 1;
+    worker.generation = self.dispatches;
     let module = call.module;
     // Modules loaded into the pool before this one come first (a method call needs its own
     // module too); none of them answers.

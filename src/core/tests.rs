@@ -283,6 +283,23 @@ fn burst_spreads_over_limit_workers() {
 }
 
 #[test]
+fn calls_made_one_at_a_time_take_turns_on_idle_workers() {
+  let mut sim = Sim::new(config(2, 2, 0));
+  sim.start(1);
+  sim.start(2);
+  sim.submit(1, true, false);
+  sim.settle_world();
+  let mut ran_on = Vec::new();
+  for _ in 0..4 {
+    sim.submit(1, false, false);
+    let busy = sim.live().into_iter().find(|id| !sim.world[id].running.is_empty()).unwrap();
+    ran_on.push(busy);
+    sim.answer(busy, true);
+  }
+  assert_eq!(ran_on, [2, 1, 2, 1], "the load went to worker 1, so the calls alternate from worker 2");
+}
+
+#[test]
 fn max_per_child_queues_the_rest() {
   let mut sim = Sim::new(config(2, 2, 1));
   sim.start(1);

@@ -19,7 +19,8 @@ pub struct Worker {
   pub pid: Option<u32>,
   pub in_flight: BTreeSet<CallId>,
   pub modules: HashSet<ModuleId>,
-  /// Bumped whenever the worker gets work, so a stale idle timer can tell it is stale.
+  /// Changes whenever the worker gets work (a stale idle timer can tell it is stale); a lower
+  /// one got work longer ago.
   pub generation: u64,
   /// Set when the scheduler retired or killed it on purpose: its exit is not news.
   pub expected_exit: bool,

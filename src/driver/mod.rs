@@ -1,14 +1,19 @@
-//! Carries out the scheduler's actions with real processes, sockets and timers, on one I/O thread.
+//! Carries out the scheduler's actions with real processes, sockets and timers: a pool's frames
+//! and timers on the JS thread's event loop, process start and reaping on one I/O thread.
 
-mod actor;
+mod deadlines;
 mod exit_watch;
+mod js_callback;
+mod lifecycle;
+mod pool_driver;
 mod runtime;
 mod settle;
 mod spawn;
-mod timers;
-mod worker_link;
+mod uv;
+mod worker_channel;
 mod worker_output;
 
-pub use actor::start_pool;
-pub use settle::{SettleQueue, Settled};
+pub use js_callback::JsCallback;
+pub use pool_driver::PoolDriver;
 pub use spawn::SpawnConfig;
+pub use uv::UvLoop;

@@ -2,8 +2,9 @@ use std::sync::OnceLock;
 
 use tokio::runtime::Handle;
 
-/// The one I/O thread every pool shares. It lives as long as the process, which matters: workers
-/// are spawned from it, and PR_SET_PDEATHSIG fires when the *spawning thread* exits.
+/// The one I/O thread every pool shares for starting and reaping workers. It lives as long as the
+/// process, which matters: workers are spawned from it, and PR_SET_PDEATHSIG fires when the
+/// *spawning thread* exits.
 pub fn io_handle() -> Handle {
   static HANDLE: OnceLock<Handle> = OnceLock::new();
   HANDLE

@@ -6,7 +6,7 @@ use tokio::io::{AsyncBufReadExt, AsyncRead, AsyncReadExt, BufReader};
 use tokio::net::unix::pipe;
 use tokio::task::JoinHandle;
 
-use super::settle::{SettleQueue, Settled};
+use super::lifecycle::{LifeEvent, LifeInbox};
 
 /// A longer line is passed on in pieces of this size, so a worker cannot make the parent buffer
 /// without bound.
@@ -18,19 +18,19 @@ pub fn forward_output(
   pid: u32,
   stdout: Option<ChildStdout>,
   stderr: Option<ChildStderr>,
-  settle: Arc<SettleQueue>,
+  inbox: Arc<LifeInbox>,
 ) -> Vec<JoinHandle<()>> {
   let mut tasks = Vec::new();
   if let Some(out) = stdout.and_then(|s| pipe::Receiver::from_owned_fd(OwnedFd::from(s)).ok()) {
-    tasks.push(tokio::spawn(forward_lines(pid, false, out, settle.clone())));
+    tasks.push(tokio::spawn(forward_lines(pid, false, out, inbox.clone())));
   }
   if let Some(err) = stderr.and_then(|s| pipe::Receiver::from_owned_fd(OwnedFd::from(s)).ok()) {
-    tasks.push(tokio::spawn(forward_lines(pid, true, err, settle)));
+    tasks.push(tokio::spawn(forward_lines(pid, true, err, inbox)));
   }
   tasks
 }
 
-async fn forward_lines(pid: u32, stderr: bool, stream: impl AsyncRead + Unpin, settle: Arc<SettleQueue>) {
+async fn forward_lines(pid: u32, stderr: bool, stream: impl AsyncRead + Unpin, inbox: Arc<LifeInbox>) {
   let mut reader = BufReader::new(stream);
   let mut line = Vec::new();
   loop {
@@ -42,8 +42,7 @@ async fn forward_lines(pid: u32, stderr: bool, stream: impl AsyncRead + Unpin, s
         if line.last() == Some(&b'\n') {
           line.pop();
         }
-        settle.push(Settled::Output { pid, stderr, line: String::from_utf8_lossy(&line).into_owned() });
-        settle.flush();
+        inbox.send(LifeEvent::Output { pid, stderr, line: String::from_utf8_lossy(&line).into_owned() });
       }
     }
   }

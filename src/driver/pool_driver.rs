@@ -1,0 +1,457 @@
+//! Carries out one pool's scheduler actions on the JS thread's event loop: calls go out on the
+//! worker's socket from inside `pool.call`, replies come in through a libuv poll and settle in
+//! the same loop turn. Only process start and reaping run elsewhere (`lifecycle`).
+
+use std::cell::{Cell, RefCell};
+use std::collections::HashMap;
+use std::ffi::c_void;
+use std::sync::Arc;
+
+use crossbeam_channel::Receiver;
+
+use super::deadlines::Deadlines;
+use super::js_callback::JsCallback;
+use super::lifecycle::{start_worker, LifeEvent, LifeInbox};
+use super::settle::Settled;
+use super::spawn::SpawnConfig;
+use super::uv::{self, Handle, RawHandle, UvLoop, WRITABLE};
+use super::worker_channel::{Incoming, PollTarget, WorkerChannel, WriteState};
+use crate::core::{Action, CallId, Event, PoolConfig, Scheduler, Signal, Stats, Timer, WorkerId};
+
+/// How long a worker whose channel closed may take to exit before it is killed.
+const EXIT_GRACE_MS: u64 = 2_000;
+/// How soon to retry sending descriptors to a worker whose handle queue was full.
+const HANDLE_RETRY_MS: u64 = 1;
+
+/// What a pool waits for, behind its one libuv timer.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+enum Due {
+  /// One per worker: re-arming moves it.
+  Idle(WorkerId),
+  /// One per call: a retry's timeout replaces the last, settling removes it.
+  CallTimeout(CallId),
+  Scheduler(Timer),
+  ExitGrace(WorkerId),
+  HandleRetry(WorkerId),
+}
+
+/// A worker as the driver knows it: its process and channel arrive from the I/O thread.
+#[derive(Default)]
+struct Link {
+  pid: Option<u32>,
+  channel: Option<WorkerChannel>,
+  /// Asked for before the process existed; carried out when it does.
+  retired: bool,
+  kill: Option<i32>,
+}
+
+/// The libuv handles a pool runs on.
+struct LoopHandles {
+  /// The earliest of the pool's deadlines.
+  timer: Handle,
+  /// Settlements go to JS once per loop turn, after every worker that had something was read.
+  flush: Handle,
+  /// Started with `flush` so a loop that would otherwise sleep gets to the flush first.
+  nudge: Handle,
+  /// Wakes the loop for news from the I/O thread; ref'd while JS awaits the pool.
+  news: Handle,
+}
+
+struct State {
+  scheduler: Scheduler,
+  links: HashMap<WorkerId, Link>,
+  deadlines: Deadlines<Due, Timer>,
+  /// When the libuv timer is set to fire, if it is.
+  timer_at: Option<u64>,
+  batch: Vec<Settled>,
+  /// While JS handles a batch, the calls it makes are gathered and written together after it.
+  corked: bool,
+  /// Workers with frames gathered while corked.
+  unflushed: Vec<WorkerId>,
+}
+
+pub struct PoolDriver {
+  state: RefCell<State>,
+  uv_loop: *mut UvLoop,
+  handles: RefCell<Option<LoopHandles>>,
+  inbox: Arc<LifeInbox>,
+  news: Receiver<LifeEvent>,
+  spawn: Arc<SpawnConfig>,
+  js: JsCallback,
+  /// The environment is going away: no more JS, and N-API only as far as teardown allows.
+  torn_down: Cell<bool>,
+}
+
+impl PoolDriver {
+  pub fn start(
+    uv_loop: *mut UvLoop,
+    config: PoolConfig,
+    spawn: SpawnConfig,
+    js: JsCallback,
+  ) -> std::io::Result<std::rc::Rc<PoolDriver>> {
+    let (scheduler, first_actions) = Scheduler::new(config);
+    let news_handle = Handle::wake_up(uv_loop, uv::null_data(), on_news)?;
+    news_handle.set_ref(false);
+    let (inbox, news) = LifeInbox::new(news_handle.raw());
+    let state = State { scheduler, links: HashMap::new(), deadlines: Deadlines::default(), timer_at: None, batch: vec![], corked: false, unflushed: vec![] };
+    let driver = std::rc::Rc::new(PoolDriver {
+      state: RefCell::new(state),
+      uv_loop,
+      handles: RefCell::new(None),
+      inbox,
+      news,
+      spawn: Arc::new(spawn),
+      js,
+      torn_down: Cell::new(false),
+    });
+    let me = std::rc::Rc::as_ptr(&driver).cast_mut().cast::<c_void>();
+    // SAFETY: the handle is live; its data now points at the driver, which closes it on drop.
+    unsafe { *(news_handle.raw() as *mut *mut c_void) = me };
+    let handles = LoopHandles {
+      timer: Handle::timer(uv_loop, me)?,
+      flush: Handle::check(uv_loop, me)?,
+      nudge: Handle::idle(uv_loop, me)?,
+      news: news_handle,
+    };
+    for handle in [&handles.timer, &handles.flush, &handles.nudge] {
+      handle.set_ref(false);
+    }
+    *driver.handles.borrow_mut() = Some(handles);
+    driver.run(|s, d| d.execute(s, first_actions));
+    Ok(driver)
+  }
+
+  /// Feeds the scheduler an event from JS.
+  pub fn submit(&self, event: Event) {
+    self.run(|s, d| d.handle(s, event));
+  }
+
+  pub fn stats(&self) -> Stats {
+    self.state.borrow().scheduler.stats()
+  }
+
+  /// Holds the event loop open (or lets it go) on the pool's behalf.
+  pub fn keep_alive(&self, on: bool) {
+    if let Some(handles) = self.handles.borrow().as_ref() {
+      handles.news.set_ref(on);
+    }
+  }
+
+  /// Every entry point: mutate the state, then set the timer and schedule a flush as needed.
+  fn run(&self, work: impl FnOnce(&mut State, &PoolDriver)) {
+    let mut state = self.state.borrow_mut();
+    work(&mut state, self);
+    let handles = self.handles.borrow();
+    let Some(handles) = handles.as_ref() else { return };
+    if !state.batch.is_empty() {
+      handles.flush.check_start(on_flush);
+      handles.nudge.idle_start(on_nudge);
+    }
+    let next = state.deadlines.next();
+    if next != state.timer_at {
+      state.timer_at = next;
+      match next {
+        Some(at) => handles.timer.timer_start(on_timer, at.saturating_sub(uv::now(self.uv_loop, false))),
+        None => handles.timer.timer_stop(),
+      }
+    }
+  }
+
+  fn handle(&self, s: &mut State, event: Event) {
+    let mut actions = Vec::new();
+    s.scheduler.handle(event, &mut actions);
+    self.execute(s, actions);
+  }
+
+  fn execute(&self, s: &mut State, actions: Vec<Action>) {
+    for action in actions {
+      match action {
+        Action::Spawn { worker } => {
+          s.links.insert(worker, Link::default());
+          start_worker(worker, self.spawn.clone(), self.inbox.clone());
+        }
+        Action::Send { worker, frame } => {
+          let Some(channel) = s.links.get_mut(&worker).and_then(|l| l.channel.as_mut()) else { continue };
+          match channel.send(frame, !s.corked) {
+            (true, _) if s.corked => s.unflushed.push(worker),
+            (_, WriteState::HandlesBlocked) => self.arm(s, Due::HandleRetry(worker), HANDLE_RETRY_MS, None),
+            _ => {}
+          }
+        }
+        Action::Retire { worker } => {
+          if let Some(link) = s.links.get_mut(&worker) {
+            link.retired = true;
+            if let Some(channel) = link.channel.as_mut() {
+              channel.retire();
+            }
+          }
+        }
+        Action::Kill { worker, signal } => {
+          let signal = match signal {
+            Signal::Term => libc::SIGTERM,
+            Signal::Kill => libc::SIGKILL,
+          };
+          if let Some(link) = s.links.get_mut(&worker) {
+            match link.pid {
+              Some(pid) => kill(pid, signal),
+              None => link.kill = Some(signal),
+            }
+          }
+        }
+        Action::Settle { call, outcome } => {
+          s.deadlines.cancel(Due::CallTimeout(call));
+          s.batch.push(Settled::Call(call, outcome));
+        }
+        Action::ArmTimer { timer, after_ms } => {
+          let due = match timer {
+            Timer::Idle { worker, .. } => Due::Idle(worker),
+            Timer::CallTimeout { call, .. } => Due::CallTimeout(call),
+            other => Due::Scheduler(other),
+          };
+          self.arm(s, due, after_ms, Some(timer));
+        }
+        Action::Deliver { call, piece } => s.batch.push(Settled::Piece(call, piece)),
+        Action::Report { failure } => s.batch.push(Settled::Report(failure)),
+        Action::Room => s.batch.push(Settled::Room),
+        Action::Closed => s.batch.push(Settled::Closed),
+      }
+    }
+  }
+
+  fn arm(&self, s: &mut State, due: Due, after_ms: u64, timer: Option<Timer>) {
+    // A call's time limit counts from now, not from the start of this loop turn.
+    let fresh = matches!(due, Due::CallTimeout(_));
+    let at = uv::now(self.uv_loop, fresh).saturating_add(after_ms);
+    s.deadlines.arm(due, at, timer.unwrap_or(Timer::KillStragglers));
+  }
+
+  /// A worker's socket can be read or written.
+  fn on_channel(&self, worker: WorkerId, events: i32) {
+    self.run(|s, d| {
+      let Some(channel) = s.links.get_mut(&worker).and_then(|l| l.channel.as_mut()) else { return };
+      if events & WRITABLE != 0 && channel.flush() == WriteState::HandlesBlocked {
+        d.arm(s, Due::HandleRetry(worker), HANDLE_RETRY_MS, None);
+        return;
+      }
+      d.take_in(s, worker, false);
+    });
+  }
+
+  /// Reads what the worker sent and hands it to the scheduler. Once its end is closed, the
+  /// worker gets a grace to exit.
+  fn take_in(&self, s: &mut State, worker: WorkerId, drain: bool) {
+    let Some(channel) = s.links.get_mut(&worker).and_then(|l| l.channel.as_mut()) else { return };
+    let incoming = channel.receive(drain);
+    let ended = channel.read_done();
+    for item in incoming {
+      let event = match item {
+        Incoming::Frame(frame) => Event::Frame { worker, frame },
+        Incoming::Corrupt(reason) => Event::Corrupt { worker, reason },
+      };
+      self.handle(s, event);
+    }
+    if ended && !drain && !s.deadlines.is_armed(Due::ExitGrace(worker)) {
+      self.arm(s, Due::ExitGrace(worker), EXIT_GRACE_MS, None);
+    }
+  }
+
+  fn on_timer(&self) {
+    self.run(|s, d| {
+      s.timer_at = None;
+      let now = uv::now(d.uv_loop, false);
+      while let Some((due, timer)) = s.deadlines.pop_due(now) {
+        match due {
+          Due::ExitGrace(worker) => {
+            if let Some(pid) = s.links.get(&worker).and_then(|l| l.pid) {
+              kill(pid, libc::SIGKILL);
+            }
+          }
+          Due::HandleRetry(worker) => {
+            let Some(channel) = s.links.get_mut(&worker).and_then(|l| l.channel.as_mut()) else { continue };
+            if channel.flush() == WriteState::HandlesBlocked {
+              d.arm(s, due, HANDLE_RETRY_MS, None);
+            }
+          }
+          _ => d.handle(s, Event::TimerFired { timer }),
+        }
+      }
+    });
+  }
+
+  fn on_news(&self) {
+    self.run(|s, d| {
+      while let Ok(news) = d.news.try_recv() {
+        match news {
+          LifeEvent::Spawned { worker, pid, frames, handles } => d.spawned(s, worker, pid, frames, handles),
+          LifeEvent::SpawnFailed { worker, reason } => {
+            s.links.remove(&worker);
+            d.handle(s, Event::SpawnFailed { worker, reason });
+          }
+          LifeEvent::Output { pid, stderr, line } => s.batch.push(Settled::Output { pid, stderr, line }),
+          LifeEvent::Exited { worker, status } => {
+            // What it wrote before exiting is read before its exit is news.
+            d.take_in(s, worker, true);
+            // Reaped: its pid may be reused, so nothing may signal it any more.
+            s.links.remove(&worker);
+            s.deadlines.cancel(Due::ExitGrace(worker));
+            s.deadlines.cancel(Due::HandleRetry(worker));
+            s.deadlines.cancel(Due::Idle(worker));
+            d.handle(s, Event::Exited { worker, status });
+          }
+        }
+      }
+    });
+  }
+
+  fn spawned(
+    &self,
+    s: &mut State,
+    worker: WorkerId,
+    pid: u32,
+    frames: std::os::fd::OwnedFd,
+    handles: std::os::fd::OwnedFd,
+  ) {
+    let Some(link) = s.links.get_mut(&worker) else { return };
+    link.pid = Some(pid);
+    let target = PollTarget { pool: (self as *const PoolDriver).cast(), worker };
+    match WorkerChannel::open(self.uv_loop, target, frames, handles, self.spawn.max_message_size, on_channel) {
+      Ok(mut channel) => {
+        if link.retired {
+          channel.retire();
+        }
+        link.channel = Some(channel);
+      }
+      // Without a channel the worker exits at once; its exit is reported as usual.
+      Err(_) => kill(pid, libc::SIGKILL),
+    }
+    if let Some(signal) = link.kill {
+      kill(pid, signal);
+    }
+    self.handle(s, Event::Spawned { worker, pid });
+  }
+
+  fn on_flush(&self) {
+    let batch = {
+      let handles = self.handles.borrow();
+      if let Some(handles) = handles.as_ref() {
+        handles.flush.check_stop();
+        handles.nudge.idle_stop();
+      }
+      let mut state = self.state.borrow_mut();
+      state.corked = true;
+      std::mem::take(&mut state.batch)
+    };
+    if !batch.is_empty() && !self.torn_down.get() {
+      self.js.deliver(batch);
+    }
+    self.run(|s, d| {
+      s.corked = false;
+      for worker in std::mem::take(&mut s.unflushed) {
+        let Some(channel) = s.links.get_mut(&worker).and_then(|l| l.channel.as_mut()) else { continue };
+        if channel.flush() == WriteState::HandlesBlocked {
+          d.arm(s, Due::HandleRetry(worker), HANDLE_RETRY_MS, None);
+        }
+      }
+    });
+  }
+
+  /// The environment is being torn down: workers are killed at once and every handle closed;
+  /// `done` is dropped once libuv has closed them all.
+  pub fn tear_down<T: Clone + 'static>(&self, done: T) {
+    self.torn_down.set(true);
+    let mut state = self.state.borrow_mut();
+    for link in state.links.values() {
+      if let Some(pid) = link.pid {
+        kill(pid, libc::SIGKILL);
+      }
+    }
+    state.links.clear();
+    drop(state);
+    self.close_handles(done);
+  }
+
+  fn close_handles<T: Clone + 'static>(&self, done: T) {
+    self.inbox.disconnect();
+    if let Some(handles) = self.handles.borrow_mut().take() {
+      for handle in [handles.timer, handles.flush, handles.nudge, handles.news] {
+        handle.close(done.clone());
+      }
+    }
+  }
+}
+
+impl Drop for PoolDriver {
+  /// An abandoned pool: its channels close, so its workers exit by themselves (the I/O thread
+  /// reaps them).
+  fn drop(&mut self) {
+    self.state.get_mut().links.clear();
+    self.close_handles(());
+    if !self.torn_down.get() {
+      self.js.release();
+    }
+  }
+}
+
+fn kill(pid: u32, signal: i32) {
+  // SAFETY: kill has no memory-safety requirements; a link's pid is forgotten once reaped.
+  unsafe { libc::kill(pid as libc::pid_t, signal) };
+}
+
+/// A strong count held through a libuv callback: JS run from it (a finalizer, say) may drop the
+/// pool's last other reference, and the driver must outlive the callback.
+struct Held(*const PoolDriver);
+
+impl Held {
+  /// # Safety
+  /// `driver` must come from `Rc::as_ptr` of a live driver.
+  unsafe fn new(driver: *const PoolDriver) -> Held {
+    std::rc::Rc::increment_strong_count(driver);
+    Held(driver)
+  }
+}
+
+impl std::ops::Deref for Held {
+  type Target = PoolDriver;
+  fn deref(&self) -> &PoolDriver {
+    // SAFETY: the count taken in `new` keeps it alive.
+    unsafe { &*self.0 }
+  }
+}
+
+impl Drop for Held {
+  fn drop(&mut self) {
+    // SAFETY: gives back the count taken in `new` (possibly dropping the driver, which closes
+    // its handles: libuv allows closing a handle from its own callback).
+    unsafe { std::rc::Rc::decrement_strong_count(self.0) };
+  }
+}
+
+/// The driver a handle's data points at.
+///
+/// # Safety
+/// `raw` must be one of the driver's live handles.
+unsafe fn driver_of(raw: RawHandle) -> Held {
+  Held::new(Handle::data_of(raw) as *const PoolDriver)
+}
+
+unsafe extern "C" fn on_news(raw: RawHandle) {
+  driver_of(raw).on_news();
+}
+
+unsafe extern "C" fn on_timer(raw: RawHandle) {
+  driver_of(raw).on_timer();
+}
+
+unsafe extern "C" fn on_flush(raw: RawHandle) {
+  driver_of(raw).on_flush();
+}
+
+unsafe extern "C" fn on_nudge(_raw: RawHandle) {}
+
+unsafe extern "C" fn on_channel(raw: RawHandle, status: i32, events: i32) {
+  let target = &*(Handle::data_of(raw) as *const PollTarget);
+  let (driver, worker) = (Held::new(target.pool as *const PoolDriver), target.worker);
+  // An error on the socket reads as its end.
+  let events = if status < 0 { uv::READABLE } else { events };
+  driver.on_channel(worker, events);
+}
