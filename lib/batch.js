@@ -1,32 +1,27 @@
 'use strict'
-// Reading the settlement batches the native pool hands the JS thread (src/binding.rs `to_batch`):
-// `[bytes, id, kind, x, id, kind, x, ...]`, where `x` is the end offset of a small binary payload
-// in `bytes` (each starts where the previous one ended), a Buffer of its own for a large one, or a
-// string; two kinds carry a fourth entry.
+// Reading the settlement batches the native pool hands the JS thread (src/driver/js_callback.rs):
+// `bytes`, the inline payloads back to back; `index`, five words per entry (id, kind, end of its
+// inline payload, 1 + index in `extras` of a large payload or 0, 1 + index in `extras` of the
+// kind's second part or 0); `extras`, the out-of-line parts.
 
-const { BatchKind } = require('./native')
+const WORDS = 5
 
-/** Kinds followed by an extra entry: descriptors (an array of fd numbers), or a thrown error's bytes. */
-const WITH_EXTRA = new Set([BatchKind.ResolvedWithHandles, BatchKind.ReportWithError])
-
-/** Calls `visit(id, kind, payload, extra)` for each entry, binary payloads as Buffers. */
-function readBatch(batch, visit) {
-  const bytes = batch[0]
-  let offset = 0
-  const resolve = (x) => {
-    if (typeof x !== 'number') return x
-    const payload = bytes.subarray(offset, x)
-    offset = x
-    return payload
-  }
-  let i = 1
-  while (i < batch.length) {
-    const id = batch[i]
-    const kind = batch[i + 1]
-    const payload = resolve(batch[i + 2])
-    i += 3
-    const extra = WITH_EXTRA.has(kind) ? resolve(batch[i++]) : undefined
-    visit(id, kind, payload, extra)
+/**
+ * Calls `visit(id, kind, bytes, start, end, extra)` for each entry: its payload is
+ * `bytes[start, end)` (for a large one, a Buffer of its own, whole).
+ */
+function readBatch(bytes, index, extras, visit) {
+  let start = 0
+  for (let i = 0; i < index.length; i += WORDS) {
+    const end = index[i + 2]
+    const own = index[i + 3]
+    const extra = index[i + 4] === 0 ? undefined : extras[index[i + 4] - 1]
+    if (own === 0) visit(index[i], index[i + 1], bytes, start, end, extra)
+    else {
+      const payload = extras[own - 1]
+      visit(index[i], index[i + 1], payload, 0, payload.length, extra)
+    }
+    start = end
   }
 }
 

@@ -64,7 +64,7 @@ class Pool {
         recycleAfter: o.recycleAfter,
         maxMessageSize: o.maxMessageSize,
       },
-      (batch) => self.deref()?.#settle(batch),
+      (bytes, index, extras) => self.deref()?.#settle(bytes, index, extras),
     )
   }
 
@@ -215,21 +215,22 @@ class Pool {
     return this.#lastId
   }
 
-  #settle(batch) {
-    readBatch(batch, (id, kind, payload, extra) => this.#settleOne(id, kind, payload, extra))
+  #settle(bytes, index, extras) {
+    readBatch(bytes, index, extras, (id, kind, b, start, end, extra) => this.#settleOne(id, kind, b, start, end, extra))
     this.#release()
   }
 
-  #settleOne(id, kind, payload, extra) {
+  /** One batch entry; its payload is `bytes[start, end)`. */
+  #settleOne(id, kind, bytes, start, end, extra) {
     switch (kind) {
       case BatchKind.StdoutLine:
       case BatchKind.StderrLine:
-        return this.#writeOutput(id, kind === BatchKind.StdoutLine ? 'stdout' : 'stderr', payload)
+        return this.#writeOutput(id, kind === BatchKind.StdoutLine ? 'stdout' : 'stderr', bytes.toString('utf8', start, end))
       case BatchKind.Report:
-        return this.#report(failureError(payload))
+        return this.#report(failureError(bytes.toString('utf8', start, end)))
       case BatchKind.ReportWithError: {
         // An uncaught exception in a worker: the report, with what was thrown as its cause.
-        const error = failureError(payload)
+        const error = failureError(bytes.toString('utf8', start, end))
         error.cause = wire.decodeThrown(extra)
         return this.#report(error)
       }
@@ -250,23 +251,26 @@ class Pool {
       call.stream = this.#openStream(id, call)
       call.resolve(call.stream)
     } else if (kind === BatchKind.StreamItem) {
-      this.#deliverItem(call.stream, payload)
+      this.#deliverItem(call.stream, bytes, start, end)
     } else {
       this.#forget(id, call)
-      this.#finishCall(call, kind, payload, fds)
+      this.#finishCall(call, kind, bytes, start, end, fds)
     }
   }
 
-  #finishCall(call, kind, payload, fds) {
+  #finishCall(call, kind, bytes, start, end, fds) {
     let outcome
     let ok = false
     try {
       if (kind === BatchKind.Resolved || kind === BatchKind.ResolvedWithHandles) {
-        outcome = wire.decode(payload)
+        outcome = wire.decode(bytes, start, end)
         if (fds !== undefined) outcome = restoreHandles([outcome], fds)[0]
         ok = true
       } else {
-        outcome = kind === BatchKind.Rejected ? wire.decodeThrown(payload) : failureError(payload)
+        outcome =
+          kind === BatchKind.Rejected
+            ? wire.decodeThrown(bytes.subarray(start, end))
+            : failureError(bytes.toString('utf8', start, end))
         if (outcome?.code === 'ERR_INVOKE_QUEUE_FULL' && this.#room === null) this.#room = deferred()
       }
     } catch (err) {
@@ -316,10 +320,10 @@ class Pool {
     return true
   }
 
-  #deliverItem(stream, payload) {
+  #deliverItem(stream, bytes, start, end) {
     let item
     try {
-      item = wire.decode(payload)
+      item = wire.decode(bytes, start, end)
     } catch (err) {
       return stream.abort(new Error(`invoke-parallel: a streamed item could not be decoded: ${err.message}`))
     }

@@ -48,8 +48,10 @@ function encodeInspecting(value, inspected, what) {
   }
 }
 
-function decode(buffer) {
-  return buffer[0] === V8_FORMAT ? v8.deserialize(buffer) : JSON.parse(buffer.toString())
+/** The value encoded in `buffer[start, end)`. */
+function decode(buffer, start = 0, end = buffer.length) {
+  if (buffer[start] === V8_FORMAT) return v8.deserialize(start === 0 && end === buffer.length ? buffer : buffer.subarray(start, end))
+  return JSON.parse(buffer.toString('utf8', start, end))
 }
 
 /**

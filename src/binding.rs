@@ -141,7 +141,8 @@ impl NativePool {
     let arg = Rc::into_raw(teardown.clone()).cast_mut().cast::<c_void>();
     let mut hook = std::ptr::null_mut();
     // SAFETY: `arg` stays valid until the hook runs or is removed (see `finalize`).
-    if unsafe { sys::napi_add_async_cleanup_hook(env.raw(), Some(on_teardown), arg, &mut hook) } != sys::Status::napi_ok {
+    if unsafe { sys::napi_add_async_cleanup_hook(env.raw(), Some(on_teardown), arg, &mut hook) } != sys::Status::napi_ok
+    {
       // SAFETY: not registered, so ours to release.
       unsafe { Rc::decrement_strong_count(arg as *const Teardown) };
       return Err(Error::from_reason("could not register the pool's cleanup"));

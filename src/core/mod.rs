@@ -4,6 +4,7 @@
 mod config;
 mod event;
 mod failure;
+mod id_hash;
 mod scheduler;
 mod stats;
 mod worker;
@@ -13,6 +14,7 @@ pub use event::{
   Action, CallId, CallOptions, Event, ExitStatus, Job, ModuleId, Outcome, Piece, Signal, Timer, WorkerId,
 };
 pub use failure::{Failure, FailureKind};
+pub use id_hash::{IdMap, IdSet};
 pub use scheduler::Scheduler;
 pub use stats::Stats;
 

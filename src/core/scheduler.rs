@@ -1,4 +1,4 @@
-use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::collections::{BTreeMap, VecDeque};
 use std::fmt::Write;
 use std::sync::Arc;
 
@@ -7,6 +7,7 @@ use super::event::{
   Action, CallId, CallOptions, Event, ExitStatus, Job, ModuleId, Outcome, Piece, Signal, Timer, WorkerId,
 };
 use super::failure::{describe_exit, Failure, FailureKind, SIGABRT};
+use super::id_hash::IdMap;
 use super::stats::Stats;
 use super::worker::{Worker, WorkerState};
 use crate::protocol::{InFrame, Kind, OutFrame, SharedHandles};
@@ -40,7 +41,7 @@ struct Call {
 pub struct Scheduler {
   config: PoolConfig,
   workers: BTreeMap<WorkerId, Worker>,
-  calls: HashMap<CallId, Call>,
+  calls: IdMap<CallId, Call>,
   queue: VecDeque<CallId>,
   /// Every module loaded into the pool, in the order they were loaded. A worker loads them in that
   /// order too, so one loaded for its side effects (a transpiler's register hook) comes first on
@@ -65,7 +66,7 @@ impl Scheduler {
     let mut s = Scheduler {
       config,
       workers: BTreeMap::new(),
-      calls: HashMap::new(),
+      calls: IdMap::default(),
       queue: VecDeque::new(),
       modules: Vec::new(),
       next_worker: 1,

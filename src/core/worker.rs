@@ -1,4 +1,6 @@
-use std::collections::{BTreeSet, HashSet};
+use std::collections::BTreeSet;
+
+use super::id_hash::IdSet;
 
 use super::event::{CallId, ModuleId};
 
@@ -18,7 +20,7 @@ pub struct Worker {
   pub state: WorkerState,
   pub pid: Option<u32>,
   pub in_flight: BTreeSet<CallId>,
-  pub modules: HashSet<ModuleId>,
+  pub modules: IdSet<ModuleId>,
   /// Changes whenever the worker gets work (a stale idle timer can tell it is stale); a lower
   /// one got work longer ago.
   pub generation: u64,
@@ -38,7 +40,7 @@ impl Worker {
       state: WorkerState::Starting,
       pid: None,
       in_flight: BTreeSet::new(),
-      modules: HashSet::new(),
+      modules: IdSet::default(),
       generation: 0,
       expected_exit: false,
       channel_closed: false,

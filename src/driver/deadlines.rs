@@ -1,17 +1,19 @@
-use std::collections::{BTreeSet, HashMap};
+use std::collections::BTreeSet;
 use std::hash::Hash;
+
+use crate::core::IdMap;
 
 /// Every timer of a pool, behind one libuv timer set to the earliest. Re-arming a key moves its
 /// deadline instead of adding one: a worker's idle timer is re-armed on every call under load,
 /// and a call's timeout must go when the call settles.
 pub struct Deadlines<K, V> {
   by_time: BTreeSet<(u64, K)>,
-  by_key: HashMap<K, (u64, V)>,
+  by_key: IdMap<K, (u64, V)>,
 }
 
 impl<K: Copy + Ord + Hash, V> Default for Deadlines<K, V> {
   fn default() -> Self {
-    Deadlines { by_time: BTreeSet::new(), by_key: HashMap::new() }
+    Deadlines { by_time: BTreeSet::new(), by_key: IdMap::default() }
   }
 }
 
@@ -59,6 +61,7 @@ impl<K: Copy + Ord + Hash, V> Deadlines<K, V> {
 mod tests {
   use super::*;
   use proptest::prelude::*;
+  use std::collections::HashMap;
 
   #[test]
   fn rearming_moves_the_deadline() {

@@ -5,15 +5,15 @@
 use std::os::fd::IntoRawFd;
 use std::ptr;
 
-use napi::bindgen_prelude::{Buffer, Either4, Function, ToNapiValue, Unknown};
-use napi::JsValue;
+use napi::bindgen_prelude::{Buffer, Either, Function, ToNapiValue, Uint32Array, Unknown};
 use napi::sys;
+use napi::JsValue;
 
 use super::settle::Settled;
 use crate::core::{Outcome, Piece};
 
-/// One entry of a settlement batch, flattened into the JS array as `id, kind, payload`.
-pub type BatchItem = Either4<u32, Buffer, String, Vec<i32>>;
+/// A batch entry's out-of-line part: a large payload, or descriptors.
+type Extra = Either<Buffer, Vec<i32>>;
 
 /// Binary payloads from this size on get a Buffer of their own in a batch (see `to_batch`).
 const OWN_BUFFER: usize = 64 * 1024;
@@ -24,7 +24,7 @@ const REJECTED: u32 = 1;
 const FAILED: u32 = 2;
 const REPORT: u32 = 3;
 const CLOSED: u32 = 4;
-/// A resolved value that carries descriptors: an extra entry, their fd numbers, follows.
+/// A resolved value that carries descriptors: the entry's extra is their fd numbers.
 const RESOLVED_WITH_HANDLES: u32 = 5;
 /// A line of captured worker output; the id is the worker's pid.
 const STDOUT_LINE: u32 = 6;
@@ -32,7 +32,7 @@ const STDERR_LINE: u32 = 7;
 /// The call's result is a stream (no payload); items follow as STREAM_ITEM entries.
 const STREAM_START: u32 = 8;
 const STREAM_ITEM: u32 = 9;
-/// A report with the worker's thrown error: an extra entry, the encoded error, follows.
+/// A report with the worker's thrown error: the entry's extra is the encoded error.
 const REPORT_WITH_ERROR: u32 = 10;
 /// The queue has room again after refusing a call.
 const ROOM: u32 = 11;
@@ -86,11 +86,18 @@ impl JsCallback {
     napi_try!(sys::napi_get_reference_value(env, self.function, &mut function));
     let mut global = ptr::null_mut();
     napi_try!(sys::napi_get_global(env, &mut global));
+    let batch = Batch::of(items);
     // SAFETY: converting owned Rust values on the JS thread.
-    let batch = unsafe { Vec::<BatchItem>::to_napi_value(env, to_batch(items))? };
+    let args = unsafe {
+      [
+        Buffer::to_napi_value(env, batch.bytes.into())?,
+        Uint32Array::to_napi_value(env, batch.index.into())?,
+        Vec::<Extra>::to_napi_value(env, batch.extras)?,
+      ]
+    };
     let mut result = ptr::null_mut();
     // SAFETY: every value belongs to the open handle scope.
-    let status = unsafe { sys::napi_make_callback(env, self.context, global, function, 1, &batch, &mut result) };
+    let status = unsafe { sys::napi_make_callback(env, self.context, global, function, 3, args.as_ptr(), &mut result) };
     if status == sys::Status::napi_pending_exception {
       // Nothing of ours can handle it: it is the process's uncaught exception, as it would be
       // from any other I/O callback.
@@ -111,50 +118,62 @@ impl JsCallback {
   }
 }
 
-/// A batch as `[bytes, id, kind, x, id, kind, x, ...]`. `bytes` is one Buffer holding the batch's
-/// small binary payloads back to back; for those, `x` is the payload's end offset in it (each
-/// starts where the previous one ended). A large binary payload is a Buffer of its own; other
-/// payloads are strings. One Buffer for the many small payloads keeps the garbage collector out of
-/// the hot path.
-fn to_batch(items: Vec<Settled>) -> Vec<BatchItem> {
-  let mut bytes: Vec<u8> = Vec::new();
-  let mut batch = Vec::with_capacity(1 + items.len() * 3);
-  batch.push(Either4::A(0));
-  let mut binary = |payload: Vec<u8>| {
-    if payload.len() >= OWN_BUFFER {
-      // A large payload becomes a Buffer of its own, without a copy.
-      return Either4::B(payload.into());
-    }
-    bytes.extend_from_slice(&payload);
-    Either4::A(bytes.len() as u32)
-  };
-  for item in items {
-    let text = Either4::C;
-    // `extra` is a fourth entry that only these kinds have.
-    let (id, kind, payload, extra) = match item {
-      Settled::Call(id, Outcome::Resolved(payload, handles)) if !handles.0.is_empty() => {
-        // The descriptors now belong to JS, which wraps each in a net.Socket or net.Server.
-        let fds = handles.0.into_iter().map(IntoRawFd::into_raw_fd).collect();
-        (id, RESOLVED_WITH_HANDLES, binary(payload), Some(Either4::D(fds)))
+/// Words per entry in a batch's index.
+const WORDS: usize = 5;
+
+/// A batch as JS reads it (`lib/batch.js`): few, flat values, because each value crossing N-API
+/// costs more than the settling it carries. `index` holds five words per entry: id, kind, end,
+/// payload, extra. The entry's inline payload is `bytes` from the previous entry's end to its
+/// own (binary for values, UTF-8 for texts); `payload`, when not 0, is 1 + the index in `extras`
+/// of a large binary payload that has a Buffer of its own (no copy); `extra`, when not 0, is
+/// 1 + the index in `extras` of the kind's second part.
+struct Batch {
+  bytes: Vec<u8>,
+  index: Vec<u32>,
+  extras: Vec<Extra>,
+}
+
+impl Batch {
+  fn of(items: Vec<Settled>) -> Batch {
+    let mut batch = Batch { bytes: Vec::new(), index: Vec::with_capacity(items.len() * WORDS), extras: Vec::new() };
+    for item in items {
+      match item {
+        Settled::Call(id, Outcome::Resolved(payload, handles)) if !handles.0.is_empty() => {
+          // The descriptors now belong to JS, which wraps each in a net.Socket or net.Server.
+          let fds = handles.0.into_iter().map(IntoRawFd::into_raw_fd).collect();
+          batch.push(id, RESOLVED_WITH_HANDLES, payload, Some(Either::B(fds)));
+        }
+        Settled::Call(id, Outcome::Resolved(payload, _)) => batch.push(id, RESOLVED, payload, None),
+        Settled::Call(id, Outcome::Rejected(payload)) => batch.push(id, REJECTED, payload, None),
+        Settled::Call(id, Outcome::Failed(failure)) => batch.push(id, FAILED, failure.to_json().into(), None),
+        Settled::Report(mut failure) => match failure.error.take() {
+          Some(error) => batch.push(0, REPORT_WITH_ERROR, failure.to_json().into(), Some(Either::A(error.into()))),
+          None => batch.push(0, REPORT, failure.to_json().into(), None),
+        },
+        Settled::Room => batch.push(0, ROOM, Vec::new(), None),
+        Settled::Closed => batch.push(0, CLOSED, Vec::new(), None),
+        Settled::Piece(id, Piece::Started) => batch.push(id, STREAM_START, Vec::new(), None),
+        Settled::Piece(id, Piece::Item(payload)) => batch.push(id, STREAM_ITEM, payload, None),
+        Settled::Output { pid, stderr, line } => {
+          batch.push(pid, if stderr { STDERR_LINE } else { STDOUT_LINE }, line.into(), None)
+        }
       }
-      Settled::Call(id, Outcome::Resolved(payload, _)) => (id, RESOLVED, binary(payload), None),
-      Settled::Call(id, Outcome::Rejected(payload)) => (id, REJECTED, binary(payload), None),
-      Settled::Call(id, Outcome::Failed(failure)) => (id, FAILED, text(failure.to_json()), None),
-      Settled::Report(mut failure) => match failure.error.take() {
-        Some(error) => (0, REPORT_WITH_ERROR, text(failure.to_json()), Some(binary(error))),
-        None => (0, REPORT, text(failure.to_json()), None),
-      },
-      Settled::Room => (0, ROOM, text(String::new()), None),
-      Settled::Closed => (0, CLOSED, text(String::new()), None),
-      Settled::Piece(id, Piece::Started) => (id, STREAM_START, text(String::new()), None),
-      Settled::Piece(id, Piece::Item(payload)) => (id, STREAM_ITEM, binary(payload), None),
-      Settled::Output { pid, stderr, line } => (pid, if stderr { STDERR_LINE } else { STDOUT_LINE }, text(line), None),
-    };
-    batch.push(Either4::A(id));
-    batch.push(Either4::A(kind));
-    batch.push(payload);
-    batch.extend(extra);
+    }
+    batch
   }
-  batch[0] = Either4::B(bytes.into());
-  batch
+
+  fn push(&mut self, id: u32, kind: u32, payload: Vec<u8>, extra: Option<Extra>) {
+    let own = if payload.len() >= OWN_BUFFER {
+      self.extras.push(Either::A(payload.into()));
+      self.extras.len() as u32
+    } else {
+      self.bytes.extend_from_slice(&payload);
+      0
+    };
+    let extra = extra.map_or(0, |extra| {
+      self.extras.push(extra);
+      self.extras.len() as u32
+    });
+    self.index.extend_from_slice(&[id, kind, self.bytes.len() as u32, own, extra]);
+  }
 }

@@ -22,12 +22,27 @@ const OUTPUT_GRACE: Duration = Duration::from_secs(2);
 
 /// What the I/O thread tells a pool.
 pub enum LifeEvent {
-  Spawned { worker: WorkerId, pid: u32, frames: OwnedFd, handles: OwnedFd },
-  SpawnFailed { worker: WorkerId, reason: String },
+  Spawned {
+    worker: WorkerId,
+    pid: u32,
+    frames: OwnedFd,
+    handles: OwnedFd,
+  },
+  SpawnFailed {
+    worker: WorkerId,
+    reason: String,
+  },
   /// A line the worker wrote, when the pool captures worker output.
-  Output { pid: u32, stderr: bool, line: String },
+  Output {
+    pid: u32,
+    stderr: bool,
+    line: String,
+  },
   /// Reaped, after everything it printed was passed on.
-  Exited { worker: WorkerId, status: ExitStatus },
+  Exited {
+    worker: WorkerId,
+    status: ExitStatus,
+  },
 }
 
 /// The way from the I/O thread to one pool on its JS thread: a queue, and a libuv async handle

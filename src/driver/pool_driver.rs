@@ -3,7 +3,6 @@
 //! the same loop turn. Only process start and reaping run elsewhere (`lifecycle`).
 
 use std::cell::{Cell, RefCell};
-use std::collections::HashMap;
 use std::ffi::c_void;
 use std::sync::Arc;
 
@@ -16,7 +15,7 @@ use super::settle::Settled;
 use super::spawn::SpawnConfig;
 use super::uv::{self, Handle, RawHandle, UvLoop, WRITABLE};
 use super::worker_channel::{Incoming, PollTarget, WorkerChannel, WriteState};
-use crate::core::{Action, CallId, Event, PoolConfig, Scheduler, Signal, Stats, Timer, WorkerId};
+use crate::core::{Action, CallId, Event, IdMap, PoolConfig, Scheduler, Signal, Stats, Timer, WorkerId};
 
 /// How long a worker whose channel closed may take to exit before it is killed.
 const EXIT_GRACE_MS: u64 = 2_000;
@@ -59,7 +58,7 @@ struct LoopHandles {
 
 struct State {
   scheduler: Scheduler,
-  links: HashMap<WorkerId, Link>,
+  links: IdMap<WorkerId, Link>,
   deadlines: Deadlines<Due, Timer>,
   /// When the libuv timer is set to fire, if it is.
   timer_at: Option<u64>,
@@ -93,7 +92,15 @@ impl PoolDriver {
     let news_handle = Handle::wake_up(uv_loop, uv::null_data(), on_news)?;
     news_handle.set_ref(false);
     let (inbox, news) = LifeInbox::new(news_handle.raw());
-    let state = State { scheduler, links: HashMap::new(), deadlines: Deadlines::default(), timer_at: None, batch: vec![], corked: false, unflushed: vec![] };
+    let state = State {
+      scheduler,
+      links: IdMap::default(),
+      deadlines: Deadlines::default(),
+      timer_at: None,
+      batch: vec![],
+      corked: false,
+      unflushed: vec![],
+    };
     let driver = std::rc::Rc::new(PoolDriver {
       state: RefCell::new(state),
       uv_loop,

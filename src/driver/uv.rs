@@ -157,7 +157,13 @@ impl Handle {
 
   pub fn set_ref(&self, on: bool) {
     // SAFETY: a live handle.
-    unsafe { if on { (api().ref_)(self.raw) } else { (api().unref)(self.raw) } }
+    unsafe {
+      if on {
+        (api().ref_)(self.raw)
+      } else {
+        (api().unref)(self.raw)
+      }
+    }
   }
 
   pub fn poll_start(&self, events: c_int, cb: PollCb) {
