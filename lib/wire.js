@@ -30,13 +30,19 @@ function encode(value, what) {
   return encodeInspecting(value, value, what)
 }
 
-/** A call's payload: `[method, args]`, with errors located within `args`. */
+/**
+ * A call's payload: `[method, args]`, with errors located within `args`. JSON comes back as a
+ * string (the native side takes it as is), anything else as a Buffer.
+ */
 function encodeCall(method, args) {
-  return encodeInspecting([method, args], args, 'arguments')
+  return encodeInspecting([method, args], args, 'arguments', true)
 }
 
-function encodeInspecting(value, inspected, what) {
-  if (jsonExact(value, 0, { nodes: 0, text: 0, seen: new Set() })) return Buffer.from(JSON.stringify(value))
+function encodeInspecting(value, inspected, what, text = false) {
+  if (jsonExact(value, 0, { nodes: 0, text: 0, seen: new Set() })) {
+    const json = JSON.stringify(value)
+    return text ? json : Buffer.from(json)
+  }
   try {
     return v8.serialize(value)
   } catch (err) {

@@ -171,11 +171,21 @@ impl NativePool {
     timeout: Option<f64>,
     handles: Option<Vec<i32>>,
   ) -> Result<()> {
-    let handles = SharedHandles::new(duplicate(handles.as_deref().unwrap_or_default())?);
-    let job = Job::Invoke { payload: Arc::from(payload), handles };
-    let options = CallOptions { no_retry, timeout_ms: timeout.and_then(to_ms) };
-    self.submit(Event::Submit { call: id, module, job, options });
-    Ok(())
+    self.submit_call(id, module, Arc::from(payload), no_retry, timeout, handles)
+  }
+
+  /// `call` with a payload that is JSON text: it saves JS a Buffer per call.
+  #[napi]
+  pub fn call_text(
+    &self,
+    id: u32,
+    module: u32,
+    payload: String,
+    no_retry: bool,
+    timeout: Option<f64>,
+    handles: Option<Vec<i32>>,
+  ) -> Result<()> {
+    self.submit_call(id, module, Arc::from(payload.into_bytes()), no_retry, timeout, handles)
   }
 
   /// The caller consumed `items` more items of the call's streamed result.
@@ -221,6 +231,22 @@ impl NativePool {
 impl NativePool {
   fn submit(&self, event: Event) {
     self.driver.submit(event);
+  }
+
+  fn submit_call(
+    &self,
+    id: u32,
+    module: u32,
+    payload: Arc<[u8]>,
+    no_retry: bool,
+    timeout: Option<f64>,
+    handles: Option<Vec<i32>>,
+  ) -> Result<()> {
+    let handles = SharedHandles::new(duplicate(handles.as_deref().unwrap_or_default())?);
+    let job = Job::Invoke { payload, handles };
+    let options = CallOptions { no_retry, timeout_ms: timeout.and_then(to_ms) };
+    self.submit(Event::Submit { call: id, module, job, options });
+    Ok(())
   }
 }
 
