@@ -49,6 +49,20 @@ test('a Buffer comes back with its bytes', async (t) => {
   t.true(Buffer.from(back).equals(big))
 })
 
+test('small binary results stay intact while later results arrive', async (t) => {
+  // Small replies are handed over in memory the pool reuses for the next ones: what a caller
+  // keeps must be its own.
+  const kept = []
+  for (let i = 0; i < 20; i++) {
+    kept.push(await echo.echo({ bytes: Buffer.alloc(16, i), words: new Uint32Array([i, i + 1]) }))
+  }
+  await Promise.all(Array.from({ length: 50 }, (_, i) => echo.echo(Buffer.alloc(32, 255 - i))))
+  kept.forEach(({ bytes, words }, i) => {
+    t.true(Buffer.from(bytes).equals(Buffer.alloc(16, i)), `bytes of reply ${i}`)
+    t.deepEqual([...words], [i, i + 1], `words of reply ${i}`)
+  })
+})
+
 test('a function in the arguments rejects that call with a TypeError naming where it is', async (t) => {
   const error = await t.throwsAsync(echo.echo({ list: [1, () => 2] }), { instanceOf: TypeError })
   t.regex(error.message, /arguments\[0\]\.list\[1\] is a function/)

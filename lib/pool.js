@@ -64,7 +64,7 @@ class Pool {
         recycleAfter: o.recycleAfter,
         maxMessageSize: o.maxMessageSize,
       },
-      (bytes, index, extras) => self.deref()?.#settle(bytes, index, extras),
+      (bytes, index, count, extras) => self.deref()?.#settle(bytes, index, count, extras),
     )
   }
 
@@ -217,13 +217,15 @@ class Pool {
     return this.#lastId
   }
 
-  #settle(bytes, index, extras) {
-    readBatch(bytes, index, extras, (id, kind, b, start, end, extra) => this.#settleOne(id, kind, b, start, end, extra))
+  #settle(bytes, index, count, extras) {
+    readBatch(bytes, index, count, extras, (id, kind, b, start, end, extra, lent) =>
+      this.#settleOne(id, kind, b, start, end, extra, lent),
+    )
     this.#release()
   }
 
-  /** One batch entry; its payload is `bytes[start, end)`. */
-  #settleOne(id, kind, bytes, start, end, extra) {
+  /** One batch entry; its payload is `bytes[start, end)`, `lent` if those bytes are reused. */
+  #settleOne(id, kind, bytes, start, end, extra, lent) {
     switch (kind) {
       case BatchKind.StdoutLine:
       case BatchKind.StderrLine:
@@ -253,25 +255,25 @@ class Pool {
       call.stream = this.#openStream(id, call)
       call.resolve(call.stream)
     } else if (kind === BatchKind.StreamItem) {
-      this.#deliverItem(call.stream, bytes, start, end)
+      this.#deliverItem(call.stream, bytes, start, end, lent)
     } else {
       this.#forget(id, call)
-      this.#finishCall(call, kind, bytes, start, end, fds)
+      this.#finishCall(call, kind, bytes, start, end, lent, fds)
     }
   }
 
-  #finishCall(call, kind, bytes, start, end, fds) {
+  #finishCall(call, kind, bytes, start, end, lent, fds) {
     let outcome
     let ok = false
     try {
       if (kind === BatchKind.Resolved || kind === BatchKind.ResolvedWithHandles) {
-        outcome = wire.decode(bytes, start, end)
+        outcome = wire.decode(bytes, start, end, lent)
         if (fds !== undefined) outcome = restoreHandles([outcome], fds)[0]
         ok = true
       } else {
         outcome =
           kind === BatchKind.Rejected
-            ? wire.decodeThrown(bytes.subarray(start, end))
+            ? wire.decodeThrown(Buffer.from(bytes.subarray(start, end)))
             : failureError(bytes.toString('utf8', start, end))
         if (outcome?.code === 'ERR_INVOKE_QUEUE_FULL' && this.#room === null) this.#room = deferred()
       }
@@ -322,10 +324,10 @@ class Pool {
     return true
   }
 
-  #deliverItem(stream, bytes, start, end) {
+  #deliverItem(stream, bytes, start, end, lent) {
     let item
     try {
-      item = wire.decode(bytes, start, end)
+      item = wire.decode(bytes, start, end, lent)
     } catch (err) {
       return stream.abort(new Error(`invoke-parallel: a streamed item could not be decoded: ${err.message}`))
     }

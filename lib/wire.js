@@ -54,10 +54,14 @@ function encodeInspecting(value, inspected, what, text = false) {
   }
 }
 
-/** The value encoded in `buffer[start, end)`. */
-function decode(buffer, start = 0, end = buffer.length) {
-  if (buffer[start] === V8_FORMAT) return v8.deserialize(start === 0 && end === buffer.length ? buffer : buffer.subarray(start, end))
-  return JSON.parse(buffer.toString('utf8', start, end))
+/**
+ * The value encoded in `buffer[start, end)`. With `lent`, the bytes are reused afterwards: V8's
+ * deserializer makes typed arrays and Buffers views of its input, so it gets a copy.
+ */
+function decode(buffer, start = 0, end = buffer.length, lent = false) {
+  if (buffer[start] !== V8_FORMAT) return JSON.parse(buffer.toString('utf8', start, end))
+  const bytes = buffer.subarray(start, end)
+  return v8.deserialize(lent ? Buffer.from(bytes) : bytes)
 }
 
 /**

@@ -5,7 +5,7 @@
 use std::os::fd::IntoRawFd;
 use std::ptr;
 
-use napi::bindgen_prelude::{Buffer, Either, Function, ToNapiValue, Uint32Array, Unknown};
+use napi::bindgen_prelude::{Buffer, Either, Function, ToNapiValue, Unknown};
 use napi::sys;
 use napi::JsValue;
 
@@ -42,6 +42,21 @@ pub struct JsCallback {
   env: sys::napi_env,
   function: sys::napi_ref,
   context: sys::napi_async_context,
+  /// A Buffer and a Uint32Array that every batch that fits is written into: a fresh pair per
+  /// batch cost two allocations with finalizers, which showed in sequential latency.
+  bytes: Reused,
+  index: Reused,
+}
+
+/// Room in the reused Buffer and Uint32Array (bytes): most batches are a few small replies.
+const REUSED_BYTES: usize = 64 * 1024;
+const REUSED_INDEX: usize = 16 * 1024;
+
+/// A JS value held across batches, with its memory.
+struct Reused {
+  value: sys::napi_ref,
+  data: *mut u8,
+  len: usize,
 }
 
 macro_rules! napi_try {
@@ -64,7 +79,10 @@ impl JsCallback {
     napi_try!(sys::napi_create_string_utf8(env, name.as_ptr().cast(), name.len() as isize, &mut resource_name));
     let mut context = ptr::null_mut();
     napi_try!(sys::napi_async_init(env, ptr::null_mut(), resource_name, &mut context));
-    Ok(JsCallback { env, function: reference, context })
+    let (bytes, index) = (new_bytes(env, REUSED_BYTES)?, new_index(env, REUSED_INDEX / 4)?);
+    let bytes = Reused { value: hold(env, bytes.0)?, data: bytes.1, len: REUSED_BYTES };
+    let index = Reused { value: hold(env, index.0)?, data: index.1, len: REUSED_INDEX };
+    Ok(JsCallback { env, function: reference, context, bytes, index })
   }
 
   /// Calls the function with `items` as one batch. From a libuv callback on the JS thread only.
@@ -87,17 +105,43 @@ impl JsCallback {
     let mut global = ptr::null_mut();
     napi_try!(sys::napi_get_global(env, &mut global));
     let batch = Batch::of(items);
-    // SAFETY: converting owned Rust values on the JS thread.
-    let args = unsafe {
-      [
-        Buffer::to_napi_value(env, batch.bytes.into())?,
-        Uint32Array::to_napi_value(env, batch.index.into())?,
-        Vec::<Extra>::to_napi_value(env, batch.extras)?,
-      ]
+    let words = batch.index.len();
+    let index_bytes = words * 4;
+    let bytes = if batch.bytes.len() <= self.bytes.len {
+      // SAFETY: the reused Buffer has room; JS reads it only during this call.
+      unsafe { ptr::copy_nonoverlapping(batch.bytes.as_ptr(), self.bytes.data, batch.bytes.len()) };
+      value_of(env, self.bytes.value)?
+    } else {
+      let (value, data) = new_bytes(env, batch.bytes.len())?;
+      // SAFETY: `data` was just allocated with that length.
+      unsafe { ptr::copy_nonoverlapping(batch.bytes.as_ptr(), data, batch.bytes.len()) };
+      value
     };
+    let index = if index_bytes <= self.index.len {
+      // SAFETY: as for the bytes.
+      unsafe { ptr::copy_nonoverlapping(batch.index.as_ptr().cast(), self.index.data, index_bytes) };
+      value_of(env, self.index.value)?
+    } else {
+      let (value, data) = new_index(env, words)?;
+      // SAFETY: as for the bytes.
+      unsafe { ptr::copy_nonoverlapping(batch.index.as_ptr().cast(), data, index_bytes) };
+      value
+    };
+    let mut count = ptr::null_mut();
+    napi_try!(sys::napi_create_uint32(env, words as u32, &mut count));
+    let extras = if batch.extras.is_empty() {
+      let mut undefined = ptr::null_mut();
+      napi_try!(sys::napi_get_undefined(env, &mut undefined));
+      undefined
+    } else {
+      // SAFETY: converting owned Rust values on the JS thread.
+      unsafe { Vec::<Extra>::to_napi_value(env, batch.extras)? }
+    };
+    let args = [bytes, index, count, extras];
     let mut result = ptr::null_mut();
     // SAFETY: every value belongs to the open handle scope.
-    let status = unsafe { sys::napi_make_callback(env, self.context, global, function, 3, args.as_ptr(), &mut result) };
+    let status =
+      unsafe { sys::napi_make_callback(env, self.context, global, function, args.len(), args.as_ptr(), &mut result) };
     if status == sys::Status::napi_pending_exception {
       // Nothing of ours can handle it: it is the process's uncaught exception, as it would be
       // from any other I/O callback.
@@ -113,9 +157,38 @@ impl JsCallback {
     // SAFETY: on the JS thread while the environment is alive; each is released once.
     unsafe {
       sys::napi_delete_reference(self.env, self.function);
+      sys::napi_delete_reference(self.env, self.bytes.value);
+      sys::napi_delete_reference(self.env, self.index.value);
       sys::napi_async_destroy(self.env, self.context);
     }
   }
+}
+
+fn hold(env: sys::napi_env, value: sys::napi_value) -> napi::Result<sys::napi_ref> {
+  let mut reference = ptr::null_mut();
+  napi_try!(sys::napi_create_reference(env, value, 1, &mut reference));
+  Ok(reference)
+}
+
+fn value_of(env: sys::napi_env, reference: sys::napi_ref) -> napi::Result<sys::napi_value> {
+  let mut value = ptr::null_mut();
+  napi_try!(sys::napi_get_reference_value(env, reference, &mut value));
+  Ok(value)
+}
+
+/// A new Buffer of `len` bytes, and its memory.
+fn new_bytes(env: sys::napi_env, len: usize) -> napi::Result<(sys::napi_value, *mut u8)> {
+  let (mut value, mut data) = (ptr::null_mut(), ptr::null_mut());
+  napi_try!(sys::napi_create_buffer(env, len, &mut data, &mut value));
+  Ok((value, data.cast()))
+}
+
+/// A new Uint32Array of `words` elements, and its memory.
+fn new_index(env: sys::napi_env, words: usize) -> napi::Result<(sys::napi_value, *mut u8)> {
+  let (mut buffer, mut data, mut array) = (ptr::null_mut(), ptr::null_mut(), ptr::null_mut());
+  napi_try!(sys::napi_create_arraybuffer(env, words * 4, &mut data, &mut buffer));
+  napi_try!(sys::napi_create_typedarray(env, sys::TypedarrayType::uint32_array, words, buffer, 0, &mut array));
+  Ok((array, data.cast()))
 }
 
 /// Words per entry in a batch's index.
