@@ -63,6 +63,29 @@ test('small binary results stay intact while later results arrive', async (t) =>
   })
 })
 
+test('large strings arrive exactly, whatever characters they hold and wherever they sit', async (t) => {
+  const ascii = 'abcdefgh'.repeat(40_000)
+  const latin1 = 'àéîõü ÿ\u00a0\u0000'.repeat(30_000)
+  const wide = `${'x'.repeat(100_000)}€😀`
+  const unpaired = `${'y'.repeat(50_000)}\ud800`
+  // Compared with ===: a diff of strings this long would take the test runner minutes to print.
+  for (const [name, text] of Object.entries({ ascii, latin1, wide, unpaired })) {
+    t.true((await echo.echo(text)) === text, `${name}, as the value`)
+    t.true((await echo.echo({ nested: [text] })).nested[0] === text, `${name}, inside an object`)
+  }
+  // Several large arguments among small ones keep their places.
+  t.deepEqual(await echo.describeStrings(1, ascii, { a: 2 }, latin1, wide, 'short', null), [
+    1,
+    [ascii.length, 'abc', 'fgh'],
+    { a: 2 },
+    [latin1.length, 'àéî', 'ÿ\u00a0\u0000'],
+    [wide.length, 'xxx', wide.slice(-3)],
+    [5, 'sho', 'ort'],
+    null,
+  ])
+  t.true((await echo.joinStrings(ascii, latin1, { separator: '|' })) === `${ascii}|${latin1}`)
+})
+
 test('a function in the arguments rejects that call with a TypeError naming where it is', async (t) => {
   const error = await t.throwsAsync(echo.echo({ list: [1, () => 2] }), { instanceOf: TypeError })
   t.regex(error.message, /arguments\[0\]\.list\[1\] is a function/)

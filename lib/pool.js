@@ -109,7 +109,7 @@ class Pool {
 
   /**
    * Counts as of the pool's latest activity: `{workers, busy, idle, queued, running, completed,
-   * failed, retried}`. Cheap: it reads a snapshot the scheduler keeps up to date.
+   * failed, retried}`, read straight off the scheduler: cheap and current.
    */
   stats() {
     return this.#native.stats()
