@@ -64,6 +64,7 @@ test('small binary results stay intact while later results arrive', async (t) =>
 })
 
 test('large strings arrive exactly, whatever characters they hold and wherever they sit', async (t) => {
+  const strings = await invoke.require('./fixtures/strings', { pool })
   const ascii = 'abcdefgh'.repeat(40_000)
   const latin1 = 'àéîõü ÿ\u00a0\u0000'.repeat(30_000)
   const wide = `${'x'.repeat(100_000)}€😀`
@@ -74,7 +75,7 @@ test('large strings arrive exactly, whatever characters they hold and wherever t
     t.true((await echo.echo({ nested: [text] })).nested[0] === text, `${name}, inside an object`)
   }
   // Several large arguments among small ones keep their places.
-  t.deepEqual(await echo.describeStrings(1, ascii, { a: 2 }, latin1, wide, 'short', null), [
+  t.deepEqual(await strings.describe(1, ascii, { a: 2 }, latin1, wide, 'short', null), [
     1,
     [ascii.length, 'abc', 'fgh'],
     { a: 2 },
@@ -83,7 +84,7 @@ test('large strings arrive exactly, whatever characters they hold and wherever t
     [5, 'sho', 'ort'],
     null,
   ])
-  t.true((await echo.joinStrings(ascii, latin1, { separator: '|' })) === `${ascii}|${latin1}`)
+  t.true((await strings.join(ascii, latin1, { separator: '|' })) === `${ascii}|${latin1}`)
 })
 
 test('a function in the arguments rejects that call with a TypeError naming where it is', async (t) => {
