@@ -78,7 +78,7 @@ function encodeCall(method, args) {
 }
 
 function encodeInspecting(value, inspected, what, text = false) {
-  if (jsonExact(value, 0, { nodes: 0, text: 0, seen: new Set() })) {
+  if (value === inspected ? fitsJson(value) : argsFitJson(inspected)) {
     const json = JSON.stringify(value)
     return text ? json : Buffer.from(json)
   }
@@ -119,6 +119,17 @@ function decodeWithStrings(buffer, start, end, lent) {
   const call = decode(buffer, at, end, lent)
   for (let i = 0; i < strings.length; i += 2) call[1][strings[i]] = strings[i + 1]
   return call
+}
+
+function fitsJson(value) {
+  return jsonExact(value, 0, { nodes: 0, text: 0, seen: new Set() })
+}
+
+/** `fitsJson([method, args])`, for `args` an array of our own (its shape needs no check). */
+function argsFitJson(args) {
+  const budget = { nodes: 0, text: 0, seen: new Set() }
+  for (let i = 0; i < args.length; i++) if (!jsonExact(args[i], 1, budget)) return false
+  return true
 }
 
 /**
