@@ -23,6 +23,8 @@ const busyPools = new Set()
 
 class Pool {
   #native
+  /** The native `callText`, as a plain function: the hot path (see src/call_function.rs). */
+  #callText
   /** The last call id handed out; ids are the pool's, 1 to 2^32 - 1 (0 means "no reply" on the wire). */
   #lastId = 0
   #onError
@@ -66,6 +68,7 @@ class Pool {
       },
       (bytes, index, count, extras) => self.deref()?.#settle(bytes, index, count, extras),
     )
+    this.#callText = this.#native.callTextFunction()
   }
 
   get closed() {
@@ -140,7 +143,7 @@ class Pool {
       // Sent at once, not gathered per task: the worker starts on the first call while this
       // thread is still making the next (measured: batching submissions cost ~30% throughput).
       const id = this.#nextId()
-      if (typeof payload === 'string') this.#native.callText(id, moduleId, payload, noRetry, options.timeout, handles?.fds)
+      if (typeof payload === 'string') this.#callText(id, moduleId, payload, noRetry, options.timeout, handles?.fds)
       else this.#native.call(id, moduleId, payload, noRetry, options.timeout, handles?.fds)
       // The pool holds its own copies of the descriptors now.
       if (handles !== null) releaseHandles(handles)

@@ -13,6 +13,7 @@ use napi::sys;
 use napi_derive::napi;
 
 use crate::core::{CallOptions, Event, Job, PoolConfig};
+use crate::call_function;
 use crate::driver::{JsCallback, PoolDriver, SpawnConfig, UvLoop};
 use crate::fdpass::{recv_fds, send_fds, MAX_HANDLES};
 use crate::protocol::SharedHandles;
@@ -171,21 +172,16 @@ impl NativePool {
     timeout: Option<f64>,
     handles: Option<Vec<i32>>,
   ) -> Result<()> {
-    self.submit_call(id, module, Arc::from(payload), no_retry, timeout, handles)
+    submit_call(&self.driver, id, module, Arc::from(payload), no_retry, timeout, handles)
   }
 
-  /// `call` with a payload that is JSON text: it saves JS a Buffer per call.
-  #[napi]
-  pub fn call_text(
-    &self,
-    id: u32,
-    module: u32,
-    payload: String,
-    no_retry: bool,
-    timeout: Option<f64>,
-    handles: Option<Vec<i32>>,
-  ) -> Result<()> {
-    self.submit_call(id, module, Arc::from(payload.into_bytes()), no_retry, timeout, handles)
+  /// `call` with a payload that is JSON text (no Buffer per call), as a plain function bound to
+  /// this pool: see `call_function`.
+  #[napi(ts_return_type = "(id: number, module: number, payload: string, noRetry: boolean, timeout?: number, fds?: number[]) => void")]
+  pub fn call_text_function(&self, env: Env) -> Result<Unknown<'_>> {
+    let function = call_function::create(env.raw(), self.driver.clone())?;
+    // SAFETY: a function value just created in this environment.
+    Ok(unsafe { Unknown::from_raw_unchecked(env.raw(), function) })
   }
 
   /// The caller consumed `items` more items of the call's streamed result.
@@ -232,22 +228,23 @@ impl NativePool {
   fn submit(&self, event: Event) {
     self.driver.submit(event);
   }
+}
 
-  fn submit_call(
-    &self,
-    id: u32,
-    module: u32,
-    payload: Arc<[u8]>,
-    no_retry: bool,
-    timeout: Option<f64>,
-    handles: Option<Vec<i32>>,
-  ) -> Result<()> {
-    let handles = SharedHandles::new(duplicate(handles.as_deref().unwrap_or_default())?);
-    let job = Job::Invoke { payload, handles };
-    let options = CallOptions { no_retry, timeout_ms: timeout.and_then(to_ms) };
-    self.submit(Event::Submit { call: id, module, job, options });
-    Ok(())
-  }
+/// Submits a call to invoke a method; shared by `call` and the plain `callText` function.
+pub fn submit_call(
+  driver: &PoolDriver,
+  id: u32,
+  module: u32,
+  payload: Arc<[u8]>,
+  no_retry: bool,
+  timeout: Option<f64>,
+  handles: Option<Vec<i32>>,
+) -> Result<()> {
+  let handles = SharedHandles::new(duplicate(handles.as_deref().unwrap_or_default())?);
+  let job = Job::Invoke { payload, handles };
+  let options = CallOptions { no_retry, timeout_ms: timeout.and_then(to_ms) };
+  driver.submit(Event::Submit { call: id, module, job, options });
+  Ok(())
 }
 
 /// Finite, non-negative milliseconds; `None` for infinity.
