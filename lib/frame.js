@@ -84,8 +84,9 @@ class FrameWriter {
     this.#queued.push(encodeHeader(kind, call, module, payload.length), payload)
     if (!this.#scheduled) {
       this.#scheduled = true
-      // After the current task and its microtasks: every reply they produce goes in one write.
-      queueMicrotask(() => queueMicrotask(() => this.#flush()))
+      // At the end of this loop turn: every reply produced in it goes in one write, those of
+      // timers that fire together included (microtasks run between timer callbacks).
+      setImmediate(() => this.#flush())
     }
   }
 
