@@ -12,8 +12,8 @@ use napi::bindgen_prelude::*;
 use napi::sys;
 use napi_derive::napi;
 
-use crate::core::{CallOptions, Event, Job, PoolConfig};
 use crate::call_function;
+use crate::core::{CallOptions, Event, Job, PoolConfig};
 use crate::driver::{JsCallback, PoolDriver, SpawnConfig, UvLoop};
 use crate::fdpass::{recv_fds, send_fds, MAX_HANDLES};
 use crate::protocol::SharedHandles;
@@ -177,7 +177,9 @@ impl NativePool {
 
   /// `call` with a payload that is JSON text (no Buffer per call), as a plain function bound to
   /// this pool: see `call_function`.
-  #[napi(ts_return_type = "(id: number, module: number, payload: string, noRetry: boolean, timeout?: number, fds?: number[]) => void")]
+  #[napi(
+    ts_return_type = "(id: number, module: number, payload: string, noRetry: boolean, timeout?: number, fds?: number[]) => void"
+  )]
   pub fn call_text_function(&self, env: Env) -> Result<Unknown<'_>> {
     let function = call_function::create(env.raw(), self.driver.clone())?;
     // SAFETY: a function value just created in this environment.

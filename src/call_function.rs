@@ -44,7 +44,8 @@ unsafe extern "C" fn call_text(env: sys::napi_env, info: sys::napi_callback_info
   let mut argc = 6;
   let mut argv = [ptr::null_mut(); 6];
   let mut data = ptr::null_mut();
-  if sys::napi_get_cb_info(env, info, &mut argc, argv.as_mut_ptr(), ptr::null_mut(), &mut data) != sys::Status::napi_ok {
+  if sys::napi_get_cb_info(env, info, &mut argc, argv.as_mut_ptr(), ptr::null_mut(), &mut data) != sys::Status::napi_ok
+  {
     return throw(env, c"callText: no arguments");
   }
   let driver = &*(data as *const PoolDriver);

@@ -114,12 +114,19 @@ impl PoolDriver {
     let me = std::rc::Rc::as_ptr(&driver).cast_mut().cast::<c_void>();
     // SAFETY: the handle is live; its data now points at the driver, which closes it on drop.
     unsafe { *(news_handle.raw() as *mut *mut c_void) = me };
-    let handles = LoopHandles {
-      timer: Handle::timer(uv_loop, me)?,
-      flush: Handle::check(uv_loop, me)?,
-      nudge: Handle::idle(uv_loop, me)?,
-      news: news_handle,
-    };
+    let (timer, flush, nudge) =
+      match (Handle::timer(uv_loop, me), Handle::check(uv_loop, me), Handle::idle(uv_loop, me)) {
+        (Ok(timer), Ok(flush), Ok(nudge)) => (timer, flush, nudge),
+        (timer, flush, nudge) => {
+          // A handle left open would keep the loop from closing; libuv's inits do not fail in practice.
+          let error = std::io::Error::other("could not set up the pool's event-loop handles");
+          for handle in [timer.ok(), flush.ok(), nudge.ok(), Some(news_handle)].into_iter().flatten() {
+            handle.close(());
+          }
+          return Err(error);
+        }
+      };
+    let handles = LoopHandles { timer, flush, nudge, news: news_handle };
     for handle in [&handles.timer, &handles.flush, &handles.nudge] {
       handle.set_ref(false);
     }
