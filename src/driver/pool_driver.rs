@@ -59,7 +59,8 @@ struct LoopHandles {
 struct State {
   scheduler: Scheduler,
   links: IdMap<WorkerId, Link>,
-  deadlines: Deadlines<Due, Timer>,
+  /// The scheduler's own timers carry the `Timer` to hand back; the driver's carry nothing.
+  deadlines: Deadlines<Due, Option<Timer>>,
   /// When the libuv timer is set to fire, if it is.
   timer_at: Option<u64>,
   batch: Vec<Settled>,
@@ -236,7 +237,7 @@ impl PoolDriver {
     // A call's time limit counts from now, not from the start of this loop turn.
     let fresh = matches!(due, Due::CallTimeout(_));
     let at = uv::now(self.uv_loop, fresh).saturating_add(after_ms);
-    s.deadlines.arm(due, at, timer.unwrap_or(Timer::KillStragglers));
+    s.deadlines.arm(due, at, timer);
   }
 
   /// A worker's socket can be read or written.
@@ -286,7 +287,11 @@ impl PoolDriver {
               d.arm(s, due, HANDLE_RETRY_MS, None);
             }
           }
-          _ => d.handle(s, Event::TimerFired { timer }),
+          _ => {
+            if let Some(timer) = timer {
+              d.handle(s, Event::TimerFired { timer });
+            }
+          }
         }
       }
     });
