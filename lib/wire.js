@@ -42,7 +42,7 @@ function encode(value, what) {
     bytes.write(value, 1, 'latin1')
     return bytes
   }
-  return encodeInspecting(value, value, what)
+  return encodeInspecting(value, value, what, fitsJson(value))
 }
 
 function isRawString(value) {
@@ -56,14 +56,14 @@ function isRawString(value) {
 function encodeCall(method, args) {
   let raw = null
   for (let i = 0; i < args.length; i++) if (isRawString(args[i])) (raw ??= []).push(i)
-  if (raw === null) return encodeInspecting([method, args], args, 'arguments', true)
+  if (raw === null) return encodeInspecting([method, args], args, 'arguments', argsFitJson(args), true)
   const rest = args.slice()
   let size = 5
   for (const i of raw) {
     size += 8 + args[i].length
     rest[i] = null
   }
-  const body = encodeInspecting([method, rest], rest, 'arguments')
+  const body = encodeInspecting([method, rest], rest, 'arguments', argsFitJson(rest))
   const bytes = Buffer.allocUnsafe(size + body.length)
   bytes[0] = WITH_STRINGS
   bytes.writeUInt32LE(raw.length, 1)
@@ -77,8 +77,9 @@ function encodeCall(method, args) {
   return bytes
 }
 
-function encodeInspecting(value, inspected, what, text = false) {
-  if (value === inspected ? fitsJson(value) : argsFitJson(inspected)) {
+/** `value` as JSON when `asJson` (a string with `text`), else V8's format, errors located in `inspected`. */
+function encodeInspecting(value, inspected, what, asJson, text = false) {
+  if (asJson) {
     const json = JSON.stringify(value)
     return text ? json : Buffer.from(json)
   }

@@ -104,7 +104,7 @@ impl ObjectFinalize for NativePool {
 
 #[napi]
 impl NativePool {
-  /// `onBatch` receives `[bytes, id, kind, payload, ...]` batches (see `driver::js_callback`).
+  /// `onBatch(bytes, index, count, extras)` receives the settlements (see `driver::js_callback`).
   #[napi(constructor)]
   pub fn new(env: Env, options: NativePoolOptions, on_batch: Function<'_, Unknown<'_>, Unknown<'_>>) -> Result<Self> {
     let config = PoolConfig {

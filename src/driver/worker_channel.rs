@@ -276,7 +276,8 @@ const GATHER: usize = 64;
 /// carries descriptors (they go out first, on the other socket). True when that much is written.
 fn write_gathered(fd: i32, backlog: &mut VecDeque<Pending>) -> io::Result<bool> {
   loop {
-    let mut iov: Vec<libc::iovec> = Vec::with_capacity(GATHER * 2);
+    let mut iov = [libc::iovec { iov_base: std::ptr::null_mut(), iov_len: 0 }; GATHER * 2];
+    let mut used = 0;
     for (i, pending) in backlog.iter().take(GATHER).enumerate() {
       if i > 0 && !pending.handles.is_empty() {
         break;
@@ -288,18 +289,19 @@ fn write_gathered(fd: i32, backlog: &mut VecDeque<Pending>) -> io::Result<bool> 
       };
       for part in [head, body] {
         if !part.is_empty() {
-          iov.push(libc::iovec { iov_base: part.as_ptr() as *mut _, iov_len: part.len() });
+          iov[used] = libc::iovec { iov_base: part.as_ptr() as *mut _, iov_len: part.len() };
+          used += 1;
         }
       }
     }
-    if iov.is_empty() {
+    if used == 0 {
       return Ok(true);
     }
     // SAFETY: a zeroed msghdr is empty; its iovecs point into the backlog, untouched during the call.
     let n = unsafe {
       let mut msg: libc::msghdr = std::mem::zeroed();
       msg.msg_iov = iov.as_mut_ptr();
-      msg.msg_iovlen = iov.len();
+      msg.msg_iovlen = used;
       // No SIGPIPE if the worker is gone: EPIPE is handled like any other end of the channel.
       libc::sendmsg(fd, &msg, libc::MSG_NOSIGNAL | libc::MSG_DONTWAIT)
     };
