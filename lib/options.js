@@ -4,6 +4,7 @@
 const os = require('node:os')
 
 const { checkToken } = require('./cancel')
+const { inheritable } = require('./exec-argv')
 
 const POOL_OPTIONS = new Set([
   'onError',
@@ -24,12 +25,6 @@ const POOL_OPTIONS = new Set([
 ])
 /** The most a frame can carry (src/protocol/frame.rs MAX_BODY_LEN, less the header). */
 const MAX_MESSAGE_SIZE = 2 ** 30 - 9
-// Parent flags a worker must not inherit: a debugger flag would make every worker fight over one
-// port, and flags that say what to run (`node -e '…'`) would make every worker run the parent's
-// script instead of the worker — which starts more workers.
-const NOT_INHERITED = /^(--(inspect|debug)(-brk|-port|-wait|-publish-uid)?|-e|--eval|-p|--print|-i|--interactive|-c|--check|--test|--test-[a-z-]+|--watch|--watch-path|--watch-preserve-output|--input-type)(=.*)?$/
-// Those of them that take their value as the next argument.
-const TAKES_VALUE = new Set(['-e', '--eval', '-p', '--print', '--inspect-port', '--debug-port', '--watch-path', '--input-type'])
 const CALL_OPTIONS = new Set(['noRetry', 'cancelToken', 'timeout', 'keepOpen'])
 const REQUIRE_OPTIONS = new Set(['pool', 'noRetry', 'cancelToken', 'isolated', 'options'])
 
@@ -110,16 +105,6 @@ function outputOption(output) {
   if (output === undefined) return 'inherit'
   if (output === 'inherit' || output === 'prefix' || typeof output === 'function') return output
   throw new TypeError("invoke.pool: output must be 'inherit', 'prefix' or a function (line, {pid, stream})")
-}
-
-/** The parent's flags minus those in NOT_INHERITED (and the values that follow them). */
-function inheritable(args) {
-  const kept = []
-  for (let i = 0; i < args.length; i++) {
-    if (!NOT_INHERITED.test(args[i])) kept.push(args[i])
-    else if (TAKES_VALUE.has(args[i])) i++
-  }
-  return kept
 }
 
 /** A duration in ms: a number >= 0, Infinity allowed. */
