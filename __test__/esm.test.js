@@ -65,3 +65,26 @@ test('import from an ES module: default and named exports, relative resolution f
     globalPool: 'function',
   })
 })
+
+test('an ES module with top-level await loads; its awaits finish before any call runs', async (t) => {
+  t.timeout(20000)
+  const pool = freshPool(t)
+  const mod = await invoke.require('./fixtures/esm-tla.mjs', { pool })
+  t.deepEqual(Object.keys(mod).sort(), ['order', 'state'])
+  t.is(await mod.state(), 'ready after await')
+  t.deepEqual(await mod.order(), ['tla started', 'tla finished'])
+})
+
+test('modules loaded after one with top-level await run after its awaits, on every worker', async (t) => {
+  t.timeout(20000)
+  // recycleAfter: 1 makes the second call land on a fresh worker, which loads both modules itself.
+  const pool = invoke.pool({ limit: 1, recycleAfter: 1 })
+  t.teardown(() => pool.close({ force: true }))
+  const tla = await invoke.require('./fixtures/esm-tla.mjs', { pool })
+  const after = await invoke.require('./fixtures/after-tla.js', { pool })
+  const first = await after.seenAtLoad()
+  const fresh = await after.seenAtLoad()
+  t.deepEqual(first, ['tla started', 'tla finished', 'commonjs'])
+  t.deepEqual(fresh, ['tla started', 'tla finished', 'commonjs'])
+  t.is(await tla.state(), 'ready after await')
+})

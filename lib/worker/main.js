@@ -36,6 +36,8 @@ const running = new Set()
 /** The pool's limits, from lib/pool.js. */
 const { maxMemory, maxMessageSize } = JSON.parse(process.argv[2] ?? '{}')
 let recycleRequested = false
+/** The latest module load still under way (an ES module's import): later loads wait for it. */
+let lastAsyncLoad = null
 const CALL_CONTEXT = Symbol.for('invoke-parallel.callContext')
 
 channel.on('data', (chunk) => {
@@ -58,31 +60,47 @@ channel.on('error', () => process.exit(0))
 
 function load({ call, module, payload }) {
   const path = payload.toString('utf8')
-  let entry
-  try {
-    entry = { methods: methodsOf(require(path)) }
-  } catch (error) {
-    if (error?.code !== 'ERR_REQUIRE_ESM') entry = { error }
-    else {
-      // An ES module loads asynchronously; calls that arrive meanwhile wait for it.
-      entry = {}
-      entry.loading = import(pathToFileURL(path).href).then(
-        (namespace) => {
-          entry.methods = methodsOf(namespace)
-          delete entry.loading
-        },
-        (loadError) => {
-          entry.error = loadError
-          delete entry.loading
-        },
-      )
-    }
-  }
+  const entry = {}
   modules.set(module, entry)
+  const loading = lastAsyncLoad === null ? evaluate(entry, path) : lastAsyncLoad.then(() => evaluate(entry, path))
+  if (loading !== undefined) {
+    // Calls that arrive meanwhile wait for it, and so do modules loaded after it.
+    const done = loading.then(() => {
+      delete entry.loading
+      if (lastAsyncLoad === done) lastAsyncLoad = null
+    })
+    entry.loading = done
+    lastAsyncLoad = done
+  }
   if (call === 0) return
   const answer = () => (entry.error ? reject(call, entry.error) : resolve(call, [...entry.methods.keys()]))
   if (entry.loading) entry.loading.then(answer)
   else answer()
+}
+
+/**
+ * Runs a module into `entry`: CommonJS synchronously through require; an ES module that require
+ * cannot run (Node without require(esm), or one with top-level await) through import(), whose
+ * promise is returned.
+ */
+function evaluate(entry, path) {
+  try {
+    entry.methods = methodsOf(require(path))
+  } catch (error) {
+    if (error?.code !== 'ERR_REQUIRE_ESM' && error?.code !== 'ERR_REQUIRE_ASYNC_MODULE') {
+      entry.error = error
+      return undefined
+    }
+    return import(pathToFileURL(path).href).then(
+      (namespace) => {
+        entry.methods = methodsOf(namespace)
+      },
+      (loadError) => {
+        entry.error = loadError
+      },
+    )
+  }
+  return undefined
 }
 
 /**
