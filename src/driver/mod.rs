@@ -1,6 +1,7 @@
 //! Carries out the scheduler's actions with real processes, sockets and timers: a pool's frames
 //! and timers on the JS thread's event loop, process start and reaping on one I/O thread.
 
+mod child_fds;
 mod deadlines;
 mod exit_watch;
 mod js_callback;

@@ -411,9 +411,17 @@ impl Drop for PoolDriver {
   }
 }
 
+/// Signals a worker's whole process group (it leads one of its own: what its module started goes
+/// too). SIGCONT follows SIGTERM, which a stopped process would otherwise leave pending.
 fn kill(pid: u32, signal: i32) {
-  // SAFETY: kill has no memory-safety requirements; a link's pid is forgotten once reaped.
-  unsafe { libc::kill(pid as libc::pid_t, signal) };
+  // SAFETY: kill has no memory-safety requirements; a link's pid is forgotten once reaped, and
+  // while the worker is unreaped its pid (the group's id) cannot be reused.
+  unsafe {
+    libc::kill(-(pid as libc::pid_t), signal);
+    if signal == libc::SIGTERM {
+      libc::kill(-(pid as libc::pid_t), libc::SIGCONT);
+    }
+  }
 }
 
 /// A strong count held through a libuv callback: JS run from it (a finalizer, say) may drop the

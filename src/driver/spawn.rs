@@ -3,6 +3,8 @@ use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
 use std::os::unix::process::CommandExt;
 use std::process::{Child, Command, Stdio};
 
+use super::child_fds::cloexec_from;
+
 /// How to start a worker process.
 #[derive(Clone, Debug)]
 pub struct SpawnConfig {
@@ -48,13 +50,17 @@ pub fn spawn_worker(config: &SpawnConfig) -> io::Result<(Child, WorkerChannels)>
     .current_dir(&config.cwd)
     .env_clear()
     .envs(config.env.iter().map(|(k, v)| (k, v)))
-    .stdin(Stdio::null());
+    .stdin(Stdio::null())
+    // A group of its own: a terminal's Ctrl-C (SIGINT to the foreground group) is the parent's to
+    // handle, and the pool can signal the worker with the processes it started.
+    .process_group(0);
   if config.capture_output {
     cmd.stdout(Stdio::piped()).stderr(Stdio::piped());
   } else {
     cmd.stdout(Stdio::inherit()).stderr(Stdio::inherit());
   }
-  // SAFETY: only async-signal-safe calls (fcntl, dup2, prctl, getppid) between fork and exec.
+  // SAFETY: only async-signal-safe calls (fcntl, dup2, close_range, getdents64, prctl, getppid)
+  // and no allocation between fork and exec.
   unsafe {
     cmd.pre_exec(move || {
       // Move both ends out of the way first, so neither dup2 can clobber the other.
@@ -67,6 +73,8 @@ pub fn spawn_worker(config: &SpawnConfig) -> io::Result<(Child, WorkerChannels)>
       // Node marks its stdio close-on-exec; without this the worker's console output is lost.
       let _ = clear_cloexec(1);
       let _ = clear_cloexec(2);
+      // A worker holds its stdio and its two channels, nothing the parent happened to inherit.
+      cloexec_from(HANDLE_CHANNEL_FD + 1)?;
       libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL);
       if libc::getppid() != parent_pid {
         return Err(io::Error::other("parent exited during spawn"));
