@@ -22,6 +22,8 @@ export interface PoolOptions {
   maxPerChild?: number
   /** Milliseconds a cancelled (or timed-out) call may keep running before its worker is killed. Default 5000. */
   cancelGrace?: number
+  /** Milliseconds a starting worker may take to become ready before the start counts as failed (see `retries`). Default 30000; Infinity = no limit. */
+  startTimeout?: number
   /** The workers' Node flags. Default: the parent's, minus inspector and eval flags. */
   execArgv?: string[]
   /**

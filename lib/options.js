@@ -22,6 +22,7 @@ const POOL_OPTIONS = new Set([
   'recycleAfter',
   'maxMemory',
   'maxMessageSize',
+  'startTimeout',
 ])
 /** The most a frame can carry (src/protocol/frame.rs MAX_BODY_LEN, less the header). */
 const MAX_MESSAGE_SIZE = 2 ** 30 - 9
@@ -53,6 +54,7 @@ function poolOptions(options) {
   }
   const timeout = milliseconds(o.timeout, 'invoke.pool: timeout', 30000)
   const cancelGrace = milliseconds(o.cancelGrace, 'invoke.pool: cancelGrace', 5000)
+  const startTimeout = milliseconds(o.startTimeout, 'invoke.pool: startTimeout', 30000)
   if (o.cwd !== undefined && (typeof o.cwd !== 'string' || o.cwd === '')) {
     throw new TypeError('invoke.pool: cwd must be a non-empty string')
   }
@@ -84,6 +86,7 @@ function poolOptions(options) {
     minimum,
     maxPerChild: integer(o.maxPerChild, 'maxPerChild', 0, 0),
     cancelGrace,
+    startTimeout,
     execArgv,
     output: outputOption(o.output),
     maxQueue: o.maxQueue === Infinity ? undefined : integer(o.maxQueue, 'maxQueue', 0, undefined),

@@ -65,6 +65,7 @@ class Pool {
         maxQueue: o.maxQueue,
         recycleAfter: o.recycleAfter,
         maxMessageSize: o.maxMessageSize,
+        startTimeout: Number.isFinite(o.startTimeout) ? o.startTimeout : undefined,
       },
       (bytes, index, count, extras) => self.deref()?.#settle(bytes, index, count, extras),
     )

@@ -40,6 +40,8 @@ pub struct NativePoolOptions {
   pub recycle_after: Option<u32>,
   /// Largest frame body accepted from a worker, in bytes.
   pub max_message_size: u32,
+  /// Milliseconds a starting worker may take to become ready; absent means no limit.
+  pub start_timeout: Option<f64>,
 }
 
 /// `pool.stats()`: see `core::Stats`.
@@ -116,6 +118,7 @@ impl NativePool {
       cancel_grace_ms: to_ms(options.cancel_grace).unwrap_or(u64::MAX),
       max_queue: options.max_queue.map(|n| n as usize),
       recycle_after: options.recycle_after.map(u64::from),
+      start_timeout_ms: options.start_timeout.and_then(to_ms),
       ..PoolConfig::default()
     };
     let spawn = SpawnConfig {

@@ -21,6 +21,12 @@ pub struct PoolConfig {
   pub max_queue: Option<usize>,
   /// A worker is replaced after finishing this many calls. `None`: never.
   pub recycle_after: Option<u64>,
+  /// Milliseconds a worker asked to leave may take to exit before it gets SIGTERM (and SIGKILL
+  /// `kill_grace_ms` later).
+  pub leave_grace_ms: u64,
+  /// Milliseconds a starting worker may take to become ready before its start counts as failed.
+  /// `None`: no limit.
+  pub start_timeout_ms: Option<u64>,
 }
 
 impl Default for PoolConfig {
@@ -36,6 +42,8 @@ impl Default for PoolConfig {
       cancel_grace_ms: 5_000,
       max_queue: None,
       recycle_after: None,
+      leave_grace_ms: 2_000,
+      start_timeout_ms: Some(30_000),
     }
   }
 }

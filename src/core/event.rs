@@ -21,7 +21,7 @@ pub enum Job {
 pub struct CallOptions {
   /// Fail with `Retry` instead of re-sending the call when its worker dies.
   pub no_retry: bool,
-  /// Milliseconds the call may run once dispatched.
+  /// Milliseconds the call may take once dispatched (or once it waits on a pool with no worker ready).
   pub timeout_ms: Option<u64>,
 }
 
@@ -37,10 +37,18 @@ pub enum Timer {
   Idle { worker: WorkerId, generation: u64 },
   /// The grace after SIGTERM on a forced close, or after retiring on a graceful one, is over.
   KillStragglers,
-  /// A call's own time limit, counted from its `attempt`-th dispatch.
-  CallTimeout { call: CallId, attempt: u32 },
+  /// A call's own time limit: armed when it is dispatched, or earlier if it waits on a pool with
+  /// no worker ready; a retry does not restart it.
+  CallTimeout { call: CallId },
   /// A cancelled call had this long to return before its worker is killed.
   CancelGrace { worker: WorkerId, call: CallId },
+  /// A worker asked to leave (its channel closed, or it said it is exiting) had this long to exit:
+  /// it gets SIGTERM.
+  LeaveGrace { worker: WorkerId },
+  /// It had this long after SIGTERM: it gets SIGKILL.
+  TermGrace { worker: WorkerId },
+  /// A starting worker had this long to say it is ready: its start failed.
+  StartDeadline { worker: WorkerId },
 }
 
 #[derive(Debug)]

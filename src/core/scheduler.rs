@@ -34,6 +34,8 @@ struct Call {
   abandoned: bool,
   /// Its result is a stream that has begun: the caller has items, so it is never sent again.
   streaming: bool,
+  /// Its `timeout` clock is running.
+  clocked: bool,
 }
 
 /// The pool's brain: which worker runs which call, when workers start and stop, and how every call
@@ -58,6 +60,9 @@ pub struct Scheduler {
   refused_for_room: bool,
   /// Calls dispatched so far: a worker's `generation` is the count at its latest one.
   dispatches: u64,
+  /// A call with a `timeout` waits in the queue with its clock not running yet: it starts if the
+  /// pool has no worker ready (it would wait on workers that may never come).
+  unclocked_waiting: bool,
 }
 
 impl Scheduler {
@@ -76,6 +81,7 @@ impl Scheduler {
       counters: Stats::default(),
       refused_for_room: false,
       dispatches: 0,
+      unclocked_waiting: false,
     };
     let mut out = Vec::new();
     s.grow(&mut out);
@@ -85,6 +91,7 @@ impl Scheduler {
   pub fn handle(&mut self, event: Event, out: &mut Vec<Action>) {
     let first_new = out.len();
     self.route(event, out);
+    self.clock_waiting_calls(out);
     if self.refused_for_room && self.config.max_queue.is_none_or(|max| self.queue.len() < max) {
       self.refused_for_room = false;
       out.push(Action::Room);
@@ -167,10 +174,14 @@ impl Scheduler {
     if let Job::Load { path } = &job {
       self.modules.push((module, path.clone()));
     }
-    let record = Call { module, job, options, attempts: 0, worker: None, abandoned: false, streaming: false };
+    let record =
+      Call { module, job, options, attempts: 0, worker: None, abandoned: false, streaming: false, clocked: false };
     self.calls.insert(call, record);
     self.queue.push_back(call);
     self.pump(out);
+    if options.timeout_ms.is_some() && self.calls.get(&call).is_some_and(|c| c.worker.is_none()) {
+      self.unclocked_waiting = true;
+    }
     if self.config.max_queue.is_some_and(|max| self.queue.len() > max) && self.queue.back() == Some(&call) {
       self.queue.pop_back();
       self.calls.remove(&call);
@@ -275,6 +286,8 @@ impl Scheduler {
     worker.state = WorkerState::Leaving;
     worker.expected_exit = true;
     let pid = worker.pid;
+    // It exits by itself, unless its own `exit` handlers keep it.
+    out.push(Action::ArmTimer { timer: Timer::LeaveGrace { worker: worker_id }, after_ms: self.config.leave_grace_ms });
     let mut message = format!("{} had an uncaught exception", describe_worker(pid));
     if frame.call != 0 && worker.in_flight.remove(&frame.call) {
       let _ = write!(message, " while running call {}", frame.call);
@@ -353,9 +366,9 @@ impl Scheduler {
           out.push(Action::Kill { worker: *id, signal: Signal::Kill });
         }
       }
-      Timer::CallTimeout { call, attempt } => {
+      Timer::CallTimeout { call } => {
         let Some(c) = self.calls.get(&call) else { return };
-        if c.abandoned || c.worker.is_none() || c.attempts != attempt {
+        if c.abandoned {
           return;
         }
         let ms = c.options.timeout_ms.unwrap_or_default();
@@ -380,6 +393,48 @@ impl Scheduler {
         .with_exit(w.pid, None);
         out.push(Action::Report { failure });
         out.push(Action::Kill { worker, signal: Signal::Kill });
+      }
+      Timer::LeaveGrace { worker } => {
+        if self.workers.get(&worker).is_some_and(|w| w.state == WorkerState::Leaving) {
+          out.push(Action::Kill { worker, signal: Signal::Term });
+          out.push(Action::ArmTimer { timer: Timer::TermGrace { worker }, after_ms: self.config.kill_grace_ms });
+        }
+      }
+      Timer::TermGrace { worker } => {
+        if self.workers.contains_key(&worker) {
+          out.push(Action::Kill { worker, signal: Signal::Kill });
+        }
+      }
+      Timer::StartDeadline { worker } => self.on_start_deadline(worker, out),
+    }
+  }
+
+  /// A worker that did not become ready in time: a failed start (counted against `retries`),
+  /// killed; its slot frees when it has exited.
+  fn on_start_deadline(&mut self, worker_id: WorkerId, out: &mut Vec<Action>) {
+    let Some(w) = self.workers.get_mut(&worker_id).filter(|w| w.state == WorkerState::Starting) else { return };
+    w.state = WorkerState::Leaving;
+    w.expected_exit = true;
+    let pid = w.pid;
+    out.push(Action::Kill { worker: worker_id, signal: Signal::Kill });
+    let ms = self.config.start_timeout_ms.unwrap_or_default();
+    self.on_start_failed(format!("{} did not become ready within {ms} ms", describe_worker(pid)), pid, None, out);
+    self.pump(out);
+    self.check_drained(out);
+  }
+
+  /// A call with a `timeout` that waits while no worker is ready may be waiting on workers that
+  /// never come (a start that hangs, workers that do not leave): its clock starts now.
+  fn clock_waiting_calls(&mut self, out: &mut Vec<Action>) {
+    if !self.unclocked_waiting || self.workers.values().any(|w| w.state == WorkerState::Ready) {
+      return;
+    }
+    self.unclocked_waiting = false;
+    for id in &self.queue {
+      let Some(call) = self.calls.get_mut(id) else { continue };
+      if let (false, Some(after_ms)) = (call.clocked, call.options.timeout_ms) {
+        call.clocked = true;
+        out.push(Action::ArmTimer { timer: Timer::CallTimeout { call: *id }, after_ms });
       }
     }
   }
@@ -577,6 +632,9 @@ impl Scheduler {
     self.next_worker += 1;
     self.workers.insert(id, Worker::starting());
     out.push(Action::Spawn { worker: id });
+    if let Some(after_ms) = self.config.start_timeout_ms {
+      out.push(Action::ArmTimer { timer: Timer::StartDeadline { worker: id }, after_ms });
+    }
   }
 
   fn dispatch(&mut self, call_id: CallId, worker_id: WorkerId, out: &mut Vec<Action>) {
@@ -584,8 +642,9 @@ impl Scheduler {
     let worker = self.workers.get_mut(&worker_id).expect("picked worker exists");
     call.worker = Some(worker_id);
     call.attempts += 1;
-    if let Some(after_ms) = call.options.timeout_ms {
-      out.push(Action::ArmTimer { timer: Timer::CallTimeout { call: call_id, attempt: call.attempts }, after_ms });
+    if let (false, Some(after_ms)) = (call.clocked, call.options.timeout_ms) {
+      call.clocked = true;
+      out.push(Action::ArmTimer { timer: Timer::CallTimeout { call: call_id }, after_ms });
     }
     worker.in_flight.insert(call_id);
     self.dispatches += 1;
@@ -639,6 +698,10 @@ impl Scheduler {
       w.expected_exit = true;
       w.channel_closed = true;
       out.push(Action::Retire { worker: worker_id });
+      out.push(Action::ArmTimer {
+        timer: Timer::LeaveGrace { worker: worker_id },
+        after_ms: self.config.leave_grace_ms,
+      });
     }
   }
 

@@ -15,6 +15,11 @@ struct SimWorker {
   ready: bool,
   retired: bool,
   killed: bool,
+  /// Got SIGKILL, which nothing survives.
+  sigkilled: bool,
+  /// Never leaves by itself (its `exit` handler spins, it is stopped), and if it has not started
+  /// yet, never becomes ready (its start hangs). Only SIGKILL ends it.
+  stubborn: bool,
   /// Calls the worker has been sent and not answered.
   running: BTreeSet<CallId>,
   loaded: BTreeSet<ModuleId>,
@@ -108,8 +113,10 @@ impl Sim {
           assert!(w.running.is_empty(), "retired a worker with calls in flight");
           w.retired = true;
         }
-        Action::Kill { worker, .. } => {
-          self.world.get_mut(&worker).expect("kill unknown worker").killed = true;
+        Action::Kill { worker, signal } => {
+          let w = self.world.get_mut(&worker).expect("kill unknown worker");
+          w.killed = true;
+          w.sigkilled |= signal == Signal::Kill;
         }
         Action::Settle { call, outcome } => {
           assert!(self.submitted.contains(&call), "settled a call never submitted");
@@ -225,6 +232,34 @@ impl Sim {
     }
     panic!("world did not settle");
   }
+
+  /// Like `settle_world`, in a world where stubborn workers stay put until SIGKILLed and the
+  /// pool's timers fire (earliest armed first) whenever nothing else can happen.
+  fn settle_world_with_timers(&mut self) {
+    for _ in 0..10_000 {
+      let mut progressed = false;
+      for id in self.live() {
+        let Some(w) = self.world.get(&id) else { continue };
+        if w.sigkilled || ((w.retired || w.killed) && !w.stubborn) {
+          self.exit(id, 0);
+          progressed = true;
+        } else if !w.spawned && !w.stubborn {
+          self.start(id);
+          progressed = true;
+        } else if self.answer(id, true) {
+          progressed = true;
+        }
+      }
+      if !progressed {
+        if self.timers.is_empty() {
+          return;
+        }
+        let timer = self.timers.remove(0);
+        self.event(Event::TimerFired { timer });
+      }
+    }
+    panic!("world did not settle");
+  }
 }
 
 fn frame(worker: WorkerId, kind: Kind, call: CallId) -> Event {
@@ -246,6 +281,8 @@ fn config(limit: u32, minimum: u32, max_per_child: u32) -> PoolConfig {
     cancel_grace_ms: 100,
     max_queue: None,
     recycle_after: None,
+    leave_grace_ms: 100,
+    start_timeout_ms: Some(500),
   }
 }
 
@@ -432,6 +469,7 @@ enum Step {
   Recycle(u8),
   Fatal(u8),
   Rogue(u8, u32),
+  Stubborn(u8),
   Close,
 }
 
@@ -451,6 +489,7 @@ fn step() -> impl Strategy<Value = Step> {
     5 => any::<u8>().prop_map(Step::Crash),
     3 => any::<u8>().prop_map(Step::Corrupt),
     5 => any::<u8>().prop_map(Step::FireTimer),
+    2 => any::<u8>().prop_map(Step::Stubborn),
     1 => Just(Step::Close),
   ]
 }
@@ -543,15 +582,18 @@ proptest! {
             sim.event(Event::Credit { call, items: 4 });
           }
         }
+        Step::Stubborn(n) => if let Some(id) = pick(&live, n) { sim.world.get_mut(&id).unwrap().stubborn = true },
       }
     }
-    sim.settle_world();
+    // Workers that will not leave, or never become ready, are gone within their deadlines: every
+    // call still settles and the pool still closes.
+    sim.settle_world_with_timers();
     prop_assert_eq!(sim.sched.queued(), 0, "queue drained once the world settled");
     for call in &sim.submitted {
       prop_assert!(sim.settled.contains_key(call), "call {} never settled", call);
     }
     sim.event(Event::Close { force });
-    sim.settle_world();
+    sim.settle_world_with_timers();
     prop_assert!(sim.closed, "pool closed once its workers exited");
     prop_assert_eq!(sim.sched.worker_count(), 0);
   }
@@ -730,4 +772,101 @@ fn a_worker_loads_the_pools_modules_in_order_before_the_one_it_needs() {
     .collect();
   assert_eq!(loads, vec![1, 2], "module 1 first, then the module the call needs");
   sim.apply(out);
+}
+
+/// Fires the armed timer that `matches` picks.
+fn fire(sim: &mut Sim, matches: impl Fn(&Timer) -> bool) {
+  let at = sim.timers.iter().position(matches).expect("timer armed");
+  let timer = sim.timers.remove(at);
+  sim.event(Event::TimerFired { timer });
+}
+
+#[test]
+fn a_start_that_never_becomes_ready_is_a_failed_start_counted_against_retries() {
+  let mut sim = Sim::new(config(1, 1, 0));
+  sim.submit(1, true, false);
+  // retries: 2, so the third start that hangs fails the waiting call.
+  for attempt in 0..3 {
+    let worker = *sim.world.keys().next().unwrap();
+    assert!(!sim.settled.contains_key(&1), "settled after {attempt} failed starts");
+    fire(&mut sim, |t| *t == Timer::StartDeadline { worker });
+    assert!(sim.world[&worker].sigkilled);
+    sim.exit(worker, 0);
+  }
+  match &sim.settled[&1] {
+    Outcome::Failed(f) => {
+      assert_eq!(f.kind, FailureKind::StartFailed);
+      assert!(f.message.contains("did not become ready within 500 ms"), "{}", f.message);
+    }
+    other => panic!("{other:?}"),
+  }
+}
+
+#[test]
+fn a_deadline_for_a_worker_that_became_ready_does_nothing() {
+  let mut sim = Sim::new(config(1, 1, 0));
+  sim.start(1);
+  fire(&mut sim, |t| *t == Timer::StartDeadline { worker: 1 });
+  assert!(!sim.world[&1].killed);
+}
+
+#[test]
+fn a_retired_worker_that_stays_gets_sigterm_then_sigkill_and_its_slot_goes_to_a_new_one() {
+  let mut sim = Sim::new(PoolConfig { recycle_after: Some(1), ..config(1, 1, 0) });
+  sim.start(1);
+  sim.submit(1, true, false);
+  sim.answer(1, true);
+  sim.submit(1, false, false);
+  sim.answer(1, true);
+  assert!(sim.world[&1].retired);
+  // Its exit handler spins (or it is stopped): it does not go.
+  sim.world.get_mut(&1).unwrap().stubborn = true;
+  sim.submit(1, false, false);
+  assert_eq!(sim.sched.queued(), 1, "waits: the leaving worker still counts against limit");
+  fire(&mut sim, |t| *t == Timer::LeaveGrace { worker: 1 });
+  assert!(sim.world[&1].killed && !sim.world[&1].sigkilled, "SIGTERM first");
+  fire(&mut sim, |t| *t == Timer::TermGrace { worker: 1 });
+  assert!(sim.world[&1].sigkilled);
+  sim.exit(1, 0);
+  sim.settle_world();
+  assert!(matches!(sim.settled[&3], Outcome::Resolved(..)), "the call ran on a new worker");
+}
+
+#[test]
+fn a_graceful_close_ends_when_its_only_worker_was_already_leaving_and_stays() {
+  let mut sim = Sim::new(PoolConfig { idle_timeout_ms: Some(10), ..config(1, 0, 0) });
+  sim.submit(1, true, false);
+  sim.start(1);
+  sim.answer(1, true);
+  fire(&mut sim, |t| matches!(t, Timer::Idle { .. }));
+  assert!(sim.world[&1].retired);
+  sim.world.get_mut(&1).unwrap().stubborn = true;
+  sim.event(Event::Close { force: false });
+  sim.settle_world_with_timers();
+  assert!(sim.closed);
+}
+
+#[test]
+fn a_timed_call_waiting_on_a_start_that_hangs_times_out() {
+  let mut sim = Sim::new(config(1, 1, 0));
+  sim.submit_with(1, true, CallOptions { no_retry: false, timeout_ms: Some(50) });
+  fire(&mut sim, |t| matches!(t, Timer::CallTimeout { .. }));
+  assert!(matches!(&sim.settled[&1], Outcome::Failed(f) if f.kind == FailureKind::TimedOut));
+  assert_eq!(sim.sched.queued(), 0);
+}
+
+#[test]
+fn a_timed_call_queued_behind_busy_ready_workers_starts_its_clock_when_they_are_gone() {
+  let mut sim = Sim::new(PoolConfig { recycle_after: Some(1), ..config(1, 1, 1) });
+  sim.start(1);
+  sim.submit(1, true, false);
+  sim.answer(1, true);
+  sim.submit(1, false, false);
+  sim.submit_with(1, false, CallOptions { no_retry: false, timeout_ms: Some(50) });
+  assert!(sim.timers.iter().all(|t| !matches!(t, Timer::CallTimeout { .. })), "no clock behind a ready worker");
+  // The worker finishes and is recycled; its replacement hangs at start.
+  sim.answer(1, true);
+  assert!(sim.world[&1].retired);
+  fire(&mut sim, |t| matches!(t, Timer::CallTimeout { .. }));
+  assert!(matches!(&sim.settled[&3], Outcome::Failed(f) if f.kind == FailureKind::TimedOut));
 }

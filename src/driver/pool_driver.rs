@@ -315,6 +315,9 @@ impl PoolDriver {
             s.deadlines.cancel(Due::ExitGrace(worker));
             s.deadlines.cancel(Due::HandleRetry(worker));
             s.deadlines.cancel(Due::Idle(worker));
+            for timer in [Timer::StartDeadline { worker }, Timer::LeaveGrace { worker }, Timer::TermGrace { worker }] {
+              s.deadlines.cancel(Due::Scheduler(timer));
+            }
             d.handle(s, Event::Exited { worker, status });
           }
         }
