@@ -426,7 +426,14 @@ impl Scheduler {
   /// A call with a `timeout` that waits while no worker is ready may be waiting on workers that
   /// never come (a start that hangs, workers that do not leave): its clock starts now.
   fn clock_waiting_calls(&mut self, out: &mut Vec<Action>) {
-    if !self.unclocked_waiting || self.workers.values().any(|w| w.state == WorkerState::Ready) {
+    if !self.unclocked_waiting {
+      return;
+    }
+    if self.queue.is_empty() {
+      self.unclocked_waiting = false;
+      return;
+    }
+    if self.workers.values().any(|w| w.state == WorkerState::Ready) {
       return;
     }
     self.unclocked_waiting = false;
