@@ -16,6 +16,11 @@ function blockFile(t) {
   return path.join(dir, 'block')
 }
 
+/** Pool options whose workers' starts hang on a `--require` preload once `block` exists. */
+function hangingStarts(block) {
+  return { execArgv: ['--require', fixture('blocks-when-marked.js')], env: { ...process.env, INVOKE_TEST_BLOCK_FILE: block } }
+}
+
 const leavers = [
   ['whose exit handler spins (and who ignores SIGTERM)', 'exit-spins.js'],
   ['that stops itself (SIGSTOP) on its way out', 'exit-stops.js'],
@@ -57,12 +62,7 @@ test('a forced close resolves with a worker that will not leave', async (t) => {
 test('a call with a timeout, waiting on a worker whose --require preload hangs, times out; close() resolves', async (t) => {
   t.timeout(30000)
   const block = blockFile(t)
-  const pool = invoke.pool({
-    limit: 1,
-    recycleAfter: 1,
-    execArgv: ['--require', fixture('blocks-when-marked.js')],
-    env: { ...process.env, INVOKE_TEST_BLOCK_FILE: block },
-  })
+  const pool = invoke.pool({ limit: 1, recycleAfter: 1, ...hangingStarts(block) })
   const echo = await invoke.require(fixture('echo.js'), { pool })
   fs.writeFileSync(block, '')
   // This call recycles the worker; its replacement never becomes ready.
@@ -81,8 +81,7 @@ test('a worker that does not become ready within startTimeout is a failed start,
     minimum: 0,
     retries: 1,
     startTimeout: 300,
-    execArgv: ['--require', fixture('blocks-when-marked.js')],
-    env: { ...process.env, INVOKE_TEST_BLOCK_FILE: block },
+    ...hangingStarts(block),
     onError: (error) => errors.push(error),
   })
   const error = await t.throwsAsync(invoke.require(fixture('echo.js'), { pool }), { code: 'ERR_INVOKE_WORKER_START' })
