@@ -50,6 +50,20 @@ for (const [how, file] of leavers) {
   }
 }
 
+test('a worker whose exit handler spins after an uncaught exception is ended; the next call settles', async (t) => {
+  t.timeout(30000)
+  const errors = []
+  const pool = invoke.pool({ limit: 1, onError: (error) => errors.push(error) })
+  const mod = await invoke.require(fixture('exit-spins.js'), { pool })
+  const first = await mod.throwLater()
+  await waitFor(() => errors.length > 0, 10000, 'onError to hear of the uncaught exception')
+  const second = await mod.pid()
+  t.not(second, first)
+  t.false(isAlive(first))
+  t.regex(errors[0].message, /uncaught exception/)
+  await pool.close()
+})
+
 test('a forced close resolves with a worker that will not leave', async (t) => {
   t.timeout(30000)
   const pool = invoke.pool({ limit: 1, recycleAfter: 1 })
