@@ -1,4 +1,5 @@
 // Types for invoke-parallel's public API.
+/// <reference types="node" />
 
 import type { Server, Socket } from 'node:net'
 import type { URL } from 'node:url'
