@@ -46,10 +46,18 @@ function loadBinary() {
   if (fs.existsSync(sourceBuild)) return require(sourceBuild)
 
   const supported = `Prebuilt binaries: ${SUPPORTED.join(', ')} (glibc >= 2.17).`
+  if (process.platform !== 'linux') {
+    throw noBinaryError(
+      'ERR_INVOKE_UNSUPPORTED_PLATFORM',
+      `invoke-parallel does not run on ${target.description} (platform key ${target.key}) yet: its worker ` +
+        `channel, descriptor passing and child reaping use Linux APIs, so it cannot be built from source ` +
+        `there either. ${supported}`,
+    )
+  }
   if (!SUPPORTED.includes(target.key)) {
     throw noBinaryError(
       'ERR_INVOKE_UNSUPPORTED_PLATFORM',
-      `invoke-parallel has no native binary for ${target.description}, platform key ${target.key}. ` +
+      `invoke-parallel has no prebuilt binary for ${target.description} (platform key ${target.key}). ` +
         `${supported} ${SOURCE_BUILD}`,
     )
   }
