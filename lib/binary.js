@@ -76,6 +76,15 @@ function loadBinary() {
       cause,
     )
   }
+  // The addon and this JS speak an internal interface that changes between versions.
+  const { version } = require(`${platformPackage}/package.json`)
+  const expected = require('../package.json').version
+  if (version !== expected) {
+    throw noBinaryError(
+      'ERR_INVOKE_BINARY_VERSION',
+      `invoke-parallel ${expected} found ${platformPackage} ${version}: install ${platformPackage}@${expected}.`,
+    )
+  }
   return require(file)
 }
 

@@ -124,10 +124,26 @@ check(`the installed binary is stripped and needs glibc <= ${GLIBC_BASELINE.join
   assert.ok(!sections.includes('.symtab'), 'the binary still has a symbol table')
 })
 
+/** What `require('invoke-parallel')` throws in the user's project. */
+function requireError() {
+  const script = "try { require('invoke-parallel') } catch (e) { console.log(JSON.stringify({ code: e.code, message: e.message })) }"
+  return JSON.parse(execFileSync(process.execPath, ['-e', script], { cwd: app, env, encoding: 'utf8' }) || 'null')
+}
+
+check('a platform package of another version is refused, naming the version to install', () => {
+  const manifestFile = path.join(app, 'node_modules', `${pkg.name}-linux-x64-gnu`, 'package.json')
+  const manifest = fs.readFileSync(manifestFile, 'utf8')
+  fs.writeFileSync(manifestFile, JSON.stringify({ ...JSON.parse(manifest), version: '0.0.1' }))
+  const error = requireError()
+  fs.writeFileSync(manifestFile, manifest)
+  assert.equal(error?.code, 'ERR_INVOKE_BINARY_VERSION')
+  assert.ok(error.message.includes(`${pkg.name}-linux-x64-gnu@${pkg.version}`), error.message)
+  assert.equal(requireError(), null, 'the right version loads again')
+})
+
 check('without the platform package, require names the platform and the package', () => {
   fs.rmSync(path.join(app, 'node_modules', `${pkg.name}-linux-x64-gnu`), { recursive: true })
-  const script = "try { require('invoke-parallel') } catch (e) { console.log(JSON.stringify({ code: e.code, message: e.message })) }"
-  const { code, message } = JSON.parse(execFileSync(process.execPath, ['-e', script], { cwd: app, env, encoding: 'utf8' }))
+  const { code, message } = requireError()
   assert.equal(code, 'ERR_INVOKE_BINARY_MISSING')
   for (const part of ['linux x64 (glibc)', `${pkg.name}-linux-x64-gnu`, 'build it from source']) {
     assert.ok(message.includes(part), `the message lacks "${part}": ${message}`)
