@@ -62,6 +62,7 @@ function loadBinary() {
     )
   }
   const platformPackage = `${NAME}-${target.key}`
+  const expected = require('../package.json').version
   let file
   try {
     file = require.resolve(platformPackage)
@@ -71,14 +72,13 @@ function loadBinary() {
       `invoke-parallel's native binary for ${target.description} is missing: the package ${platformPackage} ` +
         `is not installed. It is an optional dependency of invoke-parallel, so it is left out by ` +
         `--no-optional / --omit=optional, by an install made on another platform, or by a lockfile ` +
-        `written without it: install ${platformPackage} at the same version as invoke-parallel. ${supported} ` +
+        `written without it: \`npm install ${platformPackage}@${expected}\`. ${supported} ` +
         SOURCE_BUILD,
       cause,
     )
   }
   // The addon and this JS speak an internal interface that changes between versions.
   const { version } = require(`${platformPackage}/package.json`)
-  const expected = require('../package.json').version
   if (version !== expected) {
     throw noBinaryError(
       'ERR_INVOKE_BINARY_VERSION',
