@@ -1,6 +1,8 @@
 // Types for invoke-parallel's public API.
+/// <reference types="node" />
 
 import type { Server, Socket } from 'node:net'
+import type { URL } from 'node:url'
 
 /** Options for `invoke.pool()`. Every one is optional. */
 export interface PoolOptions {
@@ -163,17 +165,18 @@ export type IsolatedModuleProxy<M> = ModuleMethods<M> &
 
 /**
  * Loads a module in the pool's workers, resolving `specifier` like `require` would from the
- * calling file. Never throws: every failure is a rejection. Cached per pool.
+ * calling file; a file URL (a `URL`, or a `file:` string such as `import.meta.url` gives) names
+ * that file. Never throws: every failure is a rejection. Cached per pool.
  *
  * @example
  * const worker = await invoke.require<typeof import('./worker')>('./worker')
  */
 declare function invokeRequire<M = Record<string, AnyFunction>>(
-  specifier: string,
+  specifier: string | URL,
   options: IsolatedRequireOptions,
 ): Promise<IsolatedModuleProxy<M>>
 declare function invokeRequire<M = Record<string, AnyFunction>>(
-  specifier: string,
+  specifier: string | URL,
   options?: RequireOptions,
 ): Promise<ModuleProxy<M>>
 export { invokeRequire as require }

@@ -1,3 +1,4 @@
+/// <reference types="node" />
 import type { Server, Socket } from 'node:net'
 
 /** The AbortSignal of the worker call running now; undefined outside a call. */

@@ -14,6 +14,9 @@ async function usage() {
   invoke.pool({ limits: 2 })
 
   const worker = await invoke.require<typeof Worker>('./worker', { pool, noRetry: true })
+  // A file URL names the module too (as `new URL('./worker.js', import.meta.url)` would).
+  const byUrl = await invoke.require<typeof Worker>(new URL('file:///srv/app/worker.js'), { pool })
+  assertType<Equal<typeof byUrl, typeof worker>>()
   const sum: number = await worker.add(1, 2)
   const text = await worker.later('x')
   assertType<Equal<typeof text, string>>()

@@ -16,7 +16,7 @@ const HANDLE_CHANNEL_FD = 4
 let native = null
 /** The addon, loaded only by workers that pass sockets: it reads and writes descriptors on fd 4. */
 function handleChannel() {
-  native ??= require('../../binding.js')
+  native ??= require('../binary')
   return native
 }
 

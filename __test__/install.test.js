@@ -1,0 +1,80 @@
+'use strict'
+// What a user sees when no binary fits their platform, and when a source build has no Rust.
+// (The registry install itself is tested by scripts/registry-user-test.js, at the end of npm test.)
+
+const test = require('ava')
+const fc = require('fast-check')
+const fs = require('node:fs')
+const os = require('node:os')
+const path = require('node:path')
+const { execFile, execFileSync } = require('node:child_process')
+
+const root = path.join(__dirname, '..')
+const otherPlatform = path.join(__dirname, 'fixtures', 'other-platform.js')
+
+/** The error `require('invoke-parallel')` throws in a process made to look like `platform`. */
+async function requireOn(t, { platform, arch, libc }) {
+  const script = `try { require(${JSON.stringify(root)}); console.log('null') }
+    catch (e) { console.log(JSON.stringify({ code: e.code, message: e.message, isError: e instanceof Error })) }`
+  const env = { ...process.env, OTHER_PLATFORM: platform, OTHER_ARCH: arch, OTHER_LIBC: libc ?? '' }
+  const run = await new Promise((resolve) => {
+    execFile(process.execPath, ['-r', otherPlatform, '-e', script], { env, timeout: 20000 }, (error, stdout, stderr) =>
+      resolve({ error, stdout, stderr }),
+    )
+  })
+  t.falsy(run.error, run.stderr)
+  return JSON.parse(run.stdout)
+}
+
+function assertNamesPlatform(t, error, { platform, arch, libc }) {
+  t.truthy(error, 'require threw')
+  t.true(error.isError)
+  t.is(error.code, 'ERR_INVOKE_UNSUPPORTED_PLATFORM')
+  t.true(error.message.includes(`${platform} ${arch}`), error.message)
+  if (platform === 'linux') t.true(error.message.includes(libc === 'musl' ? '(musl)' : '(glibc)'), error.message)
+  t.true(error.message.includes('linux-x64-gnu'), 'lists what is supported')
+  // A source build works on another Linux; elsewhere the code's Linux APIs do not compile.
+  if (platform === 'linux') t.true(error.message.includes('build it from source'), error.message)
+  else t.true(error.message.includes('Linux APIs, so it cannot be built from source'), error.message)
+  t.false(/npm has a bug|npm i\b|reinstall|try again/i.test(error.message), 'no advice a reinstall cannot follow')
+}
+
+test('on an unsupported platform, require names the platform, what is supported and how to build', async (t) => {
+  t.timeout(60000)
+  const platforms = fc.constantFrom('linux', 'darwin', 'win32', 'freebsd', 'android', 'aix', 'openbsd', 'sunos')
+  const arches = fc.constantFrom('x64', 'arm64', 'arm', 'ia32', 'ppc64', 's390x', 'riscv64', 'loong64')
+  const target = fc
+    .record({ platform: platforms, arch: arches, libc: fc.constantFrom('gnu', 'musl') })
+    .filter(({ platform, arch, libc }) => !(platform === 'linux' && arch === 'x64' && libc === 'gnu'))
+  const named = [
+    { platform: 'darwin', arch: 'arm64' },
+    { platform: 'win32', arch: 'x64' },
+    { platform: 'linux', arch: 'arm64', libc: 'gnu' },
+    { platform: 'linux', arch: 'x64', libc: 'musl' },
+  ]
+  for (const each of [...named, ...fc.sample(target, 6)]) {
+    assertNamesPlatform(t, await requireOn(t, each), each)
+  }
+})
+
+test('a source build without a Rust toolchain says it needs cargo, not "cargo metadata failed"', async (t) => {
+  t.timeout(60000)
+  // A PATH with node and the system's tools, and no directory that holds cargo or rustc.
+  const bin = fs.mkdtempSync(path.join(os.tmpdir(), 'no-rust-'))
+  t.teardown(() => fs.rmSync(bin, { recursive: true, force: true }))
+  fs.symlinkSync(process.execPath, path.join(bin, 'node'))
+  const system = ['/usr/bin', '/bin'].filter((dir) => !['cargo', 'rustc'].some((tool) => fs.existsSync(path.join(dir, tool))))
+  const npm = process.env.npm_execpath || fs.realpathSync(execFileSync('sh', ['-c', 'command -v npm'], { encoding: 'utf8' }).trim())
+  const run = await new Promise((resolve) => {
+    execFile(
+      process.execPath,
+      [npm, 'run', 'prepare'],
+      { cwd: root, env: { ...process.env, PATH: [bin, ...system].join(':') }, timeout: 30000 },
+      (error, stdout, stderr) => resolve({ code: error?.code ?? 0, stdout, stderr }),
+    )
+  })
+  t.not(run.code, 0)
+  t.regex(run.stderr, /the source build needs cargo \(Rust >= 1\.88/)
+  t.notRegex(run.stderr, /cargo metadata failed/)
+})
+

@@ -1,0 +1,91 @@
+'use strict'
+// Loads the compiled addon: a source build in this package's own folder (a clone, a git install),
+// else the platform package npm installed as one of our optionalDependencies. When neither is
+// there, the error says which platform this is and what would help: npm cannot fix it by
+// reinstalling, so it does not suggest that.
+
+const fs = require('node:fs')
+const path = require('node:path')
+
+/** The platform packages a release publishes (`napi.targets` in package.json, `npm/<key>/`). */
+const SUPPORTED = ['linux-x64-gnu']
+const NAME = 'invoke-parallel'
+const SOURCE_BUILD =
+  'To build it from source, install Rust >= 1.88 (cargo) and a C linker, then install invoke-parallel ' +
+  'from its git repository or a clone (`npm install` there builds the addon).'
+
+/** 'gnu' or 'musl' on Linux (the suffix napi-rs names binaries with); null elsewhere. */
+function linuxLibc() {
+  if (process.platform !== 'linux') return null
+  // The ldd script names its C library; reading it is much cheaper than a diagnostic report.
+  try {
+    const ldd = fs.readFileSync('/usr/bin/ldd', 'latin1')
+    if (ldd.includes('musl')) return 'musl'
+    if (ldd.includes('GNU C Library') || ldd.includes('GLIBC')) return 'gnu'
+  } catch {}
+  return process.report.getReport().header.glibcVersionRuntime ? 'gnu' : 'musl'
+}
+
+/** This process's platform as napi-rs names binaries: `linux-x64-gnu`, `darwin-arm64`, ... */
+function currentTarget() {
+  const libc = linuxLibc()
+  const key = [process.platform, process.arch, libc].filter(Boolean).join('-')
+  const libcName = libc === 'gnu' ? 'glibc' : libc
+  return { key, description: `${process.platform} ${process.arch}${libcName ? ` (${libcName})` : ''}` }
+}
+
+function noBinaryError(code, message, cause) {
+  const error = new Error(message, cause ? { cause } : undefined)
+  error.code = code
+  return error
+}
+
+function loadBinary() {
+  const target = currentTarget()
+  const sourceBuild = path.join(__dirname, '..', `${NAME}.${target.key}.node`)
+  if (fs.existsSync(sourceBuild)) return require(sourceBuild)
+
+  const supported = `Prebuilt binaries: ${SUPPORTED.join(', ')} (glibc >= 2.17).`
+  if (process.platform !== 'linux') {
+    throw noBinaryError(
+      'ERR_INVOKE_UNSUPPORTED_PLATFORM',
+      `invoke-parallel does not run on ${target.description} (platform key ${target.key}) yet: its worker ` +
+        `channel, descriptor passing and child reaping use Linux APIs, so it cannot be built from source ` +
+        `there either. ${supported}`,
+    )
+  }
+  if (!SUPPORTED.includes(target.key)) {
+    throw noBinaryError(
+      'ERR_INVOKE_UNSUPPORTED_PLATFORM',
+      `invoke-parallel has no prebuilt binary for ${target.description} (platform key ${target.key}). ` +
+        `${supported} ${SOURCE_BUILD}`,
+    )
+  }
+  const platformPackage = `${NAME}-${target.key}`
+  const expected = require('../package.json').version
+  let file
+  try {
+    file = require.resolve(platformPackage)
+  } catch (cause) {
+    throw noBinaryError(
+      'ERR_INVOKE_BINARY_MISSING',
+      `invoke-parallel's native binary for ${target.description} is missing: the package ${platformPackage} ` +
+        `is not installed. It is an optional dependency of invoke-parallel, so it is left out by ` +
+        `--no-optional / --omit=optional, by an install made on another platform, or by a lockfile ` +
+        `written without it: \`npm install ${platformPackage}@${expected}\`. ${supported} ` +
+        SOURCE_BUILD,
+      cause,
+    )
+  }
+  // The addon and this JS speak an internal interface that changes between versions.
+  const { version } = require(`${platformPackage}/package.json`)
+  if (version !== expected) {
+    throw noBinaryError(
+      'ERR_INVOKE_BINARY_VERSION',
+      `invoke-parallel ${expected} found ${platformPackage} ${version}: install ${platformPackage}@${expected}.`,
+    )
+  }
+  return require(file)
+}
+
+module.exports = loadBinary()

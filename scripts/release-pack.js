@@ -1,0 +1,101 @@
+'use strict'
+// `npm run release:pack`: writes into dist/ the tarballs a release publishes, following napi-rs's
+// layout: one package per target in `napi.targets` (from `npm/<platform>/`, holding the stripped
+// addon linked against glibc 2.17) and the main package, whose optionalDependencies pin each of
+// them to the same version so that npm installs the one that fits the user's platform.
+// Publishing them is `npm publish <tarball>`, by hand (README, Development).
+
+const fs = require('node:fs')
+const path = require('node:path')
+const { execFileSync } = require('node:child_process')
+const { crossToolchain } = require('./cross-toolchain')
+
+const root = path.join(__dirname, '..')
+const pkg = require('../package.json')
+const dist = path.join(root, 'dist')
+// Its own cargo target dir, so the release build and the development build never rebuild each other.
+const work = path.join(root, 'target', 'release-cross')
+const napiCli = require.resolve('@napi-rs/cli/package.json').replace(/package\.json$/, 'dist/cli.js')
+
+/** Rust target triple -> napi-rs's platform name (the `npm/` folder and package suffix). */
+const PLATFORMS = { 'x86_64-unknown-linux-gnu': 'linux-x64-gnu' }
+
+/** Fields a platform package shares with the main package. */
+const SHARED_FIELDS = ['version', 'description', 'author', 'license', 'homepage', 'repository', 'bugs', 'engines']
+
+function run(command, args, options = {}) {
+  return execFileSync(command, args, { cwd: root, stdio: ['ignore', 'inherit', 'inherit'], ...options })
+}
+
+function writeJson(file, value) {
+  fs.writeFileSync(file, `${JSON.stringify(value, null, 2)}\n`)
+}
+
+/** `npm pack` of a staged folder into dist/; returns what npm reports of the tarball. */
+function pack(dir) {
+  const out = execFileSync('npm', ['pack', '--json', '--ignore-scripts', '--pack-destination', dist], {
+    cwd: dir,
+    encoding: 'utf8',
+    stdio: ['ignore', 'pipe', 'inherit'],
+  })
+  const [{ filename, size, unpackedSize, entryCount }] = JSON.parse(out)
+  return { filename, size, unpackedSize, entryCount }
+}
+
+/** Builds the addon for `triple` and stages its platform package; returns the package's name. */
+function stagePlatformPackage(triple, stage) {
+  const platform = PLATFORMS[triple]
+  if (!platform) throw new Error(`napi.targets lists ${triple}, which this script cannot build`)
+  const { env, strip } = crossToolchain(triple, work)
+  const out = path.join(work, 'out', platform)
+  fs.rmSync(out, { recursive: true, force: true })
+  const flags = ['--platform', '--release', '--no-js', '--dts', 'binding.d.ts']
+  run(process.execPath, [napiCli, 'build', ...flags, '--target', triple, '--target-dir', work, '--output-dir', out], {
+    env: { ...process.env, ...env },
+  })
+
+  const dir = path.join(stage, platform)
+  fs.cpSync(path.join(root, 'npm', platform), dir, { recursive: true })
+  fs.copyFileSync(path.join(root, 'LICENSE'), path.join(dir, 'LICENSE'))
+  const manifest = JSON.parse(fs.readFileSync(path.join(dir, 'package.json'), 'utf8'))
+  for (const field of SHARED_FIELDS) if (pkg[field] !== undefined) manifest[field] = pkg[field]
+  writeJson(path.join(dir, 'package.json'), manifest)
+  const binary = `${pkg.napi.binaryName}.${platform}.node`
+  if (manifest.main !== binary) throw new Error(`npm/${platform}/package.json: main should be ${binary}`)
+  fs.copyFileSync(path.join(out, binary), path.join(dir, binary))
+  run(strip, ['--strip-all', path.join(dir, binary)])
+  return manifest.name
+}
+
+/** Stages the main package: what `files` lists, minus any development build of the addon. */
+function stageMainPackage(stage, platformPackages) {
+  const dir = path.join(stage, 'main')
+  fs.mkdirSync(dir, { recursive: true })
+  for (const entry of [...pkg.files, 'README.md', 'LICENSE']) {
+    if (entry.includes('*')) continue
+    fs.cpSync(path.join(root, entry), path.join(dir, entry), { recursive: true })
+  }
+  const manifest = { ...pkg }
+  // A registry install runs no script of ours (prepare is the clone's source build); the
+  // development dependencies are the clone's.
+  delete manifest.scripts
+  delete manifest.devDependencies
+  delete manifest.ava
+  manifest.optionalDependencies = Object.fromEntries(platformPackages.map((name) => [name, pkg.version]))
+  writeJson(path.join(dir, 'package.json'), manifest)
+  return dir
+}
+
+function main() {
+  const stage = path.join(work, 'stage')
+  fs.rmSync(stage, { recursive: true, force: true })
+  fs.mkdirSync(dist, { recursive: true })
+  const platformPackages = pkg.napi.targets.map((triple) => stagePlatformPackage(triple, stage))
+  const packed = platformPackages.map((name) => pack(path.join(stage, name.slice(pkg.name.length + 1))))
+  packed.push(pack(stageMainPackage(stage, platformPackages)))
+  for (const { filename, size, unpackedSize, entryCount } of packed) {
+    console.log(`dist/${filename}: ${size} bytes packed, ${unpackedSize} unpacked, ${entryCount} files`)
+  }
+}
+
+main()
