@@ -51,6 +51,12 @@ impl FrameDecoder {
     FrameDecoder { buf: Vec::new(), start: 0, max_body: max_body.clamp(BODY_FIXED_LEN, MAX_BODY_LEN) }
   }
 
+  /// A decoder for a pool's `maxMessageSize`, which bounds a frame's payload (the encoded
+  /// arguments, result, error or item): the header around it is not counted.
+  pub fn with_payload_limit(max_payload: usize) -> Self {
+    Self::with_limit(max_payload.saturating_add(BODY_FIXED_LEN))
+  }
+
   pub fn push(&mut self, bytes: &[u8]) {
     self.read_buffer().extend_from_slice(bytes);
   }
@@ -273,6 +279,16 @@ mod flag_tests {
 mod limit_tests {
   use super::*;
   use crate::protocol::encode_header;
+
+  #[test]
+  fn a_payload_limit_admits_a_payload_of_exactly_that_size() {
+    let mut d = FrameDecoder::with_payload_limit(100);
+    d.push(&encode_header(Kind::Resolved, 1, 0, 100, false));
+    d.push(&[7; 100]);
+    assert_eq!(d.next_frame().unwrap().unwrap().payload.len(), 100);
+    d.push(&encode_header(Kind::Resolved, 1, 0, 101, false));
+    assert_eq!(d.next_frame(), Err(DecodeError::BodyTooLong(110, 109)));
+  }
 
   #[test]
   fn a_frame_over_the_configured_limit_is_refused_from_its_header() {
