@@ -84,3 +84,7 @@ test.serial('a thrown object whose toString throws arrives as an Error naming wh
   t.deepEqual(error.droppedProperties, ['toString'])
   t.regex(error.message, /toString is a function/)
 })
+
+test('maxMessageSize is at least 1024 bytes: room for the error that says a message was too large', (t) => {
+  t.throws(() => invoke.pool({ maxMessageSize: 1023 }), { instanceOf: RangeError, message: /maxMessageSize must be at least 1024/ })
+})

@@ -203,7 +203,7 @@ async function streamOut(call, iterable) {
       const step = await nextInCallContext(call, iterator)
       if (step.done) break
       const item = wire.encode(step.value, 'streamed item')
-      if (item.length > maxMessageSize) throw tooLargeError('streamed item', item.length, maxMessageSize)
+      if (item.length > maxMessageSize) throw tooLarge('streamed item', item.length)
       flow.credit--
       writer.send(Kind.Item, call, 0, item)
     }
@@ -232,7 +232,7 @@ function resolve(call, value) {
     handles = object && (isHandle(value) || value[kTransfer]) ? takeHandles([value], false) : null
     if (handles === null && isAsyncIterable(value) && !streams.has(call)) return streamOut(call, value)
     payload = wire.encode(handles === null ? value : handles.values[0], 'result')
-    if (payload.length > maxMessageSize) throw tooLargeError('result', payload.length, maxMessageSize)
+    if (payload.length > maxMessageSize) throw tooLarge('result', payload.length)
     finished(call)
   } catch (error) {
     return reject(call, error)
@@ -251,9 +251,14 @@ function reject(call, error) {
 /** A thrown value as bytes, or if those are over `maxMessageSize`, the error saying so. */
 function encodeThrownWithin(error) {
   const payload = wire.encodeThrown(error)
-  return payload.length > maxMessageSize
-    ? wire.encodeThrown(tooLargeError('thrown error', payload.length, maxMessageSize))
-    : payload
+  return payload.length > maxMessageSize ? wire.encodeThrown(tooLarge('thrown error', payload.length)) : payload
+}
+
+/** Its stack would only show this file: without one, it fits the smallest maxMessageSize (lib/options.js). */
+function tooLarge(what, size) {
+  const error = tooLargeError(what, size, maxMessageSize)
+  error.stack = undefined
+  return error
 }
 
 /** The call is answered: forget it, and ask to be replaced if memory has grown past the ceiling. */

@@ -16,7 +16,10 @@ impl fmt::Display for DecodeError {
   fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
     match self {
       DecodeError::BodyTooShort(n) => write!(f, "frame body of {n} bytes is shorter than its header"),
-      DecodeError::BodyTooLong(n, max) => write!(f, "frame body of {n} bytes exceeds the limit of {max}"),
+      // In payload bytes, as maxMessageSize counts them.
+      DecodeError::BodyTooLong(n, max) => {
+        write!(f, "frame payload of {} bytes exceeds the limit of {}", n - BODY_FIXED_LEN, max - BODY_FIXED_LEN)
+      }
       DecodeError::UnknownKind(k) => write!(f, "unknown frame kind {k}"),
     }
   }
