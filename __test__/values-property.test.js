@@ -1,0 +1,104 @@
+'use strict'
+// Generated values of every kind the README lists cross as arguments, results, thrown values,
+// thrown errors' fields and stream items, and arrive as structuredClone would copy them (see
+// helpers/fuzz.js for INVOKE_FUZZ_RUNS and replaying a failure).
+
+const test = require('ava')
+const fc = require('fast-check')
+const invoke = require('..')
+const { value, jsonValue, errorSpec } = require('./helpers/arbitraries')
+const { buildError } = require('./helpers/error-spec')
+const { valueDifference, thrownDifference } = require('./helpers/same-value')
+const { checkProperty, within, outcome } = require('./helpers/fuzz')
+
+const BOUND = 20_000
+
+let pool
+let mirror
+const reports = []
+
+test.before(async () => {
+  pool = invoke.pool({ limit: 2, onError: (error) => reports.push(error) })
+  mirror = await invoke.require('./fixtures/mirror', { pool })
+})
+test.after.always(() => pool.close({ force: true }))
+test.afterEach(async (t) => {
+  t.deepEqual(reports, [], 'no worker broke the protocol or crashed')
+})
+
+/** What is wrong with `got` (an outcome), or null, given that it should be `expected`. */
+function resolvedTo(got, sent, what) {
+  if ('error' in got) return `${what} rejected: ${got.error?.stack ?? got.error}`
+  const wrong = valueDifference(got.value, sent)
+  return wrong && `${what}: ${wrong}`
+}
+
+function rejectedWith(got, thrown, what) {
+  if (!('error' in got)) return `${what} resolved`
+  const wrong = thrownDifference(got.error, thrown)
+  return wrong && `${what}: ${wrong}`
+}
+
+test('values arrive intact as arguments and as results', async (t) => {
+  await checkProperty(
+    t,
+    fc.array(value, { minLength: 1, maxLength: 4 }),
+    async (args) => {
+      const [echoed, all] = await within(Promise.all([outcome(mirror.echo(args[0])), outcome(mirror.echoArgs(...args))]), BOUND, 'the calls')
+      return resolvedTo(echoed, args[0], 'echo') || resolvedTo(all, args, 'echoArgs')
+    },
+    { runs: 400 },
+  )
+})
+
+test('values JSON carries, in mixed scripts, arrive intact as arguments and as results', async (t) => {
+  await checkProperty(
+    t,
+    fc.array(jsonValue, { minLength: 1, maxLength: 6 }),
+    async (args) => {
+      const [echoed, all] = await within(Promise.all([outcome(mirror.echo(args[0])), outcome(mirror.echoArgs(...args))]), BOUND, 'the calls')
+      return resolvedTo(echoed, args[0], 'echo') || resolvedTo(all, args, 'echoArgs')
+    },
+    { runs: 400 },
+  )
+})
+
+test('thrown values arrive as they were thrown', async (t) => {
+  await checkProperty(
+    t,
+    value,
+    async (thrown) => rejectedWith(await within(outcome(mirror.throwValue(thrown)), BOUND, 'the call'), thrown, 'throwValue'),
+    { runs: 300 },
+  )
+})
+
+test("thrown errors arrive with their class, name, message, fields and causes", async (t) => {
+  await checkProperty(
+    t,
+    errorSpec,
+    async (spec) => rejectedWith(await within(outcome(mirror.throwError(spec)), BOUND, 'the call'), buildError(spec), 'throwError'),
+    { runs: 300 },
+  )
+})
+
+test('stream items arrive intact and in order', async (t) => {
+  await checkProperty(
+    t,
+    fc.array(value, { maxLength: 80 }),
+    async (items) => {
+      const got = await within(
+        outcome(
+          (async () => {
+            const received = []
+            for await (const item of await mirror.stream(items)) received.push(item)
+            return received
+          })(),
+        ),
+        BOUND,
+        'the stream',
+      )
+      return resolvedTo(got, items, 'stream')
+    },
+    { runs: 150 },
+  )
+})
