@@ -43,3 +43,10 @@ test('a thrown symbol arrives as a TypeError that says what was thrown', async (
   t.is(error.code, 'ERR_INVOKE_UNSERIALIZABLE')
   t.regex(error.message, /threw a symbol \(Symbol\(thrown\)\)/)
 })
+
+test("an error field named __proto__ arrives as a field, not as the error's prototype", async (t) => {
+  const error = await t.throwsAsync(awkward.throwProtoField())
+  t.is(Object.getPrototypeOf(error), TypeError.prototype)
+  t.true(Object.hasOwn(error, '__proto__'))
+  t.deepEqual(Object.getOwnPropertyDescriptor(error, '__proto__').value, { kept: true })
+})

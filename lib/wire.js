@@ -224,7 +224,7 @@ function describeThrown(thrown, depth) {
   for (const key of ownKeys(thrown, dropped)) {
     if (TEXT_PROPERTIES.has(key) || key === 'cause' || key === 'errors') continue
     const read = readProperty(thrown, key, dropped)
-    if (read.ok) props[key] = read.value
+    if (read.ok) defineField(props, key, read.value)
   }
   const description = {
     kind: 'error',
@@ -346,6 +346,10 @@ function cloneable(value) {
   }
 }
 
+function defineField(object, key, value) {
+  Object.defineProperty(object, key, { value, writable: true, enumerable: true, configurable: true })
+}
+
 /** Parent side: the bytes of a thrown value, rebuilt. */
 function decodeThrown(buffer) {
   return reviveThrown(v8.deserialize(buffer))
@@ -361,7 +365,8 @@ function reviveThrown(description) {
   if (error.name !== description.name) {
     Object.defineProperty(error, 'name', { value: description.name, writable: true, configurable: true })
   }
-  Object.assign(error, description.props)
+  // Defined, not assigned: a field named __proto__ is a field, not the error's prototype.
+  for (const [key, value] of Object.entries(description.props ?? {})) defineField(error, key, value)
   if (description.dropped !== undefined) error.droppedProperties = description.dropped
   if ('cause' in description) {
     Object.defineProperty(error, 'cause', { value: reviveThrown(description.cause), writable: true, configurable: true })
