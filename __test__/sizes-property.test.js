@@ -166,7 +166,7 @@ test('strings and Buffers around 8 MiB (the most reserved ahead of a frame) arri
       const [echoed, buffer] = await within(Promise.all([outcome(mirror.echo(text)), outcome(mirror.bytes(s))]), BOUND * 2, 'the calls')
       return sameText(echoed, text, 'echo') || (valueDifference(buffer.value, bufferOf(s)) && `a Buffer: ${buffer.error?.stack}`)
     },
-    { runs: 4 },
+    { runs: 4, msPerRun: 5000 },
   )
 })
 
@@ -194,6 +194,6 @@ test('captured output lines arrive whole, however a long line is cut into pieces
       const text = textOf(s).toWellFormed()
       return got === text ? null : `a line of ${text.length} units arrived as ${show(got)}`
     },
-    { runs: 60 },
+    { runs: 60, msPerRun: 1000 },
   )
 })

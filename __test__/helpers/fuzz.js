@@ -1,7 +1,8 @@
 'use strict'
-// Running fast-check properties against real workers. INVOKE_FUZZ_RUNS=n runs every property n
-// times (the defaults keep `npm test` short); INVOKE_FUZZ_SEED and INVOKE_FUZZ_PATH replay a
-// failure, as its message says.
+// Running fast-check properties against real workers. INVOKE_FUZZ_RUNS=n runs each property n
+// times where `npm test` runs 300 (the defaults keep it short; a property whose cases are costly
+// runs proportionally fewer); INVOKE_FUZZ_SEED and INVOKE_FUZZ_PATH replay a failure, as its
+// message says.
 
 const fc = require('fast-check')
 const { show } = require('./same-value')
@@ -12,13 +13,13 @@ const PATH = process.env.INVOKE_FUZZ_PATH
 
 /**
  * Checks `property` (an async function of a generated value returning null, or what is wrong)
- * on `runs` values (INVOKE_FUZZ_RUNS if set). A failure throws with the seed and path that replay
- * it, and what went wrong with the smallest value found.
+ * on `runs` values (scaled by INVOKE_FUZZ_RUNS), each allowed `msPerRun` on a loaded machine. A
+ * failure throws with the seed and path that replay it, and what went wrong with the smallest
+ * value found.
  */
-async function checkProperty(t, arbitrary, property, { runs }) {
-  const numRuns = RUNS ?? runs
-  // Generous, for a loaded machine: long runs get proportionally longer.
-  t.timeout(60_000 + numRuns * 200)
+async function checkProperty(t, arbitrary, property, { runs, msPerRun = 200 }) {
+  const numRuns = RUNS === undefined ? runs : Math.max(1, Math.round((runs * RUNS) / 300))
+  t.timeout(60_000 + numRuns * msPerRun)
   const details = await fc.check(
     fc.asyncProperty(arbitrary, async (value) => {
       const wrong = await property(value)
