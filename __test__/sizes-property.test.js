@@ -20,8 +20,8 @@ const invoke = require('..')
 const wire = require('../lib/wire')
 const { CHARS, textOf, bufferOf } = require('./helpers/texts')
 const { jsonValue } = require('./helpers/arbitraries')
-const { valueDifference, show } = require('./helpers/same-value')
-const { checkProperty, within, outcome } = require('./helpers/fuzz')
+const { show } = require('./helpers/same-value')
+const { checkProperty, within, outcome, resolvedTo } = require('./helpers/fuzz')
 const { waitFor } = require('./helpers/processes')
 
 const BOUND = 30_000
@@ -84,11 +84,11 @@ test('strings and Buffers around every size constant arrive intact, in every pos
       )
       return (
         sameText(echoed, text, 'echo') ||
-        (valueDifference(args.value, [text, 'between', text]) && `echoArgs: ${args.error?.stack ?? valueDifference(args.value, [text, 'between', text])}`) ||
+        resolvedTo(args, [text, 'between', text], 'echoArgs') ||
         sameText(built, text, 'a result built in the worker') ||
         sameText(thrown, text, "a thrown error's message") ||
-        (valueDifference(items.value, Array(copies).fill(text)) && `stream: ${items.error?.stack ?? valueDifference(items.value, Array(copies).fill(text))}`) ||
-        (valueDifference(buffer.value, bytes) && `a Buffer: ${buffer.error?.stack ?? valueDifference(buffer.value, bytes)}`) ||
+        resolvedTo(items, Array(copies).fill(text), 'stream') ||
+        resolvedTo(buffer, bytes, 'a Buffer') ||
         batch.map((got, i) => sameText(got, text, `batched reply ${i}`)).find(Boolean) ||
         ((await mirror.pid()) === pid ? null : 'the worker was replaced')
       )
@@ -126,9 +126,9 @@ test('values around maxMessageSize arrive, or reject that call with ERR_INVOKE_M
       const argsSize = ((payload) => (typeof payload === 'string' ? Buffer.byteLength(payload) : payload.length))(wire.encodeCall('len', [text]))
       const wrong =
         (wire.encode(text).length > max ? tooLarge(built, 'result') : sameText(built, text, 'result')) ||
-        (wire.encode(bytes).length > max ? tooLarge(buffer, 'result') : valueDifference(buffer.value, bytes) && `a Buffer: ${buffer.error?.stack}`) ||
+        (wire.encode(bytes).length > max ? tooLarge(buffer, 'result') : resolvedTo(buffer, bytes, 'a Buffer')) ||
         (argsSize > max ? tooLarge(args, 'arguments') : args.value === text.length ? null : `arguments: ${args.error?.stack ?? args.value}`) ||
-        (wire.encode(text).length > max ? tooLarge(items, 'streamed item') : valueDifference(items.value, [text]) && `stream: ${items.error?.stack}`) ||
+        (wire.encode(text).length > max ? tooLarge(items, 'streamed item') : resolvedTo(items, [text], 'stream')) ||
         // A thrown error's size depends on its stack: either outcome, but exactly one of them.
         (thrown.error?.message === text || thrown.error?.code === 'ERR_INVOKE_MESSAGE_TOO_LARGE' ? null : `thrown: ${thrown.error?.stack}`)
       if (wrong) return `maxMessageSize ${max}: ${wrong}`
@@ -150,7 +150,7 @@ test('values around the JSON node and depth limits arrive intact', async (t) => 
     ),
     async (value) => {
       const got = await within(outcome(mirror.echo(value)), BOUND, 'the call')
-      return 'error' in got ? `rejected: ${got.error.stack}` : valueDifference(got.value, value)
+      return resolvedTo(got, value, 'echo')
     },
     { runs: 150 },
   )
@@ -164,7 +164,7 @@ test('strings and Buffers around 8 MiB (the most reserved ahead of a frame) arri
     async (s) => {
       const text = textOf(s)
       const [echoed, buffer] = await within(Promise.all([outcome(mirror.echo(text)), outcome(mirror.bytes(s))]), BOUND * 2, 'the calls')
-      return sameText(echoed, text, 'echo') || (valueDifference(buffer.value, bufferOf(s)) && `a Buffer: ${buffer.error?.stack}`)
+      return sameText(echoed, text, 'echo') || resolvedTo(buffer, bufferOf(s), 'a Buffer')
     },
     { runs: 4, msPerRun: 5000 },
   )

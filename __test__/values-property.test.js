@@ -8,8 +8,8 @@ const fc = require('fast-check')
 const invoke = require('..')
 const { value, jsonValue, errorSpec } = require('./helpers/arbitraries')
 const { buildError } = require('./helpers/error-spec')
-const { valueDifference, thrownDifference } = require('./helpers/same-value')
-const { checkProperty, within, outcome } = require('./helpers/fuzz')
+const { thrownDifference } = require('./helpers/same-value')
+const { checkProperty, within, outcome, resolvedTo } = require('./helpers/fuzz')
 
 const BOUND = 20_000
 
@@ -26,41 +26,24 @@ test.afterEach(async (t) => {
   t.deepEqual(reports, [], 'no worker broke the protocol or crashed')
 })
 
-/** What is wrong with `got` (an outcome), or null, given that it should be `expected`. */
-function resolvedTo(got, sent, what) {
-  if ('error' in got) return `${what} rejected: ${got.error?.stack ?? got.error}`
-  const wrong = valueDifference(got.value, sent)
-  return wrong && `${what}: ${wrong}`
-}
-
 function rejectedWith(got, thrown, what) {
   if (!('error' in got)) return `${what} resolved`
   const wrong = thrownDifference(got.error, thrown)
   return wrong && `${what}: ${wrong}`
 }
 
+/** The first argument comes back as the result, and all of them as an array. */
+async function echoedIntact(args) {
+  const [echoed, all] = await within(Promise.all([outcome(mirror.echo(args[0])), outcome(mirror.echoArgs(...args))]), BOUND, 'the calls')
+  return resolvedTo(echoed, args[0], 'echo') || resolvedTo(all, args, 'echoArgs')
+}
+
 test('values arrive intact as arguments and as results', async (t) => {
-  await checkProperty(
-    t,
-    fc.array(value, { minLength: 1, maxLength: 4 }),
-    async (args) => {
-      const [echoed, all] = await within(Promise.all([outcome(mirror.echo(args[0])), outcome(mirror.echoArgs(...args))]), BOUND, 'the calls')
-      return resolvedTo(echoed, args[0], 'echo') || resolvedTo(all, args, 'echoArgs')
-    },
-    { runs: 400 },
-  )
+  await checkProperty(t, fc.array(value, { minLength: 1, maxLength: 4 }), echoedIntact, { runs: 400 })
 })
 
 test('values JSON carries, in mixed scripts, arrive intact as arguments and as results', async (t) => {
-  await checkProperty(
-    t,
-    fc.array(jsonValue, { minLength: 1, maxLength: 6 }),
-    async (args) => {
-      const [echoed, all] = await within(Promise.all([outcome(mirror.echo(args[0])), outcome(mirror.echoArgs(...args))]), BOUND, 'the calls')
-      return resolvedTo(echoed, args[0], 'echo') || resolvedTo(all, args, 'echoArgs')
-    },
-    { runs: 400 },
-  )
+  await checkProperty(t, fc.array(jsonValue, { minLength: 1, maxLength: 6 }), echoedIntact, { runs: 400 })
 })
 
 test('thrown values arrive as they were thrown', async (t) => {

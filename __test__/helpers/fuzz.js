@@ -5,7 +5,7 @@
 // message says.
 
 const fc = require('fast-check')
-const { show } = require('./same-value')
+const { show, valueDifference } = require('./same-value')
 
 const RUNS = Number(process.env.INVOKE_FUZZ_RUNS) || undefined
 const SEED = process.env.INVOKE_FUZZ_SEED === undefined ? undefined : Number(process.env.INVOKE_FUZZ_SEED)
@@ -65,4 +65,11 @@ function outcome(promise) {
   )
 }
 
-module.exports = { checkProperty, within, outcome }
+/** What is wrong with `got` (an outcome) if it should have resolved to a copy of `sent`, or null. */
+function resolvedTo(got, sent, what) {
+  if ('error' in got) return `${what} rejected: ${got.error?.stack ?? got.error}`
+  const wrong = valueDifference(got.value, sent)
+  return wrong && `${what}: ${wrong}`
+}
+
+module.exports = { checkProperty, within, outcome, resolvedTo }
