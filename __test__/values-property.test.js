@@ -46,6 +46,30 @@ test('values JSON carries, in mixed scripts, arrive intact as arguments and as r
   await checkProperty(t, fc.array(jsonValue, { minLength: 1, maxLength: 6 }), echoedIntact, { runs: 400 })
 })
 
+test('a function or symbol among the arguments or in the result rejects that call with a TypeError saying where', async (t) => {
+  const unserializable = (got, where, what) =>
+    got.error instanceof TypeError && got.error.code === 'ERR_INVOKE_UNSERIALIZABLE' && got.error.message.includes(where)
+      ? null
+      : `${what}: expected a TypeError naming ${where}, got ${got.error?.stack ?? 'a result'}`
+  await checkProperty(
+    t,
+    fc.tuple(value, fc.constantFrom('function', 'symbol')),
+    async ([data, kind]) => {
+      const poison = kind === 'symbol' ? Symbol('bad') : function bad() {}
+      const [args, result] = await within(
+        Promise.all([outcome(mirror.echoArgs(data, { nested: [data, poison] })), outcome(mirror.withUncloneable(data, kind))]),
+        BOUND,
+        'the calls',
+      )
+      return (
+        unserializable(args, `arguments[1].nested[1] is a ${kind}`, 'arguments') ||
+        unserializable(result, `result.bad is a ${kind}`, 'result')
+      )
+    },
+    { runs: 200 },
+  )
+})
+
 test('thrown values arrive as they were thrown', async (t) => {
   await checkProperty(
     t,

@@ -90,7 +90,9 @@ function errorSpecOf(levels) {
     {
       type: fc.constantFrom(...NATIVE_ERRORS, 'AggregateError'),
       message: text,
-      props: fc.dictionary(errorKey, value, { maxKeys: 3, noNullPrototype: true }),
+      props: fc
+        .tuple(fc.dictionary(errorKey, value, { maxKeys: 3, noNullPrototype: true }), fc.option(fc.oneof(text, fc.integer())))
+        .map(([props, code]) => (code === null ? props : { ...props, code })),
       cause: inner === null ? value.map((v) => ({ value: v })) : fc.oneof(value.map((v) => ({ value: v })), inner.map((error) => ({ error }))),
       errors: inner === null ? fc.constant([]) : fc.array(inner, { maxLength: 2 }),
     },
