@@ -181,7 +181,7 @@ function findUncloneable(value, path, seen) {
   seen.add(value)
   if (value instanceof Map) {
     for (const [k, v] of value) {
-      const found = findUncloneable(k, `${path} (a Map key)`, seen) || findUncloneable(v, `${path}.get(${String(k)})`, seen)
+      const found = findUncloneable(k, `${path} (a Map key)`, seen) || findUncloneable(v, `${path}.get(${keyText(k)})`, seen)
       if (found) return found
     }
     return null
@@ -198,6 +198,11 @@ function findUncloneable(value, path, seen) {
     if (found) return found
   }
   return null
+}
+
+/** A Map key, as a path shows it: an object key may have no string form at all. */
+function keyText(key) {
+  return key !== null && (typeof key === 'object' || typeof key === 'function') ? '<an object>' : String(key)
 }
 
 /**
