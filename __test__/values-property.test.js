@@ -46,6 +46,15 @@ test('values JSON carries, in mixed scripts, arrive intact as arguments and as r
   await checkProperty(t, fc.array(jsonValue, { minLength: 1, maxLength: 6 }), echoedIntact, { runs: 400 })
 })
 
+/** Where an uncloneable value can sit, next to `data`, and how the error names that place. */
+const PLACES = [
+  [(data, poison) => ({ nested: [data, poison] }), '.nested[1]'],
+  [(data, poison) => new Set([data, poison]), ' (a Set member)'],
+  [(data, poison) => new Map([[poison, data]]), ' (a Map key)'],
+  [(data, poison) => new Map([['key', data], ['bad', poison]]), '.get(bad)'],
+  [(data, poison) => [data, , poison], '[2]'],
+]
+
 test('a function or symbol among the arguments or in the result rejects that call with a TypeError saying where', async (t) => {
   const unserializable = (got, where, what) =>
     got.error instanceof TypeError && got.error.code === 'ERR_INVOKE_UNSERIALIZABLE' && got.error.message.includes(where)
@@ -53,16 +62,16 @@ test('a function or symbol among the arguments or in the result rejects that cal
       : `${what}: expected a TypeError naming ${where}, got ${got.error?.stack ?? 'a result'}`
   await checkProperty(
     t,
-    fc.tuple(value, fc.constantFrom('function', 'symbol')),
-    async ([data, kind]) => {
+    fc.tuple(value, fc.constantFrom('function', 'symbol'), fc.constantFrom(...PLACES)),
+    async ([data, kind, [place, where]]) => {
       const poison = kind === 'symbol' ? Symbol('bad') : function bad() {}
       const [args, result] = await within(
-        Promise.all([outcome(mirror.echoArgs(data, { nested: [data, poison] })), outcome(mirror.withUncloneable(data, kind))]),
+        Promise.all([outcome(mirror.echoArgs(data, place(data, poison))), outcome(mirror.withUncloneable(data, kind))]),
         BOUND,
         'the calls',
       )
       return (
-        unserializable(args, `arguments[1].nested[1] is a ${kind}`, 'arguments') ||
+        unserializable(args, `arguments[1]${where} is a ${kind}`, 'arguments') ||
         unserializable(result, `result.bad is a ${kind}`, 'result')
       )
     },
