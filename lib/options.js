@@ -109,7 +109,9 @@ function positiveNumber(value, name) {
 
 function messageSize(value) {
   const size = positiveNumber(value, 'maxMessageSize') ?? 256 * 2 ** 20
-  if (size < MIN_MESSAGE_SIZE) throw new RangeError(`invoke.pool: maxMessageSize must be at least ${MIN_MESSAGE_SIZE}, got ${size}`)
+  if (size < MIN_MESSAGE_SIZE) {
+    throw new RangeError(`invoke.pool: maxMessageSize must be at least ${MIN_MESSAGE_SIZE}, got ${size}`)
+  }
   return Math.min(size, MAX_MESSAGE_SIZE)
 }
 

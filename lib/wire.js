@@ -245,8 +245,10 @@ function describeThrown(thrown, depth) {
     const read = readProperty(thrown, 'cause', dropped, false)
     if (read.ok) description.cause = describeThrown(read.value, depth + 1)
   }
-  const errors = depth <= MAX_DEPTH && hasProperty(thrown, 'errors') ? readProperty(thrown, 'errors', dropped, false) : { ok: false }
-  if (errors.ok && Array.isArray(errors.value)) description.errors = errors.value.map((e) => describeThrown(e, depth + 1))
+  if (depth <= MAX_DEPTH && hasProperty(thrown, 'errors')) {
+    const read = readProperty(thrown, 'errors', dropped, false)
+    if (read.ok && Array.isArray(read.value)) description.errors = read.value.map((e) => describeThrown(e, depth + 1))
+  }
   if (dropped.length > 0) {
     description.dropped = dropped.map((d) => d.key)
     description.message += ` (invoke-parallel: not sent: ${dropped.map((d) => d.why).join('; ')})`
