@@ -52,9 +52,11 @@ function poolClosedError() {
   return error
 }
 
-/** A value larger than the pool's `maxMessageSize`. */
+/** A value larger than the pool's `maxMessageSize` (which bounds the encoded bytes, not the frame header). */
 function tooLargeError(what, size, max) {
-  const error = new RangeError(`invoke-parallel: the ${what} take ${size} bytes, more than maxMessageSize (${max})`)
+  const error = new RangeError(
+    `invoke-parallel: the ${what} cannot be sent: ${size} bytes encoded, more than maxMessageSize (${max})`,
+  )
   error.code = 'ERR_INVOKE_MESSAGE_TOO_LARGE'
   return error
 }

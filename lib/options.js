@@ -26,6 +26,8 @@ const POOL_OPTIONS = new Set([
 ])
 /** The most a frame can carry (src/protocol/frame.rs MAX_BODY_LEN, less the header). */
 const MAX_MESSAGE_SIZE = 2 ** 30 - 9
+/** Room for the error that tells a call its message was too large (lib/worker/main.js). */
+const MIN_MESSAGE_SIZE = 1024
 const CALL_OPTIONS = new Set(['noRetry', 'cancelToken', 'timeout', 'keepOpen'])
 const REQUIRE_OPTIONS = new Set(['pool', 'noRetry', 'cancelToken', 'isolated', 'options'])
 
@@ -92,7 +94,7 @@ function poolOptions(options) {
     maxQueue: o.maxQueue === Infinity ? undefined : integer(o.maxQueue, 'maxQueue', 0, undefined),
     recycleAfter: o.recycleAfter === Infinity ? undefined : integer(o.recycleAfter, 'recycleAfter', 1, undefined),
     maxMemory: o.maxMemory === Infinity ? undefined : positiveNumber(o.maxMemory, 'maxMemory'),
-    maxMessageSize: Math.min(positiveNumber(o.maxMessageSize, 'maxMessageSize') ?? 256 * 2 ** 20, MAX_MESSAGE_SIZE),
+    maxMessageSize: messageSize(o.maxMessageSize),
   }
 }
 
@@ -101,6 +103,14 @@ function positiveNumber(value, name) {
   if (typeof value !== 'number') throw new TypeError(`invoke.pool: ${name} must be a number of bytes`)
   if (!(value > 0)) throw new RangeError(`invoke.pool: ${name} must be more than 0, got ${value}`)
   return value
+}
+
+function messageSize(value) {
+  const size = positiveNumber(value, 'maxMessageSize') ?? 256 * 2 ** 20
+  if (size < MIN_MESSAGE_SIZE) {
+    throw new RangeError(`invoke.pool: maxMessageSize must be at least ${MIN_MESSAGE_SIZE}, got ${size}`)
+  }
+  return Math.min(size, MAX_MESSAGE_SIZE)
 }
 
 /** 'inherit' (share the parent's stdout/stderr), 'prefix' (lines marked with the worker pid), or a function. */

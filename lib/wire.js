@@ -16,6 +16,8 @@ const NATIVE_ERRORS = new Map(
 )
 const NATIVE_PROTOTYPES = new Map([...NATIVE_ERRORS].map(([name, ctor]) => [ctor.prototype, name]))
 const MAX_DEPTH = 8
+/** Sent as an error's own fields, not among its other properties. */
+const TEXT_PROPERTIES = new Set(['name', 'message', 'stack'])
 const V8_FORMAT = 0xff
 /** The value is one string; its Latin-1 bytes follow. */
 const RAW_STRING = 0xfe
@@ -179,7 +181,7 @@ function findUncloneable(value, path, seen) {
   seen.add(value)
   if (value instanceof Map) {
     for (const [k, v] of value) {
-      const found = findUncloneable(k, `${path} (a Map key)`, seen) || findUncloneable(v, `${path}.get(${String(k)})`, seen)
+      const found = findUncloneable(k, `${path} (a Map key)`, seen) || findUncloneable(v, `${path}.get(${keyText(k)})`, seen)
       if (found) return found
     }
     return null
@@ -198,44 +200,147 @@ function findUncloneable(value, path, seen) {
   return null
 }
 
-/** Worker side: a thrown value as bytes. */
+/** A Map key, as a path shows it: an object key may have no string form at all. */
+function keyText(key) {
+  return key !== null && (typeof key === 'object' || typeof key === 'function') ? '<an object>' : String(key)
+}
+
+/**
+ * Worker side: a thrown value as bytes. It never throws, whatever was thrown: a getter that
+ * throws, or a part that cannot be cloned, is left out and named in what arrives.
+ */
 function encodeThrown(thrown) {
   try {
     return v8.serialize(describeThrown(thrown, 0))
   } catch {
-    return v8.serialize({ kind: 'value', value: String(thrown) })
+    return v8.serialize(unsendable('something'))
   }
 }
 
 function describeThrown(thrown, depth) {
-  if (!(thrown instanceof Error) || depth > MAX_DEPTH) {
-    return { kind: 'value', value: cloneable(thrown) ? thrown : String(thrown) }
+  if (!isError(thrown) || depth > MAX_DEPTH) {
+    if (cloneable(thrown)) return { kind: 'value', value: thrown }
+    if (thrown === null || typeof thrown !== 'object') return unsendable(kindOf(thrown))
   }
+  // An Error, or an error-like object that cannot be cloned whole: it arrives as an Error with
+  // what can be kept.
+  const dropped = []
   const props = {}
-  for (const key of Object.keys(thrown)) {
-    if (key === 'cause' || key === 'errors') continue
-    const value = thrown[key]
-    props[key] = cloneable(value) ? value : String(value)
+  for (const key of ownKeys(thrown, dropped)) {
+    if (TEXT_PROPERTIES.has(key) || key === 'cause' || key === 'errors') continue
+    const read = readProperty(thrown, key, dropped)
+    if (read.ok) defineField(props, key, read.value)
   }
   const description = {
     kind: 'error',
     native: nativeClassOf(thrown),
-    name: String(thrown.name),
-    message: String(thrown.message),
-    stack: typeof thrown.stack === 'string' ? thrown.stack : undefined,
+    name: textProperty(thrown, 'name', dropped) ?? 'Error',
+    message: textProperty(thrown, 'message', dropped) ?? '',
+    stack: stackOf(thrown, dropped),
     pid: process.pid,
     props,
   }
-  if ('cause' in thrown) description.cause = describeThrown(thrown.cause, depth + 1)
-  if (Array.isArray(thrown.errors)) description.errors = thrown.errors.map((e) => describeThrown(e, depth + 1))
+  // Past the depth, a chain is cut (it may be a cycle).
+  if (depth <= MAX_DEPTH && hasProperty(thrown, 'cause')) {
+    const read = readProperty(thrown, 'cause', dropped, false)
+    if (read.ok) description.cause = describeThrown(read.value, depth + 1)
+  }
+  if (depth <= MAX_DEPTH && hasProperty(thrown, 'errors')) {
+    const read = readProperty(thrown, 'errors', dropped, false)
+    if (read.ok && Array.isArray(read.value)) description.errors = read.value.map((e) => describeThrown(e, depth + 1))
+  }
+  if (dropped.length > 0) {
+    description.dropped = dropped.map((d) => d.key)
+    description.message += ` (invoke-parallel: not sent: ${dropped.map((d) => d.why).join('; ')})`
+  }
   return description
 }
 
-function nativeClassOf(error) {
-  for (let proto = Object.getPrototypeOf(error); proto !== null; proto = Object.getPrototypeOf(proto)) {
-    const name = NATIVE_PROTOTYPES.get(proto)
-    if (name) return name
+/** The description of a thrown function or symbol: nothing of it can cross. */
+function unsendable(kind) {
+  return {
+    kind: 'error',
+    native: 'TypeError',
+    name: 'TypeError',
+    message: `invoke-parallel: the worker threw ${kind}, which cannot be sent between processes`,
+    pid: process.pid,
+    props: { code: 'ERR_INVOKE_UNSERIALIZABLE' },
   }
+}
+
+function kindOf(value) {
+  if (typeof value === 'function') return `a function (${value.name || 'anonymous'})`
+  if (typeof value === 'symbol') return `a symbol (${String(value)})`
+  return `a ${typeof value}`
+}
+
+function isError(value) {
+  try {
+    return value instanceof Error
+  } catch {
+    return false
+  }
+}
+
+function hasProperty(object, key) {
+  try {
+    return key in object
+  } catch {
+    return false
+  }
+}
+
+function ownKeys(object, dropped) {
+  try {
+    return Object.keys(object)
+  } catch {
+    dropped.push({ key: '*', why: 'its properties could not be listed' })
+    return []
+  }
+}
+
+/** `object[key]` if it can be read (and, with `clone`, cloned); else why not goes in `dropped`. */
+function readProperty(object, key, dropped, clone = true) {
+  let value
+  try {
+    value = object[key]
+  } catch {
+    dropped.push({ key, why: `reading ${key} threw` })
+    return { ok: false }
+  }
+  if (clone && !cloneable(value)) {
+    const where = findUncloneable(value, key, new Set())
+    dropped.push({ key, why: where ? `${where.path} is ${where.kind}` : `${key} cannot be cloned` })
+    return { ok: false }
+  }
+  return { ok: true, value }
+}
+
+function stackOf(object, dropped) {
+  const read = readProperty(object, 'stack', dropped, false)
+  return read.ok && typeof read.value === 'string' ? read.value : undefined
+}
+
+/** A name or message as text; undefined when absent or unreadable. */
+function textProperty(object, key, dropped) {
+  const read = readProperty(object, key, dropped, false)
+  if (!read.ok || read.value === undefined) return undefined
+  if (typeof read.value === 'string') return read.value
+  try {
+    return String(read.value)
+  } catch {
+    dropped.push({ key, why: `${key} could not be made a string` })
+    return undefined
+  }
+}
+
+function nativeClassOf(error) {
+  try {
+    for (let proto = Object.getPrototypeOf(error); proto !== null; proto = Object.getPrototypeOf(proto)) {
+      const name = NATIVE_PROTOTYPES.get(proto)
+      if (name) return name
+    }
+  } catch {}
   return 'Error'
 }
 
@@ -246,6 +351,10 @@ function cloneable(value) {
   } catch {
     return false
   }
+}
+
+function defineField(object, key, value) {
+  Object.defineProperty(object, key, { value, writable: true, enumerable: true, configurable: true })
 }
 
 /** Parent side: the bytes of a thrown value, rebuilt. */
@@ -263,14 +372,16 @@ function reviveThrown(description) {
   if (error.name !== description.name) {
     Object.defineProperty(error, 'name', { value: description.name, writable: true, configurable: true })
   }
-  Object.assign(error, description.props)
+  // Defined, not assigned: a field named __proto__ is a field, not the error's prototype.
+  for (const [key, value] of Object.entries(description.props ?? {})) defineField(error, key, value)
+  if (description.dropped !== undefined) error.droppedProperties = description.dropped
   if ('cause' in description) {
     Object.defineProperty(error, 'cause', { value: reviveThrown(description.cause), writable: true, configurable: true })
   }
-  if (description.stack) {
-    // The stack is the worker's, marked so nobody goes looking for those frames in the parent.
-    error.stack = `${description.stack}\n    at <invoke-parallel worker, pid ${description.pid}>`
-  }
+  // The stack is the worker's (a thrown object without one gets its first line), marked so
+  // nobody goes looking for those frames in the parent.
+  const stack = description.stack || `${description.name}: ${description.message}`
+  error.stack = `${stack}\n    at <invoke-parallel worker, pid ${description.pid}>`
   return error
 }
 

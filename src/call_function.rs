@@ -14,6 +14,8 @@ use crate::driver::PoolDriver;
 
 /// JSON text of a typical call fits here, read in one N-API call.
 const STACK_TEXT: usize = 512;
+/// The most bytes one character takes in UTF-8.
+const UTF8_MAX_CHAR: usize = 4;
 
 /// `callText(id, module, payload, noRetry, timeout, fds)`: `NativePool.callText` as a plain
 /// function bound to the pool. It keeps the pool alive as long as it exists itself.
@@ -89,8 +91,9 @@ unsafe fn read_text(env: sys::napi_env, value: sys::napi_value) -> Option<Arc<[u
   {
     return None;
   }
-  // Room left over means nothing was cut off.
-  if len < STACK_TEXT - 1 {
+  // V8 stops at a character boundary, so a cut text can fall up to 3 bytes short of the
+  // buffer's 511: only room for one more 4-byte character proves nothing was cut off.
+  if len + UTF8_MAX_CHAR < STACK_TEXT {
     return Some(Arc::from(&stack[..len]));
   }
   sys::napi_get_value_string_utf8(env, value, ptr::null_mut(), 0, &mut len);

@@ -151,13 +151,31 @@ function run({ call, module, payload }, entry, fds) {
   } catch (error) {
     return reject(call, error)
   }
-  if (result !== null && typeof result === 'object' && typeof result.then === 'function') {
-    result.then(
-      (value) => resolve(call, value),
-      (error) => reject(call, error),
-    )
-  } else {
-    resolve(call, result)
+  settle(call, result)
+}
+
+/**
+ * Answers `call` with `result`, following a thenable the way `await` does: `then` is read once,
+ * the first of its callbacks counts and later ones are ignored, and a throw is a rejection.
+ */
+function settle(call, result) {
+  let then
+  try {
+    then = result !== null && typeof result === 'object' ? result.then : undefined
+  } catch (error) {
+    return reject(call, error)
+  }
+  if (typeof then !== 'function') return resolve(call, result)
+  let answered = false
+  const once = (answer) => (value) => {
+    if (answered) return
+    answered = true
+    answer(call, value)
+  }
+  try {
+    then.call(result, once(settle), once(reject))
+  } catch (error) {
+    once(reject)(error)
   }
 }
 
@@ -202,8 +220,10 @@ async function streamOut(call, iterable) {
       }
       const step = await nextInCallContext(call, iterator)
       if (step.done) break
+      const item = wire.encode(step.value, 'streamed item')
+      if (item.length > maxMessageSize) throw tooLarge('streamed item', item.length)
       flow.credit--
-      writer.send(Kind.Item, call, 0, wire.encode(step.value, 'streamed item'))
+      writer.send(Kind.Item, call, 0, item)
     }
   } catch (error) {
     streams.delete(call)
@@ -230,7 +250,7 @@ function resolve(call, value) {
     handles = object && (isHandle(value) || value[kTransfer]) ? takeHandles([value], false) : null
     if (handles === null && isAsyncIterable(value) && !streams.has(call)) return streamOut(call, value)
     payload = wire.encode(handles === null ? value : handles.values[0], 'result')
-    if (payload.length > maxMessageSize) throw tooLargeError('result', payload.length, maxMessageSize)
+    if (payload.length > maxMessageSize) throw tooLarge('result', payload.length)
     finished(call)
   } catch (error) {
     return reject(call, error)
@@ -243,7 +263,20 @@ function resolve(call, value) {
 
 function reject(call, error) {
   finished(call)
-  writer.send(Kind.Rejected, call, 0, wire.encodeThrown(error))
+  writer.send(Kind.Rejected, call, 0, encodeThrownWithin(error))
+}
+
+/** A thrown value as bytes, or if those are over `maxMessageSize`, the error saying so. */
+function encodeThrownWithin(error) {
+  const payload = wire.encodeThrown(error)
+  return payload.length > maxMessageSize ? wire.encodeThrown(tooLarge('thrown error', payload.length)) : payload
+}
+
+/** Its stack would only show this file: without one, it fits the smallest maxMessageSize (lib/options.js). */
+function tooLarge(what, size) {
+  const error = tooLargeError(what, size, maxMessageSize)
+  error.stack = undefined
+  return error
 }
 
 /** The call is answered: forget it, and ask to be replaced if memory has grown past the ceiling. */
@@ -268,7 +301,7 @@ function fatal(error) {
   const [only] = running.size === 1 ? running : []
   const flow = callOfSignal.get(globalThis[CALL_CONTEXT]?.getStore())
   const culprit = flow !== undefined && running.has(flow) ? flow : only
-  writer.sendLast(Kind.Fatal, culprit ?? 0, 0, wire.encodeThrown(error), () => process.exit(70))
+  writer.sendLast(Kind.Fatal, culprit ?? 0, 0, encodeThrownWithin(error), () => process.exit(70))
   setTimeout(() => process.exit(70), 1000).unref()
 }
 process.on('uncaughtException', fatal)

@@ -93,7 +93,7 @@ impl WorkerChannel {
       poll: Some(poll),
       _target: target,
       on_ready,
-      decoder: FrameDecoder::with_limit(max_message_size),
+      decoder: FrameDecoder::with_payload_limit(max_message_size),
       backlog: VecDeque::new(),
       events: 0,
       retiring: false,

@@ -16,7 +16,10 @@ impl fmt::Display for DecodeError {
   fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
     match self {
       DecodeError::BodyTooShort(n) => write!(f, "frame body of {n} bytes is shorter than its header"),
-      DecodeError::BodyTooLong(n, max) => write!(f, "frame body of {n} bytes exceeds the limit of {max}"),
+      // In payload bytes, as maxMessageSize counts them.
+      DecodeError::BodyTooLong(n, max) => {
+        write!(f, "frame payload of {} bytes exceeds the limit of {}", n - BODY_FIXED_LEN, max - BODY_FIXED_LEN)
+      }
       DecodeError::UnknownKind(k) => write!(f, "unknown frame kind {k}"),
     }
   }
@@ -49,6 +52,12 @@ impl FrameDecoder {
   /// A decoder that treats a frame body over `max_body` bytes (at most `MAX_BODY_LEN`) as corrupt.
   pub fn with_limit(max_body: usize) -> Self {
     FrameDecoder { buf: Vec::new(), start: 0, max_body: max_body.clamp(BODY_FIXED_LEN, MAX_BODY_LEN) }
+  }
+
+  /// A decoder for a pool's `maxMessageSize`, which bounds a frame's payload (the encoded
+  /// arguments, result, error or item): the header around it is not counted.
+  pub fn with_payload_limit(max_payload: usize) -> Self {
+    Self::with_limit(max_payload.saturating_add(BODY_FIXED_LEN))
   }
 
   pub fn push(&mut self, bytes: &[u8]) {
@@ -273,6 +282,16 @@ mod flag_tests {
 mod limit_tests {
   use super::*;
   use crate::protocol::encode_header;
+
+  #[test]
+  fn a_payload_limit_admits_a_payload_of_exactly_that_size() {
+    let mut d = FrameDecoder::with_payload_limit(100);
+    d.push(&encode_header(Kind::Resolved, 1, 0, 100, false));
+    d.push(&[7; 100]);
+    assert_eq!(d.next_frame().unwrap().unwrap().payload.len(), 100);
+    d.push(&encode_header(Kind::Resolved, 1, 0, 101, false));
+    assert_eq!(d.next_frame(), Err(DecodeError::BodyTooLong(110, 109)));
+  }
 
   #[test]
   fn a_frame_over_the_configured_limit_is_refused_from_its_header() {
