@@ -39,8 +39,10 @@ class Pool {
   #markClosed = null
   #closeDone = false
   #maxMessageSize
-  /** Set while the queue is refusing calls; resolved when it has room again. */
+  /** Set while someone waits in whenRoom(); resolved when a call would be accepted. */
   #room = null
+  /** Calls made with a cancel token whose submission waits for a microtask (see #cancellable). */
+  #unsubmitted = 0
 
   constructor(options) {
     const o = poolOptions(options)
@@ -102,11 +104,15 @@ class Pool {
   }
 
   /**
-   * Resolves when the queue has room: at once unless a call was refused for `maxQueue`, else
-   * once enough waiting calls have started.
+   * Resolves when a call made then would be accepted (not refused for `maxQueue`): at once if it
+   * would be now, else once calls have finished.
    */
   whenRoom() {
-    if (this.#room === null) return Promise.resolve()
+    if (this.#room !== null) return this.#room.promise
+    if (this.#native.wantRoom(this.#unsubmitted)) return Promise.resolve()
+    this.#room = deferred()
+    // A wait for room holds the process open, even when only cancelled calls fill the pool.
+    this.#hold()
     return this.#room.promise
   }
 
@@ -190,7 +196,9 @@ class Pool {
       }
       // A foreign thenable that is already resolved says so only in a microtask: submitting after
       // it means a token cancelled before the call never lets the call reach a worker.
+      this.#unsubmitted++
       queueMicrotask(() => {
+        this.#unsubmitted--
         if (settled) return
         if (this.#closing !== null) return finish(reject)(poolClosedError())
         try {
@@ -242,8 +250,11 @@ class Pool {
         return this.#report(error)
       }
       case BatchKind.Room:
-        this.#room?.resolve()
-        this.#room = null
+        // Said when the count allowed one more call; calls made since may have taken the room.
+        if (this.#room !== null && this.#native.wantRoom(this.#unsubmitted)) {
+          this.#room.resolve()
+          this.#room = null
+        }
         return
       case BatchKind.Closed:
         this.#closeDone = true
@@ -278,7 +289,6 @@ class Pool {
           kind === BatchKind.Rejected
             ? wire.decodeThrown(Buffer.from(bytes.subarray(start, end)))
             : failureError(bytes.toString('utf8', start, end))
-        if (outcome?.code === 'ERR_INVOKE_QUEUE_FULL' && this.#room === null) this.#room = deferred()
       }
     } catch (err) {
       outcome = new Error(`invoke-parallel: the worker's reply could not be decoded: ${err.message}`)
@@ -374,7 +384,7 @@ class Pool {
 
   #release() {
     const awaitingClose = this.#closing !== null && !this.#closeDone
-    if (this.#holding && this.#pending.size === this.#idleStreams && !awaitingClose) {
+    if (this.#holding && this.#pending.size === this.#idleStreams && !awaitingClose && this.#room === null) {
       this.#holding = false
       busyPools.delete(this)
       this.#native.keepAlive(false)
