@@ -845,3 +845,27 @@ fn a_worker_loads_the_pools_modules_in_order_before_the_one_it_needs() {
   assert_eq!(loads, vec![1, 2], "module 1 first, then the module the call needs");
   sim.apply(out);
 }
+
+/// What cancelling a queued call costs the scheduler, at 2,000 and 400,000 queued (a figure, not
+/// a check): `cargo test --release cancel_cost -- --ignored --nocapture`.
+#[test]
+#[ignore]
+fn cancel_cost() {
+  for queued in [2_000u32, 400_000] {
+    let mut sim = Sim::with_module(config(1, 1, 1));
+    let payload: Arc<[u8]> = Arc::from(&b"args"[..]);
+    let mut out = Vec::new();
+    for call in 2..queued + 3 {
+      let job = Job::Invoke { payload: payload.clone(), handles: Default::default() };
+      sim.sched.handle(Event::Submit { call, module: 1, job, options: CallOptions::default() }, &mut out);
+    }
+    out.clear();
+    let cancelled: Vec<CallId> = (3..queued + 3).rev().step_by((queued / 2_000) as usize).collect();
+    let start = std::time::Instant::now();
+    for &call in &cancelled {
+      sim.sched.handle(Event::Cancel { call }, &mut out);
+    }
+    let micros = start.elapsed().as_secs_f64() * 1e6 / cancelled.len() as f64;
+    println!("{queued} queued: {micros:.3} µs per cancel ({} cancelled)", cancelled.len());
+  }
+}
