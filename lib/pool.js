@@ -5,7 +5,7 @@ const { NativePool, BatchKind } = require('./native')
 const { poolOptions } = require('./options')
 const wire = require('./wire')
 const { failureError, poolClosedError, tooLargeError } = require('./errors')
-const { isCancelled, onCancel, cancelError } = require('./cancel')
+const { isCancelled, onCancel, cancelError, unreadable } = require('./cancel')
 const { takeHandles, releaseHandles, restoreHandles } = require('./handles')
 const { WorkerStream } = require('./stream')
 const { readBatch } = require('./batch')
@@ -172,23 +172,34 @@ class Pool {
   }
 
   #cancellable(submit, token) {
-    if (isCancelled(token)) return Promise.reject(cancelError(token))
+    // A token is anything with the right properties, getters and Proxies included: whatever they
+    // throw rejects the call, which never throws.
+    try {
+      if (isCancelled(token)) return Promise.reject(cancelError(token))
+    } catch (thrown) {
+      return Promise.reject(unreadable('invoke-parallel call', thrown))
+    }
     return new Promise((resolve, reject) => {
       let id = 0
       let settled = false
       let stream = null
-      const stopListening = onCancel(token, () => {
-        // A streamed result keeps listening: cancelling ends the stream, whenever it comes.
-        if (stream !== null) return stream.abort(cancelError(token))
-        if (settled) return
-        settled = true
-        if (id !== 0) {
-          this.#pending.delete(id)
-          this.#native.cancel(id)
-          this.#release()
-        }
-        reject(cancelError(token))
-      })
+      let stopListening
+      try {
+        stopListening = onCancel(token, () => {
+          // A streamed result keeps listening: cancelling ends the stream, whenever it comes.
+          if (stream !== null) return stream.abort(cancelError(token))
+          if (settled) return
+          settled = true
+          if (id !== 0) {
+            this.#pending.delete(id)
+            this.#native.cancel(id)
+            this.#release()
+          }
+          reject(cancelError(token))
+        })
+      } catch (thrown) {
+        return reject(unreadable('invoke-parallel call', thrown))
+      }
       const finish = (fn) => (value) => {
         settled = true
         stopListening()
