@@ -16,6 +16,8 @@ const WORKER_MAIN = path.join(__dirname, 'worker', 'main.js')
 const kLoad = Symbol('invoke-parallel.load')
 const kCall = Symbol('invoke-parallel.call')
 const kModules = Symbol('invoke-parallel.modules')
+/** For tests: sets the last call id handed out, so the ids can be made to wrap. */
+const kSetLastId = Symbol('invoke-parallel.setLastId')
 
 // Pools with calls pending stay reachable here: a caller awaiting a result may hold nothing else.
 // An idle pool nobody references is collected, and its workers exit with it.
@@ -27,6 +29,8 @@ class Pool {
   #callText
   /** The last call id handed out; ids are the pool's, 1 to 2^32 - 1 (0 means "no reply" on the wire). */
   #lastId = 0
+  /** Set once the ids have wrapped: from then on an id may still be taken by a live call or module. */
+  #wrapped = false
   #onError
   #output
   /** call id -> { resolve, reject, and for a streamed result: stream, waiting } */
@@ -235,8 +239,20 @@ class Pool {
   }
 
   #nextId() {
-    this.#lastId = this.#lastId === 0xffffffff ? 1 : this.#lastId + 1
-    return this.#lastId
+    for (;;) {
+      if (this.#lastId === 0xffffffff) {
+        this.#lastId = 0
+        this.#wrapped = true
+      }
+      const id = ++this.#lastId
+      // Until the ids wrap every id is new; after, a call still pending or still running after
+      // it was cancelled, or a module (its load's id), may hold one.
+      if (!this.#wrapped || !(this.#pending.has(id) || this.#native.idInUse(id))) return id
+    }
+  }
+
+  [kSetLastId](id) {
+    this.#lastId = id
   }
 
   #settle(bytes, index, count, extras) {
@@ -416,4 +432,4 @@ function deferred() {
   return { promise, resolve }
 }
 
-module.exports = { Pool, kLoad, kCall, kModules }
+module.exports = { Pool, kLoad, kCall, kModules, kSetLastId }
