@@ -110,7 +110,7 @@ impl Scheduler {
     }
     for action in &out[first_new..] {
       if let Action::Settle { call, outcome } = action {
-        if self.loads.remove(call) {
+        if !self.loads.is_empty() && self.loads.remove(call) {
           continue;
         }
         match outcome {
@@ -259,17 +259,17 @@ impl Scheduler {
     if let Job::Load { path } = &job {
       self.modules.push((module, path.clone()));
     }
-    let record =
-      Call { module, job, options, attempts: 0, worker: None, abandoned: false, streaming: false, ticket: None };
+    let ticket = Some(self.queue.push_back(call));
+    let record = Call { module, job, options, attempts: 0, worker: None, abandoned: false, streaming: false, ticket };
     self.methods += usize::from(record.is_method());
+    self.methods_queued += usize::from(record.is_method());
     self.calls.insert(call, record);
-    self.enqueue(call, false);
     self.pump(out);
   }
 
-  /// Puts a call in the queue: at the back, or at the front when it failed over.
-  fn enqueue(&mut self, call_id: CallId, front: bool) {
-    let ticket = if front { self.queue.push_front(call_id) } else { self.queue.push_back(call_id) };
+  /// Puts a call that failed over back in the queue, at the front.
+  fn requeue(&mut self, call_id: CallId) {
+    let ticket = self.queue.push_front(call_id);
     let call = self.calls.get_mut(&call_id).expect("queued call exists");
     call.ticket = Some(ticket);
     self.methods_queued += usize::from(call.is_method());
@@ -612,7 +612,7 @@ impl Scheduler {
     } else if call.attempts >= self.config.max_attempts {
       format!("{what} while the call was running; gave up after {} attempts", call.attempts)
     } else {
-      self.enqueue(call_id, true);
+      self.requeue(call_id);
       self.counters.retried += 1;
       return;
     };
@@ -642,9 +642,12 @@ impl Scheduler {
   /// Sends queued calls wherever they fit, then starts workers the queue or the minimum needs.
   fn pump(&mut self, out: &mut Vec<Action>) {
     while let Some(call_id) = self.queue.front() {
-      let module = self.calls[&call_id].module;
+      let call = &self.calls[&call_id];
+      let (module, is_method) = (call.module, call.is_method());
       let Some(worker) = self.pick_worker(module) else { break };
-      self.dequeue();
+      // `dispatch` clears the call's ticket.
+      self.queue.pop_front();
+      self.methods_queued -= usize::from(is_method);
       self.dispatch(call_id, worker, out);
     }
     self.grow(out);
@@ -699,6 +702,7 @@ impl Scheduler {
     let call = self.calls.get_mut(&call_id).expect("queued call exists");
     let worker = self.workers.get_mut(&worker_id).expect("picked worker exists");
     call.worker = Some(worker_id);
+    call.ticket = None;
     call.attempts += 1;
     if let Some(after_ms) = call.options.timeout_ms {
       out.push(Action::ArmTimer { timer: Timer::CallTimeout { call: call_id, attempt: call.attempts }, after_ms });
