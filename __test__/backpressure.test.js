@@ -45,20 +45,24 @@ test('the README backpressure loop runs every job for generated limits, queue si
         maxQueue: fc.integer({ min: 0, max: 5 }),
         minimum: fc.integer({ min: 0, max: 1 }),
         jobs: fc.integer({ min: 1, max: 30 }),
+        // A call with a cancel token reaches the pool a microtask after it is made.
+        withToken: fc.boolean(),
       }),
-      async ({ jobs, ...options }) => {
+      async ({ jobs, withToken, ...options }) => {
         const pool = invoke.pool({ onError: () => {}, ...options })
+        const described = JSON.stringify({ jobs, withToken, ...options })
         try {
-          const worker = await invoke.require('./fixtures/jobs', { pool })
+          const mod = await invoke.require('./fixtures/jobs', { pool })
+          const worker = withToken ? mod({ cancelToken: invoke.cancelToken() }) : mod
           const refused = await readmeLoop(pool, worker, Array.from({ length: jobs }, (_, i) => i))
-          t.deepEqual(refused, [], JSON.stringify({ jobs, ...options }))
-          t.like(pool.stats(), { completed: jobs, failed: 0 }, JSON.stringify({ jobs, ...options }))
+          t.deepEqual(refused, [], described)
+          t.like(pool.stats(), { completed: jobs, failed: 0 }, described)
         } finally {
           await pool.close({ force: true })
         }
       },
     ),
-    { numRuns: 12, verbose: true },
+    { numRuns: 16, verbose: true },
   )
 })
 

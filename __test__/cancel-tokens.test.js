@@ -137,3 +137,15 @@ test('a call with any token, however odd, returns a promise that settles; bindin
   t.log(seen)
   t.is(await echo.add(2, 2), 4, 'the pool is unharmed')
 })
+
+test('a call with a token made just before close() runs, as any call made before it does', async (t) => {
+  t.timeout(30000)
+  const pool = invoke.pool({ limit: 1 })
+  t.teardown(() => pool.close({ force: true }))
+  const echo = await invoke.require('./fixtures/echo', { pool })
+  const call = echo({ cancelToken: invoke.cancelToken() }).add(1, 2)
+  const closed = pool.close()
+  t.is(await call, 3)
+  await closed
+  await t.throwsAsync(echo({ cancelToken: invoke.cancelToken() }).add(1, 2), { code: 'ERR_INVOKE_POOL_CLOSED' })
+})

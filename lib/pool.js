@@ -96,11 +96,17 @@ class Pool {
     }
     if (force && !this.#closingForce) {
       this.#closingForce = true
-      this.#native.close(true)
+      this.#closeNative(true)
     } else if (!force) {
-      this.#native.close(false)
+      this.#closeNative(false)
     }
     return this.#closing
+  }
+
+  /** Calls made before close() whose submission waits for a microtask (#cancellable) go first. */
+  #closeNative(force) {
+    if (this.#unsubmitted === 0) this.#native.close(force)
+    else queueMicrotask(() => this.#native.close(force))
   }
 
   [Symbol.asyncDispose]() {
@@ -215,7 +221,7 @@ class Pool {
       queueMicrotask(() => {
         this.#unsubmitted--
         if (settled) return
-        if (this.#closing !== null) return finish(reject)(poolClosedError())
+        // Made before any close(), which waits for this: a closed pool refuses it itself.
         try {
           id = submit()
         } catch (err) {
