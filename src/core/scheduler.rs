@@ -245,7 +245,10 @@ impl Scheduler {
       Some(Failure::new(FailureKind::DuplicateId, format!("call id {call} is already in use")))
     } else if !is_load && !self.has_room() {
       let max = self.config.max_queue.unwrap_or_default();
-      Some(Failure::new(FailureKind::QueueFull, format!("the queue is full ({max} calls waiting)")))
+      Some(Failure::new(
+        FailureKind::QueueFull,
+        format!("the queue is full ({max} calls waiting beyond what the workers take)"),
+      ))
     } else {
       None
     };
