@@ -33,7 +33,11 @@ export interface PoolOptions {
    * (the same, each line marked `[worker <pid>]`), or a function called with each line.
    */
   output?: 'inherit' | 'prefix' | ((line: string, source: { pid: number; stream: 'stdout' | 'stderr' }) => void)
-  /** Most calls waiting for a worker; a call beyond it rejects with `ERR_INVOKE_QUEUE_FULL`. Default: Infinity. */
+  /**
+   * Most method calls waiting beyond what the workers take at once (`limit` × `maxPerChild`, one
+   * a worker when `maxPerChild` is 0), whether or not the workers have started; a call beyond it
+   * rejects with `ERR_INVOKE_QUEUE_FULL`. Module loads are never refused. Default: Infinity.
+   */
   maxQueue?: number
   /** Replace a worker after it has finished this many calls. Default: Infinity. */
   recycleAfter?: number
@@ -51,13 +55,13 @@ export interface PoolStats {
   busy: number
   /** Ready workers running nothing. */
   idle: number
-  /** Calls waiting for a worker. */
+  /** Method calls beyond what the workers take at once: what `maxQueue` counts. */
   queued: number
-  /** Calls running on a worker. */
+  /** Method calls running on a worker (cancelled ones included until they return). */
   running: number
-  /** Calls that returned a value. */
+  /** Method calls that returned a value (module loads are not counted). */
   completed: number
-  /** Calls that threw, or that the pool failed. */
+  /** Method calls that threw, or that the pool failed (refused ones included). */
   failed: number
   /** Times a call was sent again because its worker died. */
   retried: number
@@ -93,7 +97,7 @@ export declare class Pool {
   close(options?: CloseOptions): Promise<void>
   /** Counts as of the pool's latest activity; cheap enough to call often. */
   stats(): PoolStats
-  /** Resolves when the queue has room (at once unless `maxQueue` refused a call since it last had room). */
+  /** Resolves when a method call made then would be accepted (at once if one would be now). */
   whenRoom(): Promise<void>
   /** `await using pool = invoke.pool()` closes the pool gracefully at the end of the scope. */
   [Symbol.asyncDispose](): Promise<void>

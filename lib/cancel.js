@@ -7,6 +7,13 @@ const { Cancel } = require('./errors')
 const kCancelled = Symbol('invoke-parallel.cancelled')
 
 /**
+ * Token -> `{fired, callbacks}`. A token is watched once, however many calls share it: a Promise's
+ * reactions cannot be removed, so one `then` per call would keep every call that ever used a
+ * long-lived token alive; here a settled call just leaves the set.
+ */
+const watches = new WeakMap()
+
+/**
  * A Promise that resolves when cancelled, through `init`'s `cancel` argument or `token.resolve()`.
  */
 function cancelToken(init) {
@@ -33,41 +40,93 @@ function isAbortSignal(token) {
 /** Throws a TypeError unless `token` is something this library can watch. */
 function checkToken(token, where) {
   const object = token !== null && (typeof token === 'object' || typeof token === 'function')
-  if (!object || (!isAbortSignal(token) && typeof token.then !== 'function')) {
-    throw new TypeError(`${where}: cancelToken must be a thenable or an AbortSignal`)
+  let watchable
+  try {
+    watchable = object && (isAbortSignal(token) || typeof token.then === 'function')
+  } catch (thrown) {
+    throw unreadable(where, thrown)
+  }
+  if (!watchable) throw new TypeError(`${where}: cancelToken must be a thenable or an AbortSignal`)
+}
+
+/** The TypeError for a token whose properties throw when read (a getter, a Proxy). */
+function unreadable(where, thrown) {
+  return new TypeError(`${where}: the cancelToken could not be read (${describe(thrown)})`, { cause: thrown })
+}
+
+function describe(thrown) {
+  try {
+    return thrown instanceof Error ? `${thrown.name}: ${thrown.message}` : String(thrown)
+  } catch {
+    return 'it threw'
   }
 }
 
-/** Whether the token is known to be cancelled right now (a foreign thenable can only say later). */
+/**
+ * Whether the token is known to be cancelled right now (a foreign thenable can only say later).
+ * Throws what the token's own properties throw.
+ */
 function isCancelled(token) {
+  if (watches.get(token)?.fired === true) return true
   return isAbortSignal(token) ? token.aborted : token[kCancelled] === true
 }
 
-/** Calls `fn` once when the token fires; returns a function that stops listening. */
+/**
+ * Calls `fn` once when the token fires; returns a function that stops listening. Throws what
+ * watching the token throws (its `then` or `addEventListener`).
+ */
 function onCancel(token, fn) {
-  if (isAbortSignal(token)) {
-    token.addEventListener('abort', fn, { once: true })
-    return () => token.removeEventListener('abort', fn)
+  let watch = watches.get(token)
+  if (watch?.fired) {
+    queueMicrotask(fn)
+    return () => {}
   }
-  let listening = true
+  if (watch === undefined) {
+    watch = { fired: false, callbacks: new Set([fn]) }
+    watches.set(token, watch)
+    try {
+      subscribe(token, watch)
+    } catch (thrown) {
+      if (!watch.fired) watches.delete(token)
+      throw thrown
+    }
+  } else {
+    watch.callbacks.add(fn)
+  }
+  return () => watch.callbacks.delete(fn)
+}
+
+function subscribe(token, watch) {
+  const fire = () => {
+    if (watch.fired) return
+    watch.fired = true
+    const callbacks = [...watch.callbacks]
+    watch.callbacks.clear()
+    for (const callback of callbacks) {
+      try {
+        callback()
+      } catch (thrown) {
+        // One caller's failure must not keep the token from the others.
+        process.nextTick(() => {
+          throw thrown
+        })
+      }
+    }
+  }
+  if (isAbortSignal(token)) token.addEventListener('abort', fire, { once: true })
   // Called directly (not through Promise.resolve) so a thenable that is already settled reports
   // as early as it can: synchronously, or in the very next microtask for a native promise.
-  try {
-    token.then(
-      () => listening && fn(),
-      () => {},
-    )
-  } catch {
-    // A thenable whose `then` throws can never cancel anything.
-  }
-  return () => {
-    listening = false
-  }
+  else token.then(fire, () => {})
 }
 
 function cancelError(token) {
-  const reason = isAbortSignal(token) ? token.reason : undefined
+  let reason
+  try {
+    reason = isAbortSignal(token) ? token.reason : undefined
+  } catch {
+    // A signal whose reason cannot be read cancels all the same, without a cause.
+  }
   return new Cancel('invoke-parallel: the call was cancelled', reason === undefined ? undefined : { cause: reason })
 }
 
-module.exports = { cancelToken, checkToken, isCancelled, onCancel, cancelError }
+module.exports = { cancelToken, checkToken, isCancelled, onCancel, cancelError, unreadable }

@@ -5,7 +5,7 @@ const { NativePool, BatchKind } = require('./native')
 const { poolOptions } = require('./options')
 const wire = require('./wire')
 const { failureError, poolClosedError, tooLargeError } = require('./errors')
-const { isCancelled, onCancel, cancelError } = require('./cancel')
+const { isCancelled, onCancel, cancelError, unreadable } = require('./cancel')
 const { takeHandles, releaseHandles, restoreHandles } = require('./handles')
 const { WorkerStream } = require('./stream')
 const { readBatch } = require('./batch')
@@ -16,6 +16,8 @@ const WORKER_MAIN = path.join(__dirname, 'worker', 'main.js')
 const kLoad = Symbol('invoke-parallel.load')
 const kCall = Symbol('invoke-parallel.call')
 const kModules = Symbol('invoke-parallel.modules')
+/** For tests: sets the last call id handed out, so the ids can be made to wrap. */
+const kSetLastId = Symbol('invoke-parallel.setLastId')
 
 // Pools with calls pending stay reachable here: a caller awaiting a result may hold nothing else.
 // An idle pool nobody references is collected, and its workers exit with it.
@@ -27,6 +29,8 @@ class Pool {
   #callText
   /** The last call id handed out; ids are the pool's, 1 to 2^32 - 1 (0 means "no reply" on the wire). */
   #lastId = 0
+  /** Set once the ids have wrapped: from then on an id may still be taken by a live call or module. */
+  #wrapped = false
   #onError
   #output
   /** call id -> { resolve, reject, and for a streamed result: stream, waiting } */
@@ -39,8 +43,10 @@ class Pool {
   #markClosed = null
   #closeDone = false
   #maxMessageSize
-  /** Set while the queue is refusing calls; resolved when it has room again. */
+  /** Set while someone waits in whenRoom(); resolved when a call would be accepted. */
   #room = null
+  /** Calls made with a cancel token whose submission waits for a microtask (see #cancellable). */
+  #unsubmitted = 0
 
   constructor(options) {
     const o = poolOptions(options)
@@ -91,11 +97,17 @@ class Pool {
     }
     if (force && !this.#closingForce) {
       this.#closingForce = true
-      this.#native.close(true)
+      this.#closeNative(true)
     } else if (!force) {
-      this.#native.close(false)
+      this.#closeNative(false)
     }
     return this.#closing
+  }
+
+  /** Calls made before close() whose submission waits for a microtask (#cancellable) go first. */
+  #closeNative(force) {
+    if (this.#unsubmitted === 0) this.#native.close(force)
+    else queueMicrotask(() => this.#native.close(force))
   }
 
   [Symbol.asyncDispose]() {
@@ -103,11 +115,15 @@ class Pool {
   }
 
   /**
-   * Resolves when the queue has room: at once unless a call was refused for `maxQueue`, else
-   * once enough waiting calls have started.
+   * Resolves when a call made then would be accepted (not refused for `maxQueue`): at once if it
+   * would be now, else once calls have finished.
    */
   whenRoom() {
-    if (this.#room === null) return Promise.resolve()
+    if (this.#room !== null) return this.#room.promise
+    if (this.#native.wantRoom(this.#unsubmitted)) return Promise.resolve()
+    this.#room = deferred()
+    // A wait for room holds the process open, even when only cancelled calls fill the pool.
+    this.#hold()
     return this.#room.promise
   }
 
@@ -167,23 +183,34 @@ class Pool {
   }
 
   #cancellable(submit, token) {
-    if (isCancelled(token)) return Promise.reject(cancelError(token))
+    // A token is anything with the right properties, getters and Proxies included: whatever they
+    // throw rejects the call, which never throws.
+    try {
+      if (isCancelled(token)) return Promise.reject(cancelError(token))
+    } catch (thrown) {
+      return Promise.reject(unreadable('invoke-parallel call', thrown))
+    }
     return new Promise((resolve, reject) => {
       let id = 0
       let settled = false
       let stream = null
-      const stopListening = onCancel(token, () => {
-        // A streamed result keeps listening: cancelling ends the stream, whenever it comes.
-        if (stream !== null) return stream.abort(cancelError(token))
-        if (settled) return
-        settled = true
-        if (id !== 0) {
-          this.#pending.delete(id)
-          this.#native.cancel(id)
-          this.#release()
-        }
-        reject(cancelError(token))
-      })
+      let stopListening
+      try {
+        stopListening = onCancel(token, () => {
+          // A streamed result keeps listening: cancelling ends the stream, whenever it comes.
+          if (stream !== null) return stream.abort(cancelError(token))
+          if (settled) return
+          settled = true
+          if (id !== 0) {
+            this.#pending.delete(id)
+            this.#native.cancel(id)
+            this.#release()
+          }
+          reject(cancelError(token))
+        })
+      } catch (thrown) {
+        return reject(unreadable('invoke-parallel call', thrown))
+      }
       const finish = (fn) => (value) => {
         settled = true
         stopListening()
@@ -191,9 +218,11 @@ class Pool {
       }
       // A foreign thenable that is already resolved says so only in a microtask: submitting after
       // it means a token cancelled before the call never lets the call reach a worker.
+      this.#unsubmitted++
       queueMicrotask(() => {
+        this.#unsubmitted--
         if (settled) return
-        if (this.#closing !== null) return finish(reject)(poolClosedError())
+        // Made before any close(), which waits for this: a closed pool refuses it itself.
         try {
           id = submit()
         } catch (err) {
@@ -217,8 +246,20 @@ class Pool {
   }
 
   #nextId() {
-    this.#lastId = this.#lastId === 0xffffffff ? 1 : this.#lastId + 1
-    return this.#lastId
+    for (;;) {
+      if (this.#lastId === 0xffffffff) {
+        this.#lastId = 0
+        this.#wrapped = true
+      }
+      const id = ++this.#lastId
+      // Until the ids wrap every id is new; after, a call still pending or still running after
+      // it was cancelled, or a module (its load's id), may hold one.
+      if (!this.#wrapped || !(this.#pending.has(id) || this.#native.idInUse(id))) return id
+    }
+  }
+
+  [kSetLastId](id) {
+    this.#lastId = id
   }
 
   #settle(bytes, index, count, extras) {
@@ -243,8 +284,11 @@ class Pool {
         return this.#report(error)
       }
       case BatchKind.Room:
-        this.#room?.resolve()
-        this.#room = null
+        // Said when the count allowed one more call; calls made since may have taken the room.
+        if (this.#room !== null && this.#native.wantRoom(this.#unsubmitted)) {
+          this.#room.resolve()
+          this.#room = null
+        }
         return
       case BatchKind.Closed:
         this.#closeDone = true
@@ -279,7 +323,6 @@ class Pool {
           kind === BatchKind.Rejected
             ? wire.decodeThrown(Buffer.from(bytes.subarray(start, end)))
             : failureError(bytes.toString('utf8', start, end))
-        if (outcome?.code === 'ERR_INVOKE_QUEUE_FULL' && this.#room === null) this.#room = deferred()
       }
     } catch (err) {
       outcome = new Error(`invoke-parallel: the worker's reply could not be decoded: ${err.message}`)
@@ -375,7 +418,7 @@ class Pool {
 
   #release() {
     const awaitingClose = this.#closing !== null && !this.#closeDone
-    if (this.#holding && this.#pending.size === this.#idleStreams && !awaitingClose) {
+    if (this.#holding && this.#pending.size === this.#idleStreams && !awaitingClose && this.#room === null) {
       this.#holding = false
       busyPools.delete(this)
       this.#native.keepAlive(false)
@@ -396,4 +439,4 @@ function deferred() {
   return { promise, resolve }
 }
 
-module.exports = { Pool, kLoad, kCall, kModules }
+module.exports = { Pool, kLoad, kCall, kModules, kSetLastId }

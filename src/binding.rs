@@ -222,6 +222,20 @@ impl NativePool {
     }
   }
 
+  /// True when a method call made now would be accepted (not refused for `maxQueue`), counting
+  /// `coming` calls JS is about to submit; otherwise a Room entry in a later batch says when one
+  /// would be.
+  #[napi]
+  pub fn want_room(&self, coming: u32) -> bool {
+    self.driver.want_room(coming as usize)
+  }
+
+  /// Whether `id` is still taken by a call (cancelled ones still running included) or a module.
+  #[napi]
+  pub fn id_in_use(&self, id: u32) -> bool {
+    self.driver.id_in_use(id)
+  }
+
   /// Holds the event loop open while the JS side waits on this pool (and only then).
   #[napi]
   pub fn keep_alive(&self, on: bool) {

@@ -157,7 +157,7 @@ pub enum Action {
   Report {
     failure: Failure,
   },
-  /// The queue was full and refused a call; now it has room again.
+  /// A method call would be accepted now; asked for by `Scheduler::want_room`.
   Room,
   /// Every worker has exited after a close; the driver can stop.
   Closed,

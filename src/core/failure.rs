@@ -16,6 +16,8 @@ pub enum FailureKind {
   TimedOut,
   /// The queue was at `maxQueue`.
   QueueFull,
+  /// The call's id names a call or module still live (the caller's bug; refused, not mixed up).
+  DuplicateId,
 }
 
 /// An error the pool itself produces. It crosses to JS as a small JSON object.
@@ -48,6 +50,7 @@ impl Failure {
       FailureKind::WorkerCrashed => "crash",
       FailureKind::TimedOut => "timeout",
       FailureKind::QueueFull => "queue-full",
+      FailureKind::DuplicateId => "duplicate-id",
     };
     serde_json::json!({
       "type": kind,

@@ -1,6 +1,7 @@
 //! The scheduler: a pure state machine with no I/O and no clock. The driver feeds it [`Event`]s
 //! and carries out the [`Action`]s it returns.
 
+mod call_queue;
 mod config;
 mod event;
 mod failure;

@@ -1,13 +1,14 @@
-use std::collections::{BTreeMap, VecDeque};
+use std::collections::BTreeMap;
 use std::fmt::Write;
 use std::sync::Arc;
 
+use super::call_queue::{CallQueue, Ticket};
 use super::config::PoolConfig;
 use super::event::{
   Action, CallId, CallOptions, Event, ExitStatus, Job, ModuleId, Outcome, Piece, Signal, Timer, WorkerId,
 };
 use super::failure::{describe_exit, Failure, FailureKind, SIGABRT};
-use super::id_hash::IdMap;
+use super::id_hash::{IdMap, IdSet};
 use super::stats::Stats;
 use super::worker::{Worker, WorkerState};
 use crate::protocol::{InFrame, Kind, OutFrame, SharedHandles};
@@ -36,6 +37,15 @@ struct Call {
   streaming: bool,
   /// Its `timeout` clock is running.
   clocked: bool,
+  /// Its place in the queue while it waits there.
+  ticket: Option<Ticket>,
+}
+
+impl Call {
+  /// A method call, as opposed to loading a module: only those count for `maxQueue` and stats.
+  fn is_method(&self) -> bool {
+    matches!(self.job, Job::Invoke { .. })
+  }
 }
 
 /// The pool's brain: which worker runs which call, when workers start and stop, and how every call
@@ -44,7 +54,13 @@ pub struct Scheduler {
   config: PoolConfig,
   workers: BTreeMap<WorkerId, Worker>,
   calls: IdMap<CallId, Call>,
-  queue: VecDeque<CallId>,
+  queue: CallQueue,
+  /// Method calls in `calls` (waiting or on a worker, cancelled ones still running included), and
+  /// how many of them wait in `queue`: what `maxQueue` and the stats count.
+  methods: usize,
+  methods_queued: usize,
+  /// Module loads not settled yet: their settlement is not a call's, for the stats.
+  loads: IdSet<CallId>,
   /// Every module loaded into the pool, in the order they were loaded. A worker loads them in that
   /// order too, so one loaded for its side effects (a transpiler's register hook) comes first on
   /// every worker, not just the one that happened to load it.
@@ -56,8 +72,8 @@ pub struct Scheduler {
   phase: Phase,
   /// The cumulative counters of `Stats` (the rest is read off the current state).
   counters: Stats,
-  /// A call was refused for a full queue: tell the caller when there is room again.
-  refused_for_room: bool,
+  /// The caller waits for room (`want_room`): say so when a method call would be accepted.
+  room_wanted: bool,
   /// Calls dispatched so far: a worker's `generation` is the count at its latest one.
   dispatches: u64,
   /// A call with a `timeout` waits in the queue with its clock not running yet: it starts if the
@@ -72,14 +88,17 @@ impl Scheduler {
       config,
       workers: BTreeMap::new(),
       calls: IdMap::default(),
-      queue: VecDeque::new(),
+      queue: CallQueue::default(),
+      methods: 0,
+      methods_queued: 0,
+      loads: IdSet::default(),
       modules: Vec::new(),
       next_worker: 1,
       failed_starts: 0,
       start_blocked: false,
       phase: Phase::Open,
       counters: Stats::default(),
-      refused_for_room: false,
+      room_wanted: false,
       dispatches: 0,
       unclocked_waiting: false,
     };
@@ -92,12 +111,15 @@ impl Scheduler {
     let first_new = out.len();
     self.route(event, out);
     self.clock_waiting_calls(out);
-    if self.refused_for_room && self.config.max_queue.is_none_or(|max| self.queue.len() < max) {
-      self.refused_for_room = false;
+    if self.room_wanted && self.has_room() {
+      self.room_wanted = false;
       out.push(Action::Room);
     }
     for action in &out[first_new..] {
-      if let Action::Settle { outcome, .. } = action {
+      if let Action::Settle { call, outcome } = action {
+        if !self.loads.is_empty() && self.loads.remove(call) {
+          continue;
+        }
         match outcome {
           Outcome::Resolved(..) => self.counters.completed += 1,
           Outcome::Rejected(_) | Outcome::Failed(_) => self.counters.failed += 1,
@@ -116,16 +138,22 @@ impl Scheduler {
         stats.busy += 1;
       }
     }
-    stats.queued = self.queue.len() as u32;
+    // Counted as `maxQueue` counts, from counts alone: the method calls beyond what the workers
+    // take, so a call that only waits for a worker to start is not queued.
+    stats.queued = self.methods.saturating_sub(self.capacity()) as u32;
     // Cancelled calls still running count: they hold their worker's slot until they return.
-    stats.running = self.workers.values().map(|w| w.load() as u32).sum();
+    stats.running = (self.methods - self.methods_queued) as u32;
     stats
   }
 
   fn route(&mut self, event: Event, out: &mut Vec<Action>) {
     match event {
       Event::Submit { call, module, job, options } => self.on_submit(call, module, job, options, out),
-      Event::Cancel { call } => self.abandon(call, out),
+      Event::Cancel { call } => {
+        // Settled by the caller: whatever it was, it is not counted here.
+        self.loads.remove(&call);
+        self.abandon(call, out)
+      }
       Event::Credit { call, items } => self.on_credit(call, items, out),
       Event::Spawned { worker, pid } => {
         if let Some(w) = self.workers.get_mut(&worker) {
@@ -160,36 +188,125 @@ impl Scheduler {
     self.queue.len()
   }
 
+  /// Method calls the workers take at once, as `maxQueue` counts them: `maxPerChild` each, or one
+  /// each when that is unlimited (as in pools whose workers run one task at a time), whether or
+  /// not the workers have started yet.
+  fn capacity(&self) -> usize {
+    self.config.limit as usize * self.config.max_per_child.max(1) as usize
+  }
+
+  /// Whether a method call submitted now would be accepted (a closed pool refuses it otherwise).
+  pub fn has_room(&self) -> bool {
+    self.has_room_for(0)
+  }
+
+  /// Whether one more method call would be accepted after `coming` more have been submitted.
+  fn has_room_for(&self, coming: usize) -> bool {
+    self.phase != Phase::Open
+      || self
+        .config
+        .max_queue
+        .is_none_or(|max| self.methods.saturating_add(coming) < self.capacity().saturating_add(max))
+  }
+
+  /// True when a method call would be accepted now, counting `coming` calls the caller is about
+  /// to submit; otherwise a `Room` action says when one would be (without them: the caller asks
+  /// again).
+  pub fn want_room(&mut self, coming: usize) -> bool {
+    let room = self.has_room_for(coming);
+    self.room_wanted = !room;
+    room
+  }
+
+  /// Whether `id` names a call the pool has not finished with, or a module: a new call or load
+  /// must not take it.
+  pub fn id_in_use(&self, id: CallId) -> bool {
+    self.calls.contains_key(&id) || self.modules.iter().any(|(module, _)| *module == id)
+  }
+
+  /// Checks the counts kept for `maxQueue` and the stats against a recount.
+  #[cfg(test)]
+  pub fn audit(&self) {
+    let methods = self.calls.values().filter(|c| c.is_method()).count();
+    let queued: Vec<CallId> = self.queue.iter().collect();
+    let methods_queued = queued.iter().filter(|id| self.calls[id].is_method()).count();
+    assert_eq!(self.methods, methods, "method calls counted");
+    assert_eq!(self.methods_queued, methods_queued, "queued method calls counted");
+    assert_eq!(queued.len(), self.calls.values().filter(|c| c.ticket.is_some()).count(), "every ticket is queued once");
+    for id in &queued {
+      assert!(self.calls[id].worker.is_none(), "a queued call is on no worker");
+    }
+  }
+
   /// Calls on each worker, for tests and stats.
   pub fn loads(&self) -> impl Iterator<Item = (WorkerId, usize)> + '_ {
     self.workers.iter().map(|(id, w)| (*id, w.load()))
   }
 
   fn on_submit(&mut self, call: CallId, module: ModuleId, job: Job, options: CallOptions, out: &mut Vec<Action>) {
-    if self.phase != Phase::Open {
-      let failure = Failure::new(FailureKind::Closed, "the pool is closed");
+    let is_load = matches!(job, Job::Load { .. });
+    let refusal = if self.phase != Phase::Open {
+      Some(Failure::new(FailureKind::Closed, "the pool is closed"))
+    } else if self.calls.contains_key(&call) || (is_load && self.id_in_use(module)) {
+      // The JS layer never reuses a live id; taking one would mix two calls' replies up.
+      Some(Failure::new(FailureKind::DuplicateId, format!("call id {call} is already in use")))
+    } else if !is_load && !self.has_room() {
+      let max = self.config.max_queue.unwrap_or_default();
+      Some(Failure::new(
+        FailureKind::QueueFull,
+        format!("the queue is full ({max} calls waiting beyond what the workers take)"),
+      ))
+    } else {
+      None
+    };
+    if is_load {
+      self.loads.insert(call);
+    }
+    if let Some(failure) = refusal {
       out.push(Action::Settle { call, outcome: Outcome::Failed(failure) });
       return;
     }
     if let Job::Load { path } = &job {
       self.modules.push((module, path.clone()));
     }
+    let ticket = Some(self.queue.push_back(call));
     let record =
-      Call { module, job, options, attempts: 0, worker: None, abandoned: false, streaming: false, clocked: false };
+      Call { module, job, options, attempts: 0, worker: None, abandoned: false, streaming: false, clocked: false, ticket };
+    self.methods += usize::from(record.is_method());
+    self.methods_queued += usize::from(record.is_method());
     self.calls.insert(call, record);
-    self.queue.push_back(call);
     self.pump(out);
     if options.timeout_ms.is_some() && self.calls.get(&call).is_some_and(|c| c.worker.is_none()) {
       self.unclocked_waiting = true;
     }
-    if self.config.max_queue.is_some_and(|max| self.queue.len() > max) && self.queue.back() == Some(&call) {
-      self.queue.pop_back();
-      self.calls.remove(&call);
-      self.refused_for_room = true;
-      let max = self.config.max_queue.unwrap_or_default();
-      let failure = Failure::new(FailureKind::QueueFull, format!("the queue is full ({max} calls waiting)"));
-      out.push(Action::Settle { call, outcome: Outcome::Failed(failure) });
+  }
+
+  /// Puts a call that failed over back in the queue, at the front.
+  fn requeue(&mut self, call_id: CallId) {
+    let ticket = self.queue.push_front(call_id);
+    let call = self.calls.get_mut(&call_id).expect("queued call exists");
+    call.ticket = Some(ticket);
+    self.methods_queued += usize::from(call.is_method());
+  }
+
+  /// Takes the first call out of the queue.
+  fn dequeue(&mut self) -> Option<CallId> {
+    let call_id = self.queue.pop_front()?;
+    let call = self.calls.get_mut(&call_id).expect("queued call exists");
+    call.ticket = None;
+    self.methods_queued -= usize::from(call.is_method());
+    Some(call_id)
+  }
+
+  /// Drops a call the pool is done with, out of the queue too if it waits there.
+  fn forget(&mut self, call_id: CallId) -> Option<Call> {
+    let call = self.calls.remove(&call_id)?;
+    if let Some(ticket) = call.ticket {
+      self.queue.remove(ticket);
+      self.methods_queued -= usize::from(call.is_method());
     }
+    self.methods -= usize::from(call.is_method());
+    Some(call)
   }
 
   fn on_frame(&mut self, worker_id: WorkerId, frame: InFrame, out: &mut Vec<Action>) {
@@ -233,6 +350,7 @@ impl Scheduler {
           return;
         }
         let call = self.calls.remove(&frame.call).expect("in-flight call exists");
+        self.methods -= usize::from(call.is_method());
         if frame.kind == Kind::Rejected && matches!(call.job, Job::Load { .. }) {
           // A module that failed to load is not loaded into workers that come later.
           self.modules.retain(|(id, _)| *id != call.module);
@@ -291,7 +409,7 @@ impl Scheduler {
     let mut message = format!("{} had an uncaught exception", describe_worker(pid));
     if frame.call != 0 && worker.in_flight.remove(&frame.call) {
       let _ = write!(message, " while running call {}", frame.call);
-      if let Some(call) = self.calls.remove(&frame.call) {
+      if let Some(call) = self.forget(frame.call) {
         if !call.abandoned {
           out.push(Action::Settle { call: frame.call, outcome: Outcome::Rejected(frame.payload.clone()) });
         }
@@ -437,11 +555,11 @@ impl Scheduler {
       return;
     }
     self.unclocked_waiting = false;
-    for id in &self.queue {
-      let Some(call) = self.calls.get_mut(id) else { continue };
+    for id in self.queue.iter() {
+      let Some(call) = self.calls.get_mut(&id) else { continue };
       if let (false, Some(after_ms)) = (call.clocked, call.options.timeout_ms) {
         call.clocked = true;
-        out.push(Action::ArmTimer { timer: Timer::CallTimeout { call: *id }, after_ms });
+        out.push(Action::ArmTimer { timer: Timer::CallTimeout { call: id }, after_ms });
       }
     }
   }
@@ -474,8 +592,7 @@ impl Scheduler {
     }
     match call.worker {
       None => {
-        self.calls.remove(&call_id);
-        self.queue.retain(|id| *id != call_id);
+        self.forget(call_id);
         self.check_drained(out);
       }
       Some(worker) => {
@@ -512,6 +629,8 @@ impl Scheduler {
         let mut ids: Vec<CallId> = self.calls.iter().filter(|(_, c)| !c.abandoned).map(|(id, _)| *id).collect();
         ids.sort_unstable();
         self.calls.clear();
+        self.methods = 0;
+        self.methods_queued = 0;
         for call in ids {
           let failure = Failure::new(FailureKind::Closed, "the pool was closed with force before the call finished");
           out.push(Action::Settle { call, outcome: Outcome::Failed(failure) });
@@ -546,7 +665,7 @@ impl Scheduler {
     };
     call.worker = None;
     if call.abandoned {
-      self.calls.remove(&call_id);
+      self.forget(call_id);
       return;
     }
     let message = if blamed {
@@ -558,11 +677,11 @@ impl Scheduler {
     } else if call.attempts >= self.config.max_attempts {
       format!("{what} while the call was running; gave up after {} attempts", call.attempts)
     } else {
-      self.queue.push_front(call_id);
+      self.requeue(call_id);
       self.counters.retried += 1;
       return;
     };
-    self.calls.remove(&call_id);
+    self.forget(call_id);
     let failure = Failure::new(FailureKind::Retry, message).with_exit(pid, Some(status));
     out.push(Action::Settle { call: call_id, outcome: Outcome::Failed(failure) });
   }
@@ -579,18 +698,21 @@ impl Scheduler {
       Failure::new(FailureKind::StartFailed, format!("could not start a worker ({attempts} attempts): {reason}"))
         .with_exit(pid, status);
     out.push(Action::Report { failure: failure.clone() });
-    while let Some(call) = self.queue.pop_front() {
-      self.calls.remove(&call);
+    while let Some(call) = self.dequeue() {
+      self.forget(call);
       out.push(Action::Settle { call, outcome: Outcome::Failed(failure.clone()) });
     }
   }
 
   /// Sends queued calls wherever they fit, then starts workers the queue or the minimum needs.
   fn pump(&mut self, out: &mut Vec<Action>) {
-    while let Some(&call_id) = self.queue.front() {
-      let module = self.calls[&call_id].module;
+    while let Some(call_id) = self.queue.front() {
+      let call = &self.calls[&call_id];
+      let (module, is_method) = (call.module, call.is_method());
       let Some(worker) = self.pick_worker(module) else { break };
+      // `dispatch` clears the call's ticket.
       self.queue.pop_front();
+      self.methods_queued -= usize::from(is_method);
       self.dispatch(call_id, worker, out);
     }
     self.grow(out);
@@ -648,6 +770,7 @@ impl Scheduler {
     let call = self.calls.get_mut(&call_id).expect("queued call exists");
     let worker = self.workers.get_mut(&worker_id).expect("picked worker exists");
     call.worker = Some(worker_id);
+    call.ticket = None;
     call.attempts += 1;
     if let (false, Some(after_ms)) = (call.clocked, call.options.timeout_ms) {
       call.clocked = true;

@@ -145,6 +145,11 @@ impl Sim {
 
   fn check(&self) {
     assert!(self.sched.worker_count() <= self.config.limit as usize, "more workers than limit");
+    self.sched.audit();
+    if let Some(max) = self.config.max_queue {
+      let queued = self.sched.stats().queued as usize;
+      assert!(queued <= max, "{queued} calls counted as queued, over maxQueue {max}");
+    }
 
     let cap = self.config.max_per_child as usize;
     for (id, load) in self.sched.loads() {
@@ -176,12 +181,12 @@ impl Sim {
         (call, Job::Load { path: Arc::from(&b"/m.js"[..]) })
       }
     };
+    let is_method = matches!(job, Job::Invoke { .. });
+    let room = self.sched.has_room();
     self.event(Event::Submit { call, module, job, options });
-    // A call is only let into the queue if the queue has room (fail-overs may overfill it).
-    let running = self.world.values().any(|w| w.running.contains(&call));
-    if let (Some(max), false, false) = (self.config.max_queue, running, self.settled.contains_key(&call)) {
-      assert!(self.sched.queued() <= max, "a call was queued beyond maxQueue");
-    }
+    // A method call is refused for a full queue exactly when the room check said so; loads never are.
+    let refused = matches!(&self.settled.get(&call), Some(Outcome::Failed(f)) if f.kind == FailureKind::QueueFull);
+    assert_eq!(refused, is_method && !room, "call {call} refused: {refused}, room before it: {room}");
   }
 
   fn live(&self) -> Vec<WorkerId> {
@@ -681,17 +686,126 @@ fn a_stream_passes_through_and_is_not_retried_once_started() {
 
 #[test]
 fn a_full_queue_refuses_a_call_then_says_when_it_has_room() {
-  let mut sim = Sim::new(PoolConfig { max_queue: Some(1), ..config(1, 1, 1) });
-  sim.start(1);
-  sim.submit(1, true, false);
+  let mut sim = Sim::with_module(PoolConfig { max_queue: Some(1), ..config(1, 1, 1) });
   sim.submit(1, false, false);
   sim.submit(1, false, false);
-  assert!(matches!(&sim.settled[&3], Outcome::Failed(f) if f.kind == FailureKind::QueueFull));
+  sim.submit(1, false, false);
+  assert!(matches!(&sim.settled[&4], Outcome::Failed(f) if f.kind == FailureKind::QueueFull));
+  assert!(!sim.sched.want_room(0), "one call for the worker's slot and one for the queue: no room");
   let mut out = Vec::new();
-  sim.world.get_mut(&1).unwrap().running.remove(&1);
-  sim.sched.handle(frame(1, Kind::Resolved, 1), &mut out);
+  sim.world.get_mut(&1).unwrap().running.remove(&2);
+  sim.sched.handle(frame(1, Kind::Resolved, 2), &mut out);
   assert!(out.iter().any(|a| matches!(a, Action::Room)), "{out:?}");
   sim.apply(out);
+  assert!(sim.sched.want_room(0));
+  sim.submit(1, false, false);
+  assert!(!sim.settled.contains_key(&5), "the call the room was for is accepted");
+}
+
+#[test]
+fn module_loads_are_never_refused_for_a_full_queue() {
+  let mut sim = Sim::new(PoolConfig { max_queue: Some(0), ..config(1, 0, 1) });
+  sim.submit(1, true, false);
+  sim.submit(2, true, false);
+  assert!(sim.settled.is_empty(), "{:?}", sim.settled);
+  sim.settle_world();
+  assert!(sim.settled.values().all(|o| matches!(o, Outcome::Resolved(..))));
+  assert_eq!(sim.sched.stats().completed, 0, "loads are not counted as calls");
+}
+
+#[test]
+fn cancelling_queued_calls_keeps_the_others_in_order() {
+  let mut sim = Sim::with_module(config(1, 1, 1));
+  for _ in 0..300 {
+    sim.submit(1, false, false);
+  }
+  // Calls 2..=301: call 2 runs, the rest wait. Cancel most of them, from anywhere in the queue.
+  let cancelled: BTreeSet<CallId> = (3..=301).filter(|id| id % 3 != 0).collect();
+  for &call in cancelled.iter().rev() {
+    sim.settled.insert(call, Outcome::Failed(Failure::new(FailureKind::Closed, "cancelled by the test")));
+    sim.event(Event::Cancel { call });
+  }
+  assert_eq!(sim.sched.queued(), 300 - 1 - cancelled.len());
+  let mut order = Vec::new();
+  while let Some(&call) = sim.world[&1].running.iter().next() {
+    order.push(call);
+    sim.answer(1, true);
+  }
+  let expected: Vec<CallId> = (2..=301).filter(|id| !cancelled.contains(id)).collect();
+  assert_eq!(order, expected);
+}
+
+#[test]
+fn a_live_id_is_refused_without_touching_the_call_or_module_that_has_it() {
+  let mut sim = Sim::with_module(config(1, 1, 0));
+  sim.submit(1, false, false);
+  let payload = Job::Invoke { payload: Arc::from(&b"other"[..]), handles: Default::default() };
+  let mut out = Vec::new();
+  sim.sched.handle(Event::Submit { call: 2, module: 1, job: payload, options: CallOptions::default() }, &mut out);
+  assert!(
+    matches!(&out[..], [Action::Settle { call: 2, outcome: Outcome::Failed(f) }] if f.kind == FailureKind::DuplicateId),
+    "{out:?}"
+  );
+  // A load whose id is a loaded module's would make workers think they have it.
+  let load = Job::Load { path: Arc::from(&b"/other.js"[..]) };
+  let mut out = Vec::new();
+  sim.sched.handle(Event::Submit { call: 1, module: 1, job: load, options: CallOptions::default() }, &mut out);
+  assert!(
+    matches!(&out[..], [Action::Settle { call: 1, outcome: Outcome::Failed(f) }] if f.kind == FailureKind::DuplicateId),
+    "{out:?}"
+  );
+  assert!(sim.sched.id_in_use(1) && sim.sched.id_in_use(2));
+  sim.answer(1, true);
+  assert!(matches!(sim.settled[&2], Outcome::Resolved(..)), "the live call settles as its own");
+  assert_eq!(sim.sched.stats().running, 0);
+  sim.submit(1, false, false);
+  assert!(sim.world[&1].running.contains(&3), "module 1 is still callable");
+}
+
+proptest! {
+  #![proptest_config(ProptestConfig::with_cases(200))]
+
+  /// Whether a call is accepted depends on counts alone (limit, maxPerChild, maxQueue, the calls
+  /// in the pool), never on how far the workers have got starting: the same calls are refused
+  /// whether the other workers start between the calls or never.
+  #[test]
+  fn acceptance_does_not_depend_on_start_up(
+    limit in 1u32..4, minimum in 0u32..3, max_per_child in 0u32..4, max_queue in 0usize..5,
+    calls in 1usize..30, starts in prop::collection::vec(any::<bool>(), 30),
+  ) {
+    let config = PoolConfig { max_queue: Some(max_queue), ..config(limit, minimum.min(limit), max_per_child) };
+    let refused_in = |start_between: bool| {
+      // One worker has loaded the module (calls are only made once it is loaded), the rest have not started.
+      let mut sim = Sim::new(config.clone());
+      sim.submit(1, true, false);
+      let first = sim.live()[0];
+      sim.start(first);
+      sim.answer(first, true);
+      let mut refused = Vec::new();
+      for (i, start) in starts.iter().take(calls).enumerate() {
+        if start_between && *start {
+          let unstarted: Vec<_> = sim.live().into_iter().filter(|id| !sim.world[id].spawned).collect();
+          for id in unstarted {
+            sim.start(id);
+          }
+        }
+        let call = sim.next_call;
+        sim.submit(1, false, false);
+        if sim.settled.contains_key(&call) {
+          refused.push(i);
+        }
+      }
+      (refused, sim.sched.stats().queued)
+    };
+    let (cold, cold_queued) = refused_in(false);
+    let (warm, warm_queued) = refused_in(true);
+    prop_assert_eq!(&cold, &warm);
+    prop_assert_eq!(cold_queued, warm_queued, "stats().queued counts the same way");
+    let capacity = limit as usize * max_per_child.max(1) as usize;
+    let accepted = calls.min(capacity + max_queue);
+    prop_assert_eq!(cold, (accepted..calls).collect::<Vec<_>>());
+    prop_assert_eq!(cold_queued as usize, accepted.saturating_sub(capacity));
+  }
 }
 
 #[test]
@@ -869,4 +983,28 @@ fn a_timed_call_queued_behind_busy_ready_workers_starts_its_clock_when_they_are_
   assert!(sim.world[&1].retired);
   fire(&mut sim, |t| matches!(t, Timer::CallTimeout { .. }));
   assert!(matches!(&sim.settled[&3], Outcome::Failed(f) if f.kind == FailureKind::TimedOut));
+}
+
+/// What cancelling a queued call costs the scheduler, at 2,000 and 400,000 queued (a figure, not
+/// a check): `cargo test --release cancel_cost -- --ignored --nocapture`.
+#[test]
+#[ignore]
+fn cancel_cost() {
+  for queued in [2_000u32, 400_000] {
+    let mut sim = Sim::with_module(config(1, 1, 1));
+    let payload: Arc<[u8]> = Arc::from(&b"args"[..]);
+    let mut out = Vec::new();
+    for call in 2..queued + 3 {
+      let job = Job::Invoke { payload: payload.clone(), handles: Default::default() };
+      sim.sched.handle(Event::Submit { call, module: 1, job, options: CallOptions::default() }, &mut out);
+    }
+    out.clear();
+    let cancelled: Vec<CallId> = (3..queued + 3).rev().step_by((queued / 2_000) as usize).collect();
+    let start = std::time::Instant::now();
+    for &call in &cancelled {
+      sim.sched.handle(Event::Cancel { call }, &mut out);
+    }
+    let micros = start.elapsed().as_secs_f64() * 1e6 / cancelled.len() as f64;
+    println!("{queued} queued: {micros:.3} µs per cancel ({} cancelled)", cancelled.len());
+  }
 }

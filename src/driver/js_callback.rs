@@ -34,7 +34,7 @@ const STREAM_START: u32 = 8;
 const STREAM_ITEM: u32 = 9;
 /// A report with the worker's thrown error: the entry's extra is the encoded error.
 const REPORT_WITH_ERROR: u32 = 10;
-/// The queue has room again after refusing a call.
+/// A method call would be accepted again (asked for by `wantRoom`).
 const ROOM: u32 = 11;
 
 /// The pool's `onBatch` function, held for calls from the event loop.

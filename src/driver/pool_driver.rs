@@ -145,6 +145,16 @@ impl PoolDriver {
     self.state.borrow().scheduler.stats()
   }
 
+  /// See `Scheduler::want_room`.
+  pub fn want_room(&self, coming: usize) -> bool {
+    self.state.borrow_mut().scheduler.want_room(coming)
+  }
+
+  /// Whether the id names a call or module the pool has not finished with.
+  pub fn id_in_use(&self, id: CallId) -> bool {
+    self.state.borrow().scheduler.id_in_use(id)
+  }
+
   /// Holds the event loop open (or lets it go) on the pool's behalf.
   pub fn keep_alive(&self, on: bool) {
     if let Some(handles) = self.handles.borrow().as_ref() {

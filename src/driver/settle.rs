@@ -7,7 +7,7 @@ pub enum Settled {
   /// Part of a streamed result; the call is still running.
   Piece(CallId, Piece),
   Report(Failure),
-  /// The queue refused a call for being full, and has room again.
+  /// A method call would be accepted again (someone waits in `whenRoom`).
   Room,
   Closed,
   /// A line a worker wrote, when the pool captures worker output.
