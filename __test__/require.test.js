@@ -2,6 +2,8 @@
 
 const test = require('ava')
 const path = require('node:path')
+const fs = require('node:fs')
+const os = require('node:os')
 const invoke = require('..')
 
 function freshPool(t, options = {}) {
@@ -113,11 +115,18 @@ test('a module loaded for its side effects (a register hook) is loaded on every 
   await invoke.require('./fixtures/register-greeting', { pool })
   const hello = await invoke.require('./fixtures/hello.greeting', { pool })
   t.is(await hello.greet('you'), 'Hello, you')
-  // Six slow calls, one per worker at a time: new workers must load the hook before hello.greeting.
-  const results = await Promise.all(['a', 'b', 'c', 'd', 'e', 'f'].map((name) => hello.greetSlowly(name, 200)))
+  // Six calls, one per worker at a time, held until all three workers run one: the two new workers
+  // must load the hook before hello.greeting, whatever their start-up speed.
+  const release = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'invoke-greeting-')), 'release')
+  t.teardown(() => fs.rmSync(path.dirname(release), { recursive: true, force: true }))
+  const names = ['a', 'b', 'c', 'd', 'e', 'f']
+  const calls = Promise.all(names.map((name) => hello.greetWhenReleased(name, release)))
+  while (pool.stats().running < 3) await new Promise((resolve) => setTimeout(resolve, 5))
+  fs.writeFileSync(release, '')
+  const results = await calls
   t.deepEqual(
     results.map((r) => r.text),
-    ['a', 'b', 'c', 'd', 'e', 'f'].map((name) => `Hello, ${name}`),
+    names.map((name) => `Hello, ${name}`),
   )
-  t.true(new Set(results.map((r) => r.pid)).size >= 2, 'the calls ran on more than one worker')
+  t.is(new Set(results.map((r) => r.pid)).size, 3, 'the calls ran on all three workers')
 })
