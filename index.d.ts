@@ -101,6 +101,29 @@ export declare class Pool {
   whenRoom(): Promise<void>
   /** `await using pool = invoke.pool()` closes the pool gracefully at the end of the scope. */
   [Symbol.asyncDispose](): Promise<void>
+  [loadModule](resolvedPath: string, options: { noRetry: boolean }): Promise<LoadedModule>
+  [callMethod](moduleId: LoadedModule['id'], method: string, args: unknown[], options: CallOptions): Promise<unknown>
+}
+
+/** Loads a module into a pool: `invoke.require` calls it with the module's resolved path. */
+export declare const loadModule: unique symbol
+/** Calls a method of a module the pool loaded: every proxy method call ends here. */
+export declare const callMethod: unique symbol
+
+/** What a pool's `[loadModule]` resolves to: the module's id in that pool and its exported function names. */
+export interface LoadedModule {
+  id: number | string
+  names: string[]
+}
+
+/**
+ * What `invoke.require({pool})` accepts: an `invoke.pool()`, or an adapter (another transport)
+ * implementing the two methods. `closed`, when true, makes new requires reject at once.
+ */
+export interface PoolLike {
+  readonly closed?: boolean
+  [loadModule](resolvedPath: string, options: { noRetry: boolean }): Promise<LoadedModule>
+  [callMethod](moduleId: LoadedModule['id'], method: string, args: unknown[], options: CallOptions): Promise<unknown>
 }
 
 /** Options bound to a module proxy with `proxy(options)`. */
@@ -120,7 +143,7 @@ export interface CallOptions {
 
 export interface RequireOptions {
   /** The pool to load the module in. Default: `invoke.globalPool()`. */
-  pool?: Pool
+  pool?: Pool | PoolLike
   /** Reject with `Retry` instead of re-sending the load (and, by default, the calls) if a worker dies. */
   noRetry?: boolean
   /** Stops waiting for the load: the require rejects with `Cancel`. */

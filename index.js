@@ -8,6 +8,7 @@ const { closeIsolated } = require('./lib/proxy')
 const { cancelToken } = require('./lib/cancel')
 const { Cancel, Timeout, Retry } = require('./lib/errors')
 const { set } = require('./lib/handles')
+const { loadModule, callMethod } = require('./lib/pool-interface')
 
 /** Creates a pool of worker processes. */
 function pool(options) {
@@ -25,4 +26,6 @@ module.exports = {
   Cancel,
   Timeout,
   Retry,
+  loadModule,
+  callMethod,
 }

@@ -5,6 +5,7 @@ const os = require('node:os')
 
 const { checkToken } = require('./cancel')
 const { inheritable } = require('./exec-argv')
+const { isPool } = require('./pool-interface')
 
 const POOL_OPTIONS = new Set([
   'onError',
@@ -159,13 +160,10 @@ function requireOptions(options) {
   const isolated = flag(o.isolated, 'isolated')
   if (isolated && o.pool !== undefined) throw new TypeError(`${where}: an isolated module gets its own pool; do not pass pool`)
   if (!isolated && o.options !== undefined) throw new TypeError(`${where}: options (pool options) go with isolated: true`)
-  if (o.pool !== undefined && !(o.pool instanceof Pool())) throw new TypeError(`${where}: pool must be a pool from invoke.pool()`)
+  if (o.pool !== undefined && !isPool(o.pool)) {
+    throw new TypeError(`${where}: pool must be a pool from invoke.pool() or an object implementing invoke.loadModule and invoke.callMethod`)
+  }
   return { pool: o.pool, noRetry: flag(o.noRetry, 'noRetry'), cancelToken: o.cancelToken, isolated, poolOptions: o.options }
-}
-
-// lib/pool.js requires this file, so the class is looked up when first needed.
-function Pool() {
-  return require('./pool').Pool
 }
 
 function flag(value, name) {

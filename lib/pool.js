@@ -9,13 +9,10 @@ const { isCancelled, onCancel, cancelError, unreadable } = require('./cancel')
 const { takeHandles, releaseHandles, restoreHandles } = require('./handles')
 const { WorkerStream } = require('./stream')
 const { readBatch } = require('./batch')
+const { loadModule, callMethod } = require('./pool-interface')
 
 const WORKER_MAIN = path.join(__dirname, 'worker', 'main.js')
 
-// Internal entry points for lib/require.js and lib/proxy.js; not part of the public API.
-const kLoad = Symbol('invoke-parallel.load')
-const kCall = Symbol('invoke-parallel.call')
-const kModules = Symbol('invoke-parallel.modules')
 /** For tests: sets the last call id handed out, so the ids can be made to wrap. */
 const kSetLastId = Symbol('invoke-parallel.setLastId')
 
@@ -53,7 +50,6 @@ class Pool {
     this.#onError = o.onError
     this.#output = o.output
     this.#maxMessageSize = o.maxMessageSize
-    this[kModules] = new Map()
     const self = new WeakRef(this)
     this.#native = new NativePool(
       {
@@ -136,7 +132,7 @@ class Pool {
   }
 
   /** Loads a module by resolved path; resolves to its id and exported function names. */
-  [kLoad](resolvedPath, noRetry) {
+  [loadModule](resolvedPath, { noRetry }) {
     if (this.#closing !== null) return Promise.reject(poolClosedError())
     const id = this.#nextId()
     this.#native.load(id, resolvedPath, noRetry)
@@ -144,7 +140,7 @@ class Pool {
   }
 
   /** Calls `method` of a loaded module; `options` are the proxy's bound call options. */
-  [kCall](moduleId, method, args, options) {
+  [callMethod](moduleId, method, args, options) {
     if (this.#closing !== null) return Promise.reject(poolClosedError())
     let payload, handles
     try {
@@ -439,4 +435,4 @@ function deferred() {
   return { promise, resolve }
 }
 
-module.exports = { Pool, kLoad, kCall, kModules, kSetLastId }
+module.exports = { Pool, kSetLastId }

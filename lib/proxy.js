@@ -3,7 +3,7 @@
 // functions. Calling the proxy itself with options gives a proxy bound to those call options.
 
 const { callOptions } = require('./options')
-const { kCall } = require('./pool')
+const { callMethod } = require('./pool-interface')
 
 // A proxy must stay awaitable: a `then` export would turn it into a thenable.
 const RESERVED = new Set(['then'])
@@ -15,7 +15,7 @@ function createModuleProxy(pool, moduleId, names, bound, { isolated = false } = 
   const proxy = (options) => createModuleProxy(pool, moduleId, names, { ...bound, ...callOptions(options) }, { isolated })
   for (const name of names) {
     if (RESERVED.has(name)) continue
-    const method = (...args) => pool[kCall](moduleId, name, args, bound)
+    const method = (...args) => pool[callMethod](moduleId, name, args, bound)
     Object.defineProperty(method, 'name', { value: name })
     Object.defineProperty(proxy, name, { value: method, enumerable: true, writable: false, configurable: false })
   }

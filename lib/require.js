@@ -6,7 +6,8 @@ const path = require('node:path')
 const { createRequire } = require('node:module')
 const { fileURLToPath } = require('node:url')
 const { requireOptions } = require('./options')
-const { Pool, kLoad, kModules } = require('./pool')
+const { Pool } = require('./pool')
+const { loadModule } = require('./pool-interface')
 const { createModuleProxy } = require('./proxy')
 const { globalPool } = require('./global-pool')
 const { poolClosedError } = require('./errors')
@@ -57,12 +58,19 @@ function describe(value) {
   return `type ${typeof value} (${String(value)})`
 }
 
+/** pool -> resolved path -> the promise of its proxy. */
+const loadedModules = new WeakMap()
+
 function loadShared(pool, resolved, noRetry) {
-  if (pool.closed) return Promise.reject(poolClosedError())
-  const cache = pool[kModules]
+  if (pool.closed === true) return Promise.reject(poolClosedError())
+  let cache = loadedModules.get(pool)
+  if (cache === undefined) {
+    cache = new Map()
+    loadedModules.set(pool, cache)
+  }
   let loading = cache.get(resolved)
   if (loading === undefined) {
-    loading = pool[kLoad](resolved, noRetry).then(
+    loading = pool[loadModule](resolved, { noRetry }).then(
       // The load's call id doubles as the module's id.
       ({ id, names }) => createModuleProxy(pool, id, names, {}),
       (err) => {
@@ -79,7 +87,7 @@ function loadShared(pool, resolved, noRetry) {
 /** A pool of the module's own: not cached, and closed with the proxy (or when it is collected). */
 function loadIsolated(resolved, poolOptions, noRetry) {
   const pool = new Pool(poolOptions)
-  return pool[kLoad](resolved, noRetry).then(
+  return pool[loadModule](resolved, { noRetry }).then(
     ({ id, names }) => createModuleProxy(pool, id, names, noRetry ? { noRetry } : {}, { isolated: true }),
     (err) => {
       pool.close({ force: true })

@@ -97,3 +97,17 @@ async function usage() {
 }
 
 void usage
+
+// A pool adapter: anything with the two protocol methods is accepted where a pool is.
+async function adapterUsage(inner: invoke.Pool) {
+  const adapter: invoke.PoolLike = {
+    [invoke.loadModule]: (resolvedPath, options) => inner[invoke.loadModule](resolvedPath, options),
+    [invoke.callMethod]: (id, method, args, options) => inner[invoke.callMethod](id, method, args, options),
+  }
+  const worker = await invoke.require<typeof Worker>('./worker', { pool: adapter })
+  const sum: number = await worker.add(1, 2)
+  // @ts-expect-error an adapter needs both methods
+  const half: invoke.PoolLike = { [invoke.loadModule]: adapter[invoke.loadModule] }
+  return [sum, half]
+}
+void adapterUsage
