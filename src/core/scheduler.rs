@@ -147,6 +147,11 @@ impl Scheduler {
     self.phase == Phase::Closed
   }
 
+  /// The worker was killed for breaking the protocol: nothing it sends is read any more.
+  pub fn shuns(&self, worker: WorkerId) -> bool {
+    self.workers.get(&worker).is_some_and(|w| w.killed)
+  }
+
   /// Workers alive (starting, ready or leaving).
   pub fn worker_count(&self) -> usize {
     self.workers.len()

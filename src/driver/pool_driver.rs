@@ -257,13 +257,22 @@ impl PoolDriver {
   fn take_in(&self, s: &mut State, worker: WorkerId, drain: bool) {
     let Some(channel) = s.links.get_mut(&worker).and_then(|l| l.channel.as_mut()) else { return };
     let incoming = channel.receive(drain);
-    let ended = channel.read_done();
+    let mut ended = channel.read_done();
     for item in incoming {
       let event = match item {
         Incoming::Frame(frame) => Event::Frame { worker, frame },
         Incoming::Corrupt(reason) => Event::Corrupt { worker, reason },
       };
       self.handle(s, event);
+      if s.scheduler.shuns(worker) {
+        // Killed for breaking the protocol: the rest of what it sent is dropped (its descriptors
+        // closed) and nothing more is read, so a flood costs no more than the frame that broke it.
+        if let Some(channel) = s.links.get_mut(&worker).and_then(|l| l.channel.as_mut()) {
+          channel.stop_reading();
+        }
+        ended = true;
+        break;
+      }
     }
     if ended && !drain && !s.deadlines.is_armed(Due::ExitGrace(worker)) {
       self.arm(s, Due::ExitGrace(worker), EXIT_GRACE_MS, None);
