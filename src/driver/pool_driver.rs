@@ -315,7 +315,10 @@ impl PoolDriver {
             s.links.remove(&worker);
             d.handle(s, Event::SpawnFailed { worker, reason });
           }
-          LifeEvent::Output { pid, stderr, line } => s.batch.push(Settled::Output { pid, stderr, line }),
+          LifeEvent::Output { pid, stderr, line, room } => {
+            s.batch.push(Settled::Output { pid, stderr, line });
+            drop(room);
+          }
           LifeEvent::Exited { worker, status } => {
             // What it wrote before exiting is read before its exit is news.
             d.take_in(s, worker, true);
