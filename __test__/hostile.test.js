@@ -6,6 +6,7 @@
 const test = require('ava')
 const fs = require('node:fs')
 const path = require('node:path')
+const fc = require('fast-check')
 const invoke = require('..')
 const { WINDOW } = require('../lib/stream')
 const { runNode } = require('./helpers/processes')
@@ -35,9 +36,17 @@ async function checkHonest(t, calls) {
   results.forEach(([, value], i) => t.deepEqual(value, { i, text: `honest ${i}` }))
 }
 
+/** The descriptors the parent holds for good once it has run a pool (the I/O thread's among them). */
+async function settledDescriptors() {
+  const pool = invoke.pool({ limit: 1 })
+  await invoke.require(FIXTURE, { pool })
+  await pool.close()
+  return openDescriptors()
+}
+
 /** Runs `body` and checks the parent holds no more descriptors once its pool is closed. */
 async function withFlatDescriptors(t, body) {
-  const before = openDescriptors()
+  const before = await settledDescriptors()
   await body()
   t.is(openDescriptors(), before, 'every descriptor a worker sent was handed over or closed')
 }
@@ -153,4 +162,53 @@ test.serial('captured output is flow-controlled: a busy parent blocks a flooding
   t.true(report.blocked, JSON.stringify(report))
   t.true(report.writtenWhileBusy < 4 * 2 ** 20, JSON.stringify(report))
   t.is(report.lines, report.linesWritten, 'no line was lost')
+})
+
+/** Frames a lying worker writes: any kind byte, ids near its own or anywhere, garbage payloads. */
+const lyingFrame = fc.record({
+  kind: fc.oneof(fc.constantFrom(16, 17, 18, 19, 20, 21, 22), fc.integer({ min: 0, max: 127 })),
+  offset: fc.option(fc.integer({ min: -3, max: 3 }), { nil: undefined, freq: 1 }),
+  call: fc.oneof(fc.constant(0), fc.integer({ min: 0, max: 0xffffffff })),
+  module: fc.oneof({ weight: 4, arbitrary: fc.constant(0) }, { weight: 1, arbitrary: fc.integer({ min: 0, max: 0xffffffff }) }),
+  payload: fc.oneof(
+    fc.constant([]),
+    fc.uint8Array({ maxLength: 48 }).map((bytes) => [...bytes]),
+    fc.jsonValue({ maxDepth: 2 }).map((value) => [...require('../lib/wire').encode(value)]),
+  ),
+  fds: fc.oneof({ weight: 5, arbitrary: fc.constant(0) }, { weight: 1, arbitrary: fc.integer({ min: 1, max: 3 }) }),
+})
+const lie = fc.record({
+  frames: fc.array(lyingFrame, { maxLength: 6 }),
+  tail: fc.oneof({ weight: 3, arbitrary: fc.constant([]) }, { weight: 1, arbitrary: fc.uint8Array({ maxLength: 24 }).map((b) => [...b]) }),
+  exit: fc.boolean(),
+})
+
+test.serial('generated lies: the parent survives, honest calls settle right, close() resolves, no descriptor stays open', async (t) => {
+  const runs = Number(process.env.HOSTILE_RUNS) || 25
+  t.timeout(runs * 15000)
+  const before = await settledDescriptors()
+  await fc.assert(
+    fc.asyncProperty(lie, async (lie) => {
+      const pool = invoke.pool({ limit: 3, maxPerChild: 1, maxMessageSize: 2 ** 20, cancelGrace: 200, onError: () => {} })
+      try {
+        const mod = await invoke.require(FIXTURE, { pool, noRetry: true })
+        // A lie that leaves a frame half written holds its own call until its time limit.
+        const liar = mod({ timeout: 2000 }).lie(lie)
+        const honest = Array.from({ length: 4 }, (_, i) => mod.taggedEcho({ i }))
+        const outcomes = await Promise.allSettled([liar, ...honest])
+        // Every call settled (allSettled returned). An honest echo is the call's own; a worker may
+        // still lie about a call it was actually given, which no parent can tell from the truth.
+        outcomes.slice(1).forEach((outcome, i) => {
+          if (outcome.status === 'fulfilled' && outcome.value?.honestEchoFrom !== undefined) {
+            t.deepEqual(outcome.value.value, { i })
+          }
+        })
+      } finally {
+        // A worker that reported an uncaught exception and stays on is the pool's exit deadline's to end.
+        await pool.close({ force: true })
+      }
+    }),
+    { numRuns: runs },
+  )
+  t.is(openDescriptors(), before, 'every descriptor the liars sent was handed over or closed')
 })
