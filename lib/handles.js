@@ -85,29 +85,73 @@ function releaseHandles(taken) {
   }
 }
 
-/** Replaces the placeholders among `values` with live handles made from `fds`. */
+/**
+ * Replaces the placeholders among `values` with live handles made from `fds`. Every descriptor
+ * ends up in exactly one handle or closed: if any placeholder or descriptor is bad (a worker is
+ * not trusted to send good ones), the handles made so far are destroyed, the rest closed, and
+ * it throws.
+ */
 function restoreHandles(values, fds) {
   const used = new Set()
-  for (let i = 0; i < values.length; i++) {
-    const placeholder = values[i]
-    if (placeholder === null || typeof placeholder !== 'object' || !(PLACEHOLDER in placeholder)) continue
-    const fd = fds[placeholder.slot]
-    if (fd === undefined || used.has(placeholder.slot)) throw new Error('invoke-parallel: a handle went missing in transfer')
-    used.add(placeholder.slot)
-    values[i] = revive(placeholder[PLACEHOLDER], fd, placeholder.head)
+  const revived = []
+  try {
+    for (let i = 0; i < values.length; i++) {
+      const placeholder = values[i]
+      if (placeholder === null || typeof placeholder !== 'object' || !(PLACEHOLDER in placeholder)) continue
+      const { slot } = placeholder
+      const fd = fds[slot]
+      if (!Number.isInteger(slot) || fd === undefined || used.has(slot)) {
+        throw new Error('invoke-parallel: a handle went missing in transfer')
+      }
+      const handle = revive(placeholder[PLACEHOLDER], fd, placeholder.head)
+      used.add(slot)
+      revived.push(handle)
+      values[i] = handle
+    }
+  } catch (err) {
+    for (const handle of revived) discard(handle)
+    closeUnused(fds, used)
+    throw err
   }
-  fds.forEach((fd, slot) => used.has(slot) || fs.closeSync(fd))
+  closeUnused(fds, used)
   return values
+}
+
+function closeUnused(fds, used) {
+  fds.forEach((fd, slot) => {
+    if (used.has(slot)) return
+    try {
+      fs.closeSync(fd)
+    } catch {}
+  })
+}
+
+function discard(handle) {
+  if (handle instanceof net.Server) handle.close()
+  else handle.destroy()
 }
 
 function revive(type, fd, head) {
   if (type === 'server') {
+    // Listening on a descriptor that is not a listening socket fails later, as an 'error' event
+    // with nobody there to handle it: refuse it now instead.
+    if (!require('./native').isListeningSocket(fd)) {
+      throw new TypeError('invoke-parallel: a server handle arrived that is not a listening socket')
+    }
     const server = net.createServer()
     server.listen({ fd })
     return server
   }
+  if (type !== 'socket') throw new TypeError(`invoke-parallel: a handle of unknown type ${String(type)} arrived`)
+  // Throws for a descriptor that cannot be a stream (a regular file, say) before taking it over.
   const socket = new net.Socket({ fd, readable: true, writable: true })
-  if (head !== undefined) socket.unshift(head)
+  if (head !== undefined) {
+    if (!Buffer.isBuffer(head) && !(head instanceof Uint8Array)) {
+      socket.destroy()
+      throw new TypeError('invoke-parallel: a socket handle arrived with bytes that are not a buffer')
+    }
+    socket.unshift(head)
+  }
   return socket
 }
 

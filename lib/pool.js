@@ -259,10 +259,33 @@ class Pool {
   }
 
   #settle(bytes, index, count, extras) {
-    readBatch(bytes, index, count, extras, (id, kind, b, start, end, extra, lent) =>
-      this.#settleOne(id, kind, b, start, end, extra, lent),
-    )
+    readBatch(bytes, index, count, extras, (id, kind, b, start, end, extra, lent) => {
+      // Each entry settles on its own: one that throws costs its own call, never the rest of the
+      // batch (they would otherwise wait forever, the native side having let go of them).
+      try {
+        this.#settleOne(id, kind, b, start, end, extra, lent)
+      } catch (err) {
+        this.#settleFailed(id, kind, err)
+      }
+    })
     this.#release()
+  }
+
+  /** An entry threw while being settled: its call rejects with why; anything else is rethrown. */
+  #settleFailed(id, kind, err) {
+    const call = isCallKind(kind) ? this.#pending.get(id) : undefined
+    if (call === undefined) {
+      process.nextTick(() => {
+        throw err
+      })
+      return
+    }
+    this.#forget(id, call)
+    const error = new Error(`invoke-parallel: the worker's answer to this call could not be handled: ${err?.message}`, {
+      cause: err,
+    })
+    if (call.stream === undefined) call.reject(error)
+    else call.stream.fail(error)
   }
 
   /** One batch entry; its payload is `bytes[start, end)`, `lent` if those bytes are reused. */
@@ -276,7 +299,7 @@ class Pool {
       case BatchKind.ReportWithError: {
         // An uncaught exception in a worker: the report, with what was thrown as its cause.
         const error = failureError(bytes.toString('utf8', start, end))
-        error.cause = wire.decodeThrown(extra)
+        error.cause = decodeThrownOrSay(extra)
         return this.#report(error)
       }
       case BatchKind.Room:
@@ -309,10 +332,16 @@ class Pool {
   #finishCall(call, kind, bytes, start, end, lent, fds) {
     let outcome
     let ok = false
+    // Until restoreHandles has them, the descriptors are ours to close if anything fails.
+    let fdsTaken = fds === undefined
     try {
+      if (!fdsTaken && call.stream !== undefined) throw new Error('a stream cannot end with descriptors')
       if (kind === BatchKind.Resolved || kind === BatchKind.ResolvedWithHandles) {
         outcome = wire.decode(bytes, start, end, lent)
-        if (fds !== undefined) outcome = restoreHandles([outcome], fds)[0]
+        if (!fdsTaken) {
+          fdsTaken = true
+          outcome = restoreHandles([outcome], fds)[0]
+        }
         ok = true
       } else {
         outcome =
@@ -321,6 +350,7 @@ class Pool {
             : failureError(bytes.toString('utf8', start, end))
       }
     } catch (err) {
+      if (!fdsTaken) restoreHandles([], fds)
       outcome = new Error(`invoke-parallel: the worker's reply could not be decoded: ${err.message}`)
     }
     if (call.stream === undefined) {
@@ -419,6 +449,20 @@ class Pool {
       busyPools.delete(this)
       this.#native.keepAlive(false)
     }
+  }
+}
+
+/** Batch entries that settle or feed a call (the rest are about the pool). */
+function isCallKind(kind) {
+  return kind <= BatchKind.Failed || kind === BatchKind.ResolvedWithHandles || kind === BatchKind.StreamStart || kind === BatchKind.StreamItem
+}
+
+/** A worker's uncaught exception, or an Error saying it could not be rebuilt. */
+function decodeThrownOrSay(bytes) {
+  try {
+    return wire.decodeThrown(bytes)
+  } catch (err) {
+    return new Error(`invoke-parallel: the worker's uncaught exception could not be decoded: ${err.message}`)
   }
 }
 

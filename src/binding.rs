@@ -311,3 +311,18 @@ pub fn send_handles(channel: i32, fds: Vec<i32>) -> Result<()> {
     }
   }
 }
+
+/// Parent side: whether `fd` is a socket listening for connections, checked before a worker's
+/// returned server is listened on (listening on anything else fails later, as an 'error' event
+/// nobody would be there to handle).
+#[cfg_attr(test, allow(dead_code))]
+#[napi]
+pub fn is_listening_socket(fd: i32) -> bool {
+  let mut accepting: libc::c_int = 0;
+  let mut len = std::mem::size_of::<libc::c_int>() as libc::socklen_t;
+  // SAFETY: getsockopt writes at most `len` bytes into the int it is given.
+  let status = unsafe {
+    libc::getsockopt(fd, libc::SOL_SOCKET, libc::SO_ACCEPTCONN, (&mut accepting as *mut libc::c_int).cast(), &mut len)
+  };
+  status == 0 && accepting != 0
+}

@@ -11,7 +11,7 @@ use super::failure::{describe_exit, Failure, FailureKind, SIGABRT};
 use super::id_hash::{IdMap, IdSet};
 use super::stats::Stats;
 use super::worker::{Worker, WorkerState};
-use crate::protocol::{InFrame, Kind, OutFrame, SharedHandles};
+use crate::protocol::{InFrame, Kind, OutFrame, SharedHandles, STREAM_WINDOW};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Phase {
@@ -39,6 +39,9 @@ struct Call {
   clocked: bool,
   /// Its place in the queue while it waits there.
   ticket: Option<Ticket>,
+  /// Items of its stream the worker may still send: the window, plus credit granted since,
+  /// minus items received.
+  credit: u32,
 }
 
 impl Call {
@@ -179,6 +182,11 @@ impl Scheduler {
     self.phase == Phase::Closed
   }
 
+  /// The worker was killed for breaking the protocol: nothing it sends is read any more.
+  pub fn shuns(&self, worker: WorkerId) -> bool {
+    self.workers.get(&worker).is_some_and(|w| w.killed)
+  }
+
   /// Workers alive (starting, ready or leaving).
   pub fn worker_count(&self) -> usize {
     self.workers.len()
@@ -270,8 +278,18 @@ impl Scheduler {
       self.modules.push((module, path.clone()));
     }
     let ticket = Some(self.queue.push_back(call));
-    let record =
-      Call { module, job, options, attempts: 0, worker: None, abandoned: false, streaming: false, clocked: false, ticket };
+    let record = Call {
+      module,
+      job,
+      options,
+      attempts: 0,
+      worker: None,
+      abandoned: false,
+      streaming: false,
+      clocked: false,
+      ticket,
+      credit: 0,
+    };
     self.methods += usize::from(record.is_method());
     self.methods_queued += usize::from(record.is_method());
     self.calls.insert(call, record);
@@ -313,15 +331,20 @@ impl Scheduler {
     let Some(worker) = self.workers.get_mut(&worker_id) else {
       return;
     };
+    if worker.killed {
+      // Killed for breaking the protocol: nothing it still sends counts (its descriptors close here).
+      return;
+    }
     if worker.channel_closed {
       return self.on_corrupt(worker_id, format!("sent a {:?} frame after its channel was closed", frame.kind), out);
     }
-    let about_a_call = matches!(frame.kind, Kind::Resolved | Kind::Rejected | Kind::StreamStart | Kind::Item);
-    if about_a_call && worker.state != WorkerState::Leaving && !worker.in_flight.contains(&frame.call) {
-      return self.on_corrupt(worker_id, format!("answered call {}, which it was never given", frame.call), out);
+    if let Some(reason) = self.violation(worker_id, &frame) {
+      return self.on_corrupt(worker_id, reason, out);
     }
+    let worker = self.workers.get_mut(&worker_id).expect("checked above");
     match frame.kind {
       Kind::Ready => {
+        worker.said_ready = true;
         if worker.state == WorkerState::Starting {
           worker.state = WorkerState::Ready;
           self.failed_starts = 0;
@@ -333,16 +356,20 @@ impl Scheduler {
       }
       Kind::StreamStart | Kind::Item => {
         let Some(call) = self.calls.get_mut(&frame.call) else { return };
-        if call.worker != Some(worker_id) || call.abandoned {
+        if call.worker != Some(worker_id) {
           return;
         }
         let piece = if frame.kind == Kind::StreamStart {
           call.streaming = true;
+          call.credit = STREAM_WINDOW;
           Piece::Started
         } else {
+          call.credit -= 1;
           Piece::Item(frame.payload)
         };
-        out.push(Action::Deliver { call: frame.call, piece });
+        if !call.abandoned {
+          out.push(Action::Deliver { call: frame.call, piece });
+        }
       }
       Kind::Resolved | Kind::Rejected => {
         // A reply for a call that is not on this worker (already failed over) is stale.
@@ -373,6 +400,7 @@ impl Scheduler {
         self.after_call(worker_id, out);
       }
       Kind::Recycle => {
+        worker.asked_recycle = true;
         if worker.state == WorkerState::Ready {
           worker.state = WorkerState::Draining;
           self.after_call(worker_id, out);
@@ -381,6 +409,59 @@ impl Scheduler {
       Kind::Fatal => self.on_fatal(worker_id, frame, out),
       Kind::Load | Kind::Call | Kind::Cancel | Kind::Credit => {
         unreachable!("the decoder only yields worker-to-parent kinds")
+      }
+    }
+  }
+
+  /// Why `frame` means nothing coming from this worker in its current state, if so. A worker is
+  /// untrusted: what it says is checked against what it was asked (which call, on which worker,
+  /// of which module, in which state of its stream), so one that lies or floods is dropped
+  /// before anything it says reaches a caller.
+  fn violation(&self, worker_id: WorkerId, frame: &InFrame) -> Option<String> {
+    let worker = &self.workers[&worker_id];
+    let (kind, id) = (frame.kind, frame.call);
+    if frame.with_handles && kind != Kind::Resolved {
+      return Some(format!("sent descriptors with a {kind:?} frame"));
+    }
+    let about_worker = matches!(kind, Kind::Ready | Kind::Recycle | Kind::Fatal);
+    if about_worker && frame.module != 0 {
+      return Some(format!("sent a {kind:?} frame naming module {}", frame.module));
+    }
+    match kind {
+      Kind::Ready | Kind::Recycle if id != 0 || !frame.payload.is_empty() => {
+        Some(format!("sent a {kind:?} frame with a call id or a payload"))
+      }
+      Kind::Ready => worker.said_ready.then(|| "said it was ready twice".to_string()),
+      Kind::Recycle if !worker.said_ready => Some("asked to be recycled before it was ready".to_string()),
+      Kind::Recycle => worker.asked_recycle.then(|| "asked to be recycled twice".to_string()),
+      Kind::Fatal => worker.sent_fatal.then(|| "reported a second uncaught exception".to_string()),
+      _ if !worker.in_flight.contains(&id) => {
+        // A leaving worker's late answer to a call that failed over or was closed with force is stale.
+        (worker.state != WorkerState::Leaving).then(|| format!("answered call {id}, which it was never given"))
+      }
+      _ => {
+        let call = self.calls.get(&id)?;
+        let load = matches!(call.job, Job::Load { .. });
+        if frame.module != 0 && frame.module != call.module {
+          return Some(format!("named module {} in its answer to call {id}, of module {}", frame.module, call.module));
+        }
+        match kind {
+          Kind::StreamStart if load => Some(format!("answered the module load {id} with a stream")),
+          Kind::StreamStart if call.streaming => Some(format!("started the stream of call {id} twice")),
+          Kind::StreamStart if !frame.payload.is_empty() => {
+            Some(format!("sent a payload with the stream start of call {id}"))
+          }
+          Kind::Item if !call.streaming => {
+            Some(format!("sent a stream item for call {id}, whose result is not a stream"))
+          }
+          Kind::Item if call.credit == 0 => {
+            Some(format!("sent more items of call {id} than the parent had room for (its credit window)"))
+          }
+          Kind::Resolved if frame.with_handles && (load || call.streaming) => {
+            Some(format!("sent descriptors with the end of call {id}, which cannot carry them"))
+          }
+          _ => None,
+        }
       }
     }
   }
@@ -403,6 +484,7 @@ impl Scheduler {
     let Some(worker) = self.workers.get_mut(&worker_id) else { return };
     worker.state = WorkerState::Leaving;
     worker.expected_exit = true;
+    worker.sent_fatal = true;
     let pid = worker.pid;
     // It exits by itself, unless its own `exit` handlers keep it.
     out.push(Action::ArmTimer { timer: Timer::LeaveGrace { worker: worker_id }, after_ms: self.config.leave_grace_ms });
@@ -566,11 +648,12 @@ impl Scheduler {
 
   /// The caller read more of a stream: the worker may produce that many more items.
   fn on_credit(&mut self, call_id: CallId, items: u32, out: &mut Vec<Action>) {
-    let Some(call) = self.calls.get(&call_id) else { return };
+    let Some(call) = self.calls.get_mut(&call_id).filter(|c| c.streaming) else { return };
     let Some(worker) = call.worker.filter(|_| !call.abandoned) else { return };
     if self.workers.get(&worker).is_none_or(|w| w.state == WorkerState::Leaving) {
       return;
     }
+    call.credit = call.credit.saturating_add(items);
     let frame = OutFrame {
       kind: Kind::Credit,
       call: call_id,

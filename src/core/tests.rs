@@ -7,7 +7,7 @@ use std::sync::Arc;
 use proptest::prelude::*;
 
 use super::*;
-use crate::protocol::{InFrame, Kind};
+use crate::protocol::{InFrame, Kind, STREAM_WINDOW};
 
 #[derive(Default, Debug)]
 struct SimWorker {
@@ -23,6 +23,7 @@ struct SimWorker {
   /// Calls the worker has been sent and not answered.
   running: BTreeSet<CallId>,
   loaded: BTreeSet<ModuleId>,
+  asked_recycle: bool,
 }
 
 /// Carries out the scheduler's actions and checks its promises after every step.
@@ -43,6 +44,8 @@ struct Sim {
   loads: HashMap<CallId, ModuleId>,
   /// Modules whose load succeeded: only those get method calls, as only they have a proxy.
   loaded: BTreeSet<ModuleId>,
+  /// Calls whose stream has started, and how many more items the parent has room for.
+  credit: HashMap<CallId, u32>,
 }
 
 impl Sim {
@@ -60,6 +63,7 @@ impl Sim {
       known_modules: HashMap::new(),
       loads: HashMap::new(),
       loaded: BTreeSet::new(),
+      credit: HashMap::new(),
     };
     sim.apply(actions);
     sim
@@ -103,7 +107,11 @@ impl Sim {
               assert!(w.running.insert(frame.call));
             }
             Kind::Cancel | Kind::Credit => {
-              assert!(w.running.contains(&frame.call), "{:?} for a call not running there", frame.kind)
+              assert!(w.running.contains(&frame.call), "{:?} for a call not running there", frame.kind);
+              if frame.kind == Kind::Credit {
+                let items = u32::from_le_bytes(frame.payload[..].try_into().unwrap());
+                *self.credit.get_mut(&frame.call).expect("credit for a stream that has not started") += items;
+              }
             }
             other => panic!("parent sent a worker kind {other:?}"),
           }
@@ -130,9 +138,12 @@ impl Sim {
           assert!(self.settled.insert(call, outcome).is_none(), "call {call} settled twice");
         }
         Action::ArmTimer { timer, .. } => self.timers.push(timer),
-        Action::Deliver { call, .. } => {
+        Action::Deliver { call, piece } => {
           assert!(self.submitted.contains(&call), "delivered for a call never submitted");
           assert!(!self.settled.contains_key(&call), "delivered to a settled call");
+          if piece == Piece::Started {
+            self.credit.entry(call).or_insert(STREAM_WINDOW);
+          }
         }
         Action::Report { .. } | Action::Room => {}
         Action::Closed => {
@@ -187,6 +198,11 @@ impl Sim {
     // A method call is refused for a full queue exactly when the room check said so; loads never are.
     let refused = matches!(&self.settled.get(&call), Some(Outcome::Failed(f)) if f.kind == FailureKind::QueueFull);
     assert_eq!(refused, is_method && !room, "call {call} refused: {refused}, room before it: {room}");
+  }
+
+  /// Started, and neither retired nor killed: what it sends now is judged on its merits.
+  fn honest(&self, worker: WorkerId) -> bool {
+    self.world.get(&worker).is_some_and(|w| w.ready && !w.retired && !w.killed)
   }
 
   fn live(&self) -> Vec<WorkerId> {
@@ -272,6 +288,13 @@ fn frame(worker: WorkerId, kind: Kind, call: CallId) -> Event {
     worker,
     frame: InFrame { kind, call, module: 0, payload: Vec::new(), with_handles: false, handles: Default::default() },
   }
+}
+
+fn with_frame(mut event: Event, change: impl FnOnce(&mut InFrame)) -> Event {
+  if let Event::Frame { frame, .. } = &mut event {
+    change(frame);
+  }
+  event
 }
 
 fn config(limit: u32, minimum: u32, max_per_child: u32) -> PoolConfig {
@@ -461,7 +484,11 @@ fn forced_close_fails_calls_and_kills() {
 
 #[derive(Clone, Debug)]
 enum Step {
-  Submit { module: u8, load: bool, options: CallOptions },
+  Submit {
+    module: u8,
+    load: bool,
+    options: CallOptions,
+  },
   Start(u8),
   FailStart(u8),
   Answer(u8, bool),
@@ -475,6 +502,8 @@ enum Step {
   Fatal(u8),
   Rogue(u8, u32),
   Stubborn(u8),
+  /// A well-formed frame that means nothing in the worker's state.
+  Meaningless(u8, u8),
   Close,
 }
 
@@ -488,6 +517,7 @@ fn step() -> impl Strategy<Value = Step> {
     2 => any::<u8>().prop_map(Step::Recycle),
     2 => any::<u8>().prop_map(Step::Fatal),
     1 => (any::<u8>(), 0u32..40).prop_map(|(w, call)| Step::Rogue(w, call)),
+    2 => (any::<u8>(), any::<u8>()).prop_map(|(w, what)| Step::Meaningless(w, what)),
     15 => any::<u8>().prop_map(Step::Start),
     5 => any::<u8>().prop_map(Step::FailStart),
     25 => (any::<u8>(), any::<bool>()).prop_map(|(w, ok)| Step::Answer(w, ok)),
@@ -555,15 +585,47 @@ proptest! {
         }
         Step::Close => sim.event(Event::Close { force: false }),
         Step::StreamItem(n) => {
-          let busy: Vec<WorkerId> = live.iter().copied().filter(|id| !sim.world[id].running.is_empty()).collect();
+          let busy: Vec<WorkerId> =
+            live.iter().copied().filter(|id| sim.honest(*id) && !sim.world[id].running.is_empty()).collect();
           if let Some(id) = pick(&busy, n) {
             let call = *sim.world[&id].running.iter().next().unwrap();
             let kind = if n % 3 == 0 { Kind::StreamStart } else { Kind::Item };
+            let credit = sim.credit.get(&call).copied();
+            // A stream starts once, for a method call; its items stay within the credit granted.
+            let proper = match kind {
+              Kind::StreamStart => credit.is_none() && !sim.loads.contains_key(&call),
+              _ => credit.is_some_and(|c| c > 0),
+            };
             sim.event(frame(id, kind, call));
+            if proper {
+              prop_assert!(!sim.world[&id].killed, "a worker keeping to the protocol was killed");
+              let left = sim.credit.entry(call).or_insert(STREAM_WINDOW);
+              if kind == Kind::Item { *left -= 1 }
+            } else {
+              prop_assert!(sim.world[&id].killed, "a {:?} out of turn for call {} was let through", kind, call);
+            }
           }
         }
         Step::Recycle(n) => if let Some(id) = pick(&live, n) {
-          if sim.world[&id].ready { sim.event(frame(id, Kind::Recycle, 0)) }
+          if sim.honest(id) && !sim.world[&id].asked_recycle {
+            sim.world.get_mut(&id).unwrap().asked_recycle = true;
+            sim.event(frame(id, Kind::Recycle, 0));
+            prop_assert!(!sim.world[&id].killed, "a worker asking once to be recycled was killed");
+          }
+        },
+        Step::Meaningless(n, what) => if let Some(id) = pick(&live, n) {
+          if sim.honest(id) {
+            let running = sim.world[&id].running.iter().next().copied();
+            let event = match (what % 5, running) {
+              (0, _) => frame(id, Kind::Ready, 0),
+              (1, _) => frame(id, Kind::Recycle, 1 + u32::from(what)),
+              (2, Some(call)) => with_frame(frame(id, Kind::Rejected, call), |f| f.with_handles = true),
+              (3, Some(call)) => with_frame(frame(id, Kind::Resolved, call), |f| f.module = 1_000 + u32::from(what)),
+              (_, _) => with_frame(frame(id, Kind::Ready, 0), |f| f.payload = vec![what]),
+            };
+            sim.event(event);
+            prop_assert!(sim.world[&id].killed, "a meaningless frame from worker {} was let through", id);
+          }
         },
         Step::Fatal(n) => if let Some(id) = pick(&live, n) {
           if sim.world[&id].ready {
@@ -1006,5 +1068,48 @@ fn cancel_cost() {
     }
     let micros = start.elapsed().as_secs_f64() * 1e6 / cancelled.len() as f64;
     println!("{queued} queued: {micros:.3} µs per cancel ({} cancelled)", cancelled.len());
+  }
+}
+
+#[test]
+fn a_stream_item_beyond_the_credit_window_gets_the_worker_killed() {
+  let mut sim = Sim::with_module(config(1, 1, 0));
+  sim.submit(1, false, false);
+  sim.event(frame(1, Kind::StreamStart, 2));
+  for _ in 0..STREAM_WINDOW {
+    sim.event(frame(1, Kind::Item, 2));
+  }
+  assert!(!sim.world[&1].killed, "the window itself is allowed");
+  sim.event(Event::Credit { call: 2, items: 2 });
+  sim.event(frame(1, Kind::Item, 2));
+  sim.event(frame(1, Kind::Item, 2));
+  assert!(!sim.world[&1].killed, "so is what the caller granted since");
+  sim.event(frame(1, Kind::Item, 2));
+  assert!(sim.world[&1].killed, "one item more breaks the protocol");
+  sim.exit(1, 1);
+  assert!(matches!(&sim.settled[&2], Outcome::Failed(f) if f.message.contains("while streaming")));
+}
+
+#[test]
+fn frames_that_mean_nothing_in_the_workers_state_get_it_killed() {
+  let item_first = |sim: &mut Sim| sim.event(frame(1, Kind::Item, 2));
+  let load_streams = |sim: &mut Sim| {
+    sim.submit(2, true, false);
+    sim.event(frame(1, Kind::StreamStart, 3));
+  };
+  let ready_again = |sim: &mut Sim| sim.event(frame(1, Kind::Ready, 0));
+  let recycle_twice = |sim: &mut Sim| {
+    sim.event(frame(1, Kind::Recycle, 0));
+    sim.event(frame(1, Kind::Recycle, 0));
+  };
+  for bad in [item_first, load_streams, ready_again, recycle_twice] {
+    let mut sim = Sim::with_module(config(1, 1, 2));
+    sim.submit(1, false, false);
+    let mut out = Vec::new();
+    bad(&mut sim);
+    assert!(sim.world[&1].killed);
+    // Once killed, nothing it sends reaches a caller.
+    sim.sched.handle(frame(1, Kind::Resolved, 2), &mut out);
+    assert!(out.is_empty(), "{out:?}");
   }
 }

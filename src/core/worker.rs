@@ -32,6 +32,11 @@ pub struct Worker {
   pub completed: u64,
   /// SIGKILLed for breaking the protocol: later frames from it are not news.
   pub killed: bool,
+  /// It said it was ready, asked to be replaced (`Recycle`), reported an uncaught exception
+  /// (`Fatal`): each is said once, and saying it again means nothing and breaks the protocol.
+  pub said_ready: bool,
+  pub asked_recycle: bool,
+  pub sent_fatal: bool,
 }
 
 impl Worker {
@@ -46,6 +51,9 @@ impl Worker {
       channel_closed: false,
       completed: 0,
       killed: false,
+      asked_recycle: false,
+      said_ready: false,
+      sent_fatal: false,
     }
   }
 

@@ -13,7 +13,7 @@ use super::exit_watch::ExitWatch;
 use super::runtime::io_handle;
 use super::spawn::{spawn_worker, SpawnConfig};
 use super::uv::{send_wake_up, RawHandle};
-use super::worker_output::forward_output;
+use super::worker_output::{forward_output, OutputRoom};
 use crate::core::{ExitStatus, WorkerId};
 
 /// How long a worker's output may stay open after it exited (a grandchild holding the pipes)
@@ -32,11 +32,13 @@ pub enum LifeEvent {
     worker: WorkerId,
     reason: String,
   },
-  /// A line the worker wrote, when the pool captures worker output.
+  /// A line the worker wrote, when the pool captures worker output. Its `room` in the worker's
+  /// output budget is given back when the event is dropped, once the JS thread has the line.
   Output {
     pid: u32,
     stderr: bool,
     line: String,
+    room: OutputRoom,
   },
   /// Reaped, after everything it printed was passed on.
   Exited {

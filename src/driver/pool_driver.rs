@@ -267,13 +267,22 @@ impl PoolDriver {
   fn take_in(&self, s: &mut State, worker: WorkerId, drain: bool) {
     let Some(channel) = s.links.get_mut(&worker).and_then(|l| l.channel.as_mut()) else { return };
     let incoming = channel.receive(drain);
-    let ended = channel.read_done();
+    let mut ended = channel.read_done();
     for item in incoming {
       let event = match item {
         Incoming::Frame(frame) => Event::Frame { worker, frame },
         Incoming::Corrupt(reason) => Event::Corrupt { worker, reason },
       };
       self.handle(s, event);
+      if s.scheduler.shuns(worker) {
+        // Killed for breaking the protocol: the rest of what it sent is dropped (its descriptors
+        // closed) and nothing more is read, so a flood costs no more than the frame that broke it.
+        if let Some(channel) = s.links.get_mut(&worker).and_then(|l| l.channel.as_mut()) {
+          channel.stop_reading();
+        }
+        ended = true;
+        break;
+      }
     }
     if ended && !drain && !s.deadlines.is_armed(Due::ExitGrace(worker)) {
       self.arm(s, Due::ExitGrace(worker), EXIT_GRACE_MS, None);
@@ -316,7 +325,10 @@ impl PoolDriver {
             s.links.remove(&worker);
             d.handle(s, Event::SpawnFailed { worker, reason });
           }
-          LifeEvent::Output { pid, stderr, line } => s.batch.push(Settled::Output { pid, stderr, line }),
+          LifeEvent::Output { pid, stderr, line, room } => {
+            s.batch.push(Settled::Output { pid, stderr, line });
+            drop(room);
+          }
           LifeEvent::Exited { worker, status } => {
             // What it wrote before exiting is read before its exit is news.
             d.take_in(s, worker, true);

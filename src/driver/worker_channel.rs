@@ -233,6 +233,12 @@ impl WorkerChannel {
     }
   }
 
+  /// Reads nothing more (the worker broke the protocol and is being killed).
+  pub fn stop_reading(&mut self) {
+    self.read_done = true;
+    self.update_poll();
+  }
+
   /// True once nothing more can be read (EOF, or a corrupt stream).
   pub fn read_done(&self) -> bool {
     self.read_done

@@ -12,6 +12,9 @@ pub const MAX_BODY_LEN: usize = 1 << 30;
 /// Set on the kind byte when the frame's descriptors were sent, just before it, as one message on
 /// the handle channel (the worker's fd 4).
 pub const HANDLES_FLAG: u8 = 0x80;
+/// Items of a streamed result a worker may send before the parent grants more credit (the
+/// window `lib/stream.js` and `lib/worker/main.js` use). Sending more breaks the protocol.
+pub const STREAM_WINDOW: u32 = 64;
 
 /// Message kinds. Values 1..=15 travel parent → worker, 16.. travel worker → parent, so a frame
 /// going the wrong way is caught as malformed.

@@ -6,5 +6,5 @@ mod frame;
 mod handles;
 
 pub use decoder::{DecodeError, FrameDecoder};
-pub use frame::{encode_header, InFrame, Kind, OutFrame, HANDLES_FLAG, HEADER_LEN, MAX_BODY_LEN};
+pub use frame::{encode_header, InFrame, Kind, OutFrame, HANDLES_FLAG, HEADER_LEN, MAX_BODY_LEN, STREAM_WINDOW};
 pub use handles::{ReceivedHandles, SharedHandles};
