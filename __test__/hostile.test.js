@@ -184,7 +184,7 @@ const lie = fc.record({
 })
 
 test.serial('generated lies: the parent survives, honest calls settle right, close() resolves, no descriptor stays open', async (t) => {
-  const runs = Number(process.env.HOSTILE_RUNS) || 25
+  const runs = Number(process.env.HOSTILE_RUNS) || 20
   t.timeout(runs * 15000)
   const before = await settledDescriptors()
   await fc.assert(

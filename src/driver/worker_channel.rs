@@ -16,6 +16,9 @@ use crate::protocol::{FrameDecoder, InFrame, OutFrame, ReceivedHandles, SharedHa
 const CORKED_FRAMES: usize = 32;
 /// Reads per readiness callback before other workers get their turn.
 const READS_PER_TURN: usize = 16;
+/// Bytes read per readiness callback at most (past the read that crosses it), however large the
+/// reads: one worker's output must not hold up the other workers and the JS thread for long.
+const BYTES_PER_TURN: usize = 8 << 20;
 
 /// What a poll callback finds on a channel.
 pub enum Incoming {
@@ -174,7 +177,7 @@ impl WorkerChannel {
     if self.read_done {
       return incoming;
     }
-    let mut reads = 0;
+    let (mut reads, mut bytes) = (0, 0);
     loop {
       let buf = self.decoder.read_buffer();
       let spare = buf.capacity() - buf.len();
@@ -185,8 +188,10 @@ impl WorkerChannel {
         unsafe { buf.set_len(buf.len() + n as usize) };
         self.decode(&mut incoming);
         reads += 1;
+        bytes += n as usize;
         // A short read means the socket is empty for now; a full one, that more may wait.
-        if self.read_done || (!drain && ((n as usize) < spare || reads == READS_PER_TURN)) {
+        let turn_over = reads == READS_PER_TURN || bytes >= BYTES_PER_TURN;
+        if self.read_done || (!drain && ((n as usize) < spare || turn_over)) {
           break;
         }
         continue;
