@@ -41,6 +41,9 @@ function noBinaryError(code, message, cause) {
 }
 
 function loadBinary() {
+  // napi-rs's own override, kept so a benchmark can load another build of the addon side by side.
+  const override = process.env.NAPI_RS_NATIVE_LIBRARY_PATH
+  if (override) return require(path.resolve(override))
   const target = currentTarget()
   const sourceBuild = path.join(__dirname, '..', `${NAME}.${target.key}.node`)
   if (fs.existsSync(sourceBuild)) return require(sourceBuild)

@@ -98,7 +98,7 @@ function runCase(lib, workload, round, pinned) {
   const started = performance.now()
   return new Promise((resolve) => {
     // Its own process group, so the timeout (and the cleanup after) reaches its workers too.
-    // --addon: napi-rs's generated loader (binding.js) loads this file instead of the repo's.
+    // --addon: lib/binary.js loads this file instead of the repo's (napi-rs's NAPI_RS_NATIVE_LIBRARY_PATH).
     // --invoke: the adapter requires invoke-parallel from that directory instead of the repo.
     const env = { ...process.env }
     if (opts.addon !== null) env.NAPI_RS_NATIVE_LIBRARY_PATH = opts.addon
