@@ -1,5 +1,4 @@
 'use strict'
-
 // The public Pool: options, ids, the call path into the native pool, close and room. Pending
 // calls are ./calls.js's, what the native pool answers is ./settle.js's.
 
