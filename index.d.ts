@@ -9,6 +9,8 @@ export interface PoolOptions {
   /** Hears internal errors no single call owns: a worker crash, a worker that could not start. Default: `console.error`. */
   onError?: (error: PoolError) => void
   /** Milliseconds a worker above `minimum` may sit idle before it is retired. `Infinity` never retires. Default 30000. */
+  idleTimeout?: number
+  /** The older name of `idleTimeout` (give one of the two, not both). */
   timeout?: number
   /** Working directory of the workers. Default: `process.cwd()` when the pool is created. */
   cwd?: string
@@ -229,13 +231,17 @@ export declare function cancelToken(init?: (cancel: () => void) => void): Cancel
 /** A cancelled call or load. */
 export declare class Cancel extends Error {
   constructor(message?: string, options?: { cause?: unknown })
+  readonly code: 'ERR_INVOKE_CANCELLED' | 'ERR_INVOKE_TIMEOUT'
 }
 
 /** A call that ran longer than its `timeout`. */
-export declare class Timeout extends Cancel {}
+export declare class Timeout extends Cancel {
+  readonly code: 'ERR_INVOKE_TIMEOUT'
+}
 
 /** A call whose worker died under it and that was not (or no longer) retried. */
 export declare class Retry extends Error {
+  readonly code: 'ERR_INVOKE_WORKER_DIED'
   readonly pid: number | null
   readonly exitCode: number | null
   readonly signal: string | null

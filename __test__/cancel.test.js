@@ -2,20 +2,14 @@
 
 const test = require('ava')
 const fs = require('node:fs')
-const os = require('node:os')
 const path = require('node:path')
 const invoke = require('..')
+const { watchedPool, scratchDir } = require('./helpers/pools')
 const { waitFor } = require('./helpers/processes')
 
 function setup(t, options = { limit: 1 }) {
-  const errors = []
-  const pool = invoke.pool({ onError: (e) => errors.push(e), ...options })
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'invoke-parallel-cancel-'))
-  // The workers go first, so none writes into the folder while it is removed.
-  t.teardown(async () => {
-    await pool.close({ force: true })
-    fs.rmSync(dir, { recursive: true, force: true })
-  })
+  const dir = scratchDir(t, 'cancel')
+  const { pool, errors } = watchedPool(t, options)
   return { pool, errors, file: (name) => path.join(dir, name) }
 }
 

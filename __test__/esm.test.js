@@ -5,13 +5,10 @@ const fs = require('node:fs')
 const os = require('node:os')
 const path = require('node:path')
 const invoke = require('..')
+const pools = require('./helpers/pools')
 const { runNode } = require('./helpers/processes')
 
-function freshPool(t) {
-  const pool = invoke.pool({ limit: 1 })
-  t.teardown(() => pool.close({ force: true }))
-  return pool
-}
+const freshPool = (t) => pools.freshPool(t, { limit: 1 })
 
 test('an .mjs worker module loads; named and default exports are methods', async (t) => {
   const pool = freshPool(t)

@@ -3,12 +3,11 @@
 const test = require('ava')
 const path = require('node:path')
 const invoke = require('..')
+const { watchedPool } = require('./helpers/pools')
 const { isAlive, waitFor, runNode } = require('./helpers/processes')
 
 async function setup(t, options) {
-  const errors = []
-  const pool = invoke.pool({ onError: (e) => errors.push(e), ...options })
-  t.teardown(() => pool.close({ force: true }))
+  const { pool, errors } = watchedPool(t, options)
   const echo = await invoke.require('./fixtures/echo', { pool })
   return { pool, echo, errors }
 }

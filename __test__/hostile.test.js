@@ -8,7 +8,8 @@ const fs = require('node:fs')
 const path = require('node:path')
 const fc = require('fast-check')
 const invoke = require('..')
-const { WINDOW } = require('../lib/stream')
+const { watchedPool } = require('./helpers/pools')
+const { STREAM_WINDOW: WINDOW } = require('../lib/protocol')
 const { runNode } = require('./helpers/processes')
 
 const FIXTURE = './fixtures/hostile-frames'
@@ -19,9 +20,7 @@ function openDescriptors() {
 
 /** A pool with the hostile module loaded, whose reports are collected. */
 async function setup(t, options = {}) {
-  const errors = []
-  const pool = invoke.pool({ limit: 3, maxPerChild: 1, onError: (e) => errors.push(e), ...options })
-  t.teardown(() => pool.close({ force: true }))
+  const { pool, errors } = watchedPool(t, { limit: 3, maxPerChild: 1, ...options })
   const mod = await invoke.require(FIXTURE, { pool, noRetry: true })
   return { pool, mod, errors }
 }

@@ -5,25 +5,15 @@ const fs = require('node:fs')
 const os = require('node:os')
 const path = require('node:path')
 const invoke = require('..')
+const { freshPool, scratchDir } = require('./helpers/pools')
 const { isAlive, waitFor } = require('./helpers/processes')
-
-function tempDir(t) {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'invoke-parallel-'))
-  t.teardown(() => fs.rmSync(dir, { recursive: true, force: true }))
-  return dir
-}
 
 /** `count` calls that are all running at once; with maxPerChild 1 that is `count` workers. */
 function together(echo, t, count) {
-  const dir = tempDir(t)
+  const dir = scratchDir(t, 'together')
   return Promise.all(Array.from({ length: count }, () => echo.rendezvous(dir, count)))
 }
 
-function freshPool(t, options) {
-  const pool = invoke.pool(options)
-  t.teardown(() => pool.close({ force: true }))
-  return pool
-}
 
 test('bad options are a synchronous TypeError or RangeError naming the option', (t) => {
   t.throws(() => invoke.pool(5), { instanceOf: TypeError, message: /options must be an object/ })

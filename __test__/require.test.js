@@ -5,12 +5,9 @@ const path = require('node:path')
 const fs = require('node:fs')
 const os = require('node:os')
 const invoke = require('..')
+const pools = require('./helpers/pools')
 
-function freshPool(t, options = {}) {
-  const pool = invoke.pool({ limit: 2, ...options })
-  t.teardown(() => pool.close({ force: true }))
-  return pool
-}
+const freshPool = (t, options) => pools.freshPool(t, { limit: 2, ...options })
 
 test('require resolves relative to the calling file and exposes exported functions', async (t) => {
   const pool = freshPool(t)

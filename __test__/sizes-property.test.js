@@ -2,7 +2,7 @@
 // Strings and Buffers at every length around every size constant in the code, multi-byte
 // characters straddling each boundary, in every position a value has (see helpers/fuzz.js for
 // INVOKE_FUZZ_RUNS). The constants:
-//   13        frame header (lib/frame.js, src/protocol/frame.rs)
+//   13        frame header (HEADER_LEN, lib/protocol.js, src/protocol/frame.rs)
 //   512       first read of a call's JSON text (STACK_TEXT, src/call_function.rs)
 //   4096      most string characters sent as JSON (JSON_MAX_TEXT, lib/wire.js)
 //   16384     Latin-1 strings from here on travel raw (RAW_MIN, lib/wire.js)

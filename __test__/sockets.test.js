@@ -4,6 +4,7 @@ const test = require('ava')
 const fs = require('node:fs')
 const net = require('node:net')
 const invoke = require('..')
+const { freshPool } = require('./helpers/pools')
 
 /** A real server on 127.0.0.1 whose connections go to `onConnection`. */
 async function listen(t, onConnection, options = {}) {
@@ -27,8 +28,7 @@ function client(port, message) {
 }
 
 async function setup(t, options = { limit: 1 }) {
-  const pool = invoke.pool(options)
-  t.teardown(() => pool.close({ force: true }))
+  const pool = freshPool(t, options)
   return invoke.require('./fixtures/sockets', { pool })
 }
 

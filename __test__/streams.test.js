@@ -2,19 +2,14 @@
 
 const test = require('ava')
 const fs = require('node:fs')
-const os = require('node:os')
 const path = require('node:path')
 const invoke = require('..')
+const { freshPool, scratchDir } = require('./helpers/pools')
 const { waitFor, runNode } = require('./helpers/processes')
 
 async function setup(t, options = { limit: 1 }) {
-  const pool = invoke.pool({ onError: () => {}, ...options })
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'invoke-parallel-stream-'))
-  // The workers go first: a generator still running could write into the folder being removed.
-  t.teardown(async () => {
-    await pool.close({ force: true })
-    fs.rmSync(dir, { recursive: true, force: true })
-  })
+  const dir = scratchDir(t, 'stream')
+  const pool = freshPool(t, { onError: () => {}, ...options })
   const streams = await invoke.require('./fixtures/streams', { pool })
   const echo = await invoke.require('./fixtures/echo', { pool })
   const progress = path.join(dir, 'progress.json')
@@ -43,7 +38,7 @@ test('a method that returns an async iterable streams it; items are structured c
 test('the worker pauses when the parent does not read (bounded buffering)', async (t) => {
   const { streams, echo, progress, read } = await setup(t)
   const stream = await streams.tracked(progress)
-  // The worker may run 64 items ahead of the reader (lib/stream.js).
+  // The worker may run 64 items ahead of the reader (STREAM_WINDOW, lib/protocol.js).
   await waitFor(() => read().produced >= 64, 10000, 'the worker to fill its window')
   // Round trips through the same worker give an unbounded producer every chance to run ahead.
   for (let i = 0; i < 5; i++) await echo.sleep(20)

@@ -2,16 +2,13 @@
 
 const test = require('ava')
 const fs = require('node:fs')
-const os = require('node:os')
 const path = require('node:path')
 const invoke = require('..')
+const { watchedPool, scratchDir } = require('./helpers/pools')
 
 function setup(t) {
-  const errors = []
-  const pool = invoke.pool({ limit: 2, onError: (e) => errors.push(e) })
-  t.teardown(() => pool.close({ force: true }))
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'invoke-parallel-death-'))
-  t.teardown(() => fs.rmSync(dir, { recursive: true, force: true }))
+  const dir = scratchDir(t, 'death')
+  const { pool, errors } = watchedPool(t, { limit: 2 })
   return { pool, errors, marker: path.join(dir, 'died') }
 }
 

@@ -2,7 +2,7 @@
 // Cancel tokens: `invoke.cancelToken()` (a Promise that resolves when cancelled), any thenable,
 // or an AbortSignal, all behind the same two questions: is it cancelled now, and tell me when.
 
-const { Cancel } = require('./errors')
+const { makeError, makeErrorWithCause } = require('./errors')
 
 const kCancelled = Symbol('invoke-parallel.cancelled')
 
@@ -18,7 +18,7 @@ const watches = new WeakMap()
  */
 function cancelToken(init) {
   if (init !== undefined && typeof init !== 'function') {
-    throw new TypeError('invoke.cancelToken: the argument must be a function')
+    throw makeError('ERR_INVALID_ARG_TYPE', 'invoke.cancelToken', 'the argument must be a function')
   }
   let resolve
   const token = new Promise((r) => {
@@ -46,12 +46,12 @@ function checkToken(token, where) {
   } catch (thrown) {
     throw unreadable(where, thrown)
   }
-  if (!watchable) throw new TypeError(`${where}: cancelToken must be a thenable or an AbortSignal`)
+  if (!watchable) throw makeError('ERR_INVALID_ARG_TYPE', where, 'cancelToken must be a thenable or an AbortSignal')
 }
 
 /** The TypeError for a token whose properties throw when read (a getter, a Proxy). */
 function unreadable(where, thrown) {
-  return new TypeError(`${where}: the cancelToken could not be read (${describe(thrown)})`, { cause: thrown })
+  return makeErrorWithCause('ERR_INVALID_ARG_VALUE', thrown, where, `the cancelToken could not be read (${describe(thrown)})`)
 }
 
 function describe(thrown) {
@@ -119,6 +119,17 @@ function subscribe(token, watch) {
   else token.then(fire, () => {})
 }
 
+/**
+ * Runs `submit` in a microtask unless `isDone()` says the call or load was settled (cancelled)
+ * meanwhile: a foreign thenable that is already resolved says so only in a microtask, so
+ * submitting after it means a token cancelled before the work never lets it reach a worker.
+ */
+function submitUnlessCancelled(isDone, submit) {
+  queueMicrotask(() => {
+    if (!isDone()) submit()
+  })
+}
+
 function cancelError(token) {
   let reason
   try {
@@ -126,7 +137,7 @@ function cancelError(token) {
   } catch {
     // A signal whose reason cannot be read cancels all the same, without a cause.
   }
-  return new Cancel('invoke-parallel: the call was cancelled', reason === undefined ? undefined : { cause: reason })
+  return reason === undefined ? makeError('ERR_INVOKE_CANCELLED') : makeErrorWithCause('ERR_INVOKE_CANCELLED', reason)
 }
 
-module.exports = { cancelToken, checkToken, isCancelled, onCancel, cancelError, unreadable }
+module.exports = { cancelToken, checkToken, isCancelled, onCancel, submitUnlessCancelled, cancelError, unreadable }

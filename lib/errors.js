@@ -1,11 +1,16 @@
 'use strict'
-// Errors the library itself produces.
+// Every error the library raises, codes first: one table says, for each code, the class and the
+// message. A code never changes once published; a message may. Shared by the parent and the
+// worker shim, so it depends on nothing but the protocol's constants.
+
+const { FAILURE_CODES } = require('./protocol')
 
 /** A call or load was cancelled. */
 class Cancel extends Error {
   constructor(message = 'invoke-parallel: the call was cancelled', options) {
     super(message, options)
     this.name = 'Cancel'
+    this.code = 'ERR_INVOKE_CANCELLED'
   }
 }
 
@@ -14,6 +19,7 @@ class Timeout extends Cancel {
   constructor(message = 'invoke-parallel: the call timed out') {
     super(message)
     this.name = 'Timeout'
+    this.code = 'ERR_INVOKE_TIMEOUT'
   }
 }
 
@@ -22,43 +28,75 @@ class Retry extends Error {
   constructor(message, { pid, exitCode, signal } = {}) {
     super(message)
     this.name = 'Retry'
+    this.code = 'ERR_INVOKE_WORKER_DIED'
     this.pid = pid ?? null
     this.exitCode = exitCode ?? null
     this.signal = signal ?? null
   }
 }
 
-const FAILURE_CODES = {
-  closed: 'ERR_INVOKE_POOL_CLOSED',
-  start: 'ERR_INVOKE_WORKER_START',
-  crash: 'ERR_INVOKE_WORKER_CRASHED',
-  'queue-full': 'ERR_INVOKE_QUEUE_FULL',
+/** code -> { Base, message(...args) } */
+const catalogue = new Map()
+
+function E(code, Base, message) {
+  catalogue.set(code, { Base, message })
 }
 
-/** Builds the error for a failure reported by the native scheduler (see src/core/failure.rs). */
+/** The scheduler's failures (src/core/failure.rs) bring their own text. */
+const said = (text) => `invoke-parallel: ${text}`
+/** Option errors name the function and the option: `invoke.pool: limit must be a number`. */
+const where = (place, detail) => `${place}: ${detail}`
+
+E('ERR_INVOKE_CANCELLED', Cancel, () => 'invoke-parallel: the call was cancelled')
+E('ERR_INVOKE_TIMEOUT', Timeout, said)
+E('ERR_INVOKE_WORKER_DIED', Retry, said)
+E('ERR_INVOKE_POOL_CLOSED', Error, (text = 'the pool is closed') => said(text))
+E('ERR_INVOKE_WORKER_START', Error, said)
+E('ERR_INVOKE_WORKER_CRASHED', Error, said)
+E('ERR_INVOKE_QUEUE_FULL', Error, said)
+E('ERR_INVOKE_INTERNAL', Error, said)
+E(
+  'ERR_INVOKE_UNSERIALIZABLE',
+  TypeError,
+  (what, detail) => `invoke-parallel: the ${what} cannot be sent between processes: ${detail}`,
+)
+// The limit bounds the encoded bytes, not the frame header.
+E(
+  'ERR_INVOKE_MESSAGE_TOO_LARGE',
+  RangeError,
+  (what, size, max) =>
+    `invoke-parallel: the ${what} cannot be sent: ${size} bytes encoded, more than maxMessageSize (${max})`,
+)
+E('ERR_INVALID_ARG_TYPE', TypeError, where)
+E('ERR_INVALID_ARG_VALUE', TypeError, where)
+E('ERR_OUT_OF_RANGE', RangeError, where)
+
+/** The error for `code`, its message made from `args`. */
+function makeError(code, ...args) {
+  return build(code, args, undefined)
+}
+
+/** The same, with `cause` (set as the Error constructor sets it). */
+function makeErrorWithCause(code, cause, ...args) {
+  return build(code, args, { cause })
+}
+
+function build(code, args, options) {
+  const entry = catalogue.get(code)
+  if (entry === undefined) throw new Error(`invoke-parallel: no error has the code ${code}`)
+  const error = new entry.Base(entry.message(...args), options)
+  error.code = code
+  return error
+}
+
+/** The error for a failure the native scheduler reports, as its JSON (src/core/failure.rs). */
 function failureError(json) {
   const failure = JSON.parse(json)
   const details = { pid: failure.pid, exitCode: failure.exitCode, signal: failure.signal }
-  if (failure.type === 'retry') return new Retry(`invoke-parallel: ${failure.message}`, details)
-  if (failure.type === 'timeout') return new Timeout(`invoke-parallel: ${failure.message}`)
-  const error = new Error(`invoke-parallel: ${failure.message}`)
-  error.code = FAILURE_CODES[failure.type] || 'ERR_INVOKE_INTERNAL'
-  return Object.assign(error, details)
+  const code = Object.hasOwn(FAILURE_CODES, failure.type) ? FAILURE_CODES[failure.type] : 'ERR_INVOKE_INTERNAL'
+  if (code === 'ERR_INVOKE_WORKER_DIED') return new Retry(said(failure.message), details)
+  const error = makeError(code, failure.message)
+  return code === 'ERR_INVOKE_TIMEOUT' ? error : Object.assign(error, details)
 }
 
-function poolClosedError() {
-  const error = new Error('invoke-parallel: the pool is closed')
-  error.code = FAILURE_CODES.closed
-  return error
-}
-
-/** A value larger than the pool's `maxMessageSize` (which bounds the encoded bytes, not the frame header). */
-function tooLargeError(what, size, max) {
-  const error = new RangeError(
-    `invoke-parallel: the ${what} cannot be sent: ${size} bytes encoded, more than maxMessageSize (${max})`,
-  )
-  error.code = 'ERR_INVOKE_MESSAGE_TOO_LARGE'
-  return error
-}
-
-module.exports = { Cancel, Timeout, Retry, failureError, poolClosedError, tooLargeError }
+module.exports = { Cancel, Timeout, Retry, catalogue, makeError, makeErrorWithCause, failureError }

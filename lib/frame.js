@@ -1,26 +1,9 @@
 'use strict'
-// The worker's side of the frame format in src/protocol/frame.rs:
-// u32 LE body length | u8 kind | u32 LE call id | u32 LE module id | payload.
+// The worker's side of the frame format in src/protocol/frame.rs (layout and kinds: ./protocol.js).
 
-const HEADER_LEN = 13
-
-const Kind = Object.freeze({
-  Load: 1,
-  Call: 2,
-  Cancel: 3,
-  Credit: 4,
-  Ready: 16,
-  Resolved: 17,
-  Rejected: 18,
-  StreamStart: 19,
-  Item: 20,
-  Fatal: 21,
-  Recycle: 22,
-})
+const { HEADER_LEN, HANDLES_FLAG } = require('./protocol')
 
 const EMPTY = Buffer.alloc(0)
-/** On the kind byte: the frame's descriptors came first, as one message on fd 4. */
-const HANDLES_FLAG = 0x80
 
 function encodeHeader(kind, call, module, payloadLength) {
   const header = Buffer.allocUnsafe(HEADER_LEN)
@@ -104,4 +87,4 @@ class FrameWriter {
   }
 }
 
-module.exports = { Kind, FrameReader, FrameWriter, EMPTY, HANDLES_FLAG }
+module.exports = { FrameReader, FrameWriter, EMPTY }

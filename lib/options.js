@@ -6,10 +6,13 @@ const os = require('node:os')
 const { checkToken } = require('./cancel')
 const { inheritable } = require('./exec-argv')
 const { isPool } = require('./pool-interface')
+const { makeError } = require('./errors')
+const { HEADER_LEN, MAX_BODY_LEN } = require('./protocol')
 
 const POOL_OPTIONS = new Set([
   'onError',
   'timeout',
+  'idleTimeout',
   'cwd',
   'env',
   'retries',
@@ -25,8 +28,8 @@ const POOL_OPTIONS = new Set([
   'maxMessageSize',
   'startTimeout',
 ])
-/** The most a frame can carry (src/protocol/frame.rs MAX_BODY_LEN, less the header). */
-const MAX_MESSAGE_SIZE = 2 ** 30 - 9
+/** The most a frame's body can carry, less the rest of its header (kind and ids). */
+const MAX_MESSAGE_SIZE = MAX_BODY_LEN - (HEADER_LEN - 4)
 /** Room for the error that tells a call its message was too large (lib/worker/main.js). */
 const MIN_MESSAGE_SIZE = 1024
 const CALL_OPTIONS = new Set(['noRetry', 'cancelToken', 'timeout', 'keepOpen'])
@@ -34,18 +37,18 @@ const REQUIRE_OPTIONS = new Set(['pool', 'noRetry', 'cancelToken', 'isolated', '
 
 function checkObject(value, where, known) {
   if (value === undefined) return {}
-  if (value === null || typeof value !== 'object') throw new TypeError(`${where}: options must be an object`)
+  if (value === null || typeof value !== 'object') throw makeError('ERR_INVALID_ARG_TYPE', where, 'options must be an object')
   for (const key of Object.keys(value)) {
-    if (!known.has(key)) throw new TypeError(`${where}: unknown option "${key}"`)
+    if (!known.has(key)) throw makeError('ERR_INVALID_ARG_VALUE', where, `unknown option "${key}"`)
   }
   return value
 }
 
 function integer(value, name, min, fallback) {
   if (value === undefined) return fallback
-  if (typeof value !== 'number') throw new TypeError(`invoke.pool: ${name} must be a number`)
+  if (typeof value !== 'number') throw makeError('ERR_INVALID_ARG_TYPE', 'invoke.pool', `${name} must be a number`)
   if (!Number.isInteger(value) || value < min || value > 0xffffffff) {
-    throw new RangeError(`invoke.pool: ${name} must be an integer of at least ${min}, got ${value}`)
+    throw makeError('ERR_OUT_OF_RANGE', 'invoke.pool', `${name} must be an integer of at least ${min}, got ${value}`)
   }
   return value
 }
@@ -53,16 +56,17 @@ function integer(value, name, min, fallback) {
 function poolOptions(options) {
   const o = checkObject(options, 'invoke.pool', POOL_OPTIONS)
   if (o.onError !== undefined && typeof o.onError !== 'function') {
-    throw new TypeError('invoke.pool: onError must be a function')
+    throw makeError('ERR_INVALID_ARG_TYPE', 'invoke.pool', 'onError must be a function')
   }
-  const timeout = milliseconds(o.timeout, 'invoke.pool: timeout', 30000)
-  const cancelGrace = milliseconds(o.cancelGrace, 'invoke.pool: cancelGrace', 5000)
-  const startTimeout = milliseconds(o.startTimeout, 'invoke.pool: startTimeout', 30000)
-  if (o.cwd !== undefined && (typeof o.cwd !== 'string' || o.cwd === '')) {
-    throw new TypeError('invoke.pool: cwd must be a non-empty string')
+  const idleTimeout = milliseconds(idleTimeoutGiven(o), 'invoke.pool', idleTimeoutName(o), 30000)
+  const cancelGrace = milliseconds(o.cancelGrace, 'invoke.pool', 'cancelGrace', 5000)
+  const startTimeout = milliseconds(o.startTimeout, 'invoke.pool', 'startTimeout', 30000)
+  if (o.cwd !== undefined && typeof o.cwd !== 'string') {
+    throw makeError('ERR_INVALID_ARG_TYPE', 'invoke.pool', 'cwd must be a non-empty string')
   }
+  if (o.cwd === '') throw makeError('ERR_INVALID_ARG_VALUE', 'invoke.pool', 'cwd must be a non-empty string')
   if (o.env !== undefined && (o.env === null || typeof o.env !== 'object')) {
-    throw new TypeError('invoke.pool: env must be an object')
+    throw makeError('ERR_INVALID_ARG_TYPE', 'invoke.pool', 'env must be an object')
   }
   const env = {}
   for (const [key, value] of Object.entries(o.env ?? process.env)) {
@@ -72,16 +76,16 @@ function poolOptions(options) {
   let execArgv = inheritable(process.execArgv)
   if (o.execArgv !== undefined) {
     if (!Array.isArray(o.execArgv) || !o.execArgv.every((arg) => typeof arg === 'string')) {
-      throw new TypeError('invoke.pool: execArgv must be an array of strings')
+      throw makeError('ERR_INVALID_ARG_TYPE', 'invoke.pool', 'execArgv must be an array of strings')
     }
     execArgv = o.execArgv
   }
   const limit = integer(o.limit, 'limit', 1, os.availableParallelism() + 1)
   const minimum = integer(o.minimum, 'minimum', 0, Math.min(1, limit))
-  if (minimum > limit) throw new RangeError(`invoke.pool: minimum (${minimum}) cannot exceed limit (${limit})`)
+  if (minimum > limit) throw makeError('ERR_OUT_OF_RANGE', 'invoke.pool', `minimum (${minimum}) cannot exceed limit (${limit})`)
   return {
     onError: o.onError ?? defaultOnError,
-    timeout,
+    idleTimeout,
     cwd: o.cwd ?? process.cwd(),
     env,
     retries: integer(o.retries, 'retries', 0, 5),
@@ -101,15 +105,15 @@ function poolOptions(options) {
 
 function positiveNumber(value, name) {
   if (value === undefined) return undefined
-  if (typeof value !== 'number') throw new TypeError(`invoke.pool: ${name} must be a number of bytes`)
-  if (!(value > 0)) throw new RangeError(`invoke.pool: ${name} must be more than 0, got ${value}`)
+  if (typeof value !== 'number') throw makeError('ERR_INVALID_ARG_TYPE', 'invoke.pool', `${name} must be a number of bytes`)
+  if (!(value > 0)) throw makeError('ERR_OUT_OF_RANGE', 'invoke.pool', `${name} must be more than 0, got ${value}`)
   return value
 }
 
 function messageSize(value) {
   const size = positiveNumber(value, 'maxMessageSize') ?? 256 * 2 ** 20
   if (size < MIN_MESSAGE_SIZE) {
-    throw new RangeError(`invoke.pool: maxMessageSize must be at least ${MIN_MESSAGE_SIZE}, got ${size}`)
+    throw makeError('ERR_OUT_OF_RANGE', 'invoke.pool', `maxMessageSize must be at least ${MIN_MESSAGE_SIZE}, got ${size}`)
   }
   return Math.min(size, MAX_MESSAGE_SIZE)
 }
@@ -118,15 +122,28 @@ function messageSize(value) {
 function outputOption(output) {
   if (output === undefined) return 'inherit'
   if (output === 'inherit' || output === 'prefix' || typeof output === 'function') return output
-  throw new TypeError("invoke.pool: output must be 'inherit', 'prefix' or a function (line, {pid, stream})")
+  const detail = "output must be 'inherit', 'prefix' or a function (line, {pid, stream})"
+  throw makeError(typeof output === 'string' ? 'ERR_INVALID_ARG_VALUE' : 'ERR_INVALID_ARG_TYPE', 'invoke.pool', detail)
 }
 
 /** A duration in ms: a number >= 0, Infinity allowed. */
-function milliseconds(value, name, fallback) {
+function milliseconds(value, place, name, fallback) {
   if (value === undefined) return fallback
-  if (typeof value !== 'number') throw new TypeError(`${name} must be a number of milliseconds`)
-  if (Number.isNaN(value) || value < 0) throw new RangeError(`${name} must be >= 0, got ${value}`)
+  if (typeof value !== 'number') throw makeError('ERR_INVALID_ARG_TYPE', place, `${name} must be a number of milliseconds`)
+  if (Number.isNaN(value) || value < 0) throw makeError('ERR_OUT_OF_RANGE', place, `${name} must be >= 0, got ${value}`)
   return value
+}
+
+/** `idleTimeout` says what the pool's `timeout` is (a call's `timeout` is a time limit); either name, not both. */
+function idleTimeoutGiven(o) {
+  if (o.idleTimeout !== undefined && o.timeout !== undefined) {
+    throw makeError('ERR_INVALID_ARG_VALUE', 'invoke.pool', 'give idleTimeout or timeout (the same option), not both')
+  }
+  return o.idleTimeout ?? o.timeout
+}
+
+function idleTimeoutName(o) {
+  return o.idleTimeout === undefined ? 'timeout' : 'idleTimeout'
 }
 
 function defaultOnError(error) {
@@ -143,10 +160,10 @@ function callOptions(options) {
     checkToken(o.cancelToken, where)
     checked.cancelToken = o.cancelToken
   }
-  if (o.timeout !== undefined) checked.timeout = milliseconds(o.timeout, `${where}: timeout`)
+  if (o.timeout !== undefined) checked.timeout = milliseconds(o.timeout, where, 'timeout')
   if (o.keepOpen !== undefined) {
     if (typeof o.keepOpen !== 'boolean' && !Array.isArray(o.keepOpen)) {
-      throw new TypeError(`${where}: keepOpen must be a boolean or an array of sockets`)
+      throw makeError('ERR_INVALID_ARG_TYPE', where, 'keepOpen must be a boolean or an array of sockets')
     }
     checked.keepOpen = o.keepOpen
   }
@@ -158,17 +175,21 @@ function requireOptions(options) {
   const o = checkObject(options, where, REQUIRE_OPTIONS)
   if (o.cancelToken !== undefined) checkToken(o.cancelToken, where)
   const isolated = flag(o.isolated, 'isolated')
-  if (isolated && o.pool !== undefined) throw new TypeError(`${where}: an isolated module gets its own pool; do not pass pool`)
-  if (!isolated && o.options !== undefined) throw new TypeError(`${where}: options (pool options) go with isolated: true`)
+  if (isolated && o.pool !== undefined) throw makeError('ERR_INVALID_ARG_VALUE', where, 'an isolated module gets its own pool; do not pass pool')
+  if (!isolated && o.options !== undefined) throw makeError('ERR_INVALID_ARG_VALUE', where, 'options (pool options) go with isolated: true')
   if (o.pool !== undefined && !isPool(o.pool)) {
-    throw new TypeError(`${where}: pool must be a pool from invoke.pool() or an object implementing invoke.loadModule and invoke.callMethod`)
+    throw makeError(
+      'ERR_INVALID_ARG_TYPE',
+      where,
+      'pool must be a pool from invoke.pool() or an object implementing invoke.loadModule and invoke.callMethod',
+    )
   }
   return { pool: o.pool, noRetry: flag(o.noRetry, 'noRetry'), cancelToken: o.cancelToken, isolated, poolOptions: o.options }
 }
 
 function flag(value, name) {
   if (value === undefined) return false
-  if (typeof value !== 'boolean') throw new TypeError(`invoke-parallel: ${name} must be a boolean`)
+  if (typeof value !== 'boolean') throw makeError('ERR_INVALID_ARG_TYPE', 'invoke-parallel', `${name} must be a boolean`)
   return value
 }
 

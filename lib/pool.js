@@ -1,24 +1,23 @@
 'use strict'
+// The public Pool: options, ids, the call path into the native pool, close and room. Pending
+// calls are ./calls.js's, what the native pool answers is ./settle.js's.
 
 const path = require('node:path')
-const { NativePool, BatchKind } = require('./native')
+const { NativePool } = require('./native')
 const { poolOptions } = require('./options')
 const wire = require('./wire')
-const { failureError, poolClosedError, tooLargeError } = require('./errors')
-const { isCancelled, onCancel, cancelError, unreadable } = require('./cancel')
-const { takeHandles, releaseHandles, restoreHandles } = require('./handles')
+const { makeError } = require('./errors')
+const { isCancelled, onCancel, submitUnlessCancelled, cancelError, unreadable } = require('./cancel')
+const { takeHandles, releaseHandles } = require('./handles')
 const { WorkerStream } = require('./stream')
-const { readBatch } = require('./batch')
+const { Calls } = require('./calls')
+const { batchSettler } = require('./settle')
 const { loadModule, callMethod } = require('./pool-interface')
 
 const WORKER_MAIN = path.join(__dirname, 'worker', 'main.js')
 
 /** For tests: sets the last call id handed out, so the ids can be made to wrap. */
 const kSetLastId = Symbol('invoke-parallel.setLastId')
-
-// Pools with calls pending stay reachable here: a caller awaiting a result may hold nothing else.
-// An idle pool nobody references is collected, and its workers exit with it.
-const busyPools = new Set()
 
 class Pool {
   #native
@@ -28,18 +27,14 @@ class Pool {
   #lastId = 0
   /** Set once the ids have wrapped: from then on an id may still be taken by a live call or module. */
   #wrapped = false
-  #onError
-  #output
-  /** call id -> { resolve, reject, and for a streamed result: stream, waiting } */
-  #pending = new Map()
-  /** Streams in #pending that nobody is reading from: they do not hold the process open. */
-  #idleStreams = 0
-  #holding = false
+  #calls
   #closing = null
   #closingForce = false
   #markClosed = null
   #closeDone = false
   #maxMessageSize
+  /** Settles a batch of the native pool's answers (./settle.js). */
+  #settle
   /** Set while someone waits in whenRoom(); resolved when a call would be accepted. */
   #room = null
   /** Calls made with a cancel token whose submission waits for a microtask (see #cancellable). */
@@ -47,8 +42,6 @@ class Pool {
 
   constructor(options) {
     const o = poolOptions(options)
-    this.#onError = o.onError
-    this.#output = o.output
     this.#maxMessageSize = o.maxMessageSize
     const self = new WeakRef(this)
     this.#native = new NativePool(
@@ -60,7 +53,7 @@ class Pool {
         limit: o.limit,
         minimum: o.minimum,
         maxPerChild: o.maxPerChild,
-        idleTimeout: Number.isFinite(o.timeout) ? o.timeout : undefined,
+        idleTimeout: Number.isFinite(o.idleTimeout) ? o.idleTimeout : undefined,
         retries: o.retries,
         cancelGrace: o.cancelGrace,
         captureOutput: o.output !== 'inherit',
@@ -72,6 +65,22 @@ class Pool {
       (bytes, index, count, extras) => self.deref()?.#settle(bytes, index, count, extras),
     )
     this.#callText = this.#native.callTextFunction()
+    this.#answerWith(o)
+  }
+
+  /**
+   * Apart from the constructor: closures made there share its scope with the native pool's
+   * callback, which must not reach the pool except through its WeakRef.
+   */
+  #answerWith({ output, onError }) {
+    this.#calls = new Calls(this, this.#native, () => (this.#closing !== null && !this.#closeDone) || this.#room !== null)
+    this.#settle = batchSettler({
+      calls: this.#calls,
+      output,
+      onError,
+      room: () => this.#roomSaid(),
+      closed: () => this.#closedSaid(),
+    })
   }
 
   get closed() {
@@ -84,12 +93,12 @@ class Pool {
    * Resolves once every worker has exited.
    */
   close({ force = false } = {}) {
-    if (typeof force !== 'boolean') return Promise.reject(new TypeError('pool.close: force must be a boolean'))
+    if (typeof force !== 'boolean') return Promise.reject(makeError('ERR_INVALID_ARG_TYPE', 'pool.close', 'force must be a boolean'))
     if (this.#closing === null) {
       this.#closing = new Promise((resolve) => {
         this.#markClosed = resolve
       })
-      this.#hold()
+      this.#calls.hold()
     }
     if (force && !this.#closingForce) {
       this.#closingForce = true
@@ -119,7 +128,7 @@ class Pool {
     if (this.#native.wantRoom(this.#unsubmitted)) return Promise.resolve()
     this.#room = deferred()
     // A wait for room holds the process open, even when only cancelled calls fill the pool.
-    this.#hold()
+    this.#calls.hold()
     return this.#room.promise
   }
 
@@ -133,21 +142,21 @@ class Pool {
 
   /** Loads a module by resolved path; resolves to its id and exported function names. */
   [loadModule](resolvedPath, { noRetry }) {
-    if (this.#closing !== null) return Promise.reject(poolClosedError())
+    if (this.#closing !== null) return Promise.reject(makeError('ERR_INVOKE_POOL_CLOSED'))
     const id = this.#nextId()
     this.#native.load(id, resolvedPath, noRetry)
-    return this.#track(id).then((names) => ({ id, names }))
+    return this.#calls.track(id).then((names) => ({ id, names }))
   }
 
   /** Calls `method` of a loaded module; `options` are the proxy's bound call options. */
   [callMethod](moduleId, method, args, options) {
-    if (this.#closing !== null) return Promise.reject(poolClosedError())
+    if (this.#closing !== null) return Promise.reject(makeError('ERR_INVOKE_POOL_CLOSED'))
     let payload, handles
     try {
       handles = takeHandles(args, options.keepOpen)
       payload = wire.encodeCall(method, handles === null ? args : handles.values)
       const size = typeof payload === 'string' ? byteLength(payload, this.#maxMessageSize) : payload.length
-      if (size > this.#maxMessageSize) throw tooLargeError('arguments', size, this.#maxMessageSize)
+      if (size > this.#maxMessageSize) throw makeError('ERR_INVOKE_MESSAGE_TOO_LARGE', 'arguments', size, this.#maxMessageSize)
     } catch (err) {
       return Promise.reject(err)
     }
@@ -165,17 +174,10 @@ class Pool {
     const token = options.cancelToken
     if (token !== undefined) return this.#cancellable(submit, token)
     try {
-      return this.#track(submit())
+      return this.#calls.track(submit())
     } catch (err) {
       return Promise.reject(err)
     }
-  }
-
-  #track(id) {
-    this.#hold()
-    return new Promise((resolve, reject) => {
-      this.#pending.set(id, { resolve, reject })
-    })
   }
 
   #cancellable(submit, token) {
@@ -197,11 +199,7 @@ class Pool {
           if (stream !== null) return stream.abort(cancelError(token))
           if (settled) return
           settled = true
-          if (id !== 0) {
-            this.#pending.delete(id)
-            this.#native.cancel(id)
-            this.#release()
-          }
+          if (id !== 0) this.#calls.abandon(id)
           reject(cancelError(token))
         })
       } catch (thrown) {
@@ -212,32 +210,33 @@ class Pool {
         stopListening()
         fn(value)
       }
-      // A foreign thenable that is already resolved says so only in a microtask: submitting after
-      // it means a token cancelled before the call never lets the call reach a worker.
       this.#unsubmitted++
-      queueMicrotask(() => {
-        this.#unsubmitted--
-        if (settled) return
-        // Made before any close(), which waits for this: a closed pool refuses it itself.
-        try {
-          id = submit()
-        } catch (err) {
-          return finish(reject)(err)
-        }
-        this.#hold()
-        this.#pending.set(id, {
-          resolve: (value) => {
-            if (!(value instanceof WorkerStream)) return finish(resolve)(value)
-            stream = value
-            resolve(value)
-          },
-          reject: finish(reject),
-          finished: () => {
-            settled = true
-            stopListening()
-          },
-        })
-      })
+      submitUnlessCancelled(
+        () => {
+          this.#unsubmitted--
+          return settled
+        },
+        () => {
+          // Made before any close(), which waits for this: a closed pool refuses it itself.
+          try {
+            id = submit()
+          } catch (err) {
+            return finish(reject)(err)
+          }
+          this.#calls.add(id, {
+            resolve: (value) => {
+              if (!(value instanceof WorkerStream)) return finish(resolve)(value)
+              stream = value
+              resolve(value)
+            },
+            reject: finish(reject),
+            finished: () => {
+              settled = true
+              stopListening()
+            },
+          })
+        },
+      )
     })
   }
 
@@ -250,7 +249,7 @@ class Pool {
       const id = ++this.#lastId
       // Until the ids wrap every id is new; after, a call still pending or still running after
       // it was cancelled, or a module (its load's id), may hold one.
-      if (!this.#wrapped || !(this.#pending.has(id) || this.#native.idInUse(id))) return id
+      if (!this.#wrapped || !(this.#calls.has(id) || this.#native.idInUse(id))) return id
     }
   }
 
@@ -258,211 +257,17 @@ class Pool {
     this.#lastId = id
   }
 
-  #settle(bytes, index, count, extras) {
-    readBatch(bytes, index, count, extras, (id, kind, b, start, end, extra, lent) => {
-      // Each entry settles on its own: one that throws costs its own call, never the rest of the
-      // batch (they would otherwise wait forever, the native side having let go of them).
-      try {
-        this.#settleOne(id, kind, b, start, end, extra, lent)
-      } catch (err) {
-        this.#settleFailed(id, kind, err)
-      }
-    })
-    this.#release()
-  }
-
-  /** An entry threw while being settled: its call rejects with why; anything else is rethrown. */
-  #settleFailed(id, kind, err) {
-    const call = isCallKind(kind) ? this.#pending.get(id) : undefined
-    if (call === undefined) {
-      process.nextTick(() => {
-        throw err
-      })
-      return
-    }
-    this.#forget(id, call)
-    const error = new Error(`invoke-parallel: the worker's answer to this call could not be handled: ${err?.message}`, {
-      cause: err,
-    })
-    if (call.stream === undefined) call.reject(error)
-    else call.stream.fail(error)
-  }
-
-  /** One batch entry; its payload is `bytes[start, end)`, `lent` if those bytes are reused. */
-  #settleOne(id, kind, bytes, start, end, extra, lent) {
-    switch (kind) {
-      case BatchKind.StdoutLine:
-      case BatchKind.StderrLine:
-        return this.#writeOutput(id, kind === BatchKind.StdoutLine ? 'stdout' : 'stderr', bytes.toString('utf8', start, end))
-      case BatchKind.Report:
-        return this.#report(failureError(bytes.toString('utf8', start, end)))
-      case BatchKind.ReportWithError: {
-        // An uncaught exception in a worker: the report, with what was thrown as its cause.
-        const error = failureError(bytes.toString('utf8', start, end))
-        error.cause = decodeThrownOrSay(extra)
-        return this.#report(error)
-      }
-      case BatchKind.Room:
-        // Said when the count allowed one more call; calls made since may have taken the room.
-        if (this.#room !== null && this.#native.wantRoom(this.#unsubmitted)) {
-          this.#room.resolve()
-          this.#room = null
-        }
-        return
-      case BatchKind.Closed:
-        this.#closeDone = true
-        return this.#markClosed()
-    }
-    const call = this.#pending.get(id)
-    const fds = kind === BatchKind.ResolvedWithHandles ? extra : undefined
-    if (call === undefined) {
-      // Settled already (cancelled): descriptors that came anyway are closed.
-      if (fds !== undefined) restoreHandles([], fds)
-    } else if (kind === BatchKind.StreamStart) {
-      call.stream = this.#openStream(id, call)
-      call.resolve(call.stream)
-    } else if (kind === BatchKind.StreamItem) {
-      this.#deliverItem(call.stream, bytes, start, end, lent)
-    } else {
-      this.#forget(id, call)
-      this.#finishCall(call, kind, bytes, start, end, lent, fds)
+  /** The native side said a call would be accepted; calls made since may have taken the room. */
+  #roomSaid() {
+    if (this.#room !== null && this.#native.wantRoom(this.#unsubmitted)) {
+      this.#room.resolve()
+      this.#room = null
     }
   }
 
-  #finishCall(call, kind, bytes, start, end, lent, fds) {
-    let outcome
-    let ok = false
-    // Until restoreHandles has them, the descriptors are ours to close if anything fails.
-    let fdsTaken = fds === undefined
-    try {
-      if (!fdsTaken && call.stream !== undefined) throw new Error('a stream cannot end with descriptors')
-      if (kind === BatchKind.Resolved || kind === BatchKind.ResolvedWithHandles) {
-        outcome = wire.decode(bytes, start, end, lent)
-        if (!fdsTaken) {
-          fdsTaken = true
-          outcome = restoreHandles([outcome], fds)[0]
-        }
-        ok = true
-      } else {
-        outcome =
-          kind === BatchKind.Rejected
-            ? wire.decodeThrown(Buffer.from(bytes.subarray(start, end)))
-            : failureError(bytes.toString('utf8', start, end))
-      }
-    } catch (err) {
-      if (!fdsTaken) restoreHandles([], fds)
-      outcome = new Error(`invoke-parallel: the worker's reply could not be decoded: ${err.message}`)
-    }
-    if (call.stream === undefined) {
-      if (ok) call.resolve(outcome)
-      else call.reject(outcome)
-    } else if (ok) {
-      call.stream.end()
-    } else {
-      call.stream.fail(outcome)
-    }
-  }
-
-  #openStream(id, call) {
-    call.waiting = false
-    this.#idleStreams++
-    return new WorkerStream({
-      credit: (items) => this.#native.credit(id, items),
-      stop: () => {
-        if (this.#forget(id, call)) {
-          this.#native.cancel(id)
-          this.#release()
-        }
-      },
-      finished: () => call.finished?.(),
-      // A stream holds the process open only while someone awaits its next item.
-      waiting: (waiting) => {
-        if (this.#pending.get(id) !== call || call.waiting === waiting) return
-        call.waiting = waiting
-        if (waiting) {
-          this.#idleStreams--
-          this.#hold()
-        } else {
-          this.#idleStreams++
-          this.#release()
-        }
-      },
-    })
-  }
-
-  /** Drops a call from #pending; false if it was not there. */
-  #forget(id, call) {
-    if (!this.#pending.delete(id)) return false
-    if (call.stream !== undefined && !call.waiting) this.#idleStreams--
-    return true
-  }
-
-  #deliverItem(stream, bytes, start, end, lent) {
-    let item
-    try {
-      item = wire.decode(bytes, start, end, lent)
-    } catch (err) {
-      return stream.abort(new Error(`invoke-parallel: a streamed item could not be decoded: ${err.message}`))
-    }
-    stream.push(item)
-  }
-
-  #writeOutput(pid, stream, line) {
-    if (this.#output === 'prefix') {
-      process[stream].write(`[worker ${pid}] ${line}\n`)
-      return
-    }
-    try {
-      this.#output(line, { pid, stream })
-    } catch (thrown) {
-      process.nextTick(() => {
-        throw thrown
-      })
-    }
-  }
-
-  #report(error) {
-    try {
-      this.#onError(error)
-    } catch (thrown) {
-      // Never let a throwing handler cost the rest of the batch its settlement.
-      process.nextTick(() => {
-        throw thrown
-      })
-    }
-  }
-
-  // The pool holds the event loop open only while someone awaits it, so a script that forgets to
-  // close its pool still exits when its work is done.
-  #hold() {
-    if (!this.#holding) {
-      this.#holding = true
-      busyPools.add(this)
-      this.#native.keepAlive(true)
-    }
-  }
-
-  #release() {
-    const awaitingClose = this.#closing !== null && !this.#closeDone
-    if (this.#holding && this.#pending.size === this.#idleStreams && !awaitingClose && this.#room === null) {
-      this.#holding = false
-      busyPools.delete(this)
-      this.#native.keepAlive(false)
-    }
-  }
-}
-
-/** Batch entries that settle or feed a call (the rest are about the pool). */
-function isCallKind(kind) {
-  return kind <= BatchKind.Failed || kind === BatchKind.ResolvedWithHandles || kind === BatchKind.StreamStart || kind === BatchKind.StreamItem
-}
-
-/** A worker's uncaught exception, or an Error saying it could not be rebuilt. */
-function decodeThrownOrSay(bytes) {
-  try {
-    return wire.decodeThrown(bytes)
-  } catch (err) {
-    return new Error(`invoke-parallel: the worker's uncaught exception could not be decoded: ${err.message}`)
+  #closedSaid() {
+    this.#closeDone = true
+    this.#markClosed()
   }
 }
 

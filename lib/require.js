@@ -10,8 +10,8 @@ const { Pool } = require('./pool')
 const { loadModule } = require('./pool-interface')
 const { createModuleProxy } = require('./proxy')
 const { globalPool } = require('./global-pool')
-const { poolClosedError } = require('./errors')
-const { isCancelled, onCancel, cancelError } = require('./cancel')
+const { makeError } = require('./errors')
+const { isCancelled, onCancel, submitUnlessCancelled, cancelError } = require('./cancel')
 
 /** Never throws: every failure, the resolver's included, is a rejected promise. */
 function invokeRequire(specifier, options) {
@@ -62,7 +62,7 @@ function describe(value) {
 const loadedModules = new WeakMap()
 
 function loadShared(pool, resolved, noRetry) {
-  if (pool.closed === true) return Promise.reject(poolClosedError())
+  if (pool.closed === true) return Promise.reject(makeError('ERR_INVOKE_POOL_CLOSED'))
   let cache = loadedModules.get(pool)
   if (cache === undefined) {
     cache = new Map()
@@ -108,22 +108,22 @@ function cancellable(token, start) {
       done = true
       reject(cancelError(token))
     })
-    // As for calls: an already-resolved foreign thenable speaks in the next microtask.
-    queueMicrotask(() => {
-      if (done) return
-      start().then(
-        (value) => {
-          done = true
-          stop()
-          resolve(value)
-        },
-        (err) => {
-          done = true
-          stop()
-          reject(err)
-        },
-      )
-    })
+    submitUnlessCancelled(
+      () => done,
+      () =>
+        start().then(
+          (value) => {
+            done = true
+            stop()
+            resolve(value)
+          },
+          (err) => {
+            done = true
+            stop()
+            reject(err)
+          },
+        ),
+    )
   })
 }
 

@@ -1,11 +1,11 @@
 'use strict'
 // A worker method's streamed result, as the caller sees it: an async iterable fed by the pool.
-// The worker may run ahead by at most WINDOW items; reading gives it credit for more.
+// The worker may run ahead by at most STREAM_WINDOW items; reading gives it credit for more.
 
-/** Items the worker may send before the caller has read any (lib/worker/main.js uses this too). */
-const WINDOW = 64
+const { STREAM_WINDOW } = require('./protocol')
+
 /** Credit goes back in chunks of this many read items, not one message per item. */
-const GRANT = WINDOW / 2
+const GRANT = STREAM_WINDOW / 2
 
 class WorkerStream {
   #buffered = []
@@ -103,4 +103,4 @@ class WorkerStream {
   }
 }
 
-module.exports = { WorkerStream, WINDOW }
+module.exports = { WorkerStream }

@@ -8,6 +8,7 @@
 // plain descriptions and are rebuilt with their native class on the other side.
 
 const v8 = require('node:v8')
+const { makeError } = require('./errors')
 
 const NATIVE_ERRORS = new Map(
   [Error, TypeError, RangeError, SyntaxError, ReferenceError, EvalError, URIError, AggregateError].map(
@@ -90,9 +91,7 @@ function encodeInspecting(value, inspected, what, asJson, text = false) {
   } catch (err) {
     const where = findUncloneable(inspected, what, new Set())
     const detail = where ? `${where.path} is ${where.kind}` : err.message
-    const error = new TypeError(`invoke-parallel: the ${what} cannot be sent between processes: ${detail}`)
-    error.code = 'ERR_INVOKE_UNSERIALIZABLE'
-    throw error
+    throw makeError('ERR_INVOKE_UNSERIALIZABLE', what, detail)
   }
 }
 

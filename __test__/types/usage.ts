@@ -68,6 +68,7 @@ async function usage() {
   const stats: invoke.PoolStats = pool.stats()
   void stats.queued
   invoke.pool({ output: 'prefix', execArgv: ['--no-warnings'] })
+  invoke.pool({ idleTimeout: 1000 })
   const bounded = invoke.pool({ maxQueue: 100, recycleAfter: 1000, maxMemory: 2 ** 29, maxMessageSize: 2 ** 20 })
   await bounded.whenRoom()
   invoke.pool({ output: (line, { pid, stream }) => void [line.length, pid, stream] })

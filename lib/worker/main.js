@@ -5,14 +5,12 @@
 
 const net = require('node:net')
 const { pathToFileURL } = require('node:url')
-const { Kind, FrameReader, FrameWriter, EMPTY, HANDLES_FLAG } = require('../frame')
+const { FrameKind: Kind, HANDLES_FLAG, CHANNEL_FD, HANDLE_FD, STREAM_WINDOW } = require('../protocol')
+const { FrameReader, FrameWriter, EMPTY } = require('../frame')
 const wire = require('../wire')
-const { tooLargeError } = require('../errors')
-// How many items a stream may send before the parent grants more: the parent's own figure.
-const { WINDOW } = require('../stream')
+const { makeError } = require('../errors')
 const { isHandle, takeHandles, releaseHandles, restoreHandles, kTransfer } = require('../handles')
 
-const HANDLE_CHANNEL_FD = 4
 let native = null
 /** The addon, loaded only by workers that pass sockets: it reads and writes descriptors on fd 4. */
 function handleChannel() {
@@ -20,7 +18,7 @@ function handleChannel() {
   return native
 }
 
-const channel = new net.Socket({ fd: 3, readable: true, writable: true })
+const channel = new net.Socket({ fd: CHANNEL_FD, readable: true, writable: true })
 const reader = new FrameReader()
 const writer = new FrameWriter(channel)
 /** module id -> { methods } once loaded, { error } if loading threw, { loading } while an ES module loads */
@@ -122,7 +120,7 @@ function methodsOf(exports) {
 
 function call(frame) {
   // Descriptors arrive in frame order: take this frame's now, whatever becomes of the call.
-  const fds = frame.withHandles ? handleChannel().receiveHandles(HANDLE_CHANNEL_FD) : undefined
+  const fds = frame.withHandles ? handleChannel().receiveHandles(HANDLE_FD) : undefined
   const entry = modules.get(frame.module)
   if (entry?.loading) entry.loading.then(() => run(frame, entry, fds))
   else run(frame, entry, fds)
@@ -201,7 +199,7 @@ function isAsyncIterable(value) {
 
 /** Sends an async iterable's items as they come, never more than the parent has room for. */
 async function streamOut(call, iterable) {
-  const flow = { credit: WINDOW, wake: null, stopped: false }
+  const flow = { credit: STREAM_WINDOW, wake: null, stopped: false }
   streams.set(call, flow)
   writer.send(Kind.StreamStart, call, 0, EMPTY)
   let iterator
@@ -256,7 +254,7 @@ function resolve(call, value) {
     return reject(call, error)
   }
   if (handles === null) return writer.send(Kind.Resolved, call, 0, payload)
-  handleChannel().sendHandles(HANDLE_CHANNEL_FD, handles.fds)
+  handleChannel().sendHandles(HANDLE_FD, handles.fds)
   writer.send(Kind.Resolved | HANDLES_FLAG, call, 0, payload)
   releaseHandles(handles)
 }
@@ -274,7 +272,7 @@ function encodeThrownWithin(error) {
 
 /** Its stack would only show this file: without one, it fits the smallest maxMessageSize (lib/options.js). */
 function tooLarge(what, size) {
-  const error = tooLargeError(what, size, maxMessageSize)
+  const error = makeError('ERR_INVOKE_MESSAGE_TOO_LARGE', what, size, maxMessageSize)
   error.stack = undefined
   return error
 }

@@ -18,7 +18,7 @@ type Extra = Either<Buffer, Vec<i32>>;
 /// Binary payloads from this size on get a Buffer of their own in a batch (see `to_batch`).
 const OWN_BUFFER: usize = 64 * 1024;
 
-/// Batch kinds, mirrored in `lib/native.js`.
+/// Batch kinds: the same numbers as `BatchKind` in `lib/protocol.js`.
 const RESOLVED: u32 = 0;
 const REJECTED: u32 = 1;
 const FAILED: u32 = 2;

@@ -1,0 +1,34 @@
+'use strict'
+// Pools for tests: closed (forcibly) when the test ends, whatever it did to them.
+
+const fs = require('node:fs')
+const os = require('node:os')
+const path = require('node:path')
+const invoke = require('../..')
+
+/** A pool with `options`, closed by the test's teardown. */
+function freshPool(t, options) {
+  const pool = invoke.pool(options)
+  t.teardown(() => pool.close({ force: true }))
+  return pool
+}
+
+/** The same, with what reaches `onError` collected in `errors`. */
+function watchedPool(t, options) {
+  const errors = []
+  const pool = freshPool(t, { onError: (error) => errors.push(error), ...options })
+  return { pool, errors }
+}
+
+/**
+ * A folder for the test's files, removed once the test's pools are closed (a worker still
+ * running could write into it while it is removed): make it before the pools, since teardowns
+ * run last-registered first.
+ */
+function scratchDir(t, prefix) {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), `invoke-parallel-${prefix}-`))
+  t.teardown(() => fs.rmSync(dir, { recursive: true, force: true }))
+  return dir
+}
+
+module.exports = { freshPool, watchedPool, scratchDir }

@@ -1,0 +1,112 @@
+'use strict'
+// The pool's pending calls and loads, by id, and whether they hold the event loop open: the pool
+// holds it only while someone awaits it, so a script that forgets to close its pool still exits
+// when its work is done.
+
+const { WorkerStream } = require('./stream')
+
+// Pools with calls pending stay reachable here: a caller awaiting a result may hold nothing else.
+// An idle pool nobody references is collected, and its workers exit with it.
+const busyPools = new Set()
+
+class Calls {
+  /** call id -> { resolve, reject, and for a streamed result: stream, waiting; finished?() } */
+  #pending = new Map()
+  /** Streams in #pending that nobody is reading from: they do not hold the process open. */
+  #idleStreams = 0
+  #holding = false
+  #pool
+  #native
+  /** Whether the pool waits for something besides calls (its close, room for a call). */
+  #poolWaits
+
+  constructor(pool, native, poolWaits) {
+    this.#pool = pool
+    this.#native = native
+    this.#poolWaits = poolWaits
+  }
+
+  has(id) {
+    return this.#pending.has(id)
+  }
+
+  get(id) {
+    return this.#pending.get(id)
+  }
+
+  /** The promise of call or load `id`'s outcome. */
+  track(id) {
+    this.hold()
+    return new Promise((resolve, reject) => {
+      this.#pending.set(id, { resolve, reject })
+    })
+  }
+
+  /** Registers `entry` ({resolve, reject, finished?}) for call `id`. */
+  add(id, entry) {
+    this.hold()
+    this.#pending.set(id, entry)
+  }
+
+  /** Drops a call; false if it was not there. */
+  forget(id, call) {
+    if (!this.#pending.delete(id)) return false
+    if (call.stream !== undefined && !call.waiting) this.#idleStreams--
+    return true
+  }
+
+  /** The caller gave up on call `id` (cancelled): the pool stops it and forgets it. */
+  abandon(id) {
+    this.#pending.delete(id)
+    this.#native.cancel(id)
+    this.release()
+  }
+
+  /** Call `id`'s result is a stream: the caller reads it at its own pace. */
+  openStream(id, call) {
+    call.waiting = false
+    this.#idleStreams++
+    call.stream = new WorkerStream({
+      credit: (items) => this.#native.credit(id, items),
+      stop: () => {
+        if (this.forget(id, call)) {
+          this.#native.cancel(id)
+          this.release()
+        }
+      },
+      finished: () => call.finished?.(),
+      // A stream holds the process open only while someone awaits its next item.
+      waiting: (waiting) => {
+        if (this.#pending.get(id) !== call || call.waiting === waiting) return
+        call.waiting = waiting
+        if (waiting) {
+          this.#idleStreams--
+          this.hold()
+        } else {
+          this.#idleStreams++
+          this.release()
+        }
+      },
+    })
+    return call.stream
+  }
+
+  hold() {
+    if (!this.#holding) {
+      this.#holding = true
+      busyPools.add(this.#pool)
+      this.#native.keepAlive(true)
+    }
+  }
+
+  /** Lets the event loop go if nothing awaits the pool any more. */
+  release() {
+    if (this.#holding && this.#pending.size === this.#idleStreams && !this.#poolWaits()) {
+      this.#holding = false
+      busyPools.delete(this.#pool)
+      this.#native.keepAlive(false)
+    }
+  }
+}
+
+module.exports = { Calls }
