@@ -15,6 +15,8 @@ const WORKER_MAIN = path.join(__dirname, 'worker', 'main.js')
 
 /** For tests: sets the last call id handed out, so the ids can be made to wrap. */
 const kSetLastId = Symbol('invoke-parallel.setLastId')
+/** For invoke.map: the most workers the pool runs, which sizes its default concurrency. */
+const kLimit = Symbol('invoke-parallel.limit')
 
 // Pools with calls pending stay reachable here: a caller awaiting a result may hold nothing else.
 // An idle pool nobody references is collected, and its workers exit with it.
@@ -50,6 +52,7 @@ class Pool {
     this.#onError = o.onError
     this.#output = o.output
     this.#maxMessageSize = o.maxMessageSize
+    this[kLimit] = o.limit
     const self = new WeakRef(this)
     this.#native = new NativePool(
       {
@@ -435,4 +438,4 @@ function deferred() {
   return { promise, resolve }
 }
 
-module.exports = { Pool, kSetLastId }
+module.exports = { Pool, kSetLastId, kLimit }

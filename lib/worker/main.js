@@ -11,6 +11,7 @@ const { tooLargeError } = require('../errors')
 // How many items a stream may send before the parent grants more: the parent's own figure.
 const { WINDOW } = require('../stream')
 const { isHandle, takeHandles, releaseHandles, restoreHandles, kTransfer } = require('../handles')
+const { CHUNK_METHOD, chunkTarget } = require('./chunk')
 
 const HANDLE_CHANNEL_FD = 4
 let native = null
@@ -136,7 +137,7 @@ function run({ call, module, payload }, entry, fds) {
   try {
     ;[method, args] = wire.decode(payload)
     if (fds !== undefined) restoreHandles(args, fds)
-    const target = entry.methods.get(method)
+    const target = method === CHUNK_METHOD ? chunkTarget(entry.methods) : entry.methods.get(method)
     if (target === undefined) throw new TypeError(`${method} is not an exported function`)
     // Only once a module has asked for its calls' signals (by loading worker.js) does a call get one.
     const context = globalThis[CALL_CONTEXT]
