@@ -91,6 +91,9 @@ async function* mapChunks({ pool, moduleId, name, bound }, items, o) {
       })
   }
 
+  // Ordered, the queue holds the running chunks too; unordered, only the settled ones.
+  const held = () => queue.length - head + (o.ordered ? 0 : running)
+
   /** `promise`, unless a token fires first. */
   const unlessCancelled = (promise) =>
     new Promise((resolve, reject) => {
@@ -103,7 +106,7 @@ async function* mapChunks({ pool, moduleId, name, bound }, items, o) {
   try {
     for (;;) {
       if (cancelled !== null) throw cancelled
-      while (!exhausted && !failing && running < concurrency && queue.length - head + running < window) {
+      while (!exhausted && !failing && running < concurrency && held() < window) {
         let batch = source.read(sizer.size())
         if (!Array.isArray(batch)) batch = await unlessCancelled(batch)
         if (cancelled !== null) throw cancelled
