@@ -3,7 +3,8 @@
 // comes back as one `@@TOOLS-RESULT {json}` line on stdout. run.js spawns this.
 //
 // spec: {lib, job, mode, workers, scale}. File jobs (terser, typescript, prettier, marked) run
-// in `bulk` (every file submitted at once) or `bounded` (2 per worker in flight) mode; the item
+// in `bulk` (every file submitted at once) or `bounded` (2 per worker in flight) mode, or for
+// invoke-parallel also `map` (every file given to invoke.map at once); the item
 // jobs, `blocks` (marked per Markdown block) and `tiny` (x + 1 per number), run as `calls` (one
 // call per item, all at once), `map` (invoke.map) or `inline` (no pool).
 
@@ -64,9 +65,19 @@ async function fileJob(pool) {
   const items = CORPORA[spec.job](spec.scale)
   let first = null
   const t0 = performance.now()
-  const results = await submit(items, (item) => pool.call(spec.job, item), spec.mode === 'bulk' ? Infinity : 2 * spec.workers, () => {
+  const took = () => {
     first ??= performance.now() - t0
-  })
+  }
+  let results
+  if (spec.mode === 'map') {
+    results = []
+    for await (const result of pool.map(spec.job, items)) {
+      took()
+      results.push(result)
+    }
+  } else {
+    results = await submit(items, (item) => pool.call(spec.job, item), spec.mode === 'bulk' ? Infinity : 2 * spec.workers, took)
+  }
   const wallMs = performance.now() - t0
   return {
     items: items.length,

@@ -48,7 +48,12 @@ const jobs = opts.jobs ?? JOBS
 function groups() {
   const out = []
   for (const job of jobs.filter((j) => FILE_JOBS.includes(j))) {
-    for (const mode of ['bulk', 'bounded']) out.push({ job, mode, entries: LIBS.map((lib) => ({ lib, mode })) })
+    for (const mode of ['bulk', 'bounded']) {
+      const entries = LIBS.map((lib) => ({ lib, mode }))
+      // invoke.map is the other way to submit everything at once.
+      if (mode === 'bulk' && LIBS.includes('invoke-parallel')) entries.push({ lib: 'invoke-parallel', mode: 'map' })
+      out.push({ job, mode, entries })
+    }
   }
   for (const job of jobs.filter((j) => ITEM_JOBS.includes(j))) {
     const entries = LIBS.map((lib) => ({ lib, mode: 'calls' }))
