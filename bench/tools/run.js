@@ -5,6 +5,7 @@
 // (job, mode) one after another in a rotated order. See README.md beside this file.
 //
 //   node bench/tools/run.js [--quick] [--rounds=N] [--scale=X] [--only=lib,lib] [--job=name,name] [--out=file]
+//   node bench/tools/run.js --from=results.json     (the tables of a run again, from its results)
 
 const fs = require('node:fs')
 const os = require('node:os')
@@ -21,7 +22,7 @@ const WORKERS = 2
 const CASE_TIMEOUT_MS = 180000
 
 function parseArgs(argv) {
-  const o = { quick: false, rounds: null, scale: null, only: null, jobs: null, out: null }
+  const o = { quick: false, rounds: null, scale: null, only: null, jobs: null, out: null, from: null }
   for (const arg of argv) {
     const [key, value] = arg.split(/=(.*)/s)
     if (key === '--quick') o.quick = true
@@ -30,6 +31,7 @@ function parseArgs(argv) {
     else if (key === '--only') o.only = value.split(',').filter(Boolean)
     else if (key === '--job') o.jobs = value.split(',').filter(Boolean)
     else if (key === '--out') o.out = path.resolve(value)
+    else if (key === '--from') o.from = path.resolve(value)
     else throw new Error(`unknown argument ${arg}`)
   }
   for (const job of o.jobs ?? []) if (!JOBS.includes(job)) throw new Error(`--job: unknown job ${job} (${JOBS.join(', ')})`)
@@ -102,12 +104,12 @@ function median(values) {
 
 const nameOf = ({ lib, mode }) => (mode === 'map' ? 'invoke-parallel map' : lib === 'inline' ? 'inline (no pool)' : lib)
 
-/** Median over the rounds of `key`, and of its ratio to `base`'s in the same round. */
-function stat(results, entry, key, base) {
-  const mine = results.filter((r) => r.lib === entry.lib && r.mode === entry.mode && !r.error)
+/** Median over the rounds of `key` for a job's entry, and of its ratio to `base`'s in the same round. */
+function stat(results, job, entry, key, base) {
+  const mine = results.filter((r) => r.job === job && r.lib === entry.lib && r.mode === entry.mode && !r.error)
   const ratios = []
   for (const r of mine) {
-    const b = results.find((x) => x.round === r.round && x.lib === base.lib && x.mode === base.mode && !x.error)
+    const b = results.find((x) => x.job === job && x.round === r.round && x.lib === base.lib && x.mode === base.mode && !x.error)
     if (b) ratios.push(r[key] / b[key])
   }
   return { value: median(mine.map((r) => r[key])), ratio: median(ratios), min: Math.min(...ratios), max: Math.max(...ratios) }
@@ -126,18 +128,18 @@ function table(headers, rows) {
 function fileTable(results, group) {
   const base = { lib: BASELINE, mode: group.mode }
   const rows = group.entries.map((entry) => {
-    const wall = stat(results, entry, 'wallMs', base)
-    const first = stat(results, entry, 'firstMs', base)
-    const jest = stat(results, entry, 'firstMs', { lib: 'jest-worker', mode: group.mode })
-    const rss = stat(results, entry, 'peakWorkerRssMB', base)
-    const errors = results.filter((r) => r.lib === entry.lib && r.mode === entry.mode && r.error).length
+    const wall = stat(results, group.job, entry, 'wallMs', base)
+    const first = stat(results, group.job, entry, 'firstMs', base)
+    const jest = stat(results, group.job, entry, 'firstMs', { lib: 'jest-worker', mode: group.mode })
+    const rss = stat(results, group.job, entry, 'peakWorkerRssMB', base)
+    const errors = results.filter((r) => r.job === group.job && r.lib === entry.lib && r.mode === entry.mode && r.error).length
     return [
       nameOf(entry) + (errors ? ` (${errors} failed)` : ''),
       num(wall.value),
       entry.lib === BASELINE ? 'base' : ratio(wall),
       num(first.value),
       ratio(jest),
-      num(stat(results, entry, 'imbalance', base).value, 3),
+      num(stat(results, group.job, entry, 'imbalance', base).value, 3),
       num(rss.value, 0),
     ]
   })
@@ -150,9 +152,9 @@ function itemTable(results, group) {
   const base = { lib: BASELINE, mode: 'calls' }
   const inline = { lib: 'inline', mode: 'inline' }
   const rows = group.entries.map((entry) => {
-    const rate = stat(results, entry, 'itemsPerSec', base)
-    const speedup = stat(results, entry, 'itemsPerSec', inline)
-    return [nameOf(entry), num(stat(results, entry, 'wallMs', base).value), num(rate.value), ratio(rate), ratio(speedup)]
+    const rate = stat(results, group.job, entry, 'itemsPerSec', base)
+    const speedup = stat(results, group.job, entry, 'itemsPerSec', inline)
+    return [nameOf(entry), num(stat(results, group.job, entry, 'wallMs', base).value), num(rate.value), ratio(rate), ratio(speedup)]
   })
   const items = results.find((r) => r.job === group.job && r.items)?.items
   const what = group.job === 'blocks' ? 'marked per Markdown block' : 'x + 1 per number'
@@ -175,7 +177,25 @@ function rotated(list, k) {
   return [...list.slice(n), ...list.slice(0, n)]
 }
 
+/** --from: the tables of a saved run. */
+function renderSaved(file) {
+  const { meta, results } = JSON.parse(fs.readFileSync(file, 'utf8'))
+  const jobsRun = new Set(results.map((r) => r.job))
+  const all = groups().filter((group) => jobsRun.has(group.job))
+  return { meta, tables: all.map((group) => (ITEM_JOBS.includes(group.job) ? itemTable(results, group) : fileTable(results, group))) }
+}
+
+function print(meta, tables) {
+  console.log(`real tools, ${meta.rounds} round(s), interleaved; commit ${meta.commit}, node ${meta.node}, ${meta.cpus} CPUs (${meta.cpuModel}), load ${meta.loadavg.map((l) => l.toFixed(1)).join(' ')} at the start, ${meta.loadavgAfter?.map((l) => l.toFixed(1)).join(' ') ?? '?'} at the end`)
+  console.log("ratios: median over rounds of the per-round ratio (min-max); imbalance: busiest worker's event-loop busy time / the mean\n")
+  console.log(tables.join('\n\n'))
+}
+
 async function main() {
+  if (opts.from !== null) {
+    const { meta, tables } = renderSaved(opts.from)
+    return print(meta, tables)
+  }
   const meta = { date: new Date().toISOString(), commit: commit(), node: process.version, cpus: os.availableParallelism(), cpuModel: os.cpus()[0]?.model, loadavg: os.loadavg(), rounds: ROUNDS, scale: SCALE, workers: WORKERS }
   const results = []
   const all = groups()
@@ -194,9 +214,7 @@ async function main() {
   const tables = all.map((group) => (ITEM_JOBS.includes(group.job) ? itemTable(results, group) : fileTable(results, group)))
   meta.loadavgAfter = os.loadavg()
   fs.writeFileSync(OUT, JSON.stringify({ meta, results, tables }, null, 2) + '\n')
-  console.log(`real tools, ${ROUNDS} round(s), interleaved; commit ${meta.commit}, node ${meta.node}, ${meta.cpus} CPUs (${meta.cpuModel}), load ${meta.loadavg.map((l) => l.toFixed(1)).join(' ')}`)
-  console.log('ratios: median over rounds of the per-round ratio (min-max); imbalance: busiest worker\'s event-loop busy time / the mean\n')
-  console.log(tables.join('\n\n'))
+  print(meta, tables)
 }
 
 main().catch((err) => {
