@@ -364,3 +364,33 @@ test('bad arguments throw a TypeError or RangeError naming what is wrong', async
   t.throws(() => invoke.map(mod.square, [], { nope: true }), { instanceOf: TypeError, message: /unknown option "nope"/ })
   t.throws(() => invoke.map(mod.square, [], { signal: {} }), { instanceOf: TypeError, message: /signal/ })
 })
+
+test('a chunk answer of the wrong shape fails that chunk\'s items only; the map and the pool go on', async (t) => {
+  // One worker, one chunk of one item at a time: the call ids are known (the load took id 1).
+  const pool = invoke.pool({ limit: 1 })
+  t.teardown(() => pool.close({ force: true }))
+  const mod = await invoke.require('./fixtures/map-forger', { pool })
+  let nextCall = 2
+  const shapes = fc.oneof(
+    fc.constantFrom('[1]', '"text"', '[0,[1,2],null]', '[0,[null],[[5,"x"]]]', '[0,[null],[[0,"x"]]]', '[0,[null],7]', '{}'),
+    fc.jsonValue().map((value) => JSON.stringify(value) ?? 'null'),
+  )
+  await checkProperty(
+    t,
+    shapes,
+    async (payload) => {
+      const items = [{ forge: { call: nextCall, payload } }, { value: 'after' }, { value: 'last' }]
+      nextCall += items.length
+      const got = await within(collect(invoke.map(mod.forgeOrEcho, items, { chunk: 1, concurrency: 1, settle: true })), 20000, 'the map')
+      if (got.error) return `rejected: ${got.error.stack}`
+      const [forged, ...rest] = got.results
+      if (forged.status !== 'rejected' || !/answer to a map chunk could not be read/.test(forged.reason.message)) {
+        return `the forged chunk: ${forged.status} ${forged.reason?.stack ?? JSON.stringify(forged.value)}`
+      }
+      return JSON.stringify(rest) === JSON.stringify([{ status: 'fulfilled', value: 'after' }, { status: 'fulfilled', value: 'last' }])
+        ? null
+        : `the honest chunks: ${JSON.stringify(rest)}`
+    },
+    { runs: 30, msPerRun: 300 },
+  )
+})
