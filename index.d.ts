@@ -210,6 +210,43 @@ declare function invokeRequire<M = Record<string, AnyFunction>>(
 ): Promise<ModuleProxy<M>>
 export { invokeRequire as require }
 
+/** Options for `invoke.map()`. Every one is optional. */
+export interface MapOptions {
+  /** Most chunk calls out at once. Default: twice the pool's `limit`. */
+  concurrency?: number
+  /** Items per call, fixed. Default: chosen from the measured time per item (a few ms of work a call). */
+  chunk?: number
+  /** Yield results in input order (`true`, the default) or as they finish. */
+  ordered?: boolean
+  /** Yield `{status, value | reason}` for every item instead of rejecting at the first error. */
+  settle?: boolean
+  /** Stops the map: reading ends, calls in flight are cancelled, the iteration rejects with `Cancel`. */
+  signal?: AbortSignalLike
+  /** The same, as a cancel token. */
+  cancelToken?: CancelTokenLike
+  /** Milliseconds each item may take once its chunk is on a worker (a chunk of n items gets n times this). */
+  timeout?: number
+}
+
+/** What `invoke.map(..., {settle: true})` yields per item. */
+export type MapOutcome<T> = { status: 'fulfilled'; value: T } | { status: 'rejected'; reason: unknown }
+
+/**
+ * Calls a proxy method once per item (`method(item)`), batching items into chunks, and yields
+ * the results: `for await (const r of invoke.map(mod.parse, lines))`. Throws a TypeError or
+ * RangeError for a bad argument; everything else rejects the iteration.
+ */
+export declare function map<A, R>(
+  method: (item: A) => Promise<R>,
+  items: Iterable<A> | AsyncIterable<A>,
+  options: MapOptions & { settle: true },
+): AsyncGenerator<MapOutcome<R>, void, undefined>
+export declare function map<A, R>(
+  method: (item: A) => Promise<R>,
+  items: Iterable<A> | AsyncIterable<A>,
+  options?: MapOptions & { settle?: false },
+): AsyncGenerator<R, void, undefined>
+
 /** Creates a pool of worker processes. Throws a TypeError or RangeError naming a bad option. */
 export declare function pool(options?: PoolOptions): Pool
 

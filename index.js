@@ -5,6 +5,7 @@ const { Pool } = require('./lib/pool')
 const { globalPool } = require('./lib/global-pool')
 const { invokeRequire } = require('./lib/require')
 const { closeIsolated } = require('./lib/proxy')
+const { map } = require('./lib/map')
 const { cancelToken } = require('./lib/cancel')
 const { Cancel, Timeout, Retry } = require('./lib/errors')
 const { set } = require('./lib/handles')
@@ -17,6 +18,7 @@ function pool(options) {
 
 module.exports = {
   require: invokeRequire,
+  map,
   pool,
   globalPool,
   close: closeIsolated,

@@ -18,6 +18,8 @@ const WORKER_MAIN = path.join(__dirname, 'worker', 'main.js')
 
 /** For tests: sets the last call id handed out, so the ids can be made to wrap. */
 const kSetLastId = Symbol('invoke-parallel.setLastId')
+/** For invoke.map: the most workers the pool runs, which sizes its default concurrency. */
+const kLimit = Symbol('invoke-parallel.limit')
 
 class Pool {
   #native
@@ -43,6 +45,7 @@ class Pool {
   constructor(options) {
     const o = poolOptions(options)
     this.#maxMessageSize = o.maxMessageSize
+    this[kLimit] = o.limit
     const self = new WeakRef(this)
     this.#native = new NativePool(
       {
@@ -284,4 +287,4 @@ function deferred() {
   return { promise, resolve }
 }
 
-module.exports = { Pool, kSetLastId }
+module.exports = { Pool, kSetLastId, kLimit }

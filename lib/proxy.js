@@ -10,6 +10,8 @@ const RESERVED = new Set(['then'])
 
 /** Proxy -> the hidden pool of an isolated module. */
 const isolatedPools = new WeakMap()
+/** Proxy method -> what calling it means, `{pool, moduleId, name, bound}`: for invoke.map. */
+const methodTargets = new WeakMap()
 
 function createModuleProxy(pool, moduleId, names, bound, { isolated = false } = {}) {
   const proxy = (options) => createModuleProxy(pool, moduleId, names, { ...bound, ...callOptions(options) }, { isolated })
@@ -17,6 +19,7 @@ function createModuleProxy(pool, moduleId, names, bound, { isolated = false } = 
     if (RESERVED.has(name)) continue
     const method = (...args) => pool[callMethod](moduleId, name, args, bound)
     Object.defineProperty(method, 'name', { value: name })
+    methodTargets.set(method, { pool, moduleId, name, bound })
     Object.defineProperty(proxy, name, { value: method, enumerable: true, writable: false, configurable: false })
   }
   if (isolated) {
@@ -35,4 +38,4 @@ function closeIsolated(proxy, options) {
   return pool.close(options)
 }
 
-module.exports = { createModuleProxy, closeIsolated }
+module.exports = { createModuleProxy, closeIsolated, methodTargets }

@@ -97,6 +97,31 @@ async function usage() {
   return [again, anything, closed, shared, kept]
 }
 
+// invoke.map: items typed by the method's parameter, results by its return type.
+async function mapUsage(worker: invoke.ModuleProxy<typeof Worker>) {
+  for await (const text of invoke.map(worker.later, ['a', 'b'], { concurrency: 4, chunk: 16 })) {
+    assertType<Equal<typeof text, string>>()
+  }
+  const signal = new AbortController().signal
+  for await (const outcome of invoke.map(worker.later, new Set(['a']), { settle: true, signal, ordered: false })) {
+    if (outcome.status === 'fulfilled') assertType<Equal<typeof outcome.value, string>>()
+    else void outcome.reason
+  }
+  async function* names() {
+    yield 'x'
+  }
+  const fromAsync = invoke.map(worker({ noRetry: true }).later, names(), { timeout: 1000 })
+  // @ts-expect-error items must fit the method's parameter
+  invoke.map(worker.later, [1, 2])
+  // @ts-expect-error unknown option
+  invoke.map(worker.later, ['a'], { chunks: 4 })
+  // @ts-expect-error chunk is a number
+  invoke.map(worker.later, ['a'], { chunk: '4' })
+  return fromAsync
+}
+void mapUsage
+
+
 void usage
 
 // A pool adapter: anything with the two protocol methods is accepted where a pool is.

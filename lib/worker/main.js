@@ -10,6 +10,7 @@ const { FrameReader, FrameWriter, EMPTY } = require('../frame')
 const wire = require('../wire')
 const { makeError } = require('../errors')
 const { isHandle, takeHandles, releaseHandles, restoreHandles, kTransfer } = require('../handles')
+const { CHUNK_METHOD, chunkTarget } = require('./chunk')
 
 let native = null
 /** The addon, loaded only by workers that pass sockets: it reads and writes descriptors on fd 4. */
@@ -78,27 +79,43 @@ function load({ call, module, payload }) {
 
 /**
  * Runs a module into `entry`: CommonJS synchronously through require; an ES module that require
- * cannot run (Node without require(esm), or one with top-level await) through import(), whose
- * promise is returned.
+ * cannot run (Node without require(esm), or one with top-level await) through import(), and a
+ * CommonJS module whose exports are a promise of them once that settles: those return a promise.
  */
 function evaluate(entry, path) {
   try {
-    entry.methods = methodsOf(require(path))
+    const exports = require(path)
+    if (isPromisedExports(exports)) return loaded(entry, Promise.resolve(exports))
+    entry.methods = methodsOf(exports)
   } catch (error) {
     if (error?.code !== 'ERR_REQUIRE_ESM' && error?.code !== 'ERR_REQUIRE_ASYNC_MODULE') {
       entry.error = error
       return undefined
     }
-    return import(pathToFileURL(path).href).then(
-      (namespace) => {
-        entry.methods = methodsOf(namespace)
-      },
-      (loadError) => {
-        entry.error = loadError
-      },
-    )
+    return loaded(entry, import(pathToFileURL(path).href))
   }
   return undefined
+}
+
+function loaded(entry, exports) {
+  return exports.then(
+    (resolved) => {
+      entry.methods = methodsOf(resolved)
+    },
+    (loadError) => {
+      entry.error = loadError
+    },
+  )
+}
+
+/**
+ * A Promise, or a thenable of some class: `module.exports = connect().then(...)`. A plain object
+ * with a `then` function is a module that exports one (the proxy leaves it off), as it always was.
+ */
+function isPromisedExports(exports) {
+  if (exports === null || typeof exports !== 'object' || typeof exports.then !== 'function') return false
+  const prototype = Object.getPrototypeOf(exports)
+  return prototype !== Object.prototype && prototype !== null
 }
 
 /**
@@ -134,7 +151,7 @@ function run({ call, module, payload }, entry, fds) {
   try {
     ;[method, args] = wire.decode(payload)
     if (fds !== undefined) restoreHandles(args, fds)
-    const target = entry.methods.get(method)
+    const target = method === CHUNK_METHOD ? chunkTarget(entry.methods) : entry.methods.get(method)
     if (target === undefined) throw new TypeError(`${method} is not an exported function`)
     // Only once a module has asked for its calls' signals (by loading worker.js) does a call get one.
     const context = globalThis[CALL_CONTEXT]
