@@ -91,3 +91,120 @@ impl Batch {
     self.index.extend_from_slice(&[id, kind, self.bytes.len() as u32, own, extra]);
   }
 }
+
+#[cfg(test)]
+mod tests {
+  use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
+
+  use proptest::prelude::*;
+
+  use super::*;
+  use crate::core::{Failure, FailureKind};
+  use crate::protocol::ReceivedHandles;
+  use crate::sys;
+
+  /// An entry as `lib/batch.js` hands it to its visitor.
+  #[derive(Debug, PartialEq)]
+  struct Entry {
+    id: u32,
+    kind: u32,
+    payload: Vec<u8>,
+    extra: Option<Part>,
+  }
+
+  #[derive(Debug, PartialEq)]
+  enum Part {
+    Bytes(Vec<u8>),
+    Fds(usize),
+  }
+
+  /// `readBatch` of lib/batch.js, word for word; descriptors are closed as they are read.
+  fn read_batch(batch: Batch) -> Vec<Entry> {
+    let part = |word: u32| match &batch.extras[word as usize - 1] {
+      Either::A(buffer) => Part::Bytes(buffer.to_vec()),
+      Either::B(fds) => {
+        for &fd in fds {
+          // SAFETY: Batch::of gave up these descriptors (to JS, here this test); closed once.
+          drop(unsafe { OwnedFd::from_raw_fd(fd) });
+        }
+        Part::Fds(fds.len())
+      }
+    };
+    let mut start = 0;
+    let mut entries = Vec::new();
+    for words in batch.index.chunks(WORDS) {
+      let [id, kind, end, own, extra] = words.try_into().unwrap();
+      let payload = match own {
+        0 => batch.bytes[start as usize..end as usize].to_vec(),
+        own => match part(own) {
+          Part::Bytes(bytes) => bytes,
+          Part::Fds(_) => panic!("a payload that is descriptors"),
+        },
+      };
+      assert_eq!(own != 0, payload.len() >= OWN_BUFFER, "a large payload has a Buffer of its own, a small one not");
+      entries.push(Entry { id, kind, payload, extra: (extra != 0).then(|| part(extra)) });
+      start = end;
+    }
+    entries
+  }
+
+  fn payload() -> impl Strategy<Value = Vec<u8>> {
+    prop_oneof![
+      8 => prop::collection::vec(any::<u8>(), 0..64),
+      1 => prop::collection::vec(any::<u8>(), OWN_BUFFER - 2..OWN_BUFFER + 2),
+    ]
+  }
+
+  /// Something to tell JS, and the entry JS should read for it.
+  fn item() -> impl Strategy<Value = (ToJs, Entry)> {
+    let failure = |message: String| Failure::new(FailureKind::WorkerCrashed, message);
+    prop_oneof![
+      (any::<u32>(), payload(), 0usize..3).prop_map(|(id, bytes, fds)| {
+        let socket = sys::worker_sockets().unwrap().frames;
+        let handles = (0..fds).map(|_| sys::dup_cloexec(socket.as_raw_fd(), 0).unwrap()).collect();
+        let (kind, extra) = if fds == 0 { (RESOLVED, None) } else { (RESOLVED_WITH_HANDLES, Some(Part::Fds(fds))) };
+        let entry = Entry { id, kind, payload: bytes.clone(), extra };
+        (ToJs::Call(id, Outcome::Resolved(bytes, ReceivedHandles(handles))), entry)
+      }),
+      (any::<u32>(), payload()).prop_map(|(id, bytes)| {
+        (ToJs::Call(id, Outcome::Rejected(bytes.clone())), Entry { id, kind: REJECTED, payload: bytes, extra: None })
+      }),
+      (any::<u32>(), ".{0,40}").prop_map(move |(id, message)| {
+        let json = failure(message.clone()).to_json().into_bytes();
+        (ToJs::Call(id, Outcome::Failed(failure(message))), Entry { id, kind: FAILED, payload: json, extra: None })
+      }),
+      (".{0,40}", prop::option::of(payload())).prop_map(move |(message, error)| {
+        let json = failure(message.clone()).to_json().into_bytes();
+        let kind = if error.is_some() { REPORT_WITH_ERROR } else { REPORT };
+        let entry = Entry { id: 0, kind, payload: json, extra: error.clone().map(Part::Bytes) };
+        (ToJs::Report(Failure { error, ..failure(message) }), entry)
+      }),
+      Just(()).prop_map(|()| (ToJs::Room, Entry { id: 0, kind: ROOM, payload: vec![], extra: None })),
+      Just(()).prop_map(|()| (ToJs::Closed, Entry { id: 0, kind: CLOSED, payload: vec![], extra: None })),
+      any::<u32>().prop_map(|id| {
+        (ToJs::Piece(id, Piece::Started), Entry { id, kind: STREAM_START, payload: vec![], extra: None })
+      }),
+      (any::<u32>(), payload()).prop_map(|(id, bytes)| {
+        (ToJs::Piece(id, Piece::Item(bytes.clone())), Entry { id, kind: STREAM_ITEM, payload: bytes, extra: None })
+      }),
+      (any::<u32>(), any::<bool>(), ".{0,40}").prop_map(|(pid, stderr, line)| {
+        let kind = if stderr { STDERR_LINE } else { STDOUT_LINE };
+        let entry = Entry { id: pid, kind, payload: line.clone().into_bytes(), extra: None };
+        (ToJs::Output { pid, stderr, line }, entry)
+      }),
+    ]
+  }
+
+  proptest! {
+    #![proptest_config(ProptestConfig::with_cases(64))]
+
+    /// What lib/batch.js reads back is what was put in: ids, kinds, payloads inline (small) or
+    /// in a Buffer of their own (large), second parts, descriptors handed over.
+    #[test]
+    fn a_batch_reads_back_as_lib_batch_js_reads_it(items in prop::collection::vec(item(), 0..40)) {
+      let (items, expected): (Vec<ToJs>, Vec<Entry>) = items.into_iter().unzip();
+      let batch = Batch::of(items);
+      prop_assert_eq!(read_batch(batch), expected);
+    }
+  }
+}
