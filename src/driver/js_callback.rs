@@ -67,8 +67,8 @@ impl JsCallback {
     if unsafe { sys::napi_open_handle_scope(env, &mut scope) } != sys::Status::napi_ok {
       return;
     }
-    // A failed N-API call here means the environment is going away (a JS exception the batch
-    // threw is handled inside): nobody is left to tell.
+    // A failed N-API call leaves no JS to tell (an exception the batch itself threw is handled
+    // inside `call`).
     let _ = self.call(items);
     // SAFETY: the scope opened above. Closing it fails only for a scope not innermost, which
     // `call` cannot leave behind.
