@@ -31,7 +31,7 @@ pub use unix::{
 mod tests {
   use std::path::Path;
 
-  /// The seam holds only if nothing outside it reaches the OS directly.
+  /// The seam holds only if nothing outside it reaches the OS directly (tests aside).
   #[test]
   fn no_os_specific_call_outside_sys() {
     let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
@@ -47,8 +47,10 @@ mod tests {
           dirs.push(path);
         } else if path.extension().is_some_and(|e| e == "rs") {
           let text = std::fs::read_to_string(&path).unwrap();
+          // A test module (at a file's end) may make its own sockets: it ships in no build.
+          let code = text.split("#[cfg(test)]").next().unwrap_or_default();
           for needle in ["libc::", "std::os::unix", "tokio::net::unix"] {
-            if text.contains(needle) {
+            if code.contains(needle) {
               offenders.push(format!("{} uses {needle}", path.display()));
             }
           }
