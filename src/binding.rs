@@ -6,7 +6,6 @@ use std::rc::Rc;
 use std::sync::Arc;
 
 use napi::bindgen_prelude::*;
-use napi::sys;
 use napi_derive::napi;
 
 use crate::call_function;
@@ -91,11 +90,7 @@ impl NativePool {
       capture_output: options.capture_output,
       max_message_size: options.max_message_size as usize,
     };
-    let mut uv_loop = std::ptr::null_mut();
-    // SAFETY: on the JS thread, with an out-pointer to a local.
-    if unsafe { sys::napi_get_uv_event_loop(env.raw(), &mut uv_loop) } != sys::Status::napi_ok {
-      return Err(Error::from_reason("could not reach the event loop"));
-    }
+    let uv_loop = env.get_uv_event_loop().map_err(|_| Error::from_reason("could not reach the event loop"))?;
     let js = JsCallback::new(&env, &on_batch)?;
     let driver = PoolDriver::start(uv_loop as *mut UvLoop, config, spawn, js)
       .map_err(|e| Error::from_reason(format!("could not start the pool: {e}")))?;
