@@ -2,40 +2,14 @@
 //! call goes through `napi_make_callback`, so promise reactions (the caller's `await`s) and
 //! `process.nextTick`s run right after it, as they do after any of Node's own I/O callbacks.
 
-use std::os::fd::IntoRawFd;
 use std::ptr;
 
-use napi::bindgen_prelude::{Buffer, Either, Function, ToNapiValue, Unknown};
+use napi::bindgen_prelude::{Function, ToNapiValue, Unknown};
 use napi::sys;
 use napi::JsValue;
 
-use super::settle::Settled;
-use crate::core::{Outcome, Piece};
-
-/// A batch entry's out-of-line part: a large payload, or descriptors.
-type Extra = Either<Buffer, Vec<i32>>;
-
-/// Binary payloads from this size on get a Buffer of their own in a batch (see `to_batch`).
-const OWN_BUFFER: usize = 64 * 1024;
-
-/// Batch kinds: the same numbers as `BatchKind` in `lib/protocol.js`.
-const RESOLVED: u32 = 0;
-const REJECTED: u32 = 1;
-const FAILED: u32 = 2;
-const REPORT: u32 = 3;
-const CLOSED: u32 = 4;
-/// A resolved value that carries descriptors: the entry's extra is their fd numbers.
-const RESOLVED_WITH_HANDLES: u32 = 5;
-/// A line of captured worker output; the id is the worker's pid.
-const STDOUT_LINE: u32 = 6;
-const STDERR_LINE: u32 = 7;
-/// The call's result is a stream (no payload); items follow as STREAM_ITEM entries.
-const STREAM_START: u32 = 8;
-const STREAM_ITEM: u32 = 9;
-/// A report with the worker's thrown error: the entry's extra is the encoded error.
-const REPORT_WITH_ERROR: u32 = 10;
-/// A method call would be accepted again (asked for by `wantRoom`).
-const ROOM: u32 = 11;
+use super::batch::{Batch, Extra};
+use super::to_js::ToJs;
 
 /// The pool's `onBatch` function, held for calls from the event loop.
 pub struct JsCallback {
@@ -86,19 +60,23 @@ impl JsCallback {
   }
 
   /// Calls the function with `items` as one batch. From a libuv callback on the JS thread only.
-  pub fn deliver(&self, items: Vec<Settled>) {
+  pub fn deliver(&self, items: Vec<ToJs>) {
     let env = self.env;
     let mut scope = ptr::null_mut();
     // SAFETY: on the JS thread with no JS running; the scope is closed below.
     if unsafe { sys::napi_open_handle_scope(env, &mut scope) } != sys::Status::napi_ok {
       return;
     }
+    // A failed N-API call leaves no JS to tell (an exception the batch itself threw is handled
+    // inside `call`).
     let _ = self.call(items);
-    // SAFETY: the scope opened above.
-    unsafe { sys::napi_close_handle_scope(env, scope) };
+    // SAFETY: the scope opened above. Closing it fails only for a scope not innermost, which
+    // `call` cannot leave behind.
+    let status = unsafe { sys::napi_close_handle_scope(env, scope) };
+    debug_assert_eq!(status, sys::Status::napi_ok);
   }
 
-  fn call(&self, items: Vec<Settled>) -> napi::Result<()> {
+  fn call(&self, items: Vec<ToJs>) -> napi::Result<()> {
     let env = self.env;
     let mut function = ptr::null_mut();
     napi_try!(sys::napi_get_reference_value(env, self.function, &mut function));
@@ -155,12 +133,16 @@ impl JsCallback {
   /// Releases the function. Not at environment teardown, when N-API may no longer be called.
   pub fn release(&self) {
     // SAFETY: on the JS thread while the environment is alive; each is released once.
-    unsafe {
-      sys::napi_delete_reference(self.env, self.function);
-      sys::napi_delete_reference(self.env, self.bytes.value);
-      sys::napi_delete_reference(self.env, self.index.value);
-      sys::napi_async_destroy(self.env, self.context);
-    }
+    let statuses = unsafe {
+      [
+        sys::napi_delete_reference(self.env, self.function),
+        sys::napi_delete_reference(self.env, self.bytes.value),
+        sys::napi_delete_reference(self.env, self.index.value),
+        sys::napi_async_destroy(self.env, self.context),
+      ]
+    };
+    // One that fails is leaked, the only safe outcome: nothing else refers to it.
+    debug_assert!(statuses.iter().all(|&status| status == sys::Status::napi_ok), "{statuses:?}");
   }
 }
 
@@ -189,64 +171,4 @@ fn new_index(env: sys::napi_env, words: usize) -> napi::Result<(sys::napi_value,
   napi_try!(sys::napi_create_arraybuffer(env, words * 4, &mut data, &mut buffer));
   napi_try!(sys::napi_create_typedarray(env, sys::TypedarrayType::uint32_array, words, buffer, 0, &mut array));
   Ok((array, data.cast()))
-}
-
-/// Words per entry in a batch's index.
-const WORDS: usize = 5;
-
-/// A batch as JS reads it (`lib/batch.js`): few, flat values, because each value crossing N-API
-/// costs more than the settling it carries. `index` holds five words per entry: id, kind, end,
-/// payload, extra. The entry's inline payload is `bytes` from the previous entry's end to its
-/// own (binary for values, UTF-8 for texts); `payload`, when not 0, is 1 + the index in `extras`
-/// of a large binary payload that has a Buffer of its own (no copy); `extra`, when not 0, is
-/// 1 + the index in `extras` of the kind's second part.
-struct Batch {
-  bytes: Vec<u8>,
-  index: Vec<u32>,
-  extras: Vec<Extra>,
-}
-
-impl Batch {
-  fn of(items: Vec<Settled>) -> Batch {
-    let mut batch = Batch { bytes: Vec::new(), index: Vec::with_capacity(items.len() * WORDS), extras: Vec::new() };
-    for item in items {
-      match item {
-        Settled::Call(id, Outcome::Resolved(payload, handles)) if !handles.0.is_empty() => {
-          // The descriptors now belong to JS, which wraps each in a net.Socket or net.Server.
-          let fds = handles.0.into_iter().map(IntoRawFd::into_raw_fd).collect();
-          batch.push(id, RESOLVED_WITH_HANDLES, payload, Some(Either::B(fds)));
-        }
-        Settled::Call(id, Outcome::Resolved(payload, _)) => batch.push(id, RESOLVED, payload, None),
-        Settled::Call(id, Outcome::Rejected(payload)) => batch.push(id, REJECTED, payload, None),
-        Settled::Call(id, Outcome::Failed(failure)) => batch.push(id, FAILED, failure.to_json().into(), None),
-        Settled::Report(mut failure) => match failure.error.take() {
-          Some(error) => batch.push(0, REPORT_WITH_ERROR, failure.to_json().into(), Some(Either::A(error.into()))),
-          None => batch.push(0, REPORT, failure.to_json().into(), None),
-        },
-        Settled::Room => batch.push(0, ROOM, Vec::new(), None),
-        Settled::Closed => batch.push(0, CLOSED, Vec::new(), None),
-        Settled::Piece(id, Piece::Started) => batch.push(id, STREAM_START, Vec::new(), None),
-        Settled::Piece(id, Piece::Item(payload)) => batch.push(id, STREAM_ITEM, payload, None),
-        Settled::Output { pid, stderr, line } => {
-          batch.push(pid, if stderr { STDERR_LINE } else { STDOUT_LINE }, line.into(), None)
-        }
-      }
-    }
-    batch
-  }
-
-  fn push(&mut self, id: u32, kind: u32, payload: Vec<u8>, extra: Option<Extra>) {
-    let own = if payload.len() >= OWN_BUFFER {
-      self.extras.push(Either::A(payload.into()));
-      self.extras.len() as u32
-    } else {
-      self.bytes.extend_from_slice(&payload);
-      0
-    };
-    let extra = extra.map_or(0, |extra| {
-      self.extras.push(extra);
-      self.extras.len() as u32
-    });
-    self.index.extend_from_slice(&[id, kind, self.bytes.len() as u32, own, extra]);
-  }
 }

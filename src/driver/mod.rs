@@ -1,20 +1,20 @@
 //! Carries out the scheduler's actions with real processes, sockets and timers: a pool's frames
 //! and timers on the JS thread's event loop, process start and reaping on one I/O thread.
 
-mod child_fds;
+mod batch;
 mod deadlines;
-mod exit_watch;
+mod inbox;
 mod js_callback;
 mod lifecycle;
 mod pool_driver;
 mod runtime;
-mod settle;
 mod spawn;
+mod to_js;
 mod uv;
 mod worker_channel;
 mod worker_output;
 
 pub use js_callback::JsCallback;
-pub use pool_driver::PoolDriver;
+pub use pool_driver::{to_ms, PoolDriver};
 pub use spawn::SpawnConfig;
 pub use uv::UvLoop;

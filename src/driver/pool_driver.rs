@@ -4,18 +4,24 @@
 
 use std::cell::{Cell, RefCell};
 use std::ffi::c_void;
+use std::os::fd::OwnedFd;
 use std::sync::Arc;
 
 use crossbeam_channel::Receiver;
 
 use super::deadlines::Deadlines;
+use super::inbox::{LifeEvent, LifeInbox};
 use super::js_callback::JsCallback;
-use super::lifecycle::{start_worker, LifeEvent, LifeInbox};
-use super::settle::Settled;
+use super::lifecycle::start_worker;
 use super::spawn::SpawnConfig;
+use super::to_js::ToJs;
 use super::uv::{self, Handle, RawHandle, UvLoop, WRITABLE};
-use super::worker_channel::{Incoming, PollTarget, WorkerChannel, WriteState};
-use crate::core::{Action, CallId, Event, IdMap, PoolConfig, Scheduler, Signal, Stats, Timer, WorkerId};
+use super::worker_channel::{Incoming, Sent, WorkerChannel, WriteState};
+use crate::core::{
+  Action, CallId, CallOptions, Event, IdMap, Job, PoolConfig, Scheduler, Signal, Stats, Timer, WorkerId,
+};
+use crate::protocol::SharedHandles;
+use crate::sys::{self, kill_group};
 
 /// How long a worker whose channel closed may take to exit before it is killed.
 const EXIT_GRACE_MS: u64 = 2_000;
@@ -34,26 +40,32 @@ enum Due {
   HandleRetry(WorkerId),
 }
 
+/// The data a worker channel's poll callback gets back: which pool and which worker.
+struct PollTarget {
+  pool: *const PoolDriver,
+  worker: WorkerId,
+}
+
 /// A worker as the driver knows it: its process and channel arrive from the I/O thread.
 #[derive(Default)]
 struct Link {
   pid: Option<u32>,
-  channel: Option<WorkerChannel>,
+  channel: Option<WorkerChannel<PollTarget>>,
   /// Asked for before the process existed; carried out when it does.
   retired: bool,
-  kill: Option<i32>,
+  kill: Option<Signal>,
 }
 
 /// The libuv handles a pool runs on.
 struct LoopHandles {
   /// The earliest of the pool's deadlines.
-  timer: Handle,
+  timer: Handle<uv::Timer>,
   /// Settlements go to JS once per loop turn, after every worker that had something was read.
-  flush: Handle,
+  flush: Handle<uv::Check>,
   /// Started with `flush` so a loop that would otherwise sleep gets to the flush first.
-  nudge: Handle,
+  nudge: Handle<uv::Idle>,
   /// Wakes the loop for news from the I/O thread; ref'd while JS awaits the pool.
-  news: Handle,
+  news: Handle<uv::WakeUp>,
 }
 
 struct State {
@@ -63,7 +75,7 @@ struct State {
   deadlines: Deadlines<Due, Option<Timer>>,
   /// When the libuv timer is set to fire, if it is.
   timer_at: Option<u64>,
-  batch: Vec<Settled>,
+  batch: Vec<ToJs>,
   /// While JS handles a batch, the calls it makes are gathered and written together after it.
   corked: bool,
   /// Workers with frames gathered while corked.
@@ -112,25 +124,33 @@ impl PoolDriver {
       js,
       torn_down: Cell::new(false),
     });
+    // Every handle's data points at the driver, which closes them all before it is dropped
+    // (`close_handles`): that is what makes `driver_of` sound.
     let me = std::rc::Rc::as_ptr(&driver).cast_mut().cast::<c_void>();
-    // SAFETY: the handle is live; its data now points at the driver, which closes it on drop.
-    unsafe { *(news_handle.raw() as *mut *mut c_void) = me };
+    news_handle.set_data(me);
     let (timer, flush, nudge) =
       match (Handle::timer(uv_loop, me), Handle::check(uv_loop, me), Handle::idle(uv_loop, me)) {
         (Ok(timer), Ok(flush), Ok(nudge)) => (timer, flush, nudge),
         (timer, flush, nudge) => {
           // A handle left open would keep the loop from closing; libuv's inits do not fail in practice.
           let error = std::io::Error::other("could not set up the pool's event-loop handles");
-          for handle in [timer.ok(), flush.ok(), nudge.ok(), Some(news_handle)].into_iter().flatten() {
+          if let Ok(handle) = timer {
             handle.close(());
           }
+          if let Ok(handle) = flush {
+            handle.close(());
+          }
+          if let Ok(handle) = nudge {
+            handle.close(());
+          }
+          news_handle.close(());
           return Err(error);
         }
       };
     let handles = LoopHandles { timer, flush, nudge, news: news_handle };
-    for handle in [&handles.timer, &handles.flush, &handles.nudge] {
-      handle.set_ref(false);
-    }
+    handles.timer.set_ref(false);
+    handles.flush.set_ref(false);
+    handles.nudge.set_ref(false);
     *driver.handles.borrow_mut() = Some(handles);
     driver.run(|s, d| d.execute(s, first_actions));
     Ok(driver)
@@ -139,6 +159,24 @@ impl PoolDriver {
   /// Feeds the scheduler an event from JS.
   pub fn submit(&self, event: Event) {
     self.run(|s, d| d.handle(s, event));
+  }
+
+  /// Submits a call to invoke a method. `fds` are descriptors (of sockets) to hand to the
+  /// worker: they are duplicated here, so the caller may close its own.
+  pub fn submit_call(
+    &self,
+    id: u32,
+    module: u32,
+    payload: Arc<[u8]>,
+    no_retry: bool,
+    timeout: Option<f64>,
+    fds: &[i32],
+  ) -> Result<(), String> {
+    let handles = SharedHandles::new(duplicate(fds)?);
+    let job = Job::Invoke { payload, handles };
+    let options = CallOptions { no_retry, timeout_ms: timeout.and_then(to_ms) };
+    self.submit(Event::Submit { call: id, module, job, options });
+    Ok(())
   }
 
   pub fn stats(&self) -> Stats {
@@ -198,8 +236,10 @@ impl PoolDriver {
         Action::Send { worker, frame } => {
           let Some(channel) = s.links.get_mut(&worker).and_then(|l| l.channel.as_mut()) else { continue };
           match channel.send(frame, !s.corked) {
-            (true, _) if s.corked => s.unflushed.push(worker),
-            (_, WriteState::HandlesBlocked) => self.arm(s, Due::HandleRetry(worker), HANDLE_RETRY_MS, None),
+            Sent { owes_flush: true, .. } if s.corked => s.unflushed.push(worker),
+            Sent { state: WriteState::HandlesBlocked, .. } => {
+              self.arm(s, Due::HandleRetry(worker), HANDLE_RETRY_MS, None)
+            }
             _ => {}
           }
         }
@@ -212,20 +252,16 @@ impl PoolDriver {
           }
         }
         Action::Kill { worker, signal } => {
-          let signal = match signal {
-            Signal::Term => libc::SIGTERM,
-            Signal::Kill => libc::SIGKILL,
-          };
           if let Some(link) = s.links.get_mut(&worker) {
             match link.pid {
-              Some(pid) => kill(pid, signal),
+              Some(pid) => kill_group(pid, signal),
               None => link.kill = Some(signal),
             }
           }
         }
         Action::Settle { call, outcome } => {
           s.deadlines.cancel(Due::CallTimeout(call));
-          s.batch.push(Settled::Call(call, outcome));
+          s.batch.push(ToJs::Call(call, outcome));
         }
         Action::ArmTimer { timer, after_ms } => {
           let due = match timer {
@@ -235,10 +271,10 @@ impl PoolDriver {
           };
           self.arm(s, due, after_ms, Some(timer));
         }
-        Action::Deliver { call, piece } => s.batch.push(Settled::Piece(call, piece)),
-        Action::Report { failure } => s.batch.push(Settled::Report(failure)),
-        Action::Room => s.batch.push(Settled::Room),
-        Action::Closed => s.batch.push(Settled::Closed),
+        Action::Deliver { call, piece } => s.batch.push(ToJs::Piece(call, piece)),
+        Action::Report { failure } => s.batch.push(ToJs::Report(failure)),
+        Action::Room => s.batch.push(ToJs::Room),
+        Action::Closed => s.batch.push(ToJs::Closed),
       }
     }
   }
@@ -297,7 +333,7 @@ impl PoolDriver {
         match due {
           Due::ExitGrace(worker) => {
             if let Some(pid) = s.links.get(&worker).and_then(|l| l.pid) {
-              kill(pid, libc::SIGKILL);
+              kill_group(pid, Signal::Kill);
             }
           }
           Due::HandleRetry(worker) => {
@@ -326,7 +362,7 @@ impl PoolDriver {
             d.handle(s, Event::SpawnFailed { worker, reason });
           }
           LifeEvent::Output { pid, stderr, line, room } => {
-            s.batch.push(Settled::Output { pid, stderr, line });
+            s.batch.push(ToJs::Output { pid, stderr, line });
             drop(room);
           }
           LifeEvent::Exited { worker, status } => {
@@ -357,7 +393,7 @@ impl PoolDriver {
   ) {
     let Some(link) = s.links.get_mut(&worker) else { return };
     link.pid = Some(pid);
-    let target = PollTarget { pool: (self as *const PoolDriver).cast(), worker };
+    let target = PollTarget { pool: self, worker };
     match WorkerChannel::open(self.uv_loop, target, frames, handles, self.spawn.max_message_size, on_channel) {
       Ok(mut channel) => {
         if link.retired {
@@ -366,10 +402,10 @@ impl PoolDriver {
         link.channel = Some(channel);
       }
       // Without a channel the worker exits at once; its exit is reported as usual.
-      Err(_) => kill(pid, libc::SIGKILL),
+      Err(_) => kill_group(pid, Signal::Kill),
     }
     if let Some(signal) = link.kill {
-      kill(pid, signal);
+      kill_group(pid, signal);
     }
     self.handle(s, Event::Spawned { worker, pid });
   }
@@ -406,7 +442,7 @@ impl PoolDriver {
     let mut state = self.state.borrow_mut();
     for link in state.links.values() {
       if let Some(pid) = link.pid {
-        kill(pid, libc::SIGKILL);
+        kill_group(pid, Signal::Kill);
       }
     }
     state.links.clear();
@@ -417,9 +453,10 @@ impl PoolDriver {
   fn close_handles<T: Clone + 'static>(&self, done: T) {
     self.inbox.disconnect();
     if let Some(handles) = self.handles.borrow_mut().take() {
-      for handle in [handles.timer, handles.flush, handles.nudge, handles.news] {
-        handle.close(done.clone());
-      }
+      handles.timer.close(done.clone());
+      handles.flush.close(done.clone());
+      handles.nudge.close(done.clone());
+      handles.news.close(done);
     }
   }
 }
@@ -436,17 +473,17 @@ impl Drop for PoolDriver {
   }
 }
 
-/// Signals a worker's whole process group (it leads one of its own: what its module started goes
-/// too). SIGCONT follows SIGTERM, which a stopped process would otherwise leave pending.
-fn kill(pid: u32, signal: i32) {
-  // SAFETY: kill has no memory-safety requirements; a link's pid is forgotten once reaped, and
-  // while the worker is unreaped its pid (the group's id) cannot be reused.
-  unsafe {
-    libc::kill(-(pid as libc::pid_t), signal);
-    if signal == libc::SIGTERM {
-      libc::kill(-(pid as libc::pid_t), libc::SIGCONT);
-    }
+/// Finite, non-negative milliseconds; `None` for infinity.
+pub fn to_ms(ms: f64) -> Option<u64> {
+  ms.is_finite().then(|| ms.max(0.0) as u64)
+}
+
+/// Our own copies of the caller's descriptors (close-on-exec), or an error naming the bad one.
+fn duplicate(fds: &[i32]) -> Result<Vec<OwnedFd>, String> {
+  if fds.len() > sys::MAX_HANDLES {
+    return Err(format!("a call can carry at most {} handles", sys::MAX_HANDLES));
   }
+  fds.iter().map(|&fd| sys::dup_cloexec(fd, 0).map_err(|e| format!("descriptor {fd} cannot be sent: {e}"))).collect()
 }
 
 /// A strong count held through a libuv callback: JS run from it (a finalizer, say) may drop the
@@ -457,7 +494,8 @@ impl Held {
   /// # Safety
   /// `driver` must come from `Rc::as_ptr` of a live driver.
   unsafe fn new(driver: *const PoolDriver) -> Held {
-    std::rc::Rc::increment_strong_count(driver);
+    // SAFETY: the caller's contract: a live `Rc`'s pointer, so its count may be raised.
+    unsafe { std::rc::Rc::increment_strong_count(driver) };
     Held(driver)
   }
 }
@@ -483,26 +521,43 @@ impl Drop for Held {
 /// # Safety
 /// `raw` must be one of the driver's live handles.
 unsafe fn driver_of(raw: RawHandle) -> Held {
-  Held::new(Handle::data_of(raw) as *const PoolDriver)
+  // SAFETY: the data of the driver's own handles is `Rc::as_ptr` of the driver (set in
+  // `start`), and the driver closes them all before it is dropped, so while one is live (its
+  // callback running) the driver is too.
+  unsafe { Held::new(uv::data_of(raw) as *const PoolDriver) }
 }
 
+// The trampolines libuv calls: each turns its handle back into the driver (or the worker's
+// channel target) and holds a strong count for the length of the callback. libuv calls them
+// only on the loop's thread, only for a handle that is not closed yet (closing one stops its
+// callbacks at once), which is the contract of `driver_of`.
+
 unsafe extern "C" fn on_news(raw: RawHandle) {
-  driver_of(raw).on_news();
+  // SAFETY: see above; `raw` is the pool's `news` handle.
+  unsafe { driver_of(raw) }.on_news();
 }
 
 unsafe extern "C" fn on_timer(raw: RawHandle) {
-  driver_of(raw).on_timer();
+  // SAFETY: see above; `raw` is the pool's `timer` handle.
+  unsafe { driver_of(raw) }.on_timer();
 }
 
 unsafe extern "C" fn on_flush(raw: RawHandle) {
-  driver_of(raw).on_flush();
+  // SAFETY: see above; `raw` is the pool's `flush` handle.
+  unsafe { driver_of(raw) }.on_flush();
 }
 
 unsafe extern "C" fn on_nudge(_raw: RawHandle) {}
 
+/// A worker channel's poll: its data is the channel's boxed `PollTarget`, which lives as long
+/// as the channel, whose drop closes the poll. Its `pool` is the driver, whose links (and so
+/// channels) go before it does.
 unsafe extern "C" fn on_channel(raw: RawHandle, status: i32, events: i32) {
-  let target = &*(Handle::data_of(raw) as *const PollTarget);
-  let (driver, worker) = (Held::new(target.pool as *const PoolDriver), target.worker);
+  // SAFETY: as the doc comment says; both pointers are live for this callback.
+  let (driver, worker) = unsafe {
+    let target = &*(uv::data_of(raw) as *const PollTarget);
+    (Held::new(target.pool), target.worker)
+  };
   // An error on the socket reads as its end.
   let events = if status < 0 { uv::READABLE } else { events };
   driver.on_channel(worker, events);

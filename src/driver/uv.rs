@@ -3,8 +3,11 @@
 //! for `cargo test` included. Handles are allocated at libuv's size for them, never ours.
 
 use std::ffi::{c_int, c_void, CStr};
+use std::marker::PhantomData;
 use std::ptr;
 use std::sync::OnceLock;
+
+use crate::sys;
 
 /// A `uv_loop_t`, only ever behind a pointer.
 #[repr(C)]
@@ -18,15 +21,36 @@ pub type RawHandle = *mut c_void;
 pub const READABLE: c_int = 1;
 pub const WRITABLE: c_int = 2;
 
-/// `uv_handle_type` values (stable across libuv 1.x).
-#[derive(Clone, Copy)]
-#[repr(i32)]
-pub enum HandleType {
-  Async = 1,
-  Check = 2,
-  Idle = 6,
-  Poll = 8,
-  Timer = 13,
+/// What kind of libuv handle a `Handle` is: its `uv_handle_type` value (stable across libuv 1.x).
+pub trait Kind {
+  const TYPE: c_int;
+}
+
+/// `uv_poll_t`: readiness of a descriptor.
+pub struct Poll;
+/// `uv_timer_t`.
+pub struct Timer;
+/// `uv_async_t`: a wake-up any thread may send.
+pub struct WakeUp;
+/// `uv_check_t`: runs after the loop has polled for I/O.
+pub struct Check;
+/// `uv_idle_t`: while started, the loop polls without blocking.
+pub struct Idle;
+
+impl Kind for WakeUp {
+  const TYPE: c_int = 1;
+}
+impl Kind for Check {
+  const TYPE: c_int = 2;
+}
+impl Kind for Idle {
+  const TYPE: c_int = 6;
+}
+impl Kind for Poll {
+  const TYPE: c_int = 8;
+}
+impl Kind for Timer {
+  const TYPE: c_int = 13;
 }
 
 pub type HandleCb = unsafe extern "C" fn(RawHandle);
@@ -59,8 +83,8 @@ fn api() -> &'static Api {
   static API: OnceLock<Api> = OnceLock::new();
   API.get_or_init(|| {
     fn find<T: Copy>(name: &CStr) -> T {
-      // SAFETY: dlsym only reads the name; the process (Node) exports libuv globally.
-      let symbol = unsafe { libc::dlsym(libc::RTLD_DEFAULT, name.as_ptr()) };
+      // The process (Node) exports libuv globally.
+      let symbol = sys::find_symbol(name);
       assert!(!symbol.is_null(), "libuv symbol {name:?} not found: invoke-parallel must run inside Node.js");
       // SAFETY: T is the C signature of that libuv function (a function pointer, pointer-sized).
       unsafe { std::mem::transmute_copy(&symbol) }
@@ -90,69 +114,42 @@ fn api() -> &'static Api {
   })
 }
 
-/// An initialized handle on the loop, owned until `close`. All calls on the loop's thread.
-pub struct Handle {
+/// An initialized handle of kind `K` on the loop, owned until `close`. All calls on the loop's
+/// thread.
+pub struct Handle<K: Kind> {
   raw: RawHandle,
+  kind: PhantomData<K>,
 }
 
-impl Handle {
-  fn allocate(kind: HandleType, data: *mut c_void) -> RawHandle {
-    // SAFETY: calloc returns zeroed memory of libuv's size for this handle type (or null).
-    let raw = unsafe { libc::calloc(1, (api().handle_size)(kind as c_int)) };
+impl<K: Kind> Handle<K> {
+  fn allocate(data: *mut c_void) -> RawHandle {
+    // SAFETY: uv_handle_size only reads its argument, a handle type libuv knows.
+    let raw = sys::alloc_zeroed(unsafe { (api().handle_size)(K::TYPE) });
     assert!(!raw.is_null(), "out of memory allocating a libuv handle");
-    // SAFETY: `data` is the handle's first field.
+    // SAFETY: zeroed memory of the handle's size; `data` is its first field.
     unsafe { *(raw as *mut *mut c_void) = data };
     raw
   }
 
-  fn init(kind: HandleType, data: *mut c_void, init: impl FnOnce(RawHandle) -> c_int) -> std::io::Result<Handle> {
-    let raw = Self::allocate(kind, data);
+  fn init(data: *mut c_void, init: impl FnOnce(RawHandle) -> c_int) -> std::io::Result<Handle<K>> {
+    let raw = Self::allocate(data);
     let rc = init(raw);
     if rc != 0 {
       // SAFETY: a handle whose init failed was never registered with the loop.
-      unsafe { libc::free(raw) };
+      unsafe { sys::free(raw) };
       return Err(std::io::Error::from_raw_os_error(-rc));
     }
-    Ok(Handle { raw })
-  }
-
-  /// A poll on `fd`, not started. `data` comes back to its callback.
-  pub fn poll(uv_loop: *mut UvLoop, fd: c_int, data: *mut c_void) -> std::io::Result<Handle> {
-    // SAFETY: a fresh handle, initialized once on the loop's thread.
-    Self::init(HandleType::Poll, data, |raw| unsafe { (api().poll_init)(uv_loop, raw, fd) })
-  }
-
-  pub fn timer(uv_loop: *mut UvLoop, data: *mut c_void) -> std::io::Result<Handle> {
-    // SAFETY: as in `poll`.
-    Self::init(HandleType::Timer, data, |raw| unsafe { (api().timer_init)(uv_loop, raw) })
-  }
-
-  /// An async handle is active from the start: unless unref'd, it holds the loop open.
-  pub fn wake_up(uv_loop: *mut UvLoop, data: *mut c_void, cb: HandleCb) -> std::io::Result<Handle> {
-    // SAFETY: as in `poll`.
-    Self::init(HandleType::Async, data, |raw| unsafe { (api().async_init)(uv_loop, raw, cb) })
-  }
-
-  pub fn check(uv_loop: *mut UvLoop, data: *mut c_void) -> std::io::Result<Handle> {
-    // SAFETY: as in `poll`.
-    Self::init(HandleType::Check, data, |raw| unsafe { (api().check_init)(uv_loop, raw) })
-  }
-
-  pub fn idle(uv_loop: *mut UvLoop, data: *mut c_void) -> std::io::Result<Handle> {
-    // SAFETY: as in `poll`.
-    Self::init(HandleType::Idle, data, |raw| unsafe { (api().idle_init)(uv_loop, raw) })
+    Ok(Handle { raw, kind: PhantomData })
   }
 
   pub fn raw(&self) -> RawHandle {
     self.raw
   }
 
-  /// The `data` a callback got its handle with.
-  ///
-  /// # Safety
-  /// `raw` must be a live handle made by this module.
-  pub unsafe fn data_of(raw: RawHandle) -> *mut c_void {
-    *(raw as *mut *mut c_void)
+  /// Points the handle's `data` (what its callbacks get back through `data_of`) at `data`.
+  pub fn set_data(&self, data: *mut c_void) {
+    // SAFETY: a live handle; `data` is its first field.
+    unsafe { *(self.raw as *mut *mut c_void) = data };
   }
 
   pub fn set_ref(&self, on: bool) {
@@ -166,6 +163,33 @@ impl Handle {
     }
   }
 
+  /// Closes the handle: no callback of it runs from now on. Its memory is freed once libuv is
+  /// done with it, and `keep` (dropped then) can tell whoever waits for every handle to close.
+  pub fn close<T: 'static>(self, keep: T) {
+    let ticket = Box::into_raw(Box::new(keep));
+    unsafe extern "C" fn closed<T>(raw: RawHandle) {
+      // SAFETY: libuv passes the handle being closed, whose `data` was set to the boxed ticket
+      // just before uv_close; after this callback libuv no longer touches its memory.
+      unsafe {
+        drop(Box::from_raw(data_of(raw) as *mut T));
+        sys::free(raw);
+      }
+    }
+    // SAFETY: the handle is live and closed exactly once (this consumes it).
+    unsafe {
+      *(self.raw as *mut *mut c_void) = ticket.cast();
+      (api().close)(self.raw, Some(closed::<T>));
+    }
+  }
+}
+
+impl Handle<Poll> {
+  /// A poll on `fd`, not started. `data` comes back to its callback.
+  pub fn poll(uv_loop: *mut UvLoop, fd: c_int, data: *mut c_void) -> std::io::Result<Self> {
+    // SAFETY: a fresh handle, initialized once on the loop's thread.
+    Self::init(data, |raw| unsafe { (api().poll_init)(uv_loop, raw, fd) })
+  }
+
   pub fn poll_start(&self, events: c_int, cb: PollCb) {
     // SAFETY: a live poll handle. Starting can only fail for a bad fd, which then reads as EOF.
     unsafe { (api().poll_start)(self.raw, events, cb) };
@@ -174,6 +198,13 @@ impl Handle {
   pub fn poll_stop(&self) {
     // SAFETY: a live poll handle.
     unsafe { (api().poll_stop)(self.raw) };
+  }
+}
+
+impl Handle<Timer> {
+  pub fn timer(uv_loop: *mut UvLoop, data: *mut c_void) -> std::io::Result<Self> {
+    // SAFETY: as in `poll`.
+    Self::init(data, |raw| unsafe { (api().timer_init)(uv_loop, raw) })
   }
 
   pub fn timer_start(&self, cb: HandleCb, after_ms: u64) {
@@ -185,6 +216,21 @@ impl Handle {
     // SAFETY: a live timer handle.
     unsafe { (api().timer_stop)(self.raw) };
   }
+}
+
+impl Handle<WakeUp> {
+  /// An async handle is active from the start: unless unref'd, it holds the loop open.
+  pub fn wake_up(uv_loop: *mut UvLoop, data: *mut c_void, cb: HandleCb) -> std::io::Result<Self> {
+    // SAFETY: as in `poll`.
+    Self::init(data, |raw| unsafe { (api().async_init)(uv_loop, raw, cb) })
+  }
+}
+
+impl Handle<Check> {
+  pub fn check(uv_loop: *mut UvLoop, data: *mut c_void) -> std::io::Result<Self> {
+    // SAFETY: as in `poll`.
+    Self::init(data, |raw| unsafe { (api().check_init)(uv_loop, raw) })
+  }
 
   pub fn check_start(&self, cb: HandleCb) {
     // SAFETY: a live check handle.
@@ -194,6 +240,13 @@ impl Handle {
   pub fn check_stop(&self) {
     // SAFETY: a live check handle.
     unsafe { (api().check_stop)(self.raw) };
+  }
+}
+
+impl Handle<Idle> {
+  pub fn idle(uv_loop: *mut UvLoop, data: *mut c_void) -> std::io::Result<Self> {
+    // SAFETY: as in `poll`.
+    Self::init(data, |raw| unsafe { (api().idle_init)(uv_loop, raw) })
   }
 
   pub fn idle_start(&self, cb: HandleCb) {
@@ -205,22 +258,15 @@ impl Handle {
     // SAFETY: a live idle handle.
     unsafe { (api().idle_stop)(self.raw) };
   }
+}
 
-  /// Closes the handle: no callback of it runs from now on. Its memory is freed once libuv is
-  /// done with it, and `keep` (dropped then) can tell whoever waits for every handle to close.
-  pub fn close<T: 'static>(self, keep: T) {
-    let ticket = Box::into_raw(Box::new(keep));
-    unsafe extern "C" fn closed<T>(raw: RawHandle) {
-      // SAFETY: `data` was set to the boxed ticket just before uv_close.
-      drop(Box::from_raw(Handle::data_of(raw) as *mut T));
-      libc::free(raw);
-    }
-    // SAFETY: the handle is live and closed exactly once (this consumes it).
-    unsafe {
-      *(self.raw as *mut *mut c_void) = ticket.cast();
-      (api().close)(self.raw, Some(closed::<T>));
-    }
-  }
+/// The `data` a callback got its handle with.
+///
+/// # Safety
+/// `raw` must be a live handle made by this module.
+pub unsafe fn data_of(raw: RawHandle) -> *mut c_void {
+  // SAFETY: the caller's contract; `data` is a handle's first field.
+  unsafe { *(raw as *mut *mut c_void) }
 }
 
 /// Wakes the loop from any thread; the handle's callback then runs on the loop's thread.
@@ -228,7 +274,8 @@ impl Handle {
 /// # Safety
 /// `raw` must be an async handle that is not closed yet.
 pub unsafe fn send_wake_up(raw: RawHandle) {
-  (api().async_send)(raw);
+  // SAFETY: the caller's contract; libuv allows uv_async_send from any thread.
+  unsafe { (api().async_send)(raw) };
 }
 
 /// The loop's clock in milliseconds, brought up to date first if `fresh`.

@@ -3,11 +3,11 @@ use std::process::{ChildStderr, ChildStdout};
 use std::sync::Arc;
 
 use tokio::io::{AsyncBufReadExt, AsyncRead, AsyncReadExt, BufReader};
-use tokio::net::unix::pipe;
-use tokio::sync::{OwnedSemaphorePermit, Semaphore};
+use tokio::sync::Semaphore;
 use tokio::task::JoinHandle;
 
-use super::lifecycle::{LifeEvent, LifeInbox};
+use super::inbox::{LifeEvent, LifeInbox, OutputRoom};
+use crate::sys::pipe_reader;
 
 /// A longer line is passed on in pieces of this size, so a worker cannot make the parent buffer
 /// without bound.
@@ -17,9 +17,6 @@ const MAX_LINE: usize = 64 * 1024;
 /// parent handles its output blocks in `write`, as it would on a slow terminal: nothing is
 /// dropped, and a busy parent holds at most this much (plus the pipes' own buffers) per worker.
 const OUTPUT_BUDGET: usize = 1 << 20;
-
-/// A line's share of its worker's budget, given back when the JS thread takes the line.
-pub struct OutputRoom(#[allow(dead_code)] OwnedSemaphorePermit);
 
 /// Passes a worker's captured stdout and stderr to JS line by line. The returned tasks end when
 /// the pipes do.
@@ -31,10 +28,10 @@ pub fn forward_output(
 ) -> Vec<JoinHandle<()>> {
   let mut tasks = Vec::new();
   let budget = Arc::new(Semaphore::new(OUTPUT_BUDGET));
-  if let Some(out) = stdout.and_then(|s| pipe::Receiver::from_owned_fd(OwnedFd::from(s)).ok()) {
+  if let Some(out) = stdout.and_then(|s| pipe_reader(OwnedFd::from(s)).ok()) {
     tasks.push(tokio::spawn(forward_lines(pid, false, out, inbox.clone(), budget.clone())));
   }
-  if let Some(err) = stderr.and_then(|s| pipe::Receiver::from_owned_fd(OwnedFd::from(s)).ok()) {
+  if let Some(err) = stderr.and_then(|s| pipe_reader(OwnedFd::from(s)).ok()) {
     tasks.push(tokio::spawn(forward_lines(pid, true, err, inbox, budget)));
   }
   tasks

@@ -68,8 +68,10 @@ fn open_pidfd(pid: u32) -> io::Result<OwnedFd> {
 }
 
 fn has_exited(pid: u32) -> bool {
+  // SAFETY: an all-zero siginfo_t is valid (waitid leaves it so when no child has exited).
   let mut info: libc::siginfo_t = unsafe { std::mem::zeroed() };
   // SAFETY: WNOWAIT leaves the zombie for `reap`; `info` is a valid out-parameter.
   let rc = unsafe { libc::waitid(libc::P_PID, pid, &mut info, libc::WEXITED | libc::WNOHANG | libc::WNOWAIT) };
+  // SAFETY: waitid with WEXITED fills in the SIGCHLD fields that si_pid reads.
   rc == 0 && unsafe { info.si_pid() } != 0
 }

@@ -4,6 +4,8 @@
 use std::io;
 use std::os::fd::{FromRawFd, OwnedFd, RawFd};
 
+use crate::sys::linux::{MSG_NO_SIGPIPE, MSG_RECV_CLOEXEC};
+
 /// Most descriptors one frame may carry.
 pub const MAX_HANDLES: usize = 64;
 
@@ -28,7 +30,7 @@ pub fn send_fds(socket: RawFd, fds: &[RawFd]) -> io::Result<()> {
     (*cmsg).cmsg_len = libc::CMSG_LEN(payload_len) as _;
     std::ptr::copy_nonoverlapping(fds.as_ptr(), libc::CMSG_DATA(cmsg).cast::<RawFd>(), fds.len());
     loop {
-      if libc::sendmsg(socket, &msg, libc::MSG_NOSIGNAL | libc::MSG_DONTWAIT) >= 0 {
+      if libc::sendmsg(socket, &msg, MSG_NO_SIGPIPE | libc::MSG_DONTWAIT) >= 0 {
         return Ok(());
       }
       let err = io::Error::last_os_error();
@@ -42,7 +44,7 @@ pub fn send_fds(socket: RawFd, fds: &[RawFd]) -> io::Result<()> {
 /// Receives one message's descriptors (close-on-exec). Unless `wait`, `WouldBlock` when nothing
 /// is queued.
 pub fn recv_fds(socket: RawFd, wait: bool) -> io::Result<Vec<OwnedFd>> {
-  let flags = libc::MSG_CMSG_CLOEXEC | if wait { 0 } else { libc::MSG_DONTWAIT };
+  let flags = MSG_RECV_CLOEXEC | if wait { 0 } else { libc::MSG_DONTWAIT };
   let mut byte = [0u8; 1];
   let mut iov = libc::iovec { iov_base: byte.as_mut_ptr().cast(), iov_len: 1 };
   // SAFETY: CMSG_SPACE only computes a size.
@@ -116,8 +118,10 @@ mod tests {
     let first = recv_fds(b.as_raw_fd(), true).unwrap();
     let second = recv_fds(b.as_raw_fd(), false).unwrap();
     assert_eq!((first.len(), second.len()), (1, 2));
+    // SAFETY: each descriptor was just received and is owned by nothing else.
     let mut got1 =
       unsafe { std::os::unix::net::UnixStream::from_raw_fd(first.into_iter().next().unwrap().into_raw_fd()) };
+    // SAFETY: as above.
     let mut got2 =
       unsafe { std::os::unix::net::UnixStream::from_raw_fd(second.into_iter().next().unwrap().into_raw_fd()) };
     p1.write_all(b"one").unwrap();

@@ -1,8 +1,9 @@
 use crate::core::{CallId, Failure, Outcome, Piece};
 
-/// What the JS thread has to hear about.
+/// What the JS thread has to hear about, one batch entry each (settlements, but also pieces of
+/// streams, reports, output lines, room in the queue and the pool's end).
 #[derive(Debug)]
-pub enum Settled {
+pub enum ToJs {
   Call(CallId, Outcome),
   /// Part of a streamed result; the call is still running.
   Piece(CallId, Piece),

@@ -115,12 +115,14 @@ mod tests {
 
   /// A descriptor without close-on-exec, numbered at least `min`.
   fn inheritable_fd(min: i32) -> i32 {
+    // SAFETY: fcntl on a descriptor number.
     let fd = unsafe { libc::fcntl(0, libc::F_DUPFD, min) };
     assert!(fd >= min);
     fd
   }
 
   fn is_cloexec(fd: i32) -> bool {
+    // SAFETY: as above.
     unsafe { libc::fcntl(fd, libc::F_GETFD) & libc::FD_CLOEXEC != 0 }
   }
 
@@ -135,8 +137,11 @@ mod tests {
       way(first).unwrap();
       assert!(is_cloexec(above));
       assert!(!is_cloexec(below));
-      unsafe { libc::close(below) };
-      unsafe { libc::close(above) };
+      // SAFETY: both were opened by this test and are closed once.
+      unsafe {
+        libc::close(below);
+        libc::close(above);
+      }
     }
   }
 }

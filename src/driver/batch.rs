@@ -1,0 +1,210 @@
+//! The layout of a batch of news for JS, as `lib/batch.js` reads it.
+
+use std::os::fd::IntoRawFd;
+
+use napi::bindgen_prelude::{Buffer, Either};
+
+use super::to_js::ToJs;
+use crate::core::{Outcome, Piece};
+
+/// A batch entry's out-of-line part: a large payload, or descriptors.
+pub type Extra = Either<Buffer, Vec<i32>>;
+
+/// Binary payloads from this size on get a Buffer of their own in a batch (see `Batch::push`).
+const OWN_BUFFER: usize = 64 * 1024;
+
+/// Batch kinds, as `lib/batch.js`'s readers know them (`BatchKind` on the JS side).
+pub const RESOLVED: u32 = 0;
+pub const REJECTED: u32 = 1;
+pub const FAILED: u32 = 2;
+pub const REPORT: u32 = 3;
+pub const CLOSED: u32 = 4;
+/// A resolved value that carries descriptors: the entry's extra is their fd numbers.
+pub const RESOLVED_WITH_HANDLES: u32 = 5;
+/// A line of captured worker output; the id is the worker's pid.
+pub const STDOUT_LINE: u32 = 6;
+pub const STDERR_LINE: u32 = 7;
+/// The call's result is a stream (no payload); items follow as STREAM_ITEM entries.
+pub const STREAM_START: u32 = 8;
+pub const STREAM_ITEM: u32 = 9;
+/// A report with the worker's thrown error: the entry's extra is the encoded error.
+pub const REPORT_WITH_ERROR: u32 = 10;
+/// A method call would be accepted again (asked for by `wantRoom`).
+pub const ROOM: u32 = 11;
+
+/// Words per entry in a batch's index.
+pub const WORDS: usize = 5;
+
+/// A batch as JS reads it (`lib/batch.js`): few, flat values, because each value crossing N-API
+/// costs more than the settling it carries. `index` holds five words per entry: id, kind, end,
+/// payload, extra. The entry's inline payload is `bytes` from the previous entry's end to its
+/// own (binary for values, UTF-8 for texts); `payload`, when not 0, is 1 + the index in `extras`
+/// of a large binary payload that has a Buffer of its own (no copy); `extra`, when not 0, is
+/// 1 + the index in `extras` of the kind's second part.
+pub struct Batch {
+  pub bytes: Vec<u8>,
+  pub index: Vec<u32>,
+  pub extras: Vec<Extra>,
+}
+
+impl Batch {
+  pub fn of(items: Vec<ToJs>) -> Batch {
+    let mut batch = Batch { bytes: Vec::new(), index: Vec::with_capacity(items.len() * WORDS), extras: Vec::new() };
+    for item in items {
+      match item {
+        ToJs::Call(id, Outcome::Resolved(payload, handles)) if !handles.0.is_empty() => {
+          // The descriptors now belong to JS, which wraps each in a net.Socket or net.Server.
+          let fds = handles.0.into_iter().map(IntoRawFd::into_raw_fd).collect();
+          batch.push(id, RESOLVED_WITH_HANDLES, payload, Some(Either::B(fds)));
+        }
+        ToJs::Call(id, Outcome::Resolved(payload, _)) => batch.push(id, RESOLVED, payload, None),
+        ToJs::Call(id, Outcome::Rejected(payload)) => batch.push(id, REJECTED, payload, None),
+        ToJs::Call(id, Outcome::Failed(failure)) => batch.push(id, FAILED, failure.to_json().into(), None),
+        ToJs::Report(mut failure) => match failure.error.take() {
+          Some(error) => batch.push(0, REPORT_WITH_ERROR, failure.to_json().into(), Some(Either::A(error.into()))),
+          None => batch.push(0, REPORT, failure.to_json().into(), None),
+        },
+        ToJs::Room => batch.push(0, ROOM, Vec::new(), None),
+        ToJs::Closed => batch.push(0, CLOSED, Vec::new(), None),
+        ToJs::Piece(id, Piece::Started) => batch.push(id, STREAM_START, Vec::new(), None),
+        ToJs::Piece(id, Piece::Item(payload)) => batch.push(id, STREAM_ITEM, payload, None),
+        ToJs::Output { pid, stderr, line } => {
+          batch.push(pid, if stderr { STDERR_LINE } else { STDOUT_LINE }, line.into(), None)
+        }
+      }
+    }
+    batch
+  }
+
+  fn push(&mut self, id: u32, kind: u32, payload: Vec<u8>, extra: Option<Extra>) {
+    let own = if payload.len() >= OWN_BUFFER {
+      self.extras.push(Either::A(payload.into()));
+      self.extras.len() as u32
+    } else {
+      self.bytes.extend_from_slice(&payload);
+      0
+    };
+    let extra = extra.map_or(0, |extra| {
+      self.extras.push(extra);
+      self.extras.len() as u32
+    });
+    self.index.extend_from_slice(&[id, kind, self.bytes.len() as u32, own, extra]);
+  }
+}
+
+#[cfg(test)]
+mod tests {
+  use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
+
+  use proptest::prelude::*;
+
+  use super::*;
+  use crate::core::{Failure, FailureKind};
+  use crate::protocol::ReceivedHandles;
+  use crate::sys;
+
+  /// An entry as `lib/batch.js` hands it to its visitor.
+  #[derive(Debug, PartialEq)]
+  struct Entry {
+    id: u32,
+    kind: u32,
+    payload: Vec<u8>,
+    extra: Option<Part>,
+  }
+
+  #[derive(Debug, PartialEq)]
+  enum Part {
+    Bytes(Vec<u8>),
+    Fds(usize),
+  }
+
+  /// `readBatch` of lib/batch.js, word for word; descriptors are closed as they are read.
+  fn read_batch(batch: Batch) -> Vec<Entry> {
+    let part = |word: u32| match &batch.extras[word as usize - 1] {
+      Either::A(buffer) => Part::Bytes(buffer.to_vec()),
+      Either::B(fds) => {
+        for &fd in fds {
+          // SAFETY: Batch::of gave up these descriptors (to JS, here this test); closed once.
+          drop(unsafe { OwnedFd::from_raw_fd(fd) });
+        }
+        Part::Fds(fds.len())
+      }
+    };
+    let mut start = 0;
+    let mut entries = Vec::new();
+    for words in batch.index.chunks(WORDS) {
+      let [id, kind, end, own, extra] = words.try_into().unwrap();
+      let payload = match own {
+        0 => batch.bytes[start as usize..end as usize].to_vec(),
+        own => match part(own) {
+          Part::Bytes(bytes) => bytes,
+          Part::Fds(_) => panic!("a payload that is descriptors"),
+        },
+      };
+      assert_eq!(own != 0, payload.len() >= OWN_BUFFER, "a large payload has a Buffer of its own, a small one not");
+      entries.push(Entry { id, kind, payload, extra: (extra != 0).then(|| part(extra)) });
+      start = end;
+    }
+    entries
+  }
+
+  fn payload() -> impl Strategy<Value = Vec<u8>> {
+    prop_oneof![
+      8 => prop::collection::vec(any::<u8>(), 0..64),
+      1 => prop::collection::vec(any::<u8>(), OWN_BUFFER - 2..OWN_BUFFER + 2),
+    ]
+  }
+
+  /// Something to tell JS, and the entry JS should read for it.
+  fn item() -> impl Strategy<Value = (ToJs, Entry)> {
+    let failure = |message: String| Failure::new(FailureKind::WorkerCrashed, message);
+    prop_oneof![
+      (any::<u32>(), payload(), 0usize..3).prop_map(|(id, bytes, fds)| {
+        let socket = sys::worker_sockets().unwrap().frames;
+        let handles = (0..fds).map(|_| sys::dup_cloexec(socket.as_raw_fd(), 0).unwrap()).collect();
+        let (kind, extra) = if fds == 0 { (RESOLVED, None) } else { (RESOLVED_WITH_HANDLES, Some(Part::Fds(fds))) };
+        let entry = Entry { id, kind, payload: bytes.clone(), extra };
+        (ToJs::Call(id, Outcome::Resolved(bytes, ReceivedHandles(handles))), entry)
+      }),
+      (any::<u32>(), payload()).prop_map(|(id, bytes)| {
+        (ToJs::Call(id, Outcome::Rejected(bytes.clone())), Entry { id, kind: REJECTED, payload: bytes, extra: None })
+      }),
+      (any::<u32>(), ".{0,40}").prop_map(move |(id, message)| {
+        let json = failure(message.clone()).to_json().into_bytes();
+        (ToJs::Call(id, Outcome::Failed(failure(message))), Entry { id, kind: FAILED, payload: json, extra: None })
+      }),
+      (".{0,40}", prop::option::of(payload())).prop_map(move |(message, error)| {
+        let json = failure(message.clone()).to_json().into_bytes();
+        let kind = if error.is_some() { REPORT_WITH_ERROR } else { REPORT };
+        let entry = Entry { id: 0, kind, payload: json, extra: error.clone().map(Part::Bytes) };
+        (ToJs::Report(Failure { error, ..failure(message) }), entry)
+      }),
+      Just(()).prop_map(|()| (ToJs::Room, Entry { id: 0, kind: ROOM, payload: vec![], extra: None })),
+      Just(()).prop_map(|()| (ToJs::Closed, Entry { id: 0, kind: CLOSED, payload: vec![], extra: None })),
+      any::<u32>().prop_map(|id| {
+        (ToJs::Piece(id, Piece::Started), Entry { id, kind: STREAM_START, payload: vec![], extra: None })
+      }),
+      (any::<u32>(), payload()).prop_map(|(id, bytes)| {
+        (ToJs::Piece(id, Piece::Item(bytes.clone())), Entry { id, kind: STREAM_ITEM, payload: bytes, extra: None })
+      }),
+      (any::<u32>(), any::<bool>(), ".{0,40}").prop_map(|(pid, stderr, line)| {
+        let kind = if stderr { STDERR_LINE } else { STDOUT_LINE };
+        let entry = Entry { id: pid, kind, payload: line.clone().into_bytes(), extra: None };
+        (ToJs::Output { pid, stderr, line }, entry)
+      }),
+    ]
+  }
+
+  proptest! {
+    #![proptest_config(ProptestConfig::with_cases(64))]
+
+    /// What lib/batch.js reads back is what was put in: ids, kinds, payloads inline (small) or
+    /// in a Buffer of their own (large), second parts, descriptors handed over.
+    #[test]
+    fn a_batch_reads_back_as_lib_batch_js_reads_it(items in prop::collection::vec(item(), 0..40)) {
+      let (items, expected): (Vec<ToJs>, Vec<Entry>) = items.into_iter().unzip();
+      let batch = Batch::of(items);
+      prop_assert_eq!(read_batch(batch), expected);
+    }
+  }
+}

@@ -1,0 +1,40 @@
+//! The addon's descriptor functions for JS outside `NativePool`: the worker shim's handle
+//! channel (its fd 4), and the parent's check of a server a worker returned.
+
+use std::os::fd::IntoRawFd;
+
+use napi::bindgen_prelude::*;
+use napi_derive::napi;
+
+use crate::sys;
+
+/// Worker side: the descriptors of the next handle message on `channel` (the worker's fd 4).
+/// The caller owns the returned descriptors.
+#[cfg_attr(test, allow(dead_code))]
+#[napi]
+pub fn receive_handles(channel: i32) -> Result<Vec<i32>> {
+  let fds = sys::recv_fds(channel, true).map_err(|e| Error::from_reason(format!("could not receive handles: {e}")))?;
+  Ok(fds.into_iter().map(IntoRawFd::into_raw_fd).collect())
+}
+
+/// Worker side: sends `fds` as one handle message on `channel`, ahead of the frame they belong to.
+#[cfg_attr(test, allow(dead_code))]
+#[napi]
+pub fn send_handles(channel: i32, fds: Vec<i32>) -> Result<()> {
+  loop {
+    match sys::send_fds(channel, &fds) {
+      // The parent is behind on reading handle messages; it will catch up.
+      Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => std::thread::sleep(std::time::Duration::from_millis(1)),
+      other => return other.map_err(|e| Error::from_reason(format!("could not send handles: {e}"))),
+    }
+  }
+}
+
+/// Parent side: whether `fd` is a socket listening for connections, checked before a worker's
+/// returned server is listened on (listening on anything else fails later, as an 'error' event
+/// nobody would be there to handle).
+#[cfg_attr(test, allow(dead_code))]
+#[napi]
+pub fn is_listening_socket(fd: i32) -> bool {
+  sys::is_listening_socket(fd)
+}
