@@ -16,7 +16,6 @@ use crate::call_function;
 use crate::core::{CallOptions, Event, Job, PoolConfig};
 use crate::driver::{JsCallback, PoolDriver, SpawnConfig, UvLoop};
 use crate::fdpass::{recv_fds, send_fds, MAX_HANDLES};
-use crate::protocol::SharedHandles;
 
 #[napi(object)]
 pub struct NativePoolOptions {
@@ -259,7 +258,7 @@ pub fn submit_call(
   timeout: Option<f64>,
   handles: Option<Vec<i32>>,
 ) -> Result<()> {
-  let handles = SharedHandles::new(duplicate(handles.as_deref().unwrap_or_default())?);
+  let handles = crate::driver::attach_descriptors(duplicate(handles.as_deref().unwrap_or_default())?);
   let job = Job::Invoke { payload, handles };
   let options = CallOptions { no_retry, timeout_ms: timeout.and_then(to_ms) };
   driver.submit(Event::Submit { call: id, module, job, options });

@@ -7,6 +7,7 @@ use std::time::Duration;
 use tokio::io::unix::AsyncFd;
 use tokio::io::Interest;
 
+use super::exit_signal::exit_signal;
 use crate::core::ExitStatus;
 
 /// Waits for one child to exit and reaps exactly that pid (never `waitpid(-1)`, which would steal
@@ -51,7 +52,7 @@ impl ExitWatch {
       _ => self.child.wait(),
     };
     match status {
-      Ok(status) => ExitStatus { code: status.code(), signal: status.signal() },
+      Ok(status) => ExitStatus { code: status.code(), signal: status.signal().map(exit_signal) },
       Err(_) => ExitStatus { code: None, signal: None },
     }
   }

@@ -9,6 +9,8 @@ use napi::bindgen_prelude::{Buffer, Either, Function, ToNapiValue, Unknown};
 use napi::sys;
 use napi::JsValue;
 
+use super::descriptors;
+use super::failure_json::failure_json;
 use super::settle::Settled;
 use crate::core::{Outcome, Piece};
 
@@ -18,7 +20,7 @@ type Extra = Either<Buffer, Vec<i32>>;
 /// Binary payloads from this size on get a Buffer of their own in a batch (see `to_batch`).
 const OWN_BUFFER: usize = 64 * 1024;
 
-/// Batch kinds, mirrored in `lib/native.js`.
+/// Batch kinds, as `lib/protocol.js` names them (checked by a test below).
 const RESOLVED: u32 = 0;
 const REJECTED: u32 = 1;
 const FAILED: u32 = 2;
@@ -211,17 +213,17 @@ impl Batch {
     let mut batch = Batch { bytes: Vec::new(), index: Vec::with_capacity(items.len() * WORDS), extras: Vec::new() };
     for item in items {
       match item {
-        Settled::Call(id, Outcome::Resolved(payload, handles)) if !handles.0.is_empty() => {
+        Settled::Call(id, Outcome::Resolved(payload, handles)) if !handles.is_empty() => {
           // The descriptors now belong to JS, which wraps each in a net.Socket or net.Server.
-          let fds = handles.0.into_iter().map(IntoRawFd::into_raw_fd).collect();
+          let fds = descriptors::take(handles).into_iter().map(IntoRawFd::into_raw_fd).collect();
           batch.push(id, RESOLVED_WITH_HANDLES, payload, Some(Either::B(fds)));
         }
         Settled::Call(id, Outcome::Resolved(payload, _)) => batch.push(id, RESOLVED, payload, None),
         Settled::Call(id, Outcome::Rejected(payload)) => batch.push(id, REJECTED, payload, None),
-        Settled::Call(id, Outcome::Failed(failure)) => batch.push(id, FAILED, failure.to_json().into(), None),
+        Settled::Call(id, Outcome::Failed(failure)) => batch.push(id, FAILED, failure_json(&failure).into(), None),
         Settled::Report(mut failure) => match failure.error.take() {
-          Some(error) => batch.push(0, REPORT_WITH_ERROR, failure.to_json().into(), Some(Either::A(error.into()))),
-          None => batch.push(0, REPORT, failure.to_json().into(), None),
+          Some(error) => batch.push(0, REPORT_WITH_ERROR, failure_json(&failure).into(), Some(Either::A(error.into()))),
+          None => batch.push(0, REPORT, failure_json(&failure).into(), None),
         },
         Settled::Room => batch.push(0, ROOM, Vec::new(), None),
         Settled::Closed => batch.push(0, CLOSED, Vec::new(), None),
@@ -248,5 +250,37 @@ impl Batch {
       self.extras.len() as u32
     });
     self.index.extend_from_slice(&[id, kind, self.bytes.len() as u32, own, extra]);
+  }
+}
+
+#[cfg(test)]
+mod batch_kinds_match_js {
+  use super::*;
+  use invoke_parallel_js_constants::{number, object, protocol_js};
+
+  /// `lib/protocol.js` reads batches with the kinds they are written with here.
+  #[test]
+  fn the_batch_kinds_are_the_ones_lib_protocol_js_names() {
+    let js: Vec<(String, u32)> = object(&protocol_js(), "BatchKind")
+      .into_iter()
+      .map(|(name, value)| (name, u32::try_from(number(&value)).expect("a batch kind")))
+      .collect();
+    let mut rust = vec![
+      ("Resolved", RESOLVED),
+      ("Rejected", REJECTED),
+      ("Failed", FAILED),
+      ("Report", REPORT),
+      ("Closed", CLOSED),
+      ("ResolvedWithHandles", RESOLVED_WITH_HANDLES),
+      ("StdoutLine", STDOUT_LINE),
+      ("StderrLine", STDERR_LINE),
+      ("StreamStart", STREAM_START),
+      ("StreamItem", STREAM_ITEM),
+      ("ReportWithError", REPORT_WITH_ERROR),
+      ("Room", ROOM),
+    ];
+    rust.sort();
+    let rust: Vec<(String, u32)> = rust.into_iter().map(|(name, kind)| (name.to_string(), kind)).collect();
+    assert_eq!(js, rust);
   }
 }

@@ -3,7 +3,10 @@
 
 mod child_fds;
 mod deadlines;
+mod descriptors;
+mod exit_signal;
 mod exit_watch;
+mod failure_json;
 mod js_callback;
 mod lifecycle;
 mod pool_driver;
@@ -14,6 +17,7 @@ mod uv;
 mod worker_channel;
 mod worker_output;
 
+pub use descriptors::attach as attach_descriptors;
 pub use js_callback::JsCallback;
 pub use pool_driver::PoolDriver;
 pub use spawn::SpawnConfig;

@@ -195,9 +195,9 @@ impl PoolDriver {
           s.links.insert(worker, Link::default());
           start_worker(worker, self.spawn.clone(), self.inbox.clone());
         }
-        Action::Send { worker, frame } => {
+        Action::Send { worker, message } => {
           let Some(channel) = s.links.get_mut(&worker).and_then(|l| l.channel.as_mut()) else { continue };
-          match channel.send(frame, !s.corked) {
+          match channel.send(message.encode(), !s.corked) {
             (true, _) if s.corked => s.unflushed.push(worker),
             (_, WriteState::HandlesBlocked) => self.arm(s, Due::HandleRetry(worker), HANDLE_RETRY_MS, None),
             _ => {}
@@ -270,7 +270,7 @@ impl PoolDriver {
     let mut ended = channel.read_done();
     for item in incoming {
       let event = match item {
-        Incoming::Frame(frame) => Event::Frame { worker, frame },
+        Incoming::Message(message) => Event::Message { worker, message },
         Incoming::Corrupt(reason) => Event::Corrupt { worker, reason },
       };
       self.handle(s, event);
