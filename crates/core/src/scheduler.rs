@@ -721,7 +721,7 @@ impl Scheduler {
       let call = &self.calls[&call_id];
       let (module, is_method) = (call.module, call.is_method());
       let Some(worker) = self.pick_worker(module) else { break };
-      // `dispatch` clears the call's ticket.
+      // `dispatch` moves the call from Queued (its ticket) to Running.
       self.queue.pop_front();
       self.methods_queued -= usize::from(is_method);
       self.dispatch(call_id, worker, out);

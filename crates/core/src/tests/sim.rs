@@ -94,6 +94,9 @@ impl Sim {
           assert!(self.world.insert(worker, SimWorker::default()).is_none(), "worker id reused");
         }
         Action::Send { worker, message } => {
+          // What goes on the wire says what the message says.
+          let header = Header::decode(&message.clone().encode().header);
+          assert_eq!((header.kind, header.call, header.module), wire_fields(&message), "{message:?} encoded");
           let w = self.world.get_mut(&worker).expect("send to a worker that does not exist");
           assert!(w.ready && !w.retired && !w.killed, "send to a worker that cannot take it: {w:?}");
           match message {
@@ -279,6 +282,16 @@ impl Sim {
       }
     }
     panic!("world did not settle");
+  }
+}
+
+/// The kind byte, call id and module id a message to a worker must have on the wire.
+fn wire_fields(message: &ToWorker) -> (u8, CallId, ModuleId) {
+  match *message {
+    ToWorker::Load { call, module, .. } => (1, call.unwrap_or(0), module),
+    ToWorker::Call { call, module, .. } => (2, call, module),
+    ToWorker::Cancel { call, module } => (3, call, module),
+    ToWorker::Credit { call, module, .. } => (4, call, module),
   }
 }
 
