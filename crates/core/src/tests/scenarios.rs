@@ -576,3 +576,43 @@ fn frames_that_mean_nothing_in_the_workers_state_get_it_killed() {
     assert!(out.is_empty(), "{out:?}");
   }
 }
+
+/// What one call costs the scheduler and the codec together, submitted, encoded, answered,
+/// decoded and settled (a figure, not a check): `cargo test --release hot_path_cost -- --ignored
+/// --nocapture`.
+#[test]
+#[ignore]
+fn hot_path_cost() {
+  use invoke_parallel_protocol::{FrameDecoder, Header};
+  let config = PoolConfig { idle_timeout_ms: None, start_timeout_ms: None, ..config(1, 1, 0) };
+  let (mut sched, _) = Scheduler::new(config);
+  let mut out = Vec::new();
+  sched.handle(Event::Spawned { worker: 1, pid: 1 }, &mut out);
+  sched.handle(frame(1, Kind::Ready, 0), &mut out);
+  let job = Job::Load { path: Arc::from(&b"/m.js"[..]) };
+  sched.handle(Event::Submit { call: 1, module: 1, job, options: CallOptions::default() }, &mut out);
+  sched.handle(frame(1, Kind::Resolved, 1), &mut out);
+  let payload: Arc<[u8]> = Arc::from(&b"[\"echo\",[{\"i\":1,\"s\":\"hello\"}]]"[..]);
+  let mut decoder = FrameDecoder::new();
+  let calls = 2_000_000u32;
+  let start = std::time::Instant::now();
+  let mut sink = 0usize;
+  for call in 2..calls + 2 {
+    out.clear();
+    let job = Job::Invoke { payload: payload.clone(), handles: Default::default() };
+    sched.handle(Event::Submit { call, module: 1, job, options: CallOptions::default() }, &mut out);
+    for action in out.drain(..) {
+      if let Action::Send { message, .. } = action {
+        let encoded = message.encode();
+        sink += encoded.header[0] as usize + encoded.payload.len();
+      }
+    }
+    let reply = Header { kind: Kind::Resolved as u8, with_handles: false, call, module: 0, payload_len: 16 };
+    decoder.push(&reply.encode());
+    decoder.push(&[7u8; 16]);
+    let message = decoder.next_message(|| Err("none".into())).unwrap().unwrap();
+    sched.handle(Event::Message { worker: 1, message }, &mut out);
+    sink += out.len();
+  }
+  println!("{:.1} ns per call (sink {sink})", start.elapsed().as_nanos() as f64 / f64::from(calls));
+}
