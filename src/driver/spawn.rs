@@ -19,9 +19,9 @@ pub struct SpawnConfig {
 }
 
 /// The fd number the worker finds its frame channel on.
-pub const CHANNEL_FD: i32 = 3;
+pub const CHANNEL_FD: i32 = crate::protocol::CHANNEL_FD;
 /// The fd number the worker finds its handle channel on (descriptors passed with frames).
-pub const HANDLE_CHANNEL_FD: i32 = 4;
+pub const HANDLE_CHANNEL_FD: i32 = crate::protocol::HANDLE_FD;
 
 /// Bytes of socket buffer asked for each way (the kernel caps it at net.core.wmem_max/rmem_max).
 const SOCKET_BUFFER: libc::c_int = 4 << 20;

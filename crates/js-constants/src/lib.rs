@@ -1,6 +1,7 @@
 //! Reads `lib/protocol.js`, the JS side's one copy of what it shares with Rust, so that tests on
 //! the Rust side can hold the two to the same values. The file keeps to plain literals:
-//! `const NAME = 13` and `const NAME = Object.freeze({` then one `Key: value,` per line, `})`.
+//! `const NAME = 13`, and `const NAME = Object.freeze({` (or `{`), one `Key: value,` per line,
+//! then `})`.
 
 #![forbid(unsafe_code)]
 
@@ -22,25 +23,52 @@ pub fn number(text: &str) -> i64 {
   parsed.unwrap_or_else(|_| panic!("{text:?} is not a plain number literal"))
 }
 
-/// The value of `const NAME = <literal>`.
-pub fn scalar(source: &str, name: &str) -> i64 {
-  let prefix = format!("const {name} = ");
-  let line = source.lines().find_map(|line| line.trim().strip_prefix(&prefix)).unwrap_or_else(|| panic!("no {prefix}"));
-  number(line.trim().trim_end_matches(';'))
+/// What follows `NAME =` on a line that assigns it (`const NAME =`, `exports.NAME =`, …).
+fn assigned<'a>(line: &'a str, name: &str) -> Option<&'a str> {
+  ["const ", "let ", "var ", "module.exports.", "exports.", ""].iter().find_map(|keyword| {
+    let rest = line.trim().strip_prefix(keyword)?.strip_prefix(name)?.trim_start();
+    rest.strip_prefix('=').filter(|value| !value.starts_with('=')).map(str::trim)
+  })
 }
 
-/// The entries of `const NAME = Object.freeze({ … })` (or a bare `{ … }`), values as written
-/// (a string without its quotes).
+/// The value of `NAME = <literal>`, if the file assigns it.
+pub fn scalar_if_present(source: &str, name: &str) -> Option<i64> {
+  source.lines().find_map(|line| assigned(line, name)).map(|value| number(value.trim_end_matches(';')))
+}
+
+/// The value of `NAME = <literal>`.
+pub fn scalar(source: &str, name: &str) -> i64 {
+  scalar_if_present(source, name).unwrap_or_else(|| panic!("lib/protocol.js does not assign {name}"))
+}
+
+/// The entries of `NAME = Object.freeze({ … })` (or a bare `{ … }`), values as written (a
+/// string without its quotes).
 pub fn object(source: &str, name: &str) -> BTreeMap<String, String> {
-  let prefix = format!("const {name} = ");
-  let mut lines = source.lines().map(str::trim).skip_while(|line| !line.starts_with(&prefix));
-  let opening = lines.next().unwrap_or_else(|| panic!("no {prefix}"));
+  let mut lines = source.lines().skip_while(|line| assigned(line, name).is_none());
+  let opening = lines.next().and_then(|line| assigned(line, name)).unwrap_or_else(|| panic!("no {name} ="));
   assert!(opening.ends_with('{'), "{name} opens its entries at the end of the line: {opening:?}");
   let mut entries = BTreeMap::new();
-  for line in lines.take_while(|line| !line.starts_with('}')) {
+  for line in lines.map(str::trim).take_while(|line| !line.starts_with('}')) {
     let (key, value) = line.trim_end_matches(',').split_once(':').unwrap_or_else(|| panic!("{name}: {line:?}"));
     let unquote = |text: &str| text.trim().trim_matches('\'').trim_matches('"').to_string();
     assert!(entries.insert(unquote(key), unquote(value)).is_none(), "{name} names {key} twice");
   }
   entries
+}
+
+#[cfg(test)]
+mod tests {
+  use super::*;
+
+  #[test]
+  fn reads_the_forms_the_contract_allows() {
+    let source =
+      "const A = 13\nexports.B = 0x80;\nconst K = Object.freeze({\n  Load: 1,\n  'queue-full': 'ERR_X',\n})\n";
+    assert_eq!(scalar(source, "A"), 13);
+    assert_eq!(scalar(source, "B"), 0x80);
+    assert_eq!(scalar_if_present(source, "C"), None);
+    let entries = object(source, "K");
+    assert_eq!(entries["Load"], "1");
+    assert_eq!(entries["queue-full"], "ERR_X");
+  }
 }
