@@ -5,9 +5,12 @@
 
 mod binding;
 mod call_function;
-pub mod core;
 pub mod driver;
-pub mod protocol;
 pub mod sys;
 mod teardown;
 mod worker_binding;
+
+// The sans-IO layers are crates of their own, so the compiler keeps them free of the OS, N-API
+// and unsafe code; the driver reaches them under the names it always used.
+pub use invoke_parallel_core as core;
+pub use invoke_parallel_protocol as protocol;

@@ -4,6 +4,8 @@ use std::os::fd::IntoRawFd;
 
 use napi::bindgen_prelude::{Buffer, Either};
 
+use super::descriptors;
+use super::failure_json::failure_json;
 use super::to_js::ToJs;
 use crate::core::{Outcome, Piece};
 
@@ -13,7 +15,7 @@ pub type Extra = Either<Buffer, Vec<i32>>;
 /// Binary payloads from this size on get a Buffer of their own in a batch (see `Batch::push`).
 const OWN_BUFFER: usize = 64 * 1024;
 
-/// Batch kinds, as `lib/batch.js`'s readers know them (`BatchKind` on the JS side).
+/// Batch kinds, as `lib/protocol.js` names them (checked by a test below).
 pub const RESOLVED: u32 = 0;
 pub const REJECTED: u32 = 1;
 pub const FAILED: u32 = 2;
@@ -52,17 +54,17 @@ impl Batch {
     let mut batch = Batch { bytes: Vec::new(), index: Vec::with_capacity(items.len() * WORDS), extras: Vec::new() };
     for item in items {
       match item {
-        ToJs::Call(id, Outcome::Resolved(payload, handles)) if !handles.0.is_empty() => {
+        ToJs::Call(id, Outcome::Resolved(payload, handles)) if !handles.is_empty() => {
           // The descriptors now belong to JS, which wraps each in a net.Socket or net.Server.
-          let fds = handles.0.into_iter().map(IntoRawFd::into_raw_fd).collect();
+          let fds = descriptors::take(handles).into_iter().map(IntoRawFd::into_raw_fd).collect();
           batch.push(id, RESOLVED_WITH_HANDLES, payload, Some(Either::B(fds)));
         }
         ToJs::Call(id, Outcome::Resolved(payload, _)) => batch.push(id, RESOLVED, payload, None),
         ToJs::Call(id, Outcome::Rejected(payload)) => batch.push(id, REJECTED, payload, None),
-        ToJs::Call(id, Outcome::Failed(failure)) => batch.push(id, FAILED, failure.to_json().into(), None),
+        ToJs::Call(id, Outcome::Failed(failure)) => batch.push(id, FAILED, failure_json(&failure).into(), None),
         ToJs::Report(mut failure) => match failure.error.take() {
-          Some(error) => batch.push(0, REPORT_WITH_ERROR, failure.to_json().into(), Some(Either::A(error.into()))),
-          None => batch.push(0, REPORT, failure.to_json().into(), None),
+          Some(error) => batch.push(0, REPORT_WITH_ERROR, failure_json(&failure).into(), Some(Either::A(error.into()))),
+          None => batch.push(0, REPORT, failure_json(&failure).into(), None),
         },
         ToJs::Room => batch.push(0, ROOM, Vec::new(), None),
         ToJs::Closed => batch.push(0, CLOSED, Vec::new(), None),
@@ -100,7 +102,6 @@ mod tests {
 
   use super::*;
   use crate::core::{Failure, FailureKind};
-  use crate::protocol::ReceivedHandles;
   use crate::sys;
 
   /// An entry as `lib/batch.js` hands it to its visitor.
@@ -164,17 +165,17 @@ mod tests {
         let handles = (0..fds).map(|_| sys::dup_cloexec(socket.as_raw_fd(), 0).unwrap()).collect();
         let (kind, extra) = if fds == 0 { (RESOLVED, None) } else { (RESOLVED_WITH_HANDLES, Some(Part::Fds(fds))) };
         let entry = Entry { id, kind, payload: bytes.clone(), extra };
-        (ToJs::Call(id, Outcome::Resolved(bytes, ReceivedHandles(handles))), entry)
+        (ToJs::Call(id, Outcome::Resolved(bytes, descriptors::attach(handles))), entry)
       }),
       (any::<u32>(), payload()).prop_map(|(id, bytes)| {
         (ToJs::Call(id, Outcome::Rejected(bytes.clone())), Entry { id, kind: REJECTED, payload: bytes, extra: None })
       }),
       (any::<u32>(), ".{0,40}").prop_map(move |(id, message)| {
-        let json = failure(message.clone()).to_json().into_bytes();
+        let json = failure_json(&failure(message.clone())).into_bytes();
         (ToJs::Call(id, Outcome::Failed(failure(message))), Entry { id, kind: FAILED, payload: json, extra: None })
       }),
       (".{0,40}", prop::option::of(payload())).prop_map(move |(message, error)| {
-        let json = failure(message.clone()).to_json().into_bytes();
+        let json = failure_json(&failure(message.clone())).into_bytes();
         let kind = if error.is_some() { REPORT_WITH_ERROR } else { REPORT };
         let entry = Entry { id: 0, kind, payload: json, extra: error.clone().map(Part::Bytes) };
         (ToJs::Report(Failure { error, ..failure(message) }), entry)
@@ -206,5 +207,37 @@ mod tests {
       let batch = Batch::of(items);
       prop_assert_eq!(read_batch(batch), expected);
     }
+  }
+}
+
+#[cfg(test)]
+mod batch_kinds_match_js {
+  use super::*;
+  use invoke_parallel_js_constants::{number, object, protocol_js};
+
+  /// `lib/protocol.js` reads batches with the kinds they are written with here.
+  #[test]
+  fn the_batch_kinds_are_the_ones_lib_protocol_js_names() {
+    let js: Vec<(String, u32)> = object(&protocol_js(), "BatchKind")
+      .into_iter()
+      .map(|(name, value)| (name, u32::try_from(number(&value)).expect("a batch kind")))
+      .collect();
+    let mut rust = vec![
+      ("Resolved", RESOLVED),
+      ("Rejected", REJECTED),
+      ("Failed", FAILED),
+      ("Report", REPORT),
+      ("Closed", CLOSED),
+      ("ResolvedWithHandles", RESOLVED_WITH_HANDLES),
+      ("StdoutLine", STDOUT_LINE),
+      ("StderrLine", STDERR_LINE),
+      ("StreamStart", STREAM_START),
+      ("StreamItem", STREAM_ITEM),
+      ("ReportWithError", REPORT_WITH_ERROR),
+      ("Room", ROOM),
+    ];
+    rust.sort();
+    let rust: Vec<(String, u32)> = rust.into_iter().map(|(name, kind)| (name.to_string(), kind)).collect();
+    assert_eq!(js, rust);
   }
 }

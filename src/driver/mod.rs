@@ -3,6 +3,8 @@
 
 mod batch;
 mod deadlines;
+mod descriptors;
+mod failure_json;
 mod inbox;
 mod js_callback;
 mod lifecycle;
@@ -14,6 +16,7 @@ mod uv;
 mod worker_channel;
 mod worker_output;
 
+pub use descriptors::attach as attach_descriptors;
 pub use js_callback::JsCallback;
 pub use pool_driver::{to_ms, PoolDriver};
 pub use spawn::SpawnConfig;

@@ -20,7 +20,7 @@ use super::worker_channel::{Incoming, Sent, WorkerChannel, WriteState};
 use crate::core::{
   Action, CallId, CallOptions, Event, IdMap, Job, PoolConfig, Scheduler, Signal, Stats, Timer, WorkerId,
 };
-use crate::protocol::SharedHandles;
+
 use crate::sys::{self, kill_group};
 
 /// How long a worker whose channel closed may take to exit before it is killed.
@@ -172,7 +172,7 @@ impl PoolDriver {
     timeout: Option<f64>,
     fds: &[i32],
   ) -> Result<(), String> {
-    let handles = SharedHandles::new(duplicate(fds)?);
+    let handles = super::descriptors::attach(duplicate(fds)?);
     let job = Job::Invoke { payload, handles };
     let options = CallOptions { no_retry, timeout_ms: timeout.and_then(to_ms) };
     self.submit(Event::Submit { call: id, module, job, options });
@@ -233,9 +233,9 @@ impl PoolDriver {
           s.links.insert(worker, Link::default());
           start_worker(worker, self.spawn.clone(), self.inbox.clone());
         }
-        Action::Send { worker, frame } => {
+        Action::Send { worker, message } => {
           let Some(channel) = s.links.get_mut(&worker).and_then(|l| l.channel.as_mut()) else { continue };
-          match channel.send(frame, !s.corked) {
+          match channel.send(message.encode(), !s.corked) {
             Sent { owes_flush: true, .. } if s.corked => s.unflushed.push(worker),
             Sent { state: WriteState::HandlesBlocked, .. } => {
               self.arm(s, Due::HandleRetry(worker), HANDLE_RETRY_MS, None)
@@ -306,7 +306,7 @@ impl PoolDriver {
     let mut ended = channel.read_done();
     for item in incoming {
       let event = match item {
-        Incoming::Frame(frame) => Event::Frame { worker, frame },
+        Incoming::Message(message) => Event::Message { worker, message },
         Incoming::Corrupt(reason) => Event::Corrupt { worker, reason },
       };
       self.handle(s, event);

@@ -18,9 +18,9 @@ pub struct SpawnConfig {
 }
 
 /// The fd number the worker finds its frame channel on.
-pub const CHANNEL_FD: i32 = 3;
+pub const CHANNEL_FD: i32 = crate::protocol::CHANNEL_FD;
 /// The fd number the worker finds its handle channel on (descriptors passed with frames).
-pub const HANDLE_CHANNEL_FD: i32 = 4;
+pub const HANDLE_CHANNEL_FD: i32 = crate::protocol::HANDLE_FD;
 
 /// The parent's ends of a worker's two channels.
 pub struct WorkerChannels {

@@ -9,8 +9,10 @@ use tokio::io::AsyncRead;
 use super::linux::MSG_NO_SIGPIPE;
 use crate::core::Signal;
 
+mod exit_signal;
 mod fdpass;
 
+pub use exit_signal::exit_signal;
 pub use fdpass::{recv_fds, send_fds, MAX_HANDLES};
 
 /// A close-on-exec copy of `fd`, numbered at least `min`; the original is untouched.

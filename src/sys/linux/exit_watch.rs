@@ -8,6 +8,7 @@ use tokio::io::unix::AsyncFd;
 use tokio::io::Interest;
 
 use crate::core::ExitStatus;
+use crate::sys::unix::exit_signal;
 
 /// Waits for one child to exit and reaps exactly that pid (never `waitpid(-1)`, which would steal
 /// the exit statuses of Node's own children).
@@ -51,7 +52,7 @@ impl ExitWatch {
       _ => self.child.wait(),
     };
     match status {
-      Ok(status) => ExitStatus { code: status.code(), signal: status.signal() },
+      Ok(status) => ExitStatus { code: status.code(), signal: status.signal().map(exit_signal) },
       Err(_) => ExitStatus { code: None, signal: None },
     }
   }

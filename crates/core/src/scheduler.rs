@@ -2,16 +2,17 @@ use std::collections::BTreeMap;
 use std::fmt::Write;
 use std::sync::Arc;
 
-use super::call_queue::{CallQueue, Ticket};
+use invoke_parallel_protocol::{FromWorker, ModuleId, ToWorker};
+
+use super::call::Call;
+use super::call_queue::CallQueue;
 use super::config::PoolConfig;
-use super::event::{
-  Action, CallId, CallOptions, Event, ExitStatus, Job, ModuleId, Outcome, Piece, Signal, Timer, WorkerId,
-};
-use super::failure::{describe_exit, Failure, FailureKind, SIGABRT};
+use super::event::{Action, CallId, CallOptions, Event, Job, Outcome, Piece, Signal, Timer, WorkerId};
+use super::exit::{describe_exit, ExitSignal, ExitStatus};
+use super::failure::{Failure, FailureKind};
 use super::id_hash::{IdMap, IdSet};
 use super::stats::Stats;
-use super::worker::{Worker, WorkerState};
-use crate::protocol::{InFrame, Kind, OutFrame, SharedHandles, STREAM_WINDOW};
+use super::worker::{Leave, Worker, WorkerState};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Phase {
@@ -21,34 +22,6 @@ enum Phase {
   /// `close({force: true})`: calls failed, workers signalled.
   Forced,
   Closed,
-}
-
-#[derive(Debug)]
-struct Call {
-  module: ModuleId,
-  job: Job,
-  options: CallOptions,
-  attempts: u32,
-  worker: Option<WorkerId>,
-  /// Settled already (cancelled or timed out) but still running on `worker`, which keeps its
-  /// slot until the call returns or the worker dies.
-  abandoned: bool,
-  /// Its result is a stream that has begun: the caller has items, so it is never sent again.
-  streaming: bool,
-  /// Its `timeout` clock is running.
-  clocked: bool,
-  /// Its place in the queue while it waits there.
-  ticket: Option<Ticket>,
-  /// Items of its stream the worker may still send: the window, plus credit granted since,
-  /// minus items received.
-  credit: u32,
-}
-
-impl Call {
-  /// A method call, as opposed to loading a module: only those count for `maxQueue` and stats.
-  fn is_method(&self) -> bool {
-    matches!(self.job, Job::Invoke { .. })
-  }
 }
 
 /// The pool's brain: which worker runs which call, when workers start and stop, and how every call
@@ -134,7 +107,7 @@ impl Scheduler {
   pub fn stats(&self) -> Stats {
     let mut stats = self.counters;
     stats.workers = self.workers.len() as u32;
-    for w in self.workers.values().filter(|w| w.state == WorkerState::Ready) {
+    for w in self.workers.values().filter(|w| w.is_ready()) {
       if w.load() == 0 {
         stats.idle += 1;
       } else {
@@ -170,7 +143,7 @@ impl Scheduler {
           self.check_closed(out);
         }
       }
-      Event::Frame { worker, frame } => self.on_frame(worker, frame, out),
+      Event::Message { worker, message } => self.on_message(worker, message, out),
       Event::Corrupt { worker, reason } => self.on_corrupt(worker, reason, out),
       Event::Exited { worker, status } => self.on_exited(worker, status, out),
       Event::TimerFired { timer } => self.on_timer(timer, out),
@@ -184,7 +157,7 @@ impl Scheduler {
 
   /// The worker was killed for breaking the protocol: nothing it sends is read any more.
   pub fn shuns(&self, worker: WorkerId) -> bool {
-    self.workers.get(&worker).is_some_and(|w| w.killed)
+    self.workers.get(&worker).is_some_and(|w| w.is_shunned())
   }
 
   /// Workers alive (starting, ready or leaving).
@@ -240,9 +213,21 @@ impl Scheduler {
     let methods_queued = queued.iter().filter(|id| self.calls[id].is_method()).count();
     assert_eq!(self.methods, methods, "method calls counted");
     assert_eq!(self.methods_queued, methods_queued, "queued method calls counted");
-    assert_eq!(queued.len(), self.calls.values().filter(|c| c.ticket.is_some()).count(), "every ticket is queued once");
-    for id in &queued {
-      assert!(self.calls[id].worker.is_none(), "a queued call is on no worker");
+    assert_eq!(
+      queued.len(),
+      self.calls.values().filter(|c| c.ticket().is_some()).count(),
+      "every ticket is queued once"
+    );
+    for (id, call) in &self.calls {
+      if let Some(worker) = call.worker() {
+        let on_it = self.workers.get(&worker).is_some_and(|w| w.in_flight.contains(id));
+        assert!(on_it, "call {id} runs on worker {worker}, which does not have it in flight");
+      }
+    }
+    for (worker, w) in &self.workers {
+      for id in &w.in_flight {
+        assert_eq!(self.calls.get(id).and_then(Call::worker), Some(*worker), "worker {worker} runs call {id}");
+      }
     }
   }
 
@@ -277,24 +262,12 @@ impl Scheduler {
     if let Job::Load { path } = &job {
       self.modules.push((module, path.clone()));
     }
-    let ticket = Some(self.queue.push_back(call));
-    let record = Call {
-      module,
-      job,
-      options,
-      attempts: 0,
-      worker: None,
-      abandoned: false,
-      streaming: false,
-      clocked: false,
-      ticket,
-      credit: 0,
-    };
+    let record = Call::queued(module, job, options, self.queue.push_back(call));
     self.methods += usize::from(record.is_method());
     self.methods_queued += usize::from(record.is_method());
     self.calls.insert(call, record);
     self.pump(out);
-    if options.timeout_ms.is_some() && self.calls.get(&call).is_some_and(|c| c.worker.is_none()) {
+    if options.timeout_ms.is_some() && self.calls.get(&call).is_some_and(|c| c.worker().is_none()) {
       self.unclocked_waiting = true;
     }
   }
@@ -303,23 +276,14 @@ impl Scheduler {
   fn requeue(&mut self, call_id: CallId) {
     let ticket = self.queue.push_front(call_id);
     let call = self.calls.get_mut(&call_id).expect("queued call exists");
-    call.ticket = Some(ticket);
+    call.requeue(ticket);
     self.methods_queued += usize::from(call.is_method());
-  }
-
-  /// Takes the first call out of the queue.
-  fn dequeue(&mut self) -> Option<CallId> {
-    let call_id = self.queue.pop_front()?;
-    let call = self.calls.get_mut(&call_id).expect("queued call exists");
-    call.ticket = None;
-    self.methods_queued -= usize::from(call.is_method());
-    Some(call_id)
   }
 
   /// Drops a call the pool is done with, out of the queue too if it waits there.
   fn forget(&mut self, call_id: CallId) -> Option<Call> {
     let call = self.calls.remove(&call_id)?;
-    if let Some(ticket) = call.ticket {
+    if let Some(ticket) = call.ticket() {
       self.queue.remove(ticket);
       self.methods_queued -= usize::from(call.is_method());
     }
@@ -327,26 +291,26 @@ impl Scheduler {
     Some(call)
   }
 
-  fn on_frame(&mut self, worker_id: WorkerId, frame: InFrame, out: &mut Vec<Action>) {
-    let Some(worker) = self.workers.get_mut(&worker_id) else {
+  fn on_message(&mut self, worker_id: WorkerId, message: FromWorker, out: &mut Vec<Action>) {
+    let Some(worker) = self.workers.get(&worker_id) else {
       return;
     };
-    if worker.killed {
+    if worker.is_shunned() {
       // Killed for breaking the protocol: nothing it still sends counts (its descriptors close here).
       return;
     }
-    if worker.channel_closed {
-      return self.on_corrupt(worker_id, format!("sent a {:?} frame after its channel was closed", frame.kind), out);
+    if worker.is_retired() {
+      let kind = message.kind();
+      return self.on_corrupt(worker_id, format!("sent a {kind:?} frame after its channel was closed"), out);
     }
-    if let Some(reason) = self.violation(worker_id, &frame) {
+    if let Some(reason) = self.violation(worker_id, &message) {
       return self.on_corrupt(worker_id, reason, out);
     }
     let worker = self.workers.get_mut(&worker_id).expect("checked above");
-    match frame.kind {
-      Kind::Ready => {
+    match message {
+      FromWorker::Ready => {
         worker.said_ready = true;
-        if worker.state == WorkerState::Starting {
-          worker.state = WorkerState::Ready;
+        if worker.become_ready() {
           self.failed_starts = 0;
           self.start_blocked = false;
           self.pump(out);
@@ -354,123 +318,106 @@ impl Scheduler {
           self.check_drained(out);
         }
       }
-      Kind::StreamStart | Kind::Item => {
-        let Some(call) = self.calls.get_mut(&frame.call) else { return };
-        if call.worker != Some(worker_id) {
-          return;
-        }
-        let piece = if frame.kind == Kind::StreamStart {
-          call.streaming = true;
-          call.credit = STREAM_WINDOW;
-          Piece::Started
-        } else {
-          call.credit -= 1;
-          Piece::Item(frame.payload)
-        };
-        if !call.abandoned {
-          out.push(Action::Deliver { call: frame.call, piece });
-        }
+      FromWorker::StreamStart { call, .. } => self.on_piece(worker_id, call, Piece::Started, out),
+      FromWorker::Item { call, payload, .. } => self.on_piece(worker_id, call, Piece::Item(payload), out),
+      FromWorker::Resolved { call, payload, handles, .. } => {
+        self.on_answer(worker_id, call, Outcome::Resolved(payload, handles), out)
       }
-      Kind::Resolved | Kind::Rejected => {
-        // A reply for a call that is not on this worker (already failed over) is stale.
-        if !worker.in_flight.remove(&frame.call) {
-          return;
-        }
-        let call = self.calls.remove(&frame.call).expect("in-flight call exists");
-        self.methods -= usize::from(call.is_method());
-        if frame.kind == Kind::Rejected && matches!(call.job, Job::Load { .. }) {
-          // A module that failed to load is not loaded into workers that come later.
-          self.modules.retain(|(id, _)| *id != call.module);
-        }
-        // Method calls count towards recycling; loading a module does not.
-        if matches!(call.job, Job::Invoke { .. }) {
-          worker.completed += 1;
-        }
-        if self.config.recycle_after.is_some_and(|n| worker.completed >= n) && worker.state == WorkerState::Ready {
-          worker.state = WorkerState::Draining;
-        }
-        if !call.abandoned {
-          let outcome = if frame.kind == Kind::Resolved {
-            Outcome::Resolved(frame.payload, frame.handles)
-          } else {
-            Outcome::Rejected(frame.payload)
-          };
-          out.push(Action::Settle { call: frame.call, outcome });
-        }
-        self.after_call(worker_id, out);
-      }
-      Kind::Recycle => {
+      FromWorker::Rejected { call, payload, .. } => self.on_answer(worker_id, call, Outcome::Rejected(payload), out),
+      FromWorker::Recycle => {
         worker.asked_recycle = true;
-        if worker.state == WorkerState::Ready {
-          worker.state = WorkerState::Draining;
+        if worker.recycle() {
           self.after_call(worker_id, out);
         }
       }
-      Kind::Fatal => self.on_fatal(worker_id, frame, out),
-      Kind::Load | Kind::Call | Kind::Cancel | Kind::Credit => {
-        unreachable!("the decoder only yields worker-to-parent kinds")
-      }
+      FromWorker::Fatal { call, error } => self.on_fatal(worker_id, call, error, out),
     }
   }
 
-  /// Why `frame` means nothing coming from this worker in its current state, if so. A worker is
+  /// A stream starts or brings an item: passed on to the caller unless it gave up on the call.
+  fn on_piece(&mut self, worker_id: WorkerId, call_id: CallId, piece: Piece, out: &mut Vec<Action>) {
+    let Some(call) = self.calls.get_mut(&call_id) else { return };
+    if call.worker() != Some(worker_id) {
+      return;
+    }
+    match piece {
+      Piece::Started => call.start_stream(),
+      Piece::Item(_) => call.take_item(),
+    }
+    if !call.is_abandoned() {
+      out.push(Action::Deliver { call: call_id, piece });
+    }
+  }
+
+  /// The worker answered a call (or a load) with its result.
+  fn on_answer(&mut self, worker_id: WorkerId, call_id: CallId, outcome: Outcome, out: &mut Vec<Action>) {
+    let worker = self.workers.get_mut(&worker_id).expect("the answer's worker exists");
+    // A reply for a call that is not on this worker (already failed over) is stale.
+    if !worker.in_flight.remove(&call_id) {
+      return;
+    }
+    let call = self.calls.remove(&call_id).expect("in-flight call exists");
+    self.methods -= usize::from(call.is_method());
+    if matches!(outcome, Outcome::Rejected(_)) && call.is_load() {
+      // A module that failed to load is not loaded into workers that come later.
+      self.modules.retain(|(id, _)| *id != call.module);
+    }
+    // Method calls count towards recycling; loading a module does not.
+    if call.is_method() {
+      worker.completed += 1;
+    }
+    if self.config.recycle_after.is_some_and(|n| worker.completed >= n) {
+      worker.recycle();
+    }
+    if !call.is_abandoned() {
+      out.push(Action::Settle { call: call_id, outcome });
+    }
+    self.after_call(worker_id, out);
+  }
+
+  /// Why `message` means nothing coming from this worker in its current state, if so. A worker is
   /// untrusted: what it says is checked against what it was asked (which call, on which worker,
   /// of which module, in which state of its stream), so one that lies or floods is dropped
-  /// before anything it says reaches a caller.
-  fn violation(&self, worker_id: WorkerId, frame: &InFrame) -> Option<String> {
+  /// before anything it says reaches a caller. (What it may never say is refused by the codec.)
+  fn violation(&self, worker_id: WorkerId, message: &FromWorker) -> Option<String> {
     let worker = &self.workers[&worker_id];
-    let (kind, id) = (frame.kind, frame.call);
-    if frame.with_handles && kind != Kind::Resolved {
-      return Some(format!("sent descriptors with a {kind:?} frame"));
+    let id = match message {
+      FromWorker::Ready => return worker.said_ready.then(|| "said it was ready twice".to_string()),
+      FromWorker::Recycle if !worker.said_ready => return Some("asked to be recycled before it was ready".to_string()),
+      FromWorker::Recycle => return worker.asked_recycle.then(|| "asked to be recycled twice".to_string()),
+      FromWorker::Fatal { .. } => return worker.sent_fatal.then(|| "reported a second uncaught exception".to_string()),
+      answer => answer.call().expect("an answer names its call"),
+    };
+    if !worker.in_flight.contains(&id) {
+      // A leaving worker's late answer to a call that failed over or was closed with force is stale.
+      return (!worker.is_leaving()).then(|| format!("answered call {id}, which it was never given"));
     }
-    let about_worker = matches!(kind, Kind::Ready | Kind::Recycle | Kind::Fatal);
-    if about_worker && frame.module != 0 {
-      return Some(format!("sent a {kind:?} frame naming module {}", frame.module));
+    let call = self.calls.get(&id)?;
+    let load = call.is_load();
+    if let Some(module) = message.module().filter(|module| *module != call.module) {
+      return Some(format!("named module {module} in its answer to call {id}, of module {}", call.module));
     }
-    match kind {
-      Kind::Ready | Kind::Recycle if id != 0 || !frame.payload.is_empty() => {
-        Some(format!("sent a {kind:?} frame with a call id or a payload"))
+    match message {
+      FromWorker::StreamStart { .. } if load => Some(format!("answered the module load {id} with a stream")),
+      FromWorker::StreamStart { .. } if call.is_streaming() => Some(format!("started the stream of call {id} twice")),
+      FromWorker::Item { .. } if !call.is_streaming() => {
+        Some(format!("sent a stream item for call {id}, whose result is not a stream"))
       }
-      Kind::Ready => worker.said_ready.then(|| "said it was ready twice".to_string()),
-      Kind::Recycle if !worker.said_ready => Some("asked to be recycled before it was ready".to_string()),
-      Kind::Recycle => worker.asked_recycle.then(|| "asked to be recycled twice".to_string()),
-      Kind::Fatal => worker.sent_fatal.then(|| "reported a second uncaught exception".to_string()),
-      _ if !worker.in_flight.contains(&id) => {
-        // A leaving worker's late answer to a call that failed over or was closed with force is stale.
-        (worker.state != WorkerState::Leaving).then(|| format!("answered call {id}, which it was never given"))
+      FromWorker::Item { .. } if call.stream_credit() == Some(0) => {
+        Some(format!("sent more items of call {id} than the parent had room for (its credit window)"))
       }
-      _ => {
-        let call = self.calls.get(&id)?;
-        let load = matches!(call.job, Job::Load { .. });
-        if frame.module != 0 && frame.module != call.module {
-          return Some(format!("named module {} in its answer to call {id}, of module {}", frame.module, call.module));
-        }
-        match kind {
-          Kind::StreamStart if load => Some(format!("answered the module load {id} with a stream")),
-          Kind::StreamStart if call.streaming => Some(format!("started the stream of call {id} twice")),
-          Kind::StreamStart if !frame.payload.is_empty() => {
-            Some(format!("sent a payload with the stream start of call {id}"))
-          }
-          Kind::Item if !call.streaming => {
-            Some(format!("sent a stream item for call {id}, whose result is not a stream"))
-          }
-          Kind::Item if call.credit == 0 => {
-            Some(format!("sent more items of call {id} than the parent had room for (its credit window)"))
-          }
-          Kind::Resolved if frame.with_handles && (load || call.streaming) => {
-            Some(format!("sent descriptors with the end of call {id}, which cannot carry them"))
-          }
-          _ => None,
-        }
+      FromWorker::Resolved { handles, .. } if !handles.is_empty() && (load || call.is_streaming()) => {
+        Some(format!("sent descriptors with the end of call {id}, which cannot carry them"))
       }
+      _ => None,
     }
   }
 
   /// A call left its worker: give the slot away, retire a recycled worker that is now idle.
   fn after_call(&mut self, worker_id: WorkerId, out: &mut Vec<Action>) {
-    let draining_and_idle =
-      self.workers.get(&worker_id).is_some_and(|w| w.state == WorkerState::Draining && w.load() == 0);
-    if draining_and_idle {
+    let recycled_and_idle =
+      self.workers.get(&worker_id).is_some_and(|w| w.state() == WorkerState::Recycling && w.load() == 0);
+    if recycled_and_idle {
       self.retire(worker_id, out);
     }
     self.pump(out);
@@ -480,25 +427,24 @@ impl Scheduler {
 
   /// An uncaught exception in the worker: the call it is attributed to rejects with it, the
   /// worker exits (its other calls fail over then), and `onError` hears it.
-  fn on_fatal(&mut self, worker_id: WorkerId, frame: InFrame, out: &mut Vec<Action>) {
+  fn on_fatal(&mut self, worker_id: WorkerId, call: Option<CallId>, error: Vec<u8>, out: &mut Vec<Action>) {
     let Some(worker) = self.workers.get_mut(&worker_id) else { return };
-    worker.state = WorkerState::Leaving;
-    worker.expected_exit = true;
+    worker.leave(Leave::Exiting);
     worker.sent_fatal = true;
     let pid = worker.pid;
     // It exits by itself, unless its own `exit` handlers keep it.
     out.push(Action::ArmTimer { timer: Timer::LeaveGrace { worker: worker_id }, after_ms: self.config.leave_grace_ms });
     let mut message = format!("{} had an uncaught exception", describe_worker(pid));
-    if frame.call != 0 && worker.in_flight.remove(&frame.call) {
-      let _ = write!(message, " while running call {}", frame.call);
-      if let Some(call) = self.forget(frame.call) {
-        if !call.abandoned {
-          out.push(Action::Settle { call: frame.call, outcome: Outcome::Rejected(frame.payload.clone()) });
+    if let Some(call_id) = call.filter(|id| worker.in_flight.remove(id)) {
+      let _ = write!(message, " while running call {call_id}");
+      if let Some(call) = self.forget(call_id) {
+        if !call.is_abandoned() {
+          out.push(Action::Settle { call: call_id, outcome: Outcome::Rejected(error.clone()) });
         }
       }
     }
     let mut failure = Failure::new(FailureKind::WorkerCrashed, message).with_exit(pid, None);
-    failure.error = Some(frame.payload);
+    failure.error = Some(error);
     out.push(Action::Report { failure });
     self.check_drained(out);
   }
@@ -507,12 +453,10 @@ impl Scheduler {
     let Some(worker) = self.workers.get_mut(&worker_id) else {
       return;
     };
-    if worker.killed {
+    if worker.is_shunned() {
       return;
     }
-    worker.state = WorkerState::Leaving;
-    worker.expected_exit = true;
-    worker.killed = true;
+    worker.leave(Leave::Shunned);
     let failure =
       Failure::new(FailureKind::WorkerCrashed, format!("{} broke the protocol: {reason}", describe_worker(worker.pid)))
         .with_exit(worker.pid, None);
@@ -524,19 +468,22 @@ impl Scheduler {
     let Some(worker) = self.workers.remove(&worker_id) else {
       return;
     };
-    let what = describe_exit(worker.pid, status);
+    let what = describe_exit(worker.pid, &status);
     // A worker that aborted (V8 does that when the heap runs out) with one call running died of
     // that call: sending it again would only kill another worker.
-    let blamed =
-      (status.signal == Some(SIGABRT) && worker.in_flight.len() == 1).then(|| *worker.in_flight.first().unwrap());
+    let blamed = (status.signal == Some(ExitSignal::Abort) && worker.in_flight.len() == 1)
+      .then(|| *worker.in_flight.first().unwrap());
     // Oldest first back to the head of the queue, so failed-over calls keep their order.
     for call in worker.in_flight.iter().rev() {
-      self.fail_over(*call, &what, worker.pid, status, Some(*call) == blamed, out);
+      self.fail_over(*call, &what, worker.pid, &status, Some(*call) == blamed, out);
     }
-    if !worker.expected_exit {
-      if worker.state == WorkerState::Starting {
+    match worker.state() {
+      // The scheduler asked it to go: its exit is not news.
+      WorkerState::Leaving(_) => {}
+      WorkerState::Starting => {
         self.on_start_failed(format!("{what} before it was ready"), worker.pid, Some(status), out);
-      } else {
+      }
+      WorkerState::Ready | WorkerState::Recycling => {
         let failure =
           Failure::new(FailureKind::WorkerCrashed, format!("{what} unexpectedly")).with_exit(worker.pid, Some(status));
         out.push(Action::Report { failure });
@@ -553,7 +500,7 @@ impl Scheduler {
         let staying = self.staying_count();
         let Some(w) = self.workers.get(&worker) else { return };
         if self.phase == Phase::Open
-          && w.state == WorkerState::Ready
+          && w.is_ready()
           && w.load() == 0
           && w.generation == generation
           && staying > self.config.minimum as usize
@@ -568,7 +515,7 @@ impl Scheduler {
       }
       Timer::CallTimeout { call } => {
         let Some(c) = self.calls.get(&call) else { return };
-        if c.abandoned {
+        if c.is_abandoned() {
           return;
         }
         let ms = c.options.timeout_ms.unwrap_or_default();
@@ -577,14 +524,13 @@ impl Scheduler {
         self.abandon(call, out);
       }
       Timer::CancelGrace { worker, call } => {
-        let still_running = self.calls.get(&call).is_some_and(|c| c.abandoned && c.worker == Some(worker));
+        let still_running = self.calls.get(&call).is_some_and(|c| c.is_abandoned() && c.worker() == Some(worker));
         let Some(w) = self.workers.get_mut(&worker) else { return };
-        if !still_running || w.state == WorkerState::Leaving {
+        if !still_running || w.is_leaving() {
           return;
         }
         // The worker ignores cancellation; its other calls fail over when it is gone.
-        w.state = WorkerState::Leaving;
-        w.expected_exit = true;
+        w.leave(Leave::Stopped);
         let ms = self.config.cancel_grace_ms;
         let failure = Failure::new(
           FailureKind::WorkerCrashed,
@@ -595,7 +541,7 @@ impl Scheduler {
         out.push(Action::Kill { worker, signal: Signal::Kill });
       }
       Timer::LeaveGrace { worker } => {
-        if self.workers.get(&worker).is_some_and(|w| w.state == WorkerState::Leaving) {
+        if self.workers.get(&worker).is_some_and(Worker::is_leaving) {
           out.push(Action::Kill { worker, signal: Signal::Term });
           out.push(Action::ArmTimer { timer: Timer::TermGrace { worker }, after_ms: self.config.kill_grace_ms });
         }
@@ -612,9 +558,8 @@ impl Scheduler {
   /// A worker that did not become ready in time: a failed start (counted against `retries`),
   /// killed; its slot frees when it has exited.
   fn on_start_deadline(&mut self, worker_id: WorkerId, out: &mut Vec<Action>) {
-    let Some(w) = self.workers.get_mut(&worker_id).filter(|w| w.state == WorkerState::Starting) else { return };
-    w.state = WorkerState::Leaving;
-    w.expected_exit = true;
+    let Some(w) = self.workers.get_mut(&worker_id).filter(|w| w.is_starting()) else { return };
+    w.leave(Leave::Stopped);
     let pid = w.pid;
     out.push(Action::Kill { worker: worker_id, signal: Signal::Kill });
     let ms = self.config.start_timeout_ms.unwrap_or_default();
@@ -633,7 +578,7 @@ impl Scheduler {
       self.unclocked_waiting = false;
       return;
     }
-    if self.workers.values().any(|w| w.state == WorkerState::Ready) {
+    if self.workers.values().any(Worker::is_ready) {
       return;
     }
     self.unclocked_waiting = false;
@@ -648,20 +593,13 @@ impl Scheduler {
 
   /// The caller read more of a stream: the worker may produce that many more items.
   fn on_credit(&mut self, call_id: CallId, items: u32, out: &mut Vec<Action>) {
-    let Some(call) = self.calls.get_mut(&call_id).filter(|c| c.streaming) else { return };
-    let Some(worker) = call.worker.filter(|_| !call.abandoned) else { return };
-    if self.workers.get(&worker).is_none_or(|w| w.state == WorkerState::Leaving) {
+    let Some(call) = self.calls.get_mut(&call_id).filter(|c| c.is_streaming()) else { return };
+    let Some(worker) = call.worker().filter(|_| !call.is_abandoned()) else { return };
+    if self.workers.get(&worker).is_none_or(Worker::is_leaving) {
       return;
     }
-    call.credit = call.credit.saturating_add(items);
-    let frame = OutFrame {
-      kind: Kind::Credit,
-      call: call_id,
-      module: call.module,
-      payload: Arc::from(&items.to_le_bytes()[..]),
-      handles: SharedHandles::default(),
-    };
-    out.push(Action::Send { worker, frame });
+    call.grant(items);
+    out.push(Action::Send { worker, message: ToWorker::Credit { call: call_id, module: call.module, items } });
   }
 
   /// The call is settled elsewhere (cancelled by its caller, or timed out): a queued one is dropped,
@@ -670,28 +608,20 @@ impl Scheduler {
     let Some(call) = self.calls.get_mut(&call_id) else {
       return;
     };
-    if call.abandoned {
+    if call.is_abandoned() {
       return;
     }
-    match call.worker {
+    match call.abandon() {
       None => {
         self.forget(call_id);
         self.check_drained(out);
       }
       Some(worker) => {
-        call.abandoned = true;
-        if self.workers.get(&worker).is_none_or(|w| w.state == WorkerState::Leaving) {
+        if self.workers.get(&worker).is_none_or(Worker::is_leaving) {
           // Already on its way out; its exit frees the slot.
           return;
         }
-        let frame = OutFrame {
-          kind: Kind::Cancel,
-          call: call_id,
-          module: call.module,
-          payload: Arc::from(&[][..]),
-          handles: SharedHandles::default(),
-        };
-        out.push(Action::Send { worker, frame });
+        out.push(Action::Send { worker, message: ToWorker::Cancel { call: call_id, module: call.module } });
         out.push(Action::ArmTimer {
           timer: Timer::CancelGrace { worker, call: call_id },
           after_ms: self.config.cancel_grace_ms,
@@ -709,7 +639,7 @@ impl Scheduler {
       }
       (Phase::Open | Phase::Draining, true) => {
         self.phase = Phase::Forced;
-        let mut ids: Vec<CallId> = self.calls.iter().filter(|(_, c)| !c.abandoned).map(|(id, _)| *id).collect();
+        let mut ids: Vec<CallId> = self.calls.iter().filter(|(_, c)| !c.is_abandoned()).map(|(id, _)| *id).collect();
         ids.sort_unstable();
         self.calls.clear();
         self.methods = 0;
@@ -721,8 +651,7 @@ impl Scheduler {
         self.queue.clear();
         for (id, w) in self.workers.iter_mut() {
           w.in_flight.clear();
-          w.state = WorkerState::Leaving;
-          w.expected_exit = true;
+          w.leave(Leave::Stopped);
           out.push(Action::Kill { worker: *id, signal: Signal::Term });
         }
         if !self.workers.is_empty() {
@@ -739,21 +668,20 @@ impl Scheduler {
     call_id: CallId,
     what: &str,
     pid: Option<u32>,
-    status: ExitStatus,
+    status: &ExitStatus,
     blamed: bool,
     out: &mut Vec<Action>,
   ) {
     let Some(call) = self.calls.get_mut(&call_id) else {
       return;
     };
-    call.worker = None;
-    if call.abandoned {
+    if call.is_abandoned() {
       self.forget(call_id);
       return;
     }
     let message = if blamed {
       format!("{what} while running this call, its only one (not retried)")
-    } else if call.streaming {
+    } else if call.is_streaming() {
       format!("{what} while streaming the call's result (not retried: items were already delivered)")
     } else if call.options.no_retry {
       format!("{what} while the call was running (not retried: noRetry)")
@@ -765,7 +693,7 @@ impl Scheduler {
       return;
     };
     self.forget(call_id);
-    let failure = Failure::new(FailureKind::Retry, message).with_exit(pid, Some(status));
+    let failure = Failure::new(FailureKind::WorkerDied, message).with_exit(pid, Some(status.clone()));
     out.push(Action::Settle { call: call_id, outcome: Outcome::Failed(failure) });
   }
 
@@ -781,7 +709,7 @@ impl Scheduler {
       Failure::new(FailureKind::StartFailed, format!("could not start a worker ({attempts} attempts): {reason}"))
         .with_exit(pid, status);
     out.push(Action::Report { failure: failure.clone() });
-    while let Some(call) = self.dequeue() {
+    while let Some(call) = self.queue.front() {
       self.forget(call);
       out.push(Action::Settle { call, outcome: Outcome::Failed(failure.clone()) });
     }
@@ -793,7 +721,7 @@ impl Scheduler {
       let call = &self.calls[&call_id];
       let (module, is_method) = (call.module, call.is_method());
       let Some(worker) = self.pick_worker(module) else { break };
-      // `dispatch` clears the call's ticket.
+      // `dispatch` moves the call from Queued (its ticket) to Running.
       self.queue.pop_front();
       self.methods_queued -= usize::from(is_method);
       self.dispatch(call_id, worker, out);
@@ -811,12 +739,12 @@ impl Scheduler {
   /// so calls that come one at a time are spread too (a worker without the module loads it
   /// first). While the pool is still growing, a busy worker takes nothing more: new workers get it.
   fn pick_worker(&self, module: ModuleId) -> Option<WorkerId> {
-    let growing = self.can_grow() || self.workers.values().any(|w| w.state == WorkerState::Starting);
+    let growing = self.can_grow() || self.workers.values().any(Worker::is_starting);
     let cap = self.config.max_per_child as usize;
     self
       .workers
       .iter()
-      .filter(|(_, w)| w.state == WorkerState::Ready)
+      .filter(|(_, w)| w.is_ready())
       .filter(|(_, w)| cap == 0 || w.load() < cap)
       .filter(|(_, w)| w.load() == 0 || !growing)
       .min_by_key(|(id, w)| (w.load(), w.generation, !w.modules.contains(&module), **id))
@@ -830,7 +758,7 @@ impl Scheduler {
       self.start_blocked = false;
       self.failed_starts = 0;
     }
-    let starting = |s: &Self| s.workers.values().filter(|w| w.state == WorkerState::Starting).count();
+    let starting = |s: &Self| s.workers.values().filter(|w| w.is_starting()).count();
     while self.can_grow() && starting(self) < self.queue.len() {
       self.spawn(out);
     }
@@ -852,9 +780,7 @@ impl Scheduler {
   fn dispatch(&mut self, call_id: CallId, worker_id: WorkerId, out: &mut Vec<Action>) {
     let call = self.calls.get_mut(&call_id).expect("queued call exists");
     let worker = self.workers.get_mut(&worker_id).expect("picked worker exists");
-    call.worker = Some(worker_id);
-    call.ticket = None;
-    call.attempts += 1;
+    call.dispatch(worker_id);
     if let (false, Some(after_ms)) = (call.clocked, call.options.timeout_ms) {
       call.clocked = true;
       out.push(Action::ArmTimer { timer: Timer::CallTimeout { call: call_id }, after_ms });
@@ -865,31 +791,30 @@ impl Scheduler {
     let module = call.module;
     // Modules loaded into the pool before this one come first (a method call needs its own
     // module too); none of them answers.
-    let is_load = matches!(call.job, Job::Load { .. });
+    let is_load = call.is_load();
     let position = self.modules.iter().position(|(id, _)| *id == module).unwrap_or(self.modules.len());
     let needed = if is_load { position } else { (position + 1).min(self.modules.len()) };
     for (id, path) in &self.modules[..needed] {
       if worker.modules.insert(*id) {
-        let preload =
-          OutFrame { kind: Kind::Load, call: 0, module: *id, payload: path.clone(), handles: SharedHandles::default() };
-        out.push(Action::Send { worker: worker_id, frame: preload });
+        let preload = ToWorker::Load { call: None, module: *id, path: path.clone() };
+        out.push(Action::Send { worker: worker_id, message: preload });
       }
     }
-    let frame = match &call.job {
+    let message = match &call.job {
       Job::Load { path } => {
         worker.modules.insert(module);
-        OutFrame { kind: Kind::Load, call: call_id, module, payload: path.clone(), handles: SharedHandles::default() }
+        ToWorker::Load { call: Some(call_id), module, path: path.clone() }
       }
       Job::Invoke { payload, handles } => {
-        OutFrame { kind: Kind::Call, call: call_id, module, payload: payload.clone(), handles: handles.clone() }
+        ToWorker::Call { call: call_id, module, payload: payload.clone(), handles: handles.clone() }
       }
     };
-    out.push(Action::Send { worker: worker_id, frame });
+    out.push(Action::Send { worker: worker_id, message });
   }
 
   /// Workers not on their way out.
   fn staying_count(&self) -> usize {
-    self.workers.values().filter(|w| matches!(w.state, WorkerState::Starting | WorkerState::Ready)).count()
+    self.workers.values().filter(|w| w.is_staying()).count()
   }
 
   fn arm_idle_timer(&mut self, worker_id: WorkerId, out: &mut Vec<Action>) {
@@ -900,16 +825,14 @@ impl Scheduler {
       return;
     }
     let Some(w) = self.workers.get(&worker_id) else { return };
-    if w.state == WorkerState::Ready && w.load() == 0 {
+    if w.is_ready() && w.load() == 0 {
       out.push(Action::ArmTimer { timer: Timer::Idle { worker: worker_id, generation: w.generation }, after_ms });
     }
   }
 
   fn retire(&mut self, worker_id: WorkerId, out: &mut Vec<Action>) {
     if let Some(w) = self.workers.get_mut(&worker_id) {
-      w.state = WorkerState::Leaving;
-      w.expected_exit = true;
-      w.channel_closed = true;
+      w.leave(Leave::Retired);
       out.push(Action::Retire { worker: worker_id });
       out.push(Action::ArmTimer {
         timer: Timer::LeaveGrace { worker: worker_id },
@@ -923,8 +846,7 @@ impl Scheduler {
     if self.phase != Phase::Draining || !self.calls.is_empty() {
       return;
     }
-    let to_retire: Vec<WorkerId> =
-      self.workers.iter().filter(|(_, w)| w.state != WorkerState::Leaving).map(|(id, _)| *id).collect();
+    let to_retire: Vec<WorkerId> = self.workers.iter().filter(|(_, w)| !w.is_leaving()).map(|(id, _)| *id).collect();
     if !to_retire.is_empty() {
       for id in to_retire {
         self.retire(id, out);

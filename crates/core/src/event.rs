@@ -1,10 +1,11 @@
 use std::sync::Arc;
 
-use super::failure::Failure;
-use crate::protocol::{InFrame, ReceivedHandles, SharedHandles};
+pub use invoke_parallel_protocol::{CallId, ModuleId};
+use invoke_parallel_protocol::{FromWorker, Handles, ToWorker};
 
-pub type CallId = u32;
-pub type ModuleId = u32;
+use super::exit::ExitStatus;
+use super::failure::Failure;
+
 pub type WorkerId = u64;
 
 /// What a call asks a worker to do.
@@ -14,21 +15,15 @@ pub enum Job {
   Load { path: Arc<[u8]> },
   /// Invoke a method of an already loaded module; the payload is opaque to Rust. The handles
   /// (sockets) travel with it.
-  Invoke { payload: Arc<[u8]>, handles: SharedHandles },
+  Invoke { payload: Arc<[u8]>, handles: Handles },
 }
 
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct CallOptions {
-  /// Fail with `Retry` instead of re-sending the call when its worker dies.
+  /// Fail with `WorkerDied` instead of re-sending the call when its worker dies.
   pub no_retry: bool,
   /// Milliseconds the call may take once dispatched (or once it waits on a pool with no worker ready).
   pub timeout_ms: Option<u64>,
-}
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct ExitStatus {
-  pub code: Option<i32>,
-  pub signal: Option<i32>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -77,9 +72,10 @@ pub enum Event {
     worker: WorkerId,
     reason: String,
   },
-  Frame {
+  /// A message from the worker, whole and of a kind a worker may send (the codec saw to that).
+  Message {
     worker: WorkerId,
-    frame: InFrame,
+    message: FromWorker,
   },
   /// The worker broke the protocol; it is killed and treated as crashed.
   Corrupt {
@@ -99,6 +95,7 @@ pub enum Event {
   },
 }
 
+/// How hard a worker is told to stop: asked (SIGTERM on Unix), or ended (SIGKILL).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Signal {
   Term,
@@ -116,7 +113,7 @@ pub enum Piece {
 #[derive(Debug, PartialEq, Eq)]
 pub enum Outcome {
   /// The worker's encoded return value (for a load: its encoded export names).
-  Resolved(Vec<u8>, ReceivedHandles),
+  Resolved(Vec<u8>, Handles),
   /// The worker's encoded thrown error.
   Rejected(Vec<u8>),
   /// The pool itself could not complete the call.
@@ -130,7 +127,7 @@ pub enum Action {
   },
   Send {
     worker: WorkerId,
-    frame: crate::protocol::OutFrame,
+    message: ToWorker,
   },
   /// Close the worker's channel so it exits by itself.
   Retire {

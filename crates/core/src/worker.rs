@@ -1,0 +1,141 @@
+use std::collections::BTreeSet;
+
+use super::event::{CallId, ModuleId};
+use super::id_hash::IdSet;
+
+/// Where a worker is in its life. Changed only through [`Worker`]'s transition methods:
+///
+/// ```text
+///                said Ready                  recycleAfter reached,
+///   Starting ─────────────────▶ Ready ──────────────────────────────▶ Recycling
+///      │                          │          or it asked (Recycle)        │
+///      │ start deadline,          │ idle, close, fatal, corrupt,          │ idle: Retired,
+///      │ corrupt, forced close    │ cancel ignored, forced close          │ or as Ready
+///      │                          ▼                                       │
+///      └──────────────────▶ Leaving(Leave) ◀─────────────────────────────┘
+///                                 │ exited (and reaped)
+///                                 ▼
+///                              removed
+/// ```
+///
+/// Every exit is news except one from `Leaving`: the scheduler asked for it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum WorkerState {
+  /// Spawn requested; not yet ready for calls.
+  Starting,
+  Ready,
+  /// Finishes the calls it has, takes nothing new, and is retired once idle.
+  Recycling,
+  /// On its way out: it takes no calls and its exit is awaited.
+  Leaving(Leave),
+}
+
+/// Why a worker is leaving, which decides what its last words mean.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Leave {
+  /// Its channel was closed so it exits by itself: anything it sends now breaks the protocol.
+  Retired,
+  /// It reported an uncaught exception, after which it exits by itself.
+  Exiting,
+  /// Signalled: a start that never became ready, a cancelled call it did not stop, a forced close.
+  Stopped,
+  /// SIGKILLed for breaking the protocol: nothing it still sends is read.
+  Shunned,
+}
+
+#[derive(Debug)]
+pub struct Worker {
+  state: WorkerState,
+  pub pid: Option<u32>,
+  pub in_flight: BTreeSet<CallId>,
+  pub modules: IdSet<ModuleId>,
+  /// Changes whenever the worker gets work (a stale idle timer can tell it is stale); a lower
+  /// one got work longer ago.
+  pub generation: u64,
+  /// Calls it has finished, for `recycleAfter`.
+  pub completed: u64,
+  /// It said it was ready, asked to be replaced (`Recycle`), reported an uncaught exception
+  /// (`Fatal`): each is said once, and saying it again means nothing and breaks the protocol.
+  /// What it said is not where it is: a worker stopped for a slow start may still say Ready.
+  pub said_ready: bool,
+  pub asked_recycle: bool,
+  pub sent_fatal: bool,
+}
+
+impl Worker {
+  pub fn starting() -> Self {
+    Worker {
+      state: WorkerState::Starting,
+      pid: None,
+      in_flight: BTreeSet::new(),
+      modules: IdSet::default(),
+      generation: 0,
+      completed: 0,
+      said_ready: false,
+      asked_recycle: false,
+      sent_fatal: false,
+    }
+  }
+
+  pub fn state(&self) -> WorkerState {
+    self.state
+  }
+
+  pub fn load(&self) -> usize {
+    self.in_flight.len()
+  }
+
+  pub fn is_starting(&self) -> bool {
+    self.state == WorkerState::Starting
+  }
+
+  pub fn is_ready(&self) -> bool {
+    self.state == WorkerState::Ready
+  }
+
+  pub fn is_leaving(&self) -> bool {
+    matches!(self.state, WorkerState::Leaving(_))
+  }
+
+  /// Not on its way out (it counts towards `minimum`).
+  pub fn is_staying(&self) -> bool {
+    matches!(self.state, WorkerState::Starting | WorkerState::Ready)
+  }
+
+  /// Killed for breaking the protocol: nothing it sends is news.
+  pub fn is_shunned(&self) -> bool {
+    self.state == WorkerState::Leaving(Leave::Shunned)
+  }
+
+  /// Retired: it may send nothing more.
+  pub fn is_retired(&self) -> bool {
+    self.state == WorkerState::Leaving(Leave::Retired)
+  }
+
+  /// Starting → Ready; true if it was starting.
+  pub fn become_ready(&mut self) -> bool {
+    let was_starting = self.is_starting();
+    if was_starting {
+      self.state = WorkerState::Ready;
+    }
+    was_starting
+  }
+
+  /// Ready → Recycling; true if it was ready.
+  pub fn recycle(&mut self) -> bool {
+    let was_ready = self.is_ready();
+    if was_ready {
+      self.state = WorkerState::Recycling;
+    }
+    was_ready
+  }
+
+  /// Any state → Leaving. A worker already leaving keeps its first reason, except that breaking
+  /// the protocol overrides any: from then on nothing it sends is read.
+  pub fn leave(&mut self, why: Leave) {
+    match self.state {
+      WorkerState::Leaving(_) if why != Leave::Shunned => {}
+      _ => self.state = WorkerState::Leaving(why),
+    }
+  }
+}
