@@ -46,6 +46,11 @@ class Connections {
     }
   }
 
+  /** Ends every connection at once (ioredis stops reconnecting). */
+  end() {
+    for (const client of this.#clients) client.disconnect()
+  }
+
   /** Holds the process open (`true`) or lets it exit (`false`). */
   hold(held) {
     if (held === this.#held) return

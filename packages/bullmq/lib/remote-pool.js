@@ -344,8 +344,18 @@ class RemotePool {
     this.#closing = drained.then(async () => {
       clearTimeout(this.#outage)
       clearTimeout(this.#linger)
-      const parts = [this.#queue, this.#producer].filter((part) => part !== null)
-      await Promise.all([this.#closeEvents(), ...parts.map((part) => part.close().catch(() => part.disconnect()))])
+      const events = this.#events
+      this.#events = null
+      const parts = [this.#queue, this.#producer, events].filter((part) => part !== null)
+      // BullMQ's close and disconnect first wait for Redis to be ready; without Redis, the
+      // connections are ended under them.
+      if (!this.#connections.up) {
+        this.#connections.end()
+        for (const part of parts) part.close().catch(() => {})
+        return
+      }
+      this.#unwatchEvents?.()
+      await Promise.all(parts.map((part) => part.close().catch(() => part.disconnect())))
     })
     return this.#closing
   }
