@@ -9,6 +9,7 @@ const net = require('node:net')
 const { spawn } = require('node:child_process')
 const fc = require('fast-check')
 const { Queue } = require('bullmq')
+const Redis = require('ioredis')
 const invoke = require('invoke-parallel')
 const { remotePool } = require('invoke-parallel-bullmq')
 const { redisTest, startRedis, startHost, queueName, until, fixtures } = require('./helpers/fleet')
@@ -227,6 +228,17 @@ test('a host that answers with something other than a reply fails that call alon
   }
   await t.throwsAsync(call({ v: Buffer.alloc(8192).toString('base64') }), { code: 'ERR_INVOKE_MESSAGE_TOO_LARGE' })
   t.is(await call({ v: Buffer.from('"fine"').toString('base64') }), 'fine')
+})
+
+test('a client given as connection is used, and left open by close()', async (t) => {
+  const client = new Redis({ path: redis.connection.path, maxRetriesPerRequest: null })
+  t.teardown(() => client.disconnect())
+  const p = remotePool({ queue, connection: client, root: fixtures })
+  const jobs = await load(p, 'jobs.js')
+  t.is(await jobs.add(2, 3), 5)
+  await p.close()
+  t.is(client.status, 'ready')
+  t.is(await client.ping(), 'PONG')
 })
 
 /** `until` for an asynchronous condition. */

@@ -7,10 +7,15 @@ class Connections {
   #held = false
   #down = new Set()
   #onChange
+  #foreign
 
-  /** `onChange(up)` hears when the first connection drops and when all are back. */
-  constructor(onChange) {
+  /**
+   * `onChange()` hears when the first connection drops and when all are back. `foreign` is a
+   * client the caller passed in: watched, but never unref'd or ended by us.
+   */
+  constructor(onChange, foreign = null) {
     this.#onChange = onChange
+    this.#foreign = foreign
   }
 
   get up() {
@@ -48,7 +53,7 @@ class Connections {
 
   /** Ends every connection at once (ioredis stops reconnecting). */
   end() {
-    for (const client of this.#clients) client.disconnect()
+    for (const client of this.#clients) if (client !== this.#foreign) client.disconnect()
   }
 
   /** Holds the process open (`true`) or lets it exit (`false`). */
@@ -59,6 +64,7 @@ class Connections {
   }
 
   #apply(client) {
+    if (client === this.#foreign) return
     const stream = client.stream
     if (stream === undefined || typeof stream.ref !== 'function') return
     if (this.#held) stream.ref()

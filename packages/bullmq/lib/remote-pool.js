@@ -54,7 +54,7 @@ class RemotePool {
     const shared = { connection: o.connection, prefix: o.prefix }
     this.#queue = new Queue(o.queue, shared)
     this.#queue.on('error', (err) => this.#heard(err))
-    this.#connections = new Connections(() => this.#connectionChanged())
+    this.#connections = new Connections(() => this.#connectionChanged(), o.connection)
     this.#ready = this.#start()
     this.#ready.catch((err) => this.#heard(err))
   }

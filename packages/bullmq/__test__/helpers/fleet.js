@@ -15,7 +15,8 @@ function redisTest(file) {
   if (why === null) return test
   test.skip(`${path.basename(file)}: skipped, ${why}`, () => {})
   const none = () => {}
-  return Object.assign(none, { serial: none, before: none, after: none, afterEach: none, beforeEach: none })
+  const hook = Object.assign(() => {}, { always: none })
+  return Object.assign(none, { serial: none, before: none, after: hook, afterEach: hook, beforeEach: none })
 }
 
 let queues = 0
