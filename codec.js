@@ -10,9 +10,5 @@
 
 const { encode, decode, encodeThrown, decodeThrown } = require('./lib/wire')
 
-module.exports = {
-  encode: (value, what) => encode(value, what),
-  decode: (bytes) => decode(bytes),
-  encodeThrown,
-  decodeThrown,
-}
+// Plain names, so that Node's ES module loader sees them as named exports.
+module.exports = { encode, decode, encodeThrown, decodeThrown }
