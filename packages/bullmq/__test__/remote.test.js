@@ -121,6 +121,19 @@ test("timeout rejects with invoke.Timeout and aborts the worker's signal", async
   t.pass()
 })
 
+test("the timeout clock starts on the host's worker, not while the job waits in the queue", async (t) => {
+  const name = queueName()
+  const p = remotePool({ queue: name, connection: redis.connection, root: fixtures })
+  t.teardown(() => p.close({ force: true }))
+  // No host serves this queue yet: the proxy's call is made by hand.
+  const call = p[invoke.callMethod]('jobs.js', 'add', [20, 22], { timeout: 1000 })
+  const queuedAt = Date.now()
+  await until(() => Date.now() - queuedAt > 2500, 'the job to wait longer than its timeout')
+  const own = await startHost(redis, name)
+  t.teardown(() => own.kill())
+  t.is(await call, 42)
+})
+
 test("cancelling a running call rejects it at once and reaches the worker's signal()", async (t) => {
   const p = pool(t)
   const jobs = await load(p, 'jobs.js')
