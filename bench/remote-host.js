@@ -4,13 +4,14 @@
 
 const { serve } = require('invoke-parallel-bullmq')
 
-const [queue, socket, limit] = process.argv.slice(2)
+const [queue, socket, limit, concurrency] = process.argv.slice(2)
 const host = serve({
   queue,
   connection: { path: socket },
   root: __dirname,
   modules: ['./remote-worker.js'],
   pool: { limit: Number(limit), minimum: Number(limit) },
+  ...(concurrency ? { concurrency: Number(concurrency) } : {}),
   lockDuration: 1000,
   stalledInterval: 250,
   onError: () => {},

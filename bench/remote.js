@@ -1,7 +1,8 @@
 'use strict'
 // The remote pool (invoke-parallel-bullmq, one local Redis, hosts on this machine) against a
 // local pool of as many workers, in the same run, interleaved round by round:
-//   - latency p50/p99 of one small call at a time, and calls/s with 256 in flight;
+//   - latency p50/p99 of one small call at a time, and calls/s with 256 in flight (also with a
+//     host that takes 64 jobs at once: its default is one a worker);
 //   - 200 CPU-bound tasks of 1, 5, 20 and 100 ms: the queue's overhead in wall time;
 //   - a host SIGKILLed halfway through 200 tasks of 20 ms: duplicate runs, and the time from the
 //     kill until its jobs were taken again and until all 200 were done.
@@ -44,8 +45,10 @@ function start(command, args, ready, env = {}) {
   })
 }
 
-const startHost = (queue, name) =>
-  start(process.execPath, [path.join(__dirname, 'remote-host.js'), queue, socket, String(LIMIT)], /ready/, { HOST_NAME: name })
+const startHost = (queue, name, concurrency = '') =>
+  start(process.execPath, [path.join(__dirname, 'remote-host.js'), queue, socket, String(LIMIT), concurrency], /ready/, {
+    HOST_NAME: name,
+  })
 
 async function runTasks(mod, ms, method = 'spin', extra = []) {
   const t = performance.now()
@@ -60,18 +63,25 @@ async function main() {
   const redis = await start('redis-server', ['--port', '0', '--unixsocket', socket, '--save', '', '--appendonly', 'no', '--dir', dir], /ready to accept connections/i)
   const local = invoke.pool({ limit: LIMIT, minimum: LIMIT })
   const host = await startHost('bench', 'host-a')
+  const wide = await startHost('bench-wide', 'host-wide', '64')
   const remote = remotePool({ queue: 'bench', connection: { path: socket }, root: __dirname })
+  const remoteWide = remotePool({ queue: 'bench-wide', connection: { path: socket }, root: __dirname })
   const file = path.join(__dirname, 'remote-worker.js')
-  const mods = { local: await invoke.require(file, { pool: local }), remote: await invoke.require(file, { pool: remote }) }
+  const mods = {
+    local: await invoke.require(file, { pool: local }),
+    remote: await invoke.require(file, { pool: remote }),
+    wide: await invoke.require(file, { pool: remoteWide }),
+  }
   const contender = (label) => ({ label, call: (arg) => mods[label].echo(arg) })
   const lat = { local: [], remote: [] }
-  const tput = { local: [], remote: [] }
+  const tput = { local: [], remote: [], wide: [] }
   for (let round = 0; round < config.rounds; round++) {
     for (const label of round % 2 ? ['remote', 'local'] : ['local', 'remote']) {
       const samples = await latency(contender(label), small, same, config.sampleMs)
       lat[label].push({ p50: percentile(samples, 50), p99: percentile(samples, 99) })
       tput[label].push(await throughput(contender(label), small, same, 256, config.sampleMs))
     }
+    tput.wide.push(await throughput(contender('wide'), small, same, 256, config.sampleMs))
   }
   const report = {}
   for (const label of ['local', 'remote']) {
@@ -88,6 +98,8 @@ async function main() {
   row('latency p50', 'p50', 'µs')
   row('latency p99', 'p99', 'µs')
   row('calls/s, 256 in flight', 'perSecond', '/s')
+  const wideRate = median(tput.wide)
+  console.log(`| calls/s, 256 in flight, host concurrency 64 | | ${wideRate.toFixed(0)} /s | ${(wideRate / report.local.perSecond).toFixed(3)} |`)
 
   console.log(`\n| ${TASKS} tasks of | local | remote | overhead |\n| --- | ---: | ---: | ---: |`)
   for (const ms of TASK_MS) {
@@ -128,7 +140,10 @@ async function main() {
   console.log(`  kill -> its jobs taken again: ${takenAgain ? (takenAgain - killedAt).toFixed(0) : '?'} ms; kill -> all done: ${(end - killedAt).toFixed(0)} ms (whole batch ${(end - t).toFixed(0)} ms)`)
 
   await remote.close()
+  await remoteWide.close()
   await local.close()
+  wide.kill('SIGTERM')
+  await wide.exited
   second.kill('SIGTERM')
   await second.exited
   redis.kill('SIGTERM')
