@@ -1,0 +1,84 @@
+/// <reference types="node" />
+import type { ConnectionOptions } from 'bullmq'
+import type { PoolLike, PoolOptions, LoadedModule, CallOptions } from 'invoke-parallel'
+
+export interface RemotePoolOptions {
+  /** The BullMQ queue's name; the hosts serve the same one. */
+  queue: string
+  /** What BullMQ accepts: `{host, port}`, `{path}` for a Unix socket, or an ioredis client. */
+  connection: ConnectionOptions
+  /** Absolute path: modules are named by their path relative to it, as the hosts name them. */
+  root: string
+  /** BullMQ's key prefix. Default `bull`. */
+  prefix?: string
+  /** Most calls pending at once; beyond it a call rejects with ERR_INVOKE_QUEUE_FULL. Default Infinity. */
+  maxQueue?: number
+  /** Largest encoded arguments, result or thrown error in bytes. Default 16 MiB (1024 to 256 MiB). */
+  maxMessageSize?: number
+  /** Ms pending calls wait for an unreachable Redis before rejecting with ERR_INVOKE_REDIS_UNAVAILABLE. Default 10000. */
+  redisTimeout?: number
+  /** Ms after which a call with no news has its job read from Redis. Default 5000. */
+  pollInterval?: number
+  /** Seconds a finished job (and its result) stays in Redis. Default 600. */
+  keepResults?: number
+}
+
+export interface RemotePoolStats {
+  /** Calls whose job waits for a host. */
+  queued: number
+  /** Calls whose job a host is running. */
+  running: number
+  completed: number
+  failed: number
+  /** Times a call's job was re-run because its host stopped (died or lost Redis). */
+  retried: number
+  /** Calls not settled yet: what maxQueue counts. */
+  pending: number
+}
+
+export interface RemotePool extends PoolLike {
+  readonly closed: boolean
+  /** Stops taking calls; resolves once pending calls have settled and the connections are closed. */
+  close(options?: { force?: boolean }): Promise<void>
+  stats(): RemotePoolStats
+  /** Resolves when a call made then would be accepted. */
+  whenRoom(): Promise<void>
+  [Symbol.asyncDispose](): Promise<void>
+}
+
+export interface ServeOptions {
+  queue: string
+  connection: ConnectionOptions
+  /** Absolute path the modules are named against (the parent's `root`). */
+  root: string
+  prefix?: string
+  /** The allowlist, loaded in this order: specifiers resolved from `root`. */
+  modules: string[]
+  /** Options of the host's local pool. */
+  pool?: PoolOptions
+  /** Jobs run at once. Default: what the local pool's workers take at once. */
+  concurrency?: number
+  /** Most runs of a job whose hosts die or lose Redis (BullMQ's maxStalledCount + 1). Default 3. */
+  runs?: number
+  /** Ms a host's lock on a job lasts without renewal (BullMQ's lockDuration). Default 30000. */
+  lockDuration?: number
+  /** Ms between checks for jobs whose host stopped (BullMQ's stalledInterval). Default lockDuration. */
+  stalledInterval?: number
+  maxMessageSize?: number
+  /** Hears errors no call owns (Redis connection errors). Default: console.error. */
+  onError?: (error: Error) => void
+}
+
+export interface Host {
+  /** Resolves once the allowlist is loaded and the host takes jobs. */
+  readonly ready: Promise<void>
+  /** Stops taking jobs, lets the running ones finish, then closes the local pool. */
+  close(): Promise<void>
+}
+
+/** A pool for `invoke.require(specifier, {pool})` whose calls run on the hosts serving `queue`. */
+export declare function remotePool(options: RemotePoolOptions): RemotePool
+/** Runs the jobs of `queue` on a local pool, loading only the allowlisted modules. */
+export declare function serve(options: ServeOptions): Host
+
+export type { LoadedModule, CallOptions }

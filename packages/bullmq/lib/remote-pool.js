@@ -1,0 +1,373 @@
+'use strict'
+// The parent's side: a pool for `invoke.require({pool})` whose calls are BullMQ jobs, run by the
+// hosts that `serve()` the same queue. Each call is one job under an id this pool makes up, so its
+// result is found by that id: from the queue's event stream as it happens, and by reading the
+// job itself when no event came (a trimmed stream, a reconnection), which also notices a job that
+// was removed. BullMQ's event reader keeps a ref'd timer while it reads, so it runs only while
+// calls are pending (and for LINGER ms after), resuming from the last event it saw.
+
+const crypto = require('node:crypto')
+const net = require('node:net')
+const { Queue, QueueEvents, QueueEventsProducer } = require('bullmq')
+const codec = require('invoke-parallel/codec')
+const { loadModule, callMethod } = require('invoke-parallel')
+const { poolOptions } = require('./options')
+const { moduleName } = require('./names')
+const { readReply, readLoadReply } = require('./reply')
+const { isCancelled, cancelError, watch } = require('./cancel')
+const { Connections } = require('./connections')
+const { CANCEL_EVENT } = require('./events')
+const errors = require('./errors')
+
+/** Ms the event reader stays open after the last pending call settles (calls one after another keep it). */
+const LINGER = 250
+
+class RemotePool {
+  #o
+  #queue
+  #events = null
+  #unwatchEvents = null
+  #lastEventId = null
+  #linger = null
+  #producer = null
+  #connections
+  /** Job id -> the pending call or load it carries. */
+  #calls = new Map()
+  #ready
+  #started = false
+  #closed = false
+  #closing = null
+  #drained = null
+  #tag = crypto.randomUUID()
+  #counter = 0
+  /** Method calls pending: what maxQueue counts (loads are never refused). */
+  #pendingCalls = 0
+  #counts = { queued: 0, running: 0, completed: 0, failed: 0, retried: 0 }
+  #room = []
+  #outage = null
+  #poller = null
+  #lastError = null
+
+  constructor(options) {
+    const o = poolOptions(options)
+    this.#o = o
+    const shared = { connection: o.connection, prefix: o.prefix }
+    this.#queue = new Queue(o.queue, shared)
+    this.#queue.on('error', (err) => this.#heard(err))
+    this.#connections = new Connections(() => this.#connectionChanged(), o.connection)
+    this.#ready = this.#start()
+    this.#ready.catch((err) => this.#heard(err))
+  }
+
+  get closed() {
+    return this.#closed
+  }
+
+  async #start() {
+    await this.#connections.watch(this.#queue)
+    // Events are read from where the stream ends now, fixed before any job of ours exists: an
+    // event that comes before the reader's first read is then not missed.
+    const client = await this.#queue.getBackend().client
+    const [last] = await client.xrevrange(this.#queue.keys.events, '+', '-', 'COUNT', 1)
+    this.#lastEventId = last ? last[0] : '0-0'
+    this.#started = true
+    if (this.#calls.size > 0) this.#openEvents()
+    this.#connectionChanged()
+  }
+
+  #openEvents() {
+    clearTimeout(this.#linger)
+    this.#linger = null
+    if (this.#events !== null || !this.#started) return
+    const o = this.#o
+    const events = new QueueEvents(o.queue, { connection: o.connection, prefix: o.prefix, lastEventId: this.#lastEventId })
+    this.#events = events
+    const seen = (id) => {
+      if (this.#events === events) this.#lastEventId = id
+    }
+    events.on('error', (err) => this.#heard(err))
+    events.on('active', ({ jobId }, id) => (seen(id), this.#active(jobId)))
+    events.on('stalled', ({ jobId }, id) => (seen(id), this.#stalled(jobId)))
+    events.on('completed', ({ jobId, returnvalue }, id) => (seen(id), this.#completed(jobId, returnvalue)))
+    events.on('failed', ({ jobId, failedReason }, id) => (seen(id), this.#failedJob(jobId, failedReason)))
+    events.on('removed', ({ jobId }, id) => (seen(id), this.#lost(jobId)))
+    this.#unwatchEvents = null
+    this.#connections.watch(events).then(
+      (unwatch) => (this.#events === events ? (this.#unwatchEvents = unwatch) : unwatch()),
+      (err) => this.#heard(err),
+    )
+  }
+
+  #closeEvents() {
+    const events = this.#events
+    if (events === null) return Promise.resolve()
+    this.#events = null
+    this.#unwatchEvents?.()
+    this.#unwatchEvents = null
+    return events.close().catch(() => events.disconnect())
+  }
+
+  [loadModule](resolvedPath, _options) {
+    if (this.#closed) return Promise.reject(errors.poolClosed())
+    const name = moduleName(this.#o.root, resolvedPath)
+    if (name === null) return Promise.reject(errors.moduleNotFound(`${resolvedPath}, outside root ${this.#o.root}`))
+    return this.#submit('load', { m: name }, undefined, false).then((names) => ({ id: name, names }))
+  }
+
+  [callMethod](name, method, args, options) {
+    if (this.#closed) return Promise.reject(errors.poolClosed())
+    if (this.#pendingCalls >= this.#o.maxQueue) return this.#refuse(errors.queueFull(this.#o.maxQueue))
+    const token = options.cancelToken
+    if (token !== undefined && isCancelled(token)) return Promise.reject(cancelError(token))
+    if (args.some((arg) => arg instanceof net.Socket || arg instanceof net.Server)) {
+      return this.#refuse(errors.unsupported('a socket or server'))
+    }
+    let bytes
+    try {
+      bytes = codec.encode(args, 'arguments')
+    } catch (err) {
+      return this.#refuse(err)
+    }
+    if (bytes.length > this.#o.maxMessageSize) {
+      return this.#refuse(errors.tooLarge('arguments', bytes.length, this.#o.maxMessageSize))
+    }
+    const timeout = typeof options.timeout === 'number' && Number.isFinite(options.timeout) ? options.timeout : null
+    const data = { m: name, f: method, a: bytes.toString('base64'), n: options.noRetry === true, t: timeout }
+    return this.#submit('call', data, token, true)
+  }
+
+  #refuse(error) {
+    this.#counts.failed++
+    return Promise.reject(error)
+  }
+
+  #submit(kind, data, token, counted) {
+    const jobId = `${this.#tag}.${++this.#counter}`
+    return new Promise((resolve, reject) => {
+      const call = { jobId, kind, resolve, reject, counted, state: 'sending', heard: Date.now(), stop: null, settled: false }
+      this.#calls.set(jobId, call)
+      if (counted) {
+        this.#pendingCalls++
+        this.#counts.queued++
+      }
+      this.#connections.hold(true)
+      this.#openEvents()
+      this.#checkOutage()
+      this.#startPolling()
+      const keep = { age: this.#o.keepResults }
+      call.added = this.#ready.then(() =>
+        this.#queue.add(kind, data, { jobId, attempts: 1, removeOnComplete: keep, removeOnFail: keep }),
+      )
+      call.added.then(
+        () => {
+          if (call.state === 'sending') call.state = 'queued'
+        },
+        (err) => this.#settle(call, { error: errors.queueError(err) }),
+      )
+      if (token !== undefined) call.stop = watch(token, () => this.#cancel(call, cancelError(token)))
+    })
+  }
+
+  /** Rejects the call at once; then removes its job if no host has it, or tells the host that does. */
+  #cancel(call, error) {
+    if (call.settled) return
+    this.#settle(call, { error }, { cancelled: true })
+    call.added
+      .then(() => this.#queue.remove(call.jobId))
+      .then((removed) => {
+        if (removed === 0) return this.#publishCancel(call.jobId)
+      })
+      .catch((err) => this.#heard(err))
+  }
+
+  #publishCancel(jobId) {
+    if (this.#producer === null) {
+      this.#producer = new QueueEventsProducer(this.#o.queue, { connection: this.#o.connection, prefix: this.#o.prefix })
+      this.#producer.on('error', (err) => this.#heard(err))
+      this.#connections.watch(this.#producer).catch((err) => this.#heard(err))
+    }
+    return this.#producer.publishEvent({ eventName: CANCEL_EVENT, jobId })
+  }
+
+  #active(jobId) {
+    const call = this.#calls.get(jobId)
+    if (call === undefined) return
+    call.heard = Date.now()
+    if (call.state === 'running') return
+    if (call.counted) {
+      this.#counts.queued--
+      this.#counts.running++
+    }
+    call.state = 'running'
+  }
+
+  #stalled(jobId) {
+    const call = this.#calls.get(jobId)
+    if (call === undefined) return
+    call.heard = Date.now()
+    if (call.counted) {
+      this.#counts.retried++
+      if (call.state === 'running') {
+        this.#counts.running--
+        this.#counts.queued++
+      }
+    }
+    call.state = 'queued'
+  }
+
+  #completed(jobId, reply) {
+    const call = this.#calls.get(jobId)
+    if (call === undefined) return
+    const read = call.kind === 'load' ? readLoadReply(reply, this.#o.maxMessageSize) : readReply(reply, this.#o.maxMessageSize)
+    this.#settle(call, read)
+  }
+
+  #failedJob(jobId, reason) {
+    const call = this.#calls.get(jobId)
+    if (call === undefined) return
+    const why = String(reason)
+    // BullMQ fails a job whose lock expired more often than its hosts' maxStalledCount allows.
+    const error = /stall/i.test(why) ? errors.hostsDied(jobId, why) : errors.jobFailed(jobId, why)
+    this.#settle(call, { error })
+  }
+
+  #lost(jobId) {
+    const call = this.#calls.get(jobId)
+    if (call !== undefined) this.#settle(call, { error: errors.jobLost(jobId) })
+  }
+
+  #settle(call, outcome, { cancelled = false } = {}) {
+    if (call.settled) return
+    call.settled = true
+    this.#calls.delete(call.jobId)
+    call.stop?.()
+    if (call.counted) {
+      this.#pendingCalls--
+      if (call.state === 'running') this.#counts.running--
+      else this.#counts.queued--
+      if (!cancelled) this.#counts['error' in outcome ? 'failed' : 'completed']++
+      this.#wakeRoom()
+    }
+    if (this.#calls.size === 0) this.#idle()
+    if ('error' in outcome) call.reject(outcome.error)
+    else call.resolve(outcome.value)
+  }
+
+  #idle() {
+    this.#connections.hold(false)
+    clearInterval(this.#poller)
+    this.#poller = null
+    this.#checkOutage()
+    clearTimeout(this.#linger)
+    this.#linger = setTimeout(() => this.#closeEvents(), LINGER)
+    this.#linger.unref()
+    this.#drained?.()
+  }
+
+  /** Pending calls wait at most `redisTimeout` for Redis to come back (or to be reached at all). */
+  #checkOutage() {
+    const healthy = this.#started && this.#connections.up
+    if (healthy || this.#calls.size === 0) {
+      clearTimeout(this.#outage)
+      this.#outage = null
+      return
+    }
+    if (this.#outage !== null) return
+    this.#outage = setTimeout(() => {
+      this.#outage = null
+      const error = () => errors.redisUnavailable(this.#o.redisTimeout, this.#lastError?.message)
+      for (const call of [...this.#calls.values()]) this.#settle(call, { error: error() })
+    }, this.#o.redisTimeout)
+  }
+
+  #connectionChanged() {
+    this.#checkOutage()
+    if (this.#started && this.#connections.up) this.#poll(0)
+  }
+
+  #startPolling() {
+    if (this.#poller !== null) return
+    this.#poller = setInterval(() => this.#poll(this.#o.pollInterval), this.#o.pollInterval)
+    this.#poller.unref()
+  }
+
+  /** Reads the jobs of the calls nothing was heard of for `quiet` ms. */
+  #poll(quiet) {
+    if (!this.#started || !this.#connections.up) return
+    const now = Date.now()
+    for (const call of this.#calls.values()) {
+      if (call.state === 'sending' || now - call.heard < quiet) continue
+      call.heard = now
+      this.#queue.getJob(call.jobId).then(
+        (job) => this.#read(call, job),
+        (err) => this.#heard(err),
+      )
+    }
+  }
+
+  #read(call, job) {
+    if (call.settled) return
+    if (job === undefined || job === null) return this.#lost(call.jobId)
+    if (!job.finishedOn) return
+    if (job.failedReason) return this.#failedJob(call.jobId, job.failedReason)
+    this.#completed(call.jobId, job.returnvalue)
+  }
+
+  #heard(err) {
+    this.#lastError = err
+  }
+
+  #wakeRoom() {
+    while (this.#room.length > 0 && this.#pendingCalls < this.#o.maxQueue) this.#room.shift()()
+  }
+
+  /** Resolves when a call made then would be accepted (at once if one would be now). */
+  whenRoom() {
+    if (this.#closed || this.#pendingCalls < this.#o.maxQueue) return Promise.resolve()
+    return new Promise((resolve) => this.#room.push(resolve))
+  }
+
+  stats() {
+    return { ...this.#counts, pending: this.#pendingCalls }
+  }
+
+  /**
+   * Stops taking calls; resolves once the pending ones have settled and the connections are
+   * closed. `force` rejects the pending calls at once (their jobs may still run on a host).
+   */
+  close({ force = false } = {}) {
+    if (this.#closing !== null) return this.#closing
+    this.#closed = true
+    for (const resolve of this.#room.splice(0)) resolve()
+    if (force) for (const call of [...this.#calls.values()]) this.#cancel(call, errors.poolClosed())
+    const drained = this.#calls.size === 0 ? Promise.resolve() : new Promise((resolve) => (this.#drained = resolve))
+    this.#closing = drained.then(async () => {
+      clearTimeout(this.#outage)
+      clearTimeout(this.#linger)
+      const events = this.#events
+      this.#events = null
+      const parts = [this.#queue, this.#producer, events].filter((part) => part !== null)
+      // BullMQ's close and disconnect first wait for Redis to be ready; without Redis, the
+      // connections are ended under them.
+      if (!this.#connections.up) {
+        this.#connections.end()
+        for (const part of parts) part.close().catch(() => {})
+        return
+      }
+      this.#unwatchEvents?.()
+      await Promise.all(parts.map((part) => part.close().catch(() => part.disconnect())))
+    })
+    return this.#closing
+  }
+
+  [Symbol.asyncDispose]() {
+    return this.close()
+  }
+}
+
+/** A pool whose calls run on the hosts serving BullMQ queue `options.queue`. */
+function remotePool(options) {
+  return new RemotePool(options)
+}
+
+module.exports = { remotePool, RemotePool }
