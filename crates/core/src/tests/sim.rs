@@ -144,8 +144,13 @@ impl Sim {
         Action::Deliver { call, piece } => {
           assert!(self.submitted.contains(&call), "delivered for a call never submitted");
           assert!(!self.settled.contains_key(&call), "delivered to a settled call");
-          if piece == Piece::Started {
-            self.credit.entry(call).or_insert(STREAM_WINDOW);
+          match piece {
+            Piece::Started => assert!(self.credit.insert(call, STREAM_WINDOW).is_none(), "call {call} started twice"),
+            Piece::Item(_) => {
+              let left = self.credit.get_mut(&call).expect("an item before its stream started");
+              assert!(*left > 0, "an item of call {call} beyond the credit window was delivered");
+              *left -= 1;
+            }
           }
         }
         Action::Report { .. } | Action::Room => {}
