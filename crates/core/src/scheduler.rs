@@ -262,7 +262,7 @@ impl Scheduler {
     if let Job::Load { path } = &job {
       self.modules.push((module, path.clone()));
     }
-    let record = Call::queued(module, job, options, self.queue.push_back(call));
+    let record = Call::queued(module, job, options, self.queue.push_back(call, options.priority));
     self.methods += usize::from(record.is_method());
     self.methods_queued += usize::from(record.is_method());
     self.calls.insert(call, record);
@@ -272,10 +272,10 @@ impl Scheduler {
     }
   }
 
-  /// Puts a call that failed over back in the queue, at the front.
+  /// Puts a call that failed over back in the queue, at the front of its priority.
   fn requeue(&mut self, call_id: CallId) {
-    let ticket = self.queue.push_front(call_id);
     let call = self.calls.get_mut(&call_id).expect("queued call exists");
+    let ticket = self.queue.push_front(call_id, call.options.priority);
     call.requeue(ticket);
     self.methods_queued += usize::from(call.is_method());
   }

@@ -47,6 +47,8 @@ pub struct Sim {
   pub loaded: BTreeSet<ModuleId>,
   /// Calls whose stream has started, and how many more items the parent has room for.
   pub credit: HashMap<CallId, u32>,
+  /// Method calls sent to workers, in the order they were sent.
+  pub dispatched: Vec<CallId>,
 }
 
 impl Sim {
@@ -65,6 +67,7 @@ impl Sim {
       loads: HashMap::new(),
       loaded: BTreeSet::new(),
       credit: HashMap::new(),
+      dispatched: Vec::new(),
     };
     sim.apply(actions);
     sim
@@ -109,6 +112,7 @@ impl Sim {
             ToWorker::Call { call, module, .. } => {
               assert!(w.loaded.contains(&module), "call before its module was loaded on the worker");
               assert!(w.running.insert(call));
+              self.dispatched.push(call);
             }
             ToWorker::Cancel { call, .. } => {
               assert!(w.running.contains(&call), "Cancel for a call not running there");
@@ -172,7 +176,7 @@ impl Sim {
   }
 
   pub fn submit(&mut self, module: ModuleId, no_retry: bool) {
-    self.submit_with(module, CallOptions { no_retry, timeout_ms: None });
+    self.submit_with(module, CallOptions { no_retry, ..Default::default() });
   }
 
   /// Whether the JS layer could call the module now: not while its load is still under way.
