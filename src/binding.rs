@@ -3,6 +3,7 @@
 
 use std::collections::HashMap;
 use std::rc::Rc;
+use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::Arc;
 
 use napi::bindgen_prelude::*;
@@ -12,6 +13,9 @@ use crate::call_function;
 use crate::core::{CallOptions, Event, Job, PoolConfig};
 use crate::driver::{call_options, to_ms, JsCallback, PoolDriver, SpawnConfig, UvLoop};
 use crate::teardown::Teardown;
+
+/// Pools this process has made, on any thread: the next one's `poolId` is one more.
+static POOLS: AtomicU32 = AtomicU32::new(0);
 
 #[napi(object)]
 pub struct NativePoolOptions {
@@ -89,6 +93,7 @@ impl NativePool {
       env: options.env.into_iter().collect(),
       capture_output: options.capture_output,
       max_message_size: options.max_message_size as usize,
+      pool_id: POOLS.fetch_add(1, Ordering::Relaxed) + 1,
     };
     let uv_loop = env.get_uv_event_loop().map_err(|_| Error::from_reason("could not reach the event loop"))?;
     let js = JsCallback::new(&env, &on_batch)?;

@@ -227,9 +227,9 @@ impl PoolDriver {
   fn execute(&self, s: &mut State, actions: Vec<Action>) {
     for action in actions {
       match action {
-        Action::Spawn { worker } => {
+        Action::Spawn { worker, slot } => {
           s.links.insert(worker, Link::default());
-          start_worker(worker, self.spawn.clone(), self.inbox.clone());
+          start_worker(worker, slot, self.spawn.clone(), self.inbox.clone());
         }
         Action::Send { worker, message } => {
           let Some(channel) = s.links.get_mut(&worker).and_then(|l| l.channel.as_mut()) else { continue };

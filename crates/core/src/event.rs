@@ -125,8 +125,11 @@ pub enum Outcome {
 
 #[derive(Debug, PartialEq, Eq)]
 pub enum Action {
+  /// Start a worker. `slot` is its place in the pool (1 to `limit`, the lowest no live worker
+  /// holds): the worker is told it as its `workerId`.
   Spawn {
     worker: WorkerId,
+    slot: u32,
   },
   Send {
     worker: WorkerId,

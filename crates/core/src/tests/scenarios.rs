@@ -616,3 +616,17 @@ fn hot_path_cost() {
   }
   println!("{:.1} ns per call (sink {sink})", start.elapsed().as_nanos() as f64 / f64::from(calls));
 }
+
+#[test]
+fn a_gone_workers_slot_is_reused_lowest_first() {
+  let mut sim = Sim::new(config(3, 3, 0));
+  sim.settle_world();
+  let slots = |sim: &Sim| sim.world.iter().map(|(id, w)| (*id, w.slot)).collect::<Vec<_>>();
+  assert_eq!(slots(&sim), [(1, 1), (2, 2), (3, 3)]);
+  // A slot frees when its worker has exited, not before: a killed worker still holds it.
+  sim.event(Event::Corrupt { worker: 1, reason: "bad".into() });
+  assert!(sim.world[&1].killed);
+  sim.exit(3, 1);
+  sim.exit(1, 1);
+  assert_eq!(slots(&sim), [(2, 2), (4, 3), (5, 1)]);
+}

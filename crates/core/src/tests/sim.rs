@@ -12,6 +12,8 @@ pub use crate::*;
 
 #[derive(Default, Debug)]
 pub struct SimWorker {
+  /// Its place in the pool, as the scheduler gave it.
+  pub slot: u32,
   pub spawned: bool,
   pub ready: bool,
   pub retired: bool,
@@ -92,9 +94,15 @@ impl Sim {
   pub fn apply(&mut self, actions: Vec<Action>) {
     for action in actions {
       match action {
-        Action::Spawn { worker } => {
+        Action::Spawn { worker, slot } => {
           assert!(!self.closed, "spawn after close");
-          assert!(self.world.insert(worker, SimWorker::default()).is_none(), "worker id reused");
+          // The lowest slot no live worker holds, and one within the limit.
+          let taken: BTreeSet<u32> = self.world.values().map(|w| w.slot).collect();
+          let lowest_free = (1..).find(|n| !taken.contains(n)).unwrap();
+          assert_eq!(slot, lowest_free, "worker {worker} got slot {slot} while {taken:?} were taken");
+          assert!(slot <= self.config.limit, "slot {slot} beyond limit {}", self.config.limit);
+          let w = SimWorker { slot, ..SimWorker::default() };
+          assert!(self.world.insert(worker, w).is_none(), "worker id reused");
         }
         Action::Send { worker, message } => {
           // What goes on the wire says what the message says.
