@@ -54,7 +54,8 @@ impl Ord for Priority {
 
 #[derive(Debug, Default)]
 pub struct CallQueue {
-  /// One line per priority with entries (live or marked), the highest last.
+  /// One line per priority with entries (live or marked), the highest last; the default
+  /// priority's line may be empty.
   lines: BTreeMap<Priority, VecDeque<(Ticket, CallId)>>,
   /// Entries in `lines`, marked ones included.
   entries: usize,
@@ -96,35 +97,50 @@ impl CallQueue {
       for line in self.lines.values_mut() {
         line.retain(|(ticket, _)| !removed.contains(ticket));
       }
-      self.lines.retain(|_, line| !line.is_empty());
+      self.lines.retain(|priority, line| !line.is_empty() || *priority == Priority::default());
       self.entries = self.lines.values().map(VecDeque::len).sum();
     }
   }
 
   /// The first live entry.
   pub fn front(&mut self) -> Option<CallId> {
-    loop {
-      let mut line = self.lines.last_entry()?;
-      while let Some(&(ticket, call)) = line.get().front() {
-        if self.removed.is_empty() || !self.removed.remove(&ticket) {
-          return Some(call);
-        }
-        line.get_mut().pop_front();
-        self.entries -= 1;
-      }
-      line.remove();
-    }
+    let priority = self.front_line()?;
+    self.lines[&priority].front().map(|&(_, call)| call)
   }
 
   pub fn pop_front(&mut self) -> Option<CallId> {
-    let call = self.front()?;
-    let mut line = self.lines.last_entry().expect("front found a line");
-    line.get_mut().pop_front();
+    let priority = self.front_line()?;
+    let line = self.lines.get_mut(&priority).expect("front_line names a line");
+    let (_, call) = line.pop_front().expect("front_line names a line with a live front");
     self.entries -= 1;
-    if line.get().is_empty() {
-      line.remove();
+    if line.is_empty() {
+      self.drop_line(priority);
     }
     Some(call)
+  }
+
+  /// The priority of the line whose front is the first live entry, the marks ahead of it dropped.
+  fn front_line(&mut self) -> Option<Priority> {
+    loop {
+      // Only the default line stays when empty; any other is dropped once it empties.
+      let (&priority, line) = self.lines.iter_mut().rev().find(|(_, line)| !line.is_empty())?;
+      while let Some(&(ticket, _)) = line.front() {
+        if self.removed.is_empty() || !self.removed.remove(&ticket) {
+          return Some(priority);
+        }
+        line.pop_front();
+        self.entries -= 1;
+      }
+      self.drop_line(priority);
+    }
+  }
+
+  /// Forgets an empty line, except the default priority's: most queues only ever use that one,
+  /// and keeping it saves an allocation per call that passes through the queue.
+  fn drop_line(&mut self, priority: Priority) {
+    if priority != Priority::default() {
+      self.lines.remove(&priority);
+    }
   }
 
   pub fn clear(&mut self) {
