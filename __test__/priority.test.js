@@ -12,7 +12,7 @@ const { waitFor } = require('./helpers/processes')
 
 /** One worker taking one call at a time, so every call after a held one waits in the queue. */
 async function setup(t) {
-  const pool = invoke.pool({ limit: 1, minimum: 1, maxPerChild: 1 })
+  const pool = invoke.pool({ limit: 1, minimum: 1, maxPerChild: 1, onError: () => {} })
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'invoke-parallel-priority-'))
   t.teardown(async () => {
     await pool.close({ force: true })
@@ -20,10 +20,10 @@ async function setup(t) {
   })
   const mod = await invoke.require('./fixtures/ordered', { pool })
   let holds = 0
-  /** Holds the worker with a call; `release()` lets it go, once every later call is queued. */
-  const hold = () => {
+  /** Holds the worker with a call (made through `proxy`); `release()` lets it go, once every later call is queued. */
+  const hold = (proxy = mod) => {
     const file = path.join(dir, `release-${++holds}`)
-    const held = mod.hold(file)
+    const held = proxy.hold(file)
     return { held, release: () => fs.writeFileSync(file, '') }
   }
   return { pool, mod, hold }
@@ -81,6 +81,24 @@ test('invoke.map sends its chunks with the priority bound to the method', async 
   const results = [...(await within(mapped, 20000, 'the map')), ...(await Promise.all(plain))]
   const ranOrder = results.sort((a, b) => a.order - b.order).map((r) => r.label)
   t.deepEqual(ranOrder, ['mapped 1', 'mapped 2', 'plain 1', 'plain 2'])
+})
+
+test('a call whose worker died goes back to the front of its own priority', async (t) => {
+  t.timeout(60000)
+  const { pool, mod, hold } = await setup(t)
+  const pid = await mod.pid()
+  const { held, release } = hold(mod({ priority: 1 }))
+  const low = mod.ran('low')
+  const high = mod({ priority: 1 }).ran('high')
+  await queued(pool, 2)
+  process.kill(pid, 'SIGKILL')
+  // The held call is retried on the new worker, and holds it, while the other two wait; sent to
+  // the back of the queue instead, it would run after them.
+  await waitFor(() => pool.stats().retried === 1 && pool.stats().busy === 1, 20000, 'the held call retried')
+  release()
+  const results = await within(Promise.all([held, low, high]), 20000, 'the calls')
+  const ranOrder = results.sort((a, b) => a.order - b.order).map((r) => r.label)
+  t.deepEqual(ranOrder, ['held', 'high', 'low'])
 })
 
 test('a priority that is not a finite number is refused with its Node code', async (t) => {
