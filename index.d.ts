@@ -137,6 +137,11 @@ export interface CallOptions {
   /** Milliseconds the call may run once a worker has it; then it rejects with `Timeout`. */
   timeout?: number
   /**
+   * Calls with a higher one leave the queue first; equal ones go in the order they were made.
+   * Any finite number. Default: 0.
+   */
+  priority?: number
+  /**
    * Sockets and servers among the arguments move to the worker and are closed here; `true` keeps
    * them all open here too (paused), an array keeps the ones it lists.
    */

@@ -5,9 +5,12 @@
 //   outside a call it is undefined.
 // - `set(socket, {keepOpen})`: return a socket to the caller, choosing whether this worker keeps a
 //   copy (the same as `invoke.set`).
+// - `info()`: `{pid, workerId, poolId}`, who this worker is: `workerId` its slot in the pool (1 to
+//   the pool's `limit`), `poolId` which of the parent's pools it is in. Undefined outside a worker.
 
 const { AsyncLocalStorage } = require('node:async_hooks')
 const { set } = require('./lib/handles')
+const { identity } = require('./lib/worker/identity')
 
 // Shared through a global symbol so that every copy of this package in the worker (and the
 // worker's own main.js) agrees on one store, and so that modules that never ask pay nothing.
@@ -19,4 +22,9 @@ function signal() {
   return calls.getStore()
 }
 
-module.exports = { signal, set }
+/** @returns {{pid: number, workerId: number, poolId: number} | undefined} */
+function info() {
+  return identity()
+}
+
+module.exports = { signal, set, info }

@@ -2,4 +2,4 @@
 import worker from './worker.js'
 
 export default worker
-export const { signal, set } = worker
+export const { signal, set, info } = worker

@@ -32,7 +32,7 @@ const POOL_OPTIONS = new Set([
 const MAX_MESSAGE_SIZE = MAX_BODY_LEN - (HEADER_LEN - 4)
 /** Room for the error that tells a call its message was too large (lib/worker/main.js). */
 const MIN_MESSAGE_SIZE = 1024
-const CALL_OPTIONS = new Set(['noRetry', 'cancelToken', 'timeout', 'keepOpen'])
+const CALL_OPTIONS = new Set(['noRetry', 'cancelToken', 'timeout', 'keepOpen', 'priority'])
 const REQUIRE_OPTIONS = new Set(['pool', 'noRetry', 'cancelToken', 'isolated', 'options'])
 
 function checkObject(value, where, known) {
@@ -161,6 +161,7 @@ function callOptions(options) {
     checked.cancelToken = o.cancelToken
   }
   if (o.timeout !== undefined) checked.timeout = milliseconds(o.timeout, where, 'timeout')
+  if (o.priority !== undefined) checked.priority = priority(o.priority, where)
   if (o.keepOpen !== undefined) {
     if (typeof o.keepOpen !== 'boolean' && !Array.isArray(o.keepOpen)) {
       throw makeError('ERR_INVALID_ARG_TYPE', where, 'keepOpen must be a boolean or an array of sockets')
@@ -168,6 +169,13 @@ function callOptions(options) {
     checked.keepOpen = o.keepOpen
   }
   return checked
+}
+
+/** Any finite number: the queue orders by it, so NaN (unordered) and infinities (ties that look like ranks) are refused. */
+function priority(value, where) {
+  if (typeof value !== 'number') throw makeError('ERR_INVALID_ARG_TYPE', where, 'priority must be a number')
+  if (!Number.isFinite(value)) throw makeError('ERR_OUT_OF_RANGE', where, `priority must be a finite number, got ${value}`)
+  return value
 }
 
 function requireOptions(options) {

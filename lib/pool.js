@@ -168,8 +168,9 @@ class Pool {
       // Written at once, except while a batch of replies is being settled: calls made then go out
       // together, every 32 (src/driver/worker_channel.rs).
       const id = this.#nextId()
-      if (typeof payload === 'string') this.#callText(id, moduleId, payload, noRetry, options.timeout, handles?.fds)
-      else this.#native.call(id, moduleId, payload, noRetry, options.timeout, handles?.fds)
+      const { timeout, priority } = options
+      if (typeof payload === 'string') this.#callText(id, moduleId, payload, noRetry, timeout, handles?.fds, priority)
+      else this.#native.call(id, moduleId, payload, noRetry, timeout, handles?.fds, priority)
       // The pool holds its own copies of the descriptors now.
       if (handles !== null) releaseHandles(handles)
       return id

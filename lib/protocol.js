@@ -37,6 +37,12 @@ const HANDLE_FD = 4
 /** Items a stream may send before the caller has read any. */
 const STREAM_WINDOW = 64
 
+/** Environment variables the parent gives a worker at spawn: its slot in the pool, and its pool. */
+const WorkerEnv = {
+  WorkerId: 'INVOKE_PARALLEL_WORKER_ID',
+  PoolId: 'INVOKE_PARALLEL_POOL_ID',
+}
+
 /** Kinds of the entries in a settlement batch. */
 const BatchKind = {
   Resolved: 0,
@@ -64,7 +70,7 @@ const FAILURE_CODES = {
   'duplicate-id': 'ERR_INVOKE_INTERNAL',
 }
 
-for (const table of [FrameKind, BatchKind, FAILURE_CODES]) Object.freeze(table)
+for (const table of [FrameKind, WorkerEnv, BatchKind, FAILURE_CODES]) Object.freeze(table)
 
 module.exports = {
   FrameKind,
@@ -74,6 +80,7 @@ module.exports = {
   CHANNEL_FD,
   HANDLE_FD,
   STREAM_WINDOW,
+  WorkerEnv,
   BatchKind,
   FAILURE_CODES,
 }

@@ -3,6 +3,7 @@
 
 use std::collections::HashMap;
 use std::rc::Rc;
+use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::Arc;
 
 use napi::bindgen_prelude::*;
@@ -10,8 +11,11 @@ use napi_derive::napi;
 
 use crate::call_function;
 use crate::core::{CallOptions, Event, Job, PoolConfig};
-use crate::driver::{to_ms, JsCallback, PoolDriver, SpawnConfig, UvLoop};
+use crate::driver::{call_options, to_ms, JsCallback, PoolDriver, SpawnConfig, UvLoop};
 use crate::teardown::Teardown;
+
+/// Pools this process has made, on any thread: the next one's `poolId` is one more.
+static POOLS: AtomicU32 = AtomicU32::new(0);
 
 #[napi(object)]
 pub struct NativePoolOptions {
@@ -89,6 +93,7 @@ impl NativePool {
       env: options.env.into_iter().collect(),
       capture_output: options.capture_output,
       max_message_size: options.max_message_size as usize,
+      pool_id: POOLS.fetch_add(1, Ordering::Relaxed) + 1,
     };
     let uv_loop = env.get_uv_event_loop().map_err(|_| Error::from_reason("could not reach the event loop"))?;
     let js = JsCallback::new(&env, &on_batch)?;
@@ -102,13 +107,16 @@ impl NativePool {
   #[napi]
   pub fn load(&self, id: u32, path: String, no_retry: bool) {
     let job = Job::Load { path: Arc::from(path.into_bytes()) };
-    let options = CallOptions { no_retry, timeout_ms: None };
+    let options = CallOptions { no_retry, ..Default::default() };
     self.submit(Event::Submit { call: id, module: id, job, options });
   }
 
   /// `timeout` is in milliseconds from dispatch; absent means none. `handles` are descriptors
   /// (of sockets) to hand to the worker: they are duplicated here, so the caller may close its own.
+  /// `priority` orders it in the queue (absent: 0). The arguments are `callText`'s, in its order:
+  /// one call site in lib/pool.js passes either, and no options object is built per call.
   #[napi]
+  #[allow(clippy::too_many_arguments)]
   pub fn call(
     &self,
     id: u32,
@@ -117,17 +125,19 @@ impl NativePool {
     no_retry: bool,
     timeout: Option<f64>,
     handles: Option<Vec<i32>>,
+    priority: Option<f64>,
   ) -> Result<()> {
+    let options = call_options(no_retry, timeout, priority);
     self
       .driver
-      .submit_call(id, module, Arc::from(payload), no_retry, timeout, &handles.unwrap_or_default())
+      .submit_call(id, module, Arc::from(payload), options, &handles.unwrap_or_default())
       .map_err(Error::from_reason)
   }
 
   /// `call` with a payload that is JSON text (no Buffer per call), as a plain function bound to
   /// this pool: see `call_function`.
   #[napi(
-    ts_return_type = "(id: number, module: number, payload: string, noRetry: boolean, timeout?: number, fds?: number[]) => void"
+    ts_return_type = "(id: number, module: number, payload: string, noRetry: boolean, timeout?: number, fds?: number[], priority?: number) => void"
   )]
   pub fn call_text_function(&self, env: Env) -> Result<Unknown<'_>> {
     let function = call_function::create(env.raw(), self.driver.clone())?;

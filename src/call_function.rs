@@ -9,14 +9,14 @@ use std::sync::Arc;
 
 use napi::sys;
 
-use crate::driver::PoolDriver;
+use crate::driver::{call_options, PoolDriver};
 
 /// JSON text of a typical call fits here, read in one N-API call.
 const STACK_TEXT: usize = 512;
 /// The most bytes one character takes in UTF-8.
 const UTF8_MAX_CHAR: usize = 4;
 
-/// `callText(id, module, payload, noRetry, timeout, fds)`: `NativePool.callText` as a plain
+/// `callText(id, module, payload, noRetry, timeout, fds, priority)`: `NativePool.callText` as a plain
 /// function bound to the pool. It keeps the pool alive as long as it exists itself.
 pub fn create(env: sys::napi_env, driver: Rc<PoolDriver>) -> napi::Result<sys::napi_value> {
   let name = "callText";
@@ -43,6 +43,9 @@ unsafe extern "C" fn release(_env: sys::napi_env, data: *mut c_void, _hint: *mut
   unsafe { Rc::decrement_strong_count(data as *const PoolDriver) };
 }
 
+/// Arguments `callText` takes.
+const ARGS: usize = 7;
+
 /// What `call_text` reads from JS before it submits the call.
 struct CallArgs {
   id: u32,
@@ -51,11 +54,12 @@ struct CallArgs {
   no_retry: bool,
   timeout: Option<f64>,
   fds: Vec<i32>,
+  priority: Option<f64>,
 }
 
 unsafe extern "C" fn call_text(env: sys::napi_env, info: sys::napi_callback_info) -> sys::napi_value {
-  let mut argc = 6;
-  let mut argv = [ptr::null_mut(); 6];
+  let mut argc = ARGS;
+  let mut argv = [ptr::null_mut(); ARGS];
   let mut data = ptr::null_mut();
   // SAFETY: N-API calls this on the JS thread with a live `info`; the out-pointers are locals
   // and `argv` has room for `argc` values (missing ones are filled with undefined).
@@ -74,7 +78,13 @@ unsafe extern "C" fn call_text(env: sys::napi_env, info: sys::napi_callback_info
     // SAFETY: see the first `throw`.
     Err(message) => return unsafe { throw(env, message) },
   };
-  if let Err(err) = driver.submit_call(args.id, args.module, args.payload, args.no_retry, args.timeout, &args.fds) {
+  if let Err(err) = driver.submit_call(
+    args.id,
+    args.module,
+    args.payload,
+    call_options(args.no_retry, args.timeout, args.priority),
+    &args.fds,
+  ) {
     let message = std::ffi::CString::new(err.replace('\0', " ")).unwrap_or_default();
     // SAFETY: see the first `throw`.
     return unsafe { throw(env, &message) };
@@ -86,7 +96,7 @@ unsafe extern "C" fn call_text(env: sys::napi_env, info: sys::napi_callback_info
 ///
 /// # Safety
 /// On the JS thread, inside the call `env` belongs to, with values of that call.
-unsafe fn read_args(env: sys::napi_env, argv: &[sys::napi_value; 6]) -> Result<CallArgs, &'static CStr> {
+unsafe fn read_args(env: sys::napi_env, argv: &[sys::napi_value; ARGS]) -> Result<CallArgs, &'static CStr> {
   let (mut id, mut module, mut no_retry) = (0, 0, false);
   // SAFETY: the caller's contract; out-pointers to locals.
   if unsafe { sys::napi_get_value_uint32(env, argv[0], &mut id) } != sys::Status::napi_ok
@@ -100,16 +110,11 @@ unsafe fn read_args(env: sys::napi_env, argv: &[sys::napi_value; 6]) -> Result<C
   // SAFETY: the caller's contract (for each helper below too).
   let payload = unsafe { read_text(env, argv[2]) }.ok_or(c"callText: the payload must be a string")?;
   // SAFETY: as above.
-  let timeout = match unsafe { type_of(env, argv[4]) } {
-    Some(sys::ValueType::napi_number) => {
-      let mut ms = 0.0;
-      // SAFETY: the caller's contract; a number, an out-pointer to a local.
-      if unsafe { sys::napi_get_value_double(env, argv[4], &mut ms) } != sys::Status::napi_ok {
-        return Err(c"callText: bad timeout");
-      }
-      Some(ms)
-    }
-    _ => None,
+  let timeout = unsafe { read_number(env, argv[4]) }.map_err(|()| c"callText: bad timeout")?;
+  // SAFETY: as above.
+  let priority = match unsafe { read_number(env, argv[6]) } {
+    Ok(priority) => priority,
+    Err(()) => return Err(c"callText: bad priority"),
   };
   // SAFETY: as above.
   let fds = match unsafe { type_of(env, argv[5]) } {
@@ -121,7 +126,24 @@ unsafe fn read_args(env: sys::napi_env, argv: &[sys::napi_value; 6]) -> Result<C
       Err(_) => return Err(c"callText: fds must be an array of descriptors"),
     },
   };
-  Ok(CallArgs { id, module, payload, no_retry, timeout, fds })
+  Ok(CallArgs { id, module, payload, no_retry, timeout, fds, priority })
+}
+
+/// A number's value, `None` for anything that is not a number (undefined: the option is not set).
+///
+/// # Safety
+/// On the JS thread, inside the call `env` belongs to, with values of that call.
+unsafe fn read_number(env: sys::napi_env, value: sys::napi_value) -> Result<Option<f64>, ()> {
+  // SAFETY: the caller's contract.
+  if unsafe { type_of(env, value) } != Some(sys::ValueType::napi_number) {
+    return Ok(None);
+  }
+  let mut number = 0.0;
+  // SAFETY: the caller's contract; a number, an out-pointer to a local.
+  if unsafe { sys::napi_get_value_double(env, value, &mut number) } != sys::Status::napi_ok {
+    return Err(());
+  }
+  Ok(Some(number))
 }
 
 /// A JS string's UTF-8 bytes; `None` if it is not a string.

@@ -42,6 +42,9 @@ async function usage() {
   await worker({ cancelToken: Promise.resolve() }).add(1, 2)
   // @ts-expect-error a cancel token is a thenable or an AbortSignal
   worker({ cancelToken: 5 })
+  await worker({ priority: -1.5 })({ timeout: 100 }).add(1, 2)
+  // @ts-expect-error a priority is a number
+  worker({ priority: 'high' })
 
   const isolated = await invoke.require<typeof Worker>('./worker', { isolated: true, options: { limit: 1 } })
   await isolated({ noRetry: true }).add(1, 2)

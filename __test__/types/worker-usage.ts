@@ -1,6 +1,6 @@
 // How a worker module uses invoke-parallel/worker, type-checked.
 import { Socket } from 'node:net'
-import { set, signal } from '../../worker'
+import { info, set, signal } from '../../worker'
 
 export async function fetchAll(urls: string[]): Promise<string[]> {
   const callSignal: AbortSignal | undefined = signal()
@@ -14,4 +14,11 @@ export async function fetchAll(urls: string[]): Promise<string[]> {
 
 export function handBack(socket: Socket): Socket {
   return set(socket, { keepOpen: false })
+}
+
+export function whoAmI(): string {
+  const me = info()
+  if (me === undefined) return 'not a worker'
+  const { pid, workerId, poolId }: { pid: number; workerId: number; poolId: number } = me
+  return `${pid} ${workerId} ${poolId}`
 }

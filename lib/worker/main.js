@@ -11,6 +11,9 @@ const wire = require('../wire')
 const { makeError } = require('../errors')
 const { isHandle, takeHandles, releaseHandles, restoreHandles, kTransfer } = require('../handles')
 const { CHUNK_METHOD, chunkTarget } = require('./chunk')
+const { recordIdentity } = require('./identity')
+
+recordIdentity()
 
 let native = null
 /** The addon, loaded only by workers that pass sockets: it reads and writes descriptors on fd 4. */

@@ -18,10 +18,10 @@ use crate::sys::ExitWatch;
 /// before its exit is reported anyway.
 const OUTPUT_GRACE: Duration = Duration::from_secs(2);
 
-/// Starts worker `worker` on the I/O thread and follows it until it is reaped.
-pub fn start_worker(worker: WorkerId, config: Arc<SpawnConfig>, inbox: Arc<LifeInbox>) {
+/// Starts worker `worker` (in pool slot `slot`) on the I/O thread and follows it until it is reaped.
+pub fn start_worker(worker: WorkerId, slot: u32, config: Arc<SpawnConfig>, inbox: Arc<LifeInbox>) {
   io_handle().spawn(async move {
-    let (mut child, channels) = match spawn_worker(&config) {
+    let (mut child, channels) = match spawn_worker(&config, slot) {
       Ok(started) => started,
       Err(err) => {
         let reason = format!("could not run {} in {}: {err}", config.exec_path, config.cwd);

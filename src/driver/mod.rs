@@ -18,6 +18,6 @@ mod worker_output;
 
 pub use descriptors::attach as attach_descriptors;
 pub use js_callback::JsCallback;
-pub use pool_driver::{to_ms, PoolDriver};
+pub use pool_driver::{call_options, to_ms, PoolDriver};
 pub use spawn::SpawnConfig;
 pub use uv::UvLoop;

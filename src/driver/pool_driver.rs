@@ -18,7 +18,7 @@ use super::to_js::ToJs;
 use super::uv::{self, Handle, RawHandle, UvLoop, WRITABLE};
 use super::worker_channel::{Incoming, Sent, WorkerChannel, WriteState};
 use crate::core::{
-  Action, CallId, CallOptions, Event, IdMap, Job, PoolConfig, Scheduler, Signal, Stats, Timer, WorkerId,
+  Action, CallId, CallOptions, Event, IdMap, Job, PoolConfig, Priority, Scheduler, Signal, Stats, Timer, WorkerId,
 };
 
 use crate::sys::{self, kill_group};
@@ -168,13 +168,11 @@ impl PoolDriver {
     id: u32,
     module: u32,
     payload: Arc<[u8]>,
-    no_retry: bool,
-    timeout: Option<f64>,
+    options: CallOptions,
     fds: &[i32],
   ) -> Result<(), String> {
     let handles = super::descriptors::attach(duplicate(fds)?);
     let job = Job::Invoke { payload, handles };
-    let options = CallOptions { no_retry, timeout_ms: timeout.and_then(to_ms) };
     self.submit(Event::Submit { call: id, module, job, options });
     Ok(())
   }
@@ -229,9 +227,9 @@ impl PoolDriver {
   fn execute(&self, s: &mut State, actions: Vec<Action>) {
     for action in actions {
       match action {
-        Action::Spawn { worker } => {
+        Action::Spawn { worker, slot } => {
           s.links.insert(worker, Link::default());
-          start_worker(worker, self.spawn.clone(), self.inbox.clone());
+          start_worker(worker, slot, self.spawn.clone(), self.inbox.clone());
         }
         Action::Send { worker, message } => {
           let Some(channel) = s.links.get_mut(&worker).and_then(|l| l.channel.as_mut()) else { continue };
@@ -471,6 +469,13 @@ impl Drop for PoolDriver {
       self.js.release();
     }
   }
+}
+
+/// A method call's options as JS gives them: `timeout` in milliseconds (absent or infinite: none),
+/// `priority` any number (absent: 0).
+pub fn call_options(no_retry: bool, timeout: Option<f64>, priority: Option<f64>) -> CallOptions {
+  let priority = Priority::new(priority.unwrap_or_default());
+  CallOptions { no_retry, timeout_ms: timeout.and_then(to_ms), priority }
 }
 
 /// Finite, non-negative milliseconds; `None` for infinity.

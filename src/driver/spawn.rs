@@ -2,6 +2,7 @@ use std::io;
 use std::os::fd::OwnedFd;
 use std::process::{Child, Command, Stdio};
 
+use crate::protocol::{POOL_ID_ENV, WORKER_ID_ENV};
 use crate::sys;
 
 /// How to start a worker process.
@@ -15,6 +16,8 @@ pub struct SpawnConfig {
   pub capture_output: bool,
   /// Largest frame body accepted from a worker; a larger one breaks the protocol.
   pub max_message_size: usize,
+  /// Which of this process's pools the workers are in (their `poolId`).
+  pub pool_id: u32,
 }
 
 /// The fd number the worker finds its frame channel on.
@@ -29,8 +32,9 @@ pub struct WorkerChannels {
 }
 
 /// Starts a worker with fresh socketpairs as its fds 3 (frames, a stream) and 4 (handles,
-/// datagrams, so each message of descriptors stays whole); returns the parent's ends.
-pub fn spawn_worker(config: &SpawnConfig) -> io::Result<(Child, WorkerChannels)> {
+/// datagrams, so each message of descriptors stays whole), told its `slot` in the pool and its
+/// pool in its environment; returns the parent's ends.
+pub fn spawn_worker(config: &SpawnConfig, slot: u32) -> io::Result<(Child, WorkerChannels)> {
   let sockets = sys::worker_sockets()?;
   let mut cmd = Command::new(&config.exec_path);
   cmd
@@ -38,6 +42,8 @@ pub fn spawn_worker(config: &SpawnConfig) -> io::Result<(Child, WorkerChannels)>
     .current_dir(&config.cwd)
     .env_clear()
     .envs(config.env.iter().map(|(k, v)| (k, v)))
+    .env(WORKER_ID_ENV, slot.to_string())
+    .env(POOL_ID_ENV, config.pool_id.to_string())
     .stdin(Stdio::null());
   if config.capture_output {
     cmd.stdout(Stdio::piped()).stderr(Stdio::piped());

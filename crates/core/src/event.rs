@@ -3,6 +3,7 @@ use std::sync::Arc;
 pub use invoke_parallel_protocol::{CallId, ModuleId};
 use invoke_parallel_protocol::{FromWorker, Handles, ToWorker};
 
+use super::call_queue::Priority;
 use super::exit::ExitStatus;
 use super::failure::Failure;
 
@@ -24,6 +25,8 @@ pub struct CallOptions {
   pub no_retry: bool,
   /// Milliseconds the call may take once dispatched (or once it waits on a pool with no worker ready).
   pub timeout_ms: Option<u64>,
+  /// Higher leaves the queue first; equal ones in the order they came.
+  pub priority: Priority,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -122,8 +125,11 @@ pub enum Outcome {
 
 #[derive(Debug, PartialEq, Eq)]
 pub enum Action {
+  /// Start a worker. `slot` is its place in the pool (1 to `limit`, the lowest no live worker
+  /// holds): the worker is told it as its `workerId`.
   Spawn {
     worker: WorkerId,
+    slot: u32,
   },
   Send {
     worker: WorkerId,

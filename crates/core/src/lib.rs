@@ -15,6 +15,7 @@ mod scheduler;
 mod stats;
 mod worker;
 
+pub use call_queue::Priority;
 pub use config::PoolConfig;
 pub use event::{Action, CallId, CallOptions, Event, Job, ModuleId, Outcome, Piece, Signal, Timer, WorkerId};
 pub use exit::{describe_exit, ExitSignal, ExitStatus};

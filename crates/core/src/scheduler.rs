@@ -262,7 +262,7 @@ impl Scheduler {
     if let Job::Load { path } = &job {
       self.modules.push((module, path.clone()));
     }
-    let record = Call::queued(module, job, options, self.queue.push_back(call));
+    let record = Call::queued(module, job, options, self.queue.push_back(call, options.priority));
     self.methods += usize::from(record.is_method());
     self.methods_queued += usize::from(record.is_method());
     self.calls.insert(call, record);
@@ -272,10 +272,10 @@ impl Scheduler {
     }
   }
 
-  /// Puts a call that failed over back in the queue, at the front.
+  /// Puts a call that failed over back in the queue, at the front of its priority.
   fn requeue(&mut self, call_id: CallId) {
-    let ticket = self.queue.push_front(call_id);
     let call = self.calls.get_mut(&call_id).expect("queued call exists");
+    let ticket = self.queue.push_front(call_id, call.options.priority);
     call.requeue(ticket);
     self.methods_queued += usize::from(call.is_method());
   }
@@ -770,11 +770,28 @@ impl Scheduler {
   fn spawn(&mut self, out: &mut Vec<Action>) {
     let id = self.next_worker;
     self.next_worker += 1;
-    self.workers.insert(id, Worker::starting());
-    out.push(Action::Spawn { worker: id });
+    let slot = self.free_slot();
+    self.workers.insert(id, Worker::starting(slot));
+    out.push(Action::Spawn { worker: id, slot });
     if let Some(after_ms) = self.config.start_timeout_ms {
       out.push(Action::ArmTimer { timer: Timer::StartDeadline { worker: id }, after_ms });
     }
+  }
+
+  /// The lowest slot no live worker holds. There is one within `limit`: at most `limit` workers
+  /// live at once, and a worker gives its slot up only once it has exited.
+  fn free_slot(&self) -> u32 {
+    let mut taken: Vec<u32> = self.workers.values().map(|w| w.slot).collect();
+    taken.sort_unstable();
+    let mut slot = 1;
+    for held in taken {
+      if held == slot {
+        slot += 1;
+      } else if held > slot {
+        break;
+      }
+    }
+    slot
   }
 
   fn dispatch(&mut self, call_id: CallId, worker_id: WorkerId, out: &mut Vec<Action>) {

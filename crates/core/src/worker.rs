@@ -46,6 +46,8 @@ pub enum Leave {
 #[derive(Debug)]
 pub struct Worker {
   state: WorkerState,
+  /// Its place in the pool, 1 to `limit`: no other live worker has it (the worker's `workerId`).
+  pub slot: u32,
   pub pid: Option<u32>,
   pub in_flight: BTreeSet<CallId>,
   pub modules: IdSet<ModuleId>,
@@ -63,9 +65,10 @@ pub struct Worker {
 }
 
 impl Worker {
-  pub fn starting() -> Self {
+  pub fn starting(slot: u32) -> Self {
     Worker {
       state: WorkerState::Starting,
+      slot,
       pid: None,
       in_flight: BTreeSet::new(),
       modules: IdSet::default(),

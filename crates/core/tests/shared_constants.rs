@@ -6,7 +6,8 @@ use std::collections::BTreeMap;
 use invoke_parallel_core::FailureKind;
 use invoke_parallel_js_constants::{number, object, protocol_js, scalar, scalar_if_present};
 use invoke_parallel_protocol::{
-  FromWorkerKind, ToWorkerKind, CHANNEL_FD, HANDLES_FLAG, HANDLE_FD, HEADER_LEN, STREAM_WINDOW,
+  FromWorkerKind, ToWorkerKind, CHANNEL_FD, HANDLES_FLAG, HANDLE_FD, HEADER_LEN, POOL_ID_ENV, STREAM_WINDOW,
+  WORKER_ID_ENV,
 };
 
 #[test]
@@ -37,5 +38,13 @@ fn every_failure_kind_has_its_code_under_the_name_js_receives() {
   let js = object(&protocol_js(), "FAILURE_CODES");
   let rust: BTreeMap<String, String> =
     FailureKind::ALL.iter().map(|kind| (kind.name().to_string(), kind.code().to_string())).collect();
+  assert_eq!(js, rust);
+}
+
+#[test]
+fn the_worker_identity_variables_are_the_ones_the_driver_sets() {
+  let js = object(&protocol_js(), "WorkerEnv");
+  let rust: BTreeMap<String, String> =
+    [("WorkerId", WORKER_ID_ENV), ("PoolId", POOL_ID_ENV)].into_iter().map(|(k, v)| (k.into(), v.into())).collect();
   assert_eq!(js, rust);
 }

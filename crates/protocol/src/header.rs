@@ -18,6 +18,10 @@ pub const CHANNEL_FD: i32 = 3;
 /// The descriptor a worker finds its handle channel on (datagrams, each the descriptors of one
 /// frame).
 pub const HANDLE_FD: i32 = 4;
+/// The environment variable a worker finds its `workerId` in: its slot in the pool, 1 to `limit`.
+pub const WORKER_ID_ENV: &str = "INVOKE_PARALLEL_WORKER_ID";
+/// The environment variable a worker finds its `poolId` in: which of its parent's pools it is in.
+pub const POOL_ID_ENV: &str = "INVOKE_PARALLEL_POOL_ID";
 
 pub type CallId = u32;
 pub type ModuleId = u32;

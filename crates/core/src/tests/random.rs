@@ -1,5 +1,7 @@
 //! Property tests: random worlds, random orders, and the promises that hold in all of them.
 
+use std::collections::{BTreeMap, HashMap};
+
 use proptest::prelude::*;
 
 use super::sim::*;
@@ -35,7 +37,7 @@ enum Step {
 fn step() -> impl Strategy<Value = Step> {
   prop_oneof![
     20 => (0u8..3, any::<bool>(), prop::bool::weighted(0.2), prop::option::weighted(0.2, 1u64..100))
-      .prop_map(|(module, load, no_retry, timeout_ms)| Step::Submit { module, load, options: CallOptions { no_retry, timeout_ms } }),
+      .prop_map(|(module, load, no_retry, timeout_ms)| Step::Submit { module, load, options: CallOptions { no_retry, timeout_ms, ..Default::default() } }),
     4 => any::<u8>().prop_map(Step::Cancel),
     4 => any::<u8>().prop_map(Step::StreamItem),
     2 => any::<u8>().prop_map(Step::Credit),
@@ -237,5 +239,80 @@ proptest! {
     let accepted = calls.min(capacity + max_queue);
     prop_assert_eq!(cold, (accepted..calls).collect::<Vec<_>>());
     prop_assert_eq!(cold_queued as usize, accepted.saturating_sub(capacity));
+  }
+}
+
+#[derive(Clone, Debug)]
+enum Turn {
+  Submit(i8),
+  Cancel(u8),
+  Answer(u8),
+  Crash(u8),
+}
+
+proptest! {
+  #![proptest_config(ProptestConfig::with_cases(300))]
+
+  /// Calls leave the queue by priority, then in the order they came; one whose worker died goes
+  /// back ahead of the others of its priority. Checked on every call a worker is sent, through
+  /// random submissions, cancellations (queued or running), answers and crashes.
+  #[test]
+  fn dispatch_is_by_priority_then_fifo(
+    limit in 1u32..3,
+    turns in prop::collection::vec(prop_oneof![
+      6 => (-2i8..3).prop_map(Turn::Submit), 2 => any::<u8>().prop_map(Turn::Cancel),
+      4 => any::<u8>().prop_map(Turn::Answer), 1 => any::<u8>().prop_map(Turn::Crash),
+    ], 1..150),
+  ) {
+    let mut sim = Sim::with_module(config(limit, limit, 1));
+    sim.settle_world();
+    // The calls waiting, as (priority, place): a lower place goes first within a priority.
+    let mut waiting: BTreeMap<CallId, (i8, i64)> = BTreeMap::new();
+    let (mut next_back, mut next_front) = (0i64, 0i64);
+    let mut priorities: HashMap<CallId, i8> = HashMap::new();
+    sim.dispatched.clear();
+    for turn in turns {
+      let mut crashed = Vec::new();
+      match turn {
+        Turn::Submit(p) => {
+          let call = sim.next_call;
+          waiting.insert(call, (p, next_back));
+          priorities.insert(call, p);
+          next_back += 1;
+          sim.submit_with(1, CallOptions { priority: Priority::new(p.into()), ..Default::default() });
+        }
+        Turn::Cancel(n) => {
+          let open: Vec<CallId> = sim.submitted.iter().copied().filter(|c| !sim.settled.contains_key(c)).collect();
+          if let Some(call) = pick(&open, n) {
+            waiting.remove(&call);
+            sim.settled.insert(call, Outcome::Failed(Failure::new(FailureKind::Closed, "cancelled by the test")));
+            sim.event(Event::Cancel { call });
+          }
+        }
+        Turn::Answer(n) => if let Some(id) = pick(&sim.live(), n) { sim.answer(id, true); },
+        Turn::Crash(n) => if let Some(id) = pick(&sim.live(), n) {
+          crashed = sim.world[&id].running.iter().copied().collect();
+          sim.exit(id, 1);
+        },
+      }
+      // A crashed worker's calls that were not given up on go back to the front of their priority.
+      for call in crashed {
+        if !sim.settled.contains_key(&call) {
+          next_front -= 1;
+          waiting.insert(call, (priorities[&call], next_front));
+        }
+      }
+      // Replacement workers start, and what they are sent counts as dispatched too.
+      loop {
+        let unstarted: Vec<_> = sim.live().into_iter().filter(|id| !sim.world[id].spawned).collect();
+        if unstarted.is_empty() { break }
+        for id in unstarted { sim.start(id) }
+      }
+      for call in std::mem::take(&mut sim.dispatched) {
+        let first = waiting.iter().min_by_key(|(_, (p, place))| (std::cmp::Reverse(*p), *place)).map(|(c, _)| *c);
+        prop_assert_eq!(Some(call), first, "dispatched {} while {:?} waited", call, waiting);
+        waiting.remove(&call);
+      }
+    }
   }
 }

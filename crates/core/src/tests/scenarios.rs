@@ -225,7 +225,7 @@ fn timeout_counts_from_dispatch_and_settles_once() {
   let mut sim = Sim::new(config(1, 1, 1));
   sim.start(1);
   sim.submit(1, false);
-  sim.submit_with(1, CallOptions { no_retry: false, timeout_ms: Some(50) });
+  sim.submit_with(1, CallOptions { timeout_ms: Some(50), ..Default::default() });
   assert!(sim.timers.iter().all(|t| !matches!(t, Timer::CallTimeout { .. })), "no clock runs while queued");
   sim.answer(1, true);
   let timeout = sim.timers.iter().copied().find(|t| matches!(t, Timer::CallTimeout { .. })).expect("armed at dispatch");
@@ -488,7 +488,7 @@ fn a_graceful_close_ends_when_its_only_worker_was_already_leaving_and_stays() {
 #[test]
 fn a_timed_call_waiting_on_a_start_that_hangs_times_out() {
   let mut sim = Sim::new(config(1, 1, 0));
-  sim.submit_with(1, CallOptions { no_retry: false, timeout_ms: Some(50) });
+  sim.submit_with(1, CallOptions { timeout_ms: Some(50), ..Default::default() });
   fire(&mut sim, |t| matches!(t, Timer::CallTimeout { .. }));
   assert!(matches!(&sim.settled[&1], Outcome::Failed(f) if f.kind == FailureKind::TimedOut));
   assert_eq!(sim.sched.queued(), 0);
@@ -501,7 +501,7 @@ fn a_timed_call_queued_behind_busy_ready_workers_starts_its_clock_when_they_are_
   sim.submit(1, false);
   sim.answer(1, true);
   sim.submit(1, false);
-  sim.submit_with(1, CallOptions { no_retry: false, timeout_ms: Some(50) });
+  sim.submit_with(1, CallOptions { timeout_ms: Some(50), ..Default::default() });
   assert!(sim.timers.iter().all(|t| !matches!(t, Timer::CallTimeout { .. })), "no clock behind a ready worker");
   // The worker finishes and is recycled; its replacement hangs at start.
   sim.answer(1, true);
@@ -615,4 +615,18 @@ fn hot_path_cost() {
     sink += out.len();
   }
   println!("{:.1} ns per call (sink {sink})", start.elapsed().as_nanos() as f64 / f64::from(calls));
+}
+
+#[test]
+fn a_gone_workers_slot_is_reused_lowest_first() {
+  let mut sim = Sim::new(config(3, 3, 0));
+  sim.settle_world();
+  let slots = |sim: &Sim| sim.world.iter().map(|(id, w)| (*id, w.slot)).collect::<Vec<_>>();
+  assert_eq!(slots(&sim), [(1, 1), (2, 2), (3, 3)]);
+  // A slot frees when its worker has exited, not before: a killed worker still holds it.
+  sim.event(Event::Corrupt { worker: 1, reason: "bad".into() });
+  assert!(sim.world[&1].killed);
+  sim.exit(3, 1);
+  sim.exit(1, 1);
+  assert_eq!(slots(&sim), [(2, 2), (4, 3), (5, 1)]);
 }

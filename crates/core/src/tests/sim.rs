@@ -12,6 +12,8 @@ pub use crate::*;
 
 #[derive(Default, Debug)]
 pub struct SimWorker {
+  /// Its place in the pool, as the scheduler gave it.
+  pub slot: u32,
   pub spawned: bool,
   pub ready: bool,
   pub retired: bool,
@@ -47,6 +49,8 @@ pub struct Sim {
   pub loaded: BTreeSet<ModuleId>,
   /// Calls whose stream has started, and how many more items the parent has room for.
   pub credit: HashMap<CallId, u32>,
+  /// Method calls sent to workers, in the order they were sent.
+  pub dispatched: Vec<CallId>,
 }
 
 impl Sim {
@@ -65,6 +69,7 @@ impl Sim {
       loads: HashMap::new(),
       loaded: BTreeSet::new(),
       credit: HashMap::new(),
+      dispatched: Vec::new(),
     };
     sim.apply(actions);
     sim
@@ -89,9 +94,15 @@ impl Sim {
   pub fn apply(&mut self, actions: Vec<Action>) {
     for action in actions {
       match action {
-        Action::Spawn { worker } => {
+        Action::Spawn { worker, slot } => {
           assert!(!self.closed, "spawn after close");
-          assert!(self.world.insert(worker, SimWorker::default()).is_none(), "worker id reused");
+          // The lowest slot no live worker holds, and one within the limit.
+          let taken: BTreeSet<u32> = self.world.values().map(|w| w.slot).collect();
+          let lowest_free = (1..).find(|n| !taken.contains(n)).unwrap();
+          assert_eq!(slot, lowest_free, "worker {worker} got slot {slot} while {taken:?} were taken");
+          assert!(slot <= self.config.limit, "slot {slot} beyond limit {}", self.config.limit);
+          let w = SimWorker { slot, ..SimWorker::default() };
+          assert!(self.world.insert(worker, w).is_none(), "worker id reused");
         }
         Action::Send { worker, message } => {
           // What goes on the wire says what the message says.
@@ -109,6 +120,7 @@ impl Sim {
             ToWorker::Call { call, module, .. } => {
               assert!(w.loaded.contains(&module), "call before its module was loaded on the worker");
               assert!(w.running.insert(call));
+              self.dispatched.push(call);
             }
             ToWorker::Cancel { call, .. } => {
               assert!(w.running.contains(&call), "Cancel for a call not running there");
@@ -177,7 +189,7 @@ impl Sim {
   }
 
   pub fn submit(&mut self, module: ModuleId, no_retry: bool) {
-    self.submit_with(module, CallOptions { no_retry, timeout_ms: None });
+    self.submit_with(module, CallOptions { no_retry, ..Default::default() });
   }
 
   /// Whether the JS layer could call the module now: not while its load is still under way.
