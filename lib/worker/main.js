@@ -12,6 +12,7 @@ const { makeError } = require('../errors')
 const { isHandle, takeHandles, releaseHandles, restoreHandles, kTransfer } = require('../handles')
 const { CHUNK_METHOD, chunkTarget } = require('./chunk')
 const { recordIdentity } = require('./identity')
+const { PaceReporter } = require('./pace')
 
 recordIdentity()
 
@@ -24,7 +25,12 @@ function handleChannel() {
 
 const channel = new net.Socket({ fd: CHANNEL_FD, readable: true, writable: true })
 const reader = new FrameReader()
-const writer = new FrameWriter(channel)
+const pace = new PaceReporter(
+  (call) => running.has(call) && !streams.has(call),
+  () => running.size > 0,
+  () => writer.begin(),
+)
+const writer = new FrameWriter(channel, (endOfTurn, push) => pace.frames(endOfTurn, push))
 /** module id -> { methods } once loaded, { error } if loading threw, { loading } while an ES module loads */
 const modules = new Map()
 /** call id -> AbortController, for calls that can observe cancellation (see worker.js). */
@@ -148,6 +154,8 @@ function call(frame) {
 
 function run({ call, module, payload }, entry, fds) {
   running.add(call)
+  pace.started(call)
+  writer.begin()
   if (entry === undefined) return reject(call, new Error(`invoke-parallel: module ${module} was never loaded here`))
   if (entry.error) return reject(call, entry.error)
   let method, args, result
@@ -261,6 +269,12 @@ function nextInCallContext(call, iterator) {
     : context.run(controller.signal, () => iterator.next())
 }
 
+/** A call's answer, counted for the parent's pace; the rest of a stream is not news. */
+function sendAnswer(kind, call, payload) {
+  pace.answered()
+  writer.send(kind, call, 0, payload)
+}
+
 function resolve(call, value) {
   let payload, handles
   try {
@@ -273,15 +287,15 @@ function resolve(call, value) {
   } catch (error) {
     return reject(call, error)
   }
-  if (handles === null) return writer.send(Kind.Resolved, call, 0, payload)
+  if (handles === null) return sendAnswer(Kind.Resolved, call, payload)
   handleChannel().sendHandles(HANDLE_FD, handles.fds)
-  writer.send(Kind.Resolved | HANDLES_FLAG, call, 0, payload)
+  sendAnswer(Kind.Resolved | HANDLES_FLAG, call, payload)
   releaseHandles(handles)
 }
 
 function reject(call, error) {
   finished(call)
-  writer.send(Kind.Rejected, call, 0, encodeThrownWithin(error))
+  sendAnswer(Kind.Rejected, call, encodeThrownWithin(error))
 }
 
 /** A thrown value as bytes, or if those are over `maxMessageSize`, the error saying so. */
