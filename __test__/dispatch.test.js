@@ -69,3 +69,13 @@ test('dispatch accepts only its two names', (t) => {
   t.throws(() => invoke.pool({ dispatch: 1 }), { instanceOf: TypeError, code: 'ERR_INVALID_ARG_TYPE', message: /dispatch/ })
   t.notThrows(() => invoke.pool({ dispatch: 'eager', minimum: 0 }).close())
 })
+
+test('async calls that compute in their continuations run one after another, not interleaved', async (t) => {
+  t.timeout(60000)
+  const pool = freshPool(t, { limit: 1, minimum: 1 })
+  const mod = await invoke.require(fixture, { pool })
+  // The worker learns from a first such call that its calls compute after they await.
+  t.deepEqual(await mod.computeInSteps('warm', 4, 1), ['warm', 'warm', 'warm', 'warm'])
+  const [a, b] = await Promise.all([mod.computeInSteps('a', 5, 1), mod.computeInSteps('b', 5, 1)])
+  t.deepEqual([...a, ...b], ['a', 'a', 'a', 'a', 'a', 'b', 'b', 'b', 'b', 'b'])
+})

@@ -72,6 +72,8 @@ class FrameWriter {
   /** When the work whose replies are queued began (performance.now()), or null: nothing pending. */
   #since = null
   #extra
+  /** Turns that ended with a write scheduled: a worker's count of its busy loop turns. */
+  turns = 0
 
   constructor(socket, extra = () => {}) {
     this.#socket = socket
@@ -108,6 +110,7 @@ class FrameWriter {
     // timers that fire together included (microtasks run between timer callbacks).
     setImmediate(() => {
       this.#scheduled = false
+      this.turns++
       this.#flush(true)
     })
   }

@@ -13,6 +13,7 @@ const { isHandle, takeHandles, releaseHandles, restoreHandles, kTransfer } = req
 const { CHUNK_METHOD, chunkTarget } = require('./chunk')
 const { recordIdentity } = require('./identity')
 const { PaceReporter } = require('./pace')
+const { Inbox } = require('./inbox')
 
 recordIdentity()
 
@@ -31,6 +32,7 @@ const pace = new PaceReporter(
   () => writer.begin(),
 )
 const writer = new FrameWriter(channel, (endOfTurn, push) => pace.frames(endOfTurn, push))
+const inbox = new Inbox(handleFrame)
 /** module id -> { methods } once loaded, { error } if loading threw, { loading } while an ES module loads */
 const modules = new Map()
 /** call id -> AbortController, for calls that can observe cancellation (see worker.js). */
@@ -56,13 +58,17 @@ channel.on('data', (chunk) => {
     process.stderr.write(`invoke-parallel worker ${process.pid}: ${err.message}\n`)
     process.exit(70)
   }
-  for (const frame of frames) {
-    if (frame.kind === Kind.Load) load(frame)
-    else if (frame.kind === Kind.Call) call(frame)
-    else if (frame.kind === Kind.Cancel) cancel(frame.call)
-    else if (frame.kind === Kind.Credit) grant(frame.call, frame.payload.readUInt32LE(0))
-  }
+  inbox.push(frames)
 })
+
+/** Handles one frame from the parent; true if it started a call that is still pending. */
+function handleFrame(frame) {
+  if (frame.kind === Kind.Load) load(frame)
+  else if (frame.kind === Kind.Call) return call(frame)
+  else if (frame.kind === Kind.Cancel) cancel(frame.call)
+  else if (frame.kind === Kind.Credit) grant(frame.call, frame.payload.readUInt32LE(0))
+  return false
+}
 channel.on('end', () => process.exit(0))
 channel.on('error', () => process.exit(0))
 
@@ -149,7 +155,8 @@ function call(frame) {
   const fds = frame.withHandles ? handleChannel().receiveHandles(HANDLE_FD) : undefined
   const entry = modules.get(frame.module)
   if (entry?.loading) entry.loading.then(() => run(frame, entry, fds))
-  else run(frame, entry, fds)
+  else return run(frame, entry, fds)
+  return false
 }
 
 function run({ call, module, payload }, entry, fds) {
@@ -175,9 +182,10 @@ function run({ call, module, payload }, entry, fds) {
       result = context.run(controller.signal, () => target.fn.apply(target.self, args))
     }
   } catch (error) {
-    return reject(call, error)
+    reject(call, error)
+    return false
   }
-  settle(call, result)
+  return settle(call, result)
 }
 
 /**
@@ -191,11 +199,16 @@ function settle(call, result) {
   } catch (error) {
     return reject(call, error)
   }
-  if (typeof then !== 'function') return resolve(call, result)
+  if (typeof then !== 'function') {
+    resolve(call, result)
+    return false
+  }
   let answered = false
+  const turn = writer.turns
   const once = (answer) => (value) => {
     if (answered) return
     answered = true
+    inbox.settled(writer.turns === turn)
     answer(call, value)
   }
   try {
@@ -203,6 +216,7 @@ function settle(call, result) {
   } catch (error) {
     once(reject)(error)
   }
+  return !answered
 }
 
 function cancel(call) {
