@@ -24,6 +24,13 @@ export interface PoolOptions {
   minimum?: number
   /** Most calls running at once in one worker; 0 means no limit. Default 0. */
   maxPerChild?: number
+  /**
+   * How calls go to workers. `'adaptive'` (the default): a worker gets calls while it has room —
+   * those that await overlap, those that run synchronously go a few milliseconds of work at a time,
+   * so bulk CPU-bound work stays balanced. `'eager'`: every call goes to a worker as soon as
+   * `maxPerChild` allows.
+   */
+  dispatch?: 'adaptive' | 'eager'
   /** Milliseconds a cancelled (or timed-out) call may keep running before its worker is killed. Default 5000. */
   cancelGrace?: number
   /** Milliseconds a starting worker may take to become ready before the start counts as failed (see `retries`). Default 30000; Infinity = no limit. */

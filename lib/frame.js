@@ -1,6 +1,7 @@
 'use strict'
 // The worker's side of the frame format in src/protocol/frame.rs (layout and kinds: ./protocol.js).
 
+const { performance } = require('node:perf_hooks')
 const { HEADER_LEN, HANDLES_FLAG } = require('./protocol')
 
 const EMPTY = Buffer.alloc(0)
@@ -53,37 +54,77 @@ class FrameReader {
   }
 }
 
-/** Queues frames and writes them in one go once the current task is done. */
+/**
+ * Microseconds of work after which queued replies leave at once rather than at the end of the
+ * turn: an expensive call's reply does not wait for the next call to run too.
+ */
+const FLUSH_AFTER_MS = 1
+
+/**
+ * Queues frames and writes them in one go at the end of the current turn, or as soon as the
+ * work since the first of them passes FLUSH_AFTER_MS. `extra(endOfTurn, push)` adds frames after
+ * the queued ones at each write (lib/worker/pace.js).
+ */
 class FrameWriter {
   #socket
   #queued = []
   #scheduled = false
+  /** When the work whose replies are queued began (performance.now()), or null: nothing pending. */
+  #since = null
+  #extra
+  /** Turns that ended with a write scheduled: a worker's count of its busy loop turns. */
+  turns = 0
 
-  constructor(socket) {
+  constructor(socket, extra = () => {}) {
     this.#socket = socket
+    this.#extra = extra
+  }
+
+  /** Work is starting that will send frames: they leave at the end of this turn at the latest. */
+  begin() {
+    this.#since ??= performance.now()
+    this.#schedule()
   }
 
   send(kind, call, module, payload) {
-    this.#queued.push(encodeHeader(kind, call, module, payload.length), payload)
-    if (!this.#scheduled) {
-      this.#scheduled = true
-      // At the end of this loop turn: every reply produced in it goes in one write, those of
-      // timers that fire together included (microtasks run between timer callbacks).
-      setImmediate(() => this.#flush())
-    }
+    this.#push(kind, call, payload, module)
+    this.#since ??= performance.now()
+    if (performance.now() - this.#since >= FLUSH_AFTER_MS) this.#flush(false)
+    else this.#schedule()
   }
 
   /** Writes everything queued plus this frame now; `done` runs once it is all on its way. */
   sendLast(kind, call, module, payload, done) {
-    this.#queued.push(encodeHeader(kind, call, module, payload.length), payload)
-    this.#flush(done)
+    this.#push(kind, call, payload, module)
+    this.#write(done)
   }
 
-  #flush(done) {
-    this.#scheduled = false
+  #push = (kind, call, payload, module = 0) => {
+    this.#queued.push(encodeHeader(kind, call, module, payload.length), payload)
+  }
+
+  #schedule() {
+    if (this.#scheduled) return
+    this.#scheduled = true
+    // At the end of this loop turn: every reply produced in it goes in one write, those of
+    // timers that fire together included (microtasks run between timer callbacks).
+    setImmediate(() => {
+      this.#scheduled = false
+      this.turns++
+      this.#flush(true)
+    })
+  }
+
+  #flush(endOfTurn) {
+    this.#since = null
+    this.#extra(endOfTurn, this.#push)
+    if (this.#queued.length > 0) this.#write()
+  }
+
+  #write(done) {
     const chunks = this.#queued
     this.#queued = []
-    this.#socket.write(Buffer.concat(chunks), done)
+    this.#socket.write(chunks.length === 1 ? chunks[0] : Buffer.concat(chunks), done)
   }
 }
 

@@ -27,6 +27,7 @@ const POOL_OPTIONS = new Set([
   'maxMemory',
   'maxMessageSize',
   'startTimeout',
+  'dispatch',
 ])
 /** The most a frame's body can carry, less the rest of its header (kind and ids). */
 const MAX_MESSAGE_SIZE = MAX_BODY_LEN - (HEADER_LEN - 4)
@@ -100,7 +101,15 @@ function poolOptions(options) {
     recycleAfter: o.recycleAfter === Infinity ? undefined : integer(o.recycleAfter, 'recycleAfter', 1, undefined),
     maxMemory: o.maxMemory === Infinity ? undefined : positiveNumber(o.maxMemory, 'maxMemory'),
     maxMessageSize: messageSize(o.maxMessageSize),
+    dispatch: dispatchOption(o.dispatch),
   }
+}
+
+/** 'adaptive' (a worker gets calls as it has room for them) or 'eager' (as soon as maxPerChild allows). */
+function dispatchOption(dispatch) {
+  if (dispatch === undefined || dispatch === 'adaptive' || dispatch === 'eager') return dispatch ?? 'adaptive'
+  const detail = `dispatch must be 'adaptive' or 'eager', got ${typeof dispatch === 'string' ? `'${dispatch}'` : typeof dispatch}`
+  throw makeError(typeof dispatch === 'string' ? 'ERR_INVALID_ARG_VALUE' : 'ERR_INVALID_ARG_TYPE', 'invoke.pool', detail)
 }
 
 function positiveNumber(value, name) {

@@ -17,6 +17,8 @@ const FrameKind = {
   Item: 20,
   Fatal: 21,
   Recycle: 22,
+  Awaiting: 23,
+  Pace: 24,
 }
 
 /** u32 LE body length | u8 kind | u32 LE call id | u32 LE module id, then the payload. */
@@ -33,6 +35,9 @@ const CHANNEL_FD = 3
 
 /** The worker's fd for descriptors passed with frames. */
 const HANDLE_FD = 4
+
+/** Bytes of a Pace frame's payload: u32 LE busy and elapsed microseconds. */
+const PACE_LEN = 8
 
 /** Items a stream may send before the caller has read any. */
 const STREAM_WINDOW = 64
@@ -80,6 +85,7 @@ module.exports = {
   CHANNEL_FD,
   HANDLE_FD,
   STREAM_WINDOW,
+  PACE_LEN,
   WorkerEnv,
   BatchKind,
   FAILURE_CODES,

@@ -14,7 +14,7 @@ const { CORPORA, markdownBlocks } = require('./corpus')
 const { POOLS } = require('./pools')
 
 const TASKS = path.join(__dirname, 'tasks.js')
-const METHODS = ['terser', 'typescript', 'prettier', 'marked', 'markdownBlock', 'increment', 'warm']
+const METHODS = ['terser', 'typescript', 'prettier', 'marked', 'tail', 'markdownBlock', 'increment', 'warm']
 const ITEM_JOBS = {
   blocks: { method: 'markdownBlock', items: () => markdownBlocks(spec.scale) },
   tiny: { method: 'increment', items: () => Array.from({ length: Math.round(50000 * spec.scale) }, (_, i) => i) },

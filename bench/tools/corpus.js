@@ -46,6 +46,22 @@ const CORPORA = {
   typescript: (scale) => sample(isTypeScript, Math.round(400 * scale)),
   prettier: (scale) => sample(isScript, Math.round(150 * scale)),
   marked: (scale) => sample(isMarkdown, Math.round(300 * scale)),
+  tail: (scale) => heavyTailedCosts(Math.round(600 * scale)),
+}
+
+/**
+ * Milliseconds of computing per task, heavy-tailed (Pareto, shape 1.5, from 1 ms, capped at
+ * 100 ms: most tasks short, a few long ones holding most of the work), the same on every run.
+ */
+function heavyTailedCosts(count) {
+  let seed = 0x2545f491
+  const random = () => {
+    seed ^= seed << 13
+    seed ^= seed >>> 17
+    seed ^= seed << 5
+    return (seed >>> 0) / 2 ** 32
+  }
+  return Array.from({ length: count }, () => Math.min(100, 1 / (1 - random()) ** (1 / 1.5)))
 }
 
 /** Markdown blocks (paragraphs, lists, fences...) split at blank lines: the tiny-item job. */

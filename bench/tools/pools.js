@@ -9,16 +9,21 @@ const { fork } = require('node:child_process')
 const ROOT = path.join(__dirname, '..', '..')
 const invoke = require(process.env.PEERS_INVOKE_PARALLEL_DIR || ROOT)
 
+async function invokeParallel(file, workers, options) {
+  const pool = invoke.pool({ limit: workers, minimum: workers, ...options })
+  const mod = await invoke.require(file, { pool })
+  return {
+    call: (method, arg) => mod[method](arg),
+    map: (method, items, mapOptions) => invoke.map(mod[method], items, mapOptions),
+    stop: () => pool.close(),
+  }
+}
+
 const POOLS = {
-  async 'invoke-parallel'(file, _methods, workers) {
-    const pool = invoke.pool({ limit: workers, minimum: workers })
-    const mod = await invoke.require(file, { pool })
-    return {
-      call: (method, arg) => mod[method](arg),
-      map: (method, items, options) => invoke.map(mod[method], items, options),
-      stop: () => pool.close(),
-    }
-  },
+  'invoke-parallel': (file, _methods, workers) => invokeParallel(file, workers, {}),
+
+  // Every call sent to a worker as soon as it is made: what adaptive dispatch replaced.
+  'invoke-parallel-eager': (file, _methods, workers) => invokeParallel(file, workers, { dispatch: 'eager' }),
 
   async 'fork-pool'(file, _methods, workers) {
     const pending = new Map()

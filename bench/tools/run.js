@@ -15,7 +15,7 @@ const { POOLS } = require('./pools')
 
 const BASELINE = 'fork-pool'
 const MARK = '@@TOOLS-RESULT '
-const FILE_JOBS = ['terser', 'typescript', 'prettier', 'marked']
+const FILE_JOBS = ['terser', 'typescript', 'prettier', 'marked', 'tail']
 const ITEM_JOBS = ['blocks', 'tiny']
 const JOBS = [...FILE_JOBS, ...ITEM_JOBS]
 const WORKERS = 2

@@ -52,6 +52,14 @@ exports.prettier = async (source) => {
   return answer(start, size)
 }
 
+/** The synthetic heavy-tailed job: computes for `ms` milliseconds. */
+exports.tail = (ms) =>
+  measured(() => {
+    const end = performance.now() + ms
+    while (performance.now() < end);
+    return ms
+  })
+
 exports.marked = (source) =>
   measured(() => {
     marked ??= require('marked').marked

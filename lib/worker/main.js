@@ -12,6 +12,8 @@ const { makeError } = require('../errors')
 const { isHandle, takeHandles, releaseHandles, restoreHandles, kTransfer } = require('../handles')
 const { CHUNK_METHOD, chunkTarget } = require('./chunk')
 const { recordIdentity } = require('./identity')
+const { PaceReporter } = require('./pace')
+const { Inbox } = require('./inbox')
 
 recordIdentity()
 
@@ -24,7 +26,13 @@ function handleChannel() {
 
 const channel = new net.Socket({ fd: CHANNEL_FD, readable: true, writable: true })
 const reader = new FrameReader()
-const writer = new FrameWriter(channel)
+const pace = new PaceReporter(
+  (call) => running.has(call) && !streams.has(call),
+  () => running.size > 0,
+  () => writer.begin(),
+)
+const writer = new FrameWriter(channel, (endOfTurn, push) => pace.frames(endOfTurn, push))
+const inbox = new Inbox(handleFrame)
 /** module id -> { methods } once loaded, { error } if loading threw, { loading } while an ES module loads */
 const modules = new Map()
 /** call id -> AbortController, for calls that can observe cancellation (see worker.js). */
@@ -50,13 +58,17 @@ channel.on('data', (chunk) => {
     process.stderr.write(`invoke-parallel worker ${process.pid}: ${err.message}\n`)
     process.exit(70)
   }
-  for (const frame of frames) {
-    if (frame.kind === Kind.Load) load(frame)
-    else if (frame.kind === Kind.Call) call(frame)
-    else if (frame.kind === Kind.Cancel) cancel(frame.call)
-    else if (frame.kind === Kind.Credit) grant(frame.call, frame.payload.readUInt32LE(0))
-  }
+  inbox.push(frames)
 })
+
+/** Handles one frame from the parent; true if it started a call that is still pending. */
+function handleFrame(frame) {
+  if (frame.kind === Kind.Load) load(frame)
+  else if (frame.kind === Kind.Call) return call(frame)
+  else if (frame.kind === Kind.Cancel) cancel(frame.call)
+  else if (frame.kind === Kind.Credit) grant(frame.call, frame.payload.readUInt32LE(0))
+  return false
+}
 channel.on('end', () => process.exit(0))
 channel.on('error', () => process.exit(0))
 
@@ -143,11 +155,14 @@ function call(frame) {
   const fds = frame.withHandles ? handleChannel().receiveHandles(HANDLE_FD) : undefined
   const entry = modules.get(frame.module)
   if (entry?.loading) entry.loading.then(() => run(frame, entry, fds))
-  else run(frame, entry, fds)
+  else return run(frame, entry, fds)
+  return false
 }
 
 function run({ call, module, payload }, entry, fds) {
   running.add(call)
+  pace.started(call)
+  writer.begin()
   if (entry === undefined) return reject(call, new Error(`invoke-parallel: module ${module} was never loaded here`))
   if (entry.error) return reject(call, entry.error)
   let method, args, result
@@ -167,9 +182,10 @@ function run({ call, module, payload }, entry, fds) {
       result = context.run(controller.signal, () => target.fn.apply(target.self, args))
     }
   } catch (error) {
-    return reject(call, error)
+    reject(call, error)
+    return false
   }
-  settle(call, result)
+  return settle(call, result)
 }
 
 /**
@@ -183,11 +199,16 @@ function settle(call, result) {
   } catch (error) {
     return reject(call, error)
   }
-  if (typeof then !== 'function') return resolve(call, result)
+  if (typeof then !== 'function') {
+    resolve(call, result)
+    return false
+  }
   let answered = false
+  const turn = writer.turns
   const once = (answer) => (value) => {
     if (answered) return
     answered = true
+    inbox.settled(writer.turns === turn)
     answer(call, value)
   }
   try {
@@ -195,6 +216,7 @@ function settle(call, result) {
   } catch (error) {
     once(reject)(error)
   }
+  return !answered
 }
 
 function cancel(call) {
@@ -261,6 +283,12 @@ function nextInCallContext(call, iterator) {
     : context.run(controller.signal, () => iterator.next())
 }
 
+/** A call's answer, counted for the parent's pace; the rest of a stream is not news. */
+function sendAnswer(kind, call, payload) {
+  pace.answered()
+  writer.send(kind, call, 0, payload)
+}
+
 function resolve(call, value) {
   let payload, handles
   try {
@@ -273,15 +301,15 @@ function resolve(call, value) {
   } catch (error) {
     return reject(call, error)
   }
-  if (handles === null) return writer.send(Kind.Resolved, call, 0, payload)
+  if (handles === null) return sendAnswer(Kind.Resolved, call, payload)
   handleChannel().sendHandles(HANDLE_FD, handles.fds)
-  writer.send(Kind.Resolved | HANDLES_FLAG, call, 0, payload)
+  sendAnswer(Kind.Resolved | HANDLES_FLAG, call, payload)
   releaseHandles(handles)
 }
 
 function reject(call, error) {
   finished(call)
-  writer.send(Kind.Rejected, call, 0, encodeThrownWithin(error))
+  sendAnswer(Kind.Rejected, call, encodeThrownWithin(error))
 }
 
 /** A thrown value as bytes, or if those are over `maxMessageSize`, the error saying so. */

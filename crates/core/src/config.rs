@@ -27,6 +27,9 @@ pub struct PoolConfig {
   /// Milliseconds a starting worker may take to become ready before its start counts as failed.
   /// `None`: no limit.
   pub start_timeout_ms: Option<u64>,
+  /// Hand a worker calls as its reports say it has room (`crate::pace`), within `max_per_child`;
+  /// false sends calls as soon as `max_per_child` allows (`dispatch: 'eager'`).
+  pub adaptive: bool,
 }
 
 impl Default for PoolConfig {
@@ -44,6 +47,7 @@ impl Default for PoolConfig {
       recycle_after: None,
       leave_grace_ms: 2_000,
       start_timeout_ms: Some(30_000),
+      adaptive: true,
     }
   }
 }

@@ -11,6 +11,7 @@ mod event;
 mod exit;
 mod failure;
 mod id_hash;
+mod pace;
 mod scheduler;
 mod stats;
 mod worker;
@@ -22,6 +23,7 @@ pub use exit::{describe_exit, ExitSignal, ExitStatus};
 pub use failure::{Failure, FailureKind};
 pub use id_hash::{IdMap, IdSet};
 pub use invoke_parallel_protocol::{FromWorker, Handles, ToWorker};
+pub use pace::Pace;
 pub use scheduler::Scheduler;
 pub use stats::Stats;
 

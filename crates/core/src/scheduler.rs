@@ -225,10 +225,17 @@ impl Scheduler {
       }
     }
     for (worker, w) in &self.workers {
+      assert!(w.awaiting.is_subset(&w.in_flight), "worker {worker} awaits calls it does not run");
       for id in &w.in_flight {
         assert_eq!(self.calls.get(id).and_then(Call::worker), Some(*worker), "worker {worker} runs call {id}");
       }
     }
+  }
+
+  /// Each worker's calls holding its thread, calls in flight, and pace, for tests.
+  #[cfg(test)]
+  pub fn paces(&self) -> impl Iterator<Item = (WorkerId, usize, usize, super::pace::Pace)> + '_ {
+    self.workers.iter().map(|(id, w)| (*id, w.held(), w.load(), w.pace))
   }
 
   /// Calls on each worker, for tests and stats.
@@ -300,6 +307,10 @@ impl Scheduler {
       return;
     }
     if worker.is_retired() {
+      if matches!(message, FromWorker::Pace { .. }) {
+        // Sent with its last answers, before it read that its channel was closed.
+        return;
+      }
       let kind = message.kind();
       return self.on_corrupt(worker_id, format!("sent a {kind:?} frame after its channel was closed"), out);
     }
@@ -331,6 +342,17 @@ impl Scheduler {
         }
       }
       FromWorker::Fatal { call, error } => self.on_fatal(worker_id, call, error, out),
+      FromWorker::Awaiting { call, .. } => {
+        // A leaving worker's late word on a call that failed over is stale.
+        if worker.in_flight.contains(&call) {
+          worker.awaiting.insert(call);
+          self.pump(out);
+        }
+      }
+      FromWorker::Pace { busy_us, elapsed_us } => {
+        worker.pace.on_report(busy_us, elapsed_us);
+        self.pump(out);
+      }
     }
   }
 
@@ -341,7 +363,13 @@ impl Scheduler {
       return;
     }
     match piece {
-      Piece::Started => call.start_stream(),
+      Piece::Started => {
+        call.start_stream();
+        // A stream is paced by its credit, not by the worker's thread.
+        if let Some(worker) = self.workers.get_mut(&worker_id) {
+          worker.awaiting.insert(call_id);
+        }
+      }
       Piece::Item(_) => call.take_item(),
     }
     if !call.is_abandoned() {
@@ -353,10 +381,14 @@ impl Scheduler {
   fn on_answer(&mut self, worker_id: WorkerId, call_id: CallId, outcome: Outcome, out: &mut Vec<Action>) {
     let worker = self.workers.get_mut(&worker_id).expect("the answer's worker exists");
     // A reply for a call that is not on this worker (already failed over) is stale.
-    if !worker.in_flight.remove(&call_id) {
+    if !worker.take_off(&call_id) {
       return;
     }
     let call = self.calls.remove(&call_id).expect("in-flight call exists");
+    if call.is_method() {
+      // Loading a module costs what it costs once: it says nothing of the calls to come.
+      worker.pace.on_answer();
+    }
     self.methods -= usize::from(call.is_method());
     if matches!(outcome, Outcome::Rejected(_)) && call.is_load() {
       // A module that failed to load is not loaded into workers that come later.
@@ -386,8 +418,16 @@ impl Scheduler {
       FromWorker::Recycle if !worker.said_ready => return Some("asked to be recycled before it was ready".to_string()),
       FromWorker::Recycle => return worker.asked_recycle.then(|| "asked to be recycled twice".to_string()),
       FromWorker::Fatal { .. } => return worker.sent_fatal.then(|| "reported a second uncaught exception".to_string()),
+      FromWorker::Pace { .. } => {
+        return (!worker.said_ready).then(|| "reported its pace before it was ready".to_string())
+      }
       answer => answer.call().expect("an answer names its call"),
     };
+    if !worker.in_flight.contains(&id) && matches!(message, FromWorker::Awaiting { .. }) {
+      // Only sizes what this worker is handed, so nothing to judge: a module that answered its
+      // own call by hand leaves the worker thinking the call still awaits.
+      return None;
+    }
     if !worker.in_flight.contains(&id) {
       // A leaving worker's late answer to a call that failed over or was closed with force is stale.
       return (!worker.is_leaving()).then(|| format!("answered call {id}, which it was never given"));
@@ -398,6 +438,10 @@ impl Scheduler {
       return Some(format!("named module {module} in its answer to call {id}, of module {}", call.module));
     }
     match message {
+      FromWorker::Awaiting { .. } if call.is_streaming() => Some(format!("said call {id}, a stream, awaits")),
+      FromWorker::Awaiting { .. } if worker.awaiting.contains(&id) => {
+        Some(format!("said call {id} awaits when it had said so already"))
+      }
       FromWorker::StreamStart { .. } if load => Some(format!("answered the module load {id} with a stream")),
       FromWorker::StreamStart { .. } if call.is_streaming() => Some(format!("started the stream of call {id} twice")),
       FromWorker::Item { .. } if !call.is_streaming() => {
@@ -435,7 +479,7 @@ impl Scheduler {
     // It exits by itself, unless its own `exit` handlers keep it.
     out.push(Action::ArmTimer { timer: Timer::LeaveGrace { worker: worker_id }, after_ms: self.config.leave_grace_ms });
     let mut message = format!("{} had an uncaught exception", describe_worker(pid));
-    if let Some(call_id) = call.filter(|id| worker.in_flight.remove(id)) {
+    if let Some(call_id) = call.filter(|id| worker.take_off(id)) {
       let _ = write!(message, " while running call {call_id}");
       if let Some(call) = self.forget(call_id) {
         if !call.is_abandoned() {
@@ -651,6 +695,7 @@ impl Scheduler {
         self.queue.clear();
         for (id, w) in self.workers.iter_mut() {
           w.in_flight.clear();
+          w.awaiting.clear();
           w.leave(Leave::Stopped);
           out.push(Action::Kill { worker: *id, signal: Signal::Term });
         }
@@ -735,19 +780,25 @@ impl Scheduler {
       && self.workers.len() < self.config.limit as usize
   }
 
-  /// The least-loaded ready worker with room; among equals, the one that got work longest ago,
-  /// so calls that come one at a time are spread too (a worker without the module loads it
-  /// first). While the pool is still growing, a busy worker takes nothing more: new workers get it.
+  /// The ready worker with room holding the fewest calls on its thread, then the fewest calls;
+  /// among equals, the one that got work longest ago, so calls that come one at a time are
+  /// spread too (a worker without the module loads it first). While the pool is still growing,
+  /// a busy worker takes nothing more: new workers get it.
   fn pick_worker(&self, module: ModuleId) -> Option<WorkerId> {
     let growing = self.can_grow() || self.workers.values().any(Worker::is_starting);
     let cap = self.config.max_per_child as usize;
+    let adaptive = self.config.adaptive;
     self
       .workers
       .iter()
       .filter(|(_, w)| w.is_ready())
       .filter(|(_, w)| cap == 0 || w.load() < cap)
+      .filter(|(_, w)| !adaptive || w.pace.has_room(w.held(), w.load()))
       .filter(|(_, w)| w.load() == 0 || !growing)
-      .min_by_key(|(id, w)| (w.load(), w.generation, !w.modules.contains(&module), **id))
+      .min_by_key(|(id, w)| {
+        let held = if adaptive { w.held() } else { 0 };
+        (held, w.load(), w.generation, !w.modules.contains(&module), **id)
+      })
       .map(|(id, _)| *id)
   }
 

@@ -2,6 +2,7 @@ use std::collections::BTreeSet;
 
 use super::event::{CallId, ModuleId};
 use super::id_hash::IdSet;
+use super::pace::Pace;
 
 /// Where a worker is in its life. Changed only through [`Worker`]'s transition methods:
 ///
@@ -50,6 +51,10 @@ pub struct Worker {
   pub slot: u32,
   pub pid: Option<u32>,
   pub in_flight: BTreeSet<CallId>,
+  /// Calls in flight that said they await something (or stream): they do not hold its thread.
+  pub awaiting: BTreeSet<CallId>,
+  /// How much it may be handed at once, from what it reports of itself.
+  pub pace: Pace,
   pub modules: IdSet<ModuleId>,
   /// Changes whenever the worker gets work (a stale idle timer can tell it is stale); a lower
   /// one got work longer ago.
@@ -71,6 +76,8 @@ impl Worker {
       slot,
       pid: None,
       in_flight: BTreeSet::new(),
+      awaiting: BTreeSet::new(),
+      pace: Pace::default(),
       modules: IdSet::default(),
       generation: 0,
       completed: 0,
@@ -86,6 +93,17 @@ impl Worker {
 
   pub fn load(&self) -> usize {
     self.in_flight.len()
+  }
+
+  /// Calls in flight that hold its thread: running synchronously or waiting to.
+  pub fn held(&self) -> usize {
+    self.in_flight.len() - self.awaiting.len()
+  }
+
+  /// The call left it (answered, or failed over); false if it was not in flight here.
+  pub fn take_off(&mut self, call: &CallId) -> bool {
+    self.awaiting.remove(call);
+    self.in_flight.remove(call)
   }
 
   pub fn is_starting(&self) -> bool {

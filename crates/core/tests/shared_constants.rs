@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use invoke_parallel_core::FailureKind;
 use invoke_parallel_js_constants::{number, object, protocol_js, scalar, scalar_if_present};
 use invoke_parallel_protocol::{
-  FromWorkerKind, ToWorkerKind, CHANNEL_FD, HANDLES_FLAG, HANDLE_FD, HEADER_LEN, POOL_ID_ENV, STREAM_WINDOW,
+  FromWorkerKind, ToWorkerKind, CHANNEL_FD, HANDLES_FLAG, HANDLE_FD, HEADER_LEN, PACE_LEN, POOL_ID_ENV, STREAM_WINDOW,
   WORKER_ID_ENV,
 };
 
@@ -31,6 +31,7 @@ fn the_header_descriptors_and_stream_window_agree() {
   assert_eq!(scalar(&source, "CHANNEL_FD"), i64::from(CHANNEL_FD));
   assert_eq!(scalar(&source, "HANDLE_FD"), i64::from(HANDLE_FD));
   assert_eq!(scalar(&source, "STREAM_WINDOW"), i64::from(STREAM_WINDOW));
+  assert_eq!(scalar(&source, "PACE_LEN"), PACE_LEN as i64);
 }
 
 #[test]

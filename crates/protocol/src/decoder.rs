@@ -165,7 +165,11 @@ mod tests {
       | FromWorker::Rejected { payload, .. }
       | FromWorker::Item { payload, .. } => payload,
       FromWorker::Fatal { error, .. } => error,
-      FromWorker::Ready | FromWorker::Recycle | FromWorker::StreamStart { .. } => &[],
+      FromWorker::Ready
+      | FromWorker::Recycle
+      | FromWorker::StreamStart { .. }
+      | FromWorker::Awaiting { .. }
+      | FromWorker::Pace { .. } => &[],
     }
   }
 
@@ -198,7 +202,7 @@ mod tests {
 
   #[test]
   fn rejects_parent_kinds_and_garbage_kinds() {
-    for kind in [0u8, 1, 2, 4, 15, 23, 0x81, 0x97] {
+    for kind in [0u8, 1, 2, 4, 15, 25, 0x81, 0x99] {
       let mut d = FrameDecoder::new();
       let mut bytes = answer(FromWorkerKind::Resolved, 1, 1, b"");
       bytes[4] = kind;
@@ -225,13 +229,19 @@ mod tests {
 
   #[test]
   fn what_no_worker_may_send_is_refused_with_what_is_wrong() {
-    let cases: [(Vec<u8>, &str); 6] = [
+    let pace = |busy: u32, elapsed: u32| [busy.to_le_bytes(), elapsed.to_le_bytes()].concat();
+    let cases: [(Vec<u8>, &str); 11] = [
       (frame_bytes(FromWorkerKind::Rejected, 2, 0, b"", true), "sent descriptors with a Rejected frame"),
       (answer(FromWorkerKind::Ready, 0, 4, b""), "sent a Ready frame naming module 4"),
       (answer(FromWorkerKind::Fatal, 1, 4, b""), "sent a Fatal frame naming module 4"),
       (answer(FromWorkerKind::Ready, 3, 0, b""), "sent a Ready frame with a call id or a payload"),
       (answer(FromWorkerKind::Recycle, 0, 0, b"x"), "sent a Recycle frame with a call id or a payload"),
       (answer(FromWorkerKind::StreamStart, 5, 0, b"x"), "sent a payload with the stream start of call 5"),
+      (answer(FromWorkerKind::Awaiting, 5, 0, b"x"), "sent a payload with the Awaiting frame of call 5"),
+      (answer(FromWorkerKind::Pace, 0, 2, &pace(1, 2)), "sent a Pace frame naming module 2"),
+      (answer(FromWorkerKind::Pace, 7, 0, &pace(1, 2)), "sent a Pace frame naming call 7"),
+      (answer(FromWorkerKind::Pace, 0, 0, &[1; 7]), "sent a Pace frame of 7 bytes, not 8"),
+      (answer(FromWorkerKind::Pace, 0, 0, &pace(3, 2)), "said it was busy 3 µs of 2"),
     ];
     for (bytes, why) in cases {
       let mut d = FrameDecoder::new();

@@ -18,6 +18,9 @@ pub const CHANNEL_FD: i32 = 3;
 /// The descriptor a worker finds its handle channel on (datagrams, each the descriptors of one
 /// frame).
 pub const HANDLE_FD: i32 = 4;
+/// The payload of a `Pace` frame: two u32 LE, microseconds its event loop was busy and
+/// microseconds elapsed since its previous one.
+pub const PACE_LEN: usize = 8;
 /// The environment variable a worker finds its `workerId` in: its slot in the pool, 1 to `limit`.
 pub const WORKER_ID_ENV: &str = "INVOKE_PARALLEL_WORKER_ID";
 /// The environment variable a worker finds its `poolId` in: which of its parent's pools it is in.
@@ -70,6 +73,8 @@ kinds! {
     Item = 20,
     Fatal = 21,
     Recycle = 22,
+    Awaiting = 23,
+    Pace = 24,
   }
 }
 

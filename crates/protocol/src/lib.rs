@@ -12,6 +12,6 @@ mod message;
 pub use decoder::{DecodeError, FrameDecoder};
 pub use header::{
   CallId, FromWorkerKind, Header, ModuleId, ToWorkerKind, BODY_FIXED_LEN, CHANNEL_FD, HANDLES_FLAG, HANDLE_FD,
-  HEADER_LEN, MAX_BODY_LEN, POOL_ID_ENV, STREAM_WINDOW, WORKER_ID_ENV,
+  HEADER_LEN, MAX_BODY_LEN, PACE_LEN, POOL_ID_ENV, STREAM_WINDOW, WORKER_ID_ENV,
 };
 pub use message::{Encoded, FromWorker, Handles, ToWorker};

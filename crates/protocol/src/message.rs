@@ -4,7 +4,7 @@ use std::any::Any;
 use std::fmt;
 use std::sync::Arc;
 
-use super::header::{CallId, FromWorkerKind, Header, ModuleId, ToWorkerKind, HEADER_LEN};
+use super::header::{CallId, FromWorkerKind, Header, ModuleId, ToWorkerKind, HEADER_LEN, PACE_LEN};
 
 /// Descriptors travelling with a message, as an opaque token: the protocol and the scheduler
 /// only carry it (and a retried call carries the same one again); what is inside (file
@@ -119,6 +119,12 @@ pub enum FromWorker {
   Fatal { call: Option<CallId>, error: Vec<u8> },
   /// The worker's memory passed the pool's ceiling: finish what it has, then replace it.
   Recycle,
+  /// The call's synchronous part has run and it now waits on something (a promise still pending
+  /// at the end of the worker's turn): it no longer holds the worker's thread.
+  Awaiting { call: CallId, module: Option<ModuleId> },
+  /// How busy the worker has been since its previous `Pace` (or its start): microseconds its
+  /// event loop ran code, of `elapsed_us` microseconds. Sent with the replies it flushes.
+  Pace { busy_us: u32, elapsed_us: u32 },
 }
 
 impl FromWorker {
@@ -131,6 +137,8 @@ impl FromWorker {
       FromWorker::Item { .. } => FromWorkerKind::Item,
       FromWorker::Fatal { .. } => FromWorkerKind::Fatal,
       FromWorker::Recycle => FromWorkerKind::Recycle,
+      FromWorker::Awaiting { .. } => FromWorkerKind::Awaiting,
+      FromWorker::Pace { .. } => FromWorkerKind::Pace,
     }
   }
 
@@ -140,9 +148,10 @@ impl FromWorker {
       FromWorker::Resolved { call, .. }
       | FromWorker::Rejected { call, .. }
       | FromWorker::StreamStart { call, .. }
-      | FromWorker::Item { call, .. } => Some(*call),
+      | FromWorker::Item { call, .. }
+      | FromWorker::Awaiting { call, .. } => Some(*call),
       FromWorker::Fatal { call, .. } => *call,
-      FromWorker::Ready | FromWorker::Recycle => None,
+      FromWorker::Ready | FromWorker::Recycle | FromWorker::Pace { .. } => None,
     }
   }
 
@@ -152,8 +161,9 @@ impl FromWorker {
       FromWorker::Resolved { module, .. }
       | FromWorker::Rejected { module, .. }
       | FromWorker::StreamStart { module, .. }
-      | FromWorker::Item { module, .. } => *module,
-      FromWorker::Fatal { .. } | FromWorker::Ready | FromWorker::Recycle => None,
+      | FromWorker::Item { module, .. }
+      | FromWorker::Awaiting { module, .. } => *module,
+      FromWorker::Fatal { .. } | FromWorker::Ready | FromWorker::Recycle | FromWorker::Pace { .. } => None,
     }
   }
 
@@ -164,7 +174,8 @@ impl FromWorker {
     if header.with_handles && kind != FromWorkerKind::Resolved {
       return Err(format!("sent descriptors with a {kind:?} frame"));
     }
-    let about_worker = matches!(kind, FromWorkerKind::Ready | FromWorkerKind::Recycle | FromWorkerKind::Fatal);
+    let about_worker =
+      matches!(kind, FromWorkerKind::Ready | FromWorkerKind::Recycle | FromWorkerKind::Fatal | FromWorkerKind::Pace);
     if about_worker && header.module != 0 {
       return Err(format!("sent a {kind:?} frame naming module {}", header.module));
     }
@@ -180,6 +191,22 @@ impl FromWorker {
         return Err(format!("sent a payload with the stream start of call {call}"));
       }
       FromWorkerKind::StreamStart => FromWorker::StreamStart { call, module },
+      FromWorkerKind::Awaiting if !payload.is_empty() => {
+        return Err(format!("sent a payload with the Awaiting frame of call {call}"));
+      }
+      FromWorkerKind::Awaiting => FromWorker::Awaiting { call, module },
+      FromWorkerKind::Pace if call != 0 => return Err(format!("sent a Pace frame naming call {call}")),
+      FromWorkerKind::Pace if payload.len() != PACE_LEN => {
+        return Err(format!("sent a Pace frame of {} bytes, not {PACE_LEN}", payload.len()));
+      }
+      FromWorkerKind::Pace => {
+        let word = |at: usize| u32::from_le_bytes(payload[at..at + 4].try_into().expect("four bytes"));
+        let (busy_us, elapsed_us) = (word(0), word(4));
+        if busy_us > elapsed_us {
+          return Err(format!("said it was busy {busy_us} µs of {elapsed_us}"));
+        }
+        FromWorker::Pace { busy_us, elapsed_us }
+      }
       FromWorkerKind::Item => FromWorker::Item { call, module, payload },
       FromWorkerKind::Resolved => FromWorker::Resolved { call, module, payload, handles },
       FromWorkerKind::Rejected => FromWorker::Rejected { call, module, payload },

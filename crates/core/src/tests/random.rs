@@ -32,6 +32,10 @@ enum Step {
   /// A well-formed frame that means nothing in the worker's state.
   Meaningless(u8, u8),
   Close,
+  /// A worker says one of its calls awaits; `again`: one it said so of already (or a stream).
+  Await(u8, bool),
+  /// A worker reports how busy it was (busy per mille of the elapsed microseconds).
+  Pace(u8, u16, u32),
 }
 
 fn step() -> impl Strategy<Value = Step> {
@@ -53,6 +57,8 @@ fn step() -> impl Strategy<Value = Step> {
     5 => any::<u8>().prop_map(Step::FireTimer),
     2 => any::<u8>().prop_map(Step::Stubborn),
     1 => Just(Step::Close),
+    6 => (any::<u8>(), prop::bool::weighted(0.1)).prop_map(|(w, again)| Step::Await(w, again)),
+    6 => (any::<u8>(), 0u16..=1000, 0u32..20_000).prop_map(|(w, busy, elapsed)| Step::Pace(w, busy, elapsed)),
   ]
 }
 
@@ -71,9 +77,10 @@ proptest! {
     max_queue in prop::option::weighted(0.3, 0usize..4), recycle_after in prop::option::weighted(0.3, 1u64..5),
     steps in prop::collection::vec(step(), 1..120),
     force in any::<bool>(),
+    adaptive in any::<bool>(),
   ) {
     let minimum = minimum.min(limit);
-    let mut sim = Sim::new(PoolConfig { max_queue, recycle_after, ..config(limit, minimum, max_per_child) });
+    let mut sim = Sim::new(PoolConfig { max_queue, recycle_after, adaptive, ..config(limit, minimum, max_per_child) });
     for s in steps {
       let live = sim.live();
       match s {
@@ -180,6 +187,28 @@ proptest! {
           }
         }
         Step::Stubborn(n) => if let Some(id) = pick(&live, n) { sim.world.get_mut(&id).unwrap().stubborn = true },
+        Step::Await(n, again) => if let Some(id) = pick(&live, n) {
+          if !sim.honest(id) {
+            continue;
+          }
+          if !again {
+            if sim.await_one(id) {
+              prop_assert!(!sim.world[&id].killed, "a worker saying once that a call awaits was killed");
+            }
+          } else if let Some(call) = sim.world[&id].awaiting.first().copied().or_else(|| {
+            sim.world[&id].running.iter().copied().find(|c| sim.credit.contains_key(c))
+          }) {
+            sim.event(frame(id, Kind::Awaiting, call));
+            prop_assert!(sim.world[&id].killed, "worker {} said call {} awaits twice and was kept", id, call);
+          }
+        },
+        Step::Pace(n, per_mille, elapsed) => if let Some(id) = pick(&live, n) {
+          if sim.honest(id) {
+            let busy = (u64::from(elapsed) * u64::from(per_mille) / 1000) as u32;
+            sim.pace(id, busy, elapsed);
+            prop_assert!(!sim.world[&id].killed, "a worker reporting its pace was killed");
+          }
+        },
       }
     }
     // Workers that will not leave, or never become ready, are gone within their deadlines: every

@@ -1,0 +1,186 @@
+//! How much work a worker is handed at once (adaptive dispatch). Each worker reports how busy
+//! its event loop has been (`Pace`) and which calls have stopped holding its thread because they
+//! await something (`Awaiting`); from those alone, with no clock of its own, the scheduler keeps
+//! a worker supplied without handing it more than a few milliseconds of work ahead:
+//!
+//! - calls that run synchronously are balanced: a worker holds at most `allowance` of them
+//!   (sent, not answered, not awaiting) — two while they are expensive (the one running and the
+//!   next, so it never waits on a round trip), up to [`MAX_ALLOWANCE`] while they are cheap enough
+//!   that [`BUDGET_US`] of work is many calls (small calls go in batches, not one round trip each);
+//! - calls that await overlap, as many as `maxPerChild` allows, while the worker's event loop has
+//!   room; once it is busy nearly all the time and its answered calls cost enough to explain it
+//!   (their continuations compute), they count as held.
+//!
+//! The allowance starts at [`MIN_ALLOWANCE`] and at most doubles per report, and falls at once
+//! when calls turn out expensive. What is already sent stays sent: calls measured cheap that
+//! turn out expensive (a heavy tail behind a run of cheap calls of the same workload) can
+//! still pile up on one worker, at most an allowance of them. What a worker reports only sizes its own share: a liar gets at
+//! most `maxPerChild` (or [`MAX_ALLOWANCE`]) calls, as an eager pool would give it.
+
+/// Microseconds of work (at the measured cost per call) a worker may hold beyond what it runs.
+pub const BUDGET_US: u64 = 2_000;
+/// Calls a worker may hold however expensive they are: the running one and the next.
+pub const MIN_ALLOWANCE: u32 = 2;
+/// The most synchronous calls a worker holds however cheap they are.
+pub const MAX_ALLOWANCE: u32 = 1024;
+/// A worker whose event loop was busy at least this share (in percent) of the time has no room
+/// for calls that await.
+pub const SATURATED_PERCENT: u64 = 75;
+/// Microseconds of reports judged together for saturation: over a shorter time a worker that
+/// has plenty of room looks busy, since it was reading the calls just sent to it.
+pub const SATURATION_WINDOW_US: u64 = 5_000;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Pace {
+  /// Synchronous calls it may hold at once.
+  allowance: u32,
+  /// Busy microseconds per answered call: the latest report's if that is more, else a quarter
+  /// less than before, so one expensive batch cuts the allowance at once and cheap ones raise it
+  /// back gradually. Unknown until the first report after an answer.
+  cost_us: Option<u64>,
+  /// Its event loop was busy most of the time over the latest window of reports.
+  saturated: bool,
+  /// Busy and elapsed microseconds reported since the latest window closed.
+  window: (u64, u64),
+  /// Calls it answered since its previous report.
+  answered: u32,
+}
+
+impl Default for Pace {
+  fn default() -> Self {
+    Pace { allowance: MIN_ALLOWANCE, cost_us: None, saturated: false, window: (0, 0), answered: 0 }
+  }
+}
+
+impl Pace {
+  pub fn allowance(&self) -> u32 {
+    self.allowance
+  }
+
+  pub fn cost_us(&self) -> Option<u64> {
+    self.cost_us
+  }
+
+  pub fn is_saturated(&self) -> bool {
+    self.saturated
+  }
+
+  /// The worker answered a call (a method or a load).
+  pub fn on_answer(&mut self) {
+    self.answered = self.answered.saturating_add(1);
+  }
+
+  /// The worker's report: busy `busy_us` of the `elapsed_us` since its previous one (the codec
+  /// checked `busy_us <= elapsed_us`).
+  pub fn on_report(&mut self, busy_us: u32, elapsed_us: u32) {
+    let (busy, elapsed) = (u64::from(busy_us), u64::from(elapsed_us));
+    let window = (self.window.0 + busy, self.window.1 + elapsed);
+    self.window = window;
+    if window.1 >= SATURATION_WINDOW_US {
+      self.saturated = window.0 * 100 >= window.1 * SATURATED_PERCENT;
+      self.window = (0, 0);
+    }
+    if self.answered == 0 {
+      return;
+    }
+    let per_call = busy / u64::from(self.answered);
+    self.answered = 0;
+    let cost = match self.cost_us {
+      None => per_call,
+      Some(old) => per_call.max(old - old / 4),
+    };
+    self.cost_us = Some(cost);
+    let target = (BUDGET_US / cost.max(1)).clamp(u64::from(MIN_ALLOWANCE), u64::from(MAX_ALLOWANCE)) as u32;
+    self.allowance = target.min(self.allowance.saturating_mul(2));
+  }
+
+  /// Whether a worker holding `held` synchronous calls among `in_flight` may take one more. Calls
+  /// that await count only once the worker is saturated and its calls are known to cost what
+  /// keeps it so: a loop busy reading the calls just sent, or starting up, is not a full one.
+  pub fn has_room(&self, held: usize, in_flight: usize) -> bool {
+    let allowance = self.allowance as usize;
+    held < allowance && (!self.saturated || self.cost_us.is_none() || in_flight < allowance)
+  }
+}
+
+#[cfg(test)]
+mod tests {
+  use super::*;
+
+  fn after(reports: &[(u32, u32, u32)]) -> Pace {
+    let mut pace = Pace::default();
+    for &(answered, busy, elapsed) in reports {
+      for _ in 0..answered {
+        pace.on_answer();
+      }
+      pace.on_report(busy, elapsed);
+    }
+    pace
+  }
+
+  #[test]
+  fn starts_with_the_running_call_and_the_next() {
+    let pace = Pace::default();
+    assert!(pace.has_room(1, 1));
+    assert!(!pace.has_room(2, 2));
+    assert!(pace.has_room(0, 500), "calls that await do not count while the worker has room");
+  }
+
+  #[test]
+  fn cheap_calls_raise_the_allowance_geometrically_to_the_budget() {
+    // 10 µs a call: the budget is 200 calls, reached by doubling.
+    let mut allowances = Vec::new();
+    let mut pace = Pace::default();
+    for _ in 0..10 {
+      for _ in 0..pace.allowance() {
+        pace.on_answer();
+      }
+      pace.on_report(10 * pace.allowance(), 11 * pace.allowance());
+      allowances.push(pace.allowance());
+    }
+    assert_eq!(allowances, [4, 8, 16, 32, 64, 128, 200, 200, 200, 200]);
+  }
+
+  #[test]
+  fn expensive_calls_bring_it_down_at_once() {
+    let cheap: Vec<_> = (0..12).map(|_| (100, 100, 200)).collect();
+    let mut pace = after(&cheap);
+    assert_eq!(pace.allowance(), MAX_ALLOWANCE);
+    // 50 ms calls: the average follows within a few reports, and the allowance with it.
+    for _ in 0..3 {
+      pace.on_answer();
+      pace.on_report(50_000, 50_000);
+    }
+    assert_eq!(pace.allowance(), MIN_ALLOWANCE);
+  }
+
+  #[test]
+  fn a_saturated_worker_counts_calls_that_await() {
+    let pace = after(&[(1, 9_000, 10_000)]);
+    assert!(pace.is_saturated());
+    assert!(!pace.has_room(0, 2), "two calls in flight are enough for a busy worker");
+    let starting = after(&[(0, 9_000, 10_000)]);
+    assert!(starting.is_saturated());
+    assert!(starting.has_room(0, 100), "busy, but no answered call says its calls cause it");
+    let idle = after(&[(1, 100, 10_000)]);
+    assert!(idle.has_room(0, 1000));
+  }
+
+  #[test]
+  fn a_report_without_answers_changes_only_saturation() {
+    let pace = after(&[(0, 10_000, 10_000)]);
+    assert_eq!((pace.allowance(), pace.cost_us(), pace.is_saturated()), (MIN_ALLOWANCE, None, true));
+  }
+
+  #[test]
+  fn saturation_is_judged_over_a_window_not_one_busy_moment() {
+    // Reading a burst of calls keeps the loop busy for a moment: not a sign it has no room.
+    let mut pace = after(&[(0, 300, 300), (0, 200, 200)]);
+    assert!(!pace.is_saturated());
+    pace.on_report(100, 4_600);
+    assert!(!pace.is_saturated(), "600 µs busy of 5,100");
+    pace.on_report(4_000, 4_000);
+    pace.on_report(1_000, 1_100);
+    assert!(pace.is_saturated(), "5,000 busy of 5,100");
+  }
+}

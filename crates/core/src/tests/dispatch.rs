@@ -1,0 +1,235 @@
+//! Adaptive dispatch: what a worker is handed, from what it reports, in a world with a virtual
+//! clock of the tests' own (the scheduler has none).
+
+use proptest::prelude::*;
+
+use super::sim::*;
+use crate::pace::{BUDGET_US, MIN_ALLOWANCE};
+
+fn adaptive(limit: u32) -> PoolConfig {
+  PoolConfig { adaptive: true, idle_timeout_ms: None, ..config(limit, limit, 0) }
+}
+
+/// A pool with `limit` ready workers, module 1 loaded.
+fn ready_pool(config: PoolConfig) -> Sim {
+  let limit = config.limit;
+  let mut sim = Sim::new(config);
+  for id in 1..=u64::from(limit) {
+    sim.start(id);
+  }
+  sim.submit(1, false);
+  sim.settle_world();
+  sim
+}
+
+fn in_flight(sim: &Sim) -> Vec<usize> {
+  sim.world.values().map(|w| w.running.len()).collect()
+}
+
+#[test]
+fn synchronous_calls_go_two_at_a_time_until_the_worker_reports() {
+  let mut sim = ready_pool(adaptive(2));
+  for _ in 0..40 {
+    sim.submit(1, false);
+  }
+  assert_eq!(in_flight(&sim), [2, 2], "the running call and the next, on each worker");
+  assert_eq!(sim.sched.queued(), 36);
+}
+
+#[test]
+fn calls_that_await_overlap_while_the_worker_has_room() {
+  // 200 calls that sleep: each worker says they await as it gets them, and reports a loop that is
+  // mostly idle; no call has answered, yet all are running.
+  let mut sim = ready_pool(adaptive(2));
+  for _ in 0..200 {
+    sim.submit(1, false);
+  }
+  for _ in 0..200 {
+    for id in [1, 2] {
+      if sim.await_one(id) {
+        sim.pace(id, 20, 400);
+      }
+    }
+  }
+  let running = in_flight(&sim);
+  assert_eq!(running.iter().sum::<usize>(), 200);
+  assert!(running.iter().all(|&n| n >= 90), "spread over both workers: {running:?}");
+  assert_eq!(sim.sched.queued(), 0);
+}
+
+#[test]
+fn calls_that_await_count_once_the_worker_is_saturated() {
+  // Calls that await and then compute: once the loop is seen busy all the time and an answer says
+  // what a call costs, only the allowance runs.
+  let mut sim = ready_pool(adaptive(1));
+  for _ in 0..100 {
+    sim.submit(1, false);
+  }
+  for _ in 0..10 {
+    sim.await_one(1);
+  }
+  sim.pace(1, 6_000, 6_000);
+  let before = in_flight(&sim)[0];
+  assert!(before > 10, "a busy loop alone does not stop calls that await: {before}");
+  sim.answer(1, true);
+  sim.pace(1, 6_000, 6_000);
+  while sim.await_one(1) {}
+  let after = in_flight(&sim)[0];
+  assert_eq!(after, before - 1, "a saturated worker whose calls are expensive gets nothing more");
+  // As its calls finish, it is topped up to the allowance and no more.
+  for _ in 0..after {
+    sim.answer(1, true);
+    sim.pace(1, 6_000, 6_000);
+    while sim.await_one(1) {}
+  }
+  assert_eq!(in_flight(&sim)[0], MIN_ALLOWANCE as usize);
+}
+
+#[test]
+fn cheap_calls_go_in_batches() {
+  let mut sim = ready_pool(adaptive(1));
+  for _ in 0..5_000 {
+    sim.submit(1, false);
+  }
+  // 4 µs a call: each report doubles what the worker holds, up to the budget's worth.
+  let mut held = Vec::new();
+  for _ in 0..9 {
+    let n = sim.world[&1].running.len();
+    held.push(n);
+    for _ in 0..n {
+      sim.answer(1, true);
+    }
+    sim.pace(1, 4 * n as u32, 5 * n as u32);
+  }
+  assert_eq!(held, [2, 4, 8, 16, 32, 64, 128, 256, 500]);
+  assert_eq!(BUDGET_US / 4, 500);
+}
+
+#[test]
+fn eager_dispatch_sends_everything_at_once() {
+  let mut sim = ready_pool(PoolConfig { adaptive: false, ..adaptive(2) });
+  for _ in 0..40 {
+    sim.submit(1, false);
+  }
+  assert_eq!(in_flight(&sim), [20, 20]);
+}
+
+#[test]
+fn what_a_worker_says_of_its_pace_is_checked() {
+  // Twice for one call, for a stream, before it is ready: each breaks the protocol.
+  let mut sim = ready_pool(adaptive(1));
+  sim.submit(1, false);
+  assert!(sim.await_one(1));
+  let call = *sim.world[&1].awaiting.first().unwrap();
+  sim.event(frame(1, Kind::Awaiting, call));
+  assert!(sim.world[&1].killed, "said a call awaits twice");
+
+  let mut sim = ready_pool(adaptive(1));
+  sim.submit(1, false);
+  let call = *sim.world[&1].running.first().unwrap();
+  sim.event(frame(1, Kind::StreamStart, call));
+  sim.event(frame(1, Kind::Awaiting, call));
+  assert!(sim.world[&1].killed, "said a stream awaits");
+
+  let mut sim = Sim::new(adaptive(1));
+  sim.world.get_mut(&1).unwrap().spawned = true;
+  sim.pace(1, 1, 2);
+  assert!(sim.world[&1].killed, "reported its pace before it was ready");
+
+  // A call it does not have (it answered it already, by hand): nothing to act on.
+  let mut sim = ready_pool(adaptive(1));
+  sim.event(frame(1, Kind::Awaiting, 999));
+  assert!(!sim.world[&1].killed, "said a call it does not have awaits");
+}
+
+/// Bulk work of the given costs (µs) on `limit` workers that run their calls one after another in
+/// the order they got them and report after each: the time the last one finishes.
+fn makespan(config: PoolConfig, costs: &[u64]) -> u64 {
+  let limit = config.limit as u64;
+  let mut sim = ready_pool(config);
+  let first = sim.next_call;
+  for _ in costs {
+    sim.submit(1, false);
+  }
+  let cost = |call: CallId| costs[(call - first) as usize];
+  let mut now = 0u64;
+  let mut started: Vec<Option<u64>> = vec![None; limit as usize + 1];
+  let mut reported = vec![0u64; limit as usize + 1];
+  let mut finished = 0;
+  while finished < costs.len() {
+    let mut next = None;
+    for id in 1..=limit {
+      let Some(&call) = sim.world[&id].running.first() else { continue };
+      let start = *started[id as usize].get_or_insert(now);
+      let end = start + cost(call);
+      if next.is_none_or(|(_, at)| end < at) {
+        next = Some((id, end));
+      }
+    }
+    let (id, end) = next.expect("some worker has a call");
+    now = end;
+    let call = *sim.world[&id].running.first().unwrap();
+    sim.answer(id, true);
+    let elapsed = now - reported[id as usize];
+    sim.pace(id, cost(call) as u32, elapsed as u32);
+    reported[id as usize] = now;
+    started[id as usize] = None;
+    finished += 1;
+  }
+  now
+}
+
+proptest! {
+  #![proptest_config(ProptestConfig::with_cases(200))]
+
+  /// Bulk calls all submitted at once finish within what one-at-a-time dispatch guarantees (the
+  /// mean per worker plus the longest call), plus the call each worker holds beyond the running
+  /// one and the batch of cheap calls it holds: a budget's worth at the cost measured, so up to
+  /// eight budgets where costs vary eightfold. Heavy-tailed work of calls that are never cheap
+  /// (a millisecond or more, the tail up to 200 ms), or work whose costs vary up to eightfold
+  /// around any base cost.
+  #[test]
+  fn bulk_work_is_balanced(
+    limit in 2u32..5,
+    costs in prop_oneof![
+      prop::collection::vec(prop_oneof![8 => 1_000u64..5_000, 2 => 5_000u64..200_000], 1..200),
+      (1u64..3_000, prop::collection::vec(1u64..=8, 1..400))
+        .prop_map(|(base, factors)| factors.into_iter().map(|f| base * f).collect()),
+    ],
+  ) {
+    let total: u64 = costs.iter().sum();
+    let longest = *costs.iter().max().unwrap();
+    let bound = total / u64::from(limit) + 2 * longest + 8 * BUDGET_US;
+    let span = makespan(adaptive(limit), &costs);
+    prop_assert!(span <= bound, "makespan {} over {} (total {}, longest {})", span, bound, total, longest);
+  }
+}
+
+#[test]
+fn eager_dispatch_is_unbalanced_where_adaptive_is_not() {
+  // Every other call is heavy, so an even split by count puts all heavy calls on one worker.
+  let costs: Vec<u64> = (0..100).map(|i| if i % 2 == 0 { 10_000 } else { 10 }).collect();
+  let eager = makespan(PoolConfig { adaptive: false, ..adaptive(2) }, &costs);
+  let balanced = makespan(adaptive(2), &costs);
+  let total: u64 = costs.iter().sum();
+  assert!(eager >= total * 9 / 10, "eager: {eager} of {total}");
+  assert!(balanced <= total / 2 + 2 * 10_000 + BUDGET_US, "adaptive: {balanced} of {total}");
+}
+
+#[test]
+fn a_quiet_report_gives_a_saturated_worker_room_again() {
+  // Two calls that await forever, a saturated verdict, a call waiting: the worker's report while
+  // nothing happens (its loop idle) is what lets the call go.
+  let mut sim = ready_pool(adaptive(1));
+  sim.submit(1, false);
+  sim.answer(1, true);
+  sim.pace(1, 6_000, 6_000);
+  for _ in 0..3 {
+    sim.submit(1, false);
+  }
+  while sim.await_one(1) {}
+  sim.pace(1, 6_000, 6_000);
+  assert_eq!((in_flight(&sim)[0], sim.sched.queued()), (2, 1), "saturated, two calls awaiting");
+  sim.pace(1, 50, 10_000);
+  assert_eq!((in_flight(&sim)[0], sim.sched.queued()), (3, 0), "an idle loop has room");
+}

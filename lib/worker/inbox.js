@@ -1,0 +1,69 @@
+'use strict'
+// The parent's frames, handled in the order they came. An async call that computes in its
+// continuations (an async function that awaits nothing slow, such as a minifier's) shares the
+// thread with every call started in the same turn: they advance in turns at each `await`, and
+// all finish late. Once calls here have been seen doing that, a call that is still pending after
+// its synchronous part makes the next frame wait for the next turn, by which time such a call has
+// finished; calls that truly wait (I/O) still overlap, a turn apart. Calls that turn out cheap
+// for a while end it.
+
+/**
+ * An async call that settled in the turn it started, this long after the frames were handled or
+ * the previous call settled, computed in its continuations.
+ */
+const COMPUTING_MS = 1
+/** Cheap async calls in a row after which calls are started together again. */
+const CHEAP_RUN = 16
+
+class Inbox {
+  #frames = []
+  #next = 0
+  #scheduled = false
+  #handle
+  #serial = false
+  #cheap = 0
+  /** When the latest frames were handled or a call settled (performance.now()). */
+  #mark = 0
+
+  /** `handle(frame)`: true if it started a call whose result is still pending. */
+  constructor(handle) {
+    this.#handle = handle
+  }
+
+  push(frames) {
+    for (const frame of frames) this.#frames.push(frame)
+    if (!this.#scheduled) this.#drain()
+  }
+
+  /** An async call settled, in the turn it started or (`sameTurn` false) a later one. */
+  settled(sameTurn) {
+    const now = performance.now()
+    const ms = now - this.#mark
+    this.#mark = now
+    if (sameTurn && ms >= COMPUTING_MS) {
+      this.#serial = true
+      this.#cheap = 0
+    } else if (this.#serial && ++this.#cheap >= CHEAP_RUN) {
+      this.#serial = false
+    }
+  }
+
+  #drain = () => {
+    this.#scheduled = false
+    while (this.#next < this.#frames.length) {
+      const frame = this.#frames[this.#next++]
+      if (this.#handle(frame) && this.#serial && this.#next < this.#frames.length) {
+        this.#scheduled = true
+        setImmediate(this.#drain)
+        break
+      }
+    }
+    // What runs next is the continuations of the calls just started: they are timed from here.
+    this.#mark = performance.now()
+    if (this.#scheduled) return
+    this.#frames = []
+    this.#next = 0
+  }
+}
+
+module.exports = { Inbox }
