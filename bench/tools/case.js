@@ -117,8 +117,8 @@ const WARM_BLOCKS = spec.job === 'blocks' ? markdownBlocks(spec.scale).slice(0, 
 async function main() {
   if (spec.mode === 'inline') {
     // The warm-up a worker gets, done twice as a worker may be given it twice.
-    require(TASKS).warm(WARM_BLOCKS)
-    require(TASKS).warm(WARM_BLOCKS)
+    await require(TASKS).warm(WARM_BLOCKS)
+    await require(TASKS).warm(WARM_BLOCKS)
     if (spec.job === 'tiny') for (let i = 0; i < 1e5; i++) require(TASKS).increment(i)
     return itemJob(null)
   }
