@@ -101,3 +101,15 @@ test('return() in the middle of a chunk ends the iteration: the rest of that chu
     { runs: 30, msPerRun: 300 },
   )
 })
+
+test('what map returns is an async iterator as a generator is: it inherits %AsyncIteratorPrototype%', async (t) => {
+  const { load } = setup(t)
+  const mod = await load()
+  const results = invoke.map(mod.square, [1, 2, 3])
+  const AsyncIteratorPrototype = Object.getPrototypeOf(Object.getPrototypeOf(async function* () {}.prototype))
+  t.true(AsyncIteratorPrototype.isPrototypeOf(results))
+  t.is(results[Symbol.asyncIterator](), results)
+  const squares = []
+  for await (const square of results) squares.push(square)
+  t.deepEqual(squares, [1, 4, 9])
+})

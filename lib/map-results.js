@@ -4,6 +4,8 @@
 // several promises and microtask hops; a result already at hand costs one settled promise here.
 
 const EMPTY = []
+/** What every async generator inherits: `[Symbol.asyncIterator]() { return this }`, and in newer Nodes more. */
+const AsyncIteratorPrototype = Object.getPrototypeOf(Object.getPrototypeOf(async function* () {}.prototype))
 
 class MapResults {
   #engine
@@ -65,10 +67,7 @@ class MapResults {
     this.#closed = true
     this.#results = EMPTY
   }
-
-  [Symbol.asyncIterator]() {
-    return this
-  }
 }
+Object.setPrototypeOf(MapResults.prototype, AsyncIteratorPrototype)
 
 module.exports = { MapResults }
