@@ -71,6 +71,41 @@ test('next() called many times without waiting answers in input order, then done
   )
 })
 
+test('concurrent next() calls meet a failing item as a loop does: the values before it, its error, then done', async (t) => {
+  const { load } = setup(t)
+  const mod = await load()
+  await checkProperty(
+    t,
+    fc.record({
+      count: fc.integer({ min: 1, max: 200 }),
+      failAt: fc.integer({ min: 0, max: 199 }),
+      chunk: fc.option(fc.integer({ min: 1, max: 40 }), { nil: undefined }),
+      extra: fc.integer({ min: 0, max: 3 }),
+    }),
+    async ({ count, failAt, chunk, extra }) => {
+      const at = failAt % count
+      const item = (value) => ({ value, fail: value === at ? 'RangeError' : undefined })
+      const items = Array.from({ length: count }, (_, value) => item(value))
+      const iterator = invoke.map(mod.check, items, { chunk })
+      const steps = await within(
+        Promise.allSettled(Array.from({ length: at + 2 + extra }, () => iterator.next())),
+        20000,
+        'the next() calls',
+      )
+      const seen = steps.map((step) =>
+        step.status === 'rejected' ? `${step.reason.constructor.name}: ${step.reason.message}` : step.value,
+      )
+      const wanted = [
+        ...Array.from({ length: at }, (_, value) => ({ value, done: false })),
+        `RangeError: item ${at}`,
+        ...Array(1 + extra).fill({ value: undefined, done: true }),
+      ]
+      return JSON.stringify(seen) === JSON.stringify(wanted) ? null : `got ${JSON.stringify(seen)}`
+    },
+    { runs: 30, msPerRun: 300 },
+  )
+})
+
 test('return() in the middle of a chunk ends the iteration: the rest of that chunk is not handed out', async (t) => {
   const { load } = setup(t)
   const mod = await load()
