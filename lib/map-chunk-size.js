@@ -9,18 +9,25 @@ const MAX_CHUNK = 4096
 /** A chunk is at most this many times the last: one fast early measurement cannot flood a worker. */
 const GROWTH = 4
 
+/** What the measured time per item keeps of the earlier chunks' at each new one. */
+const DECAY = 0.5
+
 /** `size()` for the next chunk; `observe(busyMs, items)` with each chunk's measured time. */
 function chunkSizer(fixed) {
   if (fixed !== undefined) return { size: () => fixed, observe() {} }
   let size = 1
-  let perItem
+  // Time per item over the chunks seen, each weighed by its items, the older ones fading: the
+  // first chunks are one item each and pay for the method's warm-up, and averaging them by
+  // chunk kept that cost in the estimate for several round trips.
+  let busyMs = 0
+  let items = 0
   return {
     size: () => size,
-    observe(busy, items) {
+    observe(busy, count) {
       if (!(busy >= 0) || !Number.isFinite(busy)) return
-      const sample = busy / items
-      // The first chunks also pay for the method's warm-up: later ones soon outweigh them.
-      perItem = perItem === undefined ? sample : (perItem + sample) / 2
+      busyMs = busyMs * DECAY + busy
+      items = items * DECAY + count
+      const perItem = busyMs / items
       const wanted = perItem > 0 ? Math.floor(TARGET_MS / perItem) : MAX_CHUNK
       size = Math.max(1, Math.min(MAX_CHUNK, wanted, size * GROWTH))
     },

@@ -25,8 +25,12 @@ function arrayReader(array) {
   let at = 0
   return {
     read(n) {
-      const items = array.slice(at, at + n)
-      at += items.length
+      // Copied item by item, not sliced: a slice keeps an array's holes in V8's sense (any array
+      // made by `new Array(n)` or `.map()`), and V8 writes such an array key by key, at over
+      // twice the bytes and time.
+      const end = Math.min(array.length, at + n)
+      const items = []
+      while (at < end) items.push(array[at++])
       return items
     },
     close() {},

@@ -14,6 +14,7 @@ const { cancelToken, isCancelled, onCancel, cancelError } = require('./cancel')
 const { mapOptions } = require('./map-options')
 const { checkItems, itemReader } = require('./map-source')
 const { chunkSizer } = require('./map-chunk-size')
+const { MapResults } = require('./map-results')
 
 /** Throws a TypeError for a bad argument; everything else rejects the iteration. */
 function map(method, items, options) {
@@ -21,10 +22,12 @@ function map(method, items, options) {
   if (target === undefined) throw new TypeError('invoke.map: method must be a method of a module proxy')
   const o = mapOptions(options)
   checkItems(items)
-  return mapChunks(target, items, o)
+  const cancel = { reason: null }
+  return new MapResults(mapChunks(target, items, o, cancel), () => cancel.reason !== null)
 }
 
-async function* mapChunks({ pool, moduleId, name, bound }, items, o) {
+/** Yields the results chunk by chunk, an array each; `cancel.reason` is set when a token fires. */
+async function* mapChunks({ pool, moduleId, name, bound }, items, o, cancel) {
   const source = itemReader(items)
   // Cancels every chunk call still out when the iteration ends, however it ends.
   const stop = cancelToken()
@@ -42,7 +45,6 @@ async function* mapChunks({ pool, moduleId, name, bound }, items, o) {
   let exhausted = false
   /** Set when a chunk has an item that will end the iteration: nothing more is read. */
   let failing = false
-  let cancelled = null
   let wake = null
   let interrupt = null
   const poke = () => {
@@ -53,10 +55,10 @@ async function* mapChunks({ pool, moduleId, name, bound }, items, o) {
   const listeners = []
   for (const token of [o.signal, o.cancelToken, boundToken]) {
     if (token === undefined) continue
-    if (isCancelled(token)) cancelled ??= cancelError(token)
+    if (isCancelled(token)) cancel.reason ??= cancelError(token)
     listeners.push(
       onCancel(token, () => {
-        cancelled ??= cancelError(token)
+        cancel.reason ??= cancelError(token)
         stop.resolve()
         interrupt?.()
         poke()
@@ -105,11 +107,11 @@ async function* mapChunks({ pool, moduleId, name, bound }, items, o) {
 
   try {
     for (;;) {
-      if (cancelled !== null) throw cancelled
+      if (cancel.reason !== null) throw cancel.reason
       while (!exhausted && !failing && running < concurrency && held() < window) {
         let batch = source.read(sizer.size())
         if (!Array.isArray(batch)) batch = await unlessCancelled(batch)
-        if (cancelled !== null) throw cancelled
+        if (cancel.reason !== null) throw cancel.reason
         if (batch.length === 0) exhausted = true
         else send(batch)
       }
@@ -120,13 +122,10 @@ async function* mapChunks({ pool, moduleId, name, bound }, items, o) {
           queue.splice(0, head)
           head = 0
         }
-        for (let i = 0; i < chunk.size; i++) {
-          const reason = reasonOf(chunk, i)
-          if (reason === NONE) yield o.settle ? { status: 'fulfilled', value: chunk.values[i] } : chunk.values[i]
-          else if (o.settle) yield { status: 'rejected', reason }
-          else throw reason
-          if (cancelled !== null) throw cancelled
-        }
+        const { results, failure } = resultsOf(chunk, o.settle)
+        if (results.length > 0) yield results
+        if (cancel.reason !== null) throw cancel.reason
+        if (failure !== NONE) throw failure
         continue
       }
       if (exhausted && running === 0 && head === queue.length) return
@@ -146,6 +145,22 @@ const NONE = Symbol('no failure')
 function reasonOf(chunk, i) {
   if (chunk.error !== null) return chunk.error
   return chunk.reasons?.get(i) ?? NONE
+}
+
+/**
+ * What a settled chunk gives the loop: with `settle`, an outcome per item; else its values up to
+ * the first failing item, and that item's error as `failure`.
+ */
+function resultsOf(chunk, settle) {
+  if (chunk.error === null && chunk.reasons === null && !settle) return { results: chunk.values, failure: NONE }
+  const results = []
+  for (let i = 0; i < chunk.size; i++) {
+    const reason = reasonOf(chunk, i)
+    if (reason === NONE) results.push(settle ? { status: 'fulfilled', value: chunk.values[i] } : chunk.values[i])
+    else if (settle) results.push({ status: 'rejected', reason })
+    else return { results, failure: reason }
+  }
+  return { results, failure: NONE }
 }
 
 /** A chunk call's answer (lib/worker/chunk.js) into the chunk; what cannot be read fails it whole. */
