@@ -34,7 +34,8 @@ pub const SATURATION_WINDOW_US: u64 = 5_000;
 pub struct Pace {
   /// Synchronous calls it may hold at once.
   allowance: u32,
-  /// Busy microseconds per answered call: the latest report's if that is more, else a quarter
+  /// Busy microseconds per call that progressed (answered, or said it awaits): the latest
+  /// report's if that is more, else a quarter
   /// less than before, so one expensive batch cuts the allowance at once and cheap ones raise it
   /// back gradually. Unknown until the first report after an answer.
   cost_us: Option<u64>,
@@ -42,7 +43,7 @@ pub struct Pace {
   saturated: bool,
   /// Busy and elapsed microseconds reported since the latest window closed.
   window: (u64, u64),
-  /// Calls it answered since its previous report.
+  /// Calls that answered or said they await since its previous report.
   answered: u32,
 }
 
@@ -65,8 +66,10 @@ impl Pace {
     self.saturated
   }
 
-  /// The worker answered a call (a method or a load).
-  pub fn on_answer(&mut self) {
+  /// A method call answered, or said it awaits: its synchronous part is done either way, so calls
+  /// that await raise the allowance as fast as cheap synchronous ones (a call that awaits and
+  /// later answers counts twice: the cost of both steps is spread over the two).
+  pub fn on_progress(&mut self) {
     self.answered = self.answered.saturating_add(1);
   }
 
@@ -111,7 +114,7 @@ mod tests {
     let mut pace = Pace::default();
     for &(answered, busy, elapsed) in reports {
       for _ in 0..answered {
-        pace.on_answer();
+        pace.on_progress();
       }
       pace.on_report(busy, elapsed);
     }
@@ -133,7 +136,7 @@ mod tests {
     let mut pace = Pace::default();
     for _ in 0..10 {
       for _ in 0..pace.allowance() {
-        pace.on_answer();
+        pace.on_progress();
       }
       pace.on_report(10 * pace.allowance(), 11 * pace.allowance());
       allowances.push(pace.allowance());
@@ -148,7 +151,7 @@ mod tests {
     assert_eq!(pace.allowance(), MAX_ALLOWANCE);
     // 50 ms calls: the average follows within a few reports, and the allowance with it.
     for _ in 0..3 {
-      pace.on_answer();
+      pace.on_progress();
       pace.on_report(50_000, 50_000);
     }
     assert_eq!(pace.allowance(), MIN_ALLOWANCE);

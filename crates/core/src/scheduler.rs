@@ -346,6 +346,9 @@ impl Scheduler {
         // A leaving worker's late word on a call that failed over is stale.
         if worker.in_flight.contains(&call) {
           worker.awaiting.insert(call);
+          if self.calls.get(&call).is_some_and(Call::is_method) {
+            worker.pace.on_progress();
+          }
           self.pump(out);
         }
       }
@@ -387,7 +390,7 @@ impl Scheduler {
     let call = self.calls.remove(&call_id).expect("in-flight call exists");
     if call.is_method() {
       // Loading a module costs what it costs once: it says nothing of the calls to come.
-      worker.pace.on_answer();
+      worker.pace.on_progress();
     }
     self.methods -= usize::from(call.is_method());
     if matches!(outcome, Outcome::Rejected(_)) && call.is_load() {
