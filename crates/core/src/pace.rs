@@ -18,7 +18,7 @@
 //! most `maxPerChild` (or [`MAX_ALLOWANCE`]) calls, as an eager pool would give it.
 
 /// Microseconds of work (at the measured cost per call) a worker may hold beyond what it runs.
-pub const BUDGET_US: u64 = 2_000;
+pub const BUDGET_US: u64 = 4_000;
 /// Calls a worker may hold however expensive they are: the running one and the next.
 pub const MIN_ALLOWANCE: u32 = 2;
 /// The most synchronous calls a worker holds however cheap they are.
@@ -35,7 +35,7 @@ pub struct Pace {
   /// Synchronous calls it may hold at once.
   allowance: u32,
   /// Busy microseconds per call that progressed (answered, or said it awaits): the latest
-  /// report's if that is more, else a quarter
+  /// report's if that is more, else half
   /// less than before, so one expensive batch cuts the allowance at once and cheap ones raise it
   /// back gradually. Unknown until the first report after an answer.
   cost_us: Option<u64>,
@@ -90,7 +90,7 @@ impl Pace {
     self.answered = 0;
     let cost = match self.cost_us {
       None => per_call,
-      Some(old) => per_call.max(old - old / 4),
+      Some(old) => per_call.max(old / 2),
     };
     self.cost_us = Some(cost);
     let target = (BUDGET_US / cost.max(1)).clamp(u64::from(MIN_ALLOWANCE), u64::from(MAX_ALLOWANCE)) as u32;
@@ -131,7 +131,7 @@ mod tests {
 
   #[test]
   fn cheap_calls_raise_the_allowance_geometrically_to_the_budget() {
-    // 10 µs a call: the budget is 200 calls, reached by doubling.
+    // 10 µs a call: the budget is 400 calls, reached by doubling.
     let mut allowances = Vec::new();
     let mut pace = Pace::default();
     for _ in 0..10 {
@@ -141,7 +141,7 @@ mod tests {
       pace.on_report(10 * pace.allowance(), 11 * pace.allowance());
       allowances.push(pace.allowance());
     }
-    assert_eq!(allowances, [4, 8, 16, 32, 64, 128, 200, 200, 200, 200]);
+    assert_eq!(allowances, [4, 8, 16, 32, 64, 128, 256, 400, 400, 400]);
   }
 
   #[test]
