@@ -71,6 +71,8 @@ class FrameWriter {
   #scheduled = false
   /** When the work whose replies are queued began (performance.now()), or null: nothing pending. */
   #since = null
+  /** Between hold() and release(): frames wait for release, not for the end of the turn. */
+  #held = false
   #extra
 
   constructor(socket, extra = () => {}) {
@@ -91,6 +93,23 @@ class FrameWriter {
     else this.#schedule()
   }
 
+  /**
+   * While the calls of one read run: their replies leave together once it is done, in one
+   * write, instead of at the end of the turn. A lone call's answer then leaves before the work
+   * it queued (microtasks, nextTicks) and without a turn of the loop; a busy worker still
+   * writes once per read of its socket.
+   */
+  hold() {
+    this.#held = true
+  }
+
+  /** The read is done: what it queued leaves now; with `turnEnd`, the end of the turn still has news. */
+  release(turnEnd) {
+    this.#held = false
+    if (this.#since !== null) this.#flush(false)
+    if (turnEnd) this.#schedule()
+  }
+
   /** Writes everything queued plus this frame now; `done` runs once it is all on its way. */
   sendLast(kind, call, module, payload, done) {
     this.#push(kind, call, payload, module)
@@ -102,7 +121,7 @@ class FrameWriter {
   }
 
   #schedule() {
-    if (this.#scheduled) return
+    if (this.#scheduled || this.#held) return
     this.#scheduled = true
     // At the end of this loop turn: every reply produced in it goes in one write, those of
     // timers that fire together included (microtasks run between timer callbacks).

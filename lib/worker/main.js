@@ -56,11 +56,16 @@ channel.on('data', (chunk) => {
     process.stderr.write(`invoke-parallel worker ${process.pid}: ${err.message}\n`)
     process.exit(70)
   }
-  for (const frame of frames) {
-    if (frame.kind === Kind.Load) load(frame)
-    else if (frame.kind === Kind.Call) call(frame)
-    else if (frame.kind === Kind.Cancel) cancel(frame.call)
-    else if (frame.kind === Kind.Credit) grant(frame.call, frame.payload.readUInt32LE(0))
+  writer.hold()
+  try {
+    for (const frame of frames) {
+      if (frame.kind === Kind.Load) load(frame)
+      else if (frame.kind === Kind.Call) call(frame)
+      else if (frame.kind === Kind.Cancel) cancel(frame.call)
+      else if (frame.kind === Kind.Credit) grant(frame.call, frame.payload.readUInt32LE(0))
+    }
+  } finally {
+    writer.release(pace.anyStartedPending())
   }
 })
 channel.on('end', () => process.exit(0))
