@@ -1,6 +1,7 @@
 'use strict'
 // The worker's side of the frame format in src/protocol/frame.rs (layout and kinds: ./protocol.js).
 
+const fs = require('node:fs')
 const { performance } = require('node:perf_hooks')
 const { HEADER_LEN, HANDLES_FLAG } = require('./protocol')
 
@@ -67,6 +68,7 @@ const FLUSH_AFTER_MS = 1
  */
 class FrameWriter {
   #socket
+  #fd
   #queued = []
   #scheduled = false
   /** When the work whose replies are queued began (performance.now()), or null: nothing pending. */
@@ -77,6 +79,8 @@ class FrameWriter {
 
   constructor(socket, extra = () => {}) {
     this.#socket = socket
+    // Unix only (and not documented): without it, every write goes through the stream.
+    this.#fd = socket._handle?.fd ?? -1
     this.#extra = extra
   }
 
@@ -140,7 +144,23 @@ class FrameWriter {
   #write(done) {
     const chunks = this.#queued
     this.#queued = []
-    this.#socket.write(chunks.length === 1 ? chunks[0] : Buffer.concat(chunks), done)
+    const bytes = chunks.length === 1 ? chunks[0] : Buffer.concat(chunks)
+    const written = done === undefined && this.#socket.writableLength === 0 ? writeNow(this.#fd, bytes) : 0
+    if (written < bytes.length) this.#socket.write(written === 0 ? bytes : bytes.subarray(written), done)
+  }
+}
+
+/**
+ * Writes what the socket takes at once, straight to its descriptor: when nothing waits in the
+ * stream, that is the same bytes in the same order, without the stream's machinery per write.
+ * Whatever did not fit, or failed (a full socket, a parent gone), goes through the stream.
+ */
+function writeNow(fd, bytes) {
+  if (fd < 0) return 0
+  try {
+    return fs.writeSync(fd, bytes)
+  } catch {
+    return 0
   }
 }
 
