@@ -23,6 +23,11 @@ class FrameReader {
   /** Bytes needed before parsing can make progress: a large frame is joined once, not per chunk. */
   #need = HEADER_LEN
 
+  /** Bytes of a frame not complete yet, held as views of the chunks they came in. */
+  get buffered() {
+    return this.#size
+  }
+
   /** Returns the complete frames now available; throws on a corrupt stream. */
   push(chunk) {
     this.#parts.push(chunk)
@@ -48,7 +53,7 @@ class FrameReader {
       })
       buf = buf.subarray(4 + bodyLength)
     }
-    // Socket chunks are freshly allocated, so keeping a view of the remainder is safe.
+    // A view of the remainder: the caller leaves the chunk as it is while `buffered` is not 0.
     this.#parts = buf.length === 0 ? [] : [buf]
     this.#size = buf.length
     return frames

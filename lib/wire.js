@@ -108,6 +108,12 @@ function decode(buffer, start = 0, end = buffer.length, lent = false) {
   return v8.deserialize(lent ? Buffer.from(bytes) : bytes)
 }
 
+/** Whether `decode` leaves nothing that refers to `bytes` (it copies them into strings). */
+function decodesToCopy(bytes) {
+  const tag = bytes[0]
+  return tag !== V8_FORMAT && tag !== WITH_STRINGS
+}
+
 /** A call encoded with its large string arguments ahead: `[method, args]`. */
 function decodeWithStrings(buffer, start, end, lent) {
   const strings = []
@@ -384,4 +390,4 @@ function reviveThrown(description) {
   return error
 }
 
-module.exports = { encode, encodeCall, decode, encodeThrown, decodeThrown }
+module.exports = { encode, encodeCall, decode, decodesToCopy, encodeThrown, decodeThrown }

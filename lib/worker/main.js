@@ -13,6 +13,7 @@ const { isHandle, takeHandles, releaseHandles, restoreHandles, kTransfer } = req
 const { CHUNK_METHOD, chunkTarget } = require('./chunk')
 const { recordIdentity } = require('./identity')
 const { PaceReporter } = require('./pace')
+const { ReadBuffer } = require('./read-buffer')
 
 recordIdentity()
 
@@ -23,7 +24,13 @@ function handleChannel() {
   return native
 }
 
-const channel = new net.Socket({ fd: CHANNEL_FD, readable: true, writable: true })
+const input = new ReadBuffer()
+const channel = new net.Socket({
+  fd: CHANNEL_FD,
+  readable: true,
+  writable: true,
+  onread: { buffer: () => input.next(), callback: (length, bytes) => received(bytes.subarray(0, length)) },
+})
 const reader = new FrameReader()
 const pace = new PaceReporter(
   (call) => running.has(call) && !streams.has(call),
@@ -48,7 +55,8 @@ let recycleRequested = false
 let lastAsyncLoad = null
 const CALL_CONTEXT = Symbol.for('invoke-parallel.callContext')
 
-channel.on('data', (chunk) => {
+/** A read of the parent's stream, in `input`'s buffer. */
+function received(chunk) {
   let frames
   try {
     frames = reader.push(chunk)
@@ -56,6 +64,7 @@ channel.on('data', (chunk) => {
     process.stderr.write(`invoke-parallel worker ${process.pid}: ${err.message}\n`)
     process.exit(70)
   }
+  if (reader.buffered > 0) input.keep()
   writer.hold()
   try {
     for (const frame of frames) {
@@ -67,7 +76,7 @@ channel.on('data', (chunk) => {
   } finally {
     writer.release(pace.anyStartedPending())
   }
-})
+}
 channel.on('end', () => process.exit(0))
 channel.on('error', () => process.exit(0))
 
@@ -153,6 +162,7 @@ function call(frame) {
   // Descriptors arrive in frame order: take this frame's now, whatever becomes of the call.
   const fds = frame.withHandles ? handleChannel().receiveHandles(HANDLE_FD) : undefined
   const entry = modules.get(frame.module)
+  if (entry?.loading || !wire.decodesToCopy(frame.payload)) input.keep()
   if (entry?.loading) entry.loading.then(() => run(frame, entry, fds))
   else run(frame, entry, fds)
 }
