@@ -8,13 +8,21 @@ const { HEADER_LEN, HANDLES_FLAG } = require('./protocol')
 const EMPTY = Buffer.alloc(0)
 
 function encodeHeader(kind, call, module, payloadLength) {
-  const header = Buffer.allocUnsafe(HEADER_LEN)
-  header.writeUInt32LE(HEADER_LEN - 4 + payloadLength, 0)
-  header.writeUInt8(kind, 4)
-  header.writeUInt32LE(call, 5)
-  header.writeUInt32LE(module, 9)
-  return header
+  return writeHeader(Buffer.allocUnsafe(HEADER_LEN), 0, kind, call, module, payloadLength)
 }
+
+function writeHeader(bytes, at, kind, call, module, payloadLength) {
+  bytes.writeUInt32LE(HEADER_LEN - 4 + payloadLength, at)
+  bytes.writeUInt8(kind, at + 4)
+  bytes.writeUInt32LE(call, at + 5)
+  bytes.writeUInt32LE(module, at + 9)
+  return bytes
+}
+
+/** Room for the small frames of a write, reused from one write to the next. */
+const OUT_SIZE = 64 * 1024
+/** Frames up to this size (at most, for text) are written into that room; larger ones are queued as they are. */
+const SMALL_FRAME = 16 * 1024
 
 /** Reassembles frames from arbitrary chunks of the parent's stream. */
 class FrameReader {
@@ -74,7 +82,10 @@ const FLUSH_AFTER_MS = 1
 class FrameWriter {
   #socket
   #fd
+  /** Frames in the order they were sent: those in #queued, then the #used bytes of #out. */
   #queued = []
+  #out = Buffer.allocUnsafeSlow(OUT_SIZE)
+  #used = 0
   #scheduled = false
   /** When the work whose replies are queued began (performance.now()), or null: nothing pending. */
   #since = null
@@ -125,8 +136,28 @@ class FrameWriter {
     this.#write(done)
   }
 
+  /** `payload`: a Buffer, or text (UTF-8 on the wire). */
   #push = (kind, call, payload, module = 0) => {
-    this.#queued.push(encodeHeader(kind, call, module, payload.length), payload)
+    const text = typeof payload === 'string'
+    const most = HEADER_LEN + (text ? payload.length * 3 : payload.length)
+    if (most > SMALL_FRAME) {
+      this.#spill()
+      const bytes = text ? Buffer.from(payload) : payload
+      this.#queued.push(encodeHeader(kind, call, module, bytes.length), bytes)
+      return
+    }
+    if (most > OUT_SIZE - this.#used) this.#spill()
+    const at = this.#used
+    const length = text ? this.#out.write(payload, at + HEADER_LEN) : payload.copy(this.#out, at + HEADER_LEN)
+    writeHeader(this.#out, at, kind, call, module, length)
+    this.#used = at + HEADER_LEN + length
+  }
+
+  /** Moves the frames in #out behind those queued, as bytes of their own. */
+  #spill() {
+    if (this.#used === 0) return
+    this.#queued.push(Buffer.from(this.#out.subarray(0, this.#used)))
+    this.#used = 0
   }
 
   #schedule() {
@@ -143,15 +174,22 @@ class FrameWriter {
   #flush(endOfTurn) {
     this.#since = null
     this.#extra(endOfTurn, this.#push)
-    if (this.#queued.length > 0) this.#write()
+    if (this.#queued.length > 0 || this.#used > 0) this.#write()
   }
 
   #write(done) {
+    // Only what the socket takes at once may leave from #out itself: the rest is copied.
+    const lent = this.#queued.length === 0
+    if (!lent) this.#spill()
     const chunks = this.#queued
     this.#queued = []
-    const bytes = chunks.length === 1 ? chunks[0] : Buffer.concat(chunks)
+    const bytes = lent ? this.#out.subarray(0, this.#used) : chunks.length === 1 ? chunks[0] : Buffer.concat(chunks)
     const written = done === undefined && this.#socket.writableLength === 0 ? writeNow(this.#fd, bytes) : 0
-    if (written < bytes.length) this.#socket.write(written === 0 ? bytes : bytes.subarray(written), done)
+    if (written < bytes.length) {
+      const rest = written === 0 ? bytes : bytes.subarray(written)
+      this.#socket.write(lent ? Buffer.from(rest) : rest, done)
+    }
+    this.#used = 0
   }
 }
 

@@ -36,16 +36,17 @@ const JSON_MAX_TEXT = 4096
 
 /**
  * Serializes `value`; a value that cannot be cloned becomes a TypeError that says where in
- * `what` (e.g. "result") the offending function or symbol sits.
+ * `what` (e.g. "result") the offending function or symbol sits. With `text`, JSON comes back as
+ * a string, anything else as a Buffer.
  */
-function encode(value, what) {
+function encode(value, what, text = false) {
   if (isRawString(value)) {
     const bytes = Buffer.allocUnsafe(1 + value.length)
     bytes[0] = RAW_STRING
     bytes.write(value, 1, 'latin1')
     return bytes
   }
-  return encodeInspecting(value, value, what, fitsJson(value))
+  return encodeInspecting(value, value, what, fitsJson(value), text)
 }
 
 function isRawString(value) {

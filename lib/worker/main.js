@@ -296,8 +296,9 @@ function resolve(call, value) {
     const object = value !== null && typeof value === 'object'
     handles = object && (isHandle(value) || value[kTransfer]) ? takeHandles([value], false) : null
     if (handles === null && isAsyncIterable(value) && !streams.has(call)) return streamOut(call, value)
-    payload = wire.encode(handles === null ? value : handles.values[0], 'result')
-    if (payload.length > maxMessageSize) throw tooLarge('result', payload.length)
+    payload = wire.encode(handles === null ? value : handles.values[0], 'result', true)
+    const size = byteLength(payload)
+    if (size > maxMessageSize) throw tooLarge('result', size)
     finished(call)
   } catch (error) {
     return reject(call, error)
@@ -317,6 +318,12 @@ function reject(call, error) {
 function encodeThrownWithin(error) {
   const payload = wire.encodeThrown(error)
   return payload.length > maxMessageSize ? wire.encodeThrown(tooLarge('thrown error', payload.length)) : payload
+}
+
+/** A payload's size on the wire, or (for text that is sure to fit) a lower bound of it. */
+function byteLength(payload) {
+  if (typeof payload !== 'string') return payload.length
+  return payload.length * 3 <= maxMessageSize ? payload.length : Buffer.byteLength(payload)
 }
 
 /** Its stack would only show this file: without one, it fits the smallest maxMessageSize (lib/options.js). */
