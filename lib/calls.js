@@ -15,6 +15,7 @@ class Calls {
   /** Streams in #pending that nobody is reading from: they do not hold the process open. */
   #idleStreams = 0
   #holding = false
+  #releaseQueued = false
   #pool
   #native
   /** Whether the pool waits for something besides calls (its close, room for a call). */
@@ -97,6 +98,22 @@ class Calls {
       busyPools.add(this.#pool)
       this.#native.keepAlive(true)
     }
+  }
+
+  /**
+   * `release()` once the reactions to what just settled have run: a caller that makes its next
+   * call as soon as one returns keeps the pool held, instead of letting go of the loop and
+   * taking it back for every call (each a call into the addon).
+   */
+  releaseSoon() {
+    if (!this.#holding || this.#releaseQueued) return
+    this.#releaseQueued = true
+    queueMicrotask(this.#releaseQueuedNow)
+  }
+
+  #releaseQueuedNow = () => {
+    this.#releaseQueued = false
+    this.release()
   }
 
   /** Lets the event loop go if nothing awaits the pool any more. */

@@ -25,7 +25,7 @@ function batchSettler(pool) {
   }
   return (bytes, index, count, extras) => {
     readBatch(bytes, index, count, extras, visit)
-    pool.calls.release()
+    pool.calls.releaseSoon()
   }
 }
 

@@ -36,16 +36,17 @@ const JSON_MAX_TEXT = 4096
 
 /**
  * Serializes `value`; a value that cannot be cloned becomes a TypeError that says where in
- * `what` (e.g. "result") the offending function or symbol sits.
+ * `what` (e.g. "result") the offending function or symbol sits. With `text`, JSON comes back as
+ * a string, anything else as a Buffer.
  */
-function encode(value, what) {
+function encode(value, what, text = false) {
   if (isRawString(value)) {
     const bytes = Buffer.allocUnsafe(1 + value.length)
     bytes[0] = RAW_STRING
     bytes.write(value, 1, 'latin1')
     return bytes
   }
-  return encodeInspecting(value, value, what, fitsJson(value))
+  return encodeInspecting(value, value, what, fitsJson(value), text)
 }
 
 function isRawString(value) {
@@ -106,6 +107,12 @@ function decode(buffer, start = 0, end = buffer.length, lent = false) {
   if (tag !== V8_FORMAT) return JSON.parse(buffer.toString('utf8', start, end))
   const bytes = buffer.subarray(start, end)
   return v8.deserialize(lent ? Buffer.from(bytes) : bytes)
+}
+
+/** Whether `decode` leaves nothing that refers to `bytes` (it copies them into strings). */
+function decodesToCopy(bytes) {
+  const tag = bytes[0]
+  return tag !== V8_FORMAT && tag !== WITH_STRINGS
 }
 
 /** A call encoded with its large string arguments ahead: `[method, args]`. */
@@ -384,4 +391,4 @@ function reviveThrown(description) {
   return error
 }
 
-module.exports = { encode, encodeCall, decode, encodeThrown, decodeThrown }
+module.exports = { encode, encodeCall, decode, decodesToCopy, encodeThrown, decodeThrown }

@@ -20,19 +20,27 @@ class Inbox {
   #next = 0
   #scheduled = false
   #handle
+  #deferring
+  #around
   #serial = false
   #cheap = 0
   /** When the latest frames were handled or a call settled (performance.now()). */
   #mark = 0
 
-  /** `handle(frame)`: true if it started a call whose result is still pending. */
-  constructor(handle) {
+  /**
+   * `handle(frame)`: true if it started a call whose result is still pending; `deferring()`: some
+   * of the latest frames wait for a later turn; `around(handleAll)` runs each batch of frames.
+   */
+  constructor(handle, { deferring = () => {}, around = (handleAll) => handleAll() } = {}) {
     this.#handle = handle
+    this.#deferring = deferring
+    this.#around = around
   }
 
   push(frames) {
     for (const frame of frames) this.#frames.push(frame)
     if (!this.#scheduled) this.#drain()
+    else if (frames.length > 0) this.#deferring()
   }
 
   /** An async call settled, in the turn it started or (`sameTurn` false) a later one. */
@@ -50,19 +58,24 @@ class Inbox {
 
   #drain = () => {
     this.#scheduled = false
-    while (this.#next < this.#frames.length) {
-      const frame = this.#frames[this.#next++]
-      if (this.#handle(frame) && this.#serial && this.#next < this.#frames.length) {
-        this.#scheduled = true
-        setImmediate(this.#drain)
-        break
-      }
-    }
+    this.#around(this.#handleSome)
+    if (this.#scheduled) this.#deferring()
     // What runs next is the continuations of the calls just started: they are timed from here.
     this.#mark = performance.now()
     if (this.#scheduled) return
     this.#frames = []
     this.#next = 0
+  }
+
+  #handleSome = () => {
+    while (this.#next < this.#frames.length) {
+      const frame = this.#frames[this.#next++]
+      if (this.#handle(frame) && this.#serial && this.#next < this.#frames.length) {
+        this.#scheduled = true
+        setImmediate(this.#drain)
+        return
+      }
+    }
   }
 }
 

@@ -13,6 +13,7 @@ const { isHandle, takeHandles, releaseHandles, restoreHandles, kTransfer } = req
 const { CHUNK_METHOD, chunkTarget } = require('./chunk')
 const { recordIdentity } = require('./identity')
 const { PaceReporter } = require('./pace')
+const { ReadBuffer } = require('./read-buffer')
 const { Inbox } = require('./inbox')
 
 recordIdentity()
@@ -24,7 +25,13 @@ function handleChannel() {
   return native
 }
 
-const channel = new net.Socket({ fd: CHANNEL_FD, readable: true, writable: true })
+const input = new ReadBuffer()
+const channel = new net.Socket({
+  fd: CHANNEL_FD,
+  readable: true,
+  writable: true,
+  onread: { buffer: () => input.next(), callback: (length, bytes) => received(bytes.subarray(0, length)) },
+})
 const reader = new FrameReader()
 const pace = new PaceReporter(
   (call) => running.has(call) && !streams.has(call),
@@ -32,7 +39,19 @@ const pace = new PaceReporter(
   () => writer.begin(),
 )
 const writer = new FrameWriter(channel, (endOfTurn, push) => pace.frames(endOfTurn, push))
-const inbox = new Inbox(handleFrame)
+const inbox = new Inbox(handleFrame, {
+  // Frames left for a later turn are views of their read's buffer: the next read must not reuse it.
+  deferring: () => input.keep(),
+  // The replies of the calls handled in one go leave together once those calls have returned.
+  around: (handleAll) => {
+    writer.hold()
+    try {
+      handleAll()
+    } finally {
+      writer.release(pace.anyStartedPending())
+    }
+  },
+})
 /** module id -> { methods } once loaded, { error } if loading threw, { loading } while an ES module loads */
 const modules = new Map()
 /** call id -> AbortController, for calls that can observe cancellation (see worker.js). */
@@ -50,7 +69,8 @@ let recycleRequested = false
 let lastAsyncLoad = null
 const CALL_CONTEXT = Symbol.for('invoke-parallel.callContext')
 
-channel.on('data', (chunk) => {
+/** A read of the parent's stream, in `input`'s buffer. */
+function received(chunk) {
   let frames
   try {
     frames = reader.push(chunk)
@@ -58,8 +78,9 @@ channel.on('data', (chunk) => {
     process.stderr.write(`invoke-parallel worker ${process.pid}: ${err.message}\n`)
     process.exit(70)
   }
+  if (reader.buffered > 0) input.keep()
   inbox.push(frames)
-})
+}
 
 /** Handles one frame from the parent; true if it started a call that is still pending. */
 function handleFrame(frame) {
@@ -154,6 +175,7 @@ function call(frame) {
   // Descriptors arrive in frame order: take this frame's now, whatever becomes of the call.
   const fds = frame.withHandles ? handleChannel().receiveHandles(HANDLE_FD) : undefined
   const entry = modules.get(frame.module)
+  if (entry?.loading || !wire.decodesToCopy(frame.payload)) input.keep()
   if (entry?.loading) entry.loading.then(() => run(frame, entry, fds))
   else return run(frame, entry, fds)
   return false
@@ -295,8 +317,9 @@ function resolve(call, value) {
     const object = value !== null && typeof value === 'object'
     handles = object && (isHandle(value) || value[kTransfer]) ? takeHandles([value], false) : null
     if (handles === null && isAsyncIterable(value) && !streams.has(call)) return streamOut(call, value)
-    payload = wire.encode(handles === null ? value : handles.values[0], 'result')
-    if (payload.length > maxMessageSize) throw tooLarge('result', payload.length)
+    payload = wire.encode(handles === null ? value : handles.values[0], 'result', true)
+    const size = byteLength(payload)
+    if (size > maxMessageSize) throw tooLarge('result', size)
     finished(call)
   } catch (error) {
     return reject(call, error)
@@ -316,6 +339,12 @@ function reject(call, error) {
 function encodeThrownWithin(error) {
   const payload = wire.encodeThrown(error)
   return payload.length > maxMessageSize ? wire.encodeThrown(tooLarge('thrown error', payload.length)) : payload
+}
+
+/** A payload's size on the wire, or (for text that is sure to fit) a lower bound of it. */
+function byteLength(payload) {
+  if (typeof payload !== 'string') return payload.length
+  return payload.length * 3 <= maxMessageSize ? payload.length : Buffer.byteLength(payload)
 }
 
 /** Its stack would only show this file: without one, it fits the smallest maxMessageSize (lib/options.js). */

@@ -49,6 +49,17 @@ class PaceReporter {
   }
 
   /**
+   * Forgets the started calls that have answered already: true if one is still pending, so that
+   * the end of the turn has to tell whether it awaits.
+   */
+  anyStartedPending() {
+    if (this.#started.length === 0) return false
+    if (this.#hasPending() && this.#started.some(this.#isPending)) return true
+    this.#started = []
+    return false
+  }
+
+  /**
    * Frames to send after the queued ones: at the end of a turn, an `Awaiting` for each call
    * started in it that is still pending (its promise waits on something), then, if any of this
    * is news, how busy the loop was since the previous report.

@@ -80,6 +80,8 @@ struct State {
   corked: bool,
   /// Workers with frames gathered while corked.
   unflushed: Vec<WorkerId>,
+  /// The scheduler's actions for the event being handled (empty in between).
+  actions: Vec<Action>,
 }
 
 pub struct PoolDriver {
@@ -113,6 +115,7 @@ impl PoolDriver {
       batch: vec![],
       corked: false,
       unflushed: vec![],
+      actions: vec![],
     };
     let driver = std::rc::Rc::new(PoolDriver {
       state: RefCell::new(state),
@@ -152,7 +155,7 @@ impl PoolDriver {
     handles.flush.set_ref(false);
     handles.nudge.set_ref(false);
     *driver.handles.borrow_mut() = Some(handles);
-    driver.run(|s, d| d.execute(s, first_actions));
+    driver.run(|s, d| s.actions = d.execute(s, first_actions));
     Ok(driver)
   }
 
@@ -219,13 +222,15 @@ impl PoolDriver {
   }
 
   fn handle(&self, s: &mut State, event: Event) {
-    let mut actions = Vec::new();
+    // Two events or more per call: the list is reused, not allocated for each.
+    let mut actions = std::mem::take(&mut s.actions);
     s.scheduler.handle(event, &mut actions);
-    self.execute(s, actions);
+    s.actions = self.execute(s, actions);
   }
 
-  fn execute(&self, s: &mut State, actions: Vec<Action>) {
-    for action in actions {
+  /// Carries out `actions`; gives the list back empty.
+  fn execute(&self, s: &mut State, mut actions: Vec<Action>) -> Vec<Action> {
+    for action in actions.drain(..) {
       match action {
         Action::Spawn { worker, slot } => {
           s.links.insert(worker, Link::default());
@@ -275,6 +280,7 @@ impl PoolDriver {
         Action::Closed => s.batch.push(ToJs::Closed),
       }
     }
+    actions
   }
 
   fn arm(&self, s: &mut State, due: Due, after_ms: u64, timer: Option<Timer>) {

@@ -6,7 +6,9 @@
 const invoke = require(process.env.PEERS_INVOKE_PARALLEL_DIR || '../../..')
 
 exports.start = async function start(workerFile, { workers }) {
-  const pool = invoke.pool({ limit: workers, minimum: workers })
+  // PEERS_INVOKE_DISPATCH=eager measures the old dispatch (every call sent at once) against the default.
+  const dispatch = process.env.PEERS_INVOKE_DISPATCH
+  const pool = invoke.pool({ limit: workers, minimum: workers, ...(dispatch ? { dispatch } : {}) })
   const mod = await invoke.require(workerFile, { pool })
   return {
     call: (fn, arg) => mod[fn](arg),
