@@ -22,7 +22,9 @@ class Inbox {
   #handle
   #deferring
   #around
-  #serial = false
+  // Until calls are seen, assume they may compute after they await: the first two calls of a
+  // bulk job would otherwise advance together and both finish late.
+  #serial = true
   #cheap = 0
   /** When the latest frames were handled or a call settled (performance.now()). */
   #mark = 0
