@@ -1,0 +1,76 @@
+'use strict'
+// Workers that lie about their pace (Awaiting and Pace frames, lib/worker/pace.js): what they say
+// sizes only their own share of the calls. A report that cannot be true costs that worker; one
+// that is merely false gets it no more than eager dispatch would; honest calls settle either way.
+
+const test = require('ava')
+const invoke = require('..')
+const { FrameKind: Kind } = require('../lib/protocol')
+const { watchedPool } = require('./helpers/pools')
+
+const FIXTURE = require.resolve('./fixtures/hostile-frames')
+const broke = (errors) => errors.find((e) => /broke the protocol/.test(e.message))
+
+function pace(busy, elapsed) {
+  const payload = Buffer.alloc(8)
+  payload.writeUInt32LE(busy, 0)
+  payload.writeUInt32LE(elapsed, 4)
+  return [...payload]
+}
+
+async function setup(t, options) {
+  const { pool, errors } = watchedPool(t, { limit: 2, minimum: 2, ...options })
+  const mod = await invoke.require(FIXTURE, { pool, noRetry: true })
+  return { pool, mod, errors }
+}
+
+/** Honest calls alongside the lies (retried if they shared the liar's worker): each gets its own answer. */
+async function checkHonest(t, mod, n = 40) {
+  const honest = mod({ noRetry: false })
+  const results = await Promise.all(Array.from({ length: n }, (_, i) => honest.echo(i)))
+  t.deepEqual(
+    results.map(([, value]) => value),
+    Array.from({ length: n }, (_, i) => i),
+  )
+}
+
+const impossible = [
+  ['a Pace busier than the time it covers', [{ kind: Kind.Pace, call: 0, module: 0, payload: pace(2000, 1000) }], /busy 2000 µs of 1000/],
+  ['a Pace of the wrong size', [{ kind: Kind.Pace, call: 0, module: 0, payload: [1, 2, 3] }], /Pace frame of 3 bytes/],
+  [
+    'a call said to await twice',
+    [
+      { kind: Kind.Awaiting, offset: 0, module: 0, payload: [] },
+      { kind: Kind.Awaiting, offset: 0, module: 0, payload: [] },
+    ],
+    /awaits when it had said so already/,
+  ],
+]
+for (const [what, frames, message] of impossible) {
+  test.serial(`${what} gets the worker killed; the other calls settle`, async (t) => {
+    t.timeout(60000)
+    const { pool, mod, errors } = await setup(t)
+    const honest = checkHonest(t, mod)
+    await t.throwsAsync(mod.lie({ frames }), { instanceOf: invoke.Retry })
+    t.regex(broke(errors).message, message)
+    await honest
+    await checkHonest(t, mod)
+    await pool.close()
+  })
+}
+
+test.serial('a worker that floods idle reports and says its calls await is kept, and every call settles', async (t) => {
+  t.timeout(60000)
+  // 20,000 reports of an idle loop with each of its calls, each call said to await before it
+  // answers: false, but nothing it said is impossible, so the worker is kept; what it gains is
+  // calls sent ahead, bounded as eager dispatch bounds them.
+  const { pool, mod, errors } = await setup(t, { limit: 1, minimum: 1 })
+  const reports = Array.from({ length: 20000 }, () => ({ kind: Kind.Pace, call: 0, module: 0, payload: pace(0, 10000) }))
+  const lies = Array.from({ length: 30 }, () =>
+    mod.lie({ frames: [{ kind: Kind.Awaiting, offset: 0, module: 0, payload: [] }, ...reports] }),
+  )
+  t.deepEqual(await Promise.all(lies), Array(30).fill('survived'))
+  t.is(broke(errors), undefined)
+  await checkHonest(t, mod)
+  await pool.close()
+})
