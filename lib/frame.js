@@ -69,7 +69,7 @@ class FrameReader {
 }
 
 /**
- * Microseconds of work after which queued replies leave at once rather than at the end of the
+ * Milliseconds of work after which queued replies leave at once rather than at the end of the
  * turn: an expensive call's reply does not wait for the next call to run too.
  */
 const FLUSH_AFTER_MS = 1

@@ -40,9 +40,15 @@ class Inbox {
   }
 
   push(frames) {
+    if (!this.#scheduled) {
+      // Nothing waits: the read's own array is the queue (no copy per read on the common path).
+      this.#frames = frames
+      this.#next = 0
+      this.#drain()
+      return
+    }
     for (const frame of frames) this.#frames.push(frame)
-    if (!this.#scheduled) this.#drain()
-    else if (frames.length > 0) this.#deferring()
+    if (frames.length > 0) this.#deferring()
   }
 
   /** An async call settled, in the turn it started or (`sameTurn` false) a later one. */
