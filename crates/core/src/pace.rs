@@ -11,11 +11,11 @@
 //!   room; once it is busy nearly all the time and its answered calls cost enough to explain it
 //!   (their continuations compute), they count as held.
 //!
-//! The allowance starts at [`MIN_ALLOWANCE`] and grows at most [`GROWTH`]-fold per report, and falls at once
-//! when calls turn out expensive. What is already sent stays sent: calls measured cheap that
-//! turn out expensive (a heavy tail behind a run of cheap calls of the same workload) can
-//! still pile up on one worker, at most an allowance of them. What a worker reports only sizes its own share: a liar gets at
-//! most `maxPerChild` (or [`MAX_ALLOWANCE`]) calls, as an eager pool would give it.
+//! The allowance starts at [`MIN_ALLOWANCE`], grows at most [`GROWTH`]-fold per report, and
+//! falls at once when calls turn out expensive. What is already sent stays sent: calls measured
+//! cheap that turn out expensive (a heavy tail behind a run of cheap calls of the same workload)
+//! can still pile up on one worker, at most an allowance of them. What a worker reports only
+//! sizes its own share: a liar gets no more than `maxPerChild` allows, as an eager pool would.
 
 /// Microseconds of work (at the measured cost per call) a worker may hold beyond what it runs.
 pub const BUDGET_US: u64 = 4_000;

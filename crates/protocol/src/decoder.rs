@@ -230,7 +230,7 @@ mod tests {
   #[test]
   fn what_no_worker_may_send_is_refused_with_what_is_wrong() {
     let pace = |busy: u32, elapsed: u32| [busy.to_le_bytes(), elapsed.to_le_bytes()].concat();
-    let cases: [(Vec<u8>, &str); 11] = [
+    let cases: [(Vec<u8>, &str); 13] = [
       (frame_bytes(FromWorkerKind::Rejected, 2, 0, b"", true), "sent descriptors with a Rejected frame"),
       (answer(FromWorkerKind::Ready, 0, 4, b""), "sent a Ready frame naming module 4"),
       (answer(FromWorkerKind::Fatal, 1, 4, b""), "sent a Fatal frame naming module 4"),
@@ -240,7 +240,9 @@ mod tests {
       (answer(FromWorkerKind::Awaiting, 5, 0, b"x"), "sent a payload with the Awaiting frame of call 5"),
       (answer(FromWorkerKind::Pace, 0, 2, &pace(1, 2)), "sent a Pace frame naming module 2"),
       (answer(FromWorkerKind::Pace, 7, 0, &pace(1, 2)), "sent a Pace frame naming call 7"),
+      (answer(FromWorkerKind::Pace, 0, 0, &[]), "sent a Pace frame of 0 bytes, not 8"),
       (answer(FromWorkerKind::Pace, 0, 0, &[1; 7]), "sent a Pace frame of 7 bytes, not 8"),
+      (answer(FromWorkerKind::Pace, 0, 0, &[1; 9]), "sent a Pace frame of 9 bytes, not 8"),
       (answer(FromWorkerKind::Pace, 0, 0, &pace(3, 2)), "said it was busy 3 µs of 2"),
     ];
     for (bytes, why) in cases {

@@ -233,3 +233,16 @@ fn a_quiet_report_gives_a_saturated_worker_room_again() {
   sim.pace(1, 50, 10_000);
   assert_eq!((in_flight(&sim)[0], sim.sched.queued()), (3, 0), "an idle loop has room");
 }
+
+#[test]
+fn a_retired_worker_may_still_report_its_pace_but_says_nothing_else() {
+  // Its last answers and their Pace leave in one write; the answer retires it (recycleAfter).
+  let mut sim = ready_pool(PoolConfig { recycle_after: Some(1), ..adaptive(1) });
+  sim.submit(1, false);
+  sim.answer(1, true);
+  assert!(sim.world[&1].retired);
+  sim.pace(1, 10, 100);
+  assert!(!sim.world[&1].killed, "a Pace sent with its last answer is not a lie");
+  sim.event(frame(1, Kind::Awaiting, 2));
+  assert!(sim.world[&1].killed, "anything else after its channel closed is");
+}
