@@ -67,7 +67,7 @@ test.serial('an uncaught-exception frame whose payload does not decode is report
   const { pool, mod, errors } = await setup(t)
   const honest = honestCalls(mod)
   const error = await t.throwsAsync(mod.fatalGarbage(), { message: /could not be decoded/ })
-  t.is(error.code, undefined)
+  t.is(error.code, 'ERR_INVOKE_BAD_ANSWER')
   const report = errors.find((e) => /uncaught exception/.test(e.message))
   t.truthy(report, errors.map((e) => e.message).join('\n'))
   t.regex(report.cause.message, /the worker's uncaught exception could not be decoded/)

@@ -55,6 +55,8 @@ E('ERR_INVOKE_WORKER_START', Error, said)
 E('ERR_INVOKE_WORKER_CRASHED', Error, said)
 E('ERR_INVOKE_QUEUE_FULL', Error, said)
 E('ERR_INVOKE_INTERNAL', Error, said)
+// What a worker sent cannot be what this library's worker sends (it was forged or corrupted).
+E('ERR_INVOKE_BAD_ANSWER', Error, said)
 E(
   'ERR_INVOKE_UNSERIALIZABLE',
   TypeError,

@@ -142,7 +142,8 @@ function revive(type, fd, head) {
     server.listen({ fd })
     return server
   }
-  if (type !== 'socket') throw new TypeError(`invoke-parallel: a handle of unknown type ${String(type)} arrived`)
+  // Named only if it is text: a received object's toString can take minutes (a sparse array's).
+  if (type !== 'socket') throw new TypeError(`invoke-parallel: a handle of unknown type ${typeof type === 'string' ? type : `(a ${typeof type})`} arrived`)
   // Throws for a descriptor that cannot be a stream (a regular file, say) before taking it over.
   const socket = new net.Socket({ fd, readable: true, writable: true })
   if (head !== undefined) {

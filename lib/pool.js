@@ -149,7 +149,7 @@ class Pool {
     if (this.#closing !== null) return Promise.reject(makeError('ERR_INVOKE_POOL_CLOSED'))
     const id = this.#nextId()
     this.#native.load(id, resolvedPath, noRetry)
-    return this.#calls.track(id).then((names) => ({ id, names }))
+    return this.#calls.track(id).then((names) => ({ id, names: exportNames(names) }))
   }
 
   /** Calls `method` of a loaded module; `options` are the proxy's bound call options. */
@@ -274,6 +274,14 @@ class Pool {
     this.#closeDone = true
     this.#markClosed()
   }
+}
+
+/** A load's answer: its module's method names, as the worker shim sends them (a dense array of text). */
+function exportNames(names) {
+  if (!wire.isDenseArray(names) || !names.every((name) => typeof name === 'string')) {
+    throw makeError('ERR_INVOKE_BAD_ANSWER', "the worker's answer to a load is not a list of method names")
+  }
+  return names
 }
 
 /** The UTF-8 size of `text`, counted only when it could be over `limit` (3 bytes per unit at most). */

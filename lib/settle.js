@@ -5,7 +5,7 @@
 
 const { BatchKind } = require('./protocol')
 const { readBatch } = require('./batch')
-const { failureError } = require('./errors')
+const { failureError, makeError } = require('./errors')
 const { restoreHandles } = require('./handles')
 const wire = require('./wire')
 
@@ -67,7 +67,7 @@ function finish(pool, id, kind, bytes, start, end, extra, lent) {
   try {
     if (!fdsTaken && call.stream !== undefined) throw new Error('a stream cannot end with descriptors')
     if (kind === BatchKind.Resolved || kind === BatchKind.ResolvedWithHandles) {
-      outcome = wire.decode(bytes, start, end, lent)
+      outcome = wire.decodeAnswer(bytes, start, end, lent)
       if (!fdsTaken) {
         fdsTaken = true
         outcome = restoreHandles([outcome], fds)[0]
@@ -81,7 +81,7 @@ function finish(pool, id, kind, bytes, start, end, extra, lent) {
     }
   } catch (err) {
     if (!fdsTaken) restoreHandles([], fds)
-    outcome = new Error(`invoke-parallel: the worker's reply could not be decoded: ${err.message}`)
+    outcome = badAnswer("the worker's reply could not be decoded", err)
   }
   if (call.stream === undefined) {
     if (ok) call.resolve(outcome)
@@ -105,9 +105,9 @@ function deliverItem(pool, id, kind, bytes, start, end, extra, lent) {
   if (stream === undefined) throw new Error('a streamed item came before its stream')
   let item
   try {
-    item = wire.decode(bytes, start, end, lent)
+    item = wire.decodeAnswer(bytes, start, end, lent)
   } catch (err) {
-    return stream.abort(new Error(`invoke-parallel: a streamed item could not be decoded: ${err.message}`))
+    return stream.abort(badAnswer('a streamed item could not be decoded', err))
   }
   stream.push(item)
 }
@@ -162,8 +162,14 @@ function decodeThrownOrSay(bytes) {
   try {
     return wire.decodeThrown(bytes)
   } catch (err) {
-    return new Error(`invoke-parallel: the worker's uncaught exception could not be decoded: ${err.message}`)
+    return badAnswer("the worker's uncaught exception could not be decoded", err)
   }
+}
+
+/** What a worker sent could not be read: code ERR_INVOKE_BAD_ANSWER, saying why. */
+function badAnswer(what, err) {
+  const why = typeof err?.message === 'string' ? err.message.replace(/^invoke-parallel: /, '') : 'it is not what a worker sends'
+  return makeError('ERR_INVOKE_BAD_ANSWER', `${what}: ${why}`)
 }
 
 module.exports = { batchSettler }

@@ -16,7 +16,17 @@ const NATIVE_ERRORS = new Map(
   ),
 )
 const NATIVE_PROTOTYPES = new Map([...NATIVE_ERRORS].map(([name, ctor]) => [ctor.prototype, name]))
-const MAX_DEPTH = 8
+/**
+ * A thrown value travels as a graph of error descriptions (an error's `cause` and `errors` are
+ * descriptions too), each error described once however often it is reached, so shared stays
+ * shared and a cycle is a cycle. The worker describes at most THROWN_MAX_ERRORS errors nested at
+ * most THROWN_MAX_DEPTH deep; past that, an error travels as V8 clones it (class, message,
+ * stack, cause; no other fields). The parent refuses a description past those bounds as a
+ * broken answer (code ERR_INVOKE_BAD_ANSWER): it can only be forged, and rebuilding it is what
+ * would cost the parent.
+ */
+const THROWN_MAX_DEPTH = 16
+const THROWN_MAX_ERRORS = 1000
 /** Sent as an error's own fields, not among its other properties. */
 const TEXT_PROPERTIES = new Set(['name', 'message', 'stack'])
 const V8_FORMAT = 0xff
@@ -107,6 +117,12 @@ function decode(buffer, start = 0, end = buffer.length, lent = false) {
   if (tag !== V8_FORMAT) return JSON.parse(buffer.toString('utf8', start, end))
   const bytes = buffer.subarray(start, end)
   return v8.deserialize(lent ? Buffer.from(bytes) : bytes)
+}
+
+/** A worker's result or stream item: what `decode` reads, except a call's layout (no answer has it). */
+function decodeAnswer(buffer, start = 0, end = buffer.length, lent = false) {
+  if (buffer[start] === WITH_STRINGS) throw makeError('ERR_INVOKE_BAD_ANSWER', 'the worker answered in the layout of a call')
+  return decode(buffer, start, end, lent)
 }
 
 /** Whether `decode` leaves nothing that refers to `bytes` (it copies them into strings). */
@@ -217,17 +233,27 @@ function keyText(key) {
  */
 function encodeThrown(thrown) {
   try {
-    return v8.serialize(describeThrown(thrown, 0))
+    return v8.serialize(describeThrown(thrown, { described: new Map(), errors: 0, cut: null }, 0))
   } catch {
     return v8.serialize(unsendable('something'))
   }
 }
 
-function describeThrown(thrown, depth) {
-  if (!isError(thrown) || depth > MAX_DEPTH) {
-    if (cloneable(thrown)) return { kind: 'value', value: thrown }
-    if (thrown === null || typeof thrown !== 'object') return unsendable(kindOf(thrown))
+/** `state`: what was described already (by identity), how many errors, the one stand-in past the bounds. */
+function describeThrown(thrown, state, depth) {
+  const known = state.described.get(thrown)
+  if (known !== undefined) return known
+  const within = depth <= THROWN_MAX_DEPTH && state.errors < THROWN_MAX_ERRORS - 1
+  if (!isError(thrown) || !within) {
+    if (cloneable(thrown)) return remember(state, thrown, { kind: 'value', value: thrown })
+    // One description stands for everything past the bounds that V8 cannot clone.
+    if (!within) return (state.cut ??= leftOut())
+    if (thrown === null || typeof thrown !== 'object') {
+      state.errors++
+      return remember(state, thrown, unsendable(kindOf(thrown)))
+    }
   }
+  state.errors++
   // An Error, or an error-like object that cannot be cloned whole: it arrives as an Error with
   // what can be kept.
   const dropped = []
@@ -246,19 +272,40 @@ function describeThrown(thrown, depth) {
     pid: process.pid,
     props,
   }
-  // Past the depth, a chain is cut (it may be a cycle).
-  if (depth <= MAX_DEPTH && hasProperty(thrown, 'cause')) {
+  // Known before its cause and errors are described: a cycle comes back to it.
+  remember(state, thrown, description)
+  if (hasProperty(thrown, 'cause')) {
     const read = readProperty(thrown, 'cause', dropped, false)
-    if (read.ok) description.cause = describeThrown(read.value, depth + 1)
+    if (read.ok) description.cause = describeThrown(read.value, state, depth + 1)
   }
-  if (depth <= MAX_DEPTH && hasProperty(thrown, 'errors')) {
+  if (hasProperty(thrown, 'errors')) {
     const read = readProperty(thrown, 'errors', dropped, false)
-    if (read.ok && Array.isArray(read.value)) description.errors = read.value.map((e) => describeThrown(e, depth + 1))
+    if (read.ok && Array.isArray(read.value)) description.errors = describeErrors(read.value, state, depth + 1)
   }
   if (dropped.length > 0) {
     description.dropped = dropped.map((d) => d.key)
     description.message += ` (invoke-parallel: not sent: ${dropped.map((d) => d.why).join('; ')})`
   }
+  return description
+}
+
+function remember(state, thrown, description) {
+  if (thrown !== null && (typeof thrown === 'object' || typeof thrown === 'function')) state.described.set(thrown, description)
+  return description
+}
+
+/** An `errors` array described index by index: a hole or a getter reads as `errors[i]` does. */
+function describeErrors(errors, state, depth) {
+  const described = []
+  try {
+    for (let i = 0; i < errors.length; i++) described.push(describeThrown(errors[i], state, depth))
+  } catch {}
+  return described
+}
+
+function leftOut() {
+  const description = unsendable('something')
+  description.message = `invoke-parallel: an error past ${THROWN_MAX_ERRORS} errors or ${THROWN_MAX_DEPTH} levels of nesting that V8 cannot clone was left out`
   return description
 }
 
@@ -363,32 +410,92 @@ function defineField(object, key, value) {
   Object.defineProperty(object, key, { value, writable: true, enumerable: true, configurable: true })
 }
 
-/** Parent side: the bytes of a thrown value, rebuilt. */
+/** Parent side: the bytes of a thrown value, rebuilt; a description no worker makes throws ERR_INVOKE_BAD_ANSWER. */
 function decodeThrown(buffer) {
-  return reviveThrown(v8.deserialize(buffer))
+  return reviveThrown(v8.deserialize(buffer), { revived: new Map(), errors: 0 }, 0)
 }
 
-function reviveThrown(description) {
-  if (description.kind !== 'error') return description.value
-  const Native = NATIVE_ERRORS.get(description.native) || Error
-  const error =
-    Native === AggregateError
-      ? new AggregateError((description.errors || []).map(reviveThrown), description.message)
-      : new Native(description.message)
-  if (error.name !== description.name) {
-    Object.defineProperty(error, 'name', { value: description.name, writable: true, configurable: true })
+/**
+ * `description` rebuilt, each description once (by identity, in the order the worker described
+ * them, so the depth at which one is first met is the worker's), within the worker's bounds.
+ * Nothing here converts a received object to text: a sparse array's toString alone can take
+ * minutes.
+ */
+function reviveThrown(description, state, depth) {
+  if (description === null || typeof description !== 'object') throw badThrown('a description that is not an object')
+  if (description.kind === 'value') return description.value
+  if (description.kind !== 'error') throw badThrown('a description of no known kind')
+  const known = state.revived.get(description)
+  if (known !== undefined) return known
+  if (depth > THROWN_MAX_DEPTH) throw badThrown(`errors nested deeper than ${THROWN_MAX_DEPTH}`)
+  if (++state.errors > THROWN_MAX_ERRORS) throw badThrown(`more than ${THROWN_MAX_ERRORS} errors`)
+  const name = textField(description, 'name') ?? 'Error'
+  const message = textField(description, 'message') ?? ''
+  const Native = NATIVE_ERRORS.get(textField(description, 'native')) || Error
+  const error = Native === AggregateError ? new AggregateError([], message) : new Native(message)
+  state.revived.set(description, error)
+  if (error.name !== name) Object.defineProperty(error, 'name', { value: name, writable: true, configurable: true })
+  const { props } = description
+  if (props !== undefined) {
+    if (props === null || typeof props !== 'object') throw badThrown('fields that are not an object')
+    // Defined, not assigned: a field named __proto__ is a field, not the error's prototype.
+    for (const key of Object.keys(props)) defineField(error, key, props[key])
   }
-  // Defined, not assigned: a field named __proto__ is a field, not the error's prototype.
-  for (const [key, value] of Object.entries(description.props ?? {})) defineField(error, key, value)
-  if (description.dropped !== undefined) error.droppedProperties = description.dropped
+  if (description.dropped !== undefined) error.droppedProperties = textList(description.dropped)
   if ('cause' in description) {
-    Object.defineProperty(error, 'cause', { value: reviveThrown(description.cause), writable: true, configurable: true })
+    const cause = reviveThrown(description.cause, state, depth + 1)
+    Object.defineProperty(error, 'cause', { value: cause, writable: true, configurable: true })
+  }
+  if ('errors' in description) {
+    const list = description.errors
+    if (!isDenseArray(list)) throw badThrown('errors that are not a dense array')
+    const errors = []
+    for (let i = 0; i < list.length; i++) errors.push(reviveThrown(list[i], state, depth + 1))
+    // An AggregateError's own `errors` is not enumerable; another error's was a field.
+    Object.defineProperty(error, 'errors', { value: errors, writable: true, configurable: true, enumerable: Native !== AggregateError })
   }
   // The stack is the worker's (a thrown object without one gets its first line), marked so
   // nobody goes looking for those frames in the parent.
-  const stack = description.stack || `${description.name}: ${description.message}`
-  error.stack = `${stack}\n    at <invoke-parallel worker, pid ${description.pid}>`
+  const stack = textField(description, 'stack') || `${name}: ${message}`
+  const pid = Number.isSafeInteger(description.pid) ? description.pid : '?'
+  error.stack = `${stack}\n    at <invoke-parallel worker, pid ${pid}>`
   return error
 }
 
-module.exports = { encode, encodeCall, decode, decodesToCopy, encodeThrown, decodeThrown }
+function badThrown(what) {
+  return makeError('ERR_INVOKE_BAD_ANSWER', `the worker's thrown value could not be read: it has ${what}`)
+}
+
+/** A description's text field: a string, or undefined if absent; anything else is a forgery. */
+function textField(description, key) {
+  const value = description[key]
+  if (value === undefined || typeof value === 'string') return value
+  throw badThrown(`a ${key} that is not text`)
+}
+
+function textList(list) {
+  if (!isDenseArray(list) || !list.every((item) => typeof item === 'string')) throw badThrown('dropped fields that are not names')
+  return list
+}
+
+/**
+ * Whether `value` is an array with every index up to its length present. Checked by counting
+ * keys (V8 lists only the present ones of a sparse array), never by walking the length: a
+ * received sparse array can claim 2^32 - 1 elements in 15 bytes.
+ */
+function isDenseArray(value) {
+  return Array.isArray(value) && Object.keys(value).length === value.length
+}
+
+module.exports = {
+  encode,
+  encodeCall,
+  decode,
+  decodeAnswer,
+  decodesToCopy,
+  encodeThrown,
+  decodeThrown,
+  isDenseArray,
+  THROWN_MAX_DEPTH,
+  THROWN_MAX_ERRORS,
+}
