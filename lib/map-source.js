@@ -61,17 +61,87 @@ function syncReader(iterator) {
   }
 }
 
+/**
+ * An async source is read as far as it has items ready: a read ends early, with what it has,
+ * once the turn of the event loop it started in is over and the source's next() still waits
+ * (a socket, a queue or a file being written that pauses), so that the items at hand go to work
+ * and their results come back while the source waits. A next() that outlives its read is kept
+ * for the next one: no item is lost.
+ */
 function asyncReader(iterator) {
   let finished = false
+  /** A next() under way. */
+  let waiting = false
+  /** What a next() settled with while no read was there to take it: `{step}` or `{error}`. */
+  let early = null
+  /** The read under way: `take(outcome)` hands it one next()'s outcome. */
+  let reading = null
+
+  const settled = (outcome) => {
+    waiting = false
+    if (reading !== null) reading.take(outcome)
+    else early = outcome
+  }
+  const pull = () => {
+    waiting = true
+    let next
+    try {
+      next = Promise.resolve(iterator.next())
+    } catch (error) {
+      return settled({ error })
+    }
+    next.then(
+      (step) => settled({ step }),
+      (error) => settled({ error }),
+    )
+  }
+
   return {
-    async read(n) {
-      const items = []
-      while (!finished && items.length < n) {
-        const step = await iterator.next()
-        if (step.done) finished = true
-        else items.push(step.value)
-      }
-      return items
+    read(n) {
+      return new Promise((resolve, reject) => {
+        const items = []
+        let turnOver = false
+        const end = (error) => {
+          reading = null
+          clearImmediate(turn)
+          if (error === undefined) resolve(items)
+          else reject(error)
+        }
+        const more = () => {
+          while (!finished && items.length < n) {
+            if (early === null) {
+              if (turnOver && items.length > 0) return end()
+              if (!waiting) pull()
+              if (early === null) return undefined
+            }
+            const outcome = early
+            early = null
+            if (outcome.error !== undefined) {
+              finished = true
+              return end(outcome.error)
+            }
+            const { step } = outcome
+            if (step === null || typeof step !== 'object') {
+              finished = true
+              return end(new TypeError(`invoke.map: the source's next() gave ${step === null ? 'null' : `a ${typeof step}`}, not an iterator result`))
+            }
+            if (step.done) finished = true
+            else items.push(step.value)
+          }
+          return end()
+        }
+        const turn = setImmediate(() => {
+          turnOver = true
+          if (items.length > 0 && reading !== null) end()
+        })
+        reading = {
+          take(outcome) {
+            early = outcome
+            more()
+          },
+        }
+        more()
+      })
     },
     close() {
       if (finished) return

@@ -191,7 +191,10 @@ function run({ call, module, payload }, entry, fds) {
   try {
     ;[method, args] = wire.decode(payload)
     if (fds !== undefined) restoreHandles(args, fds)
-    const target = method === CHUNK_METHOD ? chunkTarget(entry.methods) : entry.methods.get(method)
+    const target =
+      method === CHUNK_METHOD
+        ? chunkTarget(entry.methods, { maxMessageSize, argumentBytes: payload.length })
+        : entry.methods.get(method)
     if (target === undefined) throw new TypeError(`${method} is not an exported function`)
     // Only once a module has asked for its calls' signals (by loading worker.js) does a call get one.
     const context = globalThis[CALL_CONTEXT]
