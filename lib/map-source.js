@@ -72,28 +72,32 @@ function asyncReader(iterator) {
   let finished = false
   /** A next() under way. */
   let waiting = false
-  /** What a next() settled with while no read was there to take it: `{step}` or `{error}`. */
-  let early = null
-  /** The read under way: `take(outcome)` hands it one next()'s outcome. */
+  /** A next() settled while no read was there to take it: its step, or its error if `failed`. */
+  let early = false
+  let failed = false
+  let outcome
+  /** The read under way: takes the outcome a next() settled with. */
   let reading = null
 
-  const settled = (outcome) => {
+  // One pair of callbacks for every next(): a read of thousands of items allocates none per item.
+  const settled = (isError) => (value) => {
     waiting = false
-    if (reading !== null) reading.take(outcome)
-    else early = outcome
+    early = true
+    failed = isError
+    outcome = value
+    reading?.()
   }
+  const onStep = settled(false)
+  const onError = settled(true)
   const pull = () => {
     waiting = true
     let next
     try {
-      next = Promise.resolve(iterator.next())
+      next = iterator.next()
     } catch (error) {
-      return settled({ error })
+      return onError(error)
     }
-    next.then(
-      (step) => settled({ step }),
-      (error) => settled({ error }),
-    )
+    Promise.resolve(next).then(onStep, onError)
   }
 
   return {
@@ -101,26 +105,27 @@ function asyncReader(iterator) {
       return new Promise((resolve, reject) => {
         const items = []
         let turnOver = false
-        const end = (error) => {
+        const end = (...error) => {
           reading = null
           clearImmediate(turn)
-          if (error === undefined) resolve(items)
-          else reject(error)
+          // A source may fail with anything, undefined included: the error is there if it was passed.
+          if (error.length === 0) resolve(items)
+          else reject(error[0])
         }
         const more = () => {
           while (!finished && items.length < n) {
-            if (early === null) {
+            if (!early) {
               if (turnOver && items.length > 0) return end()
               if (!waiting) pull()
-              if (early === null) return undefined
+              if (!early) return undefined
             }
-            const outcome = early
-            early = null
-            if (outcome.error !== undefined) {
+            early = false
+            const step = outcome
+            outcome = undefined
+            if (failed) {
               finished = true
-              return end(outcome.error)
+              return end(step)
             }
-            const { step } = outcome
             if (step === null || typeof step !== 'object') {
               finished = true
               return end(new TypeError(`invoke.map: the source's next() gave ${step === null ? 'null' : `a ${typeof step}`}, not an iterator result`))
@@ -132,14 +137,9 @@ function asyncReader(iterator) {
         }
         const turn = setImmediate(() => {
           turnOver = true
-          if (items.length > 0 && reading !== null) end()
+          if (items.length > 0 && reading === more) end()
         })
-        reading = {
-          take(outcome) {
-            early = outcome
-            more()
-          },
-        }
+        reading = more
         more()
       })
     },
