@@ -135,6 +135,16 @@ const forgedChunkAnswers = {
   'failures as a sparse array of 2^32 - 1': () => v8.serialize(v8.serialize([0, [null], sparse(), 0, 1024])),
   'values as a sparse array of 2^32 - 1': () => v8.serialize(v8.serialize([0, sparse(), null, 0, 1024])),
   'an error shared at 40 levels': () => v8.serialize(v8.serialize([0, [null], [[0, v8.serialize(doubling(40))]], 0, 1024])),
+  'a streamed answer of more parts than items': () => ({
+    frames: [
+      [19, []],
+      ...Array.from({ length: 3 }, () => [20, v8.serialize(v8.serialize([0, [1], null, 0, 1024]))]),
+      [17, v8.serialize(undefined)],
+    ],
+  }),
+  'a streamed answer with a part of no items': () => ({
+    frames: [[19, []], [20, v8.serialize(v8.serialize([0, [], null, 0, 1024]))], [17, v8.serialize(undefined)]],
+  }),
   'the same item failing twice': () => v8.serialize(v8.serialize([0, [null], [[0, v8.serialize({ kind: 'value', value: 1 })], [0, v8.serialize({ kind: 'value', value: 2 })]], 0, 1024])),
 }
 
@@ -145,7 +155,8 @@ test('forged chunk answers that claim more work than their bytes fail their chun
   const mod = await invoke.require('./fixtures/map-forger', { pool })
   let nextCall = 2
   for (const [what, forge] of Object.entries(forgedChunkAnswers)) {
-    const items = [{ forge: { call: nextCall, payload: forge() } }, { value: 'after' }]
+    const forged = forge()
+    const items = [{ forge: { call: nextCall, ...(forged instanceof Uint8Array ? { payload: forged } : forged) } }, { value: 'after' }]
     nextCall += items.length
     const delay = monitorEventLoopDelay({ resolution: 1 })
     delay.enable()
