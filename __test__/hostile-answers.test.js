@@ -65,6 +65,10 @@ const forgeries = {
     payload: () => v8.serialize(description({ stack: sparse() })),
   },
   'a result of 300,000 nested arrays': { kind: Kind.Resolved, payload: () => nestedArrays(300_000) },
+  'a result of 1,000,000 nested JSON brackets (2 MB)': {
+    kind: Kind.Resolved,
+    payload: () => Buffer.from('['.repeat(1e6) + ']'.repeat(1e6)),
+  },
   "a result in a call's layout (large strings ahead)": {
     kind: Kind.Resolved,
     payload: () => Buffer.concat([Buffer.from([0xfd, 1, 0, 0, 0, 0xff, 0xff, 0xff, 0x0f, 0, 0, 0, 0]), Buffer.from('[1,[2]]')]),

@@ -101,3 +101,17 @@ test('a function or symbol among the values is a TypeError with code ERR_INVOKE_
   )
   t.pass()
 })
+
+test("whatever a worker's encode writes, the parent's decodeAnswer reads: JSON near its budgets stays under the bytes it allows", (t) => {
+  const text = fc.string({ unit: 'binary', maxLength: 300 })
+  const nearBudgets = fc.dictionary(text, fc.oneof(text, fc.double(), fc.integer()), { maxKeys: 40 })
+  fc.assert(
+    fc.property(fc.oneof(value, jsonValue, nearBudgets), (sent) => {
+      const bytes = asBytes(wire.encode(sent, 'result', true))
+      const wrong = valueDifference(wire.decodeAnswer(bytes), sent)
+      if (wrong !== null) throw new Error(wrong)
+    }),
+    RUNS,
+  )
+  t.pass()
+})

@@ -43,6 +43,11 @@ const JSON_MAX_NODES = 256
 const JSON_MAX_DEPTH = 8
 /** Past this many characters of strings, V8's raw copy beats JSON's escaping and re-encoding. */
 const JSON_MAX_TEXT = 4096
+/**
+ * More than `encode` ever writes as JSON: its text escaped (6 bytes a character at most) and its
+ * nodes (a number is at most 24 characters, plus punctuation), with room to spare.
+ */
+const JSON_MAX_BYTES = 2 * (JSON_MAX_TEXT * 6 + JSON_MAX_NODES * 32)
 
 /**
  * Serializes `value`; a value that cannot be cloned becomes a TypeError that says where in
@@ -119,9 +124,17 @@ function decode(buffer, start = 0, end = buffer.length, lent = false) {
   return v8.deserialize(lent ? Buffer.from(bytes) : bytes)
 }
 
-/** A worker's result or stream item: what `decode` reads, except a call's layout (no answer has it). */
+/**
+ * A worker's result or stream item: what `decode` reads, except what `encode` never writes: a
+ * call's layout, or JSON longer than its budgets allow (a forged JSON of nested brackets takes
+ * JSON.parse ~300 ns a byte; V8's format refuses deep nesting at once).
+ */
 function decodeAnswer(buffer, start = 0, end = buffer.length, lent = false) {
-  if (buffer[start] === WITH_STRINGS) throw makeError('ERR_INVOKE_BAD_ANSWER', 'the worker answered in the layout of a call')
+  const tag = buffer[start]
+  if (tag === WITH_STRINGS) throw makeError('ERR_INVOKE_BAD_ANSWER', 'the worker answered in the layout of a call')
+  if (tag !== V8_FORMAT && tag !== RAW_STRING && end - start > JSON_MAX_BYTES) {
+    throw makeError('ERR_INVOKE_BAD_ANSWER', `the worker answered with ${end - start} bytes of JSON, more than it ever sends`)
+  }
   return decode(buffer, start, end, lent)
 }
 
@@ -187,6 +200,7 @@ function jsonExact(value, depth, budget) {
       if ((proto !== Object.prototype && proto !== null) || 'toJSON' in value) return false
       for (const key in value) {
         budget.text += key.length
+        if (budget.text > JSON_MAX_TEXT) return false
         if (!Object.hasOwn(value, key) || !jsonExact(value[key], depth + 1, budget)) return false
       }
       return true
