@@ -303,6 +303,7 @@ export interface PoolError extends Error {
     | 'ERR_INVOKE_WORKER_START'
     | 'ERR_INVOKE_WORKER_CRASHED'
     | 'ERR_INVOKE_QUEUE_FULL'
+    | 'ERR_INVOKE_BAD_ANSWER'
     | 'ERR_INVOKE_INTERNAL'
   pid?: number | null
   exitCode?: number | null
