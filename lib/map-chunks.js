@@ -61,9 +61,15 @@ class ChunkWindow {
     const { cancelToken: boundToken, ...boundRest } = target.bound
     this.#callOptions = { ...boundRest, cancelToken: this.#stop }
     for (const token of [o.signal, o.cancelToken, boundToken]) {
-      if (token === undefined) continue
-      if (isCancelled(token)) this.#cancel(cancelError(token))
-      else this.#listeners.push(onCancel(token, () => this.#cancel(cancelError(token))))
+      // Once one has fired, listening to the others would only leave listeners behind.
+      if (token === undefined || this.#over) continue
+      try {
+        if (isCancelled(token)) this.#cancel(cancelError(token))
+        else this.#listeners.push(onCancel(token, () => this.#cancel(cancelError(token))))
+      } catch (thrown) {
+        // A token whose properties throw (a getter, a Proxy): the iteration rejects with that.
+        this.#cancel(thrown)
+      }
     }
   }
 

@@ -97,9 +97,9 @@ function splitOutcomes(chunk, from, to, parts) {
   const bytes = encodeOutcomes(busy, { values: values.slice(from, to), failures: failures.length > 0 ? failures : null }, limits)
   if (bytes.length + ENVELOPE <= limits.maxMessageSize) return parts.push(bytes)
   if (to - from === 1) {
-    values[from] = undefined
-    byIndex.set(from, wire.encodeThrown(tooLarge('result', bytes.length, limits)))
-    return splitOutcomes(chunk, from, to, parts)
+    // Its result alone is too large: the item fails, and its failure (a short error) is the part.
+    const failure = [[0, wire.encodeThrown(tooLarge('result', bytes.length, limits))]]
+    return parts.push(encodeOutcomes(busy, { values: [undefined], failures: failure }, limits))
   }
   const middle = from + Math.floor((to - from) / 2)
   splitOutcomes(chunk, from, middle, parts)
@@ -112,7 +112,9 @@ async function* sendParts(parts) {
 
 /** `outcomes` (`{values, failures}`) encoded; a value that cannot cross becomes its item's failure, in `outcomes`. */
 function encodeOutcomes(busy, outcomes, { argumentBytes, maxMessageSize }) {
-  const answer = () => wire.encode([busy, outcomes.values, outcomes.failures, argumentBytes, maxMessageSize], 'result')
+  // An unknown limit is said as 0: the parent then sizes by time alone.
+  const limit = Number.isFinite(maxMessageSize) ? maxMessageSize : 0
+  const answer = () => wire.encode([busy, outcomes.values, outcomes.failures, argumentBytes, limit], 'result')
   try {
     return answer()
   } catch {
@@ -147,7 +149,12 @@ function tooLarge(what, size, { maxMessageSize }) {
  * What a chunk call runs, in the shape of a module's method (lib/worker/main.js). `limits`:
  * `maxMessageSize`, and `argumentBytes`, the size of the call's own message.
  */
-function chunkTarget(methods, limits) {
+function chunkTarget(methods, { maxMessageSize, argumentBytes }) {
+  // A worker started without the pool's limits (by another host, say) splits nothing.
+  const limits = {
+    maxMessageSize: maxMessageSize > 0 ? maxMessageSize : Infinity,
+    argumentBytes: argumentBytes >= 0 ? argumentBytes : 0,
+  }
   return { fn: (name, items) => runChunk(methods, name, items, limits), self: undefined }
 }
 
