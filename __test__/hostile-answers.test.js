@@ -129,3 +129,21 @@ test.serial('a forged thrown value within the bounds that shares one error at ev
   t.is(after, 'after')
   await pool.close()
 })
+
+for (const [what, names] of Object.entries({
+  'a sparse array of 2^32 - 1': sparse,
+  'a list holding a sparse array': () => [sparse()],
+  'a number': () => 7,
+})) {
+  test.serial(`a load answered with ${what} for its method names rejects with ERR_INVOKE_BAD_ANSWER; later loads work`, async (t) => {
+    t.timeout(60000)
+    const pool = freshPool(t, { limit: 1, onError: () => {} })
+    const mod = await invoke.require('./fixtures/hostile-frames', { pool })
+    await mod.forgeNextLoad(bytes(v8.serialize(names())))
+    const { result, heapGrowthMB, loopBlockedMs } = await measured(() => invoke.require('./fixtures/echo', { pool }).catch((e) => e))
+    t.log(`heap +${heapGrowthMB.toFixed(1)} MB, loop blocked at most ${loopBlockedMs.toFixed(0)} ms`)
+    t.is(result.code, 'ERR_INVOKE_BAD_ANSWER', String(result?.stack ?? result))
+    const echo = await invoke.require('./fixtures/echo', { pool })
+    t.is(await echo.add(2, 3), 5)
+  })
+}
