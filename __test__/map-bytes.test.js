@@ -145,6 +145,10 @@ const forgedChunkAnswers = {
   'a streamed answer with a part of no items': () => ({
     frames: [[19, []], [20, v8.serialize(v8.serialize([0, [], null, 0, 1024]))], [17, v8.serialize(undefined)]],
   }),
+  "two failures sharing one error's bytes": () => {
+    const thrown = v8.serialize({ kind: 'value', value: 1 })
+    return { chunk: 2, payload: v8.serialize(v8.serialize([0, [null, null], [[0, thrown], [1, thrown]], 0, 1024])) }
+  },
   'the same item failing twice': () => v8.serialize(v8.serialize([0, [null], [[0, v8.serialize({ kind: 'value', value: 1 })], [0, v8.serialize({ kind: 'value', value: 2 })]], 0, 1024])),
 }
 
@@ -156,17 +160,20 @@ test('forged chunk answers that claim more work than their bytes fail their chun
   let nextCall = 2
   for (const [what, forge] of Object.entries(forgedChunkAnswers)) {
     const forged = forge()
-    const items = [{ forge: { call: nextCall, ...(forged instanceof Uint8Array ? { payload: forged } : forged) } }, { value: 'after' }]
-    nextCall += items.length
+    const { chunk = 1, ...frames } = forged instanceof Uint8Array ? { payload: forged } : forged
+    // The forged chunk (padded to `chunk` items), then one honest chunk.
+    const pad = Array.from({ length: chunk - 1 }, () => ({ value: 'pad' }))
+    const items = [{ forge: { call: nextCall, ...frames } }, ...pad, ...Array.from({ length: chunk }, () => ({ value: 'after' }))]
+    nextCall += 2
     const delay = monitorEventLoopDelay({ resolution: 1 })
     delay.enable()
     const heapBefore = process.memoryUsage().heapUsed
-    const got = await collect(invoke.map(mod.forgeOrEcho, items, { chunk: 1, concurrency: 1, settle: true }))
+    const got = await collect(invoke.map(mod.forgeOrEcho, items, { chunk, concurrency: 1, settle: true }))
     delay.disable()
     t.log(`${what}: loop blocked at most ${(delay.max / 1e6).toFixed(0)} ms, heap ${((process.memoryUsage().heapUsed - heapBefore) / 2 ** 20).toFixed(1)} MB`)
     t.is(got[0].status, 'rejected', what)
     t.is(got[0].reason.code, 'ERR_INVOKE_BAD_ANSWER', what)
     t.regex(got[0].reason.message, /answer to a map chunk could not be read/)
-    t.deepEqual(got[1], { status: 'fulfilled', value: 'after' }, what)
+    t.deepEqual(got.slice(chunk), Array(chunk).fill({ status: 'fulfilled', value: 'after' }), what)
   }
 })

@@ -142,6 +142,18 @@ const forgeries = {
   'a cause that describes nothing': () => error({ cause: 7 }),
   'fields that are not an object': () => error({ props: 'x' }),
   'no description at all': () => null,
+  'one fields object shared by two errors': () => {
+    const props = { code: 'x' }
+    return error({ native: 'AggregateError', props, errors: [error({ props })] })
+  },
+  'one errors list shared by two errors': () => {
+    const list = [error()]
+    return error({ native: 'AggregateError', errors: [error({ native: 'AggregateError', errors: list }), error({ native: 'AggregateError', errors: list })] })
+  },
+  'one dropped list shared by two errors': () => {
+    const dropped = ['f']
+    return error({ dropped, cause: error({ dropped }) })
+  },
 }
 
 for (const [what, forge] of Object.entries(forgeries)) {

@@ -59,6 +59,8 @@ function decodePart(bytes) {
 }
 
 function outcomesOf(parts, answerBytes, size) {
+  /** Each failure's bytes are its own: bytes shared by many failures would be decoded once each. */
+  const thrownBytes = new Set()
   let values = null
   let reasons = null
   let busy = 0
@@ -80,6 +82,8 @@ function outcomesOf(parts, answerBytes, size) {
         const [index, thrown] = failure
         if (!Number.isInteger(index) || index < 0 || index >= count) throw bad('a failure names no item')
         if (!(thrown instanceof Uint8Array)) throw bad("a failure's error is not bytes")
+        if (thrownBytes.has(thrown)) throw bad("two failures share one error's bytes")
+        thrownBytes.add(thrown)
         reasons ??= new Map()
         if (reasons.has(at + index)) throw bad('an item failed twice')
         reasons.set(at + index, wire.decodeThrown(thrown))

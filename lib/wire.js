@@ -426,7 +426,7 @@ function defineField(object, key, value) {
 
 /** Parent side: the bytes of a thrown value, rebuilt; a description no worker makes throws ERR_INVOKE_BAD_ANSWER. */
 function decodeThrown(buffer) {
-  return reviveThrown(v8.deserialize(buffer), { revived: new Map(), errors: 0 }, 0)
+  return reviveThrown(v8.deserialize(buffer), { revived: new Map(), errors: 0, parts: new Set() }, 0)
 }
 
 /**
@@ -452,10 +452,11 @@ function reviveThrown(description, state, depth) {
   const { props } = description
   if (props !== undefined) {
     if (props === null || typeof props !== 'object') throw badThrown('fields that are not an object')
+    onlyPart(state, props)
     // Defined, not assigned: a field named __proto__ is a field, not the error's prototype.
     for (const key of Object.keys(props)) defineField(error, key, props[key])
   }
-  if (description.dropped !== undefined) error.droppedProperties = textList(description.dropped)
+  if (description.dropped !== undefined) error.droppedProperties = textList(onlyPart(state, description.dropped))
   if ('cause' in description) {
     const cause = reviveThrown(description.cause, state, depth + 1)
     Object.defineProperty(error, 'cause', { value: cause, writable: true, configurable: true })
@@ -463,6 +464,7 @@ function reviveThrown(description, state, depth) {
   if ('errors' in description) {
     const list = description.errors
     if (!isDenseArray(list)) throw badThrown('errors that are not a dense array')
+    onlyPart(state, list)
     const errors = []
     for (let i = 0; i < list.length; i++) errors.push(reviveThrown(list[i], state, depth + 1))
     // An AggregateError's own `errors` is not enumerable; another error's was a field.
@@ -474,6 +476,17 @@ function reviveThrown(description, state, depth) {
   const pid = Number.isSafeInteger(description.pid) ? description.pid : '?'
   error.stack = `${stack}\n    at <invoke-parallel worker, pid ${pid}>`
   return error
+}
+
+/**
+ * `part` (an error's fields, its dropped names, its errors list), which must be that error's
+ * own: the worker makes each anew, and one shared by many errors would be walked once per error,
+ * a cost its bytes do not show.
+ */
+function onlyPart(state, part) {
+  if (state.parts.has(part)) throw badThrown('fields or a list shared by two errors')
+  state.parts.add(part)
+  return part
 }
 
 function badThrown(what) {
