@@ -142,6 +142,20 @@ test('a source that throws after pausing: the results of the items before it, th
   t.deepEqual(seen, [1, 4])
 })
 
+test('a source that throws as it starts, or gives no iterator, rejects the iteration instead of throwing from map()', async (t) => {
+  const { load } = setup(t)
+  const mod = await load()
+  const throwing = { [Symbol.asyncIterator]() { throw new RangeError('no iterator today') } }
+  const results = invoke.map(mod.square, throwing)
+  await t.throwsAsync(async () => {
+    for await (const _ of results);
+  }, { instanceOf: RangeError, message: 'no iterator today' })
+  const notAnIterator = { [Symbol.iterator]: () => 5 }
+  await t.throwsAsync(async () => {
+    for await (const _ of invoke.map(mod.square, notAnIterator));
+  }, { instanceOf: TypeError })
+})
+
 /** A run: bursts of items with a pause after each, the consumer stopping after `stopAt` results (or never). */
 const runs = fc.record({
   bursts: fc.array(fc.integer({ min: 1, max: 40 }), { minLength: 1, maxLength: 6 }),

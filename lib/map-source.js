@@ -17,8 +17,18 @@ function checkItems(items) {
  */
 function itemReader(items) {
   if (Array.isArray(items)) return arrayReader(items)
-  if (typeof items[Symbol.asyncIterator] === 'function') return asyncReader(items[Symbol.asyncIterator]())
-  return syncReader(items[Symbol.iterator]())
+  try {
+    if (typeof items[Symbol.asyncIterator] === 'function') return asyncReader(items[Symbol.asyncIterator]())
+    return syncReader(items[Symbol.iterator]())
+  } catch (error) {
+    // A source that throws as it starts fails the iteration, as one that throws later does.
+    return {
+      read() {
+        throw error
+      },
+      close() {},
+    }
+  }
 }
 
 function arrayReader(array) {
