@@ -9,42 +9,12 @@ const v8 = require('node:v8')
 const fc = require('fast-check')
 const wire = require('../lib/wire')
 const { THROWN_MAX_DEPTH, THROWN_MAX_ERRORS } = wire
+const invoke = require('..')
+const { graphs, buildGraph, Custom } = require('./helpers/error-graph')
+const { checkProperty } = require('./helpers/fuzz')
 
-const CLASSES = ['Error', 'TypeError', 'RangeError', 'SyntaxError', 'AggregateError', 'Custom']
-class Custom extends Error {}
-
-/**
- * A graph of up to THROWN_MAX_DEPTH errors (so that every path stays within the depth): node i's
- * `cause` and `errors` point at any nodes, itself and earlier ones included, repeats allowed.
- */
-const graphs = fc
-  .integer({ min: 1, max: THROWN_MAX_DEPTH })
-  .chain((n) =>
-    fc.array(
-      fc.record({
-        type: fc.constantFrom(...CLASSES),
-        message: fc.string({ maxLength: 8 }),
-        cause: fc.option(fc.nat(n - 1), { nil: undefined }),
-        errors: fc.array(fc.nat(n - 1), { maxLength: 4 }),
-        code: fc.option(fc.string({ maxLength: 4 }), { nil: undefined }),
-      }),
-      { minLength: n, maxLength: n },
-    ),
-  )
-
-function buildGraph(specs) {
-  const nodes = specs.map(({ type, message }) => {
-    if (type === 'AggregateError') return new AggregateError([], message)
-    return new (type === 'Custom' ? Custom : globalThis[type])(message)
-  })
-  specs.forEach((spec, i) => {
-    const node = nodes[i]
-    if (spec.cause !== undefined) node.cause = nodes[spec.cause]
-    if (spec.type === 'AggregateError') node.errors = spec.errors.map((j) => nodes[j])
-    if (spec.code !== undefined) node.code = spec.code
-  })
-  return nodes[0]
-}
+/** Graphs of at most THROWN_MAX_DEPTH errors: every path stays within the depth. */
+const withinDepth = graphs(THROWN_MAX_DEPTH)
 
 /** What differs between the graph sent and the one that arrived, walked together: null if nothing. */
 function graphDifference(sent, got) {
@@ -78,7 +48,7 @@ function graphDifference(sent, got) {
 
 test('errors reached twice arrive as one error and cycles as cycles, for generated graphs', (t) => {
   fc.assert(
-    fc.property(graphs, (specs) => {
+    fc.property(withinDepth, (specs) => {
       const sent = buildGraph(specs)
       const wrong = graphDifference(sent, wire.decodeThrown(wire.encodeThrown(sent)))
       if (wrong !== null) throw new Error(wrong)
@@ -86,6 +56,24 @@ test('errors reached twice arrive as one error and cycles as cycles, for generat
     { numRuns: 300 },
   )
   t.pass()
+})
+
+test('through a real worker too: a thrown graph arrives with its sharing and cycles', async (t) => {
+  const pool = invoke.pool({ limit: 1 })
+  t.teardown(() => pool.close({ force: true }))
+  const mod = await invoke.require('./fixtures/throws-graph', { pool })
+  await checkProperty(
+    t,
+    withinDepth,
+    async (specs) => {
+      const got = await mod.throwGraph(specs).then(
+        () => null,
+        (error) => error,
+      )
+      return got === null ? 'it resolved' : graphDifference(buildGraph(specs), got)
+    },
+    { runs: 60, msPerRun: 200 },
+  )
 })
 
 test('an error shared at every level of a deep AggregateError costs one error per level each way', (t) => {
