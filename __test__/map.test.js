@@ -363,6 +363,15 @@ test('bad arguments throw a TypeError or RangeError naming what is wrong', async
   t.throws(() => invoke.map(mod.square, [], { ordered: 'yes' }), { instanceOf: TypeError, message: /ordered/ })
   t.throws(() => invoke.map(mod.square, [], { nope: true }), { instanceOf: TypeError, message: /unknown option "nope"/ })
   t.throws(() => invoke.map(mod.square, [], { signal: {} }), { instanceOf: TypeError, message: /signal/ })
+  // Each with the code of its kind, as the pool's own option errors.
+  t.throws(() => invoke.map(() => 1, []), { code: 'ERR_INVALID_ARG_TYPE' })
+  t.throws(() => invoke.map(mod.square, 42), { code: 'ERR_INVALID_ARG_TYPE' })
+  t.throws(() => invoke.map(mod.square, [], null), { code: 'ERR_INVALID_ARG_TYPE' })
+  t.throws(() => invoke.map(mod.square, [], { chunk: 0 }), { code: 'ERR_OUT_OF_RANGE' })
+  t.throws(() => invoke.map(mod.square, [], { chunk: '1' }), { code: 'ERR_INVALID_ARG_TYPE' })
+  t.throws(() => invoke.map(mod.square, [], { nope: true }), { code: 'ERR_INVALID_ARG_VALUE' })
+  t.throws(() => invoke.map(mod.square, [], { timeout: -1 }), { instanceOf: TypeError, code: 'ERR_INVALID_ARG_VALUE' })
+  t.throws(() => invoke.map(mod.square, [], { settle: 1 }), { code: 'ERR_INVALID_ARG_TYPE' })
 })
 
 test('a chunk answer of the wrong shape fails that chunk\'s items only; the map and the pool go on', async (t) => {
