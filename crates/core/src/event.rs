@@ -164,4 +164,14 @@ pub enum Action {
   Room,
   /// Every worker has exited after a close; the driver can stop.
   Closed,
+  /// Where and how a traced call ran, just before the worker's answer settles it: the worker's
+  /// pid, the attempt that answered (1 for the first), and its wait and run times in
+  /// microseconds (as `Stats` counts them).
+  Traced {
+    call: CallId,
+    pid: Option<u32>,
+    attempt: u32,
+    wait_us: u64,
+    run_us: u64,
+  },
 }
