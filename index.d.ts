@@ -57,6 +57,17 @@ export interface PoolOptions {
 }
 
 /** `pool.stats()`. */
+/** A distribution of durations in milliseconds (percentiles within 1/16 of the exact ones). */
+export interface TimeSummary {
+  count: number
+  mean: number
+  min: number
+  max: number
+  p50: number
+  p90: number
+  p99: number
+}
+
 export interface PoolStats {
   /** Workers alive: starting, ready or on their way out. */
   workers: number
@@ -74,6 +85,12 @@ export interface PoolStats {
   failed: number
   /** Times a call was sent again because its worker died. */
   retried: number
+  /** Answered method calls, from submission to the dispatch that answered (ms). */
+  waitTime: TimeSummary
+  /** Answered method calls, from that dispatch to the answer (ms). */
+  runTime: TimeSummary
+  /** Time workers had a call in flight over what `limit` workers could have had since the pool started, 0 to 1. */
+  utilization: number
 }
 
 /** What Node's AbortSignal offers that a cancel token needs (an AbortSignal fits). */

@@ -56,6 +56,38 @@ pub struct PoolStats {
   pub completed: f64,
   pub failed: f64,
   pub retried: f64,
+  /// Answered method calls' times from submission to dispatch and from dispatch to answer.
+  pub wait_time: TimeSummary,
+  pub run_time: TimeSummary,
+  /// Worker busy time over what `limit` workers could have spent since the pool started.
+  pub utilization: f64,
+}
+
+/// A distribution of durations, in milliseconds (from microseconds).
+#[napi(object)]
+pub struct TimeSummary {
+  pub count: f64,
+  pub mean: f64,
+  pub min: f64,
+  pub max: f64,
+  pub p50: f64,
+  pub p90: f64,
+  pub p99: f64,
+}
+
+impl From<crate::core::Summary> for TimeSummary {
+  fn from(s: crate::core::Summary) -> Self {
+    let ms = |us: u64| us as f64 / 1000.0;
+    TimeSummary {
+      count: s.count as f64,
+      mean: ms(s.mean),
+      min: ms(s.min),
+      max: ms(s.max),
+      p50: ms(s.p50),
+      p90: ms(s.p90),
+      p99: ms(s.p99),
+    }
+  }
 }
 
 #[napi(custom_finalize)]
@@ -178,7 +210,17 @@ impl NativePool {
       completed: s.completed as f64,
       failed: s.failed as f64,
       retried: s.retried as f64,
+      wait_time: s.wait.into(),
+      run_time: s.run.into(),
+      utilization: if s.capacity_us == 0 { 0.0 } else { (s.busy_us as f64 / s.capacity_us as f64).min(1.0) },
     }
+  }
+
+  /// Asks for where and how call `id` ran: a CallTrace entry just before its settlement (for a
+  /// call the pool still has; nothing for one it refused or settled already).
+  #[napi]
+  pub fn trace(&self, id: u32) {
+    self.driver.trace(id);
   }
 
   /// True when a method call made now would be accepted (not refused for `maxQueue`), counting

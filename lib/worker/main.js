@@ -15,6 +15,7 @@ const { recordIdentity } = require('./identity')
 const { PaceReporter } = require('./pace')
 const { ReadBuffer } = require('./read-buffer')
 const { Inbox } = require('./inbox')
+const traced = require('./traced-call')
 
 recordIdentity()
 
@@ -62,6 +63,8 @@ const callOfSignal = new WeakMap()
 const streams = new Map()
 /** Calls started and not yet answered, to pin an uncaught exception on the one running. */
 const running = new Set()
+/** call id -> its message on `invoke-parallel:worker-call`, while someone here listens (./traced-call.js). */
+const tracedCalls = new Map()
 /** The pool's limits, from lib/pool.js. */
 const { maxMemory, maxMessageSize } = JSON.parse(process.argv[2] ?? '{}')
 let recycleRequested = false
@@ -95,7 +98,7 @@ channel.on('error', () => process.exit(0))
 
 function load({ call, module, payload }) {
   const path = payload.toString('utf8')
-  const entry = {}
+  const entry = { path }
   modules.set(module, entry)
   const loading = lastAsyncLoad === null ? evaluate(entry, path) : lastAsyncLoad.then(() => evaluate(entry, path))
   if (loading !== undefined) {
@@ -187,21 +190,28 @@ function run({ call, module, payload }, entry, fds) {
   writer.begin()
   if (entry === undefined) return reject(call, new Error(`invoke-parallel: module ${module} was never loaded here`))
   if (entry.error) return reject(call, entry.error)
-  let method, args, result
+  let method, args, traceparent, result
   try {
-    ;[method, args] = wire.decode(payload)
+    ;[method, args, traceparent] = wire.decode(payload)
     if (fds !== undefined) restoreHandles(args, fds)
     const target = method === CHUNK_METHOD ? chunkTarget(entry.methods) : entry.methods.get(method)
     if (target === undefined) throw new TypeError(`${method} is not an exported function`)
     // Only once a module has asked for its calls' signals (by loading worker.js) does a call get one.
     const context = globalThis[CALL_CONTEXT]
-    if (context === undefined) {
-      result = target.fn.apply(target.self, args)
-    } else {
+    let invoke = () => target.fn.apply(target.self, args)
+    if (context !== undefined) {
       const controller = new AbortController()
       controllers.set(call, controller)
       callOfSignal.set(controller.signal, call)
-      result = context.run(controller.signal, () => target.fn.apply(target.self, args))
+      const inContext = invoke
+      invoke = () => context.run(controller.signal, inContext)
+    }
+    if (traced.tracing()) {
+      const message = { module: entry.path, method, arguments: args, traceparent, callId: call }
+      tracedCalls.set(call, message)
+      result = traced.runTraced(message, invoke)
+    } else {
+      result = invoke()
     }
   } catch (error) {
     reject(call, error)
@@ -324,6 +334,7 @@ function resolve(call, value) {
   } catch (error) {
     return reject(call, error)
   }
+  finishTraced(call, true, value)
   if (handles === null) return sendAnswer(Kind.Resolved, call, payload)
   handleChannel().sendHandles(HANDLE_FD, handles.fds)
   sendAnswer(Kind.Resolved | HANDLES_FLAG, call, payload)
@@ -332,6 +343,7 @@ function resolve(call, value) {
 
 function reject(call, error) {
   finished(call)
+  finishTraced(call, false, error)
   sendAnswer(Kind.Rejected, call, encodeThrownWithin(error))
 }
 
@@ -352,6 +364,14 @@ function tooLarge(what, size) {
   const error = makeError('ERR_INVOKE_MESSAGE_TOO_LARGE', what, size, maxMessageSize)
   error.stack = undefined
   return error
+}
+
+function finishTraced(call, ok, value) {
+  if (tracedCalls.size === 0) return
+  const message = tracedCalls.get(call)
+  if (message === undefined) return
+  tracedCalls.delete(call)
+  traced.finish(message, ok, value)
 }
 
 /** The call is answered: forget it, and ask to be replaced if memory has grown past the ceiling. */

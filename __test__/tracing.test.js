@@ -1,0 +1,192 @@
+'use strict'
+// diagnostics_channel: what a tracer subscribed in the parent sees of calls, loads and workers,
+// and the traceparent it sets crossing into the worker (lib/tracing.js, lib/worker/traced-call.js).
+
+const test = require('ava')
+const dc = require('node:diagnostics_channel')
+const fc = require('fast-check')
+const fs = require('node:fs')
+const os = require('node:os')
+const path = require('node:path')
+const invoke = require('..')
+const { validTraceparent } = require('../lib/tracing')
+
+const calls = dc.tracingChannel('invoke-parallel:call')
+const loads = dc.tracingChannel('invoke-parallel:load')
+
+/** Subscribes `handlers` to a tracing channel for the test's length. */
+function listen(t, channel, handlers) {
+  channel.subscribe(handlers)
+  t.teardown(() => channel.unsubscribe(handlers))
+}
+
+const TRACEPARENT = '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01'
+
+// ava runs a file's tests one at a time (test.serial): the channels are process-wide.
+test.serial('a call is published start, end, asyncStart, asyncEnd with where and how it ran', async (t) => {
+  const pool = invoke.pool({ limit: 1 })
+  t.teardown(() => pool.close({ force: true }))
+  const traced = await invoke.require('./fixtures/traced', { pool })
+  const events = []
+  listen(t, calls, {
+    start: (m) => {
+      events.push('start')
+      m.traceparent = TRACEPARENT
+    },
+    end: () => events.push('end'),
+    asyncStart: (m) => events.push(['asyncStart', { ...m, pool: m.pool === pool }]),
+    asyncEnd: () => events.push('asyncEnd'),
+    error: (m) => events.push(['error', m.error.message]),
+  })
+  const pid = await traced.pid()
+  t.is(await traced.add(2, 3), 5)
+  const [start, end, [, message], asyncEnd] = events.slice(4)
+  t.deepEqual([start, end, asyncEnd], ['start', 'end', 'asyncEnd'])
+  t.like(message, { module: require.resolve('./fixtures/traced'), method: 'add', pool: true, workerPid: pid, attempt: 1 })
+  t.like(message, { outcome: 'resolved', result: 5, traceparent: TRACEPARENT, arguments: [2, 3] })
+  t.true(message.waitMs >= 0 && message.runMs >= 0)
+})
+
+test.serial('the traceparent a subscriber sets reaches the worker, its channel and its store', async (t) => {
+  const pool = invoke.pool({ limit: 1 })
+  t.teardown(() => pool.close({ force: true }))
+  const traced = await invoke.require('./fixtures/traced', { pool })
+  listen(t, calls, { start: (m) => (m.traceparent = TRACEPARENT) })
+  t.is(await traced.context(), TRACEPARENT)
+  await t.throwsAsync(traced.fail('nope'), { message: 'nope' })
+  const seen = await traced.seen()
+  t.deepEqual(seen.slice(0, 4), [
+    ['start', 'context', TRACEPARENT, 'string'],
+    ['end', 'context'],
+    ['asyncStart', 'context', TRACEPARENT],
+    ['asyncEnd', 'context'],
+  ])
+  t.deepEqual(seen.slice(4, 9), [
+    ['start', 'fail', TRACEPARENT, 'string'],
+    ['end', 'fail'],
+    ['error', 'fail', 'nope'],
+    ['asyncStart', 'fail', 'nope'],
+    ['asyncEnd', 'fail'],
+  ])
+})
+
+test.serial('without a subscriber in the parent, nothing crosses: the worker sees no traceparent', async (t) => {
+  const pool = invoke.pool({ limit: 1 })
+  t.teardown(() => pool.close({ force: true }))
+  const traced = await invoke.require('./fixtures/traced', { pool })
+  t.is(await traced.context(), null)
+  t.deepEqual((await traced.seen())[0], ['start', 'context', null, 'string'])
+})
+
+test.serial('a failed call says why: rejected by its function, failed by the pool, cancelled', async (t) => {
+  const pool = invoke.pool({ limit: 1, onError: () => {} })
+  t.teardown(() => pool.close({ force: true }))
+  const traced = await invoke.require('./fixtures/traced', { pool })
+  const ended = []
+  listen(t, calls, { asyncEnd: (m) => ended.push([m.method, m.outcome, m.error?.code ?? null]) })
+  await t.throwsAsync(traced.fail('thrown'))
+  await t.throwsAsync(traced({ noRetry: true }).exit())
+  const controller = new AbortController()
+  const cancelled = traced({ cancelToken: controller.signal }).context()
+  controller.abort()
+  await t.throwsAsync(cancelled)
+  t.deepEqual(ended, [
+    ['fail', 'rejected', null],
+    ['exit', 'failed', 'ERR_INVOKE_WORKER_DIED'],
+    ['context', 'cancelled', ended[2]?.[2]],
+  ])
+})
+
+test.serial('a retried call says the attempt that answered, on the worker that did', async (t) => {
+  const pool = invoke.pool({ limit: 1, onError: () => {} })
+  t.teardown(() => pool.close({ force: true }))
+  const mod = await invoke.require('./fixtures/dies-once', { pool })
+  const ended = []
+  listen(t, calls, { asyncEnd: (m) => ended.push(m) })
+  const marker = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'traced-')), 'marker')
+  const pid = await mod.exitOnce(marker)
+  t.not(Number(fs.readFileSync(marker, 'utf8')), pid)
+  t.like(ended[0], { method: 'exitOnce', outcome: 'resolved', attempt: 2, workerPid: pid })
+})
+
+test.serial('module loads are published on invoke-parallel:load', async (t) => {
+  const pool = invoke.pool({ limit: 1 })
+  t.teardown(() => pool.close({ force: true }))
+  const events = []
+  listen(t, loads, {
+    start: (m) => events.push(['start', m.module, m.pool === pool]),
+    asyncEnd: (m) => events.push(['asyncEnd', m.module, m.result?.names?.includes('add') ?? m.error?.code]),
+  })
+  await invoke.require('./fixtures/traced', { pool })
+  const file = require.resolve('./fixtures/traced')
+  t.deepEqual(events, [
+    ['start', file, true],
+    ['asyncEnd', file, true],
+  ])
+})
+
+test.serial('worker processes are published as they start and exit', async (t) => {
+  const spawned = []
+  const exited = []
+  const onSpawn = (m) => spawned.push(m)
+  const onExit = (m) => exited.push(m)
+  dc.subscribe('invoke-parallel:worker-spawn', onSpawn)
+  dc.subscribe('invoke-parallel:worker-exit', onExit)
+  t.teardown(() => {
+    dc.unsubscribe('invoke-parallel:worker-spawn', onSpawn)
+    dc.unsubscribe('invoke-parallel:worker-exit', onExit)
+  })
+  const pool = invoke.pool({ limit: 1, onError: () => {} })
+  const traced = await invoke.require('./fixtures/traced', { pool })
+  const first = await traced.pid()
+  await t.throwsAsync(traced({ noRetry: true }).exit())
+  const second = await traced.pid()
+  await pool.close()
+  const mine = (list) => list.filter((m) => m.pool === pool)
+  t.deepEqual(
+    mine(spawned).map((m) => [m.pid, m.workerId]),
+    [
+      [first, 1],
+      [second, 1],
+    ],
+  )
+  t.deepEqual(
+    mine(exited).map((m) => [m.pid, m.workerId, m.exitCode, m.signal, m.expected]),
+    [
+      [first, 1, 3, null, false],
+      [second, 1, 0, null, true],
+    ],
+  )
+})
+
+test('a traceparent crosses only if it is one: the W3C fields, else nothing', (t) => {
+  t.is(validTraceparent(TRACEPARENT), TRACEPARENT)
+  t.is(validTraceparent(`${TRACEPARENT}-later-version-fields`), TRACEPARENT)
+  for (const bad of [undefined, 42, '', TRACEPARENT.toUpperCase(), `ff${TRACEPARENT.slice(2)}`]) {
+    t.is(validTraceparent(bad), undefined)
+  }
+  t.is(validTraceparent('00-00000000000000000000000000000000-b7ad6b7169203331-01'), undefined)
+  t.is(validTraceparent('00-0af7651916cd43dd8448eb211c80319c-0000000000000000-01'), undefined)
+  fc.assert(
+    fc.property(fc.string({ unit: 'binary', maxLength: 80 }), (text) => {
+      const valid = validTraceparent(text)
+      return valid === undefined || /^[0-9a-f]{2}-[0-9a-f]{32}-[0-9a-f]{16}-[0-9a-f]{2}$/.test(valid)
+    }),
+  )
+})
+
+test.serial('a subscriber that sets a bad traceparent costs the trace, not the call', async (t) => {
+  const pool = invoke.pool({ limit: 1 })
+  t.teardown(() => pool.close({ force: true }))
+  const traced = await invoke.require('./fixtures/traced', { pool })
+  for (const bad of [{ toString: () => TRACEPARENT }, 'x'.repeat(10000), '00-zz', Symbol('x')]) {
+    const set = (m) => (m.traceparent = bad)
+    calls.start.subscribe(set)
+    try {
+      t.is(await traced.context(), null)
+    } finally {
+      calls.start.unsubscribe(set)
+    }
+  }
+})
+

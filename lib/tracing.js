@@ -1,0 +1,85 @@
+'use strict'
+// What the pool publishes through node:diagnostics_channel, for tracing tools (APM agents,
+// OpenTelemetry): a TracingChannel around each method call and each module load, and plain
+// channels for worker processes starting and exiting. Nothing is built for a channel nobody
+// listens to: the call path checks `hasSubscribers` first.
+
+const dc = require('node:diagnostics_channel')
+const { callMethod, loadModule } = require('./pool-interface')
+
+const callChannel = dc.tracingChannel('invoke-parallel:call')
+const loadChannel = dc.tracingChannel('invoke-parallel:load')
+const spawnChannel = dc.channel('invoke-parallel:worker-spawn')
+const exitChannel = dc.channel('invoke-parallel:worker-exit')
+
+// W3C trace context, version 00 (later versions may add fields after these, which are dropped).
+const TRACEPARENT = /^([0-9a-f]{2})-([0-9a-f]{32})-([0-9a-f]{16})-([0-9a-f]{2})(-|$)/
+
+/**
+ * A `traceparent` that can cross into the worker: the W3C header's first four fields, or
+ * undefined for anything else (a subscriber's mistake costs the trace, never the call).
+ */
+function validTraceparent(value) {
+  if (typeof value !== 'string' || value.length > 512) return undefined
+  const m = TRACEPARENT.exec(value)
+  if (m === null || m[1] === 'ff' || /^0+$/.test(m[2]) || /^0+$/.test(m[3])) return undefined
+  return `${m[1]}-${m[2]}-${m[3]}-${m[4]}`
+}
+
+/**
+ * Calls `method` of a module through `pool` (any pool: invoke.pool() or an adapter), published
+ * on `invoke-parallel:call`. The pool fills in what it learns of where the call ran.
+ */
+function tracedCall(pool, moduleId, module, method, args, options) {
+  const message = {
+    module,
+    method,
+    pool,
+    arguments: args,
+    traceparent: undefined,
+    workerPid: undefined,
+    attempt: undefined,
+    waitMs: undefined,
+    runMs: undefined,
+    outcome: undefined,
+  }
+  return callChannel.tracePromise(() => {
+    message.traceparent = validTraceparent(message.traceparent)
+    return pool[callMethod](moduleId, method, args, options, message).then(
+      (value) => {
+        message.outcome ??= 'resolved'
+        return value
+      },
+      (error) => {
+        message.outcome ??= outcomeOf(error)
+        throw error
+      },
+    )
+  }, message)
+}
+
+/**
+ * How a call that rejected ended: `rejected` (its function threw), `cancelled`, or `failed` (the
+ * pool could not complete it: a timeout, its worker died, a full queue, a closed pool).
+ */
+function outcomeOf(error) {
+  const code = error?.code
+  if (code === 'ERR_INVOKE_CANCELLED' || code === 'ABORT_ERR' || error?.name === 'AbortError') return 'cancelled'
+  return typeof code === 'string' && code.startsWith('ERR_INVOKE_') ? 'failed' : 'rejected'
+}
+
+/** `pool[loadModule]`, published on `invoke-parallel:load` when someone listens. */
+function load(pool, resolved, options) {
+  if (!loadChannel.hasSubscribers) return pool[loadModule](resolved, options)
+  return loadChannel.tracePromise(() => pool[loadModule](resolved, options), { module: resolved, pool })
+}
+
+function workerSpawned(pool, pid, workerId) {
+  if (spawnChannel.hasSubscribers) spawnChannel.publish({ pool, pid, workerId })
+}
+
+function workerExited(pool, pid, { slot, exitCode, signal, expected }) {
+  if (exitChannel.hasSubscribers) exitChannel.publish({ pool, pid, workerId: slot, exitCode, signal, expected })
+}
+
+module.exports = { callChannel, tracedCall, load, workerSpawned, workerExited, validTraceparent }
