@@ -272,7 +272,11 @@ impl Scheduler {
     }
     for (worker, w) in &self.workers {
       assert!(w.awaiting.is_subset(&w.in_flight), "worker {worker} awaits calls it does not run");
-      assert_eq!(w.busy_since.is_some(), !w.in_flight.is_empty(), "worker {worker} is busy exactly while it runs calls");
+      assert_eq!(
+        w.busy_since.is_some(),
+        !w.in_flight.is_empty(),
+        "worker {worker} is busy exactly while it runs calls"
+      );
       for id in &w.in_flight {
         assert_eq!(self.calls.get(id).and_then(Call::worker), Some(*worker), "worker {worker} runs call {id}");
       }

@@ -56,8 +56,11 @@ pub struct Sim {
   /// The driver's clock, in microseconds: events happen at it (`handle_at`).
   pub now: u64,
   /// Calls the test traces (every other one), and what `Action::Traced` said of each.
-  pub traced: HashMap<CallId, Option<(Option<u32>, u32, u64, u64)>>,
+  pub traced: HashMap<CallId, Option<Traced>>,
 }
+
+/// What `Action::Traced` said of a call: pid, attempt, wait and run microseconds.
+pub type Traced = (Option<u32>, u32, u64, u64);
 
 impl Sim {
   pub fn new(config: PoolConfig) -> Self {
@@ -195,7 +198,11 @@ impl Sim {
           assert!(!self.settled.contains_key(&call), "traced call {call} after it settled");
           let slot = self.traced.get_mut(&call).expect("Traced for a call nobody traces");
           assert!(slot.replace((pid, attempt, wait_us, run_us)).is_none(), "call {call} traced twice");
-          assert!(attempt >= 1 && wait_us + run_us <= self.now, "call {call}: attempt {attempt}, {wait_us} + {run_us} us by {}", self.now);
+          assert!(
+            attempt >= 1 && wait_us + run_us <= self.now,
+            "call {call}: attempt {attempt}, {wait_us} + {run_us} us by {}",
+            self.now
+          );
         }
         Action::Settle { call, outcome } => {
           assert!(self.submitted.contains(&call), "settled a call never submitted");

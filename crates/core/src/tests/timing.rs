@@ -3,7 +3,6 @@
 
 use super::sim::*;
 
-
 /// One worker, started at 1 ms; a call waits for it from 0, runs 2 ms.
 #[test]
 fn a_call_waits_from_its_submission_and_runs_from_its_dispatch() {
