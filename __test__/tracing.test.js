@@ -9,7 +9,7 @@ const fs = require('node:fs')
 const os = require('node:os')
 const path = require('node:path')
 const invoke = require('..')
-const { validTraceparent } = require('../lib/tracing')
+const { validTraceparent } = require('../lib/traceparent')
 
 const calls = dc.tracingChannel('invoke-parallel:call')
 const loads = dc.tracingChannel('invoke-parallel:load')
@@ -68,6 +68,32 @@ test.serial('the traceparent a subscriber sets reaches the worker, its channel a
     ['asyncStart', 'fail', 'nope'],
     ['asyncEnd', 'fail'],
   ])
+})
+
+test.serial('the traceparent call option crosses with or without a subscriber, who sees it first', async (t) => {
+  const pool = invoke.pool({ limit: 1 })
+  t.teardown(() => pool.close({ force: true }))
+  const traced = await invoke.require('./fixtures/traced', { pool })
+  t.is(await traced({ traceparent: TRACEPARENT }).context(), TRACEPARENT)
+  const seen = []
+  const mine = '00-11111111111111111111111111111111-2222222222222222-00'
+  listen(t, calls, {
+    start: (m) => {
+      seen.push(m.traceparent)
+      m.traceparent = mine
+    },
+  })
+  t.is(await traced({ traceparent: `${TRACEPARENT}-extra` }).context(), mine)
+  t.deepEqual(seen, [TRACEPARENT])
+})
+
+test('a traceparent call option that is not one is refused at once, with a code', (t) => {
+  // What a proxy checks its options with, `proxy(options)`.
+  const { callOptions } = require('../lib/options')
+  t.throws(() => callOptions({ traceparent: 42 }), { code: 'ERR_INVALID_ARG_TYPE', instanceOf: TypeError })
+  for (const bad of ['', 'x', TRACEPARENT.toUpperCase(), '00-00000000000000000000000000000000-b7ad6b7169203331-01']) {
+    t.throws(() => callOptions({ traceparent: bad }), { code: 'ERR_INVALID_ARG_VALUE' })
+  }
 })
 
 test.serial('without a subscriber in the parent, nothing crosses: the worker sees no traceparent', async (t) => {

@@ -165,7 +165,8 @@ class Pool {
     let payload, handles
     try {
       handles = takeHandles(args, options.keepOpen)
-      payload = wire.encodeCall(method, handles === null ? args : handles.values, trace?.traceparent)
+      const traceparent = trace === undefined ? options.traceparent : trace.traceparent
+      payload = wire.encodeCall(method, handles === null ? args : handles.values, traceparent)
       const size = typeof payload === 'string' ? byteLength(payload, this.#maxMessageSize) : payload.length
       if (size > this.#maxMessageSize) throw makeError('ERR_INVOKE_MESSAGE_TOO_LARGE', 'arguments', size, this.#maxMessageSize)
     } catch (err) {

@@ -6,25 +6,12 @@
 
 const dc = require('node:diagnostics_channel')
 const { callMethod, loadModule } = require('./pool-interface')
+const { validTraceparent } = require('./traceparent')
 
 const callChannel = dc.tracingChannel('invoke-parallel:call')
 const loadChannel = dc.tracingChannel('invoke-parallel:load')
 const spawnChannel = dc.channel('invoke-parallel:worker-spawn')
 const exitChannel = dc.channel('invoke-parallel:worker-exit')
-
-// W3C trace context, version 00 (later versions may add fields after these, which are dropped).
-const TRACEPARENT = /^([0-9a-f]{2})-([0-9a-f]{32})-([0-9a-f]{16})-([0-9a-f]{2})(-|$)/
-
-/**
- * A `traceparent` that can cross into the worker: the W3C header's first four fields, or
- * undefined for anything else (a subscriber's mistake costs the trace, never the call).
- */
-function validTraceparent(value) {
-  if (typeof value !== 'string' || value.length > 512) return undefined
-  const m = TRACEPARENT.exec(value)
-  if (m === null || m[1] === 'ff' || /^0+$/.test(m[2]) || /^0+$/.test(m[3])) return undefined
-  return `${m[1]}-${m[2]}-${m[3]}-${m[4]}`
-}
 
 /**
  * Calls `method` of a module through `pool` (any pool: invoke.pool() or an adapter), published
@@ -36,7 +23,8 @@ function tracedCall(pool, moduleId, module, method, args, options) {
     method,
     pool,
     arguments: args,
-    traceparent: undefined,
+    // The caller's own (the `traceparent` call option), until a subscriber sets its span's.
+    traceparent: options.traceparent,
     workerPid: undefined,
     attempt: undefined,
     waitMs: undefined,
@@ -44,6 +32,7 @@ function tracedCall(pool, moduleId, module, method, args, options) {
     outcome: undefined,
   }
   return callChannel.tracePromise(() => {
+    // A subscriber's mistake costs the trace, never the call.
     message.traceparent = validTraceparent(message.traceparent)
     return pool[callMethod](moduleId, method, args, options, message).then(
       (value) => {
@@ -82,4 +71,4 @@ function workerExited(pool, pid, { slot, exitCode, signal, expected }) {
   if (exitChannel.hasSubscribers) exitChannel.publish({ pool, pid, workerId: slot, exitCode, signal, expected })
 }
 
-module.exports = { callChannel, tracedCall, load, workerSpawned, workerExited, validTraceparent }
+module.exports = { callChannel, tracedCall, load, workerSpawned, workerExited }

@@ -5,7 +5,7 @@
 const dc = require('node:diagnostics_channel')
 const { performance } = require('node:perf_hooks')
 const { trace, metrics, context, SpanKind, SpanStatusCode } = require('@opentelemetry/api')
-const { format } = require('./traceparent')
+const { format, parentContext } = require('./traceparent')
 const { NAME, VERSION, poolId, callAttributes } = require('./attributes')
 
 const calls = dc.tracingChannel('invoke-parallel:call')
@@ -39,11 +39,10 @@ function instrument({ tracerProvider, meterProvider } = {}) {
 
   const callHandlers = {
     start(message) {
-      const span = tracer.startSpan(
-        `invoke ${message.method}`,
-        { kind: SpanKind.CLIENT, attributes: callAttributes(message) },
-        context.active(),
-      )
+      // A call that brings its caller's traceparent (an adapter's host relaying a remote call)
+      // continues that trace; any other, the one active where it was made.
+      const parent = message.traceparent === undefined ? context.active() : parentContext(message.traceparent)
+      const span = tracer.startSpan(`invoke ${message.method}`, { kind: SpanKind.CLIENT, attributes: callAttributes(message) }, parent)
       open.set(message, { span, started: performance.now() })
       if (span.spanContext().traceId !== '00000000000000000000000000000000') {
         message.traceparent = format(span.spanContext())

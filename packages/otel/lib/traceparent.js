@@ -4,7 +4,7 @@
 
 const { trace, ROOT_CONTEXT, TraceFlags } = require('@opentelemetry/api')
 
-const FORMAT = /^00-([0-9a-f]{32})-([0-9a-f]{16})-([0-9a-f]{2})$/
+const FORMAT = /^[0-9a-f]{2}-([0-9a-f]{32})-([0-9a-f]{16})-([0-9a-f]{2})$/
 
 function format({ traceId, spanId, traceFlags }) {
   return `00-${traceId}-${spanId}-${(traceFlags & 0xff).toString(16).padStart(2, '0')}`
