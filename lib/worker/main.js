@@ -207,7 +207,9 @@ function run({ call, module, payload }, entry, fds) {
       invoke = () => context.run(controller.signal, inContext)
     }
     if (traced.tracing()) {
-      const message = { module: entry.path, method, arguments: args, traceparent, callId: call }
+      // A batch of invoke.map's items is published as the method it runs, with the items as arguments.
+      const chunk = method === CHUNK_METHOD
+      const message = { module: entry.path, method: chunk ? args[0] : method, arguments: chunk ? args[1] : args, traceparent, callId: call }
       tracedCalls.set(call, message)
       result = traced.runTraced(message, invoke)
     } else {
