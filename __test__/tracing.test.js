@@ -135,6 +135,18 @@ test.serial('a retried call says the attempt that answered, on the worker that d
   t.like(ended[0], { method: 'exitOnce', outcome: 'resolved', attempt: 2, workerPid: pid })
 })
 
+test.serial('a worker-side wrap runs the call once in its context; one that does not run it costs only the context', async (t) => {
+  const pool = invoke.pool({ limit: 1, onError: () => {} })
+  t.teardown(() => pool.close({ force: true }))
+  const wrapped = await invoke.require('./fixtures/wrapped', { pool })
+  t.deepEqual(await wrapped.inContext(), { context: 'wrapped', runs: 1 })
+  t.deepEqual(await wrapped.never(), { context: null, runs: 2 })
+  // The second run throws inside the wrap: the call rejects with why, and the method ran once.
+  await t.throwsAsync(wrapped.twice(), { message: /ran the call twice/ })
+  await t.throwsAsync(wrapped.throws(), { message: 'the wrap threw' })
+  t.deepEqual(await wrapped.plain(), { context: null, runs: 4 }, 'the worker survived every wrap')
+})
+
 test.serial('module loads are published on invoke-parallel:load', async (t) => {
   const pool = invoke.pool({ limit: 1 })
   t.teardown(() => pool.close({ force: true }))

@@ -1,8 +1,10 @@
 'use strict'
 // The worker's side of tracing: a call runs published on the TracingChannel
 // `invoke-parallel:worker-call`, with the W3C traceparent its caller's tracer sent along, so an
-// instrumentation in the worker can make what the call records a child of the caller's span
-// (by binding a store to `start`). Only while someone in this worker listens.
+// instrumentation in the worker can make what the call records a child of the caller's span: by
+// binding an AsyncLocalStorage to `start`, or (a tracer whose context is not a store it can bind,
+// such as OpenTelemetry's API) by setting `message.wrap` in its `start` subscriber. Only while
+// someone in this worker listens.
 
 const dc = require('node:diagnostics_channel')
 
@@ -20,11 +22,29 @@ function tracing() {
 function runTraced(message, fn) {
   return channel.start.runStores(message, () => {
     try {
-      return fn()
+      return typeof message.wrap === 'function' ? wrapped(message.wrap, fn) : fn()
     } finally {
       channel.end.publish(message)
     }
   })
+}
+
+/**
+ * `fn` run by a subscriber's `wrap(run)`, exactly once: a wrap that never runs it costs the
+ * context, not the call (`fn` runs without it); a second run throws; what the wrap throws is the
+ * call's error, as if the method had thrown it.
+ */
+function wrapped(wrap, fn) {
+  let ran = false
+  let value
+  const run = () => {
+    if (ran) throw new Error('invoke-parallel: a worker-call wrap ran the call twice')
+    ran = true
+    value = fn()
+    return value
+  }
+  wrap(run)
+  return ran ? value : fn()
 }
 
 /** The call's answer leaves the worker: its result, or (`ok` false) its error. */

@@ -16,10 +16,7 @@ const calls = dc.tracingChannel('invoke-parallel:worker-call')
 function instrumentWorker({ tracerProvider } = {}) {
   const tracer = (tracerProvider ?? trace.getTracerProvider()).getTracer(NAME, VERSION)
   const spans = new WeakMap()
-  // A store that is OpenTelemetry's context: the method runs inside `context.with`, whatever the
-  // context manager is (bindStore only ever calls a store's `run`).
-  const otelContext = { run: (ctx, fn) => context.with(ctx, fn) }
-  const transform = (message) => {
+  const start = (message) => {
     const parent = parentContext(message.traceparent)
     const span = tracer.startSpan(
       `invoke ${message.method}`,
@@ -30,9 +27,14 @@ function instrumentWorker({ tracerProvider } = {}) {
       parent,
     )
     spans.set(message, span)
-    return trace.setSpan(parent, span)
+    // The method runs inside `context.with`, whatever the context manager (OpenTelemetry's API
+    // has no store to bind), around any wrap another tracer set.
+    const active = trace.setSpan(parent, span)
+    const inner = message.wrap
+    message.wrap = typeof inner === 'function' ? (run) => context.with(active, () => inner(run)) : (run) => context.with(active, run)
   }
   const handlers = {
+    start,
     asyncEnd(message) {
       const span = spans.get(message)
       if (span === undefined) return
@@ -44,11 +46,9 @@ function instrumentWorker({ tracerProvider } = {}) {
       span.end()
     },
   }
-  calls.start.bindStore(otelContext, transform)
   calls.subscribe(handlers)
   return {
     disable() {
-      calls.start.unbindStore(otelContext)
       calls.unsubscribe(handlers)
     },
   }
