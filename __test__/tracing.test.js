@@ -93,7 +93,20 @@ test('a traceparent call option that is not one is refused at once, with a code'
   t.throws(() => callOptions({ traceparent: 42 }), { code: 'ERR_INVALID_ARG_TYPE', instanceOf: TypeError })
   for (const bad of ['', 'x', TRACEPARENT.toUpperCase(), '00-00000000000000000000000000000000-b7ad6b7169203331-01']) {
     t.throws(() => callOptions({ traceparent: bad }), { code: 'ERR_INVALID_ARG_VALUE' })
-  }
+  }  // Any text: taken as the W3C fields it starts with, or refused with a code; never anything else.
+  const hex = (n) => fc.string({ unit: fc.constantFrom(...'0123456789abcdef'), minLength: n, maxLength: n })
+  const shaped = fc.tuple(hex(2), hex(32), hex(16), hex(2), fc.string()).map(([v, tr, sp, f, rest]) => `${v}-${tr}-${sp}-${f}${rest}`)
+  fc.assert(
+    fc.property(fc.oneof(fc.string({ unit: 'binary' }), shaped), (text) => {
+      let taken
+      try {
+        taken = callOptions({ traceparent: text }).traceparent
+      } catch (err) {
+        return err.code === 'ERR_INVALID_ARG_VALUE'
+      }
+      return text.startsWith(taken) && /^[0-9a-f]{2}-[0-9a-f]{32}-[0-9a-f]{16}-[0-9a-f]{2}$/.test(taken)
+    }),
+  )
 })
 
 test.serial('without a subscriber in the parent, nothing crosses: the worker sees no traceparent', async (t) => {
@@ -145,6 +158,36 @@ test.serial('a worker-side wrap runs the call once in its context; one that does
   await t.throwsAsync(wrapped.twice(), { message: /ran the call twice/ })
   await t.throwsAsync(wrapped.throws(), { message: 'the wrap threw' })
   t.deepEqual(await wrapped.plain(), { context: null, runs: 4 }, 'the worker survived every wrap')
+})
+
+test.serial('a flood of traced calls whose worker dies midway: each ends once, with how', async (t) => {
+  const pool = invoke.pool({ limit: 2, onError: () => {} })
+  t.teardown(() => pool.close({ force: true }))
+  const traced = await invoke.require('./fixtures/traced', { pool })
+  const ends = new Map()
+  listen(t, calls, {
+    start: (m) => (m.traceparent = TRACEPARENT),
+    asyncEnd: (m) => ends.set(m, (ends.get(m) ?? 0) + 1),
+  })
+  await fc.assert(
+    fc.asyncProperty(fc.array(fc.nat(9), { minLength: 1, maxLength: 200 }), fc.nat(199), async (sleeps, at) => {
+      ends.clear()
+      // Calls that return at once and calls that await, one of them ending its worker.
+      const pending = sleeps.map((n, i) =>
+        i === at % sleeps.length ? traced({ noRetry: true }).exit() : n % 2 === 0 ? traced.add(n, 1) : traced.context(),
+      )
+      const settled = await Promise.allSettled(pending)
+      t.is(ends.size, sleeps.length)
+      for (const [m, count] of ends) {
+        t.is(count, 1)
+        if (m.outcome === 'resolved') t.true(Number.isInteger(m.workerPid) && m.attempt >= 1 && m.runMs >= 0 && m.waitMs >= 0)
+        else t.is(m.outcome, 'failed')
+      }
+      t.is(settled.filter((s) => s.status === 'fulfilled').length, [...ends.keys()].filter((m) => m.outcome === 'resolved').length)
+    }),
+    { numRuns: 8 },
+  )
+  t.true(Number.isInteger(await traced.pid()), 'the pool replaced its workers and goes on')
 })
 
 test.serial('module loads are published on invoke-parallel:load', async (t) => {
