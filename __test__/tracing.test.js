@@ -117,6 +117,19 @@ test.serial('without a subscriber in the parent, nothing crosses: the worker see
   t.deepEqual((await traced.seen())[0], ['start', 'context', null, 'string'])
 })
 
+test.serial('in the worker, a batch of invoke.map is published as the method it runs, with its items', async (t) => {
+  const pool = invoke.pool({ limit: 1 })
+  t.teardown(() => pool.close({ force: true }))
+  const traced = await invoke.require('./fixtures/traced', { pool })
+  const results = []
+  for await (const value of invoke.map(traced.add, [1, 2, 3])) results.push(value)
+  t.deepEqual(results.map(Number.isNaN), [true, true, true], 'add(item) with one argument')
+  // Every call but this one (`seen`) ran a batch of the map.
+  const starts = (await traced.seen()).filter(([event, method]) => event === 'start' && method !== 'seen')
+  t.true(starts.length >= 1)
+  t.true(starts.every(([, method]) => method === 'add'), JSON.stringify(starts))
+})
+
 test.serial('a failed call says why: rejected by its function, failed by the pool, cancelled', async (t) => {
   const pool = invoke.pool({ limit: 1, onError: () => {} })
   t.teardown(() => pool.close({ force: true }))

@@ -198,28 +198,37 @@ function run({ call, module, payload }, entry, fds) {
     if (target === undefined) throw new TypeError(`${method} is not an exported function`)
     // Only once a module has asked for its calls' signals (by loading worker.js) does a call get one.
     const context = globalThis[CALL_CONTEXT]
-    let invoke = () => target.fn.apply(target.self, args)
+    let signal
     if (context !== undefined) {
       const controller = new AbortController()
       controllers.set(call, controller)
       callOfSignal.set(controller.signal, call)
-      const inContext = invoke
-      invoke = () => context.run(controller.signal, inContext)
+      signal = controller.signal
     }
     if (traced.tracing()) {
-      // A batch of invoke.map's items is published as the method it runs, with the items as arguments.
-      const chunk = method === CHUNK_METHOD
-      const message = { module: entry.path, method: chunk ? args[0] : method, arguments: chunk ? args[1] : args, traceparent, callId: call }
-      tracedCalls.set(call, message)
-      result = traced.runTraced(message, invoke)
+      result = runTraced(call, entry, method, args, traceparent, () => invoke(target, args, context, signal))
     } else {
-      result = invoke()
+      result = invoke(target, args, context, signal)
     }
   } catch (error) {
     reject(call, error)
     return false
   }
   return settle(call, result)
+}
+
+function invoke(target, args, context, signal) {
+  if (signal === undefined) return target.fn.apply(target.self, args)
+  return context.run(signal, () => target.fn.apply(target.self, args))
+}
+
+/** Runs the call published on `invoke-parallel:worker-call` (./traced-call.js). */
+function runTraced(call, entry, method, args, traceparent, fn) {
+  // A batch of invoke.map's items is published as the method it runs, with the items as arguments.
+  const chunk = method === CHUNK_METHOD
+  const message = { module: entry.path, method: chunk ? args[0] : method, arguments: chunk ? args[1] : args, traceparent, callId: call }
+  tracedCalls.set(call, message)
+  return traced.runTraced(message, fn)
 }
 
 /**
