@@ -232,9 +232,13 @@ test.serial('worker processes are published as they start and exit', async (t) =
   })
   const pool = invoke.pool({ limit: 1, onError: () => {} })
   const traced = await invoke.require('./fixtures/traced', { pool })
+  const echo = await invoke.require('./fixtures/echo', { pool })
   const first = await traced.pid()
   await t.throwsAsync(traced({ noRetry: true }).exit())
   const second = await traced.pid()
+  // An uncaught exception ends the worker by itself: a death too.
+  await t.throwsAsync(echo.throwLater('uncaught'))
+  const third = await traced.pid()
   await pool.close()
   const mine = (list) => list.filter((m) => m.pool === pool)
   t.deepEqual(
@@ -242,13 +246,15 @@ test.serial('worker processes are published as they start and exit', async (t) =
     [
       [first, 1],
       [second, 1],
+      [third, 1],
     ],
   )
   t.deepEqual(
     mine(exited).map((m) => [m.pid, m.workerId, m.exitCode, m.signal, m.expected]),
     [
       [first, 1, 3, null, false],
-      [second, 1, 0, null, true],
+      [second, 1, 70, null, false],
+      [third, 1, 0, null, true],
     ],
   )
 })

@@ -34,7 +34,8 @@ function tracedCall(pool, moduleId, module, method, args, options) {
   return callChannel.tracePromise(() => {
     // A subscriber's mistake costs the trace, never the call.
     message.traceparent = validTraceparent(message.traceparent)
-    return pool[callMethod](moduleId, method, args, options, message).then(
+    // An adapter's callMethod that returns a value rather than a promise still traces as one.
+    return Promise.resolve(pool[callMethod](moduleId, method, args, options, message)).then(
       (value) => {
         message.outcome ??= 'resolved'
         return value

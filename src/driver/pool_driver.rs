@@ -396,7 +396,7 @@ impl PoolDriver {
             d.take_in(s, worker, true);
             // Reaped: its pid may be reused, so nothing may signal it any more.
             if let Some(Link { pid: Some(pid), slot, .. }) = s.links.remove(&worker) {
-              let expected = s.scheduler.is_leaving(worker);
+              let expected = s.scheduler.exit_expected(worker);
               s.batch.push(ToJs::WorkerExited { pid, slot, status: status.clone(), expected });
             }
             s.deadlines.cancel(Due::ExitGrace(worker));

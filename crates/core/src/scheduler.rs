@@ -111,9 +111,12 @@ impl Scheduler {
     }
   }
 
-  /// Whether worker `worker` was asked to leave (retired, recycled, stopped): its exit is no news.
-  pub fn is_leaving(&self, worker: WorkerId) -> bool {
-    self.workers.get(&worker).is_some_and(Worker::is_leaving)
+  /// Whether worker `worker`, if it exits now, leaves as the pool wanted: retired (idle,
+  /// recycled, a graceful close) or stopped by a forced close. Anything else is a death: a crash,
+  /// an uncaught exception, a start that failed, a kill for ignoring a cancel or breaking the
+  /// protocol.
+  pub fn exit_expected(&self, worker: WorkerId) -> bool {
+    self.workers.get(&worker).is_some_and(|w| w.is_retired() || (w.is_stopped() && self.phase == Phase::Forced))
   }
 
   pub fn handle(&mut self, event: Event, out: &mut Vec<Action>) {

@@ -132,6 +132,11 @@ impl Worker {
     self.state == WorkerState::Leaving(Leave::Shunned)
   }
 
+  /// Signalled to stop (a start that never became ready, a cancel it ignored, a forced close).
+  pub fn is_stopped(&self) -> bool {
+    self.state == WorkerState::Leaving(Leave::Stopped)
+  }
+
   /// Retired: it may send nothing more.
   pub fn is_retired(&self) -> bool {
     self.state == WorkerState::Leaving(Leave::Retired)

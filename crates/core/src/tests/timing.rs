@@ -59,3 +59,26 @@ fn a_traced_call_says_which_worker_and_attempt_answered_it() {
   assert_eq!(sim.traced[&3], Some((Some(1002), 2, 2_000, 500)));
   assert_eq!(sim.traced.len(), 1);
 }
+
+/// `exit_expected`: what `invoke-parallel:worker-exit` says, and what counts as a death.
+#[test]
+fn an_exit_is_expected_only_when_the_pool_retired_or_force_closed_the_worker() {
+  // Recycled after one call, then retired: expected.
+  let mut sim = Sim::with_module(crate::PoolConfig { recycle_after: Some(1), ..config(2, 1, 0) });
+  sim.submit(1, false);
+  assert!(!sim.sched.exit_expected(1));
+  assert!(sim.answer(1, true));
+  assert!(sim.sched.exit_expected(1));
+  // An uncaught exception: it leaves by itself, a death.
+  let mut sim = Sim::with_module(config(2, 1, 0));
+  sim.submit(1, false);
+  sim.event(with_frame(1, Kind::Fatal, 2, |f| f.payload = b"error".to_vec()));
+  assert!(!sim.sched.exit_expected(1));
+  // Running and never asked to leave: a death.
+  let sim = Sim::with_module(config(2, 1, 0));
+  assert!(!sim.sched.exit_expected(1));
+  // A forced close: expected.
+  let mut sim = Sim::with_module(config(2, 1, 0));
+  sim.event(crate::Event::Close { force: true });
+  assert!(sim.sched.exit_expected(1));
+}
