@@ -130,6 +130,32 @@ test.serial('in the worker, a batch of invoke.map is published as the method it 
   t.true(starts.every(([, method]) => method === 'add'), JSON.stringify(starts))
 })
 
+test.serial('a subscriber that freezes the message or makes its fields throw costs the trace, not the call', async (t) => {
+  const pool = invoke.pool({ limit: 1 })
+  t.teardown(() => pool.close({ force: true }))
+  const traced = await invoke.require('./fixtures/traced', { pool })
+  const throwing = (m) => {
+    for (const key of ['traceparent', 'outcome', 'result', 'error', 'workerPid', 'attempt', 'waitMs', 'runMs']) {
+      Object.defineProperty(m, key, {
+        get() {
+          throw new Error(`reading ${key}`)
+        },
+        set() {
+          throw new Error(`writing ${key}`)
+        },
+        configurable: false,
+      })
+    }
+  }
+  for (const spoil of [Object.freeze, Object.preventExtensions, throwing]) {
+    const handlers = { start: spoil }
+    listen(t, calls, handlers)
+    t.is(await traced.add(20, 22), 42)
+    await t.throwsAsync(traced.fail('still its own error'), { message: 'still its own error' })
+    calls.unsubscribe(handlers)
+  }
+})
+
 test.serial('a failed call says why: rejected by its function, failed by the pool, cancelled', async (t) => {
   const pool = invoke.pool({ limit: 1, onError: () => {} })
   t.teardown(() => pool.close({ force: true }))
@@ -170,7 +196,8 @@ test.serial('a worker-side wrap runs the call once in its context; one that does
   // The second run throws inside the wrap: the call rejects with why, and the method ran once.
   await t.throwsAsync(wrapped.twice(), { message: /ran the call twice/ })
   await t.throwsAsync(wrapped.throws(), { message: 'the wrap threw' })
-  t.deepEqual(await wrapped.plain(), { context: null, runs: 4 }, 'the worker survived every wrap')
+  t.deepEqual(await wrapped.frozen(), { context: null, runs: 4 }, 'a frozen message')
+  t.deepEqual(await wrapped.plain(), { context: null, runs: 5 }, 'the worker survived every wrap')
 })
 
 test.serial('a flood of traced calls whose worker dies midway: each ends once, with how', async (t) => {
@@ -279,8 +306,15 @@ test.serial('a subscriber that sets a bad traceparent costs the trace, not the c
   const pool = invoke.pool({ limit: 1 })
   t.teardown(() => pool.close({ force: true }))
   const traced = await invoke.require('./fixtures/traced', { pool })
-  for (const bad of [{ toString: () => TRACEPARENT }, 'x'.repeat(10000), '00-zz', Symbol('x')]) {
-    const set = (m) => (m.traceparent = bad)
+  const throwing = (m) =>
+    Object.defineProperty(m, 'traceparent', {
+      get() {
+        throw new Error('a getter that throws')
+      },
+      set() {},
+    })
+  for (const bad of [{ toString: () => TRACEPARENT }, 'x'.repeat(10000), '00-zz', Symbol('x'), throwing]) {
+    const set = (m) => (typeof bad === 'function' ? bad(m) : (m.traceparent = bad))
     calls.start.subscribe(set)
     try {
       t.is(await traced.context(), null)

@@ -8,6 +8,7 @@ const { readBatch } = require('./batch')
 const { failureError } = require('./errors')
 const { restoreHandles } = require('./handles')
 const wire = require('./wire')
+const { annotate } = require('./annotate')
 
 /**
  * The pool's batch callback. `pool`: `calls` (./calls.js), `output` and `onError` (its options),
@@ -61,10 +62,12 @@ const CALL_KINDS = new Set(handlers.flatMap((h, kind) => ([finish, startStream, 
 function fillTrace(pool, id, kind, bytes, start) {
   const trace = pool.calls.get(id)?.trace
   if (trace === undefined) return
-  trace.workerPid = bytes.readUInt32LE(start)
-  trace.attempt = bytes.readUInt32LE(start + 4)
-  trace.waitMs = bytes.readDoubleLE(start + 8) / 1000
-  trace.runMs = bytes.readDoubleLE(start + 16) / 1000
+  annotate(trace, {
+    workerPid: bytes.readUInt32LE(start),
+    attempt: bytes.readUInt32LE(start + 4),
+    waitMs: bytes.readDoubleLE(start + 8) / 1000,
+    runMs: bytes.readDoubleLE(start + 16) / 1000,
+  })
 }
 
 /** A call's last entry: its value, its error, or the pool's failure. */
@@ -97,7 +100,9 @@ function finish(pool, id, kind, bytes, start, end, extra, lent) {
     if (!fdsTaken) restoreHandles([], fds)
     outcome = new Error(`invoke-parallel: the worker's reply could not be decoded: ${err.message}`)
   }
-  if (call.trace !== undefined) call.trace.outcome = ok ? 'resolved' : kind === BatchKind.Rejected ? 'rejected' : 'failed'
+  if (call.trace !== undefined) {
+    annotate(call.trace, { outcome: ok ? 'resolved' : kind === BatchKind.Rejected ? 'rejected' : 'failed' })
+  }
   if (call.stream === undefined) {
     if (ok) call.resolve(outcome)
     else call.reject(outcome)

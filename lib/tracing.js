@@ -7,6 +7,7 @@
 const dc = require('node:diagnostics_channel')
 const { callMethod, loadModule } = require('./pool-interface')
 const { validTraceparent } = require('./traceparent')
+const { annotate, read } = require('./annotate')
 
 const callChannel = dc.tracingChannel('invoke-parallel:call')
 const loadChannel = dc.tracingChannel('invoke-parallel:load')
@@ -31,21 +32,52 @@ function tracedCall(pool, moduleId, module, method, args, options) {
     runMs: undefined,
     outcome: undefined,
   }
-  return callChannel.tracePromise(() => {
-    // A subscriber's mistake costs the trace, never the call.
-    message.traceparent = validTraceparent(message.traceparent)
-    // An adapter's callMethod that returns a value rather than a promise still traces as one.
-    return Promise.resolve(pool[callMethod](moduleId, method, args, options, message)).then(
+  // TracingChannel.tracePromise's events, published by hand so that nothing a subscriber does to
+  // the message (freezing it, accessors that throw) can reject or throw from the call: that costs
+  // the trace, never the call.
+  const { start, end, asyncStart, asyncEnd, error } = callChannel
+  return start.runStores(message, () => {
+    let promise
+    try {
+      if (!annotate(message, { traceparent: readTraceparent(message) })) {
+        promise = pool[callMethod](moduleId, method, args, options)
+      } else {
+        // An adapter's callMethod that returns a value rather than a promise still traces as one.
+        promise = Promise.resolve(pool[callMethod](moduleId, method, args, options, message))
+      }
+    } catch (thrown) {
+      annotate(message, { error: thrown })
+      error.publish(message)
+      throw thrown
+    } finally {
+      end.publish(message)
+    }
+    return promise.then(
       (value) => {
-        message.outcome ??= 'resolved'
+        annotate(message, { outcome: outcomeSet(message, 'resolved'), result: value })
+        asyncStart.publish(message)
+        asyncEnd.publish(message)
         return value
       },
-      (error) => {
-        message.outcome ??= outcomeOf(error)
-        throw error
+      (thrown) => {
+        annotate(message, { outcome: outcomeSet(message, outcomeOf(thrown)), error: thrown })
+        error.publish(message)
+        asyncStart.publish(message)
+        asyncEnd.publish(message)
+        throw thrown
       },
     )
-  }, message)
+  })
+}
+
+/** What a subscriber left in `message.traceparent`, if it is one. */
+function readTraceparent(message) {
+  return validTraceparent(read(message, 'traceparent'))
+}
+
+/** The outcome the pool set on the message, or `otherwise`. */
+function outcomeSet(message, otherwise) {
+  return read(message, 'outcome') ?? otherwise
 }
 
 /**

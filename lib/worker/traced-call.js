@@ -7,6 +7,7 @@
 // someone in this worker listens.
 
 const dc = require('node:diagnostics_channel')
+const { annotate, read } = require('../annotate')
 
 const channel = dc.tracingChannel('invoke-parallel:worker-call')
 
@@ -22,7 +23,8 @@ function tracing() {
 function runTraced(message, fn) {
   return channel.start.runStores(message, () => {
     try {
-      return typeof message.wrap === 'function' ? wrapped(message.wrap, fn) : fn()
+      const wrap = read(message, 'wrap')
+      return typeof wrap === 'function' ? wrapped(wrap, fn) : fn()
     } finally {
       channel.end.publish(message)
     }
@@ -50,9 +52,9 @@ function wrapped(wrap, fn) {
 /** The call's answer leaves the worker: its result, or (`ok` false) its error. */
 function finish(message, ok, value) {
   if (ok) {
-    message.result = value
+    annotate(message, { result: value })
   } else {
-    message.error = value
+    annotate(message, { error: value })
     channel.error.publish(message)
   }
   channel.asyncStart.publish(message)
