@@ -32,19 +32,30 @@ function tracedCall(pool, moduleId, module, method, args, options) {
     runMs: undefined,
     outcome: undefined,
   }
-  // TracingChannel.tracePromise's events, published by hand so that nothing a subscriber does to
-  // the message (freezing it, accessors that throw) can reject or throw from the call: that costs
-  // the trace, never the call.
-  const { start, end, asyncStart, asyncEnd, error } = callChannel
+  return traced(
+    callChannel,
+    message,
+    () =>
+      annotate(message, { traceparent: readTraceparent(message) })
+        ? pool[callMethod](moduleId, method, args, options, message)
+        : pool[callMethod](moduleId, method, args, options),
+    (ok, thrown) => ({ outcome: read(message, 'outcome') ?? (ok ? 'resolved' : outcomeOf(thrown)) }),
+  )
+}
+
+/**
+ * `run()`'s promise, published on `channel` as TracingChannel.tracePromise would, but by hand, so
+ * that nothing a subscriber does to the message (freezing it, accessors that throw) can reject or
+ * throw from the call: that costs the trace, never the call. `ended(ok, thrown)` gives the fields
+ * to set when it settles.
+ */
+function traced(channel, message, run, ended = () => ({})) {
+  const { start, end, asyncStart, asyncEnd, error } = channel
   return start.runStores(message, () => {
     let promise
     try {
-      if (!annotate(message, { traceparent: readTraceparent(message) })) {
-        promise = pool[callMethod](moduleId, method, args, options)
-      } else {
-        // An adapter's callMethod that returns a value rather than a promise still traces as one.
-        promise = Promise.resolve(pool[callMethod](moduleId, method, args, options, message))
-      }
+      // A pool whose method returns a value rather than a promise still traces as one.
+      promise = Promise.resolve(run())
     } catch (thrown) {
       annotate(message, { error: thrown })
       error.publish(message)
@@ -54,13 +65,13 @@ function tracedCall(pool, moduleId, module, method, args, options) {
     }
     return promise.then(
       (value) => {
-        annotate(message, { outcome: outcomeSet(message, 'resolved'), result: value })
+        annotate(message, { ...ended(true), result: value })
         asyncStart.publish(message)
         asyncEnd.publish(message)
         return value
       },
       (thrown) => {
-        annotate(message, { outcome: outcomeSet(message, outcomeOf(thrown)), error: thrown })
+        annotate(message, { ...ended(false, thrown), error: thrown })
         error.publish(message)
         asyncStart.publish(message)
         asyncEnd.publish(message)
@@ -73,11 +84,6 @@ function tracedCall(pool, moduleId, module, method, args, options) {
 /** What a subscriber left in `message.traceparent`, if it is one. */
 function readTraceparent(message) {
   return validTraceparent(read(message, 'traceparent'))
-}
-
-/** The outcome the pool set on the message, or `otherwise`. */
-function outcomeSet(message, otherwise) {
-  return read(message, 'outcome') ?? otherwise
 }
 
 /**
@@ -93,7 +99,7 @@ function outcomeOf(error) {
 /** `pool[loadModule]`, published on `invoke-parallel:load` when someone listens. */
 function load(pool, resolved, options) {
   if (!loadChannel.hasSubscribers) return pool[loadModule](resolved, options)
-  return loadChannel.tracePromise(() => pool[loadModule](resolved, options), { module: resolved, pool })
+  return traced(loadChannel, { module: resolved, pool }, () => pool[loadModule](resolved, options))
 }
 
 function workerSpawned(pool, pid, workerId) {
