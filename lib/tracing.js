@@ -39,17 +39,17 @@ function tracedCall(pool, moduleId, module, method, args, options) {
       annotate(message, { traceparent: readTraceparent(message) })
         ? pool[callMethod](moduleId, method, args, options, message)
         : pool[callMethod](moduleId, method, args, options),
-    (ok, thrown) => ({ outcome: read(message, 'outcome') ?? (ok ? 'resolved' : outcomeOf(thrown)) }),
+    (ok, thrown) => read(message, 'outcome') ?? (ok ? 'resolved' : outcomeOf(thrown)),
   )
 }
 
 /**
  * `run()`'s promise, published on `channel` as TracingChannel.tracePromise would, but by hand, so
  * that nothing a subscriber does to the message (freezing it, accessors that throw) can reject or
- * throw from the call: that costs the trace, never the call. `ended(ok, thrown)` gives the fields
- * to set when it settles.
+ * throw from the call: that costs the trace, never the call. `outcome(ok, thrown)`, if given, is
+ * the message's `outcome` once it settles.
  */
-function traced(channel, message, run, ended = () => ({})) {
+function traced(channel, message, run, outcome) {
   const { start, end, asyncStart, asyncEnd, error } = channel
   return start.runStores(message, () => {
     let promise
@@ -65,13 +65,13 @@ function traced(channel, message, run, ended = () => ({})) {
     }
     return promise.then(
       (value) => {
-        annotate(message, { ...ended(true), result: value })
+        annotate(message, outcome === undefined ? { result: value } : { outcome: outcome(true), result: value })
         asyncStart.publish(message)
         asyncEnd.publish(message)
         return value
       },
       (thrown) => {
-        annotate(message, { ...ended(false, thrown), error: thrown })
+        annotate(message, outcome === undefined ? { error: thrown } : { outcome: outcome(false, thrown), error: thrown })
         error.publish(message)
         asyncStart.publish(message)
         asyncEnd.publish(message)
