@@ -9,7 +9,8 @@ export interface Instrumentation {
  * In the parent: a CLIENT span per method call (its parent the caller's active span; its context
  * sent to the worker), a span per module load, and the metrics `invoke_parallel.call.duration`,
  * `invoke_parallel.call.queue_wait` (histograms, seconds), `invoke_parallel.call.retries`,
- * `invoke_parallel.worker.starts` and `invoke_parallel.worker.deaths` (counters). Without
+ * `invoke_parallel.worker.starts` and `invoke_parallel.worker.deaths` (counters), and gauges of
+ * each open pool's workers, queued and running calls and utilization. Without
  * providers, OpenTelemetry's global ones.
  */
 export function instrument(options?: { tracerProvider?: TracerProvider; meterProvider?: MeterProvider }): Instrumentation

@@ -102,3 +102,25 @@ test.serial('metrics: call durations and queue waits, worker starts, deaths and 
   t.is(grew('invoke_parallel.call.retries'), 1, 'exitOnce was sent again once')
   t.true(grew('invoke_parallel.worker.starts') >= 3)
 })
+
+test.serial('gauges: each pool’s workers, queued and running calls and utilization while it is open', async (t) => {
+  const pool = invoke.pool({ limit: 1, maxPerChild: 1 })
+  t.teardown(() => pool.close({ force: true }))
+  const worker = await invoke.require('./fixtures/otel-worker', { pool })
+  spans.reset()
+  const pid = await worker.pid()
+  const poolId = spans.getFinishedSpans().find((s) => s.name === 'invoke pid').attributes['invoke_parallel.pool.id']
+  const blocked = worker.block()
+  const waiting = worker.work(2)
+  // The first call holds the only worker until it is released; the second waits behind it.
+  while (pool.stats().queued !== 1) await new Promise((resolve) => setImmediate(resolve))
+  const points = await metricPoints()
+  const mine = (name) => points[name]?.find((p) => p.attributes['invoke_parallel.pool.id'] === poolId)?.value
+  t.is(mine('invoke_parallel.pool.workers'), 1)
+  t.is(mine('invoke_parallel.pool.queued'), 1)
+  t.is(mine('invoke_parallel.pool.running'), 1)
+  const utilization = mine('invoke_parallel.pool.utilization')
+  t.true(utilization > 0 && utilization <= 1, String(utilization))
+  process.kill(pid, 'SIGUSR2')
+  await Promise.all([blocked, waiting])
+})

@@ -37,8 +37,48 @@ function instrument({ tracerProvider, meterProvider } = {}) {
   /** message -> { span, started } */
   const open = new WeakMap()
 
+  // Each pool seen (by its workers or calls) is observed through its stats() while it lives.
+  const pools = new Set()
+  const seen = new WeakSet()
+  const observe = (pool) => {
+    if (pool === null || typeof pool !== 'object' || typeof pool.stats !== 'function' || seen.has(pool)) return
+    seen.add(pool)
+    pools.add(new WeakRef(pool))
+  }
+  const gauges = {
+    workers: meter.createObservableGauge('invoke_parallel.pool.workers', { description: 'Worker processes alive' }),
+    queued: meter.createObservableGauge('invoke_parallel.pool.queued', {
+      description: 'Calls waiting beyond what the workers take',
+    }),
+    running: meter.createObservableGauge('invoke_parallel.pool.running', { description: 'Calls on a worker' }),
+    utilization: meter.createObservableGauge('invoke_parallel.pool.utilization', {
+      description: 'Worker busy time over what the pool could have had since it started, 0 to 1',
+    }),
+  }
+  const observeStats = (result) => {
+    for (const ref of pools) {
+      const pool = ref.deref()
+      if (pool === undefined || pool.closed === true) {
+        pools.delete(ref)
+        continue
+      }
+      let stats
+      try {
+        stats = pool.stats()
+      } catch {
+        continue
+      }
+      const attributes = { 'invoke_parallel.pool.id': poolId(pool) }
+      for (const name of ['workers', 'queued', 'running', 'utilization']) {
+        if (typeof stats?.[name] === 'number') result.observe(gauges[name], stats[name], attributes)
+      }
+    }
+  }
+  meter.addBatchObservableCallback(observeStats, Object.values(gauges))
+
   const callHandlers = {
     start(message) {
+      observe(message.pool)
       // A call that brings its caller's traceparent (an adapter's host relaying a remote call)
       // continues that trace; any other, the one active where it was made.
       const parent = message.traceparent === undefined ? context.active() : parentContext(message.traceparent)
@@ -105,7 +145,10 @@ function instrument({ tracerProvider, meterProvider } = {}) {
     entry.span.end()
   }
 
-  const onSpawn = (message) => starts.add(1, { 'invoke_parallel.pool.id': poolId(message.pool) })
+  const onSpawn = (message) => {
+    observe(message.pool)
+    starts.add(1, { 'invoke_parallel.pool.id': poolId(message.pool) })
+  }
   const onExit = (message) => {
     if (!message.expected) deaths.add(1, { 'invoke_parallel.pool.id': poolId(message.pool) })
   }
@@ -116,6 +159,8 @@ function instrument({ tracerProvider, meterProvider } = {}) {
   dc.subscribe('invoke-parallel:worker-exit', onExit)
   return {
     disable() {
+      meter.removeBatchObservableCallback(observeStats, Object.values(gauges))
+      pools.clear()
       calls.unsubscribe(callHandlers)
       loads.unsubscribe(loadHandlers)
       dc.unsubscribe('invoke-parallel:worker-spawn', onSpawn)
