@@ -173,37 +173,32 @@ class Pool {
       return Promise.reject(err)
     }
     const noRetry = options.noRetry === true
+    const traced = trace !== undefined
     const submit = () => {
       // Written at once, except while a batch of replies is being settled: calls made then go out
       // together, every 32 (src/driver/worker_channel.rs).
       const id = this.#nextId()
       const { timeout, priority } = options
-      if (typeof payload === 'string') this.#callText(id, moduleId, payload, noRetry, timeout, handles?.fds, priority)
-      else this.#native.call(id, moduleId, payload, noRetry, timeout, handles?.fds, priority)
+      if (typeof payload !== 'string') this.#native.call(id, moduleId, payload, noRetry, timeout, handles?.fds, priority, traced)
+      // A traced call asks for where and how it ran (a CallTrace entry); an untraced one passes
+      // one argument less, which the native side then does not read.
+      else if (traced) this.#callText(id, moduleId, payload, noRetry, timeout, handles?.fds, priority, true)
+      else this.#callText(id, moduleId, payload, noRetry, timeout, handles?.fds, priority)
       // The pool holds its own copies of the descriptors now.
       if (handles !== null) releaseHandles(handles)
       return id
     }
     const token = options.cancelToken
-    if (token !== undefined) return this.#cancellable(trace === undefined ? submit : this.#traced(submit), token, trace)
+    if (token !== undefined) return this.#cancellable(submit, token, trace)
     try {
-      if (trace === undefined) return this.#calls.track(submit())
-      const id = this.#traced(submit)()
+      if (!traced) return this.#calls.track(submit())
+      const id = submit()
       const promise = this.#calls.track(id)
       // ./settle.js fills it in from the native pool's CallTrace entry.
       this.#calls.get(id).trace = trace
       return promise
     } catch (err) {
       return Promise.reject(err)
-    }
-  }
-
-  /** `submit`, then asking the native pool for where and how the call runs. */
-  #traced(submit) {
-    return () => {
-      const id = submit()
-      this.#native.trace(id)
-      return id
     }
   }
 

@@ -148,8 +148,9 @@ impl NativePool {
 
   /// `timeout` is in milliseconds from dispatch; absent means none. `handles` are descriptors
   /// (of sockets) to hand to the worker: they are duplicated here, so the caller may close its own.
-  /// `priority` orders it in the queue (absent: 0). The arguments are `callText`'s, in its order:
-  /// one call site in lib/pool.js passes either, and no options object is built per call.
+  /// `priority` orders it in the queue (absent: 0). `traced` (absent: false) asks for a CallTrace
+  /// entry before its settlement. The arguments are `callText`'s, in its order: one call site in
+  /// lib/pool.js passes either, and no options object is built per call.
   #[napi]
   #[allow(clippy::too_many_arguments)]
   pub fn call(
@@ -161,8 +162,9 @@ impl NativePool {
     timeout: Option<f64>,
     handles: Option<Vec<i32>>,
     priority: Option<f64>,
+    traced: Option<bool>,
   ) -> Result<()> {
-    let options = call_options(no_retry, timeout, priority);
+    let options = call_options(no_retry, timeout, priority, traced.unwrap_or_default());
     self
       .driver
       .submit_call(id, module, Arc::from(payload), options, &handles.unwrap_or_default())
@@ -172,7 +174,7 @@ impl NativePool {
   /// `call` with a payload that is JSON text (no Buffer per call), as a plain function bound to
   /// this pool: see `call_function`.
   #[napi(
-    ts_return_type = "(id: number, module: number, payload: string, noRetry: boolean, timeout?: number, fds?: number[], priority?: number) => void"
+    ts_return_type = "(id: number, module: number, payload: string, noRetry: boolean, timeout?: number, fds?: number[], priority?: number, traced?: boolean) => void"
   )]
   pub fn call_text_function(&self, env: Env) -> Result<Unknown<'_>> {
     let function = call_function::create(env.raw(), self.driver.clone())?;
@@ -214,13 +216,6 @@ impl NativePool {
       run_time: s.run.into(),
       utilization: if s.capacity_us == 0 { 0.0 } else { (s.busy_us as f64 / s.capacity_us as f64).min(1.0) },
     }
-  }
-
-  /// Asks for where and how call `id` ran: a CallTrace entry just before its settlement (for a
-  /// call the pool still has; nothing for one it refused or settled already).
-  #[napi]
-  pub fn trace(&self, id: u32) {
-    self.driver.trace(id);
   }
 
   /// True when a method call made now would be accepted (not refused for `maxQueue`), counting

@@ -193,11 +193,6 @@ impl PoolDriver {
     self.state.borrow().scheduler.stats_at(self.now_us())
   }
 
-  /// Asks for where and how call `id` runs: a CallTrace entry before its answer.
-  pub fn trace(&self, id: CallId) {
-    self.state.borrow_mut().scheduler.trace(id);
-  }
-
   fn now_us(&self) -> u64 {
     self.epoch.elapsed().as_micros() as u64
   }
@@ -505,9 +500,10 @@ impl Drop for PoolDriver {
 
 /// A method call's options as JS gives them: `timeout` in milliseconds (absent or infinite: none),
 /// `priority` any number (absent: 0).
-pub fn call_options(no_retry: bool, timeout: Option<f64>, priority: Option<f64>) -> CallOptions {
+/// `traced`: a CallTrace entry comes before its settlement.
+pub fn call_options(no_retry: bool, timeout: Option<f64>, priority: Option<f64>, traced: bool) -> CallOptions {
   let priority = Priority::new(priority.unwrap_or_default());
-  CallOptions { no_retry, timeout_ms: timeout.and_then(to_ms), priority }
+  CallOptions { no_retry, timeout_ms: timeout.and_then(to_ms), priority, traced }
 }
 
 /// Finite, non-negative milliseconds; `None` for infinity.

@@ -27,6 +27,8 @@ pub struct CallOptions {
   pub timeout_ms: Option<u64>,
   /// Higher leaves the queue first; equal ones in the order they came.
   pub priority: Priority,
+  /// Someone traces it: its answer comes with where and how it ran (`Action::Traced`).
+  pub traced: bool,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]

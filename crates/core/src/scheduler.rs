@@ -103,14 +103,6 @@ impl Scheduler {
     self.handle(event, out);
   }
 
-  /// Asks for where and how call `call` runs (`Action::Traced` before its answer). Nothing for
-  /// a call that is not there (already refused or settled).
-  pub fn trace(&mut self, call: CallId) {
-    if let Some(call) = self.calls.get_mut(&call) {
-      call.traced = true;
-    }
-  }
-
   /// Whether worker `worker`, if it exits now, leaves as the pool wanted: retired (idle,
   /// recycled, a graceful close) or stopped by a forced close. Anything else is a death: a crash,
   /// an uncaught exception, a start that failed, a kill for ignoring a cancel or breaking the
@@ -325,6 +317,7 @@ impl Scheduler {
     }
     let mut record = Call::queued(module, job, options, self.queue.push_back(call, options.priority));
     record.submitted_us = self.now;
+    record.traced = options.traced;
     self.methods += usize::from(record.is_method());
     self.methods_queued += usize::from(record.is_method());
     self.calls.insert(call, record);

@@ -281,11 +281,11 @@ impl Sim {
     };
     let is_method = matches!(job, Job::Invoke { .. });
     let room = self.sched.has_room();
-    self.event(Event::Submit { call, module, job, options });
-    if is_method && call % 2 == 1 {
+    let traced = is_method && call % 2 == 1;
+    if traced {
       self.traced.insert(call, None);
-      self.sched.trace(call);
     }
+    self.event(Event::Submit { call, module, job, options: CallOptions { traced, ..options } });
     // A method call is refused for a full queue exactly when the room check said so; loads never are.
     let refused = matches!(&self.settled.get(&call), Some(Outcome::Failed(f)) if f.kind == FailureKind::QueueFull);
     assert_eq!(refused, is_method && !room, "call {call} refused: {refused}, room before it: {room}");
