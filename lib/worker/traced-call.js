@@ -32,21 +32,23 @@ function runTraced(message, fn) {
 }
 
 /**
- * `fn` run by a subscriber's `wrap(run)`, exactly once: a wrap that never runs it costs the
- * context, not the call (`fn` runs without it); a second run throws; what the wrap throws is the
+ * `fn` run by a subscriber's `wrap(run)`, exactly once whatever the wrap does: a wrap that does
+ * not run it before it returns costs the context, not the call (`fn` runs without it then); a
+ * second or late `run()` runs nothing and returns the first result; what the wrap throws is the
  * call's error, as if the method had thrown it.
  */
 function wrapped(wrap, fn) {
   let ran = false
   let value
   const run = () => {
-    if (ran) throw new Error('invoke-parallel: a worker-call wrap ran the call twice')
-    ran = true
-    value = fn()
+    if (!ran) {
+      ran = true
+      value = fn()
+    }
     return value
   }
   wrap(run)
-  return ran ? value : fn()
+  return run()
 }
 
 /** The call's answer leaves the worker: its result, or (`ok` false) its error. */
