@@ -503,12 +503,20 @@ impl Scheduler {
     if worker.is_shunned() {
       return;
     }
+    let was_starting = worker.is_starting();
     worker.leave(Leave::Shunned);
+    let (pid, what) = (worker.pid, describe_worker(worker.pid));
     let failure =
-      Failure::new(FailureKind::WorkerCrashed, format!("{} broke the protocol: {reason}", describe_worker(worker.pid)))
-        .with_exit(worker.pid, None);
+      Failure::new(FailureKind::WorkerCrashed, format!("{what} broke the protocol: {reason}")).with_exit(pid, None);
     out.push(Action::Report { failure });
     out.push(Action::Kill { worker: worker_id, signal: Signal::Kill });
+    if was_starting {
+      // It never became ready, so its start failed like any other (counted against `retries`):
+      // otherwise a preload that garbles the channel would have the pool start workers forever.
+      self.on_start_failed(format!("{what} broke the protocol before it was ready: {reason}"), pid, None, out);
+      self.pump(out);
+      self.check_drained(out);
+    }
   }
 
   fn on_exited(&mut self, worker_id: WorkerId, status: ExitStatus, out: &mut Vec<Action>) {

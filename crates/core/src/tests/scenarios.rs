@@ -630,3 +630,39 @@ fn a_gone_workers_slot_is_reused_lowest_first() {
   sim.exit(1, 1);
   assert_eq!(slots(&sim), [(2, 2), (4, 3), (5, 1)]);
 }
+
+#[test]
+fn a_start_that_breaks_the_protocol_before_ready_is_a_failed_start_counted_against_retries() {
+  // Garbage on the channel (a preload writing to fd 3), or a Pace before Ready: either way the
+  // worker never became ready, so `retries` applies and the pool stops starting workers.
+  let garbage = |sim: &mut Sim, worker| sim.event(Event::Corrupt { worker, reason: "a frame of 13 bytes".into() });
+  let early_pace = |sim: &mut Sim, worker| sim.pace(worker, 1, 2);
+  for breaks in [garbage, early_pace] {
+    let mut sim = Sim::new(config(1, 1, 0));
+    sim.submit(1, false);
+    let mut spawned = 0;
+    while let Some(&worker) = sim.world.keys().next() {
+      spawned += 1;
+      assert!(spawned <= 3, "a start after the retries were spent");
+      assert!(!sim.settled.contains_key(&1), "settled after {} failed starts", spawned - 1);
+      sim.world.get_mut(&worker).unwrap().spawned = true;
+      sim.event(Event::Spawned { worker, pid: 100 + worker as u32 });
+      breaks(&mut sim, worker);
+      assert!(sim.world[&worker].sigkilled);
+      sim.exit(worker, 0);
+    }
+    assert_eq!(spawned, 3, "retries: 2");
+    match &sim.settled[&1] {
+      Outcome::Failed(f) => {
+        assert_eq!(f.kind, FailureKind::StartFailed);
+        assert!(f.message.contains("(3 attempts)") && f.message.contains("before it was ready"), "{}", f.message);
+      }
+      other => panic!("{other:?}"),
+    }
+    // The start deadlines still armed for the dead workers change nothing.
+    while let Some(timer) = sim.timers.pop() {
+      sim.event(Event::TimerFired { timer });
+    }
+    assert!(sim.world.is_empty(), "no worker started once the retries were spent");
+  }
+}
