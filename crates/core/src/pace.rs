@@ -78,18 +78,24 @@ impl Pace {
   }
 
   /// The worker's report: busy `busy_us` of the `elapsed_us` since its previous one (the codec
-  /// checked `busy_us <= elapsed_us`).
-  pub fn on_report(&mut self, busy_us: u32, elapsed_us: u32) {
+  /// checked `busy_us <= elapsed_us`). True if the worker may have more room than before.
+  pub fn on_report(&mut self, busy_us: u32, elapsed_us: u32) -> bool {
+    let before = *self;
     let (busy, elapsed) = (u64::from(busy_us), u64::from(elapsed_us));
-    let window = (self.window.0 + busy, self.window.1 + elapsed);
+    // Saturating: a liar's reports add up to no more than u64 holds.
+    let window = (self.window.0.saturating_add(busy), self.window.1.saturating_add(elapsed));
     self.window = window;
     if window.1 >= SATURATION_WINDOW_US {
-      self.saturated = window.0 * 100 >= window.1 * SATURATED_PERCENT;
+      self.saturated = window.0.saturating_mul(100) >= window.1.saturating_mul(SATURATED_PERCENT);
       self.window = (0, 0);
     }
-    if self.answered == 0 {
-      return;
+    if self.answered > 0 {
+      self.on_news(busy);
     }
+    self.allowance > before.allowance || (before.saturated && !self.saturated)
+  }
+
+  fn on_news(&mut self, busy: u64) {
     let per_call = busy / u64::from(self.answered);
     self.answered = 0;
     let cost = match self.cost_us {

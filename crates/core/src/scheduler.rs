@@ -346,6 +346,7 @@ impl Scheduler {
         // A leaving worker's late word on a call that failed over is stale.
         if worker.in_flight.contains(&call) {
           worker.awaiting.insert(call);
+          worker.news_since_pace = true;
           if self.calls.get(&call).is_some_and(Call::is_method) {
             worker.pace.on_progress();
           }
@@ -353,8 +354,12 @@ impl Scheduler {
         }
       }
       FromWorker::Pace { busy_us, elapsed_us } => {
-        worker.pace.on_report(busy_us, elapsed_us);
-        self.pump(out);
+        worker.news_since_pace = false;
+        // A report that leaves the worker no more room than before changes no dispatch: a flood
+        // of them costs a few additions each, not a pass over the queue and the workers.
+        if worker.pace.on_report(busy_us, elapsed_us) {
+          self.pump(out);
+        }
       }
     }
   }
@@ -387,6 +392,7 @@ impl Scheduler {
     if !worker.take_off(&call_id) {
       return;
     }
+    worker.news_since_pace = true;
     let call = self.calls.remove(&call_id).expect("in-flight call exists");
     if call.is_method() {
       // Loading a module costs what it costs once: it says nothing of the calls to come.
@@ -421,19 +427,23 @@ impl Scheduler {
       FromWorker::Recycle if !worker.said_ready => return Some("asked to be recycled before it was ready".to_string()),
       FromWorker::Recycle => return worker.asked_recycle.then(|| "asked to be recycled twice".to_string()),
       FromWorker::Fatal { .. } => return worker.sent_fatal.then(|| "reported a second uncaught exception".to_string()),
+      FromWorker::Pace { .. } if !worker.said_ready => {
+        return Some("reported its pace before it was ready".to_string())
+      }
+      // A worker reports after news (an answer, a call that awaits) or, while it holds a call,
+      // now and then without: a report of nothing while it holds nothing is no worker's.
       FromWorker::Pace { .. } => {
-        return (!worker.said_ready).then(|| "reported its pace before it was ready".to_string())
+        return (!worker.news_since_pace && worker.in_flight.is_empty())
+          .then(|| "reported its pace with nothing to report and no call to run".to_string())
       }
       answer => answer.call().expect("an answer names its call"),
     };
-    if !worker.in_flight.contains(&id) && matches!(message, FromWorker::Awaiting { .. }) {
-      // Only sizes what this worker is handed, so nothing to judge: a module that answered its
-      // own call by hand leaves the worker thinking the call still awaits.
-      return None;
-    }
     if !worker.in_flight.contains(&id) {
-      // A leaving worker's late answer to a call that failed over or was closed with force is stale.
-      return (!worker.is_leaving()).then(|| format!("answered call {id}, which it was never given"));
+      // A leaving worker's late word on a call that failed over or was closed with force is
+      // stale. Otherwise no race explains it: a worker says a call awaits before it answers it,
+      // and a call cancelled or timed out stays on its worker until it answers.
+      let what = if matches!(message, FromWorker::Awaiting { .. }) { "said it awaits" } else { "answered" };
+      return (!worker.is_leaving()).then(|| format!("{what} call {id}, which it was never given"));
     }
     let call = self.calls.get(&id)?;
     let load = call.is_load();

@@ -65,6 +65,8 @@ pub struct Worker {
   /// (`Fatal`): each is said once, and saying it again means nothing and breaks the protocol.
   /// What it said is not where it is: a worker stopped for a slow start may still say Ready.
   pub said_ready: bool,
+  /// It answered a call or said one awaits since its latest `Pace`: a report has news to cover.
+  pub news_since_pace: bool,
   pub asked_recycle: bool,
   pub sent_fatal: bool,
 }
@@ -82,6 +84,7 @@ impl Worker {
       generation: 0,
       completed: 0,
       said_ready: false,
+      news_since_pace: false,
       asked_recycle: false,
       sent_fatal: false,
     }

@@ -136,10 +136,66 @@ fn what_a_worker_says_of_its_pace_is_checked() {
   sim.pace(1, 1, 2);
   assert!(sim.world[&1].killed, "reported its pace before it was ready");
 
-  // A call it does not have (it answered it already, by hand): nothing to act on.
+  // A call it was never given: it says a call awaits before it answers it, so no race explains it.
   let mut sim = ready_pool(adaptive(1));
   sim.event(frame(1, Kind::Awaiting, 999));
-  assert!(!sim.world[&1].killed, "said a call it does not have awaits");
+  assert!(sim.world[&1].killed, "said a call it does not have awaits");
+
+  // One it answered already: the same.
+  let mut sim = ready_pool(adaptive(1));
+  sim.submit(1, false);
+  let call = *sim.world[&1].running.first().unwrap();
+  sim.answer(1, true);
+  sim.event(frame(1, Kind::Awaiting, call));
+  assert!(sim.world[&1].killed, "said a call it answered awaits");
+
+  // A cancelled call stays on its worker until it answers: its Awaiting crossing the Cancel is news.
+  let mut sim = ready_pool(adaptive(1));
+  sim.submit(1, false);
+  let call = *sim.world[&1].running.first().unwrap();
+  sim.event(Event::Cancel { call });
+  assert!(sim.await_one(1));
+  assert!(!sim.world[&1].killed, "a cancelled call said it awaits before it read the Cancel");
+}
+
+#[test]
+fn a_report_of_nothing_while_the_worker_holds_nothing_gets_it_killed() {
+  // After news, or with a call to run (an honest worker's quiet report while its calls await):
+  // fine, however many.
+  let mut sim = ready_pool(adaptive(1));
+  sim.submit(1, false);
+  assert!(sim.await_one(1));
+  for _ in 0..1000 {
+    sim.pace(1, 0, 10_000);
+  }
+  assert!(!sim.world[&1].killed);
+  sim.answer(1, true);
+  sim.pace(1, 10, 100);
+  assert!(!sim.world[&1].killed, "the report after its last answer");
+  sim.pace(1, 0, 10_000);
+  assert!(sim.world[&1].killed, "a report of nothing with nothing to run");
+}
+
+#[test]
+fn a_flood_of_reports_that_change_nothing_dispatches_nothing() {
+  // A worker holding two calls, another 100 queued: idle reports of a worker whose room they do
+  // not change leave every action list empty (no pass over the queue each).
+  let mut sim = ready_pool(adaptive(1));
+  for _ in 0..100 {
+    sim.submit(1, false);
+  }
+  sim.answer(1, true);
+  sim.pace(1, 50_000, 50_000);
+  let before = in_flight(&sim);
+  for _ in 0..1000 {
+    let mut out = Vec::new();
+    sim.sched.handle(
+      with_frame(1, Kind::Pace, 0, |f| f.payload = [0u32.to_le_bytes(), 1u32.to_le_bytes()].concat()),
+      &mut out,
+    );
+    assert!(out.is_empty(), "{out:?}");
+  }
+  assert_eq!(in_flight(&sim), before);
 }
 
 /// Bulk work of the given costs (µs) on `limit` workers that run their calls one after another in

@@ -666,3 +666,52 @@ fn a_start_that_breaks_the_protocol_before_ready_is_a_failed_start_counted_again
     assert!(sim.world.is_empty(), "no worker started once the retries were spent");
   }
 }
+
+/// What one idle Pace frame from a worker holding a call costs the codec and the scheduler (a
+/// figure, not a check): `cargo test --release pace_flood_cost -- --ignored --nocapture`.
+#[test]
+#[ignore]
+fn pace_flood_cost() {
+  use invoke_parallel_protocol::{FrameDecoder, Header};
+  let config = PoolConfig { idle_timeout_ms: None, start_timeout_ms: None, adaptive: true, ..config(2, 2, 0) };
+  let (mut sched, _) = Scheduler::new(config);
+  let mut out = Vec::new();
+  for worker in [1, 2] {
+    sched.handle(Event::Spawned { worker, pid: worker as u32 }, &mut out);
+    sched.handle(frame(worker, Kind::Ready, 0), &mut out);
+  }
+  let job = Job::Load { path: Arc::from(&b"/m.js"[..]) };
+  sched.handle(Event::Submit { call: 1, module: 1, job, options: CallOptions::default() }, &mut out);
+  sched.handle(frame(1, Kind::Resolved, 1), &mut out);
+  for call in 2..200 {
+    let job = Job::Invoke { payload: Arc::from(&b"x"[..]), handles: Default::default() };
+    sched.handle(Event::Submit { call, module: 1, job, options: CallOptions::default() }, &mut out);
+  }
+  let header = Header { kind: Kind::Pace as u8, with_handles: false, call: 0, module: 0, payload_len: 8 };
+  let mut bytes = Vec::new();
+  for _ in 0..1024 {
+    bytes.extend_from_slice(&header.encode());
+    bytes.extend_from_slice(&[0, 0, 0, 0, 0x10, 0x27, 0, 0]);
+  }
+  let mut decoder = FrameDecoder::new();
+  let rounds = 2_000u32;
+  let start = std::time::Instant::now();
+  for _ in 0..rounds {
+    decoder.push(&bytes);
+    while let Some(message) = decoder.next_message(|| Err("none".into())).unwrap() {
+      out.clear();
+      sched.handle(Event::Message { worker: 1, message }, &mut out);
+    }
+  }
+  let both = start.elapsed().as_nanos() as f64 / f64::from(rounds * 1024);
+  let start = std::time::Instant::now();
+  let mut sink = 0;
+  for _ in 0..rounds {
+    decoder.push(&bytes);
+    while let Some(message) = decoder.next_message(|| Err("none".into())).unwrap() {
+      sink += usize::from(matches!(message, FromWorker::Pace { .. }));
+    }
+  }
+  let decoding = start.elapsed().as_nanos() as f64 / f64::from(rounds * 1024);
+  println!("{both:.1} ns per Pace frame, {decoding:.1} of them decoding (sink {sink})");
+}

@@ -29,6 +29,8 @@ pub struct SimWorker {
   pub awaiting: BTreeSet<CallId>,
   pub loaded: BTreeSet<ModuleId>,
   pub asked_recycle: bool,
+  /// It answered a call or said one awaits since its latest Pace.
+  pub news: bool,
 }
 
 /// Carries out the scheduler's actions and checks its promises after every step.
@@ -123,13 +125,18 @@ impl Sim {
     let Some(call) = w.running.iter().copied().find(|c| !w.awaiting.contains(c) && !self.credit.contains_key(c)) else {
       return false;
     };
-    self.world.get_mut(&worker).unwrap().awaiting.insert(call);
+    let w = self.world.get_mut(&worker).unwrap();
+    w.awaiting.insert(call);
+    w.news = true;
     self.event(frame(worker, Kind::Awaiting, call));
     true
   }
 
   /// The worker reports its event loop busy `busy_us` of `elapsed_us`.
   pub fn pace(&mut self, worker: WorkerId, busy_us: u32, elapsed_us: u32) {
+    if let Some(w) = self.world.get_mut(&worker) {
+      w.news = false;
+    }
     self.event(with_frame(worker, Kind::Pace, 0, |f| {
       f.payload = [busy_us.to_le_bytes(), elapsed_us.to_le_bytes()].concat()
     }));
@@ -286,6 +293,7 @@ impl Sim {
     let w = self.world.get_mut(&worker).unwrap();
     w.running.remove(&call);
     w.awaiting.remove(&call);
+    w.news = true;
     self.event(frame(worker, if ok { Kind::Resolved } else { Kind::Rejected }, call));
     true
   }
