@@ -44,7 +44,7 @@ unsafe extern "C" fn release(_env: sys::napi_env, data: *mut c_void, _hint: *mut
 }
 
 /// Arguments `callText` takes.
-const ARGS: usize = 7;
+const ARGS: usize = 8;
 
 /// What `call_text` reads from JS before it submits the call.
 struct CallArgs {
@@ -55,6 +55,7 @@ struct CallArgs {
   timeout: Option<f64>,
   fds: Vec<i32>,
   priority: Option<f64>,
+  method: u32,
 }
 
 unsafe extern "C" fn call_text(env: sys::napi_env, info: sys::napi_callback_info) -> sys::napi_value {
@@ -84,6 +85,7 @@ unsafe extern "C" fn call_text(env: sys::napi_env, info: sys::napi_callback_info
     args.payload,
     call_options(args.no_retry, args.timeout, args.priority),
     &args.fds,
+    args.method,
   ) {
     let message = std::ffi::CString::new(err.replace('\0', " ")).unwrap_or_default();
     // SAFETY: see the first `throw`.
@@ -126,7 +128,11 @@ unsafe fn read_args(env: sys::napi_env, argv: &[sys::napi_value; ARGS]) -> Resul
       Err(_) => return Err(c"callText: fds must be an array of descriptors"),
     },
   };
-  Ok(CallArgs { id, module, payload, no_retry, timeout, fds, priority })
+  // The caller's number for the method (absent: 0, one shared number).
+  let mut method = 0;
+  // SAFETY: the caller's contract; an out-pointer to a local. Anything but a number leaves it 0.
+  let _ = unsafe { sys::napi_get_value_uint32(env, argv[7], &mut method) };
+  Ok(CallArgs { id, module, payload, no_retry, timeout, fds, priority, method })
 }
 
 /// A number's value, `None` for anything that is not a number (undefined: the option is not set).

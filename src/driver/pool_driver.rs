@@ -18,7 +18,8 @@ use super::to_js::ToJs;
 use super::uv::{self, Handle, RawHandle, UvLoop, WRITABLE};
 use super::worker_channel::{Incoming, Sent, WorkerChannel, WriteState};
 use crate::core::{
-  Action, CallId, CallOptions, Event, IdMap, Job, PoolConfig, Priority, Scheduler, Signal, Stats, Timer, WorkerId,
+  Action, CallId, CallOptions, Event, IdMap, Job, MethodId, PoolConfig, Priority, Scheduler, Signal, Stats, Timer,
+  WorkerId,
 };
 
 use crate::sys::{self, kill_group};
@@ -176,9 +177,10 @@ impl PoolDriver {
     payload: Arc<[u8]>,
     options: CallOptions,
     fds: &[i32],
+    method: MethodId,
   ) -> Result<(), String> {
     let handles = super::descriptors::attach(duplicate(fds)?);
-    let job = Job::Invoke { payload, handles };
+    let job = Job::Invoke { payload, handles, method };
     self.submit(Event::Submit { call: id, module, job, options });
     Ok(())
   }

@@ -11,6 +11,7 @@ use super::event::{Action, CallId, CallOptions, Event, Job, Outcome, Piece, Sign
 use super::exit::{describe_exit, ExitSignal, ExitStatus};
 use super::failure::{Failure, FailureKind};
 use super::id_hash::{IdMap, IdSet};
+use super::pace::MethodKey;
 use super::stats::Stats;
 use super::worker::{Leave, Worker, WorkerState};
 
@@ -226,6 +227,7 @@ impl Scheduler {
     }
     for (worker, w) in &self.workers {
       assert!(w.awaiting.is_subset(&w.in_flight), "worker {worker} awaits calls it does not run");
+      w.audit_charges();
       for id in &w.in_flight {
         assert_eq!(self.calls.get(id).and_then(Call::worker), Some(*worker), "worker {worker} runs call {id}");
       }
@@ -234,8 +236,8 @@ impl Scheduler {
 
   /// Each worker's calls holding its thread, calls in flight, and pace, for tests.
   #[cfg(test)]
-  pub fn paces(&self) -> impl Iterator<Item = (WorkerId, usize, usize, super::pace::Pace)> + '_ {
-    self.workers.iter().map(|(id, w)| (*id, w.held(), w.load(), w.pace))
+  pub fn paces(&self) -> impl Iterator<Item = (WorkerId, &Worker)> + '_ {
+    self.workers.iter().map(|(id, w)| (*id, w))
   }
 
   /// Calls on each worker, for tests and stats.
@@ -345,10 +347,15 @@ impl Scheduler {
       FromWorker::Awaiting { call, .. } => {
         // A leaving worker's late word on a call that failed over is stale.
         if worker.in_flight.contains(&call) {
-          worker.awaiting.insert(call);
+          worker.set_awaiting(call);
           worker.news_since_pace = true;
-          if self.calls.get(&call).is_some_and(Call::is_method) {
-            worker.pace.on_progress();
+          if let Some(method) = self.calls.get(&call).and_then(Call::method) {
+            let known = worker.pace.may_await(method);
+            worker.pace.on_await(method);
+            if !known {
+              // Its other calls held now may await too.
+              worker.recharge();
+            }
           }
           self.pump(out);
         }
@@ -358,6 +365,7 @@ impl Scheduler {
         // A report that leaves the worker no more room than before changes no dispatch: a flood
         // of them costs a few additions each, not a pass over the queue and the workers.
         if worker.pace.on_report(busy_us, elapsed_us) {
+          worker.recharge();
           self.pump(out);
         }
       }
@@ -375,7 +383,7 @@ impl Scheduler {
         call.start_stream();
         // A stream is paced by its credit, not by the worker's thread.
         if let Some(worker) = self.workers.get_mut(&worker_id) {
-          worker.awaiting.insert(call_id);
+          worker.set_awaiting(call_id);
         }
       }
       Piece::Item(_) => call.take_item(),
@@ -388,15 +396,19 @@ impl Scheduler {
   /// The worker answered a call (or a load) with its result.
   fn on_answer(&mut self, worker_id: WorkerId, call_id: CallId, outcome: Outcome, out: &mut Vec<Action>) {
     let worker = self.workers.get_mut(&worker_id).expect("the answer's worker exists");
+    let was_awaiting = worker.awaiting.contains(&call_id);
     // A reply for a call that is not on this worker (already failed over) is stale.
     if !worker.take_off(&call_id) {
       return;
     }
     worker.news_since_pace = true;
     let call = self.calls.remove(&call_id).expect("in-flight call exists");
-    if call.is_method() {
-      // Loading a module costs what it costs once: it says nothing of the calls to come.
-      worker.pace.on_progress();
+    // Loading a module costs what it costs once: it says nothing of the calls to come.
+    if let Some(method) = call.method() {
+      worker.pace.on_progress(method);
+      if was_awaiting && !call.is_streaming() {
+        worker.pace.on_awaited_answer(worker.awaiting.len());
+      }
     }
     self.methods -= usize::from(call.is_method());
     if matches!(outcome, Outcome::Rejected(_)) && call.is_load() {
@@ -715,8 +727,7 @@ impl Scheduler {
         }
         self.queue.clear();
         for (id, w) in self.workers.iter_mut() {
-          w.in_flight.clear();
-          w.awaiting.clear();
+          w.clear_calls();
           w.leave(Leave::Stopped);
           out.push(Action::Kill { worker: *id, signal: Signal::Term });
         }
@@ -786,7 +797,7 @@ impl Scheduler {
     while let Some(call_id) = self.queue.front() {
       let call = &self.calls[&call_id];
       let (module, is_method) = (call.module, call.is_method());
-      let Some(worker) = self.pick_worker(module) else { break };
+      let Some(worker) = self.pick_worker(module, call.method()) else { break };
       // `dispatch` moves the call from Queued (its ticket) to Running.
       self.queue.pop_front();
       self.methods_queued -= usize::from(is_method);
@@ -805,16 +816,21 @@ impl Scheduler {
   /// among equals, the one that got work longest ago, so calls that come one at a time are
   /// spread too (a worker without the module loads it first). While the pool is still growing,
   /// a busy worker takes nothing more: new workers get it.
-  fn pick_worker(&self, module: ModuleId) -> Option<WorkerId> {
+  fn pick_worker(&self, module: ModuleId, method: Option<MethodKey>) -> Option<WorkerId> {
     let growing = self.can_grow() || self.workers.values().any(Worker::is_starting);
     let cap = self.config.max_per_child as usize;
     let adaptive = self.config.adaptive;
+    let has_room = |w: &Worker| {
+      // A module load is not a method's work: it costs nothing here, and does not await.
+      let call = method.map_or((0, false), |m| (w.pace.charge(m), w.pace.may_await(m)));
+      w.pace.has_room(w.held(), w.held_cost(), call, w.awaiting_load(), w.load())
+    };
     self
       .workers
       .iter()
       .filter(|(_, w)| w.is_ready())
       .filter(|(_, w)| cap == 0 || w.load() < cap)
-      .filter(|(_, w)| !adaptive || w.pace.has_room(w.held(), w.load()))
+      .filter(|(_, w)| !adaptive || has_room(w))
       .filter(|(_, w)| w.load() == 0 || !growing)
       .min_by_key(|(id, w)| {
         let held = if adaptive { w.held() } else { 0 };
@@ -874,7 +890,7 @@ impl Scheduler {
       call.clocked = true;
       out.push(Action::ArmTimer { timer: Timer::CallTimeout { call: call_id }, after_ms });
     }
-    worker.in_flight.insert(call_id);
+    worker.put_on(call_id, call.method());
     self.dispatches += 1;
     worker.generation = self.dispatches;
     let module = call.module;
@@ -894,7 +910,7 @@ impl Scheduler {
         worker.modules.insert(module);
         ToWorker::Load { call: Some(call_id), module, path: path.clone() }
       }
-      Job::Invoke { payload, handles } => {
+      Job::Invoke { payload, handles, .. } => {
         ToWorker::Call { call: call_id, module, payload: payload.clone(), handles: handles.clone() }
       }
     };

@@ -1,8 +1,8 @@
 use std::collections::BTreeSet;
 
 use super::event::{CallId, ModuleId};
-use super::id_hash::IdSet;
-use super::pace::Pace;
+use super::id_hash::{IdMap, IdSet};
+use super::pace::{MethodKey, Pace};
 
 /// Where a worker is in its life. Changed only through [`Worker`]'s transition methods:
 ///
@@ -53,6 +53,11 @@ pub struct Worker {
   pub in_flight: BTreeSet<CallId>,
   /// Calls in flight that said they await something (or stream): they do not hold its thread.
   pub awaiting: BTreeSet<CallId>,
+  /// Each call holding its thread: its method, what it is thought to cost (`Pace::charge`) and
+  /// whether it may await (`Pace::may_await`); their sum, and how many may await.
+  charges: IdMap<CallId, Charge>,
+  held_cost: u64,
+  held_may_await: usize,
   /// How much it may be handed at once, from what it reports of itself.
   pub pace: Pace,
   pub modules: IdSet<ModuleId>,
@@ -79,6 +84,9 @@ impl Worker {
       pid: None,
       in_flight: BTreeSet::new(),
       awaiting: BTreeSet::new(),
+      charges: IdMap::default(),
+      held_cost: 0,
+      held_may_await: 0,
       pace: Pace::default(),
       modules: IdSet::default(),
       generation: 0,
@@ -103,10 +111,73 @@ impl Worker {
     self.in_flight.len() - self.awaiting.len()
   }
 
+  /// Microseconds of work the calls holding its thread were thought to cost when sent.
+  pub fn held_cost(&self) -> u64 {
+    self.held_cost
+  }
+
+  /// Calls that await, or hold its thread and may await: what its room for calls that await
+  /// counts.
+  pub fn awaiting_load(&self) -> usize {
+    self.awaiting.len() + self.held_may_await
+  }
+
+  /// The call (of `method`; None for a module load, which costs nothing here) is sent to it.
+  pub fn put_on(&mut self, call: CallId, method: Option<MethodKey>) {
+    let charge = Charge::of(&self.pace, method);
+    self.in_flight.insert(call);
+    self.held_cost += charge.us;
+    self.held_may_await += usize::from(charge.may_await);
+    self.charges.insert(call, charge);
+  }
+
+  /// Its calls' methods were measured again: what it holds is what they are thought to cost now
+  /// (calls sent while a method was unmeasured, charged the whole budget, no longer block the
+  /// batch the measurement allows).
+  pub fn recharge(&mut self) {
+    (self.held_cost, self.held_may_await) = (0, 0);
+    for charge in self.charges.values_mut() {
+      *charge = Charge::of(&self.pace, charge.method);
+      self.held_cost += charge.us;
+      self.held_may_await += usize::from(charge.may_await);
+    }
+  }
+
+  /// The call stopped holding its thread: it awaits, or streams.
+  pub fn set_awaiting(&mut self, call: CallId) {
+    self.awaiting.insert(call);
+    self.release(&call);
+  }
+
+  fn release(&mut self, call: &CallId) {
+    if let Some(charge) = self.charges.remove(call) {
+      self.held_cost -= charge.us;
+      self.held_may_await -= usize::from(charge.may_await);
+    }
+  }
+
   /// The call left it (answered, or failed over); false if it was not in flight here.
   pub fn take_off(&mut self, call: &CallId) -> bool {
     self.awaiting.remove(call);
+    self.release(call);
     self.in_flight.remove(call)
+  }
+
+  /// Forgets every call (a forced close).
+  pub fn clear_calls(&mut self) {
+    self.in_flight.clear();
+    self.awaiting.clear();
+    self.charges.clear();
+    (self.held_cost, self.held_may_await) = (0, 0);
+  }
+
+  /// Checks `held_cost` against a recount, for tests.
+  #[cfg(test)]
+  pub fn audit_charges(&self) {
+    assert_eq!(self.held_cost, self.charges.values().map(|c| c.us).sum::<u64>(), "held cost counted");
+    assert_eq!(self.held_may_await, self.charges.values().filter(|c| c.may_await).count(), "calls that may await");
+    let held: BTreeSet<CallId> = self.in_flight.difference(&self.awaiting).copied().collect();
+    assert_eq!(held, self.charges.keys().copied().collect(), "every held call charged once");
   }
 
   pub fn is_starting(&self) -> bool {
@@ -160,6 +231,23 @@ impl Worker {
     match self.state {
       WorkerState::Leaving(_) if why != Leave::Shunned => {}
       _ => self.state = WorkerState::Leaving(why),
+    }
+  }
+}
+
+/// What a call holding a worker's thread is thought to cost there.
+#[derive(Debug, Clone, Copy)]
+struct Charge {
+  method: Option<MethodKey>,
+  us: u64,
+  may_await: bool,
+}
+
+impl Charge {
+  fn of(pace: &Pace, method: Option<MethodKey>) -> Charge {
+    match method {
+      Some(m) => Charge { method, us: pace.charge(m), may_await: pace.may_await(m) },
+      None => Charge { method, us: 0, may_await: false },
     }
   }
 }

@@ -310,7 +310,7 @@ fn cancelling_queued_calls_keeps_the_others_in_order() {
 fn a_live_id_is_refused_without_touching_the_call_or_module_that_has_it() {
   let mut sim = Sim::with_module(config(1, 1, 0));
   sim.submit(1, false);
-  let payload = Job::Invoke { payload: Arc::from(&b"other"[..]), handles: Default::default() };
+  let payload = Job::Invoke { payload: Arc::from(&b"other"[..]), handles: Default::default(), method: 0 };
   let mut out = Vec::new();
   sim.sched.handle(Event::Submit { call: 2, module: 1, job: payload, options: CallOptions::default() }, &mut out);
   assert!(
@@ -520,7 +520,7 @@ fn cancel_cost() {
     let payload: Arc<[u8]> = Arc::from(&b"args"[..]);
     let mut out = Vec::new();
     for call in 2..queued + 3 {
-      let job = Job::Invoke { payload: payload.clone(), handles: Default::default() };
+      let job = Job::Invoke { payload: payload.clone(), handles: Default::default(), method: 0 };
       sim.sched.handle(Event::Submit { call, module: 1, job, options: CallOptions::default() }, &mut out);
     }
     out.clear();
@@ -599,7 +599,7 @@ fn hot_path_cost() {
   let mut sink = 0usize;
   for call in 2..calls + 2 {
     out.clear();
-    let job = Job::Invoke { payload: payload.clone(), handles: Default::default() };
+    let job = Job::Invoke { payload: payload.clone(), handles: Default::default(), method: 0 };
     sched.handle(Event::Submit { call, module: 1, job, options: CallOptions::default() }, &mut out);
     for action in out.drain(..) {
       if let Action::Send { message, .. } = action {
@@ -684,7 +684,7 @@ fn pace_flood_cost() {
   sched.handle(Event::Submit { call: 1, module: 1, job, options: CallOptions::default() }, &mut out);
   sched.handle(frame(1, Kind::Resolved, 1), &mut out);
   for call in 2..200 {
-    let job = Job::Invoke { payload: Arc::from(&b"x"[..]), handles: Default::default() };
+    let job = Job::Invoke { payload: Arc::from(&b"x"[..]), handles: Default::default(), method: 0 };
     sched.handle(Event::Submit { call, module: 1, job, options: CallOptions::default() }, &mut out);
   }
   let header = Header { kind: Kind::Pace as u8, with_handles: false, call: 0, module: 0, payload_len: 8 };
