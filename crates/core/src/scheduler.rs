@@ -444,8 +444,9 @@ impl Scheduler {
       }
       // A worker reports after news (an answer, a call that awaits) or, while it holds a call,
       // now and then without: a report of nothing while it holds nothing is no worker's.
+      // (One on its way out may have had a report under way when its last call left.)
       FromWorker::Pace { .. } => {
-        return (!worker.news_since_pace && worker.in_flight.is_empty())
+        return (!worker.news_since_pace && worker.in_flight.is_empty() && !worker.is_leaving())
           .then(|| "reported its pace with nothing to report and no call to run".to_string())
       }
       answer => answer.call().expect("an answer names its call"),

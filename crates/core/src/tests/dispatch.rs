@@ -430,7 +430,7 @@ proptest! {
     let busiest = *busy.iter().max().unwrap();
     let longest = *expensive.iter().max().unwrap();
     // One-at-a-time dispatch's bound (the mean plus the longest call) plus the next call each
-    // worker holds: never a batch sized by the cheap call.
-    prop_assert!(busiest <= total / 2 + longest + 4_000 + BUDGET_US, "busy {:?} (longest {})", busy, longest);
+    // worker holds (the longest again, at worst): never a batch sized by the cheap call.
+    prop_assert!(busiest <= total / 2 + 2 * longest + BUDGET_US, "busy {:?} (longest {})", busy, longest);
   }
 }
