@@ -172,7 +172,7 @@ class Pool {
     }
     const noRetry = options.noRetry === true
     // A chunk of invoke.map is costed as its own kind of call per mapped method.
-    const methodId = this.#methodId(method === CHUNK_METHOD ? method + args[0] : method)
+    const methodId = this.#methodId(method === CHUNK_METHOD ? method + String(args[0]) : method)
     const submit = () => {
       // Written at once, except while a batch of replies is being settled: calls made then go out
       // together, every 32 (src/driver/worker_channel.rs).
