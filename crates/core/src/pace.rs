@@ -203,14 +203,22 @@ impl Pace {
   /// count against the allowance only once the worker is saturated and its calls are known to
   /// cost what keeps it so: a loop busy reading the calls just sent, or starting up, is not a
   /// full one.
-  pub fn has_room(&self, held: usize, held_cost: u64, call: (u64, bool), awaiting: usize, in_flight: usize) -> bool {
-    let (charge, may_await) = call;
+  pub fn has_room(
+    &self,
+    held: usize,
+    held_cost: impl FnOnce() -> u64,
+    call: impl FnOnce() -> (u64, bool),
+    awaiting: impl FnOnce() -> usize,
+    in_flight: usize,
+  ) -> bool {
+    // The cheap tests first: this runs for every worker each time a call is placed.
     let allowance = self.allowance as usize;
-    let affordable = held < MIN_ALLOWANCE as usize || held_cost.saturating_add(charge) <= BUDGET_US;
-    held < allowance
-      && affordable
-      && (!may_await || awaiting < self.await_room as usize)
-      && (!self.saturated || self.cost_us.is_none() || in_flight < allowance)
+    if held >= allowance || (self.saturated && self.cost_us.is_some() && in_flight >= allowance) {
+      return false;
+    }
+    let (charge, may_await) = call();
+    (held < MIN_ALLOWANCE as usize || held_cost().saturating_add(charge) <= BUDGET_US)
+      && (!may_await || awaiting() < self.await_room as usize)
   }
 }
 
@@ -234,11 +242,20 @@ mod tests {
   #[test]
   fn starts_with_the_running_call_and_the_next() {
     let pace = Pace::default();
-    assert!(pace.has_room(1, BUDGET_US, (BUDGET_US, true), 1, 1));
-    assert!(!pace.has_room(2, 0, (0, true), 2, 2));
-    assert!(pace.has_room(0, 0, (BUDGET_US, true), 31, 31), "calls that await do not count against the allowance");
-    assert!(!pace.has_room(0, 0, (BUDGET_US, true), 32, 32), "until a call that awaits comes back, 32 of them");
-    assert!(pace.has_room(0, 0, (BUDGET_US, false), 32, 32), "a call that never awaits is not held back by them");
+    assert!(pace.has_room(1, || BUDGET_US, || (BUDGET_US, true), || 1, 1));
+    assert!(!pace.has_room(2, || 0, || (0, true), || 2, 2));
+    assert!(
+      pace.has_room(0, || 0, || (BUDGET_US, true), || 31, 31),
+      "calls that await do not count against the allowance"
+    );
+    assert!(
+      !pace.has_room(0, || 0, || (BUDGET_US, true), || 32, 32),
+      "until a call that awaits comes back, 32 of them"
+    );
+    assert!(
+      pace.has_room(0, || 0, || (BUDGET_US, false), || 32, 32),
+      "a call that never awaits is not held back by them"
+    );
   }
 
   #[test]
@@ -273,12 +290,12 @@ mod tests {
   fn a_saturated_worker_counts_calls_that_await() {
     let pace = after(&[(1, 9_000, 10_000)]);
     assert!(pace.is_saturated());
-    assert!(!pace.has_room(0, 0, (0, true), 2, 2), "two calls in flight are enough for a busy worker");
+    assert!(!pace.has_room(0, || 0, || (0, true), || 2, 2), "two calls in flight are enough for a busy worker");
     let starting = after(&[(0, 9_000, 10_000)]);
     assert!(starting.is_saturated());
-    assert!(starting.has_room(0, 0, (0, true), 20, 20), "busy, but no answered call says its calls cause it");
+    assert!(starting.has_room(0, || 0, || (0, true), || 20, 20), "busy, but no answered call says its calls cause it");
     let idle = after(&[(1, 100, 10_000)]);
-    assert!(idle.has_room(0, 0, (0, true), 20, 20));
+    assert!(idle.has_room(0, || 0, || (0, true), || 20, 20));
   }
 
   #[test]
@@ -316,14 +333,14 @@ mod tests {
     assert!(pace.charge(HEAVY) >= 2_900, "{}", pace.charge(HEAVY));
     assert!(pace.charge(CHEAP) <= 10, "{}", pace.charge(CHEAP));
     // Holding two calls of the cheap one, a third fits the budget; of the heavy one, none does.
-    assert!(pace.has_room(2, 10, (pace.charge(CHEAP), false), 0, 2) || pace.allowance() <= 2);
-    assert!(!pace.has_room(2, 2 * pace.charge(HEAVY), (pace.charge(HEAVY), false), 0, 2));
+    assert!(pace.has_room(2, || 10, || (pace.charge(CHEAP), false), || 0, 2) || pace.allowance() <= 2);
+    assert!(!pace.has_room(2, || 2 * pace.charge(HEAVY), || (pace.charge(HEAVY), false), || 0, 2));
   }
 
   #[test]
   fn calls_that_await_are_bounded_until_they_come_back() {
     let mut pace = Pace::default();
-    assert!(!pace.has_room(0, 0, (0, true), AWAIT_START as usize, AWAIT_START as usize));
+    assert!(!pace.has_room(0, || 0, || (0, true), || AWAIT_START as usize, AWAIT_START as usize));
     pace.on_awaited_answer(AWAIT_START as usize - 1);
     assert_eq!(pace.await_room(), AWAIT_START * GROWTH);
     pace.on_awaited_answer(3);

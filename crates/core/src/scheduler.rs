@@ -227,7 +227,13 @@ impl Scheduler {
     }
     for (worker, w) in &self.workers {
       assert!(w.awaiting.is_subset(&w.in_flight), "worker {worker} awaits calls it does not run");
-      w.audit_charges();
+      let mut held = std::collections::BTreeMap::new();
+      for id in w.in_flight.difference(&w.awaiting) {
+        if let Some(method) = self.calls.get(id).and_then(Call::method) {
+          *held.entry(method).or_insert(0u32) += 1;
+        }
+      }
+      assert_eq!(w.held_methods(), held.into_iter().collect::<Vec<_>>(), "worker {worker}'s held calls by method");
       for id in &w.in_flight {
         assert_eq!(self.calls.get(id).and_then(Call::worker), Some(*worker), "worker {worker} runs call {id}");
       }
@@ -347,15 +353,11 @@ impl Scheduler {
       FromWorker::Awaiting { call, .. } => {
         // A leaving worker's late word on a call that failed over is stale.
         if worker.in_flight.contains(&call) {
-          worker.set_awaiting(call);
+          let method = self.calls.get(&call).and_then(Call::method);
+          worker.set_awaiting(call, method);
           worker.news_since_pace = true;
-          if let Some(method) = self.calls.get(&call).and_then(Call::method) {
-            let known = worker.pace.may_await(method);
+          if let Some(method) = method {
             worker.pace.on_await(method);
-            if !known {
-              // Its other calls held now may await too.
-              worker.recharge();
-            }
           }
           self.pump(out);
         }
@@ -365,7 +367,6 @@ impl Scheduler {
         // A report that leaves the worker no more room than before changes no dispatch: a flood
         // of them costs a few additions each, not a pass over the queue and the workers.
         if worker.pace.on_report(busy_us, elapsed_us) {
-          worker.recharge();
           self.pump(out);
         }
       }
@@ -383,7 +384,7 @@ impl Scheduler {
         call.start_stream();
         // A stream is paced by its credit, not by the worker's thread.
         if let Some(worker) = self.workers.get_mut(&worker_id) {
-          worker.set_awaiting(call_id);
+          worker.set_awaiting(call_id, call.method());
         }
       }
       Piece::Item(_) => call.take_item(),
@@ -398,7 +399,7 @@ impl Scheduler {
     let worker = self.workers.get_mut(&worker_id).expect("the answer's worker exists");
     let was_awaiting = worker.awaiting.contains(&call_id);
     // A reply for a call that is not on this worker (already failed over) is stale.
-    if !worker.take_off(&call_id) {
+    if !worker.take_off(&call_id, self.calls.get(&call_id).and_then(Call::method)) {
       return;
     }
     worker.news_since_pace = true;
@@ -505,7 +506,7 @@ impl Scheduler {
     // It exits by itself, unless its own `exit` handlers keep it.
     out.push(Action::ArmTimer { timer: Timer::LeaveGrace { worker: worker_id }, after_ms: self.config.leave_grace_ms });
     let mut message = format!("{} had an uncaught exception", describe_worker(pid));
-    if let Some(call_id) = call.filter(|id| worker.take_off(id)) {
+    if let Some(call_id) = call.filter(|id| worker.take_off(id, self.calls.get(id).and_then(Call::method))) {
       let _ = write!(message, " while running call {call_id}");
       if let Some(call) = self.forget(call_id) {
         if !call.is_abandoned() {
@@ -823,8 +824,8 @@ impl Scheduler {
     let adaptive = self.config.adaptive;
     let has_room = |w: &Worker| {
       // A module load is not a method's work: it costs nothing here, and does not await.
-      let call = method.map_or((0, false), |m| (w.pace.charge(m), w.pace.may_await(m)));
-      w.pace.has_room(w.held(), w.held_cost(), call, w.awaiting_load(), w.load())
+      let call = || method.map_or((0, false), |m| (w.pace.charge(m), w.pace.may_await(m)));
+      w.pace.has_room(w.held(), || w.held_cost(), call, || w.awaiting_load(), w.load())
     };
     self
       .workers

@@ -1,7 +1,7 @@
 use std::collections::BTreeSet;
 
 use super::event::{CallId, ModuleId};
-use super::id_hash::{IdMap, IdSet};
+use super::id_hash::IdSet;
 use super::pace::{MethodKey, Pace};
 
 /// Where a worker is in its life. Changed only through [`Worker`]'s transition methods:
@@ -53,11 +53,9 @@ pub struct Worker {
   pub in_flight: BTreeSet<CallId>,
   /// Calls in flight that said they await something (or stream): they do not hold its thread.
   pub awaiting: BTreeSet<CallId>,
-  /// Each call holding its thread: its method, what it is thought to cost (`Pace::charge`) and
-  /// whether it may await (`Pace::may_await`); their sum, and how many may await.
-  charges: IdMap<CallId, Charge>,
-  held_cost: u64,
-  held_may_await: usize,
+  /// How many of the calls holding its thread are of each method (a module load is of none):
+  /// what it holds is costed from these at the costs its pace knows now.
+  held_methods: Vec<(MethodKey, u32)>,
   /// How much it may be handed at once, from what it reports of itself.
   pub pace: Pace,
   pub modules: IdSet<ModuleId>,
@@ -84,9 +82,7 @@ impl Worker {
       pid: None,
       in_flight: BTreeSet::new(),
       awaiting: BTreeSet::new(),
-      charges: IdMap::default(),
-      held_cost: 0,
-      held_may_await: 0,
+      held_methods: Vec::new(),
       pace: Pace::default(),
       modules: IdSet::default(),
       generation: 0,
@@ -111,73 +107,71 @@ impl Worker {
     self.in_flight.len() - self.awaiting.len()
   }
 
-  /// Microseconds of work the calls holding its thread were thought to cost when sent.
+  /// Microseconds of work the calls holding its thread are thought to cost (`Pace::charge`).
   pub fn held_cost(&self) -> u64 {
-    self.held_cost
+    self.held_methods.iter().map(|&(m, n)| self.pace.charge(m).saturating_mul(u64::from(n))).sum()
   }
 
-  /// Calls that await, or hold its thread and may await: what its room for calls that await
-  /// counts.
+  /// Calls that await, or hold its thread and may await (`Pace::may_await`): what its room for
+  /// calls that await counts.
   pub fn awaiting_load(&self) -> usize {
-    self.awaiting.len() + self.held_may_await
+    let may_await: u32 = self.held_methods.iter().filter(|&&(m, _)| self.pace.may_await(m)).map(|&(_, n)| n).sum();
+    self.awaiting.len() + may_await as usize
   }
 
-  /// The call (of `method`; None for a module load, which costs nothing here) is sent to it.
+  /// The call, of `method` (None for a module load), is sent to it.
   pub fn put_on(&mut self, call: CallId, method: Option<MethodKey>) {
-    let charge = Charge::of(&self.pace, method);
     self.in_flight.insert(call);
-    self.held_cost += charge.us;
-    self.held_may_await += usize::from(charge.may_await);
-    self.charges.insert(call, charge);
+    self.count_held(method, true);
   }
 
-  /// Its calls' methods were measured again: what it holds is what they are thought to cost now
-  /// (calls sent while a method was unmeasured, charged the whole budget, no longer block the
-  /// batch the measurement allows).
-  pub fn recharge(&mut self) {
-    (self.held_cost, self.held_may_await) = (0, 0);
-    for charge in self.charges.values_mut() {
-      *charge = Charge::of(&self.pace, charge.method);
-      self.held_cost += charge.us;
-      self.held_may_await += usize::from(charge.may_await);
+  /// The call, of `method`, stopped holding its thread: it awaits, or streams.
+  pub fn set_awaiting(&mut self, call: CallId, method: Option<MethodKey>) {
+    if self.in_flight.contains(&call) && self.awaiting.insert(call) {
+      self.count_held(method, false);
     }
   }
 
-  /// The call stopped holding its thread: it awaits, or streams.
-  pub fn set_awaiting(&mut self, call: CallId) {
-    self.awaiting.insert(call);
-    self.release(&call);
-  }
-
-  fn release(&mut self, call: &CallId) {
-    if let Some(charge) = self.charges.remove(call) {
-      self.held_cost -= charge.us;
-      self.held_may_await -= usize::from(charge.may_await);
+  /// The call, of `method`, left it (answered, or failed over); false if it was not in flight.
+  pub fn take_off(&mut self, call: &CallId, method: Option<MethodKey>) -> bool {
+    let awaited = self.awaiting.remove(call);
+    let was_on = self.in_flight.remove(call);
+    if was_on && !awaited {
+      self.count_held(method, false);
     }
+    was_on
   }
 
-  /// The call left it (answered, or failed over); false if it was not in flight here.
-  pub fn take_off(&mut self, call: &CallId) -> bool {
-    self.awaiting.remove(call);
-    self.release(call);
-    self.in_flight.remove(call)
+  fn count_held(&mut self, method: Option<MethodKey>, more: bool) {
+    let Some(method) = method else { return };
+    match self.held_methods.iter().position(|&(m, _)| m == method) {
+      Some(at) if more => self.held_methods[at].1 += 1,
+      Some(at) => {
+        self.held_methods[at].1 -= 1;
+        if self.held_methods[at].1 == 0 {
+          self.held_methods.swap_remove(at);
+        }
+      }
+      None => {
+        debug_assert!(more, "a held call of a method not counted");
+        self.held_methods.push((method, 1));
+      }
+    }
   }
 
   /// Forgets every call (a forced close).
   pub fn clear_calls(&mut self) {
     self.in_flight.clear();
     self.awaiting.clear();
-    self.charges.clear();
-    (self.held_cost, self.held_may_await) = (0, 0);
+    self.held_methods.clear();
   }
 
-  /// Checks `held_cost` against a recount, for tests.
+  /// How many held calls of each method it counts, sorted, for tests.
   #[cfg(test)]
-  pub fn audit_charges(&self) {
-    assert_eq!(self.held_cost, self.charges.values().map(|c| c.us).sum::<u64>(), "held cost counted");
-    assert_eq!(self.held_may_await, self.charges.values().filter(|c| c.may_await).count(), "calls that may await");
-    let held: BTreeSet<CallId> = self.in_flight.difference(&self.awaiting).copied().collect();
-    assert_eq!(held, self.charges.keys().copied().collect(), "every held call charged once");
+  pub fn held_methods(&self) -> Vec<(MethodKey, u32)> {
+    let mut counts = self.held_methods.clone();
+    counts.sort_unstable();
+    counts
   }
 
   pub fn is_starting(&self) -> bool {
@@ -231,23 +225,6 @@ impl Worker {
     match self.state {
       WorkerState::Leaving(_) if why != Leave::Shunned => {}
       _ => self.state = WorkerState::Leaving(why),
-    }
-  }
-}
-
-/// What a call holding a worker's thread is thought to cost there.
-#[derive(Debug, Clone, Copy)]
-struct Charge {
-  method: Option<MethodKey>,
-  us: u64,
-  may_await: bool,
-}
-
-impl Charge {
-  fn of(pace: &Pace, method: Option<MethodKey>) -> Charge {
-    match method {
-      Some(m) => Charge { method, us: pace.charge(m), may_await: pace.may_await(m) },
-      None => Charge { method, us: 0, may_await: false },
     }
   }
 }
