@@ -16,8 +16,11 @@ const STACK_TEXT: usize = 512;
 /// The most bytes one character takes in UTF-8.
 const UTF8_MAX_CHAR: usize = 4;
 
-/// `callText(id, module, payload, noRetry, timeout, fds, priority)`: `NativePool.callText` as a plain
-/// function bound to the pool. It keeps the pool alive as long as it exists itself.
+/// `callText(id, module, payload, noRetry, timeout, fds, priority, method, traced)`:
+/// `NativePool.callText` as a plain function bound to the pool. It keeps the pool alive as long as
+/// it exists itself. `method` is the caller's number for the method's name (adaptive dispatch
+/// costs calls per method); `traced` is read only when it is passed (an untraced call passes
+/// eight arguments and pays for no ninth).
 pub fn create(env: sys::napi_env, driver: Rc<PoolDriver>) -> napi::Result<sys::napi_value> {
   let name = "callText";
   let data = Rc::into_raw(driver).cast_mut().cast::<c_void>();
@@ -44,7 +47,9 @@ unsafe extern "C" fn release(_env: sys::napi_env, data: *mut c_void, _hint: *mut
 }
 
 /// Arguments `callText` takes.
-const ARGS: usize = 8;
+const ARGS: usize = 9;
+/// Arguments before `traced`, the optional last one.
+const UNTRACED_ARGS: usize = 8;
 
 /// What `call_text` reads from JS before it submits the call.
 struct CallArgs {
@@ -56,6 +61,7 @@ struct CallArgs {
   fds: Vec<i32>,
   priority: Option<f64>,
   method: u32,
+  traced: bool,
 }
 
 unsafe extern "C" fn call_text(env: sys::napi_env, info: sys::napi_callback_info) -> sys::napi_value {
@@ -74,7 +80,7 @@ unsafe extern "C" fn call_text(env: sys::napi_env, info: sys::napi_callback_info
   // it is being called.
   let driver = unsafe { &*(data as *const PoolDriver) };
   // SAFETY: see the first `throw`.
-  let args = match unsafe { read_args(env, &argv) } {
+  let args = match unsafe { read_args(env, &argv, argc) } {
     Ok(args) => args,
     // SAFETY: see the first `throw`.
     Err(message) => return unsafe { throw(env, message) },
@@ -83,7 +89,7 @@ unsafe extern "C" fn call_text(env: sys::napi_env, info: sys::napi_callback_info
     args.id,
     args.module,
     args.payload,
-    call_options(args.no_retry, args.timeout, args.priority),
+    call_options(args.no_retry, args.timeout, args.priority, args.traced),
     &args.fds,
     args.method,
   ) {
@@ -97,8 +103,13 @@ unsafe extern "C" fn call_text(env: sys::napi_env, info: sys::napi_callback_info
 /// The arguments of `callText`, or the message to throw.
 ///
 /// # Safety
-/// On the JS thread, inside the call `env` belongs to, with values of that call.
-unsafe fn read_args(env: sys::napi_env, argv: &[sys::napi_value; ARGS]) -> Result<CallArgs, &'static CStr> {
+/// On the JS thread, inside the call `env` belongs to, with values of that call; `argc` is how many
+/// it was given.
+unsafe fn read_args(
+  env: sys::napi_env,
+  argv: &[sys::napi_value; ARGS],
+  argc: usize,
+) -> Result<CallArgs, &'static CStr> {
   let (mut id, mut module, mut no_retry) = (0, 0, false);
   // SAFETY: the caller's contract; out-pointers to locals.
   if unsafe { sys::napi_get_value_uint32(env, argv[0], &mut id) } != sys::Status::napi_ok
@@ -132,7 +143,16 @@ unsafe fn read_args(env: sys::napi_env, argv: &[sys::napi_value; ARGS]) -> Resul
   let mut method = 0;
   // SAFETY: the caller's contract; an out-pointer to a local. Anything but a number leaves it 0.
   let _ = unsafe { sys::napi_get_value_uint32(env, argv[7], &mut method) };
-  Ok(CallArgs { id, module, payload, no_retry, timeout, fds, priority, method })
+  let mut traced = false;
+  if argc > UNTRACED_ARGS {
+    // SAFETY: the caller's contract; a value of the call (`argc` says it was passed), an
+    // out-pointer to a local.
+    let status = unsafe { sys::napi_get_value_bool(env, argv[UNTRACED_ARGS], &mut traced) };
+    if status != sys::Status::napi_ok {
+      return Err(c"callText: traced must be a boolean");
+    }
+  }
+  Ok(CallArgs { id, module, payload, no_retry, timeout, fds, priority, method, traced })
 }
 
 /// A number's value, `None` for anything that is not a number (undefined: the option is not set).
