@@ -131,7 +131,16 @@ impl Pace {
 
   /// Whether a call of `method` may await here: its calls have, or it was never measured.
   pub fn may_await(&self, method: MethodKey) -> bool {
-    self.awaits.contains(&method) || !self.costs.contains_key(&method)
+    self.judge(method).1
+  }
+
+  /// [`Pace::charge`] and [`Pace::may_await`] in one look-up (this runs for every worker each
+  /// time a call is placed).
+  pub fn judge(&self, method: MethodKey) -> (u64, bool) {
+    match self.costs.get(&method) {
+      None => (BUDGET_US, true),
+      Some(&cost) => (cost.min(BUDGET_US), !self.awaits.is_empty() && self.awaits.contains(&method)),
+    }
   }
 
   /// A call of `method` said it awaits.

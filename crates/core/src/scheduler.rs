@@ -901,7 +901,7 @@ impl Scheduler {
     let adaptive = self.config.adaptive;
     let has_room = |w: &Worker| {
       // A module load is not a method's work: it costs nothing here, and does not await.
-      let call = || method.map_or((0, false), |m| (w.pace.charge(m), w.pace.may_await(m)));
+      let call = || method.map_or((0, false), |m| w.pace.judge(m));
       w.pace.has_room(w.held(), || w.held_cost(), call, || w.awaiting_load(), w.load())
     };
     self
