@@ -6,13 +6,14 @@
 // lost Redis) — at most `runs` times in all.
 
 const net = require('node:net')
-const { Worker, QueueEvents } = require('bullmq')
+const { Worker } = require('bullmq')
 const invoke = require('invoke-parallel')
-const codec = require('invoke-parallel/codec')
 const { serveOptions } = require('./options')
 const { resolveAllowed } = require('./names')
 const { valueReply, thrownReply } = require('./reply')
+const { readCall } = require('./job')
 const { CANCEL_EVENT } = require('./events')
+const { EventStream, readerClient } = require('./event-stream')
 const errors = require('./errors')
 
 class Host {
@@ -21,7 +22,7 @@ class Host {
   /** Module name -> the promise of its proxy. */
   #modules = new Map()
   #worker
-  #events
+  #events = null
   #closing = null
 
   constructor(options) {
@@ -38,11 +39,28 @@ class Host {
       stalledInterval: o.stalledInterval,
       maxStalledCount: o.runs - 1,
     })
-    this.#events = new QueueEvents(o.queue, shared)
-    this.#events.on(CANCEL_EVENT, ({ jobId }) => this.#worker.cancelJob(jobId, 'cancelled by the caller'))
-    for (const part of [this.#worker, this.#events]) part.on('error', (err) => o.onError(err))
-    this.ready = this.#load(allowed).then(() => {
+    this.#worker.on('error', (err) => o.onError(err))
+    this.ready = this.#load(allowed).then(async () => {
+      await this.#listen()
       this.#worker.run().catch((err) => o.onError(err))
+    })
+  }
+
+  /** Entries of the queue's event stream read past because they were not events. */
+  get badEvents() {
+    return this.#events?.bad ?? 0
+  }
+
+  /** Listens for the cancel events parents publish, from the end of the stream on. */
+  async #listen() {
+    const client = await this.#worker.getBackend().client
+    const key = this.#worker.keys.events
+    const [last] = await client.xrevrange(key, '+', '-', 'COUNT', 1)
+    this.#events = new EventStream(readerClient(client), key, last ? last[0] : '0-0', {
+      wanted: [CANCEL_EVENT],
+      onEvent: ({ jobId }) => this.#worker.cancelJob(jobId, 'cancelled by the caller'),
+      onBad: (error) => this.#o.onError(error),
+      onError: (err) => this.#o.onError(err),
     })
   }
 
@@ -53,7 +71,6 @@ class Host {
       this.#modules.set(name, loading)
       await loading.catch(() => {})
     }
-    await this.#events.waitUntilReady()
   }
 
   async #process(job, signal) {
@@ -78,19 +95,17 @@ class Host {
   }
 
   async #callReply(job, signal) {
-    const { m, f, a, n, t } = job.data ?? {}
+    const call = readCall(job.data, this.#o.maxMessageSize)
     // Started before by a host that stopped: noRetry means at most one start.
-    if (n === true && job.attemptsStarted > 1) return thrownReply(errors.notRerun(job.attemptsStarted))
-    const proxy = await this.#proxy(m)
-    if (typeof f !== 'string' || !Object.hasOwn(proxy, f)) {
-      throw new TypeError(`invoke-parallel-bullmq: ${m} has no exported function ${JSON.stringify(f)}`)
+    if (call.noRetry && job.attemptsStarted > 1) return thrownReply(errors.notRerun(job.attemptsStarted))
+    const proxy = await this.#proxy(call.module)
+    if (!Object.hasOwn(proxy, call.method)) {
+      throw new TypeError(`invoke-parallel-bullmq: ${call.module} has no exported function ${JSON.stringify(call.method)}`)
     }
-    const args = codec.decode(Buffer.from(String(a), 'base64'))
-    if (!Array.isArray(args)) throw new TypeError('invoke-parallel-bullmq: the job carries no argument list')
     const bound = { cancelToken: signal }
-    if (n === true) bound.noRetry = true
-    if (typeof t === 'number') bound.timeout = t
-    const result = await proxy(bound)[f](...args)
+    if (call.noRetry) bound.noRetry = true
+    if (call.timeout !== undefined) bound.timeout = call.timeout
+    const result = await proxy(bound)[call.method](...call.args)
     return this.#resultReply(result)
   }
 
@@ -112,7 +127,7 @@ class Host {
     this.#closing ??= (async () => {
       await this.ready
       await this.#worker.close()
-      await this.#events.close()
+      this.#events.close()
       await this.#pool.close()
     })()
     return this.#closing

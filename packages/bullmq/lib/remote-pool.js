@@ -3,20 +3,22 @@
 // hosts that `serve()` the same queue. Each call is one job under an id this pool makes up, so its
 // result is found by that id: from the queue's event stream as it happens, and by reading the
 // job itself when no event came (a trimmed stream, a reconnection), which also notices a job that
-// was removed. BullMQ's event reader keeps a ref'd timer while it reads, so it runs only while
-// calls are pending (and for LINGER ms after), resuming from the last event it saw.
+// was removed. The event reader (lib/event-stream.js) holds a connection of its own, so it runs
+// only while calls are pending (and for LINGER ms after), resuming from the last entry it read.
 
 const crypto = require('node:crypto')
 const net = require('node:net')
-const { Queue, QueueEvents, QueueEventsProducer } = require('bullmq')
+const { Queue, QueueEventsProducer } = require('bullmq')
 const codec = require('invoke-parallel/codec')
 const { loadModule, callMethod } = require('invoke-parallel')
 const { poolOptions } = require('./options')
 const { moduleName } = require('./names')
 const { readReply, readLoadReply } = require('./reply')
+const { callData } = require('./job')
 const { isCancelled, cancelError, watch } = require('./cancel')
 const { Connections } = require('./connections')
 const { CANCEL_EVENT } = require('./events')
+const { EventStream, readerClient } = require('./event-stream')
 const errors = require('./errors')
 
 /** Ms the event reader stays open after the last pending call settles (calls one after another keep it). */
@@ -30,6 +32,8 @@ class RemotePool {
   #lastEventId = null
   #linger = null
   #producer = null
+  /** Cancels being told to Redis (the job removed, or its host told): close() waits for them. */
+  #telling = new Set()
   #connections
   /** Job id -> the pending call or load it carries. */
   #calls = new Map()
@@ -42,7 +46,9 @@ class RemotePool {
   #counter = 0
   /** Method calls pending: what maxQueue counts (loads are never refused). */
   #pendingCalls = 0
-  #counts = { queued: 0, running: 0, completed: 0, failed: 0, retried: 0 }
+  #counts = { queued: 0, running: 0, completed: 0, failed: 0, retried: 0, badEvents: 0 }
+  /** The Queue's raw client (once started): reader connections are its duplicates. */
+  #client = null
   #room = []
   #outage = null
   #poller = null
@@ -70,6 +76,7 @@ class RemotePool {
     const client = await this.#queue.getBackend().client
     const [last] = await client.xrevrange(this.#queue.keys.events, '+', '-', 'COUNT', 1)
     this.#lastEventId = last ? last[0] : '0-0'
+    this.#client = client
     this.#started = true
     if (this.#calls.size > 0) this.#openEvents()
     this.#connectionChanged()
@@ -79,32 +86,40 @@ class RemotePool {
     clearTimeout(this.#linger)
     this.#linger = null
     if (this.#events !== null || !this.#started) return
-    const o = this.#o
-    const events = new QueueEvents(o.queue, { connection: o.connection, prefix: o.prefix, lastEventId: this.#lastEventId })
-    this.#events = events
-    const seen = (id) => {
-      if (this.#events === events) this.#lastEventId = id
-    }
-    events.on('error', (err) => this.#heard(err))
-    events.on('active', ({ jobId }, id) => (seen(id), this.#active(jobId)))
-    events.on('stalled', ({ jobId }, id) => (seen(id), this.#stalled(jobId)))
-    events.on('completed', ({ jobId, returnvalue }, id) => (seen(id), this.#completed(jobId, returnvalue)))
-    events.on('failed', ({ jobId, failedReason }, id) => (seen(id), this.#failedJob(jobId, failedReason)))
-    events.on('removed', ({ jobId }, id) => (seen(id), this.#lost(jobId)))
-    this.#unwatchEvents = null
-    this.#connections.watch(events).then(
-      (unwatch) => (this.#events === events ? (this.#unwatchEvents = unwatch) : unwatch()),
-      (err) => this.#heard(err),
-    )
+    const client = readerClient(this.#client)
+    this.#events = new EventStream(client, this.#queue.keys.events, this.#lastEventId, {
+      wanted: ['active', 'stalled', 'completed', 'failed', 'removed'],
+      onEvent: (event) => this.#event(event),
+      onBad: (error) => this.#badEvent(error),
+      onError: (err) => this.#heard(err),
+    })
+    this.#unwatchEvents = this.#connections.watchClient(client)
+  }
+
+  #event({ event, jobId, returnvalue, failedReason }) {
+    if (event === 'active') this.#active(jobId)
+    else if (event === 'stalled') this.#stalled(jobId)
+    else if (event === 'completed') this.#completed(jobId, returnvalue)
+    else if (event === 'failed') this.#failedJob(jobId, failedReason)
+    else this.#lost(jobId)
+  }
+
+  /** An entry that is not an event: counted, reported, and its call (if it names one) read from its job. */
+  #badEvent(error) {
+    this.#counts.badEvents++
+    const call = this.#calls.get(error.jobId)
+    if (call !== undefined) this.#readJob(call)
+    this.#o.onError(error)
   }
 
   #closeEvents() {
     const events = this.#events
     if (events === null) return Promise.resolve()
     this.#events = null
+    this.#lastEventId = events.lastId
     this.#unwatchEvents?.()
     this.#unwatchEvents = null
-    return events.close().catch(() => events.disconnect())
+    events.close()
   }
 
   [loadModule](resolvedPath, _options) {
@@ -132,7 +147,7 @@ class RemotePool {
       return this.#refuse(errors.tooLarge('arguments', bytes.length, this.#o.maxMessageSize))
     }
     const timeout = typeof options.timeout === 'number' && Number.isFinite(options.timeout) ? options.timeout : null
-    const data = { m: name, f: method, a: bytes.toString('base64'), n: options.noRetry === true, t: timeout }
+    const data = callData(name, method, bytes, { noRetry: options.noRetry === true, timeout })
     return this.#submit('call', data, token, true)
   }
 
@@ -172,12 +187,14 @@ class RemotePool {
   #cancel(call, error) {
     if (call.settled) return
     this.#settle(call, { error }, { cancelled: true })
-    call.added
+    const telling = call.added
       .then(() => this.#queue.remove(call.jobId))
       .then((removed) => {
         if (removed === 0) return this.#publishCancel(call.jobId)
       })
       .catch((err) => this.#heard(err))
+      .finally(() => this.#telling.delete(telling))
+    this.#telling.add(telling)
   }
 
   #publishCancel(jobId) {
@@ -297,12 +314,16 @@ class RemotePool {
     const now = Date.now()
     for (const call of this.#calls.values()) {
       if (call.state === 'sending' || now - call.heard < quiet) continue
-      call.heard = now
-      this.#queue.getJob(call.jobId).then(
-        (job) => this.#read(call, job),
-        (err) => this.#heard(err),
-      )
+      this.#readJob(call)
     }
+  }
+
+  #readJob(call) {
+    call.heard = Date.now()
+    this.#queue.getJob(call.jobId).then(
+      (job) => this.#read(call, job),
+      (err) => this.#heard(err),
+    )
   }
 
   #read(call, job) {
@@ -342,11 +363,11 @@ class RemotePool {
     if (force) for (const call of [...this.#calls.values()]) this.#cancel(call, errors.poolClosed())
     const drained = this.#calls.size === 0 ? Promise.resolve() : new Promise((resolve) => (this.#drained = resolve))
     this.#closing = drained.then(async () => {
+      await Promise.all(this.#telling)
       clearTimeout(this.#outage)
       clearTimeout(this.#linger)
-      const events = this.#events
-      this.#events = null
-      const parts = [this.#queue, this.#producer, events].filter((part) => part !== null)
+      this.#closeEvents()
+      const parts = [this.#queue, this.#producer].filter((part) => part !== null)
       // BullMQ's close and disconnect first wait for Redis to be ready; without Redis, the
       // connections are ended under them.
       if (!this.#connections.up) {
@@ -354,7 +375,6 @@ class RemotePool {
         for (const part of parts) part.close().catch(() => {})
         return
       }
-      this.#unwatchEvents?.()
       await Promise.all(parts.map((part) => part.close().catch(() => part.disconnect())))
     })
     return this.#closing

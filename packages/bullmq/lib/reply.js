@@ -14,9 +14,9 @@ const { badReply, tooLarge } = require('./errors')
 
 const LIBRARY = { retry: Retry, timeout: Timeout, cancel: Cancel }
 
-/** Bytes the base64 text `text` decodes to (without decoding it). */
+/** Bytes the base64 text `text` decodes to (without decoding it; its padding is no byte). */
 function decodedSize(text) {
-  return Math.floor((text.length * 3) / 4)
+  return Buffer.byteLength(text, 'base64')
 }
 
 /** Host side: the reply for a returned value (a value over `max` bytes is a RangeError reply instead). */

@@ -1,0 +1,69 @@
+'use strict'
+// A call's job, as a parent writes it and a host reads it. Its data:
+//   {m, f, a, n, t}   m: the module's name; f: the function's; a: the argument list, encoded by
+//                     the core's codec, in base64; n: noRetry; t: the timeout in ms, or null.
+// Anyone who can write to the queue's Redis can add a job: a host checks every field, and the
+// counts and sizes of what it decodes, before it uses any, and answers a bad job with
+// ERR_INVOKE_BAD_JOB (a reply like any other: the job is not retried).
+
+const codec = require('invoke-parallel/codec')
+const { badJob, tooLarge } = require('./errors')
+
+const FIELDS = new Set(['m', 'f', 'a', 'n', 't'])
+/** Longest module or function name a job may carry. */
+const MAX_NAME = 4096
+
+/** Parent side: the data of a call's job. `bytes` is the encoded argument list. */
+function callData(module, method, bytes, { noRetry, timeout }) {
+  return { m: module, f: method, a: bytes.toString('base64'), n: noRetry, t: timeout }
+}
+
+/**
+ * Host side: what a call's job asks, as `{module, method, args, noRetry, timeout}`; throws
+ * ERR_INVOKE_BAD_JOB for data that a parent does not write, and ERR_INVOKE_MESSAGE_TOO_LARGE for
+ * arguments over `max` bytes.
+ */
+function readCall(data, max) {
+  if (data === null || typeof data !== 'object' || Array.isArray(data)) throw badJob('its data is not an object')
+  for (const key of Object.keys(data)) if (!FIELDS.has(key)) throw badJob(`unknown field ${JSON.stringify(key)}`)
+  const { m, f, a, n, t } = data
+  name(m, 'module')
+  name(f, 'function')
+  if (n !== undefined && typeof n !== 'boolean') throw badJob('noRetry is not a boolean')
+  if (t !== undefined && t !== null && !(typeof t === 'number' && t >= 0 && t <= Number.MAX_SAFE_INTEGER)) {
+    throw badJob('the timeout is not a number of milliseconds')
+  }
+  return { module: m, method: f, args: argumentList(a, max), noRetry: n === true, timeout: typeof t === 'number' ? t : undefined }
+}
+
+function name(value, what) {
+  if (typeof value !== 'string' || value === '' || value.length > MAX_NAME) throw badJob(`the ${what} name is not a name`)
+}
+
+/**
+ * The decoded argument list. An array a parent encodes has no holes, and each element takes at
+ * least a byte: a longer one was forged (a sparse array of length 2^32-1 takes 15 bytes, and a
+ * host that spread it into a call would run out of memory).
+ */
+function argumentList(text, max) {
+  if (typeof text !== 'string') throw badJob('the arguments are not text')
+  const size = Buffer.byteLength(text, 'base64')
+  if (size > max) throw tooLarge('arguments', size, max)
+  let args
+  try {
+    args = codec.decode(Buffer.from(text, 'base64'))
+  } catch (err) {
+    throw badJob(`the arguments do not decode (${err?.message ?? err})`)
+  }
+  denseList(args, size, 'the argument list')
+  return args
+}
+
+/** Throws unless `list` is an array without holes of at most `size` elements. */
+function denseList(list, size, what) {
+  if (!Array.isArray(list)) throw badJob(`${what} is not an array`)
+  if (list.length > size) throw badJob(`${what} has ${list.length} elements in ${size} bytes`)
+  for (let i = 0; i < list.length; i++) if (!(i in list)) throw badJob(`${what} has holes`)
+}
+
+module.exports = { callData, readCall, denseList }
