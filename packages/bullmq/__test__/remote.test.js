@@ -11,6 +11,7 @@ const fc = require('fast-check')
 const { Queue } = require('bullmq')
 const Redis = require('ioredis')
 const invoke = require('invoke-parallel')
+const codec = require('invoke-parallel/codec')
 const { remotePool } = require('invoke-parallel-bullmq')
 const { redisTest, startRedis, startHost, queueName, until, fixtures } = require('./helpers/fleet')
 
@@ -83,6 +84,31 @@ test('payloads over maxMessageSize reject with ERR_INVOKE_MESSAGE_TOO_LARGE, bot
   // The host has the default cap: the result is refused by the parent's.
   await t.throwsAsync(jobs.bigResult(5000), { code: 'ERR_INVOKE_MESSAGE_TOO_LARGE' })
   t.is(await jobs.add(1, 2), 3)
+})
+
+test('maxMessageSize means the same bytes on both sides: exactly the limit crosses, one byte more is refused', async (t) => {
+  t.timeout(60000)
+  const max = 4096
+  const name = queueName()
+  const own = await startHost(redis, name, { options: { maxMessageSize: max } })
+  t.teardown(() => own.kill())
+  const p = remotePool({ queue: name, connection: redis.connection, root: fixtures, maxMessageSize: max })
+  t.teardown(() => p.close({ force: true }))
+  const jobs = await load(p, 'jobs.js')
+  const values = await load(p, 'values.js')
+  // Strings of one-byte characters: each character more is one byte more, encoded.
+  const resultOverhead = codec.encode('x'.repeat(max)).length - max
+  const argsOverhead = codec.encode(['x'.repeat(max)]).length - max
+  await fc.assert(
+    fc.asyncProperty(fc.integer({ min: -4, max: 4 }), fc.boolean(), async (excess, asResult) => {
+      const call = asResult
+        ? jobs.bigResult(max + excess - resultOverhead)
+        : values.echo('x'.repeat(max + excess - argsOverhead))
+      if (excess <= 0) t.is((await call).length, max + excess - (asResult ? resultOverhead : argsOverhead))
+      else await t.throwsAsync(call, { code: 'ERR_INVOKE_MESSAGE_TOO_LARGE' })
+    }),
+    { numRuns: 30, examples: [[0, true], [0, false], [1, true], [1, false]] },
+  )
 })
 
 test('a module outside the allowlist, or outside root, rejects with MODULE_NOT_FOUND', async (t) => {
