@@ -110,6 +110,10 @@ test('a forged job fails alone with ERR_INVOKE_BAD_JOB, is not run again, and th
   t.is(read.error?.code, 'ERR_INVOKE_BAD_JOB')
   t.is(job.attemptsStarted, 1)
   t.is(await beside, 42)
+  // The same as a map chunk's items.
+  const items = codec.encode(['square', sparse(2 ** 32 - 1)]).toString('base64')
+  const chunk = await forged({ m: 'jobs.js', f: invoke.mapChunk, a: items, n: false, t: null })
+  t.is(chunk.read.error?.code, 'ERR_INVOKE_BAD_JOB')
   const arbitraryData = fc.oneof(
     fc.anything(),
     fc.record(

@@ -8,10 +8,11 @@
 const net = require('node:net')
 const { Worker } = require('bullmq')
 const invoke = require('invoke-parallel')
+const { loadModule, callMethod, mapChunk } = invoke
 const { serveOptions } = require('./options')
 const { resolveAllowed } = require('./names')
 const { valueReply, thrownReply } = require('./reply')
-const { readCall } = require('./job')
+const { readCall, readChunk } = require('./job')
 const { CANCEL_EVENT } = require('./events')
 const { EventStream, readerClient } = require('./event-stream')
 const errors = require('./errors')
@@ -19,7 +20,7 @@ const errors = require('./errors')
 class Host {
   #o
   #pool
-  /** Module name -> the promise of its proxy. */
+  /** Module name -> the promise of `{id, names}`, as the local pool loaded it. */
   #modules = new Map()
   #worker
   #events = null
@@ -67,7 +68,7 @@ class Host {
   /** Loads the allowlist in order; a module that fails to load answers its calls with that error. */
   async #load(allowed) {
     for (const { name, file } of allowed) {
-      const loading = invoke.require(file, { pool: this.#pool })
+      const loading = this.#pool[loadModule](file, { noRetry: false })
       this.#modules.set(name, loading)
       await loading.catch(() => {})
     }
@@ -84,11 +85,11 @@ class Host {
   }
 
   async #loadReply(data) {
-    const proxy = await this.#proxy(data?.m)
-    return { names: Object.keys(proxy) }
+    const { names } = await this.#module(data?.m)
+    return { names }
   }
 
-  #proxy(name) {
+  #module(name) {
     const loading = this.#modules.get(name)
     if (loading === undefined) throw errors.moduleNotFound(String(name))
     return loading
@@ -98,15 +99,26 @@ class Host {
     const call = readCall(job.data, this.#o.maxMessageSize)
     // Started before by a host that stopped: noRetry means at most one start.
     if (call.noRetry && job.attemptsStarted > 1) return thrownReply(errors.notRerun(job.attemptsStarted))
-    const proxy = await this.#proxy(call.module)
-    if (!Object.hasOwn(proxy, call.method)) {
-      throw new TypeError(`invoke-parallel-bullmq: ${call.module} has no exported function ${JSON.stringify(call.method)}`)
+    const { id, names } = await this.#module(call.module)
+    const chunk = call.method === mapChunk
+    // invoke.map's chunk: [name, items], run as the local pool runs one.
+    const method = chunk ? readChunk(call.args, call.size) : call.method
+    if (!names.includes(method)) {
+      throw new TypeError(`invoke-parallel-bullmq: ${call.module} has no exported function ${JSON.stringify(method)}`)
     }
-    const bound = { cancelToken: signal }
-    if (call.noRetry) bound.noRetry = true
-    if (call.timeout !== undefined) bound.timeout = call.timeout
-    const result = await proxy(bound)[call.method](...call.args)
-    return this.#resultReply(result)
+    const options = { cancelToken: signal }
+    if (call.noRetry) options.noRetry = true
+    if (call.timeout !== undefined) options.timeout = call.timeout
+    const result = await this.#pool[callMethod](id, call.method, call.args, options)
+    return chunk ? this.#chunkReply(result) : this.#resultReply(result)
+  }
+
+  /** A chunk's answer as a list of its parts' bytes (one, unless the local pool streamed it). */
+  async #chunkReply(answer) {
+    if (answer instanceof Uint8Array) return valueReply([answer], this.#o.maxMessageSize)
+    const parts = []
+    for await (const part of answer) parts.push(part)
+    return valueReply(parts, this.#o.maxMessageSize)
   }
 
   #resultReply(result) {

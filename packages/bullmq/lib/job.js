@@ -33,7 +33,17 @@ function readCall(data, max) {
   if (t !== undefined && t !== null && !(typeof t === 'number' && t >= 0 && t <= Number.MAX_SAFE_INTEGER)) {
     throw badJob('the timeout is not a number of milliseconds')
   }
-  return { module: m, method: f, args: argumentList(a, max), noRetry: n === true, timeout: typeof t === 'number' ? t : undefined }
+  const args = argumentList(a, max)
+  const size = Buffer.byteLength(a, 'base64')
+  return { module: m, method: f, args, size, noRetry: n === true, timeout: typeof t === 'number' ? t : undefined }
+}
+
+/** Host side: the export a map chunk's arguments `[name, items]` name, once they are checked. */
+function readChunk(args, size) {
+  const [name, items] = args
+  if (args.length !== 2 || typeof name !== 'string') throw badJob('a map chunk carries no function name')
+  denseList(items, size, "a map chunk's items")
+  return name
 }
 
 function name(value, what) {
@@ -66,4 +76,4 @@ function denseList(list, size, what) {
   for (let i = 0; i < list.length; i++) if (!(i in list)) throw badJob(`${what} has holes`)
 }
 
-module.exports = { callData, readCall, denseList }
+module.exports = { callData, readCall, readChunk }

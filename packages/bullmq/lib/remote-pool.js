@@ -10,7 +10,7 @@ const crypto = require('node:crypto')
 const net = require('node:net')
 const { Queue, QueueEventsProducer } = require('bullmq')
 const codec = require('invoke-parallel/codec')
-const { loadModule, callMethod } = require('invoke-parallel')
+const { loadModule, callMethod, mapChunk } = require('invoke-parallel')
 const { poolOptions } = require('./options')
 const { moduleName } = require('./names')
 const { readReply, readLoadReply } = require('./reply')
@@ -148,7 +148,8 @@ class RemotePool {
     }
     const timeout = typeof options.timeout === 'number' && Number.isFinite(options.timeout) ? options.timeout : null
     const data = callData(name, method, bytes, { noRetry: options.noRetry === true, timeout })
-    return this.#submit('call', data, token, true)
+    const call = this.#submit('call', data, token, true)
+    return method === mapChunk ? call.then(chunkAnswer) : call
   }
 
   #refuse(error) {
@@ -383,6 +384,18 @@ class RemotePool {
   [Symbol.asyncDispose]() {
     return this.close()
   }
+}
+
+/**
+ * A map chunk's answer, as the host's pool gave it (lib/host.js sends its parts' bytes): one part
+ * as it is, several as the async iterable a local pool would give.
+ */
+function chunkAnswer(parts) {
+  if (!Array.isArray(parts)) return parts
+  if (parts.length === 1) return parts[0]
+  return (async function* () {
+    yield* parts
+  })()
 }
 
 /** A pool whose calls run on the hosts serving BullMQ queue `options.queue`. */
