@@ -29,6 +29,9 @@ const badEvent = (key, id, why, count, jobId) => {
   if (jobId !== undefined) error.jobId = jobId
   return error
 }
+/** No host started the call within the pool's queueTimeout; its job is removed. */
+const queueTimeout = (ms) =>
+  coded(Error, 'ERR_INVOKE_QUEUE_TIMEOUT', `no host started the call within queueTimeout (${ms} ms); its job is removed`)
 const jobLost = (id) =>
   coded(Error, 'ERR_INVOKE_JOB_LOST', `job ${id} is gone from the queue without a result (removed, or evicted from Redis)`)
 const jobFailed = (id, reason) => coded(Error, 'ERR_INVOKE_JOB_FAILED', `job ${id} failed in the queue: ${reason}`)
@@ -64,6 +67,7 @@ module.exports = {
   badEvent,
   badJob,
   jobLost,
+  queueTimeout,
   jobFailed,
   queueError,
   hostsDied,

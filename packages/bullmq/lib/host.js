@@ -99,6 +99,10 @@ class Host {
     const call = readCall(job.data, this.#o.maxMessageSize)
     // Started before by a host that stopped: noRetry means at most one start.
     if (call.noRetry && job.attemptsStarted > 1) return thrownReply(errors.notRerun(job.attemptsStarted))
+    // Waited past its queue timeout (the parent may be gone, or lost the race to remove it).
+    if (job.attemptsStarted <= 1 && Date.now() - job.timestamp > call.queueTimeout) {
+      return thrownReply(errors.queueTimeout(call.queueTimeout))
+    }
     const { id, names } = await this.#module(call.module)
     const chunk = call.method === mapChunk
     // invoke.map's chunk: [name, items], run as the local pool runs one.

@@ -1,7 +1,8 @@
 'use strict'
 // A call's job, as a parent writes it and a host reads it. Its data:
-//   {m, f, a, n, t}   m: the module's name; f: the function's; a: the argument list, encoded by
-//                     the core's codec, in base64; n: noRetry; t: the timeout in ms, or null.
+//   {m, f, a, n, t, q}  m: the module's name; f: the function's; a: the argument list, encoded by
+//                     the core's codec, in base64; n: noRetry; t: the timeout in ms, or null;
+//                     q: the queue timeout in ms (absent: none).
 // Anyone who can write to the queue's Redis can add a job: a host checks every field, and the
 // counts and sizes of what it decodes, before it uses any, and answers a bad job with
 // ERR_INVOKE_BAD_JOB (a reply like any other: the job is not retried).
@@ -9,13 +10,23 @@
 const codec = require('invoke-parallel/codec')
 const { badJob, tooLarge } = require('./errors')
 
-const FIELDS = new Set(['m', 'f', 'a', 'n', 't'])
+const FIELDS = new Set(['m', 'f', 'a', 'n', 't', 'q'])
+/** BullMQ's priorities are 1 (first) to 2^21-1; 0 would put a job before every prioritized one. */
+const PRIORITY_LIMIT = 2 ** 21 - 1
+const MIDDLE = 2 ** 20
 /** Longest module or function name a job may carry. */
 const MAX_NAME = 4096
 
 /** Parent side: the data of a call's job. `bytes` is the encoded argument list. */
-function callData(module, method, bytes, { noRetry, timeout }) {
-  return { m: module, f: method, a: bytes.toString('base64'), n: noRetry, t: timeout }
+function callData(module, method, bytes, { noRetry, timeout, queueTimeout }) {
+  const data = { m: module, f: method, a: bytes.toString('base64'), n: noRetry, t: timeout }
+  if (queueTimeout !== Infinity) data.q = queueTimeout
+  return data
+}
+
+/** BullMQ's priority for invoke-parallel's (higher first; BullMQ's lower first): 0 is the middle, fractions round. */
+function queuePriority(priority = 0) {
+  return Math.min(Math.max(MIDDLE - Math.round(priority), 1), PRIORITY_LIMIT)
 }
 
 /**
@@ -26,16 +37,18 @@ function callData(module, method, bytes, { noRetry, timeout }) {
 function readCall(data, max) {
   if (data === null || typeof data !== 'object' || Array.isArray(data)) throw badJob('its data is not an object')
   for (const key of Object.keys(data)) if (!FIELDS.has(key)) throw badJob(`unknown field ${JSON.stringify(key)}`)
-  const { m, f, a, n, t } = data
+  const { m, f, a, n, t, q } = data
   name(m, 'module')
   name(f, 'function')
   if (n !== undefined && typeof n !== 'boolean') throw badJob('noRetry is not a boolean')
   if (t !== undefined && t !== null && !(typeof t === 'number' && t >= 0 && t <= Number.MAX_SAFE_INTEGER)) {
     throw badJob('the timeout is not a number of milliseconds')
   }
+  if (q !== undefined && !(typeof q === 'number' && q >= 1)) throw badJob('the queue timeout is not a number of milliseconds')
   const args = argumentList(a, max)
   const size = Buffer.byteLength(a, 'base64')
-  return { module: m, method: f, args, size, noRetry: n === true, timeout: typeof t === 'number' ? t : undefined }
+  const queueTimeout = q ?? Infinity
+  return { module: m, method: f, args, size, noRetry: n === true, timeout: typeof t === 'number' ? t : undefined, queueTimeout }
 }
 
 /** Host side: the export a map chunk's arguments `[name, items]` name, once they are checked. */
@@ -76,4 +89,4 @@ function denseList(list, size, what) {
   for (let i = 0; i < list.length; i++) if (!(i in list)) throw badJob(`${what} has holes`)
 }
 
-module.exports = { callData, readCall, readChunk }
+module.exports = { callData, queuePriority, readCall, readChunk }

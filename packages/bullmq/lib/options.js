@@ -38,7 +38,7 @@ const MAX_MESSAGE_LIMIT = 256 * 1024 * 1024
 
 const POOL_OPTIONS = [
   'queue', 'connection', 'root', 'prefix', 'maxQueue', 'maxMessageSize', 'redisTimeout', 'pollInterval', 'keepResults',
-  'onError',
+  'onError', 'key', 'queueTimeout',
 ]
 
 function poolOptions(options) {
@@ -55,6 +55,8 @@ function poolOptions(options) {
     pollInterval: number(w, 'pollInterval', options.pollInterval, 5000, 10, 2 ** 31 - 1),
     keepResults: integer(w, 'keepResults', options.keepResults, 600, 1),
     onError: onError(w, options.onError, (err) => console.error('invoke-parallel-bullmq:', err)),
+    key: fn(w, 'key', options.key),
+    queueTimeout: number(w, 'queueTimeout', options.queueTimeout, Infinity, 1, Infinity),
   }
 }
 
@@ -89,6 +91,12 @@ function serveOptions(options) {
     maxMessageSize: integer(w, 'maxMessageSize', options.maxMessageSize, MAX_MESSAGE, 1024, MAX_MESSAGE_LIMIT),
     onError: onError(w, options.onError, (err) => console.error('invoke-parallel-bullmq host:', err)),
   }
+}
+
+function fn(where, name, value) {
+  if (value === undefined) return null
+  if (typeof value !== 'function') throw new TypeError(`${where}: ${name} must be a function`)
+  return value
 }
 
 function onError(where, value, fallback) {

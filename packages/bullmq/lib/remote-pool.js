@@ -14,7 +14,7 @@ const { loadModule, callMethod, mapChunk } = require('invoke-parallel')
 const { poolOptions } = require('./options')
 const { moduleName } = require('./names')
 const { readReply, readLoadReply } = require('./reply')
-const { callData } = require('./job')
+const { callData, queuePriority } = require('./job')
 const { isCancelled, cancelError, watch } = require('./cancel')
 const { Connections } = require('./connections')
 const { CANCEL_EVENT } = require('./events')
@@ -147,9 +147,26 @@ class RemotePool {
       return this.#refuse(errors.tooLarge('arguments', bytes.length, this.#o.maxMessageSize))
     }
     const timeout = typeof options.timeout === 'number' && Number.isFinite(options.timeout) ? options.timeout : null
-    const data = callData(name, method, bytes, { noRetry: options.noRetry === true, timeout })
-    const call = this.#submit('call', data, token, true)
+    const { queueTimeout } = this.#o
+    const data = callData(name, method, bytes, { noRetry: options.noRetry === true, timeout, queueTimeout })
+    let jobId
+    try {
+      jobId = this.#keyedId(name, method, args)
+    } catch (err) {
+      return this.#refuse(err)
+    }
+    const call = this.#submit('call', data, token, true, { jobId, priority: queuePriority(options.priority) })
     return method === mapChunk ? call.then(chunkAnswer) : call
+  }
+
+  /** The job id of a call the `key` option names (the same key, the same job), or undefined. */
+  #keyedId(name, method, args) {
+    if (this.#o.key === null) return undefined
+    const key = this.#o.key(name, method, args)
+    if (key === undefined) return undefined
+    if (typeof key !== 'string') throw new TypeError('remotePool: key() must return a string or undefined')
+    // A digest: BullMQ refuses some ids (all digits, a colon), and names and keys may hold anything.
+    return `key-${crypto.createHash('sha256').update(JSON.stringify([name, method, key])).digest('hex')}`
   }
 
   #refuse(error) {
@@ -157,10 +174,12 @@ class RemotePool {
     return Promise.reject(error)
   }
 
-  #submit(kind, data, token, counted) {
-    const jobId = `${this.#tag}.${++this.#counter}`
+  #submit(kind, data, token, counted, { jobId = `${this.#tag}.${++this.#counter}`, priority } = {}) {
+    const pending = this.#calls.get(jobId)
+    if (pending !== undefined) return this.#follow(pending, token)
     return new Promise((resolve, reject) => {
       const call = { jobId, kind, resolve, reject, counted, state: 'sending', heard: Date.now(), stop: null, settled: false }
+      call.followers = []
       this.#calls.set(jobId, call)
       if (counted) {
         this.#pendingCalls++
@@ -171,17 +190,43 @@ class RemotePool {
       this.#checkOutage()
       this.#startPolling()
       const keep = { age: this.#o.keepResults }
-      call.added = this.#ready.then(() =>
-        this.#queue.add(kind, data, { jobId, attempts: 1, removeOnComplete: keep, removeOnFail: keep }),
-      )
+      const opts = { jobId, attempts: 1, removeOnComplete: keep, removeOnFail: keep }
+      if (priority !== undefined) opts.priority = priority
+      call.added = this.#ready.then(() => this.#queue.add(kind, data, opts))
       call.added.then(
         () => {
           if (call.state === 'sending') call.state = 'queued'
+          // A keyed job may be one added before (by this parent before it crashed): read it now.
+          if (!jobId.startsWith(this.#tag)) this.#readJob(call)
         },
         (err) => this.#settle(call, { error: errors.queueError(err) }),
       )
+      if (kind === 'call' && this.#o.queueTimeout !== Infinity) {
+        call.queueTimer = setTimeout(() => this.#queueExpired(call), this.#o.queueTimeout)
+      }
       if (token !== undefined) call.stop = watch(token, () => this.#cancel(call, cancelError(token)))
     })
+  }
+
+  /** A call made with the key of a pending one: it gets that call's outcome (its own cancel token rejects it alone). */
+  #follow(pending, token) {
+    return new Promise((resolve, reject) => {
+      const follower = { resolve, reject, stop: null }
+      pending.followers.push(follower)
+      if (token !== undefined) follower.stop = watch(token, () => reject(cancelError(token)))
+    })
+  }
+
+  /** queueTimeout passed and no host has started the call: its job is removed, and it rejects. */
+  #queueExpired(call) {
+    if (call.settled || call.state === 'running') return
+    call.added
+      .then(() => this.#queue.remove(call.jobId))
+      .then((removed) => {
+        // 0: a host has just taken it (it is locked), and the call goes on.
+        if (removed === 1) this.#settle(call, { error: errors.queueTimeout(this.#o.queueTimeout) })
+      })
+      .catch((err) => this.#heard(err))
   }
 
   /** Rejects the call at once; then removes its job if no host has it, or tells the host that does. */
@@ -211,6 +256,7 @@ class RemotePool {
     const call = this.#calls.get(jobId)
     if (call === undefined) return
     call.heard = Date.now()
+    clearTimeout(call.queueTimer)
     if (call.state === 'running') return
     if (call.counted) {
       this.#counts.queued--
@@ -259,6 +305,12 @@ class RemotePool {
     call.settled = true
     this.#calls.delete(call.jobId)
     call.stop?.()
+    clearTimeout(call.queueTimer)
+    for (const follower of call.followers ?? []) {
+      follower.stop?.()
+      if ('error' in outcome) follower.reject(outcome.error)
+      else follower.resolve(outcome.value)
+    }
     if (call.counted) {
       this.#pendingCalls--
       if (call.state === 'running') this.#counts.running--
