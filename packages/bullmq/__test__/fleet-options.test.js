@@ -13,7 +13,7 @@ const codec = require('invoke-parallel/codec')
 const invoke = require('invoke-parallel')
 const { remotePool } = require('invoke-parallel-bullmq')
 const { readReply } = require('../lib/reply')
-const { redisTest, startRedis, startHost, queueName, until, fixtures } = require('./helpers/fleet')
+const { redisTest, startRedis, startHost, queueName, until, untilAsync, fixtures } = require('./helpers/fleet')
 
 const test = redisTest(__filename)
 let redis
@@ -44,13 +44,6 @@ const tmpFile = () => path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'invoke-fl
 const lines = (file) => (fs.existsSync(file) ? fs.readFileSync(file, 'utf8').split('\n').slice(0, -1) : [])
 const call = (pool, method, args, options = {}) => pool[invoke.callMethod]('jobs.js', method, args, options)
 
-async function untilAsync(condition, what, ms = 20000) {
-  const deadline = Date.now() + ms
-  while (!(await condition())) {
-    if (Date.now() > deadline) throw new Error(`gave up waiting for ${what}`)
-    await new Promise((resolve) => setTimeout(resolve, 10))
-  }
-}
 
 const queued = async (inspect) => {
   const counts = await inspect.getJobCounts('wait', 'prioritized')

@@ -13,7 +13,7 @@ const Redis = require('ioredis')
 const invoke = require('invoke-parallel')
 const codec = require('invoke-parallel/codec')
 const { remotePool } = require('invoke-parallel-bullmq')
-const { redisTest, startRedis, startHost, queueName, until, fixtures } = require('./helpers/fleet')
+const { redisTest, startRedis, startHost, queueName, until, untilAsync, fixtures } = require('./helpers/fleet')
 
 const test = redisTest(__filename)
 const runs = Number(process.env.INVOKE_FUZZ_RUNS ?? 300) / 6
@@ -184,12 +184,13 @@ test('cancelling a queued call removes its job from the queue', async (t) => {
   const controller = new AbortController()
   const call = p[invoke.callMethod]('jobs.js', 'add', [1, 2], { cancelToken: controller.signal })
   let counts
-  await untilAsync(async () => (counts = await inspect.getJobCounts('waiting')).waiting === 1, 'the job to be queued')
+  // Calls wait among the prioritized jobs (each call has a priority, 0 by default).
+  await untilAsync(async () => (counts = await inspect.getJobCounts('prioritized')).prioritized === 1, 'the job to be queued')
   controller.abort(new Error('changed my mind'))
   const error = await t.throwsAsync(call, { instanceOf: invoke.Cancel })
   t.is(error.cause.message, 'changed my mind')
-  await untilAsync(async () => (counts = await inspect.getJobCounts('waiting')).waiting === 0, 'the job to be removed')
-  t.deepEqual(counts, { waiting: 0 })
+  await untilAsync(async () => (counts = await inspect.getJobCounts('prioritized')).prioritized === 0, 'the job to be removed')
+  t.deepEqual(counts, { prioritized: 0 })
 })
 
 test('a job removed from the queue, or evicted without an event, rejects its call instead of hanging', async (t) => {
@@ -201,7 +202,7 @@ test('a job removed from the queue, or evicted without an event, rejects its cal
   const removed = p[invoke.callMethod]('jobs.js', 'add', [1, 2], {})
   const evicted = p[invoke.callMethod]('jobs.js', 'add', [3, 4], {})
   let waiting = []
-  await untilAsync(async () => (waiting = await inspect.getWaiting()).length === 2, 'the jobs to be queued')
+  await untilAsync(async () => (waiting = await inspect.getPrioritized()).length === 2, 'the jobs to be queued')
   const [first, second] = waiting.sort((a, b) => a.timestamp - b.timestamp || a.id.localeCompare(b.id))
   await inspect.remove(first.id)
   // As if Redis evicted it: no event says so.
@@ -279,12 +280,3 @@ test('a client given as connection is used, and left open by close()', async (t)
   t.is(client.status, 'ready')
   t.is(await client.ping(), 'PONG')
 })
-
-/** `until` for an asynchronous condition. */
-async function untilAsync(condition, what, ms = 20000) {
-  const deadline = Date.now() + ms
-  while (!(await condition())) {
-    if (Date.now() > deadline) throw new Error(`gave up waiting for ${what}`)
-    await new Promise((resolve) => setTimeout(resolve, 10))
-  }
-}

@@ -6,7 +6,7 @@
 // lost Redis) — at most `runs` times in all.
 
 const net = require('node:net')
-const { Worker } = require('bullmq')
+const { Worker, DelayedError } = require('bullmq')
 const invoke = require('invoke-parallel')
 const { loadModule, callMethod, mapChunk } = invoke
 const { serveOptions } = require('./options')
@@ -32,7 +32,7 @@ class Host {
     const allowed = o.modules.map((specifier) => resolveAllowed(o.root, specifier))
     this.#pool = invoke.pool({ onError: o.onError, ...o.pool })
     const shared = { connection: o.connection, prefix: o.prefix }
-    this.#worker = new Worker(o.queue, (job, token, signal) => this.#process(job, signal), {
+    this.#worker = new Worker(o.queue, (job, token, signal) => this.#process(job, token, signal), {
       ...shared,
       autorun: false,
       concurrency: o.concurrency,
@@ -74,14 +74,24 @@ class Host {
     }
   }
 
-  async #process(job, signal) {
+  async #process(job, token, signal) {
     try {
       if (job.name === 'load') return await this.#loadReply(job.data)
-      if (job.name === 'call') return await this.#callReply(job, signal)
+      if (job.name === 'call') return await this.#callReply(job, token, signal)
       return thrownReply(new TypeError(`invoke-parallel-bullmq: unknown job ${JSON.stringify(job.name)}`))
     } catch (err) {
+      // The job waits (rerunDelay): BullMQ's way of putting it back without a reply.
+      if (err instanceof DelayedError) throw err
       return thrownReply(err, this.#o.maxMessageSize)
     }
+  }
+
+  /** After a host's death, a job with a rerunDelay waits it (doubled per death) before its next run. */
+  async #backOff(job, token, call) {
+    const deaths = job.stalledCounter
+    await job.updateData({ ...job.data, b: deaths })
+    await job.moveToDelayed(Date.now() + call.rerunDelay * 2 ** (deaths - 1), token)
+    throw new DelayedError()
   }
 
   async #loadReply(data) {
@@ -95,10 +105,11 @@ class Host {
     return loading
   }
 
-  async #callReply(job, signal) {
+  async #callReply(job, token, signal) {
     const call = readCall(job.data, this.#o.maxMessageSize)
     // Started before by a host that stopped: noRetry means at most one start.
     if (call.noRetry && job.attemptsStarted > 1) return thrownReply(errors.notRerun(job.attemptsStarted))
+    if (call.rerunDelay > 0 && job.stalledCounter > call.waitedFor) await this.#backOff(job, token, call)
     // Waited past its queue timeout (the parent may be gone, or lost the race to remove it).
     if (job.attemptsStarted <= 1 && Date.now() - job.timestamp > call.queueTimeout) {
       return thrownReply(errors.queueTimeout(call.queueTimeout))

@@ -2,7 +2,9 @@
 // A call's job, as a parent writes it and a host reads it. Its data:
 //   {m, f, a, n, t, q}  m: the module's name; f: the function's; a: the argument list, encoded by
 //                     the core's codec, in base64; n: noRetry; t: the timeout in ms, or null;
-//                     q: the queue timeout in ms (absent: none).
+//                     q: the queue timeout in ms (absent: none); r: the delay before a run after
+//                     a host died, in ms, doubled for each later one (absent: none); b: the
+//                     host deaths already waited for (written by the host that delayed it).
 // Anyone who can write to the queue's Redis can add a job: a host checks every field, and the
 // counts and sizes of what it decodes, before it uses any, and answers a bad job with
 // ERR_INVOKE_BAD_JOB (a reply like any other: the job is not retried).
@@ -10,7 +12,7 @@
 const codec = require('invoke-parallel/codec')
 const { badJob, tooLarge } = require('./errors')
 
-const FIELDS = new Set(['m', 'f', 'a', 'n', 't', 'q'])
+const FIELDS = new Set(['m', 'f', 'a', 'n', 't', 'q', 'r', 'b'])
 /** BullMQ's priorities are 1 (first) to 2^21-1; 0 would put a job before every prioritized one. */
 const PRIORITY_LIMIT = 2 ** 21 - 1
 const MIDDLE = 2 ** 20
@@ -18,9 +20,10 @@ const MIDDLE = 2 ** 20
 const MAX_NAME = 4096
 
 /** Parent side: the data of a call's job. `bytes` is the encoded argument list. */
-function callData(module, method, bytes, { noRetry, timeout, queueTimeout }) {
+function callData(module, method, bytes, { noRetry, timeout, queueTimeout, rerunDelay }) {
   const data = { m: module, f: method, a: bytes.toString('base64'), n: noRetry, t: timeout }
   if (queueTimeout !== Infinity) data.q = queueTimeout
+  if (rerunDelay > 0) data.r = rerunDelay
   return data
 }
 
@@ -37,7 +40,7 @@ function queuePriority(priority = 0) {
 function readCall(data, max) {
   if (data === null || typeof data !== 'object' || Array.isArray(data)) throw badJob('its data is not an object')
   for (const key of Object.keys(data)) if (!FIELDS.has(key)) throw badJob(`unknown field ${JSON.stringify(key)}`)
-  const { m, f, a, n, t, q } = data
+  const { m, f, a, n, t, q, r, b } = data
   name(m, 'module')
   name(f, 'function')
   if (n !== undefined && typeof n !== 'boolean') throw badJob('noRetry is not a boolean')
@@ -45,10 +48,15 @@ function readCall(data, max) {
     throw badJob('the timeout is not a number of milliseconds')
   }
   if (q !== undefined && !(typeof q === 'number' && q >= 1)) throw badJob('the queue timeout is not a number of milliseconds')
+  if (r !== undefined && !(Number.isInteger(r) && r >= 0 && r < 2 ** 31)) throw badJob('the rerun delay is not a number of milliseconds')
+  if (b !== undefined && !(Number.isInteger(b) && b >= 0)) throw badJob('the host deaths waited for are not a count')
   const args = argumentList(a, max)
   const size = Buffer.byteLength(a, 'base64')
   const queueTimeout = q ?? Infinity
-  return { module: m, method: f, args, size, noRetry: n === true, timeout: typeof t === 'number' ? t : undefined, queueTimeout }
+  return {
+    module: m, method: f, args, size, noRetry: n === true, timeout: typeof t === 'number' ? t : undefined, queueTimeout,
+    rerunDelay: r ?? 0, waitedFor: b ?? 0,
+  }
 }
 
 /** Host side: the export a map chunk's arguments `[name, items]` name, once they are checked. */

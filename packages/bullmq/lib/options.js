@@ -38,7 +38,7 @@ const MAX_MESSAGE_LIMIT = 256 * 1024 * 1024
 
 const POOL_OPTIONS = [
   'queue', 'connection', 'root', 'prefix', 'maxQueue', 'maxMessageSize', 'redisTimeout', 'pollInterval', 'keepResults',
-  'onError', 'key', 'queueTimeout',
+  'onError', 'key', 'queueTimeout', 'rerunDelay',
 ]
 
 function poolOptions(options) {
@@ -57,6 +57,7 @@ function poolOptions(options) {
     onError: onError(w, options.onError, (err) => console.error('invoke-parallel-bullmq:', err)),
     key: fn(w, 'key', options.key),
     queueTimeout: number(w, 'queueTimeout', options.queueTimeout, Infinity, 1, Infinity),
+    rerunDelay: integer(w, 'rerunDelay', options.rerunDelay, 0, 0, 2 ** 31 - 1),
   }
 }
 

@@ -60,4 +60,13 @@ async function until(condition, what, ms = 20000) {
   }
 }
 
-module.exports = { redisTest, startRedis, startHost, queueName, until, fixtures }
+/** `until` for an asynchronous condition. */
+async function untilAsync(condition, what, ms = 20000) {
+  const deadline = Date.now() + ms
+  while (!(await condition())) {
+    if (Date.now() > deadline) throw new Error(`gave up waiting for ${what}`)
+    await new Promise((resolve) => setTimeout(resolve, 10))
+  }
+}
+
+module.exports = { redisTest, startRedis, startHost, queueName, until, untilAsync, fixtures }
