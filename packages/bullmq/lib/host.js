@@ -17,6 +17,9 @@ const { CANCEL_EVENT } = require('./events')
 const { EventStream, readerClient } = require('./event-stream')
 const errors = require('./errors')
 
+/** Longest wait before a re-run (a timer's limit): about 24.8 days. */
+const MAX_DELAY = 2 ** 31 - 1
+
 class Host {
   #o
   #pool
@@ -90,7 +93,7 @@ class Host {
   async #backOff(job, token, call) {
     const deaths = job.stalledCounter
     await job.updateData({ ...job.data, b: deaths })
-    await job.moveToDelayed(Date.now() + call.rerunDelay * 2 ** (deaths - 1), token)
+    await job.moveToDelayed(Date.now() + Math.min(call.rerunDelay * 2 ** (deaths - 1), MAX_DELAY), token)
     throw new DelayedError()
   }
 
@@ -154,7 +157,7 @@ class Host {
     this.#closing ??= (async () => {
       await this.ready
       await this.#worker.close()
-      this.#events.close()
+      this.#events?.close()
       await this.#pool.close()
     })()
     return this.#closing

@@ -28,8 +28,10 @@ function callData(module, method, bytes, { noRetry, timeout, queueTimeout, rerun
 }
 
 /** BullMQ's priority for invoke-parallel's (higher first; BullMQ's lower first): 0 is the middle, fractions round. */
-function queuePriority(priority = 0) {
-  return Math.min(Math.max(MIDDLE - Math.round(priority), 1), PRIORITY_LIMIT)
+function queuePriority(priority) {
+  // A pool called through the interface directly may get anything: no number is the default.
+  const p = typeof priority === 'number' && Number.isFinite(priority) ? Math.round(priority) : 0
+  return Math.min(Math.max(MIDDLE - p, 1), PRIORITY_LIMIT)
 }
 
 /**
