@@ -29,6 +29,8 @@ export interface RemotePoolOptions {
   queueTimeout?: number
   /** Ms a job whose host died waits before it runs again, doubled after each later death. Default 0. */
   rerunDelay?: number
+  /** Runs in all for a call that throws (1 to 1000), `delay` ms apart, doubled each time; `error.nonRetryable = true` stops them. Default one run. */
+  retry?: { attempts?: number; delay?: number }
 }
 
 export interface RemotePoolStats {

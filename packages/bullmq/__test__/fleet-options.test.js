@@ -127,6 +127,23 @@ test('key: a call made again with its key, by a parent that crashed and ran agai
   t.deepEqual(lines(file), ['order-1', 'order-2'])
 })
 
+test("retry: a call that throws runs again under the caller's policy; an error marked nonRetryable never does", async (t) => {
+  t.timeout(60000)
+  const { pool, host } = setUp(t, { retry: { attempts: 3, delay: 50 } })
+  await host()
+  const twice = tmpFile()
+  t.is(await call(pool, 'failTimes', [twice, 2]), 3)
+  const always = tmpFile()
+  await t.throwsAsync(call(pool, 'failTimes', [always, 10]), { code: 'E_FAILED', message: 'run 3 failed' })
+  t.is(lines(always).length, 3)
+  const marked = tmpFile()
+  await t.throwsAsync(call(pool, 'failMarked', [marked]), { code: 'E_FINAL' })
+  t.is(lines(marked).length, 1)
+  const once = tmpFile()
+  await t.throwsAsync(call(pool, 'failTimes', [once, 10], { noRetry: true }), { code: 'E_FAILED' })
+  t.is(lines(once).length, 1)
+})
+
 test('hosts keep their locks while work blocks: CPU-bound calls longer than lockDuration are never run again', async (t) => {
   t.timeout(60000)
   const { pool, host } = setUp(t)

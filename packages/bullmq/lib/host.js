@@ -90,11 +90,27 @@ class Host {
   }
 
   /** After a host's death, a job with a rerunDelay waits it (doubled per death) before its next run. */
-  async #backOff(job, token, call) {
+  #backOff(job, token, call) {
     const deaths = job.stalledCounter
-    await job.updateData({ ...job.data, b: deaths })
-    await job.moveToDelayed(Date.now() + Math.min(call.rerunDelay * 2 ** (deaths - 1), MAX_DELAY), token)
+    return this.#runLater(job, token, { b: deaths }, call.rerunDelay * 2 ** (deaths - 1))
+  }
+
+  /** A job back in the queue for `delay` ms, `fields` written into its data (what the next run reads). */
+  async #runLater(job, token, fields, delay) {
+    await job.updateData({ ...job.data, ...fields })
+    await job.moveToDelayed(Date.now() + Math.min(delay, MAX_DELAY), token)
     throw new DelayedError()
+  }
+
+  /**
+   * Whether a call that threw `thrown` runs again under the caller's retry policy: not past its
+   * attempts, not noRetry, not cancelled or timed out (the library's errors), and not an error
+   * its function marked `nonRetryable: true`.
+   */
+  #retries(call, thrown, signal) {
+    if (call.threw + 1 >= call.attempts || call.noRetry || signal.aborted) return false
+    if (thrown instanceof invoke.Timeout || thrown instanceof invoke.Cancel || thrown instanceof invoke.Retry) return false
+    return !(thrown !== null && typeof thrown === 'object' && thrown.nonRetryable === true)
   }
 
   async #loadReply(data) {
@@ -127,7 +143,15 @@ class Host {
     const options = { cancelToken: signal }
     if (call.noRetry) options.noRetry = true
     if (call.timeout !== undefined) options.timeout = call.timeout
-    const result = await this.#pool[callMethod](id, call.method, call.args, options)
+    let result
+    try {
+      result = await this.#pool[callMethod](id, call.method, call.args, options)
+    } catch (thrown) {
+      if (!chunk && this.#retries(call, thrown, signal)) {
+        await this.#runLater(job, token, { c: call.threw + 1 }, call.retryDelay * 2 ** call.threw)
+      }
+      throw thrown
+    }
     return chunk ? this.#chunkReply(result) : this.#resultReply(result)
   }
 

@@ -4,7 +4,9 @@
 //                     the core's codec, in base64; n: noRetry; t: the timeout in ms, or null;
 //                     q: the queue timeout in ms (absent: none); r: the delay before a run after
 //                     a host died, in ms, doubled for each later one (absent: none); b: the
-//                     host deaths already waited for (written by the host that delayed it).
+//                     host deaths already waited for (written by the host that delayed it);
+//                     y: [attempts, delay], the caller's retry policy for thrown errors (absent:
+//                     one attempt); c: the runs that threw so far (written by the host).
 // Anyone who can write to the queue's Redis can add a job: a host checks every field, and the
 // counts and sizes of what it decodes, before it uses any, and answers a bad job with
 // ERR_INVOKE_BAD_JOB (a reply like any other: the job is not retried).
@@ -12,7 +14,7 @@
 const codec = require('invoke-parallel/codec')
 const { badJob, tooLarge } = require('./errors')
 
-const FIELDS = new Set(['m', 'f', 'a', 'n', 't', 'q', 'r', 'b'])
+const FIELDS = new Set(['m', 'f', 'a', 'n', 't', 'q', 'r', 'b', 'y', 'c'])
 /** BullMQ's priorities are 1 (first) to 2^21-1; 0 would put a job before every prioritized one. */
 const PRIORITY_LIMIT = 2 ** 21 - 1
 const MIDDLE = 2 ** 20
@@ -20,10 +22,11 @@ const MIDDLE = 2 ** 20
 const MAX_NAME = 4096
 
 /** Parent side: the data of a call's job. `bytes` is the encoded argument list. */
-function callData(module, method, bytes, { noRetry, timeout, queueTimeout, rerunDelay }) {
+function callData(module, method, bytes, { noRetry, timeout, queueTimeout, rerunDelay, retry }) {
   const data = { m: module, f: method, a: bytes.toString('base64'), n: noRetry, t: timeout }
   if (queueTimeout !== Infinity) data.q = queueTimeout
   if (rerunDelay > 0) data.r = rerunDelay
+  if (retry.attempts > 1) data.y = [retry.attempts, retry.delay]
   return data
 }
 
@@ -42,7 +45,7 @@ function queuePriority(priority) {
 function readCall(data, max) {
   if (data === null || typeof data !== 'object' || Array.isArray(data)) throw badJob('its data is not an object')
   for (const key of Object.keys(data)) if (!FIELDS.has(key)) throw badJob(`unknown field ${JSON.stringify(key)}`)
-  const { m, f, a, n, t, q, r, b } = data
+  const { m, f, a, n, t, q, r, b, y, c } = data
   name(m, 'module')
   name(f, 'function')
   if (n !== undefined && typeof n !== 'boolean') throw badJob('noRetry is not a boolean')
@@ -52,12 +55,16 @@ function readCall(data, max) {
   if (q !== undefined && !(typeof q === 'number' && q >= 1)) throw badJob('the queue timeout is not a number of milliseconds')
   if (r !== undefined && !(Number.isInteger(r) && r >= 0 && r < 2 ** 31)) throw badJob('the rerun delay is not a number of milliseconds')
   if (b !== undefined && !(Number.isInteger(b) && b >= 0)) throw badJob('the host deaths waited for are not a count')
+  if (y !== undefined && !(Array.isArray(y) && y.length === 2 && y.every((v) => Number.isInteger(v) && v >= 0 && v < 2 ** 31))) {
+    throw badJob('the retry policy is not [attempts, delay]')
+  }
+  if (c !== undefined && !(Number.isInteger(c) && c >= 0)) throw badJob('the runs that threw are not a count')
   const args = argumentList(a, max)
   const size = Buffer.byteLength(a, 'base64')
   const queueTimeout = q ?? Infinity
   return {
     module: m, method: f, args, size, noRetry: n === true, timeout: typeof t === 'number' ? t : undefined, queueTimeout,
-    rerunDelay: r ?? 0, waitedFor: b ?? 0,
+    rerunDelay: r ?? 0, waitedFor: b ?? 0, attempts: y?.[0] ?? 1, retryDelay: y?.[1] ?? 0, threw: c ?? 0,
   }
 }
 

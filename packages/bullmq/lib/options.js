@@ -38,7 +38,7 @@ const MAX_MESSAGE_LIMIT = 256 * 1024 * 1024
 
 const POOL_OPTIONS = [
   'queue', 'connection', 'root', 'prefix', 'maxQueue', 'maxMessageSize', 'redisTimeout', 'pollInterval', 'keepResults',
-  'onError', 'key', 'queueTimeout', 'rerunDelay',
+  'onError', 'key', 'queueTimeout', 'rerunDelay', 'retry',
 ]
 
 function poolOptions(options) {
@@ -58,6 +58,7 @@ function poolOptions(options) {
     key: fn(w, 'key', options.key),
     queueTimeout: number(w, 'queueTimeout', options.queueTimeout, Infinity, 1, Infinity),
     rerunDelay: integer(w, 'rerunDelay', options.rerunDelay, 0, 0, 2 ** 31 - 1),
+    retry: retry(w, options.retry),
   }
 }
 
@@ -91,6 +92,19 @@ function serveOptions(options) {
     stalledInterval: integer(w, 'stalledInterval', options.stalledInterval, lockDuration, 100),
     maxMessageSize: integer(w, 'maxMessageSize', options.maxMessageSize, MAX_MESSAGE, 1024, MAX_MESSAGE_LIMIT),
     onError: onError(w, options.onError, (err) => console.error('invoke-parallel-bullmq host:', err)),
+  }
+}
+
+/** The caller's retry policy for calls that throw: `{attempts, delay}`. */
+function retry(where, value) {
+  if (value === undefined) return { attempts: 1, delay: 0 }
+  if (value === null || typeof value !== 'object') throw new TypeError(`${where}: retry must be {attempts, delay}`)
+  for (const key of Object.keys(value)) {
+    if (key !== 'attempts' && key !== 'delay') throw new TypeError(`${where}: unknown option retry.${key}`)
+  }
+  return {
+    attempts: integer(where, 'retry.attempts', value.attempts, 1, 1, 1000),
+    delay: integer(where, 'retry.delay', value.delay, 0, 0, 2 ** 31 - 1),
   }
 }
 

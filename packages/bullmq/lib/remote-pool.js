@@ -147,8 +147,8 @@ class RemotePool {
       return this.#refuse(errors.tooLarge('arguments', bytes.length, this.#o.maxMessageSize))
     }
     const timeout = typeof options.timeout === 'number' && Number.isFinite(options.timeout) ? options.timeout : null
-    const { queueTimeout, rerunDelay } = this.#o
-    const data = callData(name, method, bytes, { noRetry: options.noRetry === true, timeout, queueTimeout, rerunDelay })
+    const { queueTimeout, rerunDelay, retry } = this.#o
+    const data = callData(name, method, bytes, { noRetry: options.noRetry === true, timeout, queueTimeout, rerunDelay, retry })
     let jobId
     try {
       jobId = this.#keyedId(name, method, args)

@@ -9,7 +9,7 @@ async function parent() {
   const pool = remotePool({
     queue: 'hash', connection: { host: '127.0.0.1', port: 6379 }, root: __dirname,
     key: (module, method, args) => (method === 'sha256' ? `${module}:${String(args[0])}` : undefined),
-    queueTimeout: 60000, rerunDelay: 1000, onError: (error) => console.error(error.message),
+    queueTimeout: 60000, rerunDelay: 1000, retry: { attempts: 3, delay: 100 }, onError: (error) => console.error(error.message),
   })
   const hash = await invoke.require<typeof hashModule>('./hash', { pool })
   const digest: string = await hash.sha256('hello')
