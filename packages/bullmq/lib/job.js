@@ -18,6 +18,8 @@ const FIELDS = new Set(['m', 'f', 'a', 'n', 't', 'q', 'r', 'b', 'y', 'c'])
 /** BullMQ's priorities are 1 (first) to 2^21-1; 0 would put a job before every prioritized one. */
 const PRIORITY_LIMIT = 2 ** 21 - 1
 const MIDDLE = 2 ** 20
+/** Most runs a retry policy may ask (remotePool's retry.attempts). */
+const MAX_ATTEMPTS = 1000
 /** Longest module or function name a job may carry. */
 const MAX_NAME = 4096
 
@@ -55,7 +57,8 @@ function readCall(data, max) {
   if (q !== undefined && !(typeof q === 'number' && q >= 1)) throw badJob('the queue timeout is not a number of milliseconds')
   if (r !== undefined && !(Number.isInteger(r) && r >= 0 && r < 2 ** 31)) throw badJob('the rerun delay is not a number of milliseconds')
   if (b !== undefined && !(Number.isInteger(b) && b >= 0)) throw badJob('the host deaths waited for are not a count')
-  if (y !== undefined && !(Array.isArray(y) && y.length === 2 && y.every((v) => Number.isInteger(v) && v >= 0 && v < 2 ** 31))) {
+  const policy = (v, i) => Number.isInteger(v) && v >= 0 && v <= (i === 0 ? MAX_ATTEMPTS : 2 ** 31 - 1)
+  if (y !== undefined && !(Array.isArray(y) && y.length === 2 && y.every(policy))) {
     throw badJob('the retry policy is not [attempts, delay]')
   }
   if (c !== undefined && !(Number.isInteger(c) && c >= 0)) throw badJob('the runs that threw are not a count')
