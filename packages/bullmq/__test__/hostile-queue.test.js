@@ -73,6 +73,24 @@ test('entries of the event stream that are not events are read past, counted and
   t.false(host.output().includes('bad event 2'))
 })
 
+test('generated entries in the event stream, events or not, never hold back a call', async (t) => {
+  t.timeout(60000)
+  const { inspect, pool, jobs, reported, redisClient } = await setUp(t, { pollInterval: 2 ** 31 - 1 })
+  const name = fc.oneof(fc.constantFrom('event', 'jobId', 'returnvalue', 'failedReason', 'prev'), fc.string())
+  const value = fc.oneof(fc.constantFrom('completed', 'active', 'failed', 'removed', 'stalled', 'invoke-parallel-cancel', '{', '"x"', '{"v":1}'), fc.string())
+  const entry = fc.array(fc.tuple(name, value), { minLength: 1, maxLength: 6 })
+  let i = 0
+  await fc.assert(
+    fc.asyncProperty(fc.array(entry, { minLength: 1, maxLength: 5 }), async (entries) => {
+      for (const fields of entries) await redisClient.xadd(inspect.keys.events, '*', ...fields.flat())
+      t.is(await jobs.add(i, 1), ++i)
+    }),
+    { numRuns: 25 },
+  )
+  t.is(pool.stats().badEvents, reported.length)
+  t.true(reported.every((err) => err.code === 'ERR_INVOKE_BAD_EVENT'))
+})
+
 test("a completed event of a pending call that is not JSON: the call's result is read from its job", async (t) => {
   const { inspect, pool, reported, redisClient } = await setUp(t, { pollInterval: 2 ** 31 - 1 })
   const token = invoke.cancelToken()
