@@ -23,7 +23,7 @@ const MAX_DELAY = 2 ** 31 - 1
 class Host {
   #o
   #pool
-  /** Module name -> the promise of `{id, names}`, as the local pool loaded it. */
+  /** Module name -> `{file, loading}` (the promise of its proxy) and, once a map chunk came, `chunkId`. */
   #modules = new Map()
   #worker
   #events = null
@@ -71,9 +71,9 @@ class Host {
   /** Loads the allowlist in order; a module that fails to load answers its calls with that error. */
   async #load(allowed) {
     for (const { name, file } of allowed) {
-      const loading = this.#pool[loadModule](file, { noRetry: false })
-      this.#modules.set(name, loading)
-      await loading.catch(() => {})
+      const entry = { file, loading: invoke.require(file, { pool: this.#pool }), chunkId: null }
+      this.#modules.set(name, entry)
+      await entry.loading.catch(() => {})
     }
   }
 
@@ -114,8 +114,8 @@ class Host {
   }
 
   async #loadReply(data) {
-    const { names } = await this.#module(data?.m)
-    return { names }
+    const proxy = await this.#module(data?.m).loading
+    return { names: Object.keys(proxy) }
   }
 
   #module(name) {
@@ -133,19 +133,20 @@ class Host {
     if (job.attemptsStarted <= 1 && Date.now() - job.timestamp > call.queueTimeout) {
       return thrownReply(errors.queueTimeout(call.queueTimeout))
     }
-    const { id, names } = await this.#module(call.module)
+    const entry = this.#module(call.module)
+    const proxy = await entry.loading
     const chunk = call.method === mapChunk
     // invoke.map's chunk: [name, items], run as the local pool runs one.
     const method = chunk ? readChunk(call.args, call.size) : call.method
-    if (!names.includes(method)) {
+    if (!Object.hasOwn(proxy, method)) {
       throw new TypeError(`invoke-parallel-bullmq: ${call.module} has no exported function ${JSON.stringify(method)}`)
     }
-    const options = { cancelToken: signal }
-    if (call.noRetry) options.noRetry = true
-    if (call.timeout !== undefined) options.timeout = call.timeout
+    const bound = { cancelToken: signal }
+    if (call.noRetry) bound.noRetry = true
+    if (call.timeout !== undefined) bound.timeout = call.timeout
     let result
     try {
-      result = await this.#pool[callMethod](id, call.method, call.args, options)
+      result = chunk ? await this.#runChunk(entry, call.args, bound) : await withTrace(proxy, bound, call.traceparent)[method](...call.args)
     } catch (thrown) {
       if (!chunk && this.#retries(call, thrown, signal)) {
         await this.#runLater(job, token, { c: call.threw + 1 }, call.retryDelay * 2 ** call.threw)
@@ -153,6 +154,15 @@ class Host {
       throw thrown
     }
     return chunk ? this.#chunkReply(result) : this.#resultReply(result)
+  }
+
+  /**
+   * A map chunk through the pool interface, under the module's id in the local pool: loaded again
+   * for that (a proxy hides its id) the first time a chunk comes for it.
+   */
+  async #runChunk(entry, args, options) {
+    entry.chunkId ??= this.#pool[loadModule](entry.file, { noRetry: false }).then(({ id }) => id)
+    return this.#pool[callMethod](await entry.chunkId, mapChunk, args, options)
   }
 
   /** A chunk's answer as a list of its parts' bytes (one, unless the local pool streamed it). */
@@ -186,6 +196,19 @@ class Host {
     })()
     return this.#closing
   }
+}
+
+/**
+ * The proxy bound to `bound`, and to the caller's traceparent when the job brings one: the call
+ * continues the caller's trace here (a traceparent that is not one costs the trace, not the call).
+ */
+function withTrace(proxy, bound, traceparent) {
+  if (typeof traceparent === 'string') {
+    try {
+      return proxy({ ...bound, traceparent })
+    } catch {}
+  }
+  return proxy(bound)
 }
 
 /** Serves BullMQ queue `options.queue`: runs its jobs on a local pool. */

@@ -6,7 +6,8 @@
 //                     a host died, in ms, doubled for each later one (absent: none); b: the
 //                     host deaths already waited for (written by the host that delayed it);
 //                     y: [attempts, delay], the caller's retry policy for thrown errors (absent:
-//                     one attempt); c: the runs that threw so far (written by the host).
+//                     one attempt); c: the runs that threw so far (written by the host); tp: the
+//                     caller's W3C traceparent (one that is not text costs the trace, not the call).
 // Anyone who can write to the queue's Redis can add a job: a host checks every field, and the
 // counts and sizes of what it decodes, before it uses any, and answers a bad job with
 // ERR_INVOKE_BAD_JOB (a reply like any other: the job is not retried).
@@ -14,7 +15,7 @@
 const codec = require('invoke-parallel/codec')
 const { badJob, tooLarge } = require('./errors')
 
-const FIELDS = new Set(['m', 'f', 'a', 'n', 't', 'q', 'r', 'b', 'y', 'c'])
+const FIELDS = new Set(['m', 'f', 'a', 'n', 't', 'q', 'r', 'b', 'y', 'c', 'tp'])
 /** BullMQ's priorities are 1 (first) to 2^21-1; 0 would put a job before every prioritized one. */
 const PRIORITY_LIMIT = 2 ** 21 - 1
 const MIDDLE = 2 ** 20
@@ -24,11 +25,12 @@ const MAX_ATTEMPTS = 1000
 const MAX_NAME = 4096
 
 /** Parent side: the data of a call's job. `bytes` is the encoded argument list. */
-function callData(module, method, bytes, { noRetry, timeout, queueTimeout, rerunDelay, retry }) {
+function callData(module, method, bytes, { noRetry, timeout, queueTimeout, rerunDelay, retry, traceparent }) {
   const data = { m: module, f: method, a: bytes.toString('base64'), n: noRetry, t: timeout }
   if (queueTimeout !== Infinity) data.q = queueTimeout
   if (rerunDelay > 0) data.r = rerunDelay
   if (retry.attempts > 1) data.y = [retry.attempts, retry.delay]
+  if (traceparent !== undefined) data.tp = traceparent
   return data
 }
 
@@ -47,7 +49,7 @@ function queuePriority(priority) {
 function readCall(data, max) {
   if (data === null || typeof data !== 'object' || Array.isArray(data)) throw badJob('its data is not an object')
   for (const key of Object.keys(data)) if (!FIELDS.has(key)) throw badJob(`unknown field ${JSON.stringify(key)}`)
-  const { m, f, a, n, t, q, r, b, y, c } = data
+  const { m, f, a, n, t, q, r, b, y, c, tp } = data
   name(m, 'module')
   name(f, 'function')
   if (n !== undefined && typeof n !== 'boolean') throw badJob('noRetry is not a boolean')
@@ -68,6 +70,7 @@ function readCall(data, max) {
   return {
     module: m, method: f, args, size, noRetry: n === true, timeout: typeof t === 'number' ? t : undefined, queueTimeout,
     rerunDelay: r ?? 0, waitedFor: b ?? 0, attempts: y?.[0] ?? 1, retryDelay: y?.[1] ?? 0, threw: c ?? 0,
+    traceparent: typeof tp === 'string' && tp.length <= MAX_NAME ? tp : undefined,
   }
 }
 

@@ -129,7 +129,8 @@ class RemotePool {
     return this.#submit('load', { m: name }, undefined, false).then((names) => ({ id: name, names }))
   }
 
-  [callMethod](name, method, args, options) {
+  /** `trace`: the call's message on `invoke-parallel:call`, when it is traced: its traceparent goes along. */
+  [callMethod](name, method, args, options, trace) {
     if (this.#closed) return Promise.reject(errors.poolClosed())
     if (this.#pendingCalls >= this.#o.maxQueue) return this.#refuse(errors.queueFull(this.#o.maxQueue))
     const token = options.cancelToken
@@ -148,7 +149,9 @@ class RemotePool {
     }
     const timeout = typeof options.timeout === 'number' && Number.isFinite(options.timeout) ? options.timeout : null
     const { queueTimeout, rerunDelay, retry } = this.#o
-    const data = callData(name, method, bytes, { noRetry: options.noRetry === true, timeout, queueTimeout, rerunDelay, retry })
+    // The caller's trace continues on the host (and in its worker) through the job.
+    const traceparent = trace === undefined ? options.traceparent : trace.traceparent
+    const data = callData(name, method, bytes, { noRetry: options.noRetry === true, timeout, queueTimeout, rerunDelay, retry, traceparent })
     let jobId
     try {
       jobId = this.#keyedId(name, method, args)
