@@ -158,7 +158,7 @@ class RemotePool {
     } catch (err) {
       return this.#refuse(err)
     }
-    const call = this.#submit('call', data, token, true, { jobId, priority: queuePriority(options.priority) })
+    const call = this.#submit('call', data, token, true, { jobId, priority: queuePriority(options.priority), trace })
     return method === mapChunk ? call.then(chunkAnswer) : call
   }
 
@@ -177,12 +177,14 @@ class RemotePool {
     return Promise.reject(error)
   }
 
-  #submit(kind, data, token, counted, { jobId = `${this.#tag}.${++this.#counter}`, priority } = {}) {
+  #submit(kind, data, token, counted, { jobId = `${this.#tag}.${++this.#counter}`, priority, trace } = {}) {
     const pending = this.#calls.get(jobId)
     if (pending !== undefined) return this.#follow(pending, token)
     return new Promise((resolve, reject) => {
       const call = { jobId, kind, resolve, reject, counted, state: 'sending', heard: Date.now(), stop: null, settled: false }
       call.followers = []
+      // Traced: where the call's time went (in the queue, on a host) and its runs go into the message.
+      if (trace !== undefined) call.timing = { trace, submitted: performance.now(), started: null, runs: 0 }
       this.#calls.set(jobId, call)
       if (counted) {
         this.#pendingCalls++
@@ -260,6 +262,11 @@ class RemotePool {
     if (call === undefined) return
     call.heard = Date.now()
     clearTimeout(call.queueTimer)
+    // Each start is a run: after a host died, and after a delay (rerunDelay, retry) alike.
+    if (call.timing !== undefined) {
+      call.timing.started ??= performance.now()
+      call.timing.runs++
+    }
     if (call.state === 'running') return
     if (call.counted) {
       this.#counts.queued--
@@ -309,6 +316,7 @@ class RemotePool {
     this.#calls.delete(call.jobId)
     call.stop?.()
     clearTimeout(call.queueTimer)
+    if (call.timing !== undefined) describeRun(call.timing)
     for (const follower of call.followers ?? []) {
       follower.stop?.()
       if ('error' in outcome) follower.reject(outcome.error)
@@ -438,6 +446,21 @@ class RemotePool {
 
   [Symbol.asyncDispose]() {
     return this.close()
+  }
+}
+
+/**
+ * A traced call's queue wait (until a host first started it), run time (from then on) and runs,
+ * into its message on `invoke-parallel:call` before it settles. A subscriber that froze the
+ * message loses these fields, never the call.
+ */
+function describeRun({ trace, submitted, started, runs }) {
+  const now = performance.now()
+  const fields = started === null ? { waitMs: now - submitted } : { waitMs: started - submitted, runMs: now - started, attempt: runs }
+  for (const [key, value] of Object.entries(fields)) {
+    try {
+      trace[key] = value
+    } catch {}
   }
 }
 
