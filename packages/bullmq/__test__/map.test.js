@@ -13,12 +13,13 @@ const { redisTest, startRedis, startHost, queueName, until, fixtures } = require
 const test = redisTest(__filename)
 let redis
 let host
+let queue
 let pool
 let jobs
 
 test.before(async () => {
   redis = await startRedis()
-  const queue = queueName()
+  queue = queueName()
   host = await startHost(redis, queue)
   pool = remotePool({ queue, connection: redis.connection, root: fixtures })
   jobs = await invoke.require(path.join(fixtures, 'jobs.js'), { pool })
@@ -80,4 +81,11 @@ test('timeout is per item: a chunk past it fails its items with Timeout', async 
   const error = await t.throwsAsync(collect(invoke.map(jobs.hang, [1, 2], { timeout: 100, chunk: 2 })))
   t.true(error instanceof invoke.Timeout, String(error))
   t.is(await jobs.add(1, 2), 3)
+})
+
+test("a pool's key never applies to a map's chunks: one key for every call does not make the chunks one job", async (t) => {
+  const keyed = remotePool({ queue, connection: redis.connection, root: fixtures, key: () => 'the same for every call' })
+  t.teardown(() => keyed.close({ force: true }))
+  const keyedJobs = await invoke.require(path.join(fixtures, 'jobs.js'), { pool: keyed })
+  t.deepEqual(await collect(invoke.map(keyedJobs.square, [1, 2, 3, 4, 5], { chunk: 2 })), [1, 4, 9, 16, 25])
 })

@@ -164,7 +164,8 @@ class RemotePool {
 
   /** The job id of a call the `key` option names (the same key, the same job), or undefined. */
   #keyedId(name, method, args) {
-    if (this.#o.key === null) return undefined
+    // A map's chunks are not the caller's calls: one key for all of them would make them one job.
+    if (this.#o.key === null || method === mapChunk) return undefined
     const key = this.#o.key(name, method, args)
     if (key === undefined) return undefined
     if (typeof key !== 'string') throw new TypeError('remotePool: key() must return a string or undefined')
