@@ -12,6 +12,7 @@
 // counts and sizes of what it decodes, before it uses any, and answers a bad job with
 // ERR_INVOKE_BAD_JOB (a reply like any other: the job is not retried).
 
+const crypto = require('node:crypto')
 const codec = require('invoke-parallel/codec')
 const { badJob, tooLarge } = require('./errors')
 
@@ -32,6 +33,14 @@ function callData(module, method, bytes, { noRetry, timeout, queueTimeout, rerun
   if (retry.attempts > 1) data.y = [retry.attempts, retry.delay]
   if (traceparent !== undefined) data.tp = traceparent
   return data
+}
+
+/**
+ * The job id of a keyed call: a digest, because BullMQ refuses some ids (all digits, a colon) and
+ * names and keys may hold anything. The parent's own ids (its tag and a count) never look so.
+ */
+function keyedJobId(module, method, key) {
+  return `key-${crypto.createHash('sha256').update(JSON.stringify([module, method, key])).digest('hex')}`
 }
 
 /** BullMQ's priority for invoke-parallel's (higher first; BullMQ's lower first): 0 is the middle, fractions round. */
@@ -112,4 +121,4 @@ function denseList(list, size, what) {
   for (let i = 0; i < list.length; i++) if (!(i in list)) throw badJob(`${what} has holes`)
 }
 
-module.exports = { callData, queuePriority, readCall, readChunk }
+module.exports = { callData, queuePriority, keyedJobId, readCall, readChunk }

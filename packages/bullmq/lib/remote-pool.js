@@ -13,8 +13,9 @@ const codec = require('invoke-parallel/codec')
 const { loadModule, callMethod, mapChunk } = require('invoke-parallel')
 const { poolOptions } = require('./options')
 const { moduleName } = require('./names')
-const { readReply, readLoadReply } = require('./reply')
-const { callData, queuePriority } = require('./job')
+const { readReply, readLoadReply, chunkAnswer } = require('./reply')
+const { callData, queuePriority, keyedJobId } = require('./job')
+const { runTiming, started, describeRun } = require('./run-timing')
 const { isCancelled, cancelError, watch } = require('./cancel')
 const { Connections } = require('./connections')
 const { CANCEL_EVENT } = require('./events')
@@ -169,8 +170,7 @@ class RemotePool {
     const key = this.#o.key(name, method, args)
     if (key === undefined) return undefined
     if (typeof key !== 'string') throw new TypeError('remotePool: key() must return a string or undefined')
-    // A digest: BullMQ refuses some ids (all digits, a colon), and names and keys may hold anything.
-    return `key-${crypto.createHash('sha256').update(JSON.stringify([name, method, key])).digest('hex')}`
+    return keyedJobId(name, method, key)
   }
 
   #refuse(error) {
@@ -185,7 +185,7 @@ class RemotePool {
       const call = { jobId, kind, resolve, reject, counted, state: 'sending', heard: Date.now(), stop: null, settled: false }
       call.followers = []
       // Traced: where the call's time went (in the queue, on a host) and its runs go into the message.
-      if (trace !== undefined) call.timing = { trace, submitted: performance.now(), started: null, runs: 0 }
+      if (trace !== undefined) call.timing = runTiming(trace)
       this.#calls.set(jobId, call)
       if (counted) {
         this.#pendingCalls++
@@ -264,10 +264,7 @@ class RemotePool {
     call.heard = Date.now()
     clearTimeout(call.queueTimer)
     // Each start is a run: after a host died, and after a delay (rerunDelay, retry) alike.
-    if (call.timing !== undefined) {
-      call.timing.started ??= performance.now()
-      call.timing.runs++
-    }
+    if (call.timing !== undefined) started(call.timing)
     if (call.state === 'running') return
     if (call.counted) {
       this.#counts.queued--
@@ -448,33 +445,6 @@ class RemotePool {
   [Symbol.asyncDispose]() {
     return this.close()
   }
-}
-
-/**
- * A traced call's queue wait (until a host first started it), run time (from then on) and runs,
- * into its message on `invoke-parallel:call` before it settles. A subscriber that froze the
- * message loses these fields, never the call.
- */
-function describeRun({ trace, submitted, started, runs }) {
-  const now = performance.now()
-  const fields = started === null ? { waitMs: now - submitted } : { waitMs: started - submitted, runMs: now - started, attempt: runs }
-  for (const [key, value] of Object.entries(fields)) {
-    try {
-      trace[key] = value
-    } catch {}
-  }
-}
-
-/**
- * A map chunk's answer, as the host's pool gave it (lib/host.js sends its parts' bytes): one part
- * as it is, several as the async iterable a local pool would give.
- */
-function chunkAnswer(parts) {
-  if (!Array.isArray(parts)) return parts
-  if (parts.length === 1) return parts[0]
-  return (async function* () {
-    yield* parts
-  })()
 }
 
 /** A pool whose calls run on the hosts serving BullMQ queue `options.queue`. */

@@ -100,4 +100,16 @@ function readLoadReply(reply, max) {
   return 'error' in read ? read : { error: badReply('a module load answered with a value') }
 }
 
-module.exports = { valueReply, thrownReply, readReply, readLoadReply }
+/**
+ * A map chunk's answer, as the host's pool gave it (lib/host.js sends its parts' bytes): one part
+ * as it is, several as the async iterable a local pool would give.
+ */
+function chunkAnswer(parts) {
+  if (!Array.isArray(parts)) return parts
+  if (parts.length === 1) return parts[0]
+  return (async function* () {
+    yield* parts
+  })()
+}
+
+module.exports = { valueReply, thrownReply, readReply, readLoadReply, chunkAnswer }
