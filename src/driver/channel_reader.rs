@@ -14,11 +14,13 @@ const READS_PER_TURN: usize = 16;
 /// Bytes read per readiness callback at most (past the read that crosses it), however large the
 /// reads: one worker's output must not hold up the other workers and the JS thread for long.
 const BYTES_PER_TURN: usize = 8 << 20;
-/// Messages taken from one worker per loop turn at most, however small: a read of 64 KiB holds
-/// 3,000 Pace frames (~90 ns each to decode and judge), and a worker flooding them must not make
-/// every turn long for the others. An honest worker's replies to 256 calls in flight fit in one
-/// turn; more wait for the next.
-pub const MESSAGES_PER_TURN: usize = 256;
+/// `Pace` reports taken from one worker per loop turn at most. Every other message a worker may
+/// send is paid for by what the parent sent it (an answer or an `Awaiting` per call, stream items
+/// within the credit given; anything else breaks the protocol), but reports are not: a read of
+/// 64 KiB holds 3,000 of them (~80 ns each to decode and judge), and a worker flooding them must
+/// not make every turn long for the others. An honest worker sends one per write, a few per turn;
+/// what is past the budget waits, unread, for the next turn.
+pub const REPORTS_PER_TURN: usize = 64;
 
 /// What a poll callback finds on a channel.
 pub enum Incoming {
@@ -41,8 +43,8 @@ impl ChannelReader {
     ChannelReader { decoder: FrameDecoder::with_payload_limit(max_message_size), done: false, backlogged: false }
   }
 
-  /// Reads what has arrived on `frames` (a bounded amount per turn, [`MESSAGES_PER_TURN`]
-  /// messages at most: what is left stays buffered for the next) and returns the whole messages,
+  /// Reads what has arrived on `frames` (a bounded amount per turn, [`REPORTS_PER_TURN`]
+  /// reports at most: what is left stays buffered for the next) and returns the whole messages,
   /// with their descriptors from `handles`. `drain` reads until the socket is empty (the worker
   /// has exited).
   pub fn receive(&mut self, frames: &OwnedFd, handles: &OwnedFd, drain: bool) -> Vec<Incoming> {
@@ -50,10 +52,10 @@ impl ChannelReader {
     if self.done {
       return incoming;
     }
-    let budget = if drain { usize::MAX } else { MESSAGES_PER_TURN };
+    let mut budget = if drain { usize::MAX } else { REPORTS_PER_TURN };
     if self.backlogged {
       self.backlogged = false;
-      self.decode(handles, &mut incoming, budget);
+      self.decode(handles, &mut incoming, &mut budget);
       if self.backlogged || self.done {
         return incoming;
       }
@@ -64,7 +66,7 @@ impl ChannelReader {
       let spare = buf.capacity() - buf.len();
       match sys::read_into(frames, buf) {
         Ok(n) if n > 0 => {
-          self.decode(handles, &mut incoming, budget);
+          self.decode(handles, &mut incoming, &mut budget);
           reads += 1;
           bytes += n;
           // A short read means the socket is empty for now; a full one, that more may wait.
@@ -85,19 +87,22 @@ impl ChannelReader {
     incoming
   }
 
-  /// Decodes buffered messages until `incoming` holds `budget` of them (then the reader is
+  /// Decodes buffered messages until the `budget` of reports is spent (then the reader is
   /// backlogged) or no whole message is left.
-  fn decode(&mut self, handles: &OwnedFd, incoming: &mut Vec<Incoming>, budget: usize) {
+  fn decode(&mut self, handles: &OwnedFd, incoming: &mut Vec<Incoming>, budget: &mut usize) {
     let handle_channel = handles.as_raw_fd();
     // The worker sends a frame's descriptors before the frame, so they are already queued.
     let fetch = || recv_fds(handle_channel, false).map(descriptors::attach).map_err(|err| err.to_string());
     loop {
-      if incoming.len() >= budget {
+      if *budget == 0 {
         self.backlogged = self.decoder.buffered() > 0;
         return;
       }
       match self.decoder.next_message(fetch) {
-        Ok(Some(message)) => incoming.push(Incoming::Message(message)),
+        Ok(Some(message)) => {
+          *budget -= usize::from(matches!(message, FromWorker::Pace { .. }));
+          incoming.push(Incoming::Message(message));
+        }
         Ok(None) => return,
         Err(err) => {
           incoming.push(Incoming::Corrupt(err.to_string()));
@@ -139,12 +144,12 @@ mod tests {
   proptest! {
     #![proptest_config(ProptestConfig::with_cases(16))]
 
-    /// A worker that floods small frames: each turn takes at most the budget, the turns take
-    /// every frame once and in order, and one turn's leftovers are taken before the socket is
-    /// read again.
+    /// A worker that floods reports: each turn takes at most the budget, the turns take every
+    /// frame once and in order, and one turn's leftovers are taken before the socket is read
+    /// again.
     #[test]
     fn a_turn_takes_at_most_its_budget_and_the_turns_take_every_frame_in_order(
-      count in prop_oneof![1usize..10, MESSAGES_PER_TURN - 2..MESSAGES_PER_TURN + 3, 2_000usize..6_000],
+      count in prop_oneof![1usize..10, REPORTS_PER_TURN - 2..REPORTS_PER_TURN + 3, 2_000usize..6_000],
       writes in 1usize..4,
     ) {
       let sockets = sys::worker_sockets().unwrap();
@@ -167,7 +172,7 @@ mod tests {
           }
           loop {
             let turn = reader.receive(ours, &sockets.handles, false);
-            prop_assert!(turn.len() <= MESSAGES_PER_TURN, "{} messages in one turn", turn.len());
+            prop_assert!(turn.len() <= REPORTS_PER_TURN, "{} reports in one turn", turn.len());
             let empty = turn.is_empty();
             got.extend(turn);
             if empty && !reader.is_backlogged() {
