@@ -14,13 +14,17 @@ const READS_PER_TURN: usize = 16;
 /// Bytes read per readiness callback at most (past the read that crosses it), however large the
 /// reads: one worker's output must not hold up the other workers and the JS thread for long.
 const BYTES_PER_TURN: usize = 8 << 20;
-/// `Pace` reports taken from one worker per loop turn at most. Every other message a worker may
-/// send is paid for by what the parent sent it (an answer or an `Awaiting` per call, stream items
-/// within the credit given; anything else breaks the protocol), but reports are not: a read of
-/// 64 KiB holds 3,000 of them (~80 ns each to decode and judge), and a worker flooding them must
-/// not make every turn long for the others. An honest worker sends one per write, a few per turn;
-/// what is past the budget waits, unread, for the next turn.
-pub const REPORTS_PER_TURN: usize = 64;
+/// What one worker's messages may cost per loop turn, in units: a message is one unit, a `Pace`
+/// report [`REPORT_UNITS`]. An honest worker's answers to the most calls adaptive dispatch hands
+/// it at once (1,024) are read in one turn and settled in one batch; a worker flooding frames
+/// (~80 ns each to decode and judge) must not make every turn long for the others, and what is
+/// past the budget waits, unread, for the next turn.
+pub const UNITS_PER_TURN: usize = 1024;
+/// What a `Pace` report costs of the budget: every other message a worker may send is paid for
+/// by what the parent sent it (an answer or an `Awaiting` per call, stream items within the
+/// credit given; most else breaks the protocol), reports are not. An honest worker sends one per
+/// write, a few per turn; a flood of them is read 64 a turn.
+pub const REPORT_UNITS: usize = 16;
 
 /// What a poll callback finds on a channel.
 pub enum Incoming {
@@ -43,8 +47,8 @@ impl ChannelReader {
     ChannelReader { decoder: FrameDecoder::with_payload_limit(max_message_size), done: false, backlogged: false }
   }
 
-  /// Reads what has arrived on `frames` (a bounded amount per turn, [`REPORTS_PER_TURN`]
-  /// reports at most: what is left stays buffered for the next) and returns the whole messages,
+  /// Reads what has arrived on `frames` (a bounded amount per turn, [`UNITS_PER_TURN`]: what is
+  /// left stays buffered for the next) and returns the whole messages,
   /// with their descriptors from `handles`. `drain` reads until the socket is empty (the worker
   /// has exited).
   pub fn receive(&mut self, frames: &OwnedFd, handles: &OwnedFd, drain: bool) -> Vec<Incoming> {
@@ -52,7 +56,7 @@ impl ChannelReader {
     if self.done {
       return incoming;
     }
-    let mut budget = if drain { usize::MAX } else { REPORTS_PER_TURN };
+    let mut budget = if drain { usize::MAX } else { UNITS_PER_TURN };
     if self.backlogged {
       self.backlogged = false;
       self.decode(handles, &mut incoming, &mut budget);
@@ -87,8 +91,8 @@ impl ChannelReader {
     incoming
   }
 
-  /// Decodes buffered messages until the `budget` of reports is spent (then the reader is
-  /// backlogged) or no whole message is left.
+  /// Decodes buffered messages until the `budget` is spent (then the reader is backlogged) or no
+  /// whole message is left.
   fn decode(&mut self, handles: &OwnedFd, incoming: &mut Vec<Incoming>, budget: &mut usize) {
     let handle_channel = handles.as_raw_fd();
     // The worker sends a frame's descriptors before the frame, so they are already queued.
@@ -100,7 +104,8 @@ impl ChannelReader {
       }
       match self.decoder.next_message(fetch) {
         Ok(Some(message)) => {
-          *budget -= usize::from(matches!(message, FromWorker::Pace { .. }));
+          let units = if matches!(message, FromWorker::Pace { .. }) { REPORT_UNITS } else { 1 };
+          *budget = budget.saturating_sub(units);
           incoming.push(Incoming::Message(message));
         }
         Ok(None) => return,
@@ -136,6 +141,9 @@ mod tests {
   use super::*;
   use crate::protocol::Header;
 
+  /// Reports a turn takes at most.
+  const REPORTS: usize = UNITS_PER_TURN / REPORT_UNITS;
+
   fn pace_frame(n: u32) -> Vec<u8> {
     let header = Header { kind: 24, with_handles: false, call: 0, module: 0, payload_len: 8 };
     [&header.encode()[..], &n.to_le_bytes(), &n.to_le_bytes()].concat()
@@ -149,7 +157,7 @@ mod tests {
     /// again.
     #[test]
     fn a_turn_takes_at_most_its_budget_and_the_turns_take_every_frame_in_order(
-      count in prop_oneof![1usize..10, REPORTS_PER_TURN - 2..REPORTS_PER_TURN + 3, 2_000usize..6_000],
+      count in prop_oneof![1usize..10, REPORTS - 2..REPORTS + 3, 2_000usize..6_000],
       writes in 1usize..4,
     ) {
       let sockets = sys::worker_sockets().unwrap();
@@ -172,7 +180,7 @@ mod tests {
           }
           loop {
             let turn = reader.receive(ours, &sockets.handles, false);
-            prop_assert!(turn.len() <= REPORTS_PER_TURN, "{} reports in one turn", turn.len());
+            prop_assert!(turn.len() <= REPORTS, "{} reports in one turn", turn.len());
             let empty = turn.is_empty();
             got.extend(turn);
             if empty && !reader.is_backlogged() {
