@@ -1,6 +1,7 @@
 'use strict'
 
 const test = require('ava')
+const { scaled } = require('./helpers/time')
 const fc = require('fast-check')
 const path = require('node:path')
 const { inheritable } = require('../lib/exec-argv')
@@ -56,7 +57,7 @@ function parentScript() {
 
 for (const flags of [['-pe'], ['-p', '-e'], ['--print'], ['-p'], ['--input-type=commonjs', '-pe']]) {
   test(`a pool made under \`node ${flags.join(' ')}\` runs the worker module, not the parent's code`, async (t) => {
-    t.timeout(30000)
+    t.timeout(scaled(30000))
     const run = await runNode([...flags, parentScript()], { timeout: 25000 })
     t.false(run.killed)
     t.is(run.code, 0, run.stdout + run.stderr)

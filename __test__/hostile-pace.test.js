@@ -4,6 +4,7 @@
 // that is merely false gets it no more than eager dispatch would; honest calls settle either way.
 
 const test = require('ava')
+const { scaled } = require('./helpers/time')
 const invoke = require('..')
 const { FrameKind: Kind } = require('../lib/protocol')
 const { watchedPool } = require('./helpers/pools')
@@ -48,7 +49,7 @@ const impossible = [
 ]
 for (const [what, frames, message] of impossible) {
   test.serial(`${what} gets the worker killed; the other calls settle`, async (t) => {
-    t.timeout(60000)
+    t.timeout(scaled(60000))
     const { pool, mod, errors } = await setup(t)
     const honest = checkHonest(t, mod)
     await t.throwsAsync(mod.lie({ frames }), { instanceOf: invoke.Retry })
@@ -60,7 +61,7 @@ for (const [what, frames, message] of impossible) {
 }
 
 test.serial('a worker that floods idle reports and says its calls await is kept, and every call settles', async (t) => {
-  t.timeout(60000)
+  t.timeout(scaled(60000))
   // 20,000 reports of an idle loop with each of its calls, each call said to await before it
   // answers: false, but nothing it said is impossible, so the worker is kept; what it gains is
   // calls sent ahead, bounded as eager dispatch bounds them.

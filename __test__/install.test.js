@@ -3,6 +3,7 @@
 // (The registry install itself is tested by scripts/registry-user-test.js, at the end of npm test.)
 
 const test = require('ava')
+const { scaled } = require('./helpers/time')
 const fc = require('fast-check')
 const fs = require('node:fs')
 const os = require('node:os')
@@ -47,7 +48,7 @@ function assertNamesPlatform(t, error, { platform, arch, libc }) {
 }
 
 test('on a platform with no binary here, require names the platform, its package or what is supported, and how to build', async (t) => {
-  t.timeout(60000)
+  t.timeout(scaled(60000))
   const platforms = fc.constantFrom('linux', 'darwin', 'win32', 'freebsd', 'android', 'aix', 'openbsd', 'sunos')
   const arches = fc.constantFrom('x64', 'arm64', 'arm', 'ia32', 'ppc64', 's390x', 'riscv64', 'loong64')
   // The platforms this clone has a source build for load it instead.
@@ -69,7 +70,7 @@ test('on a platform with no binary here, require names the platform, its package
 })
 
 test('a source build without a Rust toolchain says it needs cargo, not "cargo metadata failed"', async (t) => {
-  t.timeout(60000)
+  t.timeout(scaled(60000))
   // A PATH with node and the system's tools, and no directory that holds cargo or rustc.
   const bin = fs.mkdtempSync(path.join(os.tmpdir(), 'no-rust-'))
   t.teardown(() => fs.rmSync(bin, { recursive: true, force: true }))
