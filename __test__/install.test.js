@@ -12,6 +12,7 @@ const { execFile, execFileSync } = require('node:child_process')
 
 const root = path.join(__dirname, '..')
 const otherPlatform = path.join(__dirname, 'fixtures', 'other-platform.js')
+const { pathWithoutRust } = require('../scripts/path-without-rust')
 
 /** The error `require('invoke-parallel')` throws in a process made to look like `platform`. */
 async function requireOn(t, { platform, arch, libc }) {
@@ -71,17 +72,18 @@ test('on a platform with no binary here, require names the platform, its package
 
 test('a source build without a Rust toolchain says it needs cargo, not "cargo metadata failed"', async (t) => {
   t.timeout(scaled(60000))
-  // A PATH with node and the system's tools, and no directory that holds cargo or rustc.
+  // A PATH with node and the system's tools, and no cargo or rustc (even where they sit in /usr/bin).
   const bin = fs.mkdtempSync(path.join(os.tmpdir(), 'no-rust-'))
   t.teardown(() => fs.rmSync(bin, { recursive: true, force: true }))
   fs.symlinkSync(process.execPath, path.join(bin, 'node'))
-  const system = ['/usr/bin', '/bin'].filter((dir) => !['cargo', 'rustc'].some((tool) => fs.existsSync(path.join(dir, tool))))
+  const noRust = pathWithoutRust([bin])
+  t.teardown(noRust.cleanup)
   const npm = process.env.npm_execpath || fs.realpathSync(execFileSync('sh', ['-c', 'command -v npm'], { encoding: 'utf8' }).trim())
   const run = await new Promise((resolve) => {
     execFile(
       process.execPath,
       [npm, 'run', 'prepare'],
-      { cwd: root, env: { ...process.env, PATH: [bin, ...system].join(':') }, timeout: 30000 },
+      { cwd: root, env: { ...process.env, PATH: noRust.PATH }, timeout: scaled(30000) },
       (error, stdout, stderr) => resolve({ code: error?.code ?? 0, stdout, stderr }),
     )
   })

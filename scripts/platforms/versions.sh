@@ -10,5 +10,7 @@ NODE_MUSL_WHEEL="24.19.0"
 # napi-rs's gcc 4.8.5 + glibc 2.17 sysroot for linux arm64 (1.0.0 does not exist).
 ARM64_CROSS_TOOLCHAIN="@napi-rs/cross-toolchain-x64-target-aarch64@1.0.3"
 # zig (PyPI) links the targets that have no gcc toolchain here: linux arm64 musl, macOS.
-ZIGLANG="0.14.1"
-CARGO_ZIGBUILD="0.20.1"
+ZIGLANG="0.15.2"
+CARGO_ZIGBUILD="0.24.1"
+# Debian 12's rustc-web (security updates), with its std sources (for -Z build-std) and its arm64 std.
+RUST_WEB="1.96"
