@@ -64,7 +64,10 @@ function stagePlatformPackage(triple, stage) {
   // The declarations are the same for every target: the host build's binding.d.ts is the one kept.
   const flags = ['--platform', '--release', '--no-js', '--dts', path.join(out, 'binding.d.ts'), ...napiArgs]
   const started = Date.now()
-  run(process.execPath, [napiCli, 'build', ...flags, '--target', triple, '--target-dir', work, '--output-dir', out], {
+  // Build scripts and proc macros are compiled for the host by whichever rustc builds the target:
+  // one target dir per rustc, or each switch between them rebuilds them all.
+  const targetDir = env.RUSTC ? work : path.join(work, 'rustup')
+  run(process.execPath, [napiCli, 'build', ...flags, '--target', triple, '--target-dir', targetDir, '--output-dir', out], {
     env: { ...process.env, ...env },
   })
   console.log(`release:pack: built ${platform} in ${((Date.now() - started) / 1000).toFixed(0)} s`)
