@@ -13,14 +13,14 @@ const isMuslObject = (file) => typeof file === 'string' && /(^|\/)(ld-musl-|libc
 
 /**
  * 'gnu' or 'musl' from a `process.report.getReport()` object: glibc reports its runtime version
- * in the header; musl reports none and shows up among the loaded shared objects. Null when the
- * report says neither (no report, or a C library that is neither).
+ * in the header; musl reports none and shows up among the loaded shared objects. A report with
+ * neither counts as glibc, as napi-rs's loader counts it. Null when there is no report to read.
  */
 function libcFromReport(report) {
-  if (!report || typeof report !== 'object') return null
-  if (report.header?.glibcVersionRuntime) return 'gnu'
+  if (!report || typeof report !== 'object' || !report.header || typeof report.header !== 'object') return null
+  if (report.header.glibcVersionRuntime) return 'gnu'
   if (Array.isArray(report.sharedObjects) && report.sharedObjects.some(isMuslObject)) return 'musl'
-  return null
+  return 'gnu'
 }
 
 /**
