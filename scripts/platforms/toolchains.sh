@@ -1,10 +1,14 @@
 #!/usr/bin/env bash
-# toolchains.sh: sets up, under $TOOLCHAINS, everything `npm run release:pack` and the platform
-# tests use (each script is idempotent and says what it keeps); the release build itself calls
-# the ones its targets need, so this only does them up front, one after another.
+# toolchains.sh [NAME...]: sets up, under $TOOLCHAINS, what `npm run release:pack` uses (each
+# script is idempotent and says what it keeps): the named ones (rust-web cross-aarch64 musl-link
+# zig mingw), else all. The release build calls the ones its targets need by itself; this does
+# them up front, one after another, and times each.
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
-for script in rust-web.sh cross-aarch64.sh musl-link.sh zig.sh mingw.sh; do
+names=("$@")
+[ ${#names[@]} -gt 0 ] || names=(rust-web cross-aarch64 musl-link zig mingw)
+for name in "${names[@]}"; do
+  script="$name.sh"
   begin=$SECONDS
   "$here/$script" >/dev/null
   echo "toolchains: $script ready ($((SECONDS - begin)) s)"
