@@ -124,7 +124,9 @@ function darwin() {
   const rustc = path.join(setUp('rust-web.sh'), 'rustc')
   const bin = setUp('zig.sh')
   return {
-    env: { RUSTC: rustc, ...BUILD_STD, MACOSX_DEPLOYMENT_TARGET, PATH: `${bin}:${process.env.PATH}` },
+    // rustc strips Apple binaries with rust-objcopy, which Debian's rustc-web lacks: llvm-strip
+    // does it after the build instead.
+    env: { RUSTC: rustc, ...BUILD_STD, MACOSX_DEPLOYMENT_TARGET, CARGO_PROFILE_RELEASE_STRIP: 'false', PATH: `${bin}:${process.env.PATH}` },
     napiArgs: ['--cross-compile'],
     strip: ['llvm-strip', '-x'],
   }
