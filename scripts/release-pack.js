@@ -6,7 +6,8 @@
 // `--targets=<triple>,...` (or INVOKE_RELEASE_TARGETS) builds only those platform packages, for
 // tests; the main package still names every target (npm skips an optional dependency it cannot
 // find). How each target is built here: scripts/cross-toolchain.js.
-// It also packs the BullMQ adapter (packages/bullmq), published the same way.
+// It also packs the BullMQ adapter (packages/bullmq) and the OpenTelemetry package (packages/otel),
+// published the same way.
 // Publishing them is `npm publish <tarball>`, by hand (README, Development).
 
 const fs = require('node:fs')
@@ -108,10 +109,10 @@ function stageMainPackage(stage) {
   return dir
 }
 
-/** Stages the BullMQ adapter with the project's LICENSE. */
-function stageAdapter(stage) {
-  const dir = path.join(stage, 'bullmq')
-  const source = path.join(root, 'packages', 'bullmq')
+/** Stages a package of `packages/` (`folder`) with the project's LICENSE. */
+function stageAdapter(stage, folder) {
+  const dir = path.join(stage, folder)
+  const source = path.join(root, 'packages', folder)
   const manifest = JSON.parse(fs.readFileSync(path.join(source, 'package.json'), 'utf8'))
   fs.mkdirSync(dir, { recursive: true })
   for (const entry of [...manifest.files, 'package.json', 'README.md']) {
@@ -140,7 +141,7 @@ function main() {
   const platformPackages = chosenTargets().map((triple) => stagePlatformPackage(triple, stage))
   const packed = platformPackages.map((name) => pack(path.join(stage, name.slice(pkg.name.length + 1))))
   packed.push(pack(stageMainPackage(stage)))
-  packed.push(pack(stageAdapter(stage)))
+  packed.push(pack(stageAdapter(stage, 'bullmq')), pack(stageAdapter(stage, 'otel')))
   for (const { filename, size, unpackedSize, entryCount } of packed) {
     console.log(`dist/${filename}: ${size} bytes packed, ${unpackedSize} unpacked, ${entryCount} files`)
   }
