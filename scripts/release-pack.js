@@ -133,12 +133,13 @@ function chosenTargets() {
 }
 
 function main() {
+  const targets = chosenTargets()
   const stage = path.join(work, 'stage')
   fs.rmSync(stage, { recursive: true, force: true })
   fs.mkdirSync(dist, { recursive: true })
   // Tarballs of an earlier run would be taken for this one's.
   for (const file of fs.readdirSync(dist)) if (file.endsWith('.tgz')) fs.rmSync(path.join(dist, file))
-  const platformPackages = chosenTargets().map((triple) => stagePlatformPackage(triple, stage))
+  const platformPackages = targets.map((triple) => stagePlatformPackage(triple, stage))
   const packed = platformPackages.map((name) => pack(path.join(stage, name.slice(pkg.name.length + 1))))
   packed.push(pack(stageMainPackage(stage)))
   packed.push(pack(stageAdapter(stage, 'bullmq')), pack(stageAdapter(stage, 'otel')))
