@@ -6,6 +6,7 @@
 const test = require('ava')
 const fs = require('node:fs')
 const path = require('node:path')
+const { scaled } = require('./helpers/time')
 const invoke = require('..')
 const { FrameKind: Kind } = require('../lib/protocol')
 const { watchedPool, scratchDir } = require('./helpers/pools')
@@ -51,7 +52,7 @@ const impossible = [
 ]
 for (const [what, frames, message] of impossible) {
   test.serial(`${what} gets the worker killed; the other calls settle`, async (t) => {
-    t.timeout(60000)
+    t.timeout(scaled(60000))
     const { pool, mod, errors } = await setup(t)
     const honest = checkHonest(t, mod)
     await t.throwsAsync(mod.lie({ frames }), { instanceOf: invoke.Retry })
@@ -63,7 +64,7 @@ for (const [what, frames, message] of impossible) {
 }
 
 test.serial('a worker that floods idle reports and says its calls await is kept, and every call settles', async (t) => {
-  t.timeout(60000)
+  t.timeout(scaled(60000))
   // 20,000 reports of an idle loop with each of its calls, each call said to await before it
   // answers: false, but nothing it said is impossible, so the worker is kept; what it gains is
   // calls sent ahead, bounded as eager dispatch bounds them.
