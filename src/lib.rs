@@ -5,6 +5,7 @@
 
 mod binding;
 mod call_function;
+mod host_binding;
 pub mod driver;
 pub mod sys;
 mod teardown;

@@ -20,4 +20,4 @@ pub use descriptors::attach as attach_descriptors;
 pub use js_callback::JsCallback;
 pub use pool_driver::{call_options, to_ms, PoolDriver};
 pub use spawn::SpawnConfig;
-pub use uv::UvLoop;
+pub use uv::{missing_functions as missing_libuv_functions, UvLoop};

@@ -103,6 +103,12 @@ impl PoolDriver {
     spawn: SpawnConfig,
     js: JsCallback,
   ) -> std::io::Result<std::rc::Rc<PoolDriver>> {
+    let missing = uv::missing_functions();
+    if !missing.is_empty() {
+      // Not Node (Bun, Deno): lib/runtime.js refuses such a host first; this keeps the addon
+      // itself from calling a function that is not there.
+      return Err(std::io::Error::other(format!("this runtime lacks libuv's {}", missing.join(", "))));
+    }
     let (scheduler, first_actions) = Scheduler::new(config);
     let news_handle = Handle::wake_up(uv_loop, uv::null_data(), on_news)?;
     news_handle.set_ref(false);

@@ -56,62 +56,85 @@ impl Kind for Timer {
 pub type HandleCb = unsafe extern "C" fn(RawHandle);
 pub type PollCb = unsafe extern "C" fn(RawHandle, c_int, c_int);
 
-struct Api {
-  handle_size: unsafe extern "C" fn(c_int) -> usize,
-  close: unsafe extern "C" fn(RawHandle, Option<HandleCb>),
-  ref_: unsafe extern "C" fn(RawHandle),
-  unref: unsafe extern "C" fn(RawHandle),
-  now: unsafe extern "C" fn(*mut UvLoop) -> u64,
-  update_time: unsafe extern "C" fn(*mut UvLoop),
-  poll_init: unsafe extern "C" fn(*mut UvLoop, RawHandle, c_int) -> c_int,
-  poll_start: unsafe extern "C" fn(RawHandle, c_int, PollCb) -> c_int,
-  poll_stop: unsafe extern "C" fn(RawHandle) -> c_int,
-  timer_init: unsafe extern "C" fn(*mut UvLoop, RawHandle) -> c_int,
-  timer_start: unsafe extern "C" fn(RawHandle, HandleCb, u64, u64) -> c_int,
-  timer_stop: unsafe extern "C" fn(RawHandle) -> c_int,
-  async_init: unsafe extern "C" fn(*mut UvLoop, RawHandle, HandleCb) -> c_int,
-  async_send: unsafe extern "C" fn(RawHandle) -> c_int,
-  check_init: unsafe extern "C" fn(*mut UvLoop, RawHandle) -> c_int,
-  check_start: unsafe extern "C" fn(RawHandle, HandleCb) -> c_int,
-  check_stop: unsafe extern "C" fn(RawHandle) -> c_int,
-  idle_init: unsafe extern "C" fn(*mut UvLoop, RawHandle) -> c_int,
-  idle_start: unsafe extern "C" fn(RawHandle, HandleCb) -> c_int,
-  idle_stop: unsafe extern "C" fn(RawHandle) -> c_int,
+/// Declares the libuv functions used, each by its field and C name, once: `Api::load` finds them
+/// all or names every one that is missing.
+macro_rules! libuv_api {
+  ($($field:ident: $name:literal => $ty:ty,)*) => {
+    struct Api { $($field: $ty,)* }
+
+    impl Api {
+      fn load() -> Result<Api, Vec<&'static str>> {
+        let mut missing = Vec::new();
+        $(
+          // SAFETY: the C name is that libuv function's, and `$ty` its C signature.
+          let $field: Option<$ty> = unsafe { find(concat!($name, "\0"), &mut missing) };
+        )*
+        match ($($field,)*) {
+          ($(Some($field),)*) => Ok(Api { $($field,)* }),
+          _ => Err(missing),
+        }
+      }
+    }
+  };
 }
 
+/// # Safety
+/// `T` must be the C signature of the function `name` names (a function pointer, pointer-sized).
+unsafe fn find<T: Copy>(name: &'static str, missing: &mut Vec<&'static str>) -> Option<T> {
+  let c_name = CStr::from_bytes_with_nul(name.as_bytes()).expect("a NUL-terminated name");
+  // The process (Node) exports libuv globally; the lookup calls nothing.
+  let symbol = sys::find_symbol(c_name);
+  if symbol.is_null() {
+    missing.push(&name[..name.len() - 1]);
+    return None;
+  }
+  // SAFETY: the caller's contract.
+  Some(unsafe { std::mem::transmute_copy(&symbol) })
+}
+
+libuv_api! {
+  handle_size: "uv_handle_size" => unsafe extern "C" fn(c_int) -> usize,
+  close: "uv_close" => unsafe extern "C" fn(RawHandle, Option<HandleCb>),
+  ref_: "uv_ref" => unsafe extern "C" fn(RawHandle),
+  unref: "uv_unref" => unsafe extern "C" fn(RawHandle),
+  now: "uv_now" => unsafe extern "C" fn(*mut UvLoop) -> u64,
+  update_time: "uv_update_time" => unsafe extern "C" fn(*mut UvLoop),
+  poll_init: "uv_poll_init" => unsafe extern "C" fn(*mut UvLoop, RawHandle, c_int) -> c_int,
+  poll_start: "uv_poll_start" => unsafe extern "C" fn(RawHandle, c_int, PollCb) -> c_int,
+  poll_stop: "uv_poll_stop" => unsafe extern "C" fn(RawHandle) -> c_int,
+  timer_init: "uv_timer_init" => unsafe extern "C" fn(*mut UvLoop, RawHandle) -> c_int,
+  timer_start: "uv_timer_start" => unsafe extern "C" fn(RawHandle, HandleCb, u64, u64) -> c_int,
+  timer_stop: "uv_timer_stop" => unsafe extern "C" fn(RawHandle) -> c_int,
+  async_init: "uv_async_init" => unsafe extern "C" fn(*mut UvLoop, RawHandle, HandleCb) -> c_int,
+  async_send: "uv_async_send" => unsafe extern "C" fn(RawHandle) -> c_int,
+  check_init: "uv_check_init" => unsafe extern "C" fn(*mut UvLoop, RawHandle) -> c_int,
+  check_start: "uv_check_start" => unsafe extern "C" fn(RawHandle, HandleCb) -> c_int,
+  check_stop: "uv_check_stop" => unsafe extern "C" fn(RawHandle) -> c_int,
+  idle_init: "uv_idle_init" => unsafe extern "C" fn(*mut UvLoop, RawHandle) -> c_int,
+  idle_start: "uv_idle_start" => unsafe extern "C" fn(RawHandle, HandleCb) -> c_int,
+  idle_stop: "uv_idle_stop" => unsafe extern "C" fn(RawHandle) -> c_int,
+}
+
+fn loaded() -> &'static Result<Api, Vec<&'static str>> {
+  static API: OnceLock<Result<Api, Vec<&'static str>>> = OnceLock::new();
+  API.get_or_init(Api::load)
+}
+
+/// The libuv functions this process lacks (none inside Node): a host that is not Node must be
+/// refused before any handle is made, since a pool cannot run without all of them.
+pub fn missing_functions() -> &'static [&'static str] {
+  match loaded() {
+    Ok(_) => &[],
+    Err(missing) => missing,
+  }
+}
+
+/// The functions, once `missing_functions` said none is missing (every pool checks first).
 fn api() -> &'static Api {
-  static API: OnceLock<Api> = OnceLock::new();
-  API.get_or_init(|| {
-    fn find<T: Copy>(name: &CStr) -> T {
-      // The process (Node) exports libuv globally.
-      let symbol = sys::find_symbol(name);
-      assert!(!symbol.is_null(), "libuv symbol {name:?} not found: invoke-parallel must run inside Node.js");
-      // SAFETY: T is the C signature of that libuv function (a function pointer, pointer-sized).
-      unsafe { std::mem::transmute_copy(&symbol) }
-    }
-    Api {
-      handle_size: find(c"uv_handle_size"),
-      close: find(c"uv_close"),
-      ref_: find(c"uv_ref"),
-      unref: find(c"uv_unref"),
-      now: find(c"uv_now"),
-      update_time: find(c"uv_update_time"),
-      poll_init: find(c"uv_poll_init"),
-      poll_start: find(c"uv_poll_start"),
-      poll_stop: find(c"uv_poll_stop"),
-      timer_init: find(c"uv_timer_init"),
-      timer_start: find(c"uv_timer_start"),
-      timer_stop: find(c"uv_timer_stop"),
-      async_init: find(c"uv_async_init"),
-      async_send: find(c"uv_async_send"),
-      check_init: find(c"uv_check_init"),
-      check_start: find(c"uv_check_start"),
-      check_stop: find(c"uv_check_stop"),
-      idle_init: find(c"uv_idle_init"),
-      idle_start: find(c"uv_idle_start"),
-      idle_stop: find(c"uv_idle_stop"),
-    }
-  })
+  match loaded() {
+    Ok(api) => api,
+    Err(missing) => unreachable!("libuv functions {missing:?} used after the runtime check"),
+  }
 }
 
 /// An initialized handle of kind `K` on the loop, owned until `close`. All calls on the loop's
