@@ -23,8 +23,6 @@ use crate::core::{
 
 use crate::sys::{self, kill_group};
 
-/// How long a worker whose channel closed may take to exit before it is killed.
-const EXIT_GRACE_MS: u64 = 2_000;
 /// How soon to retry sending descriptors to a worker whose handle queue was full.
 const HANDLE_RETRY_MS: u64 = 1;
 
@@ -36,7 +34,6 @@ enum Due {
   /// One per call: a retry's timeout replaces the last, settling removes it.
   CallTimeout(CallId),
   Scheduler(Timer),
-  ExitGrace(WorkerId),
   HandleRetry(WorkerId),
 }
 
@@ -308,8 +305,8 @@ impl PoolDriver {
     });
   }
 
-  /// Reads what the worker sent and hands it to the scheduler. Once its end is closed, the
-  /// worker gets a grace to exit.
+  /// Reads what the worker sent and hands it to the scheduler, and tells it when the channel has
+  /// ended (the scheduler decides how long the worker may take to exit).
   fn take_in(&self, s: &mut State, worker: WorkerId, drain: bool) {
     let Some(channel) = s.links.get_mut(&worker).and_then(|l| l.channel.as_mut()) else { return };
     let incoming = channel.receive(drain);
@@ -330,8 +327,8 @@ impl PoolDriver {
         break;
       }
     }
-    if ended && !drain && !s.deadlines.is_armed(Due::ExitGrace(worker)) {
-      self.arm(s, Due::ExitGrace(worker), EXIT_GRACE_MS, None);
+    if ended && !drain {
+      self.handle(s, Event::ChannelEnded { worker });
     }
   }
 
@@ -341,11 +338,6 @@ impl PoolDriver {
       let now = uv::now(d.uv_loop, false);
       while let Some((due, timer)) = s.deadlines.pop_due(now) {
         match due {
-          Due::ExitGrace(worker) => {
-            if let Some(pid) = s.links.get(&worker).and_then(|l| l.pid) {
-              kill_group(pid, Signal::Kill);
-            }
-          }
           Due::HandleRetry(worker) => {
             let Some(channel) = s.links.get_mut(&worker).and_then(|l| l.channel.as_mut()) else { continue };
             if channel.flush() == WriteState::HandlesBlocked {
@@ -380,7 +372,6 @@ impl PoolDriver {
             d.take_in(s, worker, true);
             // Reaped: its pid may be reused, so nothing may signal it any more.
             s.links.remove(&worker);
-            s.deadlines.cancel(Due::ExitGrace(worker));
             s.deadlines.cancel(Due::HandleRetry(worker));
             s.deadlines.cancel(Due::Idle(worker));
             for timer in [Timer::StartDeadline { worker }, Timer::LeaveGrace { worker }, Timer::TermGrace { worker }] {
@@ -404,20 +395,23 @@ impl PoolDriver {
     let Some(link) = s.links.get_mut(&worker) else { return };
     link.pid = Some(pid);
     let target = PollTarget { pool: self, worker };
-    match WorkerChannel::open(self.uv_loop, target, frames, handles, self.spawn.max_message_size, on_channel) {
-      Ok(mut channel) => {
-        if link.retired {
-          channel.retire();
-        }
-        link.channel = Some(channel);
+    let opened = WorkerChannel::open(self.uv_loop, target, frames, handles, self.spawn.max_message_size, on_channel);
+    let has_channel = opened.is_ok();
+    if let Ok(mut channel) = opened {
+      if link.retired {
+        channel.retire();
       }
-      // Without a channel the worker exits at once; its exit is reported as usual.
-      Err(_) => kill_group(pid, Signal::Kill),
+      link.channel = Some(channel);
     }
     if let Some(signal) = link.kill {
       kill_group(pid, signal);
     }
     self.handle(s, Event::Spawned { worker, pid });
+    if !has_channel {
+      // Its end was dropped with the error, so it reads EOF and exits by itself; if it does not,
+      // the scheduler's grace stops it.
+      self.handle(s, Event::ChannelEnded { worker });
+    }
   }
 
   fn on_flush(&self) {

@@ -67,6 +67,9 @@ pub struct Worker {
   pub said_ready: bool,
   pub asked_recycle: bool,
   pub sent_fatal: bool,
+  /// Its channel ended (it closed its end, or the stream broke): nothing more comes from it, and
+  /// it must exit by itself within the leave grace or be stopped.
+  pub channel_ended: bool,
 }
 
 impl Worker {
@@ -84,6 +87,7 @@ impl Worker {
       said_ready: false,
       asked_recycle: false,
       sent_fatal: false,
+      channel_ended: false,
     }
   }
 
