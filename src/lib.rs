@@ -5,8 +5,8 @@
 
 mod binding;
 mod call_function;
-mod host_binding;
 pub mod driver;
+mod host_binding;
 pub mod sys;
 mod teardown;
 mod worker_binding;

@@ -155,7 +155,10 @@ impl Sim {
           let header = Header::decode(&message.clone().encode().header);
           assert_eq!((header.kind, header.call, header.module), wire_fields(&message), "{message:?} encoded");
           let w = self.world.get_mut(&worker).expect("send to a worker that does not exist");
-          assert!(w.ready && !w.retired && !w.killed && !w.channel_ended, "send to a worker that cannot take it: {w:?}");
+          assert!(
+            w.ready && !w.retired && !w.killed && !w.channel_ended,
+            "send to a worker that cannot take it: {w:?}"
+          );
           match message {
             ToWorker::Load { call, module, .. } => {
               w.loaded.insert(module);
