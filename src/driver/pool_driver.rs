@@ -4,7 +4,6 @@
 
 use std::cell::{Cell, RefCell};
 use std::ffi::c_void;
-use std::os::fd::OwnedFd;
 use std::sync::Arc;
 
 use crossbeam_channel::Receiver;
@@ -21,7 +20,7 @@ use crate::core::{
   Action, CallId, CallOptions, Event, IdMap, Job, PoolConfig, Priority, Scheduler, Signal, Stats, Timer, WorkerId,
 };
 
-use crate::sys::{self, kill_group};
+use crate::sys::{self, kill_group, Channel, Descriptor};
 
 /// How soon to retry sending descriptors to a worker whose handle queue was full.
 const HANDLE_RETRY_MS: u64 = 1;
@@ -358,7 +357,7 @@ impl PoolDriver {
     self.run(|s, d| {
       while let Ok(news) = d.news.try_recv() {
         match news {
-          LifeEvent::Spawned { worker, pid, frames, handles } => d.spawned(s, worker, pid, frames, handles),
+          LifeEvent::Spawned { worker, pid, channel } => d.spawned(s, worker, pid, channel),
           LifeEvent::SpawnFailed { worker, reason } => {
             s.links.remove(&worker);
             d.handle(s, Event::SpawnFailed { worker, reason });
@@ -384,18 +383,11 @@ impl PoolDriver {
     });
   }
 
-  fn spawned(
-    &self,
-    s: &mut State,
-    worker: WorkerId,
-    pid: u32,
-    frames: std::os::fd::OwnedFd,
-    handles: std::os::fd::OwnedFd,
-  ) {
+  fn spawned(&self, s: &mut State, worker: WorkerId, pid: u32, channel: Channel) {
     let Some(link) = s.links.get_mut(&worker) else { return };
     link.pid = Some(pid);
     let target = PollTarget { pool: self, worker };
-    let opened = WorkerChannel::open(self.uv_loop, target, frames, handles, self.spawn.max_message_size, on_channel);
+    let opened = WorkerChannel::open(self.uv_loop, target, channel, self.spawn.max_message_size, on_channel);
     let has_channel = opened.is_ok();
     if let Ok(mut channel) = opened {
       if link.retired {
@@ -489,12 +481,12 @@ pub fn to_ms(ms: f64) -> Option<u64> {
   ms.is_finite().then(|| ms.max(0.0) as u64)
 }
 
-/// Our own copies of the caller's descriptors (close-on-exec), or an error naming the bad one.
-fn duplicate(fds: &[i32]) -> Result<Vec<OwnedFd>, String> {
+/// Our own copies of the caller's descriptors, or an error naming the bad one.
+fn duplicate(fds: &[i32]) -> Result<Vec<Descriptor>, String> {
   if fds.len() > sys::MAX_HANDLES {
     return Err(format!("a call can carry at most {} handles", sys::MAX_HANDLES));
   }
-  fds.iter().map(|&fd| sys::dup_cloexec(fd, 0).map_err(|e| format!("descriptor {fd} cannot be sent: {e}"))).collect()
+  fds.iter().map(|&fd| Descriptor::copy_of(fd).map_err(|e| format!("descriptor {fd} cannot be sent: {e}"))).collect()
 }
 
 /// A strong count held through a libuv callback: JS run from it (a finalizer, say) may drop the

@@ -4,13 +4,12 @@
 
 use std::collections::VecDeque;
 use std::io::{self, IoSlice};
-use std::os::fd::{AsRawFd, OwnedFd};
 use std::sync::Arc;
 
 use super::descriptors;
 use super::uv::{Handle, Poll, PollCb, UvLoop, READABLE, WRITABLE};
 use crate::protocol::{Encoded, FrameDecoder, FromWorker, Handles, HEADER_LEN};
-use crate::sys::{self, recv_fds, send_fds};
+use crate::sys::Channel;
 
 /// Frames a corked channel gathers before it writes them anyway.
 const CORKED_FRAMES: usize = 32;
@@ -65,8 +64,7 @@ pub struct Sent {
 
 /// `T` is what the poll callback gets back as its handle's data (its owner's way back to itself).
 pub struct WorkerChannel<T> {
-  frames: OwnedFd,
-  handles: OwnedFd,
+  channel: Channel,
   poll: Option<Handle<Poll>>,
   /// Boxed so its address, handed to libuv, stays put.
   _target: Box<T>,
@@ -84,20 +82,18 @@ impl<T> WorkerChannel<T> {
   pub fn open(
     uv_loop: *mut UvLoop,
     target: T,
-    frames: OwnedFd,
-    handles: OwnedFd,
+    channel: Channel,
     max_message_size: usize,
     on_ready: PollCb,
   ) -> io::Result<WorkerChannel<T>> {
-    sys::set_nonblocking(&frames)?;
+    channel.set_nonblocking()?;
     let target = Box::new(target);
     let data = (&*target as *const T).cast_mut().cast();
-    let poll = Handle::poll(uv_loop, frames.as_raw_fd(), data)?;
+    let poll = Handle::poll(uv_loop, channel.poll_source(), data)?;
     // Calls in flight hold the process open through the pool, not through its sockets.
     poll.set_ref(false);
     let mut channel = WorkerChannel {
-      frames,
-      handles,
+      channel,
       poll: Some(poll),
       _target: target,
       on_ready,
@@ -136,7 +132,7 @@ impl<T> WorkerChannel<T> {
     let state = self.write_backlog();
     if state == WriteState::Done && self.retiring {
       // The worker sees EOF and exits by itself.
-      sys::shutdown_write(&self.frames);
+      self.channel.shutdown_write();
     }
     self.update_poll();
     state
@@ -145,14 +141,14 @@ impl<T> WorkerChannel<T> {
   fn write_backlog(&mut self) -> WriteState {
     while let Some(front) = self.backlog.front_mut() {
       if !front.handles.is_empty() {
-        match send_fds(self.handles.as_raw_fd(), &descriptors::raw(&front.handles)) {
+        match self.channel.send_descriptors(descriptors::borrow(&front.handles)) {
           Ok(()) => front.handles = Handles::default(),
           Err(e) if e.kind() == io::ErrorKind::WouldBlock => return WriteState::HandlesBlocked,
           // The worker is gone; its exit accounts for the call.
           Err(_) => return self.drop_backlog(),
         }
       }
-      match write_gathered(&self.frames, &mut self.backlog) {
+      match write_gathered(&self.channel, &mut self.backlog) {
         Ok(true) => {}
         Ok(false) => return WriteState::Blocked,
         Err(_) => return self.drop_backlog(),
@@ -185,7 +181,7 @@ impl<T> WorkerChannel<T> {
     loop {
       let buf = self.decoder.read_buffer();
       let spare = buf.capacity() - buf.len();
-      match sys::read_into(&self.frames, buf) {
+      match self.channel.read_into(buf) {
         Ok(n) if n > 0 => {
           self.decode(&mut incoming);
           reads += 1;
@@ -210,9 +206,9 @@ impl<T> WorkerChannel<T> {
   }
 
   fn decode(&mut self, incoming: &mut Vec<Incoming>) {
-    let handle_channel = self.handles.as_raw_fd();
+    let channel = &self.channel;
     // The worker sends a frame's descriptors before the frame, so they are already queued.
-    let fetch = || recv_fds(handle_channel, false).map(descriptors::attach).map_err(|err| err.to_string());
+    let fetch = || channel.receive_descriptors().map(descriptors::attach).map_err(|err| err.to_string());
     loop {
       match self.decoder.next_message(fetch) {
         Ok(Some(message)) => incoming.push(Incoming::Message(message)),
@@ -261,7 +257,7 @@ impl<T> WorkerChannel<T> {
 
 impl<T> Drop for WorkerChannel<T> {
   fn drop(&mut self) {
-    // libuv is told before the descriptor closes (the socket itself closes with `frames`).
+    // libuv is told before the descriptor closes (the socket itself closes with `channel`).
     if let Some(poll) = self.poll.take() {
       poll.close(());
     }
@@ -273,7 +269,7 @@ const GATHER: usize = 64;
 
 /// Writes the front of the backlog, many frames per system call, up to the first frame that
 /// carries descriptors (they go out first, on the other socket). True when that much is written.
-fn write_gathered(socket: &OwnedFd, backlog: &mut VecDeque<Pending>) -> io::Result<bool> {
+fn write_gathered(channel: &Channel, backlog: &mut VecDeque<Pending>) -> io::Result<bool> {
   loop {
     let mut iov = [IoSlice::new(&[]); GATHER * 2];
     let mut used = 0;
@@ -297,7 +293,7 @@ fn write_gathered(socket: &OwnedFd, backlog: &mut VecDeque<Pending>) -> io::Resu
       return Ok(true);
     }
     // A worker that is gone is EPIPE, handled like any other end of the channel.
-    let mut left = match sys::send_gathered(socket, &iov[..used]) {
+    let mut left = match channel.write_gathered(&iov[..used]) {
       Ok(n) => n,
       Err(err) if err.kind() == io::ErrorKind::Interrupted => continue,
       Err(err) if err.kind() == io::ErrorKind::WouldBlock => return Ok(false),
@@ -322,17 +318,19 @@ fn write_gathered(socket: &OwnedFd, backlog: &mut VecDeque<Pending>) -> io::Resu
 
 #[cfg(test)]
 mod tests {
-  use std::os::fd::AsRawFd;
+  use std::io::Read;
+  use std::os::unix::net::UnixStream;
 
   use proptest::prelude::*;
 
   use super::*;
+  use crate::sys::{test_channel, Descriptor};
 
   /// A frame of `len` payload bytes whose every byte tells where it belongs; with descriptors
-  /// (a copy of `socket`) if `handles`.
-  fn frame(n: usize, len: usize, handles: bool, socket: &OwnedFd) -> Pending {
+  /// (a copy of `channel`'s socket) if `handles`.
+  fn frame(n: usize, len: usize, handles: bool, channel: &Channel) -> Pending {
     let handles = match handles {
-      true => descriptors::attach(vec![sys::dup_cloexec(socket.as_raw_fd(), 0).unwrap()]),
+      true => descriptors::attach(vec![Descriptor::copy_of(channel.poll_source()).unwrap()]),
       false => Handles::default(),
     };
     let header = std::array::from_fn(|i| (n * 7 + i) as u8);
@@ -349,11 +347,11 @@ mod tests {
   }
 
   /// Reads what has arrived (nothing may be waiting if `at_most` is 0: then reads it all).
-  fn read(socket: &OwnedFd, got: &mut Vec<u8>, at_most: usize) {
+  fn read(mut socket: &UnixStream, got: &mut Vec<u8>, at_most: usize) {
     loop {
-      let mut chunk = Vec::with_capacity(if at_most == 0 { 1 << 16 } else { at_most });
-      match sys::read_into(socket, &mut chunk) {
-        Ok(n) if n > 0 => got.extend_from_slice(&chunk),
+      let mut chunk = vec![0; if at_most == 0 { 1 << 16 } else { at_most }];
+      match socket.read(&mut chunk) {
+        Ok(n) if n > 0 => got.extend_from_slice(&chunk[..n]),
         Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
         Err(e) if e.kind() == io::ErrorKind::WouldBlock => return,
         other => panic!("the reading end broke: {other:?}"),
@@ -378,10 +376,10 @@ mod tests {
       ),
       chunk in 1usize..50_000,
     ) {
-      let sockets = sys::worker_sockets().unwrap();
-      let (writer, reader) = (&sockets.frames, &sockets.child_ends[0]);
-      sys::set_nonblocking(writer).unwrap();
-      sys::set_nonblocking(reader).unwrap();
+      let (channel, [child_frames, _child_handles]) = test_channel();
+      let (writer, reader) = (&channel, &UnixStream::from(child_frames));
+      writer.set_nonblocking().unwrap();
+      reader.set_nonblocking(true).unwrap();
       let mut backlog: VecDeque<Pending> =
         frames.iter().enumerate().map(|(n, &(len, handles))| frame(n, len, handles, writer)).collect();
       let expected = bytes_of(&backlog);

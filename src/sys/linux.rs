@@ -10,8 +10,10 @@ use super::unix::dup_cloexec;
 
 mod child_fds;
 mod exit_watch;
+mod spawn;
 
-pub use exit_watch::ExitWatch;
+use exit_watch::ExitWatch;
+pub use spawn::{spawn_worker, WorkerCommand, WorkerProcess};
 
 use child_fds::cloexec_from;
 
@@ -27,14 +29,14 @@ const MOVED_ABOVE: RawFd = 10;
 
 /// A worker's two channels: frames (a stream) and handles (datagrams, so each message of
 /// descriptors stays whole).
-pub struct WorkerSockets {
+pub(in crate::sys) struct WorkerSockets {
   pub frames: OwnedFd,
   pub handles: OwnedFd,
   /// The worker's ends, to drop once it is started.
   pub child_ends: [OwnedFd; 2],
 }
 
-pub fn worker_sockets() -> io::Result<WorkerSockets> {
+pub(in crate::sys) fn worker_sockets() -> io::Result<WorkerSockets> {
   let (frames, child_frames) = socketpair(libc::SOCK_STREAM)?;
   // Room for a large payload in flight, so a 1 MiB call is not a dozen wake-ups each way.
   for end in [&frames, &child_frames] {
@@ -47,7 +49,7 @@ pub fn worker_sockets() -> io::Result<WorkerSockets> {
 
 /// Prepares `cmd` to start a worker: a process group of its own, `sockets`' child ends at the
 /// numbers `at`, nothing else inherited but stdio, and death with the parent.
-pub fn start_in_own_group(cmd: &mut Command, sockets: &WorkerSockets, at: [RawFd; 2]) {
+fn start_in_own_group(cmd: &mut Command, sockets: &WorkerSockets, at: [RawFd; 2]) {
   let child_fds = [sockets.child_ends[0].as_raw_fd(), sockets.child_ends[1].as_raw_fd()];
   let parent_pid = std::process::id() as libc::pid_t;
   // A terminal's Ctrl-C (SIGINT to the foreground group) is the parent's to handle, and the
@@ -121,4 +123,11 @@ fn clear_cloexec(fd: i32) -> io::Result<()> {
     return Err(io::Error::last_os_error());
   }
   Ok(())
+}
+
+/// A parent's channel and the worker's ends of it, for tests that play the worker.
+#[cfg(test)]
+pub fn test_channel() -> (super::Channel, [OwnedFd; 2]) {
+  let WorkerSockets { frames, handles, child_ends } = worker_sockets().unwrap();
+  (super::Channel { frames, handles }, child_ends)
 }

@@ -4,16 +4,21 @@ use std::ffi::{c_void, CStr};
 use std::io::{self, IoSlice};
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
 
-use tokio::io::AsyncRead;
-
 use super::linux::MSG_NO_SIGPIPE;
 use crate::core::Signal;
 
+mod channel;
+mod descriptor;
 mod exit_signal;
 mod fdpass;
 
+pub use channel::Channel;
+pub use descriptor::Descriptor;
 pub use exit_signal::exit_signal;
-pub use fdpass::{recv_fds, send_fds, MAX_HANDLES};
+pub use fdpass::MAX_HANDLES;
+
+/// A worker's captured stdout or stderr, read on the I/O thread's tokio runtime.
+pub type OutputPipe = tokio::net::unix::pipe::Receiver;
 
 /// A close-on-exec copy of `fd`, numbered at least `min`; the original is untouched.
 pub fn dup_cloexec(fd: RawFd, min: RawFd) -> io::Result<OwnedFd> {
@@ -91,7 +96,19 @@ pub fn kill_group(pid: u32, signal: Signal) {
   }
 }
 
-/// Whether `fd` is a socket listening for connections.
+/// Worker side: the descriptors of the next handle message on the handle channel JS knows by
+/// `channel` (the worker's fd 4), waiting for one; JS owns them from now on.
+pub fn worker_receive_handles(channel: i32) -> io::Result<Vec<i32>> {
+  Ok(fdpass::recv_fds(channel, true)?.into_iter().map(std::os::fd::IntoRawFd::into_raw_fd).collect())
+}
+
+/// Worker side: sends the descriptors JS knows by `numbers` as one handle message on `channel`
+/// (`WouldBlock` when the parent's queue is full).
+pub fn worker_send_handles(channel: i32, numbers: &[i32]) -> io::Result<()> {
+  fdpass::send_fds(channel, numbers)
+}
+
+/// Whether the descriptor JS knows by `fd` is a socket listening for connections.
 pub fn is_listening_socket(fd: RawFd) -> bool {
   let mut accepting: libc::c_int = 0;
   let mut len = std::mem::size_of::<libc::c_int>() as libc::socklen_t;
@@ -100,12 +117,6 @@ pub fn is_listening_socket(fd: RawFd) -> bool {
     libc::getsockopt(fd, libc::SOL_SOCKET, libc::SO_ACCEPTCONN, (&mut accepting as *mut libc::c_int).cast(), &mut len)
   };
   status == 0 && accepting != 0
-}
-
-/// A reader of a pipe's read end (a worker's captured stdout or stderr), on the current tokio
-/// runtime.
-pub fn pipe_reader(fd: OwnedFd) -> io::Result<impl AsyncRead + Unpin> {
-  tokio::net::unix::pipe::Receiver::from_owned_fd(fd)
 }
 
 /// The address of a symbol the process exports globally (Node exports libuv's), or null.
