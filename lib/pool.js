@@ -21,6 +21,18 @@ const kSetLastId = Symbol('invoke-parallel.setLastId')
 /** For invoke.map: the most workers the pool runs, which sizes its default concurrency. */
 const kLimit = Symbol('invoke-parallel.limit')
 
+/** INVOKE_PARALLEL_DRIVER, read as each pool is made: 'portable' or 'linux' (unset: the default). */
+function chosenDriver() {
+  const name = process.env.INVOKE_PARALLEL_DRIVER
+  if (name === undefined || name === '') return undefined
+  if (name === 'portable' || name === 'linux') return name
+  throw makeError(
+    'ERR_INVALID_ARG_VALUE',
+    'invoke.pool',
+    `INVOKE_PARALLEL_DRIVER must be 'portable' or 'linux', not ${JSON.stringify(name)}`,
+  )
+}
+
 class Pool {
   #native
   /** The native `callText`, as a plain function: the hot path (see src/call_function.rs). */
@@ -65,6 +77,7 @@ class Pool {
         maxMessageSize: o.maxMessageSize,
         startTimeout: Number.isFinite(o.startTimeout) ? o.startTimeout : undefined,
         adaptive: o.dispatch === 'adaptive',
+        driver: chosenDriver(),
       },
       (bytes, index, count, extras) => self.deref()?.#settle(bytes, index, count, extras),
     )

@@ -35,3 +35,13 @@ pub fn send_handles(channel: i32, fds: Vec<i32>) -> Result<()> {
 pub fn is_listening_socket(fd: i32) -> bool {
   sys::is_listening_socket(fd)
 }
+
+/// Worker side, for a worker the portable driver started (its parent names itself): asks to die
+/// with `parent` where the OS can (Linux), and closes what it inherited by accident, from
+/// descriptor `first` up. False if the parent is already gone.
+#[cfg_attr(test, allow(dead_code))]
+#[napi]
+pub fn guard_worker(parent: u32, first: i32) -> bool {
+  let _ = sys::close_inherited(first);
+  sys::die_with_parent(parent)
+}

@@ -15,7 +15,9 @@ const { recordIdentity } = require('./identity')
 const { PaceReporter } = require('./pace')
 const { ReadBuffer } = require('./read-buffer')
 const { Inbox } = require('./inbox')
+const { guardWorker } = require('./guard')
 
+guardWorker()
 recordIdentity()
 
 let native = null

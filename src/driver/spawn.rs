@@ -21,10 +21,7 @@ pub struct SpawnConfig {
 /// Starts a worker told its `slot` in the pool and its pool in its environment; returns it with
 /// the parent's end of its channel.
 pub fn spawn_worker(config: &SpawnConfig, slot: u32) -> io::Result<(WorkerProcess, Channel)> {
-  let mut env = config.env.clone();
-  env.retain(|(name, _)| name != WORKER_ID_ENV && name != POOL_ID_ENV);
-  env.push((WORKER_ID_ENV.to_string(), slot.to_string()));
-  env.push((POOL_ID_ENV.to_string(), config.pool_id.to_string()));
+  let env = worker_env(config, slot);
   sys::spawn_worker(&WorkerCommand {
     program: &config.exec_path,
     args: &config.args,
@@ -32,4 +29,13 @@ pub fn spawn_worker(config: &SpawnConfig, slot: u32) -> io::Result<(WorkerProces
     env: &env,
     capture_output: config.capture_output,
   })
+}
+
+/// The worker's whole environment: the pool's, and its slot and pool.
+pub fn worker_env(config: &SpawnConfig, slot: u32) -> Vec<(String, String)> {
+  let mut env = config.env.clone();
+  env.retain(|(name, _)| name != WORKER_ID_ENV && name != POOL_ID_ENV);
+  env.push((WORKER_ID_ENV.to_string(), slot.to_string()));
+  env.push((POOL_ID_ENV.to_string(), config.pool_id.to_string()));
+  env
 }

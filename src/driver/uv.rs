@@ -54,13 +54,15 @@ impl Kind for Timer {
 }
 
 pub type HandleCb = unsafe extern "C" fn(RawHandle);
+use super::uv_stream::{AllocCb, RawReq, ReadCb, SpawnOptions, WriteCb};
+use crate::sys::UvBuf;
 pub type PollCb = unsafe extern "C" fn(RawHandle, c_int, c_int);
 
 /// Declares the libuv functions used, each by its field and C name, once: `Api::load` finds them
 /// all or names every one that is missing.
 macro_rules! libuv_api {
   ($($field:ident: $name:literal => $ty:ty,)*) => {
-    struct Api { $($field: $ty,)* }
+    pub(super) struct Api { $(pub(super) $field: $ty,)* }
 
     impl Api {
       fn load() -> Result<Api, Vec<&'static str>> {
@@ -113,6 +115,19 @@ libuv_api! {
   idle_init: "uv_idle_init" => unsafe extern "C" fn(*mut UvLoop, RawHandle) -> c_int,
   idle_start: "uv_idle_start" => unsafe extern "C" fn(RawHandle, HandleCb) -> c_int,
   idle_stop: "uv_idle_stop" => unsafe extern "C" fn(RawHandle) -> c_int,
+  // The portable driver's: processes, pipes and stream I/O (see uv_stream.rs).
+  req_size: "uv_req_size" => unsafe extern "C" fn(c_int) -> usize,
+  spawn: "uv_spawn" => unsafe extern "C" fn(*mut UvLoop, RawHandle, *const SpawnOptions) -> c_int,
+  process_get_pid: "uv_process_get_pid" => unsafe extern "C" fn(RawHandle) -> c_int,
+  process_kill: "uv_process_kill" => unsafe extern "C" fn(RawHandle, c_int) -> c_int,
+  pipe_init: "uv_pipe_init" => unsafe extern "C" fn(*mut UvLoop, RawHandle, c_int) -> c_int,
+  read_start: "uv_read_start" => unsafe extern "C" fn(RawHandle, AllocCb, ReadCb) -> c_int,
+  read_stop: "uv_read_stop" => unsafe extern "C" fn(RawHandle) -> c_int,
+  try_write: "uv_try_write" => unsafe extern "C" fn(RawHandle, *const UvBuf, u32) -> c_int,
+  write: "uv_write" => unsafe extern "C" fn(RawReq, RawHandle, *const UvBuf, u32, WriteCb) -> c_int,
+  shutdown: "uv_shutdown" => unsafe extern "C" fn(RawReq, RawHandle, WriteCb) -> c_int,
+  send_buffer_size: "uv_send_buffer_size" => unsafe extern "C" fn(RawHandle, *mut c_int) -> c_int,
+  recv_buffer_size: "uv_recv_buffer_size" => unsafe extern "C" fn(RawHandle, *mut c_int) -> c_int,
 }
 
 fn loaded() -> &'static Result<Api, Vec<&'static str>> {
@@ -130,7 +145,7 @@ pub fn missing_functions() -> &'static [&'static str] {
 }
 
 /// The functions, once `missing_functions` said none is missing (every pool checks first).
-fn api() -> &'static Api {
+pub(super) fn api() -> &'static Api {
   match loaded() {
     Ok(api) => api,
     Err(missing) => unreachable!("libuv functions {missing:?} used after the runtime check"),
@@ -145,7 +160,7 @@ pub struct Handle<K: Kind> {
 }
 
 impl<K: Kind> Handle<K> {
-  fn allocate(data: *mut c_void) -> RawHandle {
+  pub(super) fn allocate(data: *mut c_void) -> RawHandle {
     // SAFETY: uv_handle_size only reads its argument, a handle type libuv knows.
     let raw = sys::alloc_zeroed(unsafe { (api().handle_size)(K::TYPE) });
     assert!(!raw.is_null(), "out of memory allocating a libuv handle");
@@ -154,7 +169,7 @@ impl<K: Kind> Handle<K> {
     raw
   }
 
-  fn init(data: *mut c_void, init: impl FnOnce(RawHandle) -> c_int) -> std::io::Result<Handle<K>> {
+  pub(super) fn init(data: *mut c_void, init: impl FnOnce(RawHandle) -> c_int) -> std::io::Result<Handle<K>> {
     let raw = Self::allocate(data);
     let rc = init(raw);
     if rc != 0 {
@@ -163,6 +178,12 @@ impl<K: Kind> Handle<K> {
       return Err(std::io::Error::from_raw_os_error(-rc));
     }
     Ok(Handle { raw, kind: PhantomData })
+  }
+
+  /// A handle some libuv call initialized in memory from `allocate` (uv_spawn does so even when
+  /// it fails).
+  pub(super) fn adopt(raw: RawHandle) -> Handle<K> {
+    Handle { raw, kind: PhantomData }
   }
 
   pub fn raw(&self) -> RawHandle {

@@ -7,6 +7,7 @@ use std::io::{self, IoSlice};
 use std::sync::Arc;
 
 use super::descriptors;
+use super::frame_channel::FrameChannel;
 use super::uv::{Handle, Poll, PollCb, UvLoop, READABLE, WRITABLE};
 use crate::protocol::{Encoded, FrameDecoder, FromWorker, Handles, HEADER_LEN};
 use crate::sys::Channel;
@@ -40,15 +41,20 @@ pub enum WriteState {
 }
 
 /// A frame not (completely) written yet.
-struct Pending {
+pub(super) struct Pending {
   /// Sent on the handle channel before the first byte of the frame.
-  handles: Handles,
+  pub(super) handles: Handles,
   header: [u8; HEADER_LEN],
   payload: Arc<[u8]>,
   written: usize,
 }
 
 impl Pending {
+  pub(super) fn new(message: Encoded) -> Pending {
+    let Encoded { header, payload, handles } = message;
+    Pending { handles, header, payload, written: 0 }
+  }
+
   fn len(&self) -> usize {
     HEADER_LEN + self.payload.len()
   }
@@ -255,6 +261,27 @@ impl<T> WorkerChannel<T> {
   }
 }
 
+impl<T> FrameChannel for WorkerChannel<T> {
+  fn send(&mut self, message: Encoded, now: bool) -> Sent {
+    WorkerChannel::send(self, message, now)
+  }
+  fn flush(&mut self) -> WriteState {
+    WorkerChannel::flush(self)
+  }
+  fn retire(&mut self) {
+    WorkerChannel::retire(self)
+  }
+  fn receive(&mut self, drain: bool) -> Vec<Incoming> {
+    WorkerChannel::receive(self, drain)
+  }
+  fn stop_reading(&mut self) {
+    WorkerChannel::stop_reading(self)
+  }
+  fn read_done(&self) -> bool {
+    WorkerChannel::read_done(self)
+  }
+}
+
 impl<T> Drop for WorkerChannel<T> {
   fn drop(&mut self) {
     // libuv is told before the descriptor closes (the socket itself closes with `channel`).
@@ -265,51 +292,63 @@ impl<T> Drop for WorkerChannel<T> {
 }
 
 /// Frames gathered into one write.
-const GATHER: usize = 64;
+pub(super) const GATHER: usize = 64;
+
+/// The unwritten bytes at the front of the backlog, many frames' worth, up to the first frame
+/// that carries descriptors (they go out first, on the other socket); how many parts were used.
+pub(super) fn gather<'a>(backlog: &'a VecDeque<Pending>, iov: &mut [IoSlice<'a>; GATHER * 2]) -> usize {
+  let mut used = 0;
+  for (i, pending) in backlog.iter().take(GATHER).enumerate() {
+    if i > 0 && !pending.handles.is_empty() {
+      break;
+    }
+    let (head, body) = if pending.written < HEADER_LEN {
+      (&pending.header[pending.written..], &pending.payload[..])
+    } else {
+      (&[][..], &pending.payload[pending.written - HEADER_LEN..])
+    };
+    for part in [head, body] {
+      if !part.is_empty() {
+        iov[used] = IoSlice::new(part);
+        used += 1;
+      }
+    }
+  }
+  used
+}
+
+/// Drops what `written` bytes completed from the front of the backlog.
+pub(super) fn advance(backlog: &mut VecDeque<Pending>, mut written: usize) {
+  while written > 0 {
+    let Some(front) = backlog.front_mut() else { break };
+    let rest = front.len() - front.written;
+    if written < rest {
+      front.written += written;
+      written = 0;
+    } else {
+      written -= rest;
+      backlog.pop_front();
+    }
+  }
+}
 
 /// Writes the front of the backlog, many frames per system call, up to the first frame that
-/// carries descriptors (they go out first, on the other socket). True when that much is written.
+/// carries descriptors. True when that much is written.
 fn write_gathered(channel: &Channel, backlog: &mut VecDeque<Pending>) -> io::Result<bool> {
   loop {
     let mut iov = [IoSlice::new(&[]); GATHER * 2];
-    let mut used = 0;
-    for (i, pending) in backlog.iter().take(GATHER).enumerate() {
-      if i > 0 && !pending.handles.is_empty() {
-        break;
-      }
-      let (head, body) = if pending.written < HEADER_LEN {
-        (&pending.header[pending.written..], &pending.payload[..])
-      } else {
-        (&[][..], &pending.payload[pending.written - HEADER_LEN..])
-      };
-      for part in [head, body] {
-        if !part.is_empty() {
-          iov[used] = IoSlice::new(part);
-          used += 1;
-        }
-      }
-    }
+    let used = gather(backlog, &mut iov);
     if used == 0 {
       return Ok(true);
     }
     // A worker that is gone is EPIPE, handled like any other end of the channel.
-    let mut left = match channel.write_gathered(&iov[..used]) {
+    let written = match channel.write_gathered(&iov[..used]) {
       Ok(n) => n,
       Err(err) if err.kind() == io::ErrorKind::Interrupted => continue,
       Err(err) if err.kind() == io::ErrorKind::WouldBlock => return Ok(false),
       Err(err) => return Err(err),
     };
-    while left > 0 {
-      let Some(front) = backlog.front_mut() else { break };
-      let rest = front.len() - front.written;
-      if left < rest {
-        front.written += left;
-        left = 0;
-      } else {
-        left -= rest;
-        backlog.pop_front();
-      }
-    }
+    advance(backlog, written);
     if backlog.front().is_none_or(|p| !p.handles.is_empty()) {
       return Ok(true);
     }

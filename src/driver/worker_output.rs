@@ -9,7 +9,7 @@ use crate::sys::OutputPipe;
 
 /// A longer line is passed on in pieces of this size, so a worker cannot make the parent buffer
 /// without bound.
-const MAX_LINE: usize = 64 * 1024;
+pub(super) const MAX_LINE: usize = 64 * 1024;
 /// Bytes of one worker's output that may wait for the JS thread to take them. Past that, its
 /// pipes are not read until the JS thread catches up, so a worker that writes faster than the
 /// parent handles its output blocks in `write`, as it would on a slow terminal: nothing is
@@ -72,7 +72,7 @@ async fn forward_lines(
 }
 
 /// How many bytes at the end of `bytes` begin a UTF-8 character that continues past them.
-fn cut_character(bytes: &[u8]) -> usize {
+pub(super) fn cut_character(bytes: &[u8]) -> usize {
   for back in 1..=bytes.len().min(3) {
     let byte = bytes[bytes.len() - back];
     if byte & 0xc0 == 0x80 {

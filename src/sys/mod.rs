@@ -11,7 +11,12 @@
 //!   the write side shut, the source libuv polls;
 //! - [`Descriptor`]: a socket or server handed to a worker or back, owned, known to JS by a
 //!   number; on the worker's side [`worker_receive_handles`] / [`worker_send_handles`];
-//! - Node's libuv: [`find_symbol`], and C memory for its handles ([`alloc_zeroed`], [`free`]).
+//! - Node's libuv: [`find_symbol`], C memory for its handles ([`alloc_zeroed`], [`free`]), its
+//!   buffer layout ([`UvBuf`]);
+//! - for the portable driver, what libuv leaves to the OS: a worker's handle channel made apart
+//!   ([`descriptor_socket`]), whether a worker leads its own group ([`SPAWN_IN_OWN_GROUP`]),
+//!   [`signal_number`], and what the worker does for itself ([`die_with_parent`],
+//!   [`close_inherited`]).
 //!
 //! `unix.rs` holds what POSIX systems share, `linux.rs` what only Linux has (pidfd, PDEATHSIG,
 //! close_range, the flags that make a descriptor close-on-exec as it is made). Linux is the only
@@ -25,8 +30,9 @@ mod unix;
 
 pub use linux::{spawn_worker, WorkerCommand, WorkerProcess};
 pub use unix::{
-  alloc_zeroed, find_symbol, free, is_listening_socket, kill_group, worker_receive_handles, worker_send_handles,
-  Channel, Descriptor, OutputPipe, MAX_HANDLES,
+  alloc_zeroed, close_inherited, descriptor_socket, die_with_parent, exit_signal, find_symbol, free,
+  is_listening_socket, kill_group, signal_number, worker_receive_handles, worker_send_handles, Channel, Descriptor,
+  DescriptorSocket, InheritedEnd, OutputPipe, UvBuf, MAX_HANDLES, SPAWN_IN_OWN_GROUP,
 };
 
 #[cfg(test)]

@@ -9,13 +9,17 @@ use crate::core::Signal;
 
 mod channel;
 mod descriptor;
+mod descriptor_socket;
 mod exit_signal;
 mod fdpass;
+mod worker_guard;
 
 pub use channel::Channel;
 pub use descriptor::Descriptor;
+pub use descriptor_socket::{descriptor_socket, DescriptorSocket, InheritedEnd};
 pub use exit_signal::exit_signal;
 pub use fdpass::MAX_HANDLES;
+pub use worker_guard::{close_inherited, die_with_parent};
 
 /// A worker's captured stdout or stderr, read on the I/O thread's tokio runtime.
 pub type OutputPipe = tokio::net::unix::pipe::Receiver;
@@ -78,6 +82,18 @@ pub fn shutdown_write(fd: &impl AsRawFd) {
   unsafe { libc::shutdown(fd.as_raw_fd(), libc::SHUT_WR) };
 }
 
+/// Whether a worker started by libuv gets a session and process group of its own
+/// (`UV_PROCESS_DETACHED` is `setsid()` on Unix), so that `kill_group` reaches what it started.
+pub const SPAWN_IN_OWN_GROUP: bool = true;
+
+/// The number libuv takes for `signal` (libuv maps both to TerminateProcess on Windows).
+pub fn signal_number(signal: Signal) -> i32 {
+  match signal {
+    Signal::Term => libc::SIGTERM,
+    Signal::Kill => libc::SIGKILL,
+  }
+}
+
 /// Signals the process group `pid` leads. SIGCONT follows SIGTERM, which a stopped process would
 /// otherwise leave pending. The caller must not have reaped `pid`: until then its pid (the
 /// group's id) cannot be reused.
@@ -136,4 +152,31 @@ pub fn alloc_zeroed(size: usize) -> *mut c_void {
 pub unsafe fn free(memory: *mut c_void) {
   // SAFETY: the caller's contract.
   unsafe { libc::free(memory) }
+}
+
+/// libuv's `uv_buf_t`, whose layout is the OS's: `{ base, len }` on Unix (Windows has
+/// `{ ULONG len, base }`).
+#[repr(C)]
+#[derive(Clone, Copy, Debug)]
+pub struct UvBuf {
+  base: *mut u8,
+  len: usize,
+}
+
+impl UvBuf {
+  pub fn new(base: *const u8, len: usize) -> UvBuf {
+    UvBuf { base: base.cast_mut(), len }
+  }
+
+  pub fn base(&self) -> *mut u8 {
+    self.base
+  }
+
+  pub fn len(&self) -> usize {
+    self.len
+  }
+
+  pub fn is_empty(&self) -> bool {
+    self.len == 0
+  }
 }
