@@ -615,9 +615,12 @@ impl PoolDriver {
   pub fn tear_down<T: Clone + 'static>(&self, done: T) {
     self.torn_down.set(true);
     let mut state = self.state.borrow_mut();
-    for link in state.links.values() {
-      match (link.pid, &link.portable) {
-        (Some(pid), Some(portable)) => portable.kill(pid, Signal::Kill),
+    for link in state.links.values_mut() {
+      match (link.pid, &mut link.portable) {
+        (Some(pid), Some(portable)) => {
+          portable.kill(pid, Signal::Kill);
+          portable.close_now();
+        }
         (Some(pid), None) => kill_group(pid, Signal::Kill),
         (None, _) => {}
       }

@@ -49,6 +49,14 @@ impl<T> PortableLink<T> {
     });
   }
 
+  /// The environment is going away with its loop, which must close with no handle open: the
+  /// handle is closed even though the worker (just killed) may not have been reaped.
+  pub fn close_now(&mut self) {
+    if let Some(process) = self.process.take() {
+      process.close(());
+    }
+  }
+
   pub fn has_exited(&self) -> bool {
     self.exited.is_some()
   }
