@@ -6,6 +6,7 @@
 
 const test = require('ava')
 const invoke = require('..')
+const { kDriver } = require('../lib/pool')
 
 const VARIABLE = 'INVOKE_PARALLEL_DRIVER'
 
@@ -30,13 +31,26 @@ async function identity(pool) {
   return mod.session()
 }
 
-test('each pool reads the variable when it is made: portable workers lead a session of their own, linux ones a group in ours', async (t) => {
-  const portable = await identity(poolWith(t, 'portable'))
-  const linux = await identity(poolWith(t, 'linux'))
-  t.is(portable.session, portable.pid, 'uv_spawn with UV_PROCESS_DETACHED: setsid')
-  t.is(portable.group, portable.pid)
-  t.is(linux.group, linux.pid, 'a process group of its own')
-  t.not(linux.session, linux.pid, "the parent's session")
+test('each pool reads the variable when it is made; under either driver a worker leads a process group in our session', async (t) => {
+  const session = Number(require('node:fs').readFileSync('/proc/self/stat', 'utf8').split(') ')[1].split(' ')[3])
+  const seen = {}
+  for (const driver of ['portable', 'linux']) {
+    const pool = poolWith(t, driver)
+    t.is(pool[kDriver], driver)
+    const { pid, group, session: its } = await identity(pool)
+    t.is(group, pid, `${driver}: a process group of its own`)
+    t.is(its, session, `${driver}: in our session, not one of its own`)
+    const mod = await invoke.require('./fixtures/process-group', { pool })
+    seen[driver] = await mod.hasEnv('INVOKE_PARALLEL_PARENT')
+  }
+  // Only the portable driver's workers are told their parent (and they clear it): no other way
+  // to tell from inside which driver started them.
+  t.deepEqual(seen, { portable: false, linux: false })
+})
+
+test('unset, the variable means the linux driver on Linux', (t) => {
+  t.is(poolWith(t, undefined)[kDriver], 'linux')
+  t.is(poolWith(t, '')[kDriver], 'linux')
 })
 
 test('an unknown driver name is refused with ERR_INVALID_ARG_VALUE when the pool is made', (t) => {

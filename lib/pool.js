@@ -18,6 +18,8 @@ const WORKER_MAIN = path.join(__dirname, 'worker', 'main.js')
 
 /** For tests: sets the last call id handed out, so the ids can be made to wrap. */
 const kSetLastId = Symbol('invoke-parallel.setLastId')
+/** For tests: which driver the pool runs on ('linux' or 'portable'). */
+const kDriver = Symbol('invoke-parallel.driver')
 /** For invoke.map: the most workers the pool runs, which sizes its default concurrency. */
 const kLimit = Symbol('invoke-parallel.limit')
 
@@ -271,6 +273,10 @@ class Pool {
     }
   }
 
+  get [kDriver]() {
+    return this.#native.driver()
+  }
+
   [kSetLastId](id) {
     this.#lastId = id
   }
@@ -302,4 +308,4 @@ function deferred() {
   return { promise, resolve }
 }
 
-module.exports = { Pool, kSetLastId, kLimit }
+module.exports = { Pool, kSetLastId, kLimit, kDriver }

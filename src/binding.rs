@@ -114,6 +114,12 @@ impl NativePool {
     Ok(NativePool { driver, teardown })
   }
 
+  /// `'linux'` or `'portable'`: how this pool starts its workers and moves their bytes.
+  #[napi]
+  pub fn driver(&self) -> String {
+    self.driver.kind().name().to_string()
+  }
+
   /// Loads a module as call `id` (ids come from JS); the id is also the module's id for later calls.
   #[napi]
   pub fn load(&self, id: u32, path: String, no_retry: bool) {

@@ -36,12 +36,15 @@ pub fn is_listening_socket(fd: i32) -> bool {
   sys::is_listening_socket(fd)
 }
 
-/// Worker side, for a worker the portable driver started (its parent names itself): asks to die
-/// with `parent` where the OS can (Linux), and closes what it inherited by accident, from
-/// descriptor `first` up. False if the parent is already gone.
+/// Worker side, for a worker the portable driver started (its parent names itself): leads a
+/// process group of its own, closes what it inherited by accident (from descriptor `first` up),
+/// widens its channel's socket buffers, asks to die with `parent` where the OS can (Linux).
+/// False if the parent is already gone.
 #[cfg_attr(test, allow(dead_code))]
 #[napi]
 pub fn guard_worker(parent: u32, first: i32) -> bool {
+  sys::lead_own_group();
   let _ = sys::close_inherited(first);
+  sys::widen_socket(crate::protocol::CHANNEL_FD, 4 << 20);
   sys::die_with_parent(parent)
 }

@@ -65,6 +65,15 @@ enum LinkChannel {
   Stream(StreamChannel<PollTarget>),
 }
 
+impl DriverKind {
+  pub fn name(self) -> &'static str {
+    match self {
+      DriverKind::Linux => "linux",
+      DriverKind::Portable => "portable",
+    }
+  }
+}
+
 impl LinkChannel {
   fn frames(&mut self) -> &mut dyn FrameChannel {
     match self {
@@ -235,6 +244,10 @@ impl PoolDriver {
     let job = Job::Invoke { payload, handles };
     self.submit(Event::Submit { call: id, module, job, options });
     Ok(())
+  }
+
+  pub fn kind(&self) -> DriverKind {
+    self.kind
   }
 
   pub fn stats(&self) -> Stats {

@@ -34,10 +34,12 @@ impl<T> PortableLink<T> {
     if self.exited.is_some() {
       return;
     }
-    if sys::SPAWN_IN_OWN_GROUP {
-      sys::kill_group(pid, signal);
-    } else if let Some(process) = &self.process {
+    // The worker itself first: until its guard has run it leads no group yet.
+    if let Some(process) = &self.process {
       process.kill(sys::signal_number(signal));
+    }
+    if sys::WORKERS_LEAD_GROUPS {
+      sys::kill_group(pid, signal);
     }
   }
 

@@ -69,7 +69,9 @@ pub fn start(
     args: &config.args,
     env: &env,
     cwd: &config.cwd,
-    own_group: sys::SPAWN_IN_OWN_GROUP,
+    // Not a session of its own (UV_PROCESS_DETACHED): the worker makes itself a process group
+    // in ours (its guard), as the Linux driver's workers are.
+    own_group: false,
     stdio: &stdio,
   };
   let spawned = uv_stream::spawn(uv_loop, data, &command, exit);

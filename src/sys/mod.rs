@@ -14,9 +14,9 @@
 //! - Node's libuv: [`find_symbol`], C memory for its handles ([`alloc_zeroed`], [`free`]), its
 //!   buffer layout ([`UvBuf`]);
 //! - for the portable driver, what libuv leaves to the OS: a worker's handle channel made apart
-//!   ([`descriptor_socket`]), whether a worker leads its own group ([`SPAWN_IN_OWN_GROUP`]),
+//!   ([`descriptor_socket`]), whether a worker leads its own group ([`WORKERS_LEAD_GROUPS`]),
 //!   [`signal_number`], and what the worker does for itself ([`die_with_parent`],
-//!   [`close_inherited`]).
+//!   [`close_inherited`], [`lead_own_group`], [`widen_socket`]).
 //!
 //! `unix.rs` holds what POSIX systems share, `linux.rs` what only Linux has (pidfd, PDEATHSIG,
 //! close_range, the flags that make a descriptor close-on-exec as it is made). Linux is the only
@@ -31,8 +31,9 @@ mod unix;
 pub use linux::{spawn_worker, WorkerCommand, WorkerProcess};
 pub use unix::{
   alloc_zeroed, close_inherited, descriptor_socket, die_with_parent, exit_signal, find_symbol, free,
-  is_listening_socket, kill_group, signal_number, worker_receive_handles, worker_send_handles, Channel, Descriptor,
-  DescriptorSocket, InheritedEnd, OutputPipe, UvBuf, MAX_HANDLES, SPAWN_IN_OWN_GROUP,
+  is_listening_socket, kill_group, lead_own_group, signal_number, widen_socket, worker_receive_handles,
+  worker_send_handles, Channel, Descriptor, DescriptorSocket, InheritedEnd, OutputPipe, UvBuf, MAX_HANDLES,
+  WORKERS_LEAD_GROUPS,
 };
 
 #[cfg(test)]

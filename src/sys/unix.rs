@@ -19,7 +19,7 @@ pub use descriptor::Descriptor;
 pub use descriptor_socket::{descriptor_socket, DescriptorSocket, InheritedEnd};
 pub use exit_signal::exit_signal;
 pub use fdpass::MAX_HANDLES;
-pub use worker_guard::{close_inherited, die_with_parent};
+pub use worker_guard::{close_inherited, die_with_parent, lead_own_group, widen_socket};
 
 /// A worker's captured stdout or stderr, read on the I/O thread's tokio runtime.
 pub type OutputPipe = tokio::net::unix::pipe::Receiver;
@@ -82,9 +82,9 @@ pub fn shutdown_write(fd: &impl AsRawFd) {
   unsafe { libc::shutdown(fd.as_raw_fd(), libc::SHUT_WR) };
 }
 
-/// Whether a worker started by libuv gets a session and process group of its own
-/// (`UV_PROCESS_DETACHED` is `setsid()` on Unix), so that `kill_group` reaches what it started.
-pub const SPAWN_IN_OWN_GROUP: bool = true;
+/// Whether a worker started by libuv leads a process group (it makes itself one), so that
+/// `kill_group` reaches what it started.
+pub const WORKERS_LEAD_GROUPS: bool = true;
 
 /// The number libuv takes for `signal` (libuv maps both to TerminateProcess on Windows).
 pub fn signal_number(signal: Signal) -> i32 {
