@@ -102,8 +102,10 @@ impl NativePool {
       pool_id: POOLS.fetch_add(1, Ordering::Relaxed) + 1,
     };
     let kind = match options.driver.as_deref() {
-      None | Some("linux") => DriverKind::Linux,
-      Some("portable") => DriverKind::Portable,
+      None if crate::sys::HAS_LINUX_DRIVER => DriverKind::Linux,
+      None | Some("portable") => DriverKind::Portable,
+      Some("linux") if crate::sys::HAS_LINUX_DRIVER => DriverKind::Linux,
+      Some("linux") => return Err(Error::from_reason("the linux driver runs on Linux only: use 'portable'")),
       Some(other) => return Err(Error::from_reason(format!("no driver named {other:?}: 'linux' or 'portable'"))),
     };
     let uv_loop = env.get_uv_event_loop().map_err(|_| Error::from_reason("could not reach the event loop"))?;

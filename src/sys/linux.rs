@@ -8,6 +8,9 @@ use std::process::Command;
 
 use super::unix::dup_cloexec;
 
+/// Whether this OS has the Linux driver (the default where it does).
+pub const HAS_LINUX_DRIVER: bool = true;
+
 mod child_fds;
 mod exit_watch;
 mod spawn;
@@ -17,10 +20,6 @@ pub use spawn::{spawn_worker, WorkerCommand, WorkerProcess};
 
 use child_fds::cloexec_from;
 
-/// Send flag: a peer that is gone is EPIPE, not SIGPIPE (macOS has SO_NOSIGPIPE instead).
-pub const MSG_NO_SIGPIPE: libc::c_int = libc::MSG_NOSIGNAL;
-/// Receive flag: descriptors arrive close-on-exec.
-pub const MSG_RECV_CLOEXEC: libc::c_int = libc::MSG_CMSG_CLOEXEC;
 
 /// Bytes of socket buffer asked for each way (the kernel caps it at net.core.wmem_max/rmem_max).
 const SOCKET_BUFFER: libc::c_int = 4 << 20;

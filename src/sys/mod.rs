@@ -22,13 +22,21 @@
 //! close_range, the flags that make a descriptor close-on-exec as it is made). Linux is the only
 //! platform built and tested; the README's "Platforms" section is the plan for others.
 
-#[cfg(not(target_os = "linux"))]
-compile_error!("invoke-parallel runs on Linux only for now: see the README's Platforms section for the port plan");
+#[cfg(not(unix))]
+compile_error!("invoke-parallel's sys layer has no implementation for this OS yet");
 
+// One module per shape, picked here (as quinn-udp picks its `imp`).
+#[cfg(target_os = "linux")]
 mod linux;
+#[cfg(target_os = "linux")]
+use linux as driver_os;
+#[cfg(not(target_os = "linux"))]
+mod no_linux_driver;
+#[cfg(not(target_os = "linux"))]
+use no_linux_driver as driver_os;
 mod unix;
 
-pub use linux::{spawn_worker, WorkerCommand, WorkerProcess};
+pub use driver_os::{spawn_worker, WorkerCommand, WorkerProcess, HAS_LINUX_DRIVER};
 pub use unix::{
   alloc_zeroed, close_inherited, descriptor_socket, die_with_parent, exit_signal, find_symbol, free,
   is_listening_socket, kill_group, lead_own_group, signal_number, widen_socket, worker_receive_handles,
@@ -36,8 +44,8 @@ pub use unix::{
   WORKERS_LEAD_GROUPS,
 };
 
-#[cfg(test)]
-pub use linux::test_channel;
+#[cfg(all(test, target_os = "linux"))]
+pub use driver_os::test_channel;
 
 #[cfg(test)]
 mod tests {

@@ -4,7 +4,6 @@ use std::ffi::{c_void, CStr};
 use std::io::{self, IoSlice};
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
 
-use super::linux::MSG_NO_SIGPIPE;
 use crate::core::Signal;
 
 mod channel;
@@ -23,6 +22,18 @@ pub use worker_guard::{close_inherited, die_with_parent, lead_own_group, widen_s
 
 /// A worker's captured stdout or stderr, read on the I/O thread's tokio runtime.
 pub type OutputPipe = tokio::net::unix::pipe::Receiver;
+
+/// Send flag: a peer that is gone is EPIPE, not SIGPIPE. macOS has no such flag: Node ignores
+/// SIGPIPE there as everywhere, so the write fails with EPIPE all the same.
+#[cfg(target_os = "linux")]
+pub const MSG_NO_SIGPIPE: libc::c_int = libc::MSG_NOSIGNAL;
+#[cfg(not(target_os = "linux"))]
+pub const MSG_NO_SIGPIPE: libc::c_int = 0;
+/// Receive flag: descriptors arrive close-on-exec (elsewhere `recv_fds` sets the flag after).
+#[cfg(target_os = "linux")]
+pub const MSG_RECV_CLOEXEC: libc::c_int = libc::MSG_CMSG_CLOEXEC;
+#[cfg(not(target_os = "linux"))]
+pub const MSG_RECV_CLOEXEC: libc::c_int = 0;
 
 /// A close-on-exec copy of `fd`, numbered at least `min`; the original is untouched.
 pub fn dup_cloexec(fd: RawFd, min: RawFd) -> io::Result<OwnedFd> {
