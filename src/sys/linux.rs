@@ -20,7 +20,6 @@ pub use spawn::{spawn_worker, WorkerCommand, WorkerProcess};
 
 use child_fds::cloexec_from;
 
-
 /// Bytes of socket buffer asked for each way (the kernel caps it at net.core.wmem_max/rmem_max).
 const SOCKET_BUFFER: libc::c_int = 4 << 20;
 /// Where the child's ends are moved before they are put in place, out of the way of both.

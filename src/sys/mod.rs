@@ -22,7 +22,7 @@
 //! close_range, the flags that make a descriptor close-on-exec as it is made). Linux is the only
 //! platform built and tested; the README's "Platforms" section is the plan for others.
 
-#[cfg(not(unix))]
+#[cfg(not(any(unix, windows)))]
 compile_error!("invoke-parallel's sys layer has no implementation for this OS yet");
 
 // One module per shape, picked here (as quinn-udp picks its `imp`).
@@ -34,10 +34,17 @@ use linux as driver_os;
 mod no_linux_driver;
 #[cfg(not(target_os = "linux"))]
 use no_linux_driver as driver_os;
+#[cfg(unix)]
 mod unix;
+#[cfg(unix)]
+use unix as os;
+#[cfg(windows)]
+mod windows;
+#[cfg(windows)]
+use windows as os;
 
 pub use driver_os::{spawn_worker, WorkerCommand, WorkerProcess, HAS_LINUX_DRIVER};
-pub use unix::{
+pub use os::{
   alloc_zeroed, close_inherited, descriptor_socket, die_with_parent, exit_signal, find_symbol, free,
   is_listening_socket, kill_group, lead_own_group, signal_number, widen_socket, worker_receive_handles,
   worker_send_handles, Channel, Descriptor, DescriptorSocket, InheritedEnd, OutputPipe, UvBuf, MAX_HANDLES,
