@@ -65,3 +65,20 @@ test('the parent names itself to a portable worker, which keeps no trace of it i
   const mod = await invoke.require('./fixtures/process-group', { pool: poolWith(t, 'portable') })
   t.false(await mod.hasEnv('INVOKE_PARALLEL_PARENT'))
 })
+
+test('where sockets cannot travel (Windows), a call carrying one is refused with ERR_INVOKE_HANDLES_UNSUPPORTED', async (t) => {
+  const net = require('node:net')
+  const { takeHandles } = require('../lib/handles')
+  const server = net.createServer().listen(0)
+  await new Promise((resolve) => server.once('listening', resolve))
+  t.teardown(() => server.close())
+  const platform = Object.getOwnPropertyDescriptor(process, 'platform')
+  Object.defineProperty(process, 'platform', { ...platform, value: 'win32' })
+  try {
+    t.throws(() => takeHandles([1, server], false), { code: 'ERR_INVOKE_HANDLES_UNSUPPORTED', instanceOf: TypeError })
+    t.is(takeHandles([1, 'no socket'], false), null, 'a call without sockets goes as ever')
+  } finally {
+    Object.defineProperty(process, 'platform', platform)
+  }
+  t.not(takeHandles([server], false), null, 'here they travel')
+})

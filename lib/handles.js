@@ -4,8 +4,11 @@
 
 const fs = require('node:fs')
 const net = require('node:net')
+const { makeError } = require('./errors')
 
 const PLACEHOLDER = '\u0000invoke-parallel:handle'
+/** Descriptors travel over a Unix socket (SCM_RIGHTS): not on Windows. Read per call. */
+const CAN_PASS_HANDLES = () => process.platform !== 'win32'
 const kTransfer = Symbol('invoke-parallel.transfer')
 
 /** Worker side: `return invoke.set(socket, {keepOpen})` to choose whether the worker keeps a copy. */
@@ -33,6 +36,7 @@ function takeHandles(values, keepOpen) {
       value = value.handle
     }
     if (!isHandle(value)) continue
+    if (!CAN_PASS_HANDLES()) throw makeError('ERR_INVOKE_HANDLES_UNSUPPORTED')
     taken ??= { values: values.slice(), fds: [], release: [] }
     const { type, fd, head } = describe(value)
     taken.values[i] = { [PLACEHOLDER]: type, slot: taken.fds.length, head }
