@@ -38,6 +38,9 @@ const STDIO_CREATE_PIPE: c_int = 0x01;
 const STDIO_INHERIT_FD: c_int = 0x02;
 const STDIO_READABLE_PIPE: c_int = 0x10;
 const STDIO_WRITABLE_PIPE: c_int = 0x20;
+/// The child's end is overlapped on Windows (a synchronous pipe serializes the worker's pending
+/// read with its writes), non-blocking on Unix (as the worker sets it anyway).
+const STDIO_OVERLAPPED_PIPE: c_int = 0x40;
 /// `uv_process_flags`.
 const PROCESS_DETACHED: u32 = 1 << 3;
 const PROCESS_WINDOWS_HIDE: u32 = 1 << 4;
@@ -117,7 +120,7 @@ pub fn spawn(
       // The union's int member: the low bytes of the pointer-sized field (little-endian targets).
       Stdio::Inherit(fd) => StdioContainer { flags: STDIO_INHERIT_FD, data: *fd as isize as *mut c_void },
       Stdio::Pipe { pipe, child_reads, child_writes } => {
-        let mut flags = STDIO_CREATE_PIPE;
+        let mut flags = STDIO_CREATE_PIPE | STDIO_OVERLAPPED_PIPE;
         if *child_reads {
           flags |= STDIO_READABLE_PIPE;
         }
