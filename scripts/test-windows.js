@@ -6,8 +6,9 @@
 // __test__/fixtures/windows/smoke.js (calls, errors, a worker that dies, timeout, cancel,
 // invoke.map, a socket refused with ERR_INVOKE_HANDLES_UNSUPPORTED, close) with each node.exe.
 //
-// Toolchains (scripts/platforms/ sets them up): RUST_WEB_BIN (rustc-web), WINE_RUN (wine-run.sh
-// of the trixie chroot), WINDOWS_NODES (node.exe paths, space-separated).
+// Toolchains: scripts/platforms/{rust-web,mingw,wine,fetch-node}.sh set them up where they are;
+// else RUST_WEB_BIN (rustc-web), WINE_RUN (wine-run.sh of the trixie chroot), WINDOWS_NODES
+// (node.exe paths, space-separated), or what $TOOLCHAINS already holds.
 
 const assert = require('node:assert/strict')
 const fs = require('node:fs')
@@ -17,9 +18,28 @@ const { execFileSync } = require('node:child_process')
 
 const root = path.join(__dirname, '..')
 const TOOLCHAINS = process.env.TOOLCHAINS || '/work/toolchains'
-const RUST_WEB_BIN = process.env.RUST_WEB_BIN || path.join(TOOLCHAINS, 'rust-web-1.96', 'bin')
-const WINE_RUN = process.env.WINE_RUN || path.join(TOOLCHAINS, 'wine-trixie', 'wine-run.sh')
-const NODES = (process.env.WINDOWS_NODES || '').split(' ').filter(Boolean)
+const PLATFORMS = path.join(root, 'scripts', 'platforms')
+
+/** What scripts/platforms/NAME.sh prints (it sets the toolchain up once), else `fallback`. */
+function setUp(name, args, fallback) {
+  const script = path.join(PLATFORMS, `${name}.sh`)
+  if (!fs.existsSync(script)) return fallback
+  return execFileSync(script, args, { encoding: 'utf8', env: { ...process.env, TOOLCHAINS } }).trim()
+}
+
+const RUST_WEB_BIN = process.env.RUST_WEB_BIN || setUp('rust-web', [], path.join(TOOLCHAINS, 'rust-web-1.96', 'bin'))
+const WINE_RUN = process.env.WINE_RUN || setUp('wine', [], path.join(TOOLCHAINS, 'wine-trixie', 'wine-run.sh'))
+const NODES = (process.env.WINDOWS_NODES || setUp('fetch-node', ['win-x64', ...windowsVersions()], ''))
+  .split(/\s+/)
+  .filter(Boolean)
+
+/** NODE_WIN_X64 of scripts/platforms/versions.sh, where it is. */
+function windowsVersions() {
+  const versions = path.join(PLATFORMS, 'versions.sh')
+  if (!fs.existsSync(versions)) return []
+  const line = fs.readFileSync(versions, 'utf8').match(/^NODE_WIN_X64="([^"]*)"/m)
+  return line ? line[1].split(' ').filter((v) => /^(22|24)\./.test(v)) : []
+}
 const TARGET = 'x86_64-pc-windows-gnu'
 
 function windowsNodes() {
@@ -37,10 +57,13 @@ function windowsNodes() {
 
 function buildAddon(work) {
   if (process.env.INVOKE_WINDOWS_ADDON) return process.env.INVOKE_WINDOWS_ADDON
-  const stub = path.join(work, 'libnode')
-  fs.mkdirSync(stub)
-  fs.writeFileSync(path.join(stub, 'stub.c'), 'void invoke_parallel_stub(void) {}\n')
-  execFileSync('x86_64-w64-mingw32-gcc', ['-shared', '-o', path.join(stub, 'libnode.dll'), path.join(stub, 'stub.c')])
+  let stub = setUp('mingw', [], null)
+  if (stub === null) {
+    stub = path.join(work, 'libnode')
+    fs.mkdirSync(stub)
+    fs.writeFileSync(path.join(stub, 'stub.c'), 'void invoke_parallel_stub(void) {}\n')
+    execFileSync('x86_64-w64-mingw32-gcc', ['-shared', '-o', path.join(stub, 'libnode.dll'), path.join(stub, 'stub.c')])
+  }
   const targetDir = path.join(root, 'target', 'windows')
   execFileSync(
     'cargo',
