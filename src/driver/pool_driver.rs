@@ -98,6 +98,8 @@ type StartResult = Result<(Started, Box<PollTarget>), String>;
 #[derive(Default)]
 struct Link {
   pid: Option<u32>,
+  /// Its place in the pool (`workerId` in the worker).
+  slot: u32,
   channel: Option<LinkChannel>,
   /// The portable driver's process handle and output.
   portable: Option<PortableLink<PollTarget>>,
@@ -137,6 +139,9 @@ struct State {
   started: Vec<(WorkerId, StartResult)>,
   /// Portable workers reaped but not yet reported (what they wrote is still being read).
   exits_pending: usize,
+  /// Microseconds since the pool started, read once per entry into the driver: the time of
+  /// every event handled in it.
+  now_us: u64,
 }
 
 pub struct PoolDriver {
@@ -150,6 +155,8 @@ pub struct PoolDriver {
   js: JsCallback,
   /// The environment is going away: no more JS, and N-API only as far as teardown allows.
   torn_down: Cell<bool>,
+  /// The pool's start: its clock (`State::now_us`) counts from here.
+  epoch: std::time::Instant,
 }
 
 impl PoolDriver {
@@ -181,6 +188,7 @@ impl PoolDriver {
       actions: vec![],
       started: vec![],
       exits_pending: 0,
+      now_us: 0,
     };
     let driver = std::rc::Rc::new(PoolDriver {
       state: RefCell::new(state),
@@ -192,6 +200,7 @@ impl PoolDriver {
       kind,
       js,
       torn_down: Cell::new(false),
+      epoch: std::time::Instant::now(),
     });
     // Every handle's data points at the driver, which closes them all before it is dropped
     // (`close_handles`): that is what makes `driver_of` sound.
@@ -251,7 +260,11 @@ impl PoolDriver {
   }
 
   pub fn stats(&self) -> Stats {
-    self.state.borrow().scheduler.stats()
+    self.state.borrow().scheduler.stats_at(self.now_us())
+  }
+
+  fn now_us(&self) -> u64 {
+    self.epoch.elapsed().as_micros() as u64
   }
 
   /// See `Scheduler::want_room`.
@@ -274,6 +287,7 @@ impl PoolDriver {
   /// Every entry point: mutate the state, then set the timer and schedule a flush as needed.
   fn run(&self, work: impl FnOnce(&mut State, &PoolDriver)) {
     let mut state = self.state.borrow_mut();
+    state.now_us = self.now_us();
     work(&mut state, self);
     while let Some((worker, started)) = state.started.pop() {
       self.started(&mut state, worker, started);
@@ -297,7 +311,7 @@ impl PoolDriver {
   fn handle(&self, s: &mut State, event: Event) {
     // Two events or more per call: the list is reused, not allocated for each.
     let mut actions = std::mem::take(&mut s.actions);
-    s.scheduler.handle(event, &mut actions);
+    s.scheduler.handle_at(s.now_us, event, &mut actions);
     s.actions = self.execute(s, actions);
   }
 
@@ -306,7 +320,7 @@ impl PoolDriver {
     for action in actions.drain(..) {
       match action {
         Action::Spawn { worker, slot } => {
-          s.links.insert(worker, Link::default());
+          s.links.insert(worker, Link { slot, ..Link::default() });
           match self.kind {
             DriverKind::Linux => start_worker(worker, slot, self.spawn.clone(), self.inbox.clone()),
             DriverKind::Portable => {
@@ -361,6 +375,9 @@ impl PoolDriver {
         Action::Report { failure } => s.batch.push(ToJs::Report(failure)),
         Action::Room => s.batch.push(ToJs::Room),
         Action::Closed => s.batch.push(ToJs::Closed),
+        Action::Traced { call, pid, attempt, wait_us, run_us } => {
+          s.batch.push(ToJs::Traced { call, pid: pid.unwrap_or_default(), attempt, wait_us, run_us })
+        }
       }
     }
     actions
@@ -458,7 +475,10 @@ impl PoolDriver {
   fn exited(&self, s: &mut State, worker: WorkerId, status: crate::core::ExitStatus) {
     // What it wrote before exiting is read before its exit is news.
     self.take_in(s, worker, true);
-    s.links.remove(&worker);
+    if let Some(Link { pid: Some(pid), slot, .. }) = s.links.remove(&worker) {
+      let expected = s.scheduler.exit_expected(worker);
+      s.batch.push(ToJs::WorkerExited { pid, slot, status: status.clone(), expected });
+    }
     s.deadlines.cancel(Due::HandleRetry(worker));
     s.deadlines.cancel(Due::Idle(worker));
     for timer in [Timer::StartDeadline { worker }, Timer::LeaveGrace { worker }, Timer::TermGrace { worker }] {
@@ -503,6 +523,7 @@ impl PoolDriver {
   fn opened(&self, s: &mut State, worker: WorkerId, pid: u32, channel: Option<LinkChannel>) {
     let Some(link) = s.links.get_mut(&worker) else { return };
     link.pid = Some(pid);
+    s.batch.push(ToJs::WorkerSpawned { pid, slot: link.slot });
     let has_channel = channel.is_some();
     if let Some(mut channel) = channel {
       if link.retired {
@@ -668,9 +689,10 @@ impl Drop for PoolDriver {
 
 /// A method call's options as JS gives them: `timeout` in milliseconds (absent or infinite: none),
 /// `priority` any number (absent: 0).
-pub fn call_options(no_retry: bool, timeout: Option<f64>, priority: Option<f64>) -> CallOptions {
+/// `traced`: a CallTrace entry comes before its settlement.
+pub fn call_options(no_retry: bool, timeout: Option<f64>, priority: Option<f64>, traced: bool) -> CallOptions {
   let priority = Priority::new(priority.unwrap_or_default());
-  CallOptions { no_retry, timeout_ms: timeout.and_then(to_ms), priority }
+  CallOptions { no_retry, timeout_ms: timeout.and_then(to_ms), priority, traced }
 }
 
 /// Finite, non-negative milliseconds; `None` for infinity.

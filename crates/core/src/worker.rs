@@ -70,6 +70,9 @@ pub struct Worker {
   /// Its channel ended (it closed its end, or the stream broke): nothing more comes from it, and
   /// it must exit by itself within the leave grace or be stopped.
   pub channel_ended: bool,
+  /// Since when (the scheduler's clock) it has had a call in flight, while it has one: its busy
+  /// time, for the pool's utilisation.
+  pub busy_since: Option<u64>,
 }
 
 impl Worker {
@@ -88,6 +91,7 @@ impl Worker {
       asked_recycle: false,
       sent_fatal: false,
       channel_ended: false,
+      busy_since: None,
     }
   }
 
@@ -130,6 +134,11 @@ impl Worker {
   /// Killed for breaking the protocol: nothing it sends is news.
   pub fn is_shunned(&self) -> bool {
     self.state == WorkerState::Leaving(Leave::Shunned)
+  }
+
+  /// Signalled to stop (a start that never became ready, a cancel it ignored, a forced close).
+  pub fn is_stopped(&self) -> bool {
+    self.state == WorkerState::Leaving(Leave::Stopped)
   }
 
   /// Retired: it may send nothing more.
