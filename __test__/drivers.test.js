@@ -82,3 +82,13 @@ test('where sockets cannot travel (Windows), a call carrying one is refused with
   }
   t.not(takeHandles([server], false), null, 'here they travel')
 })
+
+test('a parent pid in the environment the pool passes on is not taken for the pool\'s own (either driver)', async (t) => {
+  // What a linux-driver worker would make of a stale INVOKE_PARALLEL_PARENT: its guard would see
+  // a parent that is not its own and exit at once.
+  for (const driver of ['linux', 'portable']) {
+    const pool = poolWith(t, driver, { env: { ...process.env, INVOKE_PARALLEL_PARENT: '1' } })
+    const mod = await invoke.require('./fixtures/process-group', { pool })
+    t.false(await mod.hasEnv('INVOKE_PARALLEL_PARENT'), driver)
+  }
+})

@@ -1,5 +1,6 @@
 use std::io;
 
+use super::portable_worker::PARENT_ENV;
 use crate::protocol::{POOL_ID_ENV, WORKER_ID_ENV};
 use crate::sys::{self, Channel, WorkerCommand, WorkerProcess};
 
@@ -34,7 +35,8 @@ pub fn spawn_worker(config: &SpawnConfig, slot: u32) -> io::Result<(WorkerProces
 /// The worker's whole environment: the pool's, and its slot and pool.
 pub fn worker_env(config: &SpawnConfig, slot: u32) -> Vec<(String, String)> {
   let mut env = config.env.clone();
-  env.retain(|(name, _)| name != WORKER_ID_ENV && name != POOL_ID_ENV);
+  // Ours to set: a stale copy (a pool made in a worker of another pool) must not pass for them.
+  env.retain(|(name, _)| name != WORKER_ID_ENV && name != POOL_ID_ENV && name != PARENT_ENV);
   env.push((WORKER_ID_ENV.to_string(), slot.to_string()));
   env.push((POOL_ID_ENV.to_string(), config.pool_id.to_string()));
   env
