@@ -4,7 +4,7 @@
 // when most of them are called, Deno lacks some, and a single executable application's executable
 // runs the application, not a worker. Each is refused with a code instead of crashed.
 
-const NEEDS_NODE = 'invoke-parallel needs Node.js >= 20: it runs its workers on the libuv of the Node that loads it.'
+const NEEDS_NODE = 'invoke-parallel needs Node.js (22 or later): it runs its workers on the libuv of the Node that loads it.'
 
 /** Why this runtime cannot run a pool, or null for a Node that can (as far as names tell). */
 function foreignRuntime() {
