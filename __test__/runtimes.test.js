@@ -38,6 +38,16 @@ test('Deno gets ERR_INVOKE_UNSUPPORTED_RUNTIME naming it, not an abort', async (
   assertRefused(t, seen, 'Deno 2.')
 })
 
+for (const [name, command, args, says] of [
+  ['Bun', 'bun', [], 'Bun 1.'],
+  ['Deno', 'deno', ['run', '-A'], 'Deno 2.'],
+]) {
+  test(`${name} importing the ES module entry gets ERR_INVOKE_UNSUPPORTED_RUNTIME too`, async (t) => {
+    const seen = await run(t, bin(command), [...args, path.join(fixtures, 'import-package.mjs')])
+    assertRefused(t, seen, says)
+  })
+}
+
 test('a host lacking libuv functions is named with them, and the addon refuses a pool instead of aborting', async (t) => {
   // Deno lacks some of libuv's functions: past the check of its name, the addon's own check holds.
   const seen = await run(t, bin('deno'), ['run', '-A', path.join(fixtures, 'load-addon.cjs')])
