@@ -92,6 +92,11 @@ class Calls {
     return call.stream
   }
 
+  /** Whether the pool holds the event loop open. */
+  get holding() {
+    return this.#holding
+  }
+
   hold() {
     if (!this.#holding) {
       this.#holding = true

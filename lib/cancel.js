@@ -4,7 +4,8 @@
 
 const { makeError, makeErrorWithCause } = require('./errors')
 
-const kCancelled = Symbol('invoke-parallel.cancelled')
+// Registered, so a token made by another copy of this package (another jest test file) still counts.
+const kCancelled = Symbol.for('invoke-parallel.cancelled')
 
 /**
  * Token -> `{fired, callbacks}`. A token is watched once, however many calls share it: a Promise's

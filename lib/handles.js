@@ -6,7 +6,8 @@ const fs = require('node:fs')
 const net = require('node:net')
 
 const PLACEHOLDER = '\u0000invoke-parallel:handle'
-const kTransfer = Symbol('invoke-parallel.transfer')
+// Registered, so `set()` from another copy of this package still counts.
+const kTransfer = Symbol.for('invoke-parallel.transfer')
 
 /** Worker side: `return invoke.set(socket, {keepOpen})` to choose whether the worker keeps a copy. */
 function set(handle, { keepOpen = false } = {}) {
