@@ -4,6 +4,7 @@
 
 const path = require('node:path')
 const { NativePool } = require('./native')
+const { packageDir } = require('./package-dir')
 const { poolOptions } = require('./options')
 const wire = require('./wire')
 const { makeError } = require('./errors')
@@ -14,7 +15,7 @@ const { Calls } = require('./calls')
 const { batchSettler } = require('./settle')
 const { loadModule, callMethod } = require('./pool-interface')
 
-const WORKER_MAIN = path.join(__dirname, 'worker', 'main.js')
+const WORKER_MAIN = path.join(packageDir, 'lib', 'worker', 'main.js')
 
 /** For tests: sets the last call id handed out, so the ids can be made to wrap. */
 const kSetLastId = Symbol('invoke-parallel.setLastId')

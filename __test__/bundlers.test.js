@@ -1,0 +1,76 @@
+'use strict'
+// A parent bundled with the real esbuild: the bundle finds the package's worker program and addon
+// where its code would require the package from, or fails at once, saying what to mark external.
+
+const test = require('ava')
+const fs = require('node:fs')
+const path = require('node:path')
+const esbuild = require('esbuild')
+const { scratchDir } = require('./helpers/pools')
+const { runNode } = require('./helpers/processes')
+
+const ROOT = path.join(__dirname, '..')
+
+const APP = `
+const invoke = require('invoke-parallel')
+async function main() {
+  const greeter = await invoke.require('./greeter.js')
+  console.log(await greeter.hello('bundle'))
+  await invoke.globalPool().close()
+}
+main()
+`
+const APP_ESM = `
+import invoke from 'invoke-parallel'
+const greeter = await invoke.require('./greeter.js')
+console.log(await greeter.hello('bundle'))
+await invoke.globalPool().close()
+`
+const GREETER = `exports.hello = (name) => 'hello ' + name + ' from ' + process.pid\n`
+
+/** A project with invoke-parallel installed (a link to this checkout), bundled into dist/. */
+function bundledProject(t, options) {
+  const dir = scratchDir(t, 'esbuild')
+  fs.mkdirSync(path.join(dir, 'node_modules'))
+  fs.symlinkSync(ROOT, path.join(dir, 'node_modules', 'invoke-parallel'))
+  const entry = options.format === 'esm' ? 'app.mjs' : 'app.js'
+  fs.writeFileSync(path.join(dir, entry), options.format === 'esm' ? APP_ESM : APP)
+  fs.mkdirSync(path.join(dir, 'dist'))
+  // Worker modules are loaded by path in the workers, so they ship next to the bundle.
+  fs.writeFileSync(path.join(dir, 'dist', 'greeter.js'), GREETER)
+  const outfile = path.join(dir, 'dist', options.format === 'esm' ? 'app.mjs' : 'app.js')
+  esbuild.buildSync({ entryPoints: [path.join(dir, entry)], bundle: true, platform: 'node', outfile, logLevel: 'silent', ...options })
+  return { dir, outfile }
+}
+
+test('esbuild --bundle: the bundle runs its calls with the package installed beside it', async (t) => {
+  const { outfile } = bundledProject(t, {})
+  const text = fs.readFileSync(outfile, 'utf8')
+  t.true(text.includes('ERR_INVOKE_POOL_CLOSED'), 'the package JS is inside the bundle')
+  const run = await runNode([outfile])
+  t.is(run.code, 0, run.stderr)
+  t.regex(run.stdout, /^hello bundle from \d+\n$/)
+})
+
+test('esbuild --bundle: without the package to find, loading fails at once with ERR_INVOKE_BUNDLED', async (t) => {
+  const { outfile } = bundledProject(t, {})
+  const alone = scratchDir(t, 'esbuild-alone')
+  const moved = path.join(alone, 'app.js')
+  fs.copyFileSync(outfile, moved)
+  const run = await runNode(['-e', `try { require(${JSON.stringify(moved)}) } catch (e) { console.log(e.code); console.log(e.message) }`])
+  t.is(run.code, 0, run.stderr)
+  const [code, message] = run.stdout.split('\n')
+  t.is(code, 'ERR_INVOKE_BUNDLED')
+  t.true(message.includes('--external:invoke-parallel'), message)
+  t.notRegex(run.stderr, /MODULE_NOT_FOUND|ERR_INVOKE_WORKER_START/)
+})
+
+test('esbuild --bundle --external:invoke-parallel, as CommonJS and as an ES module', async (t) => {
+  for (const format of ['cjs', 'esm']) {
+    const { outfile } = bundledProject(t, { format, external: ['invoke-parallel'] })
+    t.false(fs.readFileSync(outfile, 'utf8').includes('ERR_INVOKE_POOL_CLOSED'), format)
+    const run = await runNode([outfile])
+    t.is(run.code, 0, run.stderr)
+    t.regex(run.stdout, /^hello bundle from \d+\n$/, format)
+  }
+})
