@@ -1,0 +1,64 @@
+'use strict'
+// Module shapes users already have: `module.exports = fn`, a package that can only be imported,
+// TypeScript on the Node versions that strip types.
+
+const test = require('ava')
+const fs = require('node:fs')
+const path = require('node:path')
+const { execFile } = require('node:child_process')
+const invoke = require('..')
+const { freshPool } = require('./helpers/pools')
+
+test('module.exports = fn: the function is the method `default`, its own functions methods too', async (t) => {
+  const pool = freshPool(t, { limit: 1 })
+  const add = await invoke.require('./fixtures/exports-function', { pool })
+  t.deepEqual(Object.keys(add).sort(), ['default', 'twice'])
+  t.is(await add.default(2, 3), 5)
+  t.is(await add.twice(21), 42)
+  t.is(await add({ noRetry: true }).default(1, 1), 2)
+})
+
+test('a package whose exports map only has `import` loads, as its main entry and through a pattern', async (t) => {
+  const pool = freshPool(t, { limit: 1 })
+  const main = await invoke.require('import-only', { pool })
+  t.is(await main.whoami(), 'import-only')
+  const text = await invoke.require('import-only/tools/text', { pool })
+  t.is(await text.upper('shout'), 'SHOUT')
+  // What the package does not export stays refused, with require's error.
+  await t.throwsAsync(invoke.require('import-only/lib/index.mjs', { pool }), { code: 'ERR_PACKAGE_PATH_NOT_EXPORTED' })
+  await t.throwsAsync(invoke.require('import-only/tools/missing', { pool }), { code: 'MODULE_NOT_FOUND' })
+})
+
+const TS_PARENT = path.join(__dirname, 'fixtures', 'typescript', 'parent.js')
+
+function runParent(execPath) {
+  return new Promise((resolve, reject) => {
+    execFile(execPath, [TS_PARENT], { timeout: 60000 }, (error, stdout, stderr) => {
+      if (error) reject(new Error(`${execPath}: ${error.message}\n${stderr}`))
+      else resolve({ outcome: JSON.parse(stdout), stderr })
+    })
+  })
+}
+
+/** Whether a Node version strips types without a flag: 22.18 and later 22s, 23.6 and up. */
+function stripsTypes(version) {
+  const [major, minor] = version.slice(1).split('.').map(Number)
+  return major > 23 || (major === 23 && minor >= 6) || (major === 22 && minor >= 18)
+}
+
+test('TypeScript workers: erasable syntax runs on Nodes that strip types, is a SyntaxError before', async (t) => {
+  const binaries = [{ execPath: process.execPath, version: process.version }, ...require('./helpers/node-binaries').nodeBinaries()]
+  for (const { execPath, version } of binaries) {
+    const { outcome, stderr } = await runParent(execPath)
+    if (stripsTypes(version)) {
+      t.deepEqual(outcome.ts, { ok: 3 }, version)
+      t.deepEqual(outcome.cts, { ok: 7 }, version)
+      // An enum needs --experimental-transform-types, which the parent's flags would pass on.
+      t.is(outcome.enum.code, 'ERR_UNSUPPORTED_TYPESCRIPT_SYNTAX', version)
+      t.notRegex(stderr, /ExperimentalWarning/, version)
+    } else {
+      for (const load of [outcome.ts, outcome.cts, outcome.enum]) t.is(load.error, 'SyntaxError', version)
+    }
+  }
+  t.log(`ran on ${binaries.map((b) => b.version).join(', ')}`)
+})
