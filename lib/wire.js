@@ -9,6 +9,7 @@
 
 const v8 = require('node:v8')
 const { makeError } = require('./errors')
+const { findChanged } = require('./changed-values')
 
 const NATIVE_ERRORS = new Map(
   [Error, TypeError, RangeError, SyntaxError, ReferenceError, EvalError, URIError, AggregateError].map(
@@ -67,7 +68,7 @@ function encodeCall(method, args) {
     size += 8 + args[i].length
     rest[i] = null
   }
-  const body = encodeInspecting([method, rest], rest, 'arguments', argsFitJson(rest))
+  const body = encodeInspecting([method, rest], rest, 'arguments', argsFitJson(rest), false)
   const bytes = Buffer.allocUnsafe(size + body.length)
   bytes[0] = WITH_STRINGS
   bytes.writeUInt32LE(raw.length, 1)
@@ -86,6 +87,11 @@ function encodeInspecting(value, inspected, what, asJson, text = false) {
   if (asJson) {
     const json = JSON.stringify(value)
     return text ? json : Buffer.from(json)
+  }
+  // What JSON takes arrives unchanged; V8 would carry a class instance without its class.
+  if (what === 'arguments') {
+    const changed = findChanged(inspected, what)
+    if (changed !== null) throw makeError('ERR_INVOKE_UNSERIALIZABLE', what, `${changed.path} is ${changed.kind}`)
   }
   try {
     return v8.serialize(value)
