@@ -1,35 +1,39 @@
 'use strict'
-// The library under the real jest CLI: one global pool per jest process however many test files
-// (each evaluates this package's JS in a module registry of its own), and nothing left that
-// `--detectOpenHandles` reports.
+// The library under real test runners. jest evaluates this package's JS once per test file (a
+// module registry each), vitest once per file or per vm context depending on its pool, node --test
+// once per file process: in every case a runner process has one global pool (a worker thread its
+// own), its workers are bounded by the pool's size, none outlives the run, and
+// `jest --detectOpenHandles` finds nothing open.
 
 const test = require('ava')
 const os = require('node:os')
 const path = require('node:path')
 const { scratchDir } = require('./helpers/pools')
-const { ROOT, runJest, readLog } = require('./helpers/jest-project')
+const { isAlive, waitFor } = require('./helpers/processes')
+const { ROOT, IDENTITY, runJest, runVitest, runNodeTest, callingTest, readLog, byRunner } = require('./helpers/runner-projects')
 
-const ECHO = path.join(__dirname, 'fixtures', 'identity.js')
 const FILES = 24
+/** The global pool's size: its default limit. Workers are never recycled here, so every worker that ever ran counts: the peak. */
+const LIMIT = os.availableParallelism() + 1
 
-/** A test file that calls a worker through the global pool and logs who answered. */
-function callingFile(log) {
-  return `
-const fs = require('node:fs')
-const invoke = require(${JSON.stringify(ROOT)})
-test('calls a worker of the global pool', async () => {
-  const identity = await invoke.require(${JSON.stringify(ECHO)})
-  const { pid, env } = await identity.whoAmI()
-  fs.appendFileSync(${JSON.stringify(log)}, JSON.stringify({ jest: process.pid, pool: env.poolId, worker: pid }) + '\\n')
-})
-`
-}
-
-function project(dir) {
+function project(dir, count, extension, options) {
   const log = path.join(dir, 'log.jsonl')
   const files = {}
-  for (let i = 0; i < FILES; i++) files[`calls-${String(i).padStart(2, '0')}.test.js`] = callingFile(log)
+  for (let i = 0; i < count; i++) files[`calls-${String(i).padStart(2, '0')}.test.${extension}`] = callingTest(log, options)
   return { log, files }
+}
+
+/** Each runner process used one pool and at most LIMIT workers. */
+function assertOnePoolEach(t, entries) {
+  for (const [runner, seen] of byRunner(entries)) {
+    t.is(new Set(seen.map((entry) => entry.pool)).size, 1, `runner ${runner}: pools ${seen.map((e) => e.pool)}`)
+    t.true(new Set(seen.map((entry) => entry.worker)).size <= LIMIT)
+  }
+}
+
+/** The workers exit once their runner has: they read the end of their channel. */
+function workersGone(entries) {
+  return waitFor(() => entries.every((entry) => !isAlive(entry.worker)), 20000, 'the workers to exit after the run')
 }
 
 for (const [how, args] of [
@@ -38,19 +42,13 @@ for (const [how, args] of [
 ]) {
   test(`jest ${how}: ${FILES} test files share one global pool per jest process`, async (t) => {
     const dir = scratchDir(t, 'jest')
-    const { log, files } = project(dir)
+    const { log, files } = project(dir, FILES, 'js')
     const run = await runJest(dir, files, args)
     t.is(run.code, 0, run.stderr)
     const entries = readLog(log)
     t.is(entries.length, FILES)
-    const byProcess = new Map()
-    for (const entry of entries) byProcess.set(entry.jest, [...(byProcess.get(entry.jest) ?? []), entry])
-    // Workers are never recycled here, so every worker that ever ran is counted: the peak.
-    const limit = os.availableParallelism() + 1
-    for (const [jest, seen] of byProcess) {
-      t.is(new Set(seen.map((entry) => entry.pool)).size, 1, `jest process ${jest}: pools ${seen.map((e) => e.pool)}`)
-      t.true(new Set(seen.map((entry) => entry.worker)).size <= limit)
-    }
+    assertOnePoolEach(t, entries)
+    await workersGone(entries)
   })
 }
 
@@ -64,19 +62,19 @@ ${what}
     'own-pool.test.js': use(`
 test('a pool of its own, closed', async () => {
   const pool = invoke.pool({ limit: 2 })
-  const identity = await invoke.require(${JSON.stringify(ECHO)}, { pool })
+  const identity = await invoke.require(${JSON.stringify(IDENTITY)}, { pool })
   await Promise.all([identity.whoAmI(), identity.whoAmI()])
   await pool.close()
 })`),
     'isolated.test.js': use(`
 test('an isolated module, closed', async () => {
-  const identity = await invoke.require(${JSON.stringify(ECHO)}, { isolated: true })
+  const identity = await invoke.require(${JSON.stringify(IDENTITY)}, { isolated: true })
   await identity.whoAmI()
   await invoke.close(identity)
 })`),
     'global.test.js': use(`
 test('the global pool, left idle', async () => {
-  const identity = await invoke.require(${JSON.stringify(ECHO)})
+  const identity = await invoke.require(${JSON.stringify(IDENTITY)})
   await identity.whoAmI()
 })`),
   }
@@ -84,4 +82,29 @@ test('the global pool, left idle', async () => {
   t.is(run.code, 0, run.stderr)
   t.regex(run.stderr, /Tests:\s+3 passed/)
   t.notRegex(run.stderr + run.stdout, /open handle/i)
+})
+
+for (const pool of ['forks', 'threads', 'vmForks', 'vmThreads']) {
+  test(`vitest --pool=${pool}: one global pool per process or thread, none left running`, async (t) => {
+    const dir = scratchDir(t, `vitest-${pool}`)
+    const { log, files } = project(dir, 4, 'cjs')
+    const run = await runVitest(dir, files, [`--pool=${pool}`])
+    t.is(run.code, 0, run.stdout + run.stderr)
+    const entries = readLog(log)
+    t.is(entries.length, 4)
+    // A worker thread loads its own instance of the addon, so it has a global pool of its own.
+    if (pool !== 'threads') assertOnePoolEach(t, entries)
+    await workersGone(entries)
+  })
+}
+
+test('node --test: each file process has its global pool, and exits with it idle', async (t) => {
+  const dir = scratchDir(t, 'node-test')
+  const { log, files } = project(dir, 4, 'js', { header: "const { test } = require('node:test')" })
+  const run = await runNodeTest(dir, files)
+  t.is(run.code, 0, run.stdout + run.stderr)
+  const entries = readLog(log)
+  t.is(entries.length, 4)
+  assertOnePoolEach(t, entries)
+  await workersGone(entries)
 })
