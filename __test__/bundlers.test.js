@@ -8,6 +8,8 @@ const path = require('node:path')
 const esbuild = require('esbuild')
 const { scratchDir } = require('./helpers/pools')
 const { runNode } = require('./helpers/processes')
+const { execFile } = require('node:child_process')
+const { exampleProject } = require('./helpers/readme-examples')
 
 const ROOT = path.join(__dirname, '..')
 
@@ -73,4 +75,15 @@ test('esbuild --bundle --external:invoke-parallel, as CommonJS and as an ES modu
     t.is(run.code, 0, run.stderr)
     t.regex(run.stdout, /^hello bundle from \d+\n$/, format)
   }
+})
+
+test("the README's esbuild example runs as pasted: bundled, and with the package external", async (t) => {
+  const { dir } = exampleProject(t, 'esbuild', ['esbuild'])
+  const run = await new Promise((resolve) => {
+    execFile('bash', ['-e', 'build.sh'], { cwd: dir, timeout: 120000 }, (error, stdout, stderr) =>
+      resolve({ code: error ? error.code : 0, stdout, stderr }),
+    )
+  })
+  t.is(run.code, 0, run.stderr)
+  t.is(run.stdout, 'hello bundle\nhello bundle\n')
 })

@@ -117,3 +117,16 @@ test('the proxy of a one-function module says how to call it when called with ar
   const add = await invoke.require('./fixtures/exports-function', { pool })
   t.throws(() => add(1, 2), { code: 'ERR_INVALID_ARG_TYPE', message: /proxy\.default\(\.\.\.args\)/ })
 })
+
+test("the README's errors table renders as one table, every code in a row of it", (t) => {
+  const { marked } = require('marked')
+  const { catalogue } = require('../lib/errors')
+  const readme = require('node:fs').readFileSync(require('node:path').join(__dirname, '..', 'README.md'), 'utf8')
+  const start = readme.indexOf('### Errors the pool raises')
+  const section = readme.slice(start, readme.indexOf('\n### ', start + 1))
+  const html = marked.parse(section)
+  t.is(html.match(/<table>/g)?.length, 1)
+  const rows = [...html.matchAll(/<tr>([\s\S]*?)<\/tr>/g)].map((m) => m[1]).slice(1)
+  t.is(rows.length, catalogue.size)
+  for (const code of catalogue.keys()) t.true(rows.some((row) => row.includes(`<code>${code}</code>`)), code)
+})

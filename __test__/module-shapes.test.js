@@ -3,11 +3,12 @@
 // TypeScript on the Node versions that strip types.
 
 const test = require('ava')
-const fs = require('node:fs')
 const path = require('node:path')
 const { execFile } = require('node:child_process')
 const invoke = require('..')
 const { freshPool } = require('./helpers/pools')
+const { runNode } = require('./helpers/processes')
+const { exampleProject } = require('./helpers/readme-examples')
 
 test('module.exports = fn: the function is the method `default`, its own functions methods too', async (t) => {
   const pool = freshPool(t, { limit: 1 })
@@ -61,4 +62,11 @@ test('TypeScript workers: erasable syntax runs on Nodes that strip types, is a S
     }
   }
   t.log(`ran on ${binaries.map((b) => b.version).join(', ')}`)
+})
+
+test("the README's one-function module example runs as pasted", async (t) => {
+  const { dir } = exampleProject(t, 'shapes')
+  const run = await runNode([path.join(dir, 'main.mjs')])
+  t.is(run.code, 0, run.stderr)
+  t.is(run.stdout, '307200\n')
 })

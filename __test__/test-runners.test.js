@@ -10,6 +10,7 @@ const os = require('node:os')
 const path = require('node:path')
 const { scratchDir } = require('./helpers/pools')
 const { isAlive, waitFor } = require('./helpers/processes')
+const { exampleProject } = require('./helpers/readme-examples')
 const { ROOT, IDENTITY, runJest, runVitest, runNodeTest, callingTest, readLog, byRunner } = require('./helpers/runner-projects')
 
 const FILES = 24
@@ -107,4 +108,12 @@ test('node --test: each file process has its global pool, and exits with it idle
   t.is(entries.length, 4)
   assertOnePoolEach(t, entries)
   await workersGone(entries)
+})
+
+test("the README's jest example runs as pasted", async (t) => {
+  const { dir } = exampleProject(t, 'jest')
+  const run = await runJest(dir, {}, ['--detectOpenHandles'])
+  t.is(run.code, 0, run.stderr)
+  t.regex(run.stderr, /Tests:\s+1 passed/)
+  t.notRegex(run.stderr + run.stdout, /open handle/i)
 })
