@@ -18,9 +18,13 @@ const BUDGET = 1024
 function findChanged(value, path) {
   const seen = new Set()
   const queue = [value, path]
-  for (let at = 0; at < queue.length && seen.size < BUDGET; at += 2) {
-    const found = look(queue[at], queue[at + 1], seen, queue)
-    if (found !== null) return found
+  try {
+    for (let at = 0; at < queue.length && seen.size < BUDGET; at += 2) {
+      const found = look(queue[at], queue[at + 1], seen, queue)
+      if (found !== null) return found
+    }
+  } catch {
+    // A Proxy's trap or a getter threw: V8's serializer meets it next and says what it is.
   }
   return null
 }
@@ -29,6 +33,8 @@ function findChanged(value, path) {
 function look(value, path, seen, queue) {
   if (value === null || typeof value !== 'object' || seen.has(value)) return null
   seen.add(value)
+  // V8 refuses a Proxy itself, and its traps are not to be run twice.
+  if (types.isProxy(value)) return null
   const proto = Object.getPrototypeOf(value)
   // The common case first, without asking V8 what kind of object this is.
   if (proto !== Object.prototype && proto !== Array.prototype && proto !== null) {

@@ -10,8 +10,8 @@ const fs = require('node:fs')
 const path = require('node:path')
 const { makeError } = require('./errors')
 
-const NAME = 'invoke-parallel'
-const { version: VERSION } = require('../package.json')
+// A bundler inlines this manifest: it names the package the bundle was built with.
+const { name: NAME, version: VERSION } = require('../package.json')
 
 /** The version of the invoke-parallel installed in `dir`, or null when it is not one. */
 function installedVersion(dir) {

@@ -29,7 +29,11 @@ function resolveAsImport(specifier, requireFrom) {
     }
     // The first package found is the one `import` would use, whatever it exports.
     const target = exportsTarget(manifest.exports, `.${rest}`)
-    return typeof target === 'string' && target.startsWith('./') ? path.join(packageDir, target) : undefined
+    if (typeof target !== 'string' || !target.startsWith('./')) return undefined
+    // As Node refuses them: a target that leaves the package, or reaches into its node_modules.
+    const segments = target.split(/[\\/]/).slice(1)
+    if (segments.some((segment) => segment === '..' || segment === '.' || segment === 'node_modules')) return undefined
+    return path.join(packageDir, target)
   }
   return undefined
 }
