@@ -8,20 +8,32 @@
 const { types } = require('node:util')
 
 /**
- * The most objects looked at per call, nearest the top first: a full walk of a large argument
- * costs about as much as V8's serializing it. The common mistake (a URL or a signal passed as an
- * argument, a class instance in a small object) sits near the top.
+ * The most objects looked at per call, nearest the top first, so that a large argument does not
+ * pay for a walk of all of it. The common mistake (a URL or a signal passed as an argument, a
+ * class instance in a small object) sits near the top. The budget also ends a walk around a cycle.
  */
 const BUDGET = 1024
 
-/** `{path, kind}` for the first such value within `value` (found at `path`), or null. */
+/** What an object's prototype says of it: see `kindOf`. */
+const OPAQUE = 0
+const MAP = 1
+const SET = 2
+const FIELDS = 3
+
+/** A prototype -> its kind, or the members its instances lose (many instances of one class are sent at once). */
+const kinds = new WeakMap()
+const SET_MEMBER = { text: ' (a Set member)' }
+
+/**
+ * `{path, kind}` for the first such value within `value` (found at `path`), or null. The walk
+ * queues `[value, parent, key]` triples; a path is spelled out only for what is found.
+ */
 function findChanged(value, path) {
-  const seen = new Set()
-  const queue = [value, path]
+  const queue = [value, -1, path]
   try {
-    for (let at = 0; at < queue.length && seen.size < BUDGET; at += 2) {
-      const found = look(queue[at], queue[at + 1], seen, queue)
-      if (found !== null) return found
+    for (let at = 0; at < queue.length && at < 3 * BUDGET; at += 3) {
+      const lost = look(queue[at], at, queue)
+      if (lost !== null) return { path: pathOf(queue, at), kind: describe(queue[at], lost) }
     }
   } catch {
     // A Proxy's trap or a getter threw: V8's serializer meets it next and says what it is.
@@ -29,58 +41,63 @@ function findChanged(value, path) {
   return null
 }
 
-/** A finding for `value` itself, else null, with what it holds queued for a later look. */
-function look(value, path, seen, queue) {
-  if (value === null || typeof value !== 'object' || seen.has(value)) return null
-  seen.add(value)
+/** What `value` loses (a non-empty array), else null with what it holds queued. */
+function look(value, at, queue) {
+  if (value === null || typeof value !== 'object') return null
+  const proto = Object.getPrototypeOf(value)
+  if (proto === Object.prototype || proto === Array.prototype || proto === null) return queueFields(value, at, queue)
   // V8 refuses a Proxy itself, and its traps are not to be run twice.
   if (types.isProxy(value)) return null
-  const proto = Object.getPrototypeOf(value)
-  // The common case first, without asking V8 what kind of object this is.
-  if (proto !== Object.prototype && proto !== Array.prototype && proto !== null) {
-    const found = lookByKind(value, proto, path, queue)
-    if (found !== undefined) return found
+  const kind = kindOf(value, proto)
+  if (kind === OPAQUE) return null
+  if (kind === MAP) {
+    for (const [k, v] of value) queue.push(k, at, { text: ' (a Map key)' }, v, at, { text: `.get(${keyText(k)})` })
+    return null
   }
-  const array = Array.isArray(value)
-  for (const key in value) {
-    if (queue.length >= 2 * BUDGET) break
-    if (!Object.hasOwn(value, key)) continue
-    const member = value[key]
-    if (member !== null && typeof member === 'object') queue.push(member, array ? `${path}[${key}]` : `${path}.${key}`)
+  if (kind === SET) {
+    for (const v of value) queue.push(v, at, SET_MEMBER)
+    return null
+  }
+  return kind === FIELDS ? queueFields(value, at, queue) : kind
+}
+
+function queueFields(value, at, queue) {
+  if (Array.isArray(value)) {
+    for (let i = 0; i < value.length && queue.length < 3 * BUDGET; i++) {
+      const member = value[i]
+      if (member !== null && typeof member === 'object') queue.push(member, at, i)
+    }
+    return null
+  }
+  const keys = Object.keys(value)
+  for (let i = 0; i < keys.length && queue.length < 3 * BUDGET; i++) {
+    const member = value[keys[i]]
+    if (member !== null && typeof member === 'object') queue.push(member, at, keys[i])
   }
   return null
 }
 
 /**
- * For an object of another class or realm: null when it arrives unchanged (its entries, if a Map
- * or Set, queued), a finding, or undefined when its own fields are to be looked at next.
+ * OPAQUE (V8 keeps it whole: a typed array, a Date, an Error, ...), MAP, SET, FIELDS (arrives as
+ * its own fields: another realm's plain object or array, a class without methods), or the methods
+ * and accessors it would lose. Checked by kind, not instanceof, so that values from another realm
+ * (a vm context, a jest test file) count the same; remembered per prototype.
  */
-function lookByKind(value, proto, path, queue) {
-  // Checked by kind, not instanceof: values from another realm (a vm context, a jest test file)
-  // count the same.
-  if (types.isArrayBufferView(value) || types.isAnyArrayBuffer(value) || types.isDate(value)) return null
-  if (types.isRegExp(value) || types.isNativeError(value) || types.isBoxedPrimitive(value)) return null
-  if (types.isMap(value)) {
-    for (const [k, v] of value) queue.push(k, `${path} (a Map key)`, v, `${path}.get(${keyText(k)})`)
-    return null
+function kindOf(value, proto) {
+  let kind = kinds.get(proto)
+  if (kind !== undefined) return kind
+  if (types.isArrayBufferView(value) || types.isAnyArrayBuffer(value) || types.isDate(value)) kind = OPAQUE
+  else if (types.isRegExp(value) || types.isNativeError(value) || types.isBoxedPrimitive(value)) kind = OPAQUE
+  else if (types.isMap(value)) kind = MAP
+  else if (types.isSet(value)) kind = SET
+  else if (Array.isArray(value)) kind = FIELDS
+  else {
+    const lost = lostMembers(proto)
+    kind = lost.length === 0 ? FIELDS : lost
   }
-  if (types.isSet(value)) {
-    for (const v of value) queue.push(v, `${path} (a Set member)`)
-    return null
-  }
-  if (Array.isArray(value)) return undefined
-  let lost = lostByPrototype.get(proto)
-  if (lost === undefined) {
-    lost = lostMembers(proto)
-    lostByPrototype.set(proto, lost)
-  }
-  if (lost.length === 0) return undefined
-  const name = className(proto)
-  return { path, kind: `${name === null ? 'a class instance' : `an instance of ${name}`}, whose ${lost.join(', ')} would not arrive` }
+  kinds.set(proto, kind)
+  return kind
 }
-
-/** A prototype -> what its instances lose (many instances of one class are sent at once). */
-const lostByPrototype = new WeakMap()
 
 /** The methods and accessors from `first` up to Object.prototype (not included), up to 3. */
 function lostMembers(first) {
@@ -100,13 +117,28 @@ function lostMembers(first) {
   return lost
 }
 
-function className(proto) {
+function describe(value, lost) {
+  let name = null
   try {
-    const name = proto.constructor?.name
-    return typeof name === 'string' && name !== '' ? name : null
-  } catch {
-    return null
-  }
+    name = Object.getPrototypeOf(value).constructor?.name
+  } catch {}
+  const what = typeof name === 'string' && name !== '' ? `an instance of ${name}` : 'a class instance'
+  return `${what}, whose ${lost.join(', ')} would not arrive`
+}
+
+/**
+ * The path of the value queued at `at`: its parent's path, then its own step (an array index, a
+ * field's name, or a Map's or Set's step written out). The top's step is the path it was given.
+ */
+function pathOf(queue, at) {
+  const steps = []
+  for (let i = at; i !== -1; i = queue[i + 1]) steps.push(queue[i + 1] === -1 ? queue[i + 2] : stepText(queue[i + 2]))
+  return steps.reverse().join('')
+}
+
+function stepText(step) {
+  if (typeof step === 'number') return `[${step}]`
+  return typeof step === 'string' ? `.${step}` : step.text
 }
 
 function keyText(key) {
