@@ -87,3 +87,17 @@ test("the README's esbuild example runs as pasted: bundled, and with the package
   t.is(run.code, 0, run.stderr)
   t.is(run.stdout, 'hello bundle\nhello bundle\n')
 })
+
+test('esbuild --bundle: another version installed beside the bundle is refused with ERR_INVOKE_BUNDLED, not used', async (t) => {
+  const { dir, outfile } = bundledProject(t, {})
+  // Replace the link with an install of another version.
+  const installed = path.join(dir, 'node_modules', 'invoke-parallel')
+  fs.unlinkSync(installed)
+  fs.mkdirSync(path.join(installed, 'lib', 'worker'), { recursive: true })
+  fs.writeFileSync(path.join(installed, 'package.json'), JSON.stringify({ name: 'invoke-parallel', version: '0.0.1' }))
+  fs.writeFileSync(path.join(installed, 'lib', 'worker', 'main.js'), 'process.exit(1)\n')
+  const run = await runNode([outfile])
+  t.not(run.code, 0)
+  t.regex(run.stderr, /ERR_INVOKE_BUNDLED/)
+  t.true(run.stderr.includes(`invoke-parallel 0.0.1, not ${require('../package.json').version}`), run.stderr)
+})

@@ -26,6 +26,7 @@ function project(dir, count, extension, options) {
 
 /** Each runner process used one pool and at most LIMIT workers. */
 function assertOnePoolEach(t, entries) {
+  for (const entry of entries) t.like(entry, { mapped: 3, cancelled: 'ERR_INVOKE_CANCELLED' })
   for (const [runner, seen] of byRunner(entries)) {
     t.is(new Set(seen.map((entry) => entry.pool)).size, 1, `runner ${runner}: pools ${seen.map((e) => e.pool)}`)
     t.true(new Set(seen.map((entry) => entry.worker)).size <= LIMIT)

@@ -57,7 +57,14 @@ const invoke = require(${JSON.stringify(ROOT)})
 test('calls a worker of the global pool', async () => {
   const identity = await invoke.require(${JSON.stringify(IDENTITY)})
   const { pid, env } = await identity.whoAmI()
-  fs.appendFileSync(${JSON.stringify(log)}, JSON.stringify({ runner: process.pid, pool: env.poolId, worker: pid }) + '\\n')
+  // The pool may have been made by another copy of this package: its map and cancel tokens work too.
+  let mapped = 0
+  for await (const answer of invoke.map(identity.whoAmI, [1, 2, 3])) mapped += answer.env.poolId === env.poolId ? 1 : 0
+  const token = invoke.cancelToken()
+  token.resolve()
+  const cancelled = await identity({ cancelToken: token }).whoAmI().then(() => 'not cancelled', (err) => err.code)
+  const entry = { runner: process.pid, pool: env.poolId, worker: pid, mapped, cancelled }
+  fs.appendFileSync(${JSON.stringify(log)}, JSON.stringify(entry) + '\\n')
   ${close ? 'await invoke.globalPool().close()' : ''}
 })
 `
