@@ -70,3 +70,30 @@ test("the README's one-function module example runs as pasted", async (t) => {
   t.is(run.code, 0, run.stderr)
   t.is(run.stdout, '307200\n')
 })
+
+test('an exports field of any shape resolves to a path inside the package or to nothing, never throws', (t) => {
+  const fc = require('fast-check')
+  const { exportsTarget } = require('../lib/resolve-import')
+  const subpath = fc.oneof(fc.constant('.'), fc.string().map((s) => `./${s}`))
+  const key = fc.oneof(subpath, fc.constantFrom('import', 'require', 'node', 'default', 'types', './*', './a/*.js'))
+  const exportsField = fc.letrec((tie) => ({
+    value: fc.oneof(
+      { depthSize: 'small' },
+      fc.constant(null),
+      fc.string().map((s) => `./${s}`),
+      fc.array(tie('value'), { maxLength: 3 }),
+      fc.dictionary(key, tie('value'), { maxKeys: 4 }),
+      fc.jsonValue(),
+    ),
+  })).value
+  fc.assert(
+    fc.property(exportsField, subpath, (exports, wanted) => {
+      const target = exportsTarget(exports, wanted)
+      return target === undefined || typeof target === 'string'
+    }),
+  )
+  t.is(exportsTarget({ '.': { require: './a.cjs', import: './b.mjs' } }, '.'), './b.mjs')
+  t.is(exportsTarget({ './x/*': { import: ['./lib/*.mjs'] } }, './x/y/z'), './lib/y/z.mjs')
+  t.is(exportsTarget({ './*': './all/*.js', './x/*': './x/*.js' }, './x/y'), './x/y.js')
+  t.is(exportsTarget({ import: null, default: './d.js' }, '.'), undefined)
+})

@@ -42,8 +42,8 @@ function resolveAsImport(specifier, requireFrom) {
 function exportsTarget(exports, subpath) {
   if (exports === undefined || exports === null) return undefined
   const isMap = typeof exports === 'object' && !Array.isArray(exports) && Object.keys(exports).some((key) => key.startsWith('.'))
-  if (!isMap) return subpath === '.' ? conditional(exports, undefined) : undefined
-  if (Object.hasOwn(exports, subpath) && !subpath.includes('*')) return conditional(exports[subpath], undefined)
+  if (!isMap) return subpath === '.' ? asPath(conditional(exports, undefined)) : undefined
+  if (Object.hasOwn(exports, subpath) && !subpath.includes('*')) return asPath(conditional(exports[subpath], undefined))
   // Patterns: the longest key before its "*" wins.
   let best
   for (const key of Object.keys(exports)) {
@@ -55,10 +55,19 @@ function exportsTarget(exports, subpath) {
   }
   if (best === undefined) return undefined
   const star = subpath.slice(best.before.length, subpath.length - best.after.length)
-  return conditional(exports[best.key], star)
+  return asPath(conditional(exports[best.key], star))
 }
 
-/** A target: a path, an array of fallbacks, or conditions in their order. */
+/** A target found, or undefined for none (null: not exported). */
+function asPath(target) {
+  return typeof target === 'string' ? target : undefined
+}
+
+/**
+ * A target: a path, an array of fallbacks, or conditions in their order. As in Node's resolver,
+ * undefined means "try the next" and null "not exported" (a condition mapped to null ends the
+ * search).
+ */
 function conditional(target, star) {
   if (typeof target === 'string') return star === undefined ? target : target.replaceAll('*', star)
   if (Array.isArray(target)) {
@@ -68,7 +77,7 @@ function conditional(target, star) {
     }
     return undefined
   }
-  if (target === null || typeof target !== 'object') return undefined
+  if (target === null || typeof target !== 'object') return target === null ? null : undefined
   for (const [condition, value] of Object.entries(target)) {
     if (!CONDITIONS.has(condition)) continue
     const found = conditional(value, star)
@@ -77,4 +86,4 @@ function conditional(target, star) {
   return undefined
 }
 
-module.exports = { resolveAsImport }
+module.exports = { resolveAsImport, exportsTarget }
