@@ -11,7 +11,7 @@ const path = require('node:path')
 const { scratchDir } = require('./helpers/pools')
 const { isAlive, waitFor } = require('./helpers/processes')
 const { exampleProject } = require('./helpers/readme-examples')
-const { ROOT, IDENTITY, runJest, runVitest, runNodeTest, callingTest, readLog, byRunner } = require('./helpers/runner-projects')
+const { ROOT, IDENTITY, runJest, runVitest, runNodeTest, callingTest, readLog, byRunner, startedWorkers } = require('./helpers/runner-projects')
 
 const FILES = 24
 /** The global pool's size: its default limit. Workers are never recycled here, so every worker that ever ran counts: the peak. */
@@ -50,7 +50,15 @@ for (const [how, args] of [
     const entries = readLog(log)
     t.is(entries.length, FILES)
     assertOnePoolEach(t, entries)
-    await workersGone(entries)
+    // Every worker process started, used or not: per jest process, never more than one pool's worth.
+    const started = startedWorkers(dir)
+    t.true(started.length > 0)
+    for (const runner of new Set(started.map((start) => start.ppid))) {
+      const count = started.filter((start) => start.ppid === runner).length
+      t.log(`jest process ${runner} started ${count} workers (limit ${LIMIT})`)
+      t.true(count <= LIMIT)
+    }
+    await workersGone(started.map((start) => ({ worker: start.pid })))
   })
 }
 

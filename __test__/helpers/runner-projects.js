@@ -11,12 +11,27 @@ const ROOT = path.join(__dirname, '..', '..')
 const BIN = path.join(ROOT, 'node_modules', '.bin')
 const IDENTITY = path.join(__dirname, '..', 'fixtures', 'identity.js')
 
+const RECORD_START = path.join(__dirname, '..', 'fixtures', 'record-start.js')
+
+/** The worker processes every run in `dir` started, as `{pid, ppid}`: see fixtures/record-start.js. */
+function startedWorkers(dir) {
+  const main = path.join(ROOT, 'lib', 'worker', 'main.js')
+  return readLog(path.join(dir, 'starts.jsonl')).filter((start) => start.argv.includes(main))
+}
+
 function run(file, args, dir) {
+  const env = {
+    ...process.env,
+    FORCE_COLOR: '0',
+    NO_COLOR: '1',
+    NODE_OPTIONS: `${process.env.NODE_OPTIONS ?? ''} --require ${RECORD_START}`,
+    RECORD_STARTS: path.join(dir, 'starts.jsonl'),
+  }
   return new Promise((resolve) => {
     execFile(
       file,
       args,
-      { cwd: dir, timeout: 240000, maxBuffer: 64 * 1024 * 1024, env: { ...process.env, FORCE_COLOR: '0', NO_COLOR: '1' } },
+      { cwd: dir, timeout: 240000, maxBuffer: 64 * 1024 * 1024, env },
       (error, stdout, stderr) => resolve({ code: error ? (error.code ?? error.signal) : 0, stdout, stderr }),
     )
   })
@@ -87,4 +102,4 @@ function byRunner(entries) {
   return grouped
 }
 
-module.exports = { ROOT, IDENTITY, runJest, runVitest, runNodeTest, callingTest, readLog, byRunner }
+module.exports = { ROOT, IDENTITY, runJest, runVitest, runNodeTest, callingTest, readLog, byRunner, startedWorkers }
