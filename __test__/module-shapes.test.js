@@ -30,11 +30,11 @@ test('a package whose exports map only has `import` loads, as its main entry and
   await t.throwsAsync(invoke.require('import-only/tools/missing', { pool }), { code: 'MODULE_NOT_FOUND' })
 })
 
-const TS_PARENT = path.join(__dirname, 'fixtures', 'typescript', 'parent.js')
+const SHAPES_PARENT = path.join(__dirname, 'fixtures', 'shapes-parent.js')
 
 function runParent(execPath) {
   return new Promise((resolve, reject) => {
-    execFile(execPath, [TS_PARENT], { timeout: 60000 }, (error, stdout, stderr) => {
+    execFile(execPath, [SHAPES_PARENT], { timeout: 60000 }, (error, stdout, stderr) => {
       if (error) reject(new Error(`${execPath}: ${error.message}\n${stderr}`))
       else resolve({ outcome: JSON.parse(stdout), stderr })
     })
@@ -47,10 +47,12 @@ function stripsTypes(version) {
   return major > 23 || (major === 23 && minor >= 6) || (major === 22 && minor >= 18)
 }
 
-test('TypeScript workers: erasable syntax runs on Nodes that strip types, is a SyntaxError before', async (t) => {
+test('on every Node found: TypeScript workers where types are stripped (a SyntaxError before), import-only packages, one-function modules', async (t) => {
   const binaries = [{ execPath: process.execPath, version: process.version }, ...require('./helpers/node-binaries').nodeBinaries()]
   for (const { execPath, version } of binaries) {
     const { outcome, stderr } = await runParent(execPath)
+    t.deepEqual(outcome.importOnly, { ok: 'import-only' }, version)
+    t.deepEqual(outcome.oneFunction, { ok: 5 }, version)
     if (stripsTypes(version)) {
       t.deepEqual(outcome.ts, { ok: 3 }, version)
       t.deepEqual(outcome.cts, { ok: 7 }, version)
