@@ -101,3 +101,54 @@ test('esbuild --bundle: another version installed beside the bundle is refused w
   t.regex(run.stderr, /ERR_INVOKE_BUNDLED/)
   t.true(run.stderr.includes(`invoke-parallel 0.0.1, not ${require('../package.json').version}`), run.stderr)
 })
+
+const BUNDLED_WORKER = `
+const { signal, set, info } = require('invoke-parallel/worker')
+// A call's signal and the worker's identity, read through this bundle's own copy of the package.
+exports.whoAsks = () => ({ signalled: signal() instanceof AbortSignal, workerId: info()?.workerId })
+// A socket handed back with set(), made by this copy: the worker program must recognise it.
+exports.handBack = (socket) => set(socket, { keepOpen: false })
+`
+const BUNDLED_PARENT = `
+const net = require('node:net')
+const invoke = require('invoke-parallel')
+async function main() {
+  const worker = await invoke.require('./worker.js')
+  const asked = await worker({ cancelToken: invoke.cancelToken() }).whoAsks()
+  const server = net.createServer({ pauseOnConnect: true })
+  await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve))
+  const accepted = new Promise((resolve) => server.once('connection', resolve))
+  const client = net.connect(server.address().port, '127.0.0.1')
+  const back = await worker.handBack(await accepted)
+  const heard = new Promise((resolve) => client.once('data', (data) => resolve(String(data))))
+  back.end('through the worker and back')
+  console.log(JSON.stringify({ asked, back: back instanceof net.Socket, heard: await heard }))
+  client.destroy()
+  server.close()
+  await invoke.globalPool().close()
+}
+main()
+`
+
+test('a worker module bundled on its own: signal(), info() and set() through its own copy of the package', async (t) => {
+  const dir = scratchDir(t, 'esbuild-worker')
+  fs.mkdirSync(path.join(dir, 'node_modules'))
+  fs.symlinkSync(ROOT, path.join(dir, 'node_modules', 'invoke-parallel'))
+  fs.writeFileSync(path.join(dir, 'worker.js'), BUNDLED_WORKER)
+  fs.writeFileSync(path.join(dir, 'app.js'), BUNDLED_PARENT)
+  esbuild.buildSync({
+    entryPoints: [path.join(dir, 'app.js'), path.join(dir, 'worker.js')],
+    bundle: true,
+    platform: 'node',
+    outdir: path.join(dir, 'dist'),
+    logLevel: 'silent',
+  })
+  t.true(fs.readFileSync(path.join(dir, 'dist', 'worker.js'), 'utf8').includes('invoke-parallel.callContext'))
+  const run = await runNode([path.join(dir, 'dist', 'app.js')])
+  t.is(run.code, 0, run.stderr)
+  t.deepEqual(JSON.parse(run.stdout), {
+    asked: { signalled: true, workerId: 1 },
+    back: true,
+    heard: 'through the worker and back',
+  })
+})
