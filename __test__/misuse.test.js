@@ -130,3 +130,11 @@ test("the README's errors table renders as one table, every code in a row of it"
   t.is(rows.length, catalogue.size)
   for (const code of catalogue.keys()) t.true(rows.some((row) => row.includes(`<code>${code}</code>`)), code)
 })
+
+test('a handle that arrives broken from a worker rejects its call with ERR_INVOKE_BAD_HANDLE', async (t) => {
+  const pool = freshPool(t, { limit: 1 })
+  const hostile = await invoke.require('./fixtures/hostile-frames', { pool, noRetry: true })
+  await t.throwsAsync(hostile.fakeServer(), { instanceOf: TypeError, code: 'ERR_INVOKE_BAD_HANDLE' })
+  await t.throwsAsync(hostile.wrongSlot(), { instanceOf: TypeError, code: 'ERR_INVOKE_BAD_HANDLE' })
+  t.is((await hostile.echo('still here'))[1], 'still here')
+})
