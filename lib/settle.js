@@ -81,7 +81,9 @@ function finish(pool, id, kind, bytes, start, end, extra, lent) {
     }
   } catch (err) {
     if (!fdsTaken) restoreHandles([], fds)
-    outcome = new Error(`invoke-parallel: the worker's reply could not be decoded: ${err.message}`)
+    // A handle that arrived unusable says so with its own code.
+    outcome =
+      err?.code === 'ERR_INVOKE_BAD_HANDLE' ? err : new Error(`invoke-parallel: the worker's reply could not be decoded: ${err.message}`)
   }
   if (call.stream === undefined) {
     if (ok) call.resolve(outcome)
