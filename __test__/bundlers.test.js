@@ -152,3 +152,10 @@ test('a worker module bundled on its own: signal(), info() and set() through its
     heard: 'through the worker and back',
   })
 })
+
+test('esbuild --bundle --format=esm without external: the bundle cannot run (why the README says external)', async (t) => {
+  const { outfile } = bundledProject(t, { format: 'esm' })
+  const run = await runNode([outfile])
+  t.not(run.code, 0)
+  t.regex(run.stderr, /Dynamic require of "node:\w+" is not supported/)
+})
