@@ -42,7 +42,7 @@ for (const [how, args] of [
   ['--runInBand', ['--runInBand']],
   ['-w 2', ['-w', '2']],
 ]) {
-  test(`jest ${how}: ${FILES} test files share one global pool per jest process`, async (t) => {
+  test.serial(`jest ${how}: ${FILES} test files share one global pool per jest process`, async (t) => {
     const dir = scratchDir(t, 'jest')
     const { log, files } = project(dir, FILES, 'js')
     const run = await runJest(dir, files, args)
@@ -62,7 +62,7 @@ for (const [how, args] of [
   })
 }
 
-test('jest --detectOpenHandles finds nothing open: closed pools, a closed isolated module, the idle global pool', async (t) => {
+test.serial('jest --detectOpenHandles finds nothing open: closed pools, a closed isolated module, the idle global pool', async (t) => {
   const dir = scratchDir(t, 'jest-handles')
   const use = (what) => `
 const invoke = require(${JSON.stringify(ROOT)})
@@ -95,7 +95,7 @@ test('the global pool, left idle', async () => {
 })
 
 for (const pool of ['forks', 'threads', 'vmForks', 'vmThreads']) {
-  test(`vitest --pool=${pool}: one global pool per process or thread, none left running`, async (t) => {
+  test.serial(`vitest --pool=${pool}: one global pool per process or thread, none left running`, async (t) => {
     const dir = scratchDir(t, `vitest-${pool}`)
     const { log, files } = project(dir, 4, 'cjs')
     const run = await runVitest(dir, files, [`--pool=${pool}`])
@@ -108,7 +108,7 @@ for (const pool of ['forks', 'threads', 'vmForks', 'vmThreads']) {
   })
 }
 
-test('node --test: each file process has its global pool, and exits with it idle', async (t) => {
+test.serial('node --test: each file process has its global pool, and exits with it idle', async (t) => {
   const dir = scratchDir(t, 'node-test')
   const { log, files } = project(dir, 4, 'js', { header: "const { test } = require('node:test')" })
   const run = await runNodeTest(dir, files)
@@ -119,7 +119,7 @@ test('node --test: each file process has its global pool, and exits with it idle
   await workersGone(entries)
 })
 
-test("the README's jest example runs as pasted", async (t) => {
+test.serial("the README's jest example runs as pasted", async (t) => {
   const { dir } = exampleProject(t, 'jest')
   const run = await runJest(dir, {}, ['--detectOpenHandles'])
   t.is(run.code, 0, run.stderr)
