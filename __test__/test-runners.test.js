@@ -126,3 +126,22 @@ test.serial("the README's jest example runs as pasted", async (t) => {
   t.regex(run.stderr, /Tests:\s+1 passed/)
   t.notRegex(run.stderr + run.stdout, /open handle/i)
 })
+
+test.serial("jest: a worker crash is reported on the console of the test file running, not one whose tests are over", async (t) => {
+  const dir = scratchDir(t, 'jest-crash')
+  const dies = path.join(__dirname, 'fixtures', 'dies-once.js')
+  const crashing = (name) => `
+const path = require('node:path')
+const invoke = require(${JSON.stringify(ROOT)})
+test('${name}: a worker of the shared pool dies under a call', async () => {
+  const dies = await invoke.require(${JSON.stringify(dies)})
+  const marker = path.join(${JSON.stringify(dir)}, '${name}.marker')
+  await expect(dies({ noRetry: true }).exitOnce(marker)).rejects.toHaveProperty('code', 'ERR_INVOKE_WORKER_DIED')
+})
+`
+  // Whichever file runs second shares the pool the first one made.
+  const run = await runJest(dir, { 'first.test.js': crashing('first'), 'second.test.js': crashing('second') }, ['--runInBand'])
+  t.is(run.code, 0, run.stderr)
+  t.notRegex(run.stderr, /Cannot log after tests are done/)
+  t.is(run.stderr.match(/exited with code 3 unexpectedly/g)?.length, 2, run.stderr)
+})
