@@ -145,3 +145,28 @@ test('${name}: a worker of the shared pool dies under a call', async () => {
   t.notRegex(run.stderr, /Cannot log after tests are done/)
   t.is(run.stderr.match(/exited with code 3 unexpectedly/g)?.length, 2, run.stderr)
 })
+
+test.serial("jest's fake timers, on from the start, do not hold up calls, cancel tokens, map or the pool's letting go", async (t) => {
+  const dir = scratchDir(t, 'jest-fake-timers')
+  const cancellable = path.join(__dirname, 'fixtures', 'cancellable.js')
+  const source = `
+const invoke = require(${JSON.stringify(ROOT)})
+test('under fake timers', async () => {
+  const identity = await invoke.require(${JSON.stringify(IDENTITY)})
+  const token = invoke.cancelToken()
+  expect((await identity({ cancelToken: token }).whoAmI()).pid).toBeGreaterThan(0)
+  let mapped = 0
+  for await (const answer of invoke.map(identity.whoAmI, [1, 2, 3])) mapped += answer.pid > 0 ? 1 : 0
+  expect(mapped).toBe(3)
+  const waits = await invoke.require(${JSON.stringify(cancellable)})
+  const stop = invoke.cancelToken()
+  const call = waits({ cancelToken: stop }).untilAborted(${JSON.stringify(path.join(dir, 'proof'))})
+  stop.resolve()
+  await expect(call).rejects.toHaveProperty('code', 'ERR_INVOKE_CANCELLED')
+})
+`
+  const run = await runJest(dir, { 'fake.test.js': source }, ['--detectOpenHandles'], { fakeTimers: { enableGlobally: true } })
+  t.is(run.code, 0, run.stderr)
+  t.regex(run.stderr, /Tests:\s+1 passed/)
+  t.notRegex(run.stderr + run.stdout, /open handle/i)
+})

@@ -3,6 +3,7 @@
 // or an AbortSignal, all behind the same two questions: is it cancelled now, and tell me when.
 
 const { makeError, makeErrorWithCause } = require('./errors')
+const { microtask } = require('./microtask')
 
 // Registered, so a token made by another copy of this package (another jest test file) still counts.
 const kCancelled = Symbol.for('invoke-parallel.cancelled')
@@ -79,7 +80,7 @@ function isCancelled(token) {
 function onCancel(token, fn) {
   let watch = watches.get(token)
   if (watch?.fired) {
-    queueMicrotask(fn)
+    microtask(fn)
     return () => {}
   }
   if (watch === undefined) {
@@ -126,7 +127,7 @@ function subscribe(token, watch) {
  * submitting after it means a token cancelled before the work never lets it reach a worker.
  */
 function submitUnlessCancelled(isDone, submit) {
-  queueMicrotask(() => {
+  microtask(() => {
     if (!isDone()) submit()
   })
 }

@@ -5,6 +5,7 @@
 const path = require('node:path')
 const { NativePool } = require('./native')
 const { packageDir } = require('./package-dir')
+const { microtask } = require('./microtask')
 const { poolOptions } = require('./options')
 const wire = require('./wire')
 const { makeError } = require('./errors')
@@ -125,7 +126,7 @@ class Pool {
   /** Calls made before close() whose submission waits for a microtask (#cancellable) go first. */
   #closeNative(force) {
     if (this.#unsubmitted === 0) this.#native.close(force)
-    else queueMicrotask(() => this.#native.close(force))
+    else microtask(() => this.#native.close(force))
   }
 
   [Symbol.asyncDispose]() {

@@ -41,10 +41,10 @@ function write(dir, files) {
   for (const [name, source] of Object.entries(files)) fs.writeFileSync(path.join(dir, name), source)
 }
 
-/** Writes `files` ({name: source}) into `dir` and runs jest there with `args`. */
-function runJest(dir, files, args = []) {
+/** Writes `files` ({name: source}) into `dir` and runs jest there with `args` (and `config`). */
+function runJest(dir, files, args = [], extraConfig = {}) {
   write(dir, files)
-  const config = JSON.stringify({ rootDir: dir, testEnvironment: 'node', cacheDirectory: path.join(dir, '.cache') })
+  const config = JSON.stringify({ rootDir: dir, testEnvironment: 'node', cacheDirectory: path.join(dir, '.cache'), ...extraConfig })
   return run(process.execPath, [path.join(BIN, 'jest'), '--config', config, '--ci', '--watchman=false', ...args], dir)
 }
 
