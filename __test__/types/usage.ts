@@ -149,3 +149,14 @@ export async function oneFunction() {
   await resize.default('640', 480)
   return area + doubled + (await resize({ noRetry: true }).default(1, 1))
 }
+
+// Observability: stats' times and the traceparent call option.
+async function observability(pool: invoke.Pool, mod: { f(): Promise<number> } & ((o: invoke.CallOptions) => { f(): Promise<number> })) {
+  const { waitTime, runTime, utilization } = pool.stats()
+  const p99: number = waitTime.p99 + runTime.p50 + utilization
+  const traced: number = await mod({ traceparent: '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01' }).f()
+  // @ts-expect-error: a traceparent is a string
+  mod({ traceparent: 1 })
+  return p99 + traced
+}
+void observability

@@ -6,3 +6,4 @@ mod frames;
 mod random;
 mod scenarios;
 mod sim;
+mod timing;
