@@ -371,7 +371,7 @@ test('bad arguments throw a TypeError or RangeError naming what is wrong', async
   t.throws(() => invoke.map(mod.square, [], { chunk: 0 }), { code: 'ERR_OUT_OF_RANGE' })
   t.throws(() => invoke.map(mod.square, [], { chunk: '1' }), { code: 'ERR_INVALID_ARG_TYPE' })
   t.throws(() => invoke.map(mod.square, [], { nope: true }), { code: 'ERR_INVALID_ARG_VALUE' })
-  t.throws(() => invoke.map(mod.square, [], { timeout: -1 }), { instanceOf: TypeError, code: 'ERR_INVALID_ARG_VALUE' })
+  t.throws(() => invoke.map(mod.square, [], { timeout: -1 }), { instanceOf: RangeError, code: 'ERR_OUT_OF_RANGE' })
   t.throws(() => invoke.map(mod.square, [], { settle: 1 }), { code: 'ERR_INVALID_ARG_TYPE' })
 })
 

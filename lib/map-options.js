@@ -20,8 +20,11 @@ function mapOptions(options) {
     }
   }
   if (cancelToken !== undefined) checkToken(cancelToken, WHERE)
-  if (timeout !== undefined && (typeof timeout !== 'number' || Number.isNaN(timeout) || timeout < 0)) {
-    throw makeError('ERR_INVALID_ARG_VALUE', WHERE, 'timeout must be a number of milliseconds >= 0')
+  if (timeout !== undefined && typeof timeout !== 'number') {
+    throw makeError('ERR_INVALID_ARG_TYPE', WHERE, 'timeout must be a number of milliseconds >= 0')
+  }
+  if (timeout !== undefined && (Number.isNaN(timeout) || timeout < 0)) {
+    throw makeError('ERR_OUT_OF_RANGE', WHERE, `timeout must be a number of milliseconds >= 0, got ${timeout}`)
   }
   return {
     concurrency: count(options.concurrency, 'concurrency'),

@@ -10,9 +10,7 @@ function checkItems(items) {
     items !== null &&
     (typeof items === 'object' || typeof items === 'function' || typeof items === 'string') &&
     (typeof items[Symbol.asyncIterator] === 'function' || typeof items[Symbol.iterator] === 'function')
-  if (!readable) {
-    throw makeError('ERR_INVALID_ARG_TYPE', 'invoke.map', 'items must be an iterable, an async iterable or a readable stream')
-  }
+  if (!readable) throw makeError('ERR_INVALID_ARG_TYPE', 'invoke.map', 'items must be an iterable, an async iterable or a readable stream')
 }
 
 /**

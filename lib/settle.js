@@ -98,7 +98,8 @@ function finish(pool, id, kind, bytes, start, end, extra, lent) {
     }
   } catch (err) {
     if (!fdsTaken) restoreHandles([], fds)
-    outcome = badAnswer("the worker's reply could not be decoded", err)
+    // A handle that arrived unusable says so with its own code.
+    outcome = err?.code === 'ERR_INVOKE_BAD_HANDLE' ? err : badAnswer("the worker's reply could not be decoded", err)
   }
   if (call.trace !== undefined) {
     annotate(call.trace, { outcome: ok ? 'resolved' : kind === BatchKind.Rejected ? 'rejected' : 'failed' })
