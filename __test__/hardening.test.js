@@ -91,9 +91,12 @@ test('with several calls running, an uncaught exception is pinned on none: all a
   const mod = await invoke.require('./fixtures/dies-once', { pool })
   const marker = path.join(require('node:os').tmpdir(), `invoke-parallel-fatal-${process.pid}-${Date.now()}`)
   t.teardown(() => require('node:fs').rmSync(marker, { force: true }))
-  const slow = [mod.sleep(300), mod.sleep(300)]
-  const thrower = mod.throwLaterOnce(marker)
-  const [first, second, third] = await Promise.all([...slow, thrower])
+  const dir = require('node:fs').mkdtempSync(path.join(require('node:os').tmpdir(), 'invoke-parallel-held-'))
+  t.teardown(() => require('node:fs').rmSync(dir, { recursive: true, force: true }))
+  // The exception is thrown only once both other calls run beside it (a rendezvous, not a race).
+  const held = [mod.holdUntilFatal(marker, dir), mod.holdUntilFatal(marker, dir)]
+  const thrower = mod.throwWhenAllHeld(marker, dir, 2)
+  const [first, second, third] = await Promise.all([...held, thrower])
   const died = Number(require('node:fs').readFileSync(marker, 'utf8'))
   t.true([first, second, third].every((pid) => pid !== died), 'all three ran again on a new worker')
   t.true(errors.some((e) => e.pid === died && /uncaught exception$/.test(e.message)), errors.map((e) => e.message).join('; '))

@@ -51,7 +51,8 @@ const queued = async (inspect) => {
 }
 
 test('priorities pass through to the queue: a host starts the higher first, and in call order within one', async (t) => {
-  t.timeout(60000)
+  // Each run starts a host process: several seconds each on a loaded machine.
+  t.timeout(240000)
   await fc.assert(
     fc.asyncProperty(fc.array(fc.integer({ min: -3, max: 3 }), { minLength: 2, maxLength: 10 }), async (priorities) => {
       const { pool, inspect, host } = setUp(t)
