@@ -371,6 +371,15 @@ impl Scheduler {
       return self.on_corrupt(worker_id, format!("sent a {kind:?} frame after its channel was closed"), out);
     }
     if let Some(reason) = self.violation(worker_id, &message) {
+      if matches!(message, FromWorker::Ready) {
+        // The shim says Ready once, before anything else: of two, the first was forged (a
+        // preload writing on the channel), so this worker never started. Its start failed, and
+        // the failed starts its forged Ready cleared count again: otherwise a pool with a
+        // `minimum` would start such workers forever.
+        let worker = self.workers.get_mut(&worker_id).expect("checked above");
+        worker.forged_ready = true;
+        self.failed_starts = self.failed_starts.max(worker.failed_starts_before);
+      }
       return self.on_corrupt(worker_id, reason, out);
     }
     let worker = self.workers.get_mut(&worker_id).expect("checked above");
@@ -378,6 +387,7 @@ impl Scheduler {
       FromWorker::Ready => {
         worker.said_ready = true;
         if worker.become_ready() {
+          worker.failed_starts_before = self.failed_starts;
           self.failed_starts = 0;
           self.start_blocked = false;
           self.pump(out);
@@ -600,7 +610,7 @@ impl Scheduler {
     if worker.is_shunned() {
       return;
     }
-    let was_starting = worker.is_starting();
+    let was_starting = worker.is_starting() || worker.forged_ready;
     worker.leave(Leave::Shunned);
     let (pid, what) = (worker.pid, describe_worker(worker.pid));
     let failure =
