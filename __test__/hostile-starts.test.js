@@ -49,7 +49,7 @@ for (const [what, mode, reason] of ways) {
 const forgedStarts = [
   ['a Ready frame ahead of the shim\'s', 'ready', /said it was ready twice/],
   ['a Ready frame and a request to be recycled', 'ready-recycle', /recycled before it was given a call|said it was ready twice/],
-  ['an uncaught-exception report', 'fatal', /uncaught exception before it was ready/],
+  ['an uncaught-exception report', 'fatal', /uncaught exception before it was given a call/],
 ]
 for (const [what, mode, reason] of forgedStarts) {
   test(`a worker whose preload forges ${what} is a failed start: a pool with a minimum stops starting them`, async (t) => {
@@ -85,3 +85,30 @@ for (const [what, mode, reason] of forgedStarts) {
     t.true(fs.readFileSync(log, 'utf8').split('\n').filter(Boolean).length <= 4)
   })
 }
+
+test('idle workers that die before they are given a call are failed starts: a pool with a minimum stops replacing them', async (t) => {
+  t.timeout(60000)
+  const dir = scratchDir(t, 'dies-idle')
+  const log = path.join(dir, 'spawns')
+  fs.writeFileSync(log, '')
+  const crashes = []
+  let heard
+  const outcome = new Promise((resolve) => (heard = resolve))
+  const pool = invoke.pool({
+    limit: 1,
+    minimum: 1,
+    retries: 1,
+    execArgv: ['--require', PRELOAD],
+    env: { ...process.env, INVOKE_TEST_SPAWN_LOG: log, INVOKE_TEST_GARBLE: 'throw-later' },
+    onError: (error) => {
+      if (error.code === 'ERR_INVOKE_WORKER_START') heard(error)
+      else if (crashes.push(error) === 6) heard(null)
+    },
+  })
+  t.teardown(() => pool.close({ force: true }))
+  const error = await outcome
+  t.not(error, null, `${crashes.length} idle workers crashed and the pool kept starting more`)
+  t.regex(error.message, /before it was (ready|given a call)/)
+  await pool.close()
+  t.is(fs.readFileSync(log, 'utf8').split('\n').filter(Boolean).length, 2, 'the first start and one retry')
+})

@@ -585,7 +585,11 @@ impl Scheduler {
   /// worker exits (its other calls fail over then), and `onError` hears it.
   fn on_fatal(&mut self, worker_id: WorkerId, call: Option<CallId>, error: Vec<u8>, out: &mut Vec<Action>) {
     let Some(worker) = self.workers.get_mut(&worker_id) else { return };
-    let was_starting = worker.is_starting();
+    // Before it was ready or given anything: its start failed (see `on_corrupt`).
+    let was_starting = worker.is_starting() || (worker.generation == 0 && !worker.is_leaving());
+    if was_starting && !worker.is_starting() {
+      self.failed_starts = self.failed_starts.max(worker.failed_starts_before);
+    }
     worker.leave(Leave::Exiting);
     worker.sent_fatal = true;
     let pid = worker.pid;
@@ -608,7 +612,7 @@ impl Scheduler {
       // a preload that forges this report would have the pool start workers forever while the
       // calls waiting for one never settle.
       let what = describe_worker(pid);
-      self.on_start_failed(format!("{what} had an uncaught exception before it was ready"), pid, None, out);
+      self.on_start_failed(format!("{what} had an uncaught exception before it was given a call"), pid, None, out);
       self.pump(out);
     }
     self.note_idle(worker_id);
@@ -664,9 +668,15 @@ impl Scheduler {
         self.on_start_failed(format!("{what} before it was ready"), worker.pid, Some(status), out);
       }
       WorkerState::Ready | WorkerState::Recycling => {
-        let failure =
-          Failure::new(FailureKind::WorkerCrashed, format!("{what} unexpectedly")).with_exit(worker.pid, Some(status));
+        let failure = Failure::new(FailureKind::WorkerCrashed, format!("{what} unexpectedly"))
+          .with_exit(worker.pid, Some(status.clone()));
         out.push(Action::Report { failure });
+        if worker.generation == 0 {
+          // It died before it was given anything (a preload that fails a moment after the
+          // start): its start failed too, or a `minimum` would replace it forever.
+          self.failed_starts = self.failed_starts.max(worker.failed_starts_before);
+          self.on_start_failed(format!("{what} before it was given a call"), worker.pid, Some(status), out);
+        }
       }
     }
     self.pump(out);
