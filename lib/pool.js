@@ -4,6 +4,8 @@
 
 const path = require('node:path')
 const { NativePool } = require('./native')
+const { packageDir } = require('./package-dir')
+const { microtask } = require('./microtask')
 const { poolOptions } = require('./options')
 const wire = require('./wire')
 const { makeError } = require('./errors')
@@ -19,12 +21,27 @@ const { CHUNK_METHOD } = require('./worker/chunk')
 /** Method names a pool numbers for adaptive dispatch (bounded: a name is anything a caller chose). */
 const MAX_METHOD_IDS = 4096
 
-const WORKER_MAIN = path.join(__dirname, 'worker', 'main.js')
+const WORKER_MAIN = path.join(packageDir, 'lib', 'worker', 'main.js')
 
 /** For tests: sets the last call id handed out, so the ids can be made to wrap. */
 const kSetLastId = Symbol('invoke-parallel.setLastId')
-/** For invoke.map: the most workers the pool runs, which sizes its default concurrency. */
-const kLimit = Symbol('invoke-parallel.limit')
+/** For tests: which driver the pool runs on ('linux' or 'portable'). */
+const kDriver = Symbol('invoke-parallel.driver')
+/** For invoke.map: the most workers the pool runs, which sizes its default concurrency (registered:
+ * the global pool is shared with other copies of this package). */
+const kLimit = Symbol.for('invoke-parallel.limit')
+
+/** INVOKE_PARALLEL_DRIVER, read as each pool is made: 'portable' or 'linux' (unset: the default). */
+function chosenDriver() {
+  const name = process.env.INVOKE_PARALLEL_DRIVER
+  if (name === undefined || name === '') return undefined
+  if (name === 'portable' || name === 'linux') return name
+  throw makeError(
+    'ERR_INVALID_ARG_VALUE',
+    'invoke.pool',
+    `INVOKE_PARALLEL_DRIVER must be 'portable' or 'linux', not ${JSON.stringify(name)}`,
+  )
+}
 
 class Pool {
   #native
@@ -54,6 +71,12 @@ class Pool {
     this.#maxMessageSize = o.maxMessageSize
     this[kLimit] = o.limit
     const self = new WeakRef(this)
+    // What async_hooks see for the pool's callbacks. `hasRef()` (read by jest --detectOpenHandles
+    // among others) says whether the pool holds the process open: only while something awaits it.
+    const resource = { hasRef: () => self.deref()?.#calls.holding ?? false }
+    const onBatch = (bytes, index, count, extras) => self.deref()?.#settle(bytes, index, count, extras)
+    // N-API holds an async resource weakly: the callback, which the native pool holds, keeps it.
+    onBatch.resource = resource
     this.#native = new NativePool(
       {
         execPath: process.execPath,
@@ -72,8 +95,10 @@ class Pool {
         maxMessageSize: o.maxMessageSize,
         startTimeout: Number.isFinite(o.startTimeout) ? o.startTimeout : undefined,
         adaptive: o.dispatch === 'adaptive',
+        driver: chosenDriver(),
       },
-      (bytes, index, count, extras) => self.deref()?.#settle(bytes, index, count, extras),
+      onBatch,
+      resource,
     )
     this.#callText = this.#native.callTextFunction()
     this.#answerWith(o)
@@ -125,7 +150,7 @@ class Pool {
   /** Calls made before close() whose submission waits for a microtask (#cancellable) go first. */
   #closeNative(force) {
     if (this.#unsubmitted === 0) this.#native.close(force)
-    else queueMicrotask(() => this.#native.close(force))
+    else microtask(() => this.#native.close(force))
   }
 
   [Symbol.asyncDispose]() {
@@ -298,6 +323,10 @@ class Pool {
     }
   }
 
+  get [kDriver]() {
+    return this.#native.driver()
+  }
+
   [kSetLastId](id) {
     this.#lastId = id
   }
@@ -329,4 +358,4 @@ function deferred() {
   return { promise, resolve }
 }
 
-module.exports = { Pool, kSetLastId, kLimit }
+module.exports = { Pool, kSetLastId, kLimit, kDriver }
