@@ -363,6 +363,14 @@ impl Scheduler {
       // Killed for breaking the protocol: nothing it still sends counts (its descriptors close here).
       return;
     }
+    if matches!(message, FromWorker::Ready) && worker.said_ready {
+      // The shim says Ready once, before anything else: of two, the first was forged (a preload
+      // writing on the channel), so this worker never started, whatever it was made to do since
+      // (recycled, retired). Its start failed, and the failed starts its forged Ready cleared
+      // count again: otherwise a pool with a `minimum` would start such workers forever.
+      self.workers.get_mut(&worker_id).expect("checked above").forged_ready = true;
+      return self.on_corrupt(worker_id, "said it was ready twice".to_string(), out);
+    }
     if worker.is_retired() {
       if matches!(message, FromWorker::Pace { .. }) {
         // Sent with its last answers, before it read that its channel was closed.
@@ -379,6 +387,7 @@ impl Scheduler {
       FromWorker::Ready => {
         worker.said_ready = true;
         if worker.become_ready() {
+          worker.failed_starts_before = self.failed_starts;
           self.failed_starts = 0;
           self.start_blocked = false;
           self.pump(out);
@@ -493,6 +502,10 @@ impl Scheduler {
     let id = match message {
       FromWorker::Ready => return worker.said_ready.then(|| "said it was ready twice".to_string()),
       FromWorker::Recycle if !worker.said_ready => return Some("asked to be recycled before it was ready".to_string()),
+      // The shim asks only as a call finishes (its memory grew past `maxMemory`).
+      FromWorker::Recycle if worker.generation == 0 => {
+        return Some("asked to be recycled before it was given a call".to_string())
+      }
       FromWorker::Recycle => return worker.asked_recycle.then(|| "asked to be recycled twice".to_string()),
       FromWorker::Fatal { .. } => return worker.sent_fatal.then(|| "reported a second uncaught exception".to_string()),
       FromWorker::Pace { .. } if !worker.said_ready => {
@@ -573,6 +586,11 @@ impl Scheduler {
   /// worker exits (its other calls fail over then), and `onError` hears it.
   fn on_fatal(&mut self, worker_id: WorkerId, call: Option<CallId>, error: Vec<u8>, out: &mut Vec<Action>) {
     let Some(worker) = self.workers.get_mut(&worker_id) else { return };
+    // Before it was ready or given anything: its start failed (see `on_corrupt`).
+    let was_starting = worker.is_starting() || (worker.generation == 0 && !worker.is_leaving());
+    if was_starting && !worker.is_starting() {
+      self.failed_starts = self.failed_starts.max(worker.failed_starts_before);
+    }
     worker.leave(Leave::Exiting);
     worker.sent_fatal = true;
     let pid = worker.pid;
@@ -590,6 +608,14 @@ impl Scheduler {
     let mut failure = Failure::new(FailureKind::WorkerCrashed, message).with_exit(pid, None);
     failure.error = Some(error);
     out.push(Action::Report { failure });
+    if was_starting {
+      // It never became ready: its start failed like any other (counted against `retries`), or
+      // a preload that forges this report would have the pool start workers forever while the
+      // calls waiting for one never settle.
+      let what = describe_worker(pid);
+      self.on_start_failed(format!("{what} had an uncaught exception before it was given a call"), pid, None, out);
+      self.pump(out);
+    }
     self.note_idle(worker_id);
     self.check_drained(out);
   }
@@ -601,7 +627,12 @@ impl Scheduler {
     if worker.is_shunned() {
       return;
     }
-    let was_starting = worker.is_starting();
+    // One that broke it before it was given anything (its Ready forged, or all it did since
+    // unprompted) never really started either.
+    let was_starting = worker.is_starting() || worker.forged_ready || worker.generation == 0;
+    if was_starting && !worker.is_starting() {
+      self.failed_starts = self.failed_starts.max(worker.failed_starts_before);
+    }
     worker.leave(Leave::Shunned);
     let (pid, what) = (worker.pid, describe_worker(worker.pid));
     let failure =
@@ -651,9 +682,15 @@ impl Scheduler {
         self.on_start_failed(format!("{what} before it was ready"), worker.pid, Some(status), out);
       }
       WorkerState::Ready | WorkerState::Recycling => {
-        let failure =
-          Failure::new(FailureKind::WorkerCrashed, format!("{what} unexpectedly")).with_exit(worker.pid, Some(status));
+        let failure = Failure::new(FailureKind::WorkerCrashed, format!("{what} unexpectedly"))
+          .with_exit(worker.pid, Some(status.clone()));
         out.push(Action::Report { failure });
+        if worker.generation == 0 {
+          // It died before it was given anything (a preload that fails a moment after the
+          // start): its start failed too, or a `minimum` would replace it forever.
+          self.failed_starts = self.failed_starts.max(worker.failed_starts_before);
+          self.on_start_failed(format!("{what} before it was given a call"), worker.pid, Some(status), out);
+        }
       }
     }
     self.pump(out);

@@ -68,6 +68,11 @@ pub struct Worker {
   /// (`Fatal`): each is said once, and saying it again means nothing and breaks the protocol.
   /// What it said is not where it is: a worker stopped for a slow start may still say Ready.
   pub said_ready: bool,
+  /// The pool's count of consecutive failed starts when this worker said Ready (which clears
+  /// it): restored if that Ready turns out forged (a second one follows, the shim's own).
+  pub failed_starts_before: u32,
+  /// It said Ready twice: the first was forged, so it never really started (a failed start).
+  pub forged_ready: bool,
   /// It answered a call or said one awaits since its latest `Pace`: a report has news to cover.
   pub news_since_pace: bool,
   pub asked_recycle: bool,
@@ -94,6 +99,8 @@ impl Worker {
       generation: 0,
       completed: 0,
       said_ready: false,
+      failed_starts_before: 0,
+      forged_ready: false,
       news_since_pace: false,
       asked_recycle: false,
       sent_fatal: false,

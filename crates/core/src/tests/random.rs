@@ -146,7 +146,8 @@ proptest! {
           }
         }
         Step::Recycle(n) => if let Some(id) = pick(&live, n) {
-          if sim.honest(id) && !sim.world[&id].asked_recycle {
+          // The shim asks as a call finishes, so only once it was given one.
+          if sim.honest(id) && !sim.world[&id].asked_recycle && sim.world[&id].given_call {
             sim.world.get_mut(&id).unwrap().asked_recycle = true;
             sim.event(frame(id, Kind::Recycle, 0));
             prop_assert!(!sim.world[&id].killed, "a worker asking once to be recycled was killed");

@@ -752,3 +752,42 @@ fn pace_flood_cost() {
   let decoding = start.elapsed().as_nanos() as f64 / f64::from(rounds * 1024);
   println!("{both:.1} ns per Pace frame, {decoding:.1} of them decoding (sink {sink})");
 }
+
+/// Plays one start of each worker the pool asks for: `forge` is what its preload writes on the
+/// channel ahead of the shim's Ready (which follows unless the worker was killed or retired), then
+/// the worker exits. Returns how many were started before the pool stopped asking.
+fn forged_starts(forge: &[Kind]) -> (usize, Sim) {
+  let mut sim = Sim::new(config(1, 1, 0));
+  let mut started = 0;
+  while let Some(worker) = sim.world.keys().next().copied() {
+    started += 1;
+    if started > 20 {
+      break;
+    }
+    sim.world.get_mut(&worker).unwrap().spawned = true;
+    sim.event(Event::Spawned { worker, pid: worker as u32 + 1000 });
+    for &kind in forge {
+      sim.world.get_mut(&worker).unwrap().ready |= kind == Kind::Ready;
+      sim.event(frame(worker, kind, 0));
+    }
+    let w = &sim.world[&worker];
+    if !w.killed && !w.retired {
+      sim.world.get_mut(&worker).unwrap().ready = true;
+      sim.event(frame(worker, Kind::Ready, 0));
+    }
+    sim.exit(worker, 0);
+  }
+  (started, sim)
+}
+
+#[test]
+fn starts_forged_before_the_shim_is_ready_are_failed_starts_even_with_a_minimum() {
+  // retries: 2 in `config`, so three starts, then the pool waits for a call to ask again.
+  for forge in [&[Kind::Ready][..], &[Kind::Ready, Kind::Recycle], &[Kind::Fatal]] {
+    let (started, mut sim) = forged_starts(forge);
+    assert_eq!(started, 3, "{forge:?}");
+    assert!(sim.world.is_empty(), "{forge:?}");
+    sim.submit(1, false);
+    assert_eq!(sim.world.len(), 1, "a new call tries again ({forge:?})");
+  }
+}

@@ -31,6 +31,8 @@ pub struct SimWorker {
   pub awaiting: BTreeSet<CallId>,
   pub loaded: BTreeSet<ModuleId>,
   pub asked_recycle: bool,
+  /// It was sent a call or a module load to answer: only then may it ask to be recycled.
+  pub given_call: bool,
   /// It answered a call or said one awaits since its latest Pace.
   pub news: bool,
 }
@@ -197,11 +199,13 @@ impl Sim {
               w.loaded.insert(module);
               if let Some(call) = call {
                 assert!(w.running.insert(call));
+                w.given_call = true;
               }
             }
             ToWorker::Call { call, module, .. } => {
               assert!(w.loaded.contains(&module), "call before its module was loaded on the worker");
               assert!(w.running.insert(call));
+              w.given_call = true;
               self.dispatched.push(call);
             }
             ToWorker::Cancel { call, .. } => {
