@@ -183,6 +183,8 @@ function takeOutcomes(chunk, payload, sizer) {
     chunk.values = null
     chunk.reasons = null
     chunk.error = new Error(`invoke-parallel: the worker's answer to a map chunk could not be read: ${err.message}`)
+    // A forged answer (a hostile worker, or a fleet's host) is told by its code, as a bad reply.
+    chunk.error.code = 'ERR_INVOKE_BAD_REPLY'
   }
 }
 

@@ -1,0 +1,104 @@
+'use strict'
+// Breaks found by attacking the adapter as a hostile peer and as a fleet user would: a queue
+// deadline longer than a timer takes, a pool closed while its Redis was never reached, and a map
+// chunk answered with what a host does not send.
+
+const fs = require('node:fs')
+const os = require('node:os')
+const path = require('node:path')
+const fc = require('fast-check')
+const { Queue, Worker } = require('bullmq')
+const codec = require('invoke-parallel/codec')
+const invoke = require('invoke-parallel')
+const { remotePool } = require('invoke-parallel-bullmq')
+const { redisTest, startRedis, startHost, queueName, untilAsync, fixtures } = require('./helpers/fleet')
+
+const test = redisTest(__filename)
+let redis
+
+test.before(async () => {
+  redis = await startRedis()
+})
+
+test.after.always(async () => {
+  await redis?.stop()
+})
+
+const tmpFile = () => path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'invoke-fleet-')), 'lines')
+const settled = (promise) => promise.then((value) => ({ value }), (error) => ({ code: error.code }))
+
+test('a queueTimeout longer than a timer takes (2^31 ms and more) does not end the wait at once', async (t) => {
+  t.timeout(60000)
+  const queue = queueName()
+  const inspect = new Queue(queue, { connection: redis.connection })
+  t.teardown(() => inspect.close())
+  const timeouts = fc.sample(fc.oneof(fc.integer({ min: 2 ** 31, max: Number.MAX_SAFE_INTEGER }), fc.constant(Number.MAX_VALUE)), 5)
+  const file = tmpFile()
+  const calls = timeouts.map((queueTimeout, i) => {
+    const pool = remotePool({ queue, connection: redis.connection, root: fixtures, queueTimeout })
+    t.teardown(() => pool.close({ force: true }))
+    return settled(pool[invoke.callMethod]('jobs.js', 'record', [file, i], {}))
+  })
+  // No host yet: every call waits in the queue (Node ran each such timer after 1 ms, and the call
+  // rejected with ERR_INVOKE_QUEUE_TIMEOUT, its job removed, before any host could start it).
+  await untilAsync(async () => (await inspect.getJobCounts('prioritized')).prioritized === timeouts.length, 'the jobs to be queued')
+  const host = await startHost(redis, queue)
+  t.teardown(() => host.kill())
+  t.deepEqual(await Promise.all(calls), timeouts.map((_, i) => ({ value: i })))
+})
+
+test('a pool whose Redis was never reached closes, idle or with a call cancelled by force', async (t) => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'invoke-no-redis-'))
+  t.teardown(() => fs.rmSync(dir, { recursive: true, force: true }))
+  const connection = { path: path.join(dir, 'nothing-listens.sock') }
+  const idle = remotePool({ queue: queueName(), connection, root: fixtures, onError: () => {} })
+  await idle.close()
+  const busy = remotePool({ queue: queueName(), connection, root: fixtures, onError: () => {} })
+  const call = settled(busy[invoke.callMethod]('jobs.js', 'add', [1, 2], {}))
+  // Its job's add waits for a Redis that never comes; the cancel that close() sends waited after it.
+  await busy.close({ force: true })
+  t.deepEqual(await call, { code: 'ERR_INVOKE_POOL_CLOSED' })
+})
+
+test('a map chunk answered with anything but its parts fails the map with ERR_INVOKE_BAD_REPLY, and the pool goes on', async (t) => {
+  t.timeout(60000)
+  const queue = queueName()
+  let forged = null
+  // A host that is not one: it loads anything, and answers each map chunk with `forged`.
+  const worker = new Worker(
+    queue,
+    async (job) => {
+      if (job.name === 'load') return { names: ['square'] }
+      if (job.data.f === invoke.mapChunk) return forged
+      return { v: codec.encode(codec.decode(Buffer.from(job.data.a, 'base64'))[0] ** 2).toString('base64') }
+    },
+    { connection: redis.connection },
+  )
+  t.teardown(() => worker.close())
+  const pool = remotePool({ queue, connection: redis.connection, root: fixtures })
+  t.teardown(() => pool.close({ force: true }))
+  const jobs = await invoke.require(path.join(fixtures, 'jobs.js'), { pool })
+  const encoded = (value) => ({ v: codec.encode(value).toString('base64') })
+  const answer = fc.oneof(
+    // A value that is not a list of parts, a list of what is not bytes, an empty list.
+    fc.anything().map(encoded),
+    fc.array(fc.oneof(fc.string(), fc.integer(), fc.constant(null)), { maxLength: 3 }).map(encoded),
+    // Parts whose bytes are not a chunk's answer.
+    fc.array(fc.uint8Array({ maxLength: 64 }), { minLength: 1, maxLength: 3 }).map((parts) => encoded(parts.map((p) => Buffer.from(p)))),
+  )
+  await fc.assert(
+    fc.asyncProperty(answer, async (reply) => {
+      forged = reply
+      let error = null
+      try {
+        for await (const _ of invoke.map(jobs.square, [1, 2, 3])) {
+        }
+      } catch (err) {
+        error = err
+      }
+      t.is(error?.code, 'ERR_INVOKE_BAD_REPLY', String(error?.message))
+    }),
+    { numRuns: 30 },
+  )
+  t.is(await jobs.square(7), 49)
+})
