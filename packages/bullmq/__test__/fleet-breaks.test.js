@@ -1,7 +1,7 @@
 'use strict'
 // Breaks found by attacking the adapter as a hostile peer and as a fleet user would: a queue
-// deadline longer than a timer takes, a pool closed while its Redis was never reached, and a map
-// chunk answered with what a host does not send.
+// deadline longer than a timer takes, a pool closed while its Redis was never reached, a map
+// chunk answered with what a host does not send, an event stream made again below the last entry read.
 
 const fs = require('node:fs')
 const os = require('node:os')
@@ -11,7 +11,7 @@ const { Queue, Worker } = require('bullmq')
 const codec = require('invoke-parallel/codec')
 const invoke = require('invoke-parallel')
 const { remotePool } = require('invoke-parallel-bullmq')
-const { redisTest, startRedis, startHost, queueName, untilAsync, fixtures } = require('./helpers/fleet')
+const { redisTest, startRedis, startHost, queueName, until, untilAsync, fixtures } = require('./helpers/fleet')
 
 const test = redisTest(__filename)
 let redis
@@ -101,4 +101,32 @@ test('a map chunk answered with anything but its parts fails the map with ERR_IN
     { numRuns: 30 },
   )
   t.is(await jobs.square(7), 49)
+})
+
+test('an event stream deleted after an entry with a later id than its new ones is read again: calls settle, cancels reach the host', async (t) => {
+  t.timeout(60000)
+  const queue = queueName()
+  const inspect = new Queue(queue, { connection: redis.connection })
+  t.teardown(() => inspect.close())
+  const host = await startHost(redis, queue)
+  t.teardown(() => host.kill())
+  // No polling: a call settles only through the event stream.
+  const pool = remotePool({ queue, connection: redis.connection, root: fixtures, pollInterval: 2 ** 31 - 1, onError: () => {} })
+  t.teardown(() => pool.close({ force: true }))
+  const jobs = await invoke.require(path.join(fixtures, 'jobs.js'), { pool })
+  const client = await inspect.getBackend().client
+  // An entry far ahead of the clock (forged, or written by a Redis whose clock ran ahead before a
+  // failover), read by both readers; then the stream is made again, its ids from today's clock.
+  const [ahead] = fc.sample(fc.integer({ min: Date.now() + 3.6e6, max: 2 ** 53 - 1 }), 1)
+  await client.xadd(inspect.keys.events, `${ahead}-0`, 'event', 'anything')
+  t.is(await jobs.add(1, 2), 3)
+  await client.del(inspect.keys.events)
+  t.is(await jobs.add(2, 3), 5)
+  const file = tmpFile()
+  const token = invoke.cancelToken()
+  const running = jobs({ cancelToken: token }).noticeAbort(file)
+  await until(() => fs.existsSync(file) && pool.stats().running === 1, 'the call to run')
+  token.resolve()
+  await t.throwsAsync(running, { instanceOf: invoke.Cancel })
+  await until(() => fs.readFileSync(file, 'utf8') === 'started\naborted\n', "the host's worker to hear the cancel")
 })
