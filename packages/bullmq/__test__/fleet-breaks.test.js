@@ -1,11 +1,14 @@
 'use strict'
 // Breaks found by attacking the adapter as a hostile peer and as a fleet user would: a queue
 // deadline longer than a timer takes, a pool closed while its Redis was never reached, a map
-// chunk answered with what a host does not send, an event stream made again below the last entry read.
+// chunk answered with what a host does not send, an event stream made again below the last entry read, keyed calls that cancel piling up behind one
+// that waits.
 
 const fs = require('node:fs')
 const os = require('node:os')
 const path = require('node:path')
+const v8 = require('node:v8')
+const vm = require('node:vm')
 const fc = require('fast-check')
 const { Queue, Worker } = require('bullmq')
 const codec = require('invoke-parallel/codec')
@@ -129,4 +132,30 @@ test('an event stream deleted after an entry with a later id than its new ones i
   token.resolve()
   await t.throwsAsync(running, { instanceOf: invoke.Cancel })
   await until(() => fs.readFileSync(file, 'utf8') === 'started\naborted\n', "the host's worker to hear the cancel")
+})
+
+test('keyed calls that cancel while the first with their key waits are let go (memory does not grow with them)', async (t) => {
+  v8.setFlagsFromString('--expose-gc')
+  const gc = vm.runInNewContext('gc')
+  // No host: the first call waits for ever.
+  const pool = remotePool({ queue: queueName(), connection: redis.connection, root: fixtures, key: () => 'one' })
+  t.teardown(() => pool.close({ force: true }))
+  const first = pool[invoke.callMethod]('jobs.js', 'add', [1, 2], {})
+  first.catch(() => {})
+  const [count] = fc.sample(fc.integer({ min: 1, max: 50 }), 1)
+  /** A call with the first's key, cancelled; a weak reference to it once it has rejected. */
+  const cancelled = async (i) => {
+    const token = i % 2 === 0 ? invoke.cancelToken() : new AbortController()
+    const call = pool[invoke.callMethod]('jobs.js', 'add', [1, 2], { cancelToken: token.signal ?? token })
+    if (token.abort) token.abort()
+    else token.resolve()
+    t.true(await call.then(() => false, (error) => error instanceof invoke.Cancel))
+    return new WeakRef(call)
+  }
+  const followers = []
+  for (let i = 0; i < count; i++) followers.push(await cancelled(i))
+  await new Promise((resolve) => setImmediate(resolve))
+  gc()
+  t.is(followers.filter((ref) => ref.deref() !== undefined).length, 0)
+  t.is(pool.stats().pending, 1)
 })

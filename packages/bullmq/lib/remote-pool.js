@@ -219,7 +219,12 @@ class RemotePool {
     return new Promise((resolve, reject) => {
       const follower = { resolve, reject, stop: null }
       pending.followers.push(follower)
-      if (token !== undefined) follower.stop = watch(token, () => reject(cancelError(token)))
+      if (token === undefined) return
+      // Dropped when it cancels: the first call may wait for ever, and its followers must not pile up.
+      follower.stop = watch(token, () => {
+        pending.followers.splice(pending.followers.indexOf(follower), 1)
+        reject(cancelError(token))
+      })
     })
   }
 
