@@ -1,7 +1,7 @@
 'use strict'
 // Breaks found by attacking the adapter as a hostile peer and as a fleet user would: a queue
 // deadline longer than a timer takes, a pool closed while its Redis was never reached, a map
-// chunk answered with what a host does not send, an event stream made again below the last entry read, keyed calls that cancel piling up behind one
+// chunk answered with what a host does not send, a host closed while its Redis was never reached, an event stream made again below the last entry read, keyed calls that cancel piling up behind one
 // that waits.
 
 const fs = require('node:fs')
@@ -13,7 +13,7 @@ const fc = require('fast-check')
 const { Queue, Worker } = require('bullmq')
 const codec = require('invoke-parallel/codec')
 const invoke = require('invoke-parallel')
-const { remotePool } = require('invoke-parallel-bullmq')
+const { remotePool, serve } = require('invoke-parallel-bullmq')
 const { redisTest, startRedis, startHost, queueName, until, untilAsync, fixtures } = require('./helpers/fleet')
 
 const test = redisTest(__filename)
@@ -158,4 +158,16 @@ test('keyed calls that cancel while the first with their key waits are let go (m
   gc()
   t.is(followers.filter((ref) => ref.deref() !== undefined).length, 0)
   t.is(pool.stats().pending, 1)
+})
+
+test('a host whose Redis was never reached closes (a SIGTERM handler that closes it can end it), as does one closed at once', async (t) => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'invoke-no-redis-'))
+  t.teardown(() => fs.rmSync(dir, { recursive: true, force: true }))
+  const options = { queue: queueName(), root: fixtures, modules: ['./jobs.js'], pool: { limit: 1 }, onError: () => {} }
+  const unreached = serve({ ...options, connection: { path: path.join(dir, 'nothing-listens.sock') } })
+  await unreached.close()
+  // With Redis: closed before it started to take jobs.
+  const early = serve({ ...options, connection: redis.connection })
+  await early.close()
+  t.pass()
 })

@@ -27,6 +27,8 @@ class Host {
   #modules = new Map()
   #worker
   #events = null
+  #loaded
+  #closed = false
   #closing = null
 
   constructor(options) {
@@ -44,9 +46,10 @@ class Host {
       maxStalledCount: o.runs - 1,
     })
     this.#worker.on('error', (err) => o.onError(err))
-    this.ready = this.#load(allowed).then(async () => {
+    this.#loaded = this.#load(allowed)
+    this.ready = this.#loaded.then(async () => {
       await this.#listen()
-      this.#worker.run().catch((err) => o.onError(err))
+      if (!this.#closed) this.#worker.run().catch((err) => o.onError(err))
     })
   }
 
@@ -60,6 +63,7 @@ class Host {
     const client = await this.#worker.getBackend().client
     const key = this.#worker.keys.events
     const [last] = await client.xrevrange(key, '+', '-', 'COUNT', 1)
+    if (this.#closed) return
     this.#events = new EventStream(readerClient(client), key, last ? last[0] : '0-0', {
       wanted: [CANCEL_EVENT],
       onEvent: ({ jobId }) => this.#worker.cancelJob(jobId, 'cancelled by the caller'),
@@ -189,7 +193,9 @@ class Host {
   /** Stops taking jobs, lets the running ones finish, then closes the local pool. */
   close() {
     this.#closing ??= (async () => {
-      await this.ready
+      this.#closed = true
+      // Not `ready`: it waits for Redis, which may never be reached (the worker's close ends its connections).
+      await this.#loaded
       await this.#worker.close()
       this.#events?.close()
       await this.#pool.close()
