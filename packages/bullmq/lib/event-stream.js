@@ -154,7 +154,10 @@ function compareIds(a, b) {
 
 /** A connection for a reader: a duplicate of `client` (BullMQ's own), which blocks without retry limit. */
 function readerClient(client) {
-  return client.duplicate({ maxRetriesPerRequest: null, enableOfflineQueue: true })
+  const reader = client.duplicate({ maxRetriesPerRequest: null, enableOfflineQueue: true })
+  // Its failed reads go to onError; without a listener, ioredis prints each failed reconnection.
+  reader.on('error', () => {})
+  return reader
 }
 
 module.exports = { EventStream, parseEntry, readerClient }

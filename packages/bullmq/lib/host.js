@@ -28,6 +28,8 @@ class Host {
   #worker
   #events = null
   #loaded
+  /** The worker's Redis client, once reached. */
+  #client = null
   #closed = false
   #closing = null
 
@@ -61,6 +63,7 @@ class Host {
   /** Listens for the cancel events parents publish, from the end of the stream on. */
   async #listen() {
     const client = await this.#worker.getBackend().client
+    this.#client = client
     const key = this.#worker.keys.events
     const [last] = await client.xrevrange(key, '+', '-', 'COUNT', 1)
     if (this.#closed) return
@@ -196,7 +199,8 @@ class Host {
       this.#closed = true
       // Not `ready`: it waits for Redis, which may never be reached (the worker's close ends its connections).
       await this.#loaded
-      await this.#worker.close()
+      // Without Redis, BullMQ's close waits for it to quit its connections: they are ended instead.
+      await this.#worker.close(this.#client !== null && this.#client.status !== 'ready')
       this.#events?.close()
       await this.#pool.close()
     })()
