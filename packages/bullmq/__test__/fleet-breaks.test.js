@@ -1,7 +1,8 @@
 'use strict'
 // Breaks found by attacking the adapter as a hostile peer and as a fleet user would: a queue
 // deadline longer than a timer takes, a pool closed while its Redis was never reached, a map
-// chunk answered with what a host does not send, a host closed while its Redis is not reached, an event stream made again below the last entry read, keyed calls that cancel piling up behind one
+// chunk answered with what a host does not send, a host closed while its Redis is not reached, a
+// host whose start fails, an event stream made again below the last entry read, keyed calls that cancel piling up behind one
 // that waits.
 
 const fs = require('node:fs')
@@ -9,6 +10,7 @@ const os = require('node:os')
 const path = require('node:path')
 const v8 = require('node:v8')
 const vm = require('node:vm')
+const { spawn } = require('node:child_process')
 const fc = require('fast-check')
 const { Queue, Worker } = require('bullmq')
 const codec = require('invoke-parallel/codec')
@@ -181,4 +183,30 @@ test('a host whose Redis went away closes', async (t) => {
   // BullMQ's close asked the connections to quit, which waited for Redis to come back.
   await host.close()
   t.pass()
+})
+
+test("a host whose start fails (its queue's event stream written over) reports it through onError and lives on", async (t) => {
+  const queue = queueName()
+  const inspect = new Queue(queue, { connection: redis.connection })
+  t.teardown(() => inspect.close())
+  const client = await inspect.getBackend().client
+  await client.set(inspect.keys.events, 'not a stream')
+  // A host as the README starts one: nothing looks at `ready`. Told to, it closes and exits 0.
+  const script = `
+    const { serve } = require('invoke-parallel-bullmq')
+    const host = serve({ queue: ${JSON.stringify(queue)}, connection: ${JSON.stringify(redis.connection)},
+      root: ${JSON.stringify(fixtures)}, modules: ['./jobs.js'], pool: { limit: 1 },
+      onError: (err) => process.stdout.write('reported ' + err.message + '\\n') })
+    process.stdin.once('data', () => host.close().then(() => process.exit(0)))
+  `
+  const child = spawn(process.execPath, ['-e', script], { cwd: __dirname, stdio: ['pipe', 'pipe', 'inherit'] })
+  t.teardown(() => child.kill('SIGKILL'))
+  child.stdin.on('error', () => {}) // a child that died does not read it
+  const exited = new Promise((resolve) => child.once('exit', (code, signal) => resolve(signal ?? code)))
+  let out = ''
+  child.stdout.on('data', (chunk) => (out += chunk))
+  await Promise.race([until(() => out.includes('reported'), 'the report'), exited])
+  child.stdin.write('close\n')
+  t.is(await exited, 0)
+  t.regex(out, /reported .*WRONGTYPE/)
 })

@@ -53,6 +53,9 @@ class Host {
       await this.#listen()
       if (!this.#closed) this.#worker.run().catch((err) => o.onError(err))
     })
+    // A host whose start fails (its queue's keys written over) is told through onError too: a
+    // caller that never looks at `ready` must not be ended by an unhandled rejection.
+    this.ready.catch((err) => o.onError(err))
   }
 
   /** Entries of the queue's event stream read past because they were not events. */
