@@ -6,33 +6,14 @@
 
 const fs = require('node:fs')
 const path = require('node:path')
+const { packageDir } = require('./package-dir')
 
-/** The platform packages a release publishes (`napi.targets` in package.json, `npm/<key>/`). */
-const SUPPORTED = ['linux-x64-gnu']
+const { SUPPORTED, currentTarget } = require('./platform')
+
 const NAME = 'invoke-parallel'
 const SOURCE_BUILD =
   'To build it from source, install Rust >= 1.88 (cargo) and a C linker, then install invoke-parallel ' +
   'from its git repository or a clone (`npm install` there builds the addon).'
-
-/** 'gnu' or 'musl' on Linux (the suffix napi-rs names binaries with); null elsewhere. */
-function linuxLibc() {
-  if (process.platform !== 'linux') return null
-  // The ldd script names its C library; reading it is much cheaper than a diagnostic report.
-  try {
-    const ldd = fs.readFileSync('/usr/bin/ldd', 'latin1')
-    if (ldd.includes('musl')) return 'musl'
-    if (ldd.includes('GNU C Library') || ldd.includes('GLIBC')) return 'gnu'
-  } catch {}
-  return process.report.getReport().header.glibcVersionRuntime ? 'gnu' : 'musl'
-}
-
-/** This process's platform as napi-rs names binaries: `linux-x64-gnu`, `darwin-arm64`, ... */
-function currentTarget() {
-  const libc = linuxLibc()
-  const key = [process.platform, process.arch, libc].filter(Boolean).join('-')
-  const libcName = libc === 'gnu' ? 'glibc' : libc
-  return { key, description: `${process.platform} ${process.arch}${libcName ? ` (${libcName})` : ''}` }
-}
 
 function noBinaryError(code, message, cause) {
   const error = new Error(message, cause ? { cause } : undefined)
@@ -45,19 +26,11 @@ function loadBinary() {
   const override = process.env.NAPI_RS_NATIVE_LIBRARY_PATH
   if (override) return require(path.resolve(override))
   const target = currentTarget()
-  const sourceBuild = path.join(__dirname, '..', `${NAME}.${target.key}.node`)
+  const sourceBuild = path.join(packageDir, `${NAME}.${target.key}.node`)
   if (fs.existsSync(sourceBuild)) return require(sourceBuild)
 
-  const supported = `Prebuilt binaries: ${SUPPORTED.join(', ')} (glibc >= 2.17).`
-  if (process.platform !== 'linux') {
-    throw noBinaryError(
-      'ERR_INVOKE_UNSUPPORTED_PLATFORM',
-      `invoke-parallel does not run on ${target.description} (platform key ${target.key}) yet: its worker ` +
-        `channel, descriptor passing and child reaping use Linux APIs, so it cannot be built from source ` +
-        `there either. ${supported}`,
-    )
-  }
-  if (!SUPPORTED.includes(target.key)) {
+  const supported = `Prebuilt binaries: ${SUPPORTED.join(', ')} (Linux glibc >= 2.17).`
+  if (!target.supported) {
     throw noBinaryError(
       'ERR_INVOKE_UNSUPPORTED_PLATFORM',
       `invoke-parallel has no prebuilt binary for ${target.description} (platform key ${target.key}). ` +
@@ -68,7 +41,7 @@ function loadBinary() {
   const expected = require('../package.json').version
   let file
   try {
-    file = require.resolve(platformPackage)
+    file = require.resolve(platformPackage, { paths: [packageDir] })
   } catch (cause) {
     throw noBinaryError(
       'ERR_INVOKE_BINARY_MISSING',
@@ -81,7 +54,7 @@ function loadBinary() {
     )
   }
   // The addon and this JS speak an internal interface that changes between versions.
-  const { version } = require(`${platformPackage}/package.json`)
+  const { version } = require(require.resolve(`${platformPackage}/package.json`, { paths: [packageDir] }))
   if (version !== expected) {
     throw noBinaryError(
       'ERR_INVOKE_BINARY_VERSION',

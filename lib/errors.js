@@ -55,6 +55,9 @@ E('ERR_INVOKE_WORKER_START', Error, said)
 E('ERR_INVOKE_WORKER_CRASHED', Error, said)
 E('ERR_INVOKE_QUEUE_FULL', Error, said)
 E('ERR_INVOKE_INTERNAL', Error, said)
+E('ERR_INVOKE_BUNDLED', Error, said)
+// A socket or server that arrived with a call or result and cannot be used (a peer's fault).
+E('ERR_INVOKE_BAD_HANDLE', TypeError, said)
 E(
   'ERR_INVOKE_UNSERIALIZABLE',
   TypeError,
@@ -66,6 +69,12 @@ E(
   RangeError,
   (what, size, max) =>
     `invoke-parallel: the ${what} cannot be sent: ${size} bytes encoded, more than maxMessageSize (${max})`,
+)
+// Windows has no SCM_RIGHTS, and the portable driver does not carry sockets another way yet.
+E(
+  'ERR_INVOKE_HANDLES_UNSUPPORTED',
+  TypeError,
+  () => `invoke-parallel: sockets and servers cannot be passed to or from workers on ${process.platform} yet`,
 )
 E('ERR_INVALID_ARG_TYPE', TypeError, where)
 E('ERR_INVALID_ARG_VALUE', TypeError, where)

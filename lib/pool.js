@@ -4,6 +4,8 @@
 
 const path = require('node:path')
 const { NativePool } = require('./native')
+const { packageDir } = require('./package-dir')
+const { microtask } = require('./microtask')
 const { poolOptions } = require('./options')
 const wire = require('./wire')
 const { makeError } = require('./errors')
@@ -14,13 +16,32 @@ const { Calls } = require('./calls')
 const { batchSettler } = require('./settle')
 const { loadModule, callMethod } = require('./pool-interface')
 const { workerSpawned, workerExited } = require('./tracing')
+const { CHUNK_METHOD } = require('./worker/chunk')
 
-const WORKER_MAIN = path.join(__dirname, 'worker', 'main.js')
+/** Method names a pool numbers for adaptive dispatch (bounded: a name is anything a caller chose). */
+const MAX_METHOD_IDS = 4096
+
+const WORKER_MAIN = path.join(packageDir, 'lib', 'worker', 'main.js')
 
 /** For tests: sets the last call id handed out, so the ids can be made to wrap. */
 const kSetLastId = Symbol('invoke-parallel.setLastId')
-/** For invoke.map: the most workers the pool runs, which sizes its default concurrency. */
-const kLimit = Symbol('invoke-parallel.limit')
+/** For tests: which driver the pool runs on ('linux' or 'portable'). */
+const kDriver = Symbol('invoke-parallel.driver')
+/** For invoke.map: the most workers the pool runs, which sizes its default concurrency (registered:
+ * the global pool is shared with other copies of this package). */
+const kLimit = Symbol.for('invoke-parallel.limit')
+
+/** INVOKE_PARALLEL_DRIVER, read as each pool is made: 'portable' or 'linux' (unset: the default). */
+function chosenDriver() {
+  const name = process.env.INVOKE_PARALLEL_DRIVER
+  if (name === undefined || name === '') return undefined
+  if (name === 'portable' || name === 'linux') return name
+  throw makeError(
+    'ERR_INVALID_ARG_VALUE',
+    'invoke.pool',
+    `INVOKE_PARALLEL_DRIVER must be 'portable' or 'linux', not ${JSON.stringify(name)}`,
+  )
+}
 
 class Pool {
   #native
@@ -42,12 +63,20 @@ class Pool {
   #room = null
   /** Calls made with a cancel token whose submission waits for a microtask (see #cancellable). */
   #unsubmitted = 0
+  /** Method name -> the number adaptive dispatch knows it by (it costs calls per method). */
+  #methodIds = new Map()
 
   constructor(options) {
     const o = poolOptions(options)
     this.#maxMessageSize = o.maxMessageSize
     this[kLimit] = o.limit
     const self = new WeakRef(this)
+    // What async_hooks see for the pool's callbacks. `hasRef()` (read by jest --detectOpenHandles
+    // among others) says whether the pool holds the process open: only while something awaits it.
+    const resource = { hasRef: () => self.deref()?.#calls.holding ?? false }
+    const onBatch = (bytes, index, count, extras) => self.deref()?.#settle(bytes, index, count, extras)
+    // N-API holds an async resource weakly: the callback, which the native pool holds, keeps it.
+    onBatch.resource = resource
     this.#native = new NativePool(
       {
         execPath: process.execPath,
@@ -66,8 +95,10 @@ class Pool {
         maxMessageSize: o.maxMessageSize,
         startTimeout: Number.isFinite(o.startTimeout) ? o.startTimeout : undefined,
         adaptive: o.dispatch === 'adaptive',
+        driver: chosenDriver(),
       },
-      (bytes, index, count, extras) => self.deref()?.#settle(bytes, index, count, extras),
+      onBatch,
+      resource,
     )
     this.#callText = this.#native.callTextFunction()
     this.#answerWith(o)
@@ -119,7 +150,7 @@ class Pool {
   /** Calls made before close() whose submission waits for a microtask (#cancellable) go first. */
   #closeNative(force) {
     if (this.#unsubmitted === 0) this.#native.close(force)
-    else queueMicrotask(() => this.#native.close(force))
+    else microtask(() => this.#native.close(force))
   }
 
   [Symbol.asyncDispose]() {
@@ -174,16 +205,19 @@ class Pool {
     }
     const noRetry = options.noRetry === true
     const traced = trace !== undefined
+    // A chunk of invoke.map is costed as its own kind of call per mapped method.
+    const methodId = this.#methodId(method === CHUNK_METHOD ? method + String(args[0]) : method)
     const submit = () => {
       // Written at once, except while a batch of replies is being settled: calls made then go out
       // together, every 32 (src/driver/worker_channel.rs).
       const id = this.#nextId()
       const { timeout, priority } = options
-      if (typeof payload !== 'string') this.#native.call(id, moduleId, payload, noRetry, timeout, handles?.fds, priority, traced)
+      const fds = handles?.fds
+      if (typeof payload !== 'string') this.#native.call(id, moduleId, payload, noRetry, timeout, fds, priority, methodId, traced)
       // A traced call asks for where and how it ran (a CallTrace entry); an untraced one passes
       // one argument less, which the native side then does not read.
-      else if (traced) this.#callText(id, moduleId, payload, noRetry, timeout, handles?.fds, priority, true)
-      else this.#callText(id, moduleId, payload, noRetry, timeout, handles?.fds, priority)
+      else if (traced) this.#callText(id, moduleId, payload, noRetry, timeout, fds, priority, methodId, true)
+      else this.#callText(id, moduleId, payload, noRetry, timeout, fds, priority, methodId)
       // The pool holds its own copies of the descriptors now.
       if (handles !== null) releaseHandles(handles)
       return id
@@ -200,6 +234,19 @@ class Pool {
     } catch (err) {
       return Promise.reject(err)
     }
+  }
+
+  /**
+   * The number the scheduler knows a method name by (with the module id, it tells methods
+   * apart): the first names each get their own; past MAX_METHOD_IDS, the rest share 0.
+   */
+  #methodId(name) {
+    let id = this.#methodIds.get(name)
+    if (id === undefined) {
+      id = this.#methodIds.size < MAX_METHOD_IDS ? this.#methodIds.size + 1 : 0
+      if (id !== 0) this.#methodIds.set(name, id)
+    }
+    return id
   }
 
   #cancellable(submit, token, trace) {
@@ -276,6 +323,10 @@ class Pool {
     }
   }
 
+  get [kDriver]() {
+    return this.#native.driver()
+  }
+
   [kSetLastId](id) {
     this.#lastId = id
   }
@@ -307,4 +358,4 @@ function deferred() {
   return { promise, resolve }
 }
 
-module.exports = { Pool, kSetLastId, kLimit }
+module.exports = { Pool, kSetLastId, kLimit, kDriver }

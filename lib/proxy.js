@@ -4,6 +4,7 @@
 
 const { callOptions } = require('./options')
 const { callMethod } = require('./pool-interface')
+const { makeError } = require('./errors')
 const { callChannel, tracedCall } = require('./tracing')
 
 // A proxy must stay awaitable: a `then` export would turn it into a thenable.
@@ -17,7 +18,7 @@ const methodTargets = new WeakMap()
 /** `module` is the module's resolved path, for tracing (./tracing.js). */
 function createModuleProxy(pool, moduleId, names, bound, { isolated = false, module } = {}) {
   const proxy = (options) =>
-    createModuleProxy(pool, moduleId, names, { ...bound, ...callOptions(options) }, { isolated, module })
+    createModuleProxy(pool, moduleId, names, { ...bound, ...boundOptions(options, names) }, { isolated, module })
   for (const name of names) {
     if (RESERVED.has(name)) continue
     const method = (...args) =>
@@ -35,11 +36,26 @@ function createModuleProxy(pool, moduleId, names, bound, { isolated = false, mod
   return Object.freeze(proxy)
 }
 
+/**
+ * Call options for `proxy(options)`. Calling the proxy of a module that is one function, as
+ * piscina's `run(task)` does, binds options rather than calling it: its error says so.
+ */
+function boundOptions(options, names) {
+  try {
+    return callOptions(options)
+  } catch (err) {
+    if (names.includes('default')) err.message += ' (proxy(options) binds call options; to call the module\'s function: proxy.default(...args))'
+    throw err
+  }
+}
+
 /** Closes the pool behind an isolated module's proxy. */
 function closeIsolated(proxy, options) {
   const pool = isolatedPools.get(proxy)
   if (pool === undefined) {
-    return Promise.reject(new TypeError('invoke.close: not the proxy of an isolated module (close its pool instead)'))
+    return Promise.reject(
+      makeError('ERR_INVALID_ARG_VALUE', 'invoke.close', 'not the proxy of an isolated module (close its pool instead)'),
+    )
   }
   return pool.close(options)
 }

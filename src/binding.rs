@@ -11,7 +11,7 @@ use napi_derive::napi;
 
 use crate::call_function;
 use crate::core::{CallOptions, Event, Job, PoolConfig};
-use crate::driver::{call_options, to_ms, JsCallback, PoolDriver, SpawnConfig, UvLoop};
+use crate::driver::{call_options, to_ms, DriverKind, JsCallback, PoolDriver, SpawnConfig, UvLoop};
 use crate::teardown::Teardown;
 
 /// Pools this process has made, on any thread: the next one's `poolId` is one more.
@@ -43,6 +43,9 @@ pub struct NativePoolOptions {
   pub start_timeout: Option<f64>,
   /// Hand workers calls as they have room for them (`dispatch: 'adaptive'`), not all at once.
   pub adaptive: bool,
+  /// `'portable'` (libuv's processes and streams, every OS) or `'linux'` (Linux's own calls);
+  /// absent: the platform's default (`INVOKE_PARALLEL_DRIVER`, read by lib/pool.js).
+  pub driver: Option<String>,
 }
 
 /// `pool.stats()`: see `core::Stats`.
@@ -105,9 +108,15 @@ impl ObjectFinalize for NativePool {
 
 #[napi]
 impl NativePool {
-  /// `onBatch(bytes, index, count, extras)` receives the settlements (see `driver::js_callback`).
+  /// `onBatch(bytes, index, count, extras)` receives the settlements (see `driver::js_callback`);
+  /// `resource` is the async resource its calls run in (kept alive by the caller).
   #[napi(constructor)]
-  pub fn new(env: Env, options: NativePoolOptions, on_batch: Function<'_, Unknown<'_>, Unknown<'_>>) -> Result<Self> {
+  pub fn new(
+    env: Env,
+    options: NativePoolOptions,
+    on_batch: Function<'_, Unknown<'_>, Unknown<'_>>,
+    resource: Option<Object<'_>>,
+  ) -> Result<Self> {
     let config = PoolConfig {
       limit: options.limit.max(1),
       minimum: options.minimum.min(options.limit.max(1)),
@@ -130,12 +139,25 @@ impl NativePool {
       max_message_size: options.max_message_size as usize,
       pool_id: POOLS.fetch_add(1, Ordering::Relaxed) + 1,
     };
+    let kind = match options.driver.as_deref() {
+      None if crate::sys::HAS_LINUX_DRIVER => DriverKind::Linux,
+      None | Some("portable") => DriverKind::Portable,
+      Some("linux") if crate::sys::HAS_LINUX_DRIVER => DriverKind::Linux,
+      Some("linux") => return Err(Error::from_reason("the linux driver runs on Linux only: use 'portable'")),
+      Some(other) => return Err(Error::from_reason(format!("no driver named {other:?}: 'linux' or 'portable'"))),
+    };
     let uv_loop = env.get_uv_event_loop().map_err(|_| Error::from_reason("could not reach the event loop"))?;
-    let js = JsCallback::new(&env, &on_batch)?;
-    let driver = PoolDriver::start(uv_loop as *mut UvLoop, config, spawn, js)
+    let js = JsCallback::new(&env, &on_batch, resource.as_ref())?;
+    let driver = PoolDriver::start(uv_loop as *mut UvLoop, config, spawn, kind, js)
       .map_err(|e| Error::from_reason(format!("could not start the pool: {e}")))?;
     let teardown = Teardown::register(&env, &driver).map_err(Error::from_reason)?;
     Ok(NativePool { driver, teardown })
+  }
+
+  /// `'linux'` or `'portable'`: how this pool starts its workers and moves their bytes.
+  #[napi]
+  pub fn driver(&self) -> String {
+    self.driver.kind().name().to_string()
   }
 
   /// Loads a module as call `id` (ids come from JS); the id is also the module's id for later calls.
@@ -148,9 +170,10 @@ impl NativePool {
 
   /// `timeout` is in milliseconds from dispatch; absent means none. `handles` are descriptors
   /// (of sockets) to hand to the worker: they are duplicated here, so the caller may close its own.
-  /// `priority` orders it in the queue (absent: 0). `traced` (absent: false) asks for a CallTrace
-  /// entry before its settlement. The arguments are `callText`'s, in its order: one call site in
-  /// lib/pool.js passes either, and no options object is built per call.
+  /// `priority` orders it in the queue (absent: 0). `method` is the caller's number for the
+  /// method's name, which adaptive dispatch costs calls by (absent: 0). `traced` (absent: false)
+  /// asks for a CallTrace entry before its settlement. The arguments are `callText`'s, in its
+  /// order: one call site in lib/pool.js passes either, and no options object is built per call.
   #[napi]
   #[allow(clippy::too_many_arguments)]
   pub fn call(
@@ -162,19 +185,21 @@ impl NativePool {
     timeout: Option<f64>,
     handles: Option<Vec<i32>>,
     priority: Option<f64>,
+    method: Option<u32>,
     traced: Option<bool>,
   ) -> Result<()> {
     let options = call_options(no_retry, timeout, priority, traced.unwrap_or_default());
+    let fds = handles.unwrap_or_default();
     self
       .driver
-      .submit_call(id, module, Arc::from(payload), options, &handles.unwrap_or_default())
+      .submit_call(id, module, Arc::from(payload), options, &fds, method.unwrap_or_default())
       .map_err(Error::from_reason)
   }
 
   /// `call` with a payload that is JSON text (no Buffer per call), as a plain function bound to
   /// this pool: see `call_function`.
   #[napi(
-    ts_return_type = "(id: number, module: number, payload: string, noRetry: boolean, timeout?: number, fds?: number[], priority?: number, traced?: boolean) => void"
+    ts_return_type = "(id: number, module: number, payload: string, noRetry: boolean, timeout?: number, fds?: number[], priority?: number, method?: number, traced?: boolean) => void"
   )]
   pub fn call_text_function(&self, env: Env) -> Result<Unknown<'_>> {
     let function = call_function::create(env.raw(), self.driver.clone())?;

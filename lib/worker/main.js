@@ -15,8 +15,10 @@ const { recordIdentity } = require('./identity')
 const { PaceReporter } = require('./pace')
 const { ReadBuffer } = require('./read-buffer')
 const { Inbox } = require('./inbox')
+const { guardWorker } = require('./guard')
 const traced = require('./traced-call')
 
+guardWorker()
 recordIdentity()
 
 let native = null
@@ -169,6 +171,9 @@ function methodsOf(exports) {
       if (typeof source[key] === 'function' && !methods.has(key)) methods.set(key, { fn: source[key], self: source })
     }
   }
+  // `module.exports = fn` (the piscina / worker-farm / jest-worker shape) is the method
+  // `default`, as the function an ES module exports as default is.
+  if (typeof exports === 'function') methods.set('default', { fn: exports, self: undefined })
   collect(exports)
   if (exports?.[Symbol.toStringTag] === 'Module' && typeof exports.default === 'object') collect(exports.default)
   return methods

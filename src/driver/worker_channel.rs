@@ -4,29 +4,18 @@
 
 use std::collections::VecDeque;
 use std::io::{self, IoSlice};
-use std::os::fd::{AsRawFd, OwnedFd};
 use std::sync::Arc;
 
+use super::channel_reader::ChannelReader;
+pub use super::channel_reader::Incoming;
 use super::descriptors;
+use super::frame_channel::FrameChannel;
 use super::uv::{Handle, Poll, PollCb, UvLoop, READABLE, WRITABLE};
-use crate::protocol::{Encoded, FrameDecoder, FromWorker, Handles, HEADER_LEN};
-use crate::sys::{self, recv_fds, send_fds};
+use crate::protocol::{Encoded, Handles, HEADER_LEN};
+use crate::sys::Channel;
 
 /// Frames a corked channel gathers before it writes them anyway.
 const CORKED_FRAMES: usize = 32;
-/// Reads per readiness callback before other workers get their turn.
-const READS_PER_TURN: usize = 16;
-/// Bytes read per readiness callback at most (past the read that crosses it), however large the
-/// reads: one worker's output must not hold up the other workers and the JS thread for long.
-const BYTES_PER_TURN: usize = 8 << 20;
-
-/// What a poll callback finds on a channel.
-pub enum Incoming {
-  Message(FromWorker),
-  /// The stream broke the protocol; nothing more is read from it.
-  Corrupt(String),
-}
-
 /// How far a write got.
 #[derive(Debug, PartialEq, Eq)]
 pub enum WriteState {
@@ -41,15 +30,20 @@ pub enum WriteState {
 }
 
 /// A frame not (completely) written yet.
-struct Pending {
+pub(super) struct Pending {
   /// Sent on the handle channel before the first byte of the frame.
-  handles: Handles,
+  pub(super) handles: Handles,
   header: [u8; HEADER_LEN],
   payload: Arc<[u8]>,
   written: usize,
 }
 
 impl Pending {
+  pub(super) fn new(message: Encoded) -> Pending {
+    let Encoded { header, payload, handles } = message;
+    Pending { handles, header, payload, written: 0 }
+  }
+
   fn len(&self) -> usize {
     HEADER_LEN + self.payload.len()
   }
@@ -65,47 +59,41 @@ pub struct Sent {
 
 /// `T` is what the poll callback gets back as its handle's data (its owner's way back to itself).
 pub struct WorkerChannel<T> {
-  frames: OwnedFd,
-  handles: OwnedFd,
+  channel: Channel,
   poll: Option<Handle<Poll>>,
   /// Boxed so its address, handed to libuv, stays put.
   _target: Box<T>,
   on_ready: PollCb,
-  decoder: FrameDecoder,
+  reader: ChannelReader,
   backlog: VecDeque<Pending>,
   events: i32,
   /// Retired: the write side closes once the backlog is written.
   retiring: bool,
-  /// The worker's end is closed, or the stream broke: nothing more is read.
-  read_done: bool,
 }
 
 impl<T> WorkerChannel<T> {
   pub fn open(
     uv_loop: *mut UvLoop,
     target: T,
-    frames: OwnedFd,
-    handles: OwnedFd,
+    channel: Channel,
     max_message_size: usize,
     on_ready: PollCb,
   ) -> io::Result<WorkerChannel<T>> {
-    sys::set_nonblocking(&frames)?;
+    channel.set_nonblocking()?;
     let target = Box::new(target);
     let data = (&*target as *const T).cast_mut().cast();
-    let poll = Handle::poll(uv_loop, frames.as_raw_fd(), data)?;
+    let poll = Handle::poll(uv_loop, channel.poll_source(), data)?;
     // Calls in flight hold the process open through the pool, not through its sockets.
     poll.set_ref(false);
     let mut channel = WorkerChannel {
-      frames,
-      handles,
+      channel,
       poll: Some(poll),
       _target: target,
       on_ready,
-      decoder: FrameDecoder::with_payload_limit(max_message_size),
+      reader: ChannelReader::new(max_message_size),
       backlog: VecDeque::new(),
       events: 0,
       retiring: false,
-      read_done: false,
     };
     channel.update_poll();
     Ok(channel)
@@ -136,7 +124,7 @@ impl<T> WorkerChannel<T> {
     let state = self.write_backlog();
     if state == WriteState::Done && self.retiring {
       // The worker sees EOF and exits by itself.
-      sys::shutdown_write(&self.frames);
+      self.channel.shutdown_write();
     }
     self.update_poll();
     state
@@ -145,14 +133,14 @@ impl<T> WorkerChannel<T> {
   fn write_backlog(&mut self) -> WriteState {
     while let Some(front) = self.backlog.front_mut() {
       if !front.handles.is_empty() {
-        match send_fds(self.handles.as_raw_fd(), &descriptors::raw(&front.handles)) {
+        match self.channel.send_descriptors(descriptors::borrow(&front.handles)) {
           Ok(()) => front.handles = Handles::default(),
           Err(e) if e.kind() == io::ErrorKind::WouldBlock => return WriteState::HandlesBlocked,
           // The worker is gone; its exit accounts for the call.
           Err(_) => return self.drop_backlog(),
         }
       }
-      match write_gathered(&self.frames, &mut self.backlog) {
+      match write_gathered(&self.channel, &mut self.backlog) {
         Ok(true) => {}
         Ok(false) => return WriteState::Blocked,
         Err(_) => return self.drop_backlog(),
@@ -174,72 +162,34 @@ impl<T> WorkerChannel<T> {
     }
   }
 
-  /// Reads what has arrived (a bounded amount per turn) and returns the whole messages, with
-  /// their descriptors. `drain` reads until the socket is empty (the worker has exited).
+  /// Reads what has arrived (see [`ChannelReader::receive`]).
   pub fn receive(&mut self, drain: bool) -> Vec<Incoming> {
-    let mut incoming = Vec::new();
-    if self.read_done {
-      return incoming;
-    }
-    let (mut reads, mut bytes) = (0, 0);
-    loop {
-      let buf = self.decoder.read_buffer();
-      let spare = buf.capacity() - buf.len();
-      match sys::read_into(&self.frames, buf) {
-        Ok(n) if n > 0 => {
-          self.decode(&mut incoming);
-          reads += 1;
-          bytes += n;
-          // A short read means the socket is empty for now; a full one, that more may wait.
-          let turn_over = reads == READS_PER_TURN || bytes >= BYTES_PER_TURN;
-          if self.read_done || (!drain && (n < spare || turn_over)) {
-            break;
-          }
-        }
-        Err(err) if err.kind() == io::ErrorKind::Interrupted => {}
-        Err(err) if err.kind() == io::ErrorKind::WouldBlock => break,
-        // EOF or a broken socket: the worker is going; its exit will be reported.
-        _ => {
-          self.read_done = true;
-          break;
-        }
-      }
-    }
+    let incoming = self.reader.receive(&self.channel, drain);
     self.update_poll();
     incoming
   }
 
-  fn decode(&mut self, incoming: &mut Vec<Incoming>) {
-    let handle_channel = self.handles.as_raw_fd();
-    // The worker sends a frame's descriptors before the frame, so they are already queued.
-    let fetch = || recv_fds(handle_channel, false).map(descriptors::attach).map_err(|err| err.to_string());
-    loop {
-      match self.decoder.next_message(fetch) {
-        Ok(Some(message)) => incoming.push(Incoming::Message(message)),
-        Ok(None) => return,
-        Err(err) => {
-          incoming.push(Incoming::Corrupt(err.to_string()));
-          self.read_done = true;
-          return;
-        }
-      }
-    }
-  }
-
   /// Reads nothing more (the worker broke the protocol and is being killed).
   pub fn stop_reading(&mut self) {
-    self.read_done = true;
+    self.reader.stop();
     self.update_poll();
   }
 
   /// True once nothing more can be read (EOF, or a corrupt stream).
   pub fn read_done(&self) -> bool {
-    self.read_done
+    self.reader.is_done()
+  }
+
+  /// Messages are buffered past this turn's budget: `receive` again in the next turn, even if
+  /// the socket has nothing new.
+  pub fn is_backlogged(&self) -> bool {
+    self.reader.is_backlogged()
   }
 
   fn update_poll(&mut self) {
     let mut events = 0;
-    if !self.read_done {
+    // A backlogged reader has enough to do without the socket.
+    if !self.reader.is_done() && !self.reader.is_backlogged() {
       events |= READABLE;
     }
     if !self.backlog.is_empty() {
@@ -259,9 +209,30 @@ impl<T> WorkerChannel<T> {
   }
 }
 
+impl<T> FrameChannel for WorkerChannel<T> {
+  fn send(&mut self, message: Encoded, now: bool) -> Sent {
+    WorkerChannel::send(self, message, now)
+  }
+  fn flush(&mut self) -> WriteState {
+    WorkerChannel::flush(self)
+  }
+  fn retire(&mut self) {
+    WorkerChannel::retire(self)
+  }
+  fn receive(&mut self, drain: bool) -> Vec<Incoming> {
+    WorkerChannel::receive(self, drain)
+  }
+  fn stop_reading(&mut self) {
+    WorkerChannel::stop_reading(self)
+  }
+  fn read_done(&self) -> bool {
+    WorkerChannel::read_done(self)
+  }
+}
+
 impl<T> Drop for WorkerChannel<T> {
   fn drop(&mut self) {
-    // libuv is told before the descriptor closes (the socket itself closes with `frames`).
+    // libuv is told before the descriptor closes (the socket itself closes with `channel`).
     if let Some(poll) = self.poll.take() {
       poll.close(());
     }
@@ -269,51 +240,63 @@ impl<T> Drop for WorkerChannel<T> {
 }
 
 /// Frames gathered into one write.
-const GATHER: usize = 64;
+pub(super) const GATHER: usize = 64;
 
-/// Writes the front of the backlog, many frames per system call, up to the first frame that
-/// carries descriptors (they go out first, on the other socket). True when that much is written.
-fn write_gathered(socket: &OwnedFd, backlog: &mut VecDeque<Pending>) -> io::Result<bool> {
-  loop {
-    let mut iov = [IoSlice::new(&[]); GATHER * 2];
-    let mut used = 0;
-    for (i, pending) in backlog.iter().take(GATHER).enumerate() {
-      if i > 0 && !pending.handles.is_empty() {
-        break;
-      }
-      let (head, body) = if pending.written < HEADER_LEN {
-        (&pending.header[pending.written..], &pending.payload[..])
-      } else {
-        (&[][..], &pending.payload[pending.written - HEADER_LEN..])
-      };
-      for part in [head, body] {
-        if !part.is_empty() {
-          iov[used] = IoSlice::new(part);
-          used += 1;
-        }
+/// The unwritten bytes at the front of the backlog, many frames' worth, up to the first frame
+/// that carries descriptors (they go out first, on the other socket); how many parts were used.
+pub(super) fn gather<'a>(backlog: &'a VecDeque<Pending>, iov: &mut [IoSlice<'a>; GATHER * 2]) -> usize {
+  let mut used = 0;
+  for (i, pending) in backlog.iter().take(GATHER).enumerate() {
+    if i > 0 && !pending.handles.is_empty() {
+      break;
+    }
+    let (head, body) = if pending.written < HEADER_LEN {
+      (&pending.header[pending.written..], &pending.payload[..])
+    } else {
+      (&[][..], &pending.payload[pending.written - HEADER_LEN..])
+    };
+    for part in [head, body] {
+      if !part.is_empty() {
+        iov[used] = IoSlice::new(part);
+        used += 1;
       }
     }
+  }
+  used
+}
+
+/// Drops what `written` bytes completed from the front of the backlog.
+pub(super) fn advance(backlog: &mut VecDeque<Pending>, mut written: usize) {
+  while written > 0 {
+    let Some(front) = backlog.front_mut() else { break };
+    let rest = front.len() - front.written;
+    if written < rest {
+      front.written += written;
+      written = 0;
+    } else {
+      written -= rest;
+      backlog.pop_front();
+    }
+  }
+}
+
+/// Writes the front of the backlog, many frames per system call, up to the first frame that
+/// carries descriptors. True when that much is written.
+fn write_gathered(channel: &Channel, backlog: &mut VecDeque<Pending>) -> io::Result<bool> {
+  loop {
+    let mut iov = [IoSlice::new(&[]); GATHER * 2];
+    let used = gather(backlog, &mut iov);
     if used == 0 {
       return Ok(true);
     }
     // A worker that is gone is EPIPE, handled like any other end of the channel.
-    let mut left = match sys::send_gathered(socket, &iov[..used]) {
+    let written = match channel.write_gathered(&iov[..used]) {
       Ok(n) => n,
       Err(err) if err.kind() == io::ErrorKind::Interrupted => continue,
       Err(err) if err.kind() == io::ErrorKind::WouldBlock => return Ok(false),
       Err(err) => return Err(err),
     };
-    while left > 0 {
-      let Some(front) = backlog.front_mut() else { break };
-      let rest = front.len() - front.written;
-      if left < rest {
-        front.written += left;
-        left = 0;
-      } else {
-        left -= rest;
-        backlog.pop_front();
-      }
-    }
+    advance(backlog, written);
     if backlog.front().is_none_or(|p| !p.handles.is_empty()) {
       return Ok(true);
     }
@@ -322,17 +305,19 @@ fn write_gathered(socket: &OwnedFd, backlog: &mut VecDeque<Pending>) -> io::Resu
 
 #[cfg(test)]
 mod tests {
-  use std::os::fd::AsRawFd;
+  use std::io::Read;
+  use std::os::unix::net::UnixStream;
 
   use proptest::prelude::*;
 
   use super::*;
+  use crate::sys::{test_channel, Descriptor};
 
   /// A frame of `len` payload bytes whose every byte tells where it belongs; with descriptors
-  /// (a copy of `socket`) if `handles`.
-  fn frame(n: usize, len: usize, handles: bool, socket: &OwnedFd) -> Pending {
+  /// (a copy of `channel`'s socket) if `handles`.
+  fn frame(n: usize, len: usize, handles: bool, channel: &Channel) -> Pending {
     let handles = match handles {
-      true => descriptors::attach(vec![sys::dup_cloexec(socket.as_raw_fd(), 0).unwrap()]),
+      true => descriptors::attach(vec![Descriptor::copy_of(channel.poll_source()).unwrap()]),
       false => Handles::default(),
     };
     let header = std::array::from_fn(|i| (n * 7 + i) as u8);
@@ -349,11 +334,11 @@ mod tests {
   }
 
   /// Reads what has arrived (nothing may be waiting if `at_most` is 0: then reads it all).
-  fn read(socket: &OwnedFd, got: &mut Vec<u8>, at_most: usize) {
+  fn read(mut socket: &UnixStream, got: &mut Vec<u8>, at_most: usize) {
     loop {
-      let mut chunk = Vec::with_capacity(if at_most == 0 { 1 << 16 } else { at_most });
-      match sys::read_into(socket, &mut chunk) {
-        Ok(n) if n > 0 => got.extend_from_slice(&chunk),
+      let mut chunk = vec![0; if at_most == 0 { 1 << 16 } else { at_most }];
+      match socket.read(&mut chunk) {
+        Ok(n) if n > 0 => got.extend_from_slice(&chunk[..n]),
         Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
         Err(e) if e.kind() == io::ErrorKind::WouldBlock => return,
         other => panic!("the reading end broke: {other:?}"),
@@ -378,10 +363,10 @@ mod tests {
       ),
       chunk in 1usize..50_000,
     ) {
-      let sockets = sys::worker_sockets().unwrap();
-      let (writer, reader) = (&sockets.frames, &sockets.child_ends[0]);
-      sys::set_nonblocking(writer).unwrap();
-      sys::set_nonblocking(reader).unwrap();
+      let (channel, [child_frames, _child_handles]) = test_channel();
+      let (writer, reader) = (&channel, &UnixStream::from(child_frames));
+      writer.set_nonblocking().unwrap();
+      reader.set_nonblocking(true).unwrap();
       let mut backlog: VecDeque<Pending> =
         frames.iter().enumerate().map(|(n, &(len, handles))| frame(n, len, handles, writer)).collect();
       let expected = bytes_of(&backlog);

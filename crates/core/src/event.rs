@@ -8,6 +8,9 @@ use super::exit::ExitStatus;
 use super::failure::Failure;
 
 pub type WorkerId = u64;
+/// Which of its module's methods a call invokes: a number the caller gives each method name
+/// (the payload, which names it, is opaque here). Adaptive dispatch costs calls per method.
+pub type MethodId = u32;
 
 /// What a call asks a worker to do.
 #[derive(Clone, Debug)]
@@ -16,7 +19,7 @@ pub enum Job {
   Load { path: Arc<[u8]> },
   /// Invoke a method of an already loaded module; the payload is opaque to Rust. The handles
   /// (sockets) travel with it.
-  Invoke { payload: Arc<[u8]>, handles: Handles },
+  Invoke { payload: Arc<[u8]>, handles: Handles, method: MethodId },
 }
 
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -42,8 +45,8 @@ pub enum Timer {
   CallTimeout { call: CallId },
   /// A cancelled call had this long to return before its worker is killed.
   CancelGrace { worker: WorkerId, call: CallId },
-  /// A worker asked to leave (its channel closed, or it said it is exiting) had this long to exit:
-  /// it gets SIGTERM.
+  /// A worker asked to leave (its channel closed, or it said it is exiting), or whose channel
+  /// ended, had this long to exit: it gets SIGTERM.
   LeaveGrace { worker: WorkerId },
   /// It had this long after SIGTERM: it gets SIGKILL.
   TermGrace { worker: WorkerId },
@@ -86,6 +89,11 @@ pub enum Event {
   Corrupt {
     worker: WorkerId,
     reason: String,
+  },
+  /// Nothing more can be read from the worker's channel (end of file, or it broke), and the
+  /// process has not been reported exited: it is given the leave grace to exit, then stopped.
+  ChannelEnded {
+    worker: WorkerId,
   },
   /// The process has exited and been reaped; nothing more will come from it.
   Exited {
