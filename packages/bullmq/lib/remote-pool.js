@@ -237,11 +237,14 @@ class RemotePool {
   /** queueTimeout passed and no host has started the call: its job is removed, and it rejects. */
   #queueExpired(call) {
     if (call.settled || call.state === 'running') return
+    // The removal's event (or a poll that finds the job gone) may come before the removal's reply.
+    call.expiring = true
     call.added
       .then(() => this.#queue.remove(call.jobId))
       .then((removed) => {
         // 0: a host has just taken it (it is locked), and the call goes on.
         if (removed === 1) this.#settle(call, { error: errors.queueTimeout(this.#o.queueTimeout) })
+        else call.expiring = false
       })
       .catch((err) => this.#heard(err))
   }
@@ -316,7 +319,8 @@ class RemotePool {
 
   #lost(jobId) {
     const call = this.#calls.get(jobId)
-    if (call !== undefined) this.#settle(call, { error: errors.jobLost(jobId) })
+    if (call === undefined) return
+    this.#settle(call, { error: call.expiring === true ? errors.queueTimeout(this.#o.queueTimeout) : errors.jobLost(jobId) })
   }
 
   #settle(call, outcome, { cancelled = false } = {}) {
