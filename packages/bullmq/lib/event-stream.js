@@ -94,11 +94,30 @@ class EventStream {
       }
       if (this.#closed) return
       this.#failing = false
+      if (reply === null) {
+        await this.#rewindIfReset()
+        continue
+      }
       for (const [id, fields] of reply?.[0]?.[1] ?? []) {
         this.#id = id
         this.#take(id, fields)
       }
     }
+  }
+
+  /**
+   * After a read that found nothing: a stream deleted and made again (or Redis restarted on a
+   * clock behind the last entry's) has ids below the last one read, and a reader waiting after
+   * that id would hear nothing more. Such a stream is read again from its start.
+   */
+  async #rewindIfReset() {
+    let last
+    try {
+      ;[last] = await this.#client.xrevrange(this.#key, '+', '-', 'COUNT', 1)
+    } catch {
+      return // the next read says what failed
+    }
+    if (last !== undefined && compareIds(last[0], this.#id) < 0) this.#id = '0-0'
   }
 
   #take(id, fields) {
@@ -126,9 +145,19 @@ class EventStream {
   }
 }
 
+/** Compares two stream entry ids ("ms-seq"): negative, zero or positive. */
+function compareIds(a, b) {
+  const [am, as] = a.split('-').map(BigInt)
+  const [bm, bs] = b.split('-').map(BigInt)
+  return am === bm ? Number(as - bs) : am < bm ? -1 : 1
+}
+
 /** A connection for a reader: a duplicate of `client` (BullMQ's own), which blocks without retry limit. */
 function readerClient(client) {
-  return client.duplicate({ maxRetriesPerRequest: null, enableOfflineQueue: true })
+  const reader = client.duplicate({ maxRetriesPerRequest: null, enableOfflineQueue: true })
+  // Its failed reads go to onError; without a listener, ioredis prints each failed reconnection.
+  reader.on('error', () => {})
+  return reader
 }
 
 module.exports = { EventStream, parseEntry, readerClient }

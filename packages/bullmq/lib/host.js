@@ -27,6 +27,10 @@ class Host {
   #modules = new Map()
   #worker
   #events = null
+  #loaded
+  /** The worker's Redis client, once reached. */
+  #client = null
+  #closed = false
   #closing = null
 
   constructor(options) {
@@ -44,10 +48,14 @@ class Host {
       maxStalledCount: o.runs - 1,
     })
     this.#worker.on('error', (err) => o.onError(err))
-    this.ready = this.#load(allowed).then(async () => {
+    this.#loaded = this.#load(allowed)
+    this.ready = this.#loaded.then(async () => {
       await this.#listen()
-      this.#worker.run().catch((err) => o.onError(err))
+      if (!this.#closed) this.#worker.run().catch((err) => o.onError(err))
     })
+    // A host whose start fails (its queue's keys written over) is told through onError too: a
+    // caller that never looks at `ready` must not be ended by an unhandled rejection.
+    this.ready.catch((err) => o.onError(err))
   }
 
   /** Entries of the queue's event stream read past because they were not events. */
@@ -58,8 +66,10 @@ class Host {
   /** Listens for the cancel events parents publish, from the end of the stream on. */
   async #listen() {
     const client = await this.#worker.getBackend().client
+    this.#client = client
     const key = this.#worker.keys.events
     const [last] = await client.xrevrange(key, '+', '-', 'COUNT', 1)
+    if (this.#closed) return
     this.#events = new EventStream(readerClient(client), key, last ? last[0] : '0-0', {
       wanted: [CANCEL_EVENT],
       onEvent: ({ jobId }) => this.#worker.cancelJob(jobId, 'cancelled by the caller'),
@@ -189,8 +199,11 @@ class Host {
   /** Stops taking jobs, lets the running ones finish, then closes the local pool. */
   close() {
     this.#closing ??= (async () => {
-      await this.ready
-      await this.#worker.close()
+      this.#closed = true
+      // Not `ready`: it waits for Redis, which may never be reached (the worker's close ends its connections).
+      await this.#loaded
+      // Without Redis, BullMQ's close waits for it to quit its connections: they are ended instead.
+      await this.#worker.close(this.#client !== null && this.#client.status !== 'ready')
       this.#events?.close()
       await this.#pool.close()
     })()

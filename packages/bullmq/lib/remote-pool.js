@@ -24,6 +24,8 @@ const errors = require('./errors')
 
 /** Ms the event reader stays open after the last pending call settles (calls one after another keep it). */
 const LINGER = 250
+/** Longest delay a timer takes: Node fires a longer one after 1 ms. */
+const MAX_TIMER = 2 ** 31 - 1
 
 class RemotePool {
   #o
@@ -207,9 +209,7 @@ class RemotePool {
         },
         (err) => this.#settle(call, { error: errors.queueError(err) }),
       )
-      if (kind === 'call' && this.#o.queueTimeout !== Infinity) {
-        call.queueTimer = setTimeout(() => this.#queueExpired(call), this.#o.queueTimeout)
-      }
+      if (kind === 'call' && this.#o.queueTimeout !== Infinity) this.#armQueueTimer(call, this.#o.queueTimeout)
       if (token !== undefined) call.stop = watch(token, () => this.#cancel(call, cancelError(token)))
     })
   }
@@ -219,18 +219,32 @@ class RemotePool {
     return new Promise((resolve, reject) => {
       const follower = { resolve, reject, stop: null }
       pending.followers.push(follower)
-      if (token !== undefined) follower.stop = watch(token, () => reject(cancelError(token)))
+      if (token === undefined) return
+      // Dropped when it cancels: the first call may wait for ever, and its followers must not pile up.
+      follower.stop = watch(token, () => {
+        pending.followers.splice(pending.followers.indexOf(follower), 1)
+        reject(cancelError(token))
+      })
     })
+  }
+
+  /** The call's queue deadline `ms` from now, in timer-sized steps (a queueTimeout may be longer than a timer takes). */
+  #armQueueTimer(call, ms) {
+    const step = Math.min(ms, MAX_TIMER)
+    call.queueTimer = setTimeout(() => (ms > step ? this.#armQueueTimer(call, ms - step) : this.#queueExpired(call)), step)
   }
 
   /** queueTimeout passed and no host has started the call: its job is removed, and it rejects. */
   #queueExpired(call) {
     if (call.settled || call.state === 'running') return
+    // The removal's event (or a poll that finds the job gone) may come before the removal's reply.
+    call.expiring = true
     call.added
       .then(() => this.#queue.remove(call.jobId))
       .then((removed) => {
         // 0: a host has just taken it (it is locked), and the call goes on.
         if (removed === 1) this.#settle(call, { error: errors.queueTimeout(this.#o.queueTimeout) })
+        else call.expiring = false
       })
       .catch((err) => this.#heard(err))
   }
@@ -305,7 +319,8 @@ class RemotePool {
 
   #lost(jobId) {
     const call = this.#calls.get(jobId)
-    if (call !== undefined) this.#settle(call, { error: errors.jobLost(jobId) })
+    if (call === undefined) return
+    this.#settle(call, { error: call.expiring === true ? errors.queueTimeout(this.#o.queueTimeout) : errors.jobLost(jobId) })
   }
 
   #settle(call, outcome, { cancelled = false } = {}) {
@@ -425,14 +440,16 @@ class RemotePool {
     if (force) for (const call of [...this.#calls.values()]) this.#cancel(call, errors.poolClosed())
     const drained = this.#calls.size === 0 ? Promise.resolve() : new Promise((resolve) => (this.#drained = resolve))
     this.#closing = drained.then(async () => {
-      await Promise.all(this.#telling)
+      // A Redis never reached holds the jobs' adds, and so the cancels after them, for ever.
+      const reached = this.#started && this.#connections.up
+      if (reached) await Promise.all(this.#telling)
       clearTimeout(this.#outage)
       clearTimeout(this.#linger)
       this.#closeEvents()
       const parts = [this.#queue, this.#producer].filter((part) => part !== null)
       // BullMQ's close and disconnect first wait for Redis to be ready; without Redis, the
       // connections are ended under them.
-      if (!this.#connections.up) {
+      if (!reached) {
         this.#connections.end()
         for (const part of parts) part.close().catch(() => {})
         return

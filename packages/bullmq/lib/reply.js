@@ -105,7 +105,10 @@ function readLoadReply(reply, max) {
  * as it is, several as the async iterable a local pool would give.
  */
 function chunkAnswer(parts) {
-  if (!Array.isArray(parts)) return parts
+  // A host is not trusted: anything but a list of byte strings fails the chunk with a code.
+  if (!Array.isArray(parts) || parts.length === 0 || !parts.every((part) => part instanceof Uint8Array)) {
+    throw badReply('a map chunk was answered with something other than its parts')
+  }
   if (parts.length === 1) return parts[0]
   return (async function* () {
     yield* parts
