@@ -166,8 +166,14 @@ class Pool {
     try {
       handles = takeHandles(args, options.keepOpen)
       const traceparent = trace === undefined ? options.traceparent : trace.traceparent
-      payload = wire.encodeCall(method, handles === null ? args : handles.values, traceparent)
-      const size = typeof payload === 'string' ? byteLength(payload, this.#maxMessageSize) : payload.length
+      const values = handles === null ? args : handles.values
+      payload = wire.encodeCall(method, values, traceparent)
+      let size = payloadSize(payload, this.#maxMessageSize)
+      if (size > this.#maxMessageSize && traceparent !== undefined) {
+        // A traceparent costs the trace, never the call: arguments that fit without one go untraced.
+        payload = wire.encodeCall(method, values, undefined)
+        size = payloadSize(payload, this.#maxMessageSize)
+      }
       if (size > this.#maxMessageSize) throw makeError('ERR_INVOKE_MESSAGE_TOO_LARGE', 'arguments', size, this.#maxMessageSize)
     } catch (err) {
       return Promise.reject(err)
@@ -292,6 +298,11 @@ class Pool {
     this.#closeDone = true
     this.#markClosed()
   }
+}
+
+/** An encoded call's size in bytes, as `maxMessageSize` counts it. */
+function payloadSize(payload, limit) {
+  return typeof payload === 'string' ? byteLength(payload, limit) : payload.length
 }
 
 /** The UTF-8 size of `text`, counted only when it could be over `limit` (3 bytes per unit at most). */
