@@ -219,12 +219,13 @@ class Pool {
     return new Promise((resolve, reject) => {
       let id = 0
       let settled = false
-      let stream = null
       let stopListening
       try {
         stopListening = onCancel(token, () => {
-          // A streamed result keeps listening: cancelling ends the stream, whenever it comes.
-          if (stream !== null) return stream.abort(cancelError(token))
+          // A streamed result keeps listening: cancelling ends the stream, whenever it comes. It
+          // is found through the pending call, which holds it weakly (./calls.js).
+          const stream = id === 0 ? undefined : this.#calls.get(id)?.stream
+          if (stream !== undefined) return stream.abort(cancelError(token))
           if (settled) return
           settled = true
           if (id !== 0) this.#calls.abandon(id)
@@ -255,7 +256,6 @@ class Pool {
             trace,
             resolve: (value) => {
               if (!(value instanceof WorkerStream)) return finish(resolve)(value)
-              stream = value
               resolve(value)
             },
             reject: finish(reject),

@@ -115,8 +115,15 @@ function finish(pool, id, kind, bytes, start, end, extra, lent) {
 
 function startStream(pool, id) {
   const call = pool.calls.get(id)
-  if (call !== undefined) call.resolve(pool.calls.openStream(id, call))
+  if (call === undefined) return
+  const { resolve } = call
+  // From here on the stream settles the call; the pending call must not hold the stream through
+  // its promise, so that a stream its caller dropped can be collected (./calls.js).
+  call.resolve = call.reject = ignore
+  resolve(pool.calls.openStream(id, call))
 }
+
+function ignore() {}
 
 function deliverItem(pool, id, kind, bytes, start, end, extra, lent) {
   const call = pool.calls.get(id)
