@@ -406,7 +406,9 @@ function fatal(error) {
   dying = true
   const [only] = running.size === 1 ? running : []
   const flow = callOfSignal.get(globalThis[CALL_CONTEXT]?.getStore())
-  const culprit = flow !== undefined && running.has(flow) ? flow : only
+  // A call whose flow it came from is the culprit, or none if it has answered already: never the
+  // call that happens to be running then, which did nothing wrong.
+  const culprit = flow === undefined ? only : running.has(flow) ? flow : undefined
   writer.sendLast(Kind.Fatal, culprit ?? 0, 0, encodeThrownWithin(error), () => process.exit(70))
   setTimeout(() => process.exit(70), 1000).unref()
 }
