@@ -148,10 +148,13 @@ class Pool {
   }
 
   /** Loads a module by resolved path; resolves to its id and exported function names. */
-  [loadModule](resolvedPath, { noRetry }) {
+  [loadModule](resolvedPath, options) {
+    const misuse = loadMisuse(resolvedPath, options)
+    if (misuse !== null) return Promise.reject(misuse)
+    const { noRetry } = options
     if (this.#closing !== null) return Promise.reject(makeError('ERR_INVOKE_POOL_CLOSED'))
     const id = this.#nextId()
-    this.#native.load(id, resolvedPath, noRetry)
+    this.#native.load(id, resolvedPath, noRetry === true)
     return this.#calls.track(id).then((names) => ({ id, names }))
   }
 
@@ -161,6 +164,8 @@ class Pool {
    * the call, and where and how the call ran is filled in before it settles.
    */
   [callMethod](moduleId, method, args, options, trace) {
+    const misuse = callMisuse(moduleId, method, args, options, trace)
+    if (misuse !== null) return Promise.reject(misuse)
     if (this.#closing !== null) return Promise.reject(makeError('ERR_INVOKE_POOL_CLOSED'))
     let payload, handles
     try {
@@ -298,6 +303,30 @@ class Pool {
     this.#closeDone = true
     this.#markClosed()
   }
+}
+
+// The pool interface is public (an adapter may wrap a pool and call it directly): what no proxy
+// passes is refused with a code, as a rejection, before it reaches the native pool or a worker.
+const isObject = (value) => value !== null && typeof value === 'object'
+const isId = (id) => Number.isInteger(id) && id > 0 && id <= 0xffffffff
+const misuse = (what) => makeError('ERR_INVALID_ARG_TYPE', 'pool[invoke.callMethod]', what)
+
+function callMisuse(moduleId, method, args, options, trace) {
+  if (!isId(moduleId)) return misuse('the module id must be one invoke.loadModule gave')
+  if (typeof method !== 'string') return misuse('the method must be a string')
+  if (!Array.isArray(args)) return misuse('the arguments must be an array')
+  if (!isObject(options)) return misuse('the options must be an object')
+  if (trace !== undefined && !isObject(trace)) return misuse('the trace must be an object')
+  return null
+}
+
+function loadMisuse(resolvedPath, options) {
+  const where = 'pool[invoke.loadModule]'
+  if (typeof resolvedPath !== 'string') return makeError('ERR_INVALID_ARG_TYPE', where, 'the path must be a string')
+  if (!isObject(options)) return makeError('ERR_INVALID_ARG_TYPE', where, 'the options must be an object')
+  const { noRetry } = options
+  if (noRetry !== undefined && typeof noRetry !== 'boolean') return makeError('ERR_INVALID_ARG_TYPE', where, 'noRetry must be a boolean')
+  return null
 }
 
 /** An encoded call's size in bytes, as `maxMessageSize` counts it. */

@@ -5,6 +5,7 @@
 
 const { performance } = require('node:perf_hooks')
 const wire = require('../wire')
+const { makeError } = require('../errors')
 
 /** The method name a chunk call carries; an export of that name is shadowed (none has a NUL in it by accident). */
 const CHUNK_METHOD = '\0invoke-parallel.map'
@@ -18,7 +19,7 @@ const CHUNK_METHOD = '\0invoke-parallel.map'
  */
 function runChunk(methods, name, items) {
   const target = methods.get(name)
-  if (target === undefined) throw new TypeError(`${name} is not an exported function`)
+  if (target === undefined) throw notExported(name)
   const started = performance.now()
   // Filled by push, in order, so that it never has a hole: V8 writes an array with holes as a
   // sparse one, key by key, twice the bytes and several times slower to write and to read back.
@@ -92,4 +93,9 @@ function chunkTarget(methods) {
   return { fn: (name, items) => runChunk(methods, name, items), self: undefined }
 }
 
-module.exports = { CHUNK_METHOD, chunkTarget }
+/** A call (or a chunk) naming a method its module does not export: only a pool interface used by hand can. */
+function notExported(name) {
+  return makeError('ERR_INVALID_ARG_VALUE', 'invoke-parallel', `${String(name)} is not an exported function`)
+}
+
+module.exports = { CHUNK_METHOD, chunkTarget, notExported }

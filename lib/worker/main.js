@@ -10,7 +10,7 @@ const { FrameReader, FrameWriter, EMPTY } = require('../frame')
 const wire = require('../wire')
 const { makeError } = require('../errors')
 const { isHandle, takeHandles, releaseHandles, restoreHandles, kTransfer } = require('../handles')
-const { CHUNK_METHOD, chunkTarget } = require('./chunk')
+const { CHUNK_METHOD, chunkTarget, notExported } = require('./chunk')
 const { recordIdentity } = require('./identity')
 const { PaceReporter } = require('./pace')
 const { ReadBuffer } = require('./read-buffer')
@@ -188,14 +188,14 @@ function run({ call, module, payload }, entry, fds) {
   running.add(call)
   pace.started(call)
   writer.begin()
-  if (entry === undefined) return reject(call, new Error(`invoke-parallel: module ${module} was never loaded here`))
+  if (entry === undefined) return reject(call, makeError('ERR_INVALID_ARG_VALUE', 'invoke-parallel', `module ${module} was never loaded here`))
   if (entry.error) return reject(call, entry.error)
   let method, args, traceparent, result
   try {
     ;[method, args, traceparent] = wire.decode(payload)
     if (fds !== undefined) restoreHandles(args, fds)
     const target = method === CHUNK_METHOD ? chunkTarget(entry.methods) : entry.methods.get(method)
-    if (target === undefined) throw new TypeError(`${method} is not an exported function`)
+    if (target === undefined) throw notExported(method)
     // Only once a module has asked for its calls' signals (by loading worker.js) does a call get one.
     const context = globalThis[CALL_CONTEXT]
     let signal
