@@ -433,6 +433,8 @@ proptest! {
     // worker holds (the longest again, at worst): never a batch sized by the cheap call.
     prop_assert!(busiest <= total / 2 + 2 * longest + BUDGET_US, "busy {:?} (longest {})", busy, longest);
   }
+}
+
 #[test]
 fn a_started_stream_frees_its_place_at_once() {
   // Streams paced by their reader: the worker's generators wait for credit, its thread is idle,
