@@ -3,6 +3,7 @@
 // synchronously, while they await, and when each reply leaves.
 
 const test = require('ava')
+const { scaled } = require('./helpers/time')
 const fs = require('node:fs')
 const path = require('node:path')
 const invoke = require('..')
@@ -20,7 +21,7 @@ for (const [dispatch, running] of [
   ['eager', 40],
 ]) {
   test(`bulk synchronous calls, dispatch '${dispatch}': the workers hold ${running} of 40`, async (t) => {
-    t.timeout(60000)
+    t.timeout(scaled(60000))
     const pool = freshPool(t, { limit: 2, minimum: 2, dispatch })
     const mod = await invoke.require(fixture, { pool })
     const dir = scratchDir(t, 'dispatch')
@@ -41,7 +42,7 @@ for (const [dispatch, running] of [
 test('the reply of a call that took a while leaves before the next call has run', async (t) => {
   // With replies held to the end of the worker's turn, the first answer would wait for the
   // second call, which waits for the first answer.
-  t.timeout(60000)
+  t.timeout(scaled(60000))
   const pool = freshPool(t, { limit: 1, minimum: 1 })
   const mod = await invoke.require(fixture, { pool })
   const dir = scratchDir(t, 'reply')
@@ -53,8 +54,13 @@ test('the reply of a call that took a while leaves before the next call has run'
   t.is(await second, pid)
 })
 
+<<<<<<< HEAD
 test('200 calls that await: 32 on each worker at first, the rest once those come back', async (t) => {
   t.timeout(60000)
+=======
+test('200 calls that await all run at once on two workers', async (t) => {
+  t.timeout(scaled(60000))
+>>>>>>> release
   const pool = freshPool(t, { limit: 2, minimum: 2 })
   const mod = await invoke.require(fixture, { pool })
   const dir = scratchDir(t, 'awaits')
@@ -109,7 +115,7 @@ test('dispatch accepts only its two names', (t) => {
 })
 
 test('async calls that compute in their continuations run one after another, not interleaved', async (t) => {
-  t.timeout(60000)
+  t.timeout(scaled(60000))
   const pool = freshPool(t, { limit: 1, minimum: 1 })
   const mod = await invoke.require(fixture, { pool })
   // The worker learns from a first such call that its calls compute after they await.

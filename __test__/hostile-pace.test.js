@@ -6,6 +6,7 @@
 const test = require('ava')
 const fs = require('node:fs')
 const path = require('node:path')
+const { scaled } = require('./helpers/time')
 const invoke = require('..')
 const { FrameKind: Kind } = require('../lib/protocol')
 const { watchedPool, scratchDir } = require('./helpers/pools')
@@ -51,7 +52,7 @@ const impossible = [
 ]
 for (const [what, frames, message] of impossible) {
   test.serial(`${what} gets the worker killed; the other calls settle`, async (t) => {
-    t.timeout(60000)
+    t.timeout(scaled(60000))
     const { pool, mod, errors } = await setup(t)
     const honest = checkHonest(t, mod)
     await t.throwsAsync(mod.lie({ frames }), { instanceOf: invoke.Retry })
@@ -63,7 +64,7 @@ for (const [what, frames, message] of impossible) {
 }
 
 test.serial('a worker that floods idle reports and says its calls await is kept, and every call settles', async (t) => {
-  t.timeout(60000)
+  t.timeout(scaled(60000))
   // 20,000 reports of an idle loop with each of its calls, each call said to await before it
   // answers: false, but nothing it said is impossible, so the worker is kept; what it gains is
   // calls sent ahead, bounded as eager dispatch bounds them.
@@ -79,7 +80,7 @@ test.serial('a worker that floods idle reports and says its calls await is kept,
 })
 
 test.serial('a worker that says calls it was never given await is killed at the first; the other calls settle', async (t) => {
-  t.timeout(60000)
+  t.timeout(scaled(60000))
   const { pool, mod, errors } = await setup(t)
   const honest = checkHonest(t, mod)
   await t.throwsAsync(mod.lie({ frames: [{ kind: Kind.Awaiting, offset: 12345, module: 0, payload: [] }] }), {
@@ -92,7 +93,7 @@ test.serial('a worker that says calls it was never given await is killed at the 
 })
 
 test.serial('a worker that reports its pace while it holds no call, with no news, is killed', async (t) => {
-  t.timeout(60000)
+  t.timeout(scaled(60000))
   const { pool, mod, errors } = await setup(t, { limit: 1, minimum: 1 })
   t.is(await mod.paceAfterAnswer(5000), 'answered')
   await waitFor(() => broke(errors) !== undefined, 30000, 'the idle reports to cost the worker')
@@ -107,7 +108,7 @@ const floods = [
 ]
 for (const [what, kind] of floods) {
   test.serial(`a worker flooding ${what}: the parent survives and the honest calls on the other worker settle`, async (t) => {
-    t.timeout(120000)
+    t.timeout(scaled(120000))
     const dir = scratchDir(t, 'flood')
     const stop = path.join(dir, 'stop')
     // maxPerChild 1: the flooder's call holds its worker, so the honest calls go to the other one.
