@@ -118,8 +118,10 @@ function startStream(pool, id) {
   if (call === undefined) return
   const { resolve } = call
   // From here on the stream settles the call; the pending call must not hold the stream through
-  // its promise, so that a stream its caller dropped can be collected (./calls.js).
+  // its promise, nor through its trace message (whose `result` it becomes: a streamed call's
+  // trace ends as it starts), so that a stream its caller dropped can be collected (./calls.js).
   call.resolve = call.reject = ignore
+  call.trace = undefined
   resolve(pool.calls.openStream(id, call))
 }
 
