@@ -105,7 +105,11 @@ class Pool {
    * `force`: pending calls reject and the workers get SIGTERM, then SIGKILL after a grace.
    * Resolves once every worker has exited.
    */
-  close({ force = false } = {}) {
+  close(options = {}) {
+    if (options === null || typeof options !== 'object') {
+      return Promise.reject(makeError('ERR_INVALID_ARG_TYPE', 'pool.close', 'the options must be an object'))
+    }
+    const { force = false } = options
     if (typeof force !== 'boolean') return Promise.reject(makeError('ERR_INVALID_ARG_TYPE', 'pool.close', 'force must be a boolean'))
     if (this.#closing === null) {
       this.#closing = new Promise((resolve) => {
