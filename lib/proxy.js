@@ -2,9 +2,9 @@
 // Module proxies: frozen functions (no ES Proxy) whose own properties are the module's exported
 // functions. Calling the proxy itself with options gives a proxy bound to those call options.
 
-const { makeError } = require('./errors')
 const { callOptions } = require('./options')
 const { callMethod } = require('./pool-interface')
+const { makeError } = require('./errors')
 const { callChannel, tracedCall } = require('./tracing')
 
 // A proxy must stay awaitable: a `then` export would turn it into a thenable.
@@ -40,7 +40,9 @@ function createModuleProxy(pool, moduleId, names, bound, { isolated = false, mod
 function closeIsolated(proxy, options) {
   const pool = isolatedPools.get(proxy)
   if (pool === undefined) {
-    return Promise.reject(makeError('ERR_INVALID_ARG_TYPE', 'invoke.close', 'not the proxy of an isolated module (close its pool instead)'))
+    return Promise.reject(
+      makeError('ERR_INVALID_ARG_VALUE', 'invoke.close', 'not the proxy of an isolated module (close its pool instead)'),
+    )
   }
   return pool.close(options)
 }
