@@ -54,13 +54,8 @@ test('the reply of a call that took a while leaves before the next call has run'
   t.is(await second, pid)
 })
 
-<<<<<<< HEAD
 test('200 calls that await: 32 on each worker at first, the rest once those come back', async (t) => {
-  t.timeout(60000)
-=======
-test('200 calls that await all run at once on two workers', async (t) => {
   t.timeout(scaled(60000))
->>>>>>> release
   const pool = freshPool(t, { limit: 2, minimum: 2 })
   const mod = await invoke.require(fixture, { pool })
   const dir = scratchDir(t, 'awaits')
