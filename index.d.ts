@@ -248,11 +248,17 @@ export type ModuleMethods<M> = {
     : never
 }
 
+/** A module that is one function (`module.exports = fn`, `export =`): the function is the method `default`. */
+export type DefaultMethod<M> = M extends (...args: infer A) => infer R
+  ? { readonly default: (...args: A) => Promise<CallResult<R>> }
+  : unknown
+
 /** What `invoke.require` resolves to: the methods, and a call that binds call options. */
-export type ModuleProxy<M> = ModuleMethods<M> & ((options: CallOptions) => ModuleProxy<M>)
+export type ModuleProxy<M> = ModuleMethods<M> & DefaultMethod<M> & ((options: CallOptions) => ModuleProxy<M>)
 
 /** An isolated module's proxy; disposing it (or `invoke.close(proxy)`) ends its pool. */
 export type IsolatedModuleProxy<M> = ModuleMethods<M> &
+  DefaultMethod<M> &
   ((options: CallOptions) => IsolatedModuleProxy<M>) & { [Symbol.asyncDispose](): Promise<void> }
 
 /**

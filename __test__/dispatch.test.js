@@ -71,7 +71,7 @@ test('200 calls that await: 32 on each worker at first, the rest once those come
 })
 
 test('a worker whose calls do not come back is not handed more: 32 of 200, the other worker does the rest', async (t) => {
-  t.timeout(120000)
+  t.timeout(scaled(120000))
   // maxPerChild 0: on slot 1 the calls await until released (its loop idle), on slot 2 they compute 5 ms.
   const pool = freshPool(t, { limit: 2, minimum: 2, maxPerChild: 0 })
   const mod = await invoke.require(fixture, { pool })
@@ -86,7 +86,7 @@ test('a worker whose calls do not come back is not handed more: 32 of 200, the o
 })
 
 test('cheap calls do not size a batch of expensive ones: a method never measured goes two at a time', async (t) => {
-  t.timeout(60000)
+  t.timeout(scaled(60000))
   const pool = freshPool(t, { limit: 2, minimum: 2 })
   const mod = await invoke.require(fixture, { pool })
   // Measured cheap on both workers (their allowance grows), as `readConfig` before `loadFile`.

@@ -6,6 +6,7 @@
 
 const fs = require('node:fs')
 const path = require('node:path')
+const { packageDir } = require('./package-dir')
 
 const { SUPPORTED, currentTarget } = require('./platform')
 
@@ -25,7 +26,7 @@ function loadBinary() {
   const override = process.env.NAPI_RS_NATIVE_LIBRARY_PATH
   if (override) return require(path.resolve(override))
   const target = currentTarget()
-  const sourceBuild = path.join(__dirname, '..', `${NAME}.${target.key}.node`)
+  const sourceBuild = path.join(packageDir, `${NAME}.${target.key}.node`)
   if (fs.existsSync(sourceBuild)) return require(sourceBuild)
 
   const supported = `Prebuilt binaries: ${SUPPORTED.join(', ')} (Linux glibc >= 2.17).`
@@ -40,7 +41,7 @@ function loadBinary() {
   const expected = require('../package.json').version
   let file
   try {
-    file = require.resolve(platformPackage)
+    file = require.resolve(platformPackage, { paths: [packageDir] })
   } catch (cause) {
     throw noBinaryError(
       'ERR_INVOKE_BINARY_MISSING',
@@ -53,7 +54,7 @@ function loadBinary() {
     )
   }
   // The addon and this JS speak an internal interface that changes between versions.
-  const { version } = require(`${platformPackage}/package.json`)
+  const { version } = require(require.resolve(`${platformPackage}/package.json`, { paths: [packageDir] }))
   if (version !== expected) {
     throw noBinaryError(
       'ERR_INVOKE_BINARY_VERSION',

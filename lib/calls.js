@@ -4,6 +4,7 @@
 // when its work is done.
 
 const { WorkerStream } = require('./stream')
+const { microtask } = require('./microtask')
 
 // Pools with calls pending stay reachable here: a caller awaiting a result may hold nothing else.
 // An idle pool nobody references is collected, and its workers exit with it.
@@ -113,6 +114,11 @@ class Calls {
     return stream
   }
 
+  /** Whether the pool holds the event loop open. */
+  get holding() {
+    return this.#holding
+  }
+
   hold() {
     if (!this.#holding) {
       this.#holding = true
@@ -129,7 +135,7 @@ class Calls {
   releaseSoon() {
     if (!this.#holding || this.#releaseQueued) return
     this.#releaseQueued = true
-    queueMicrotask(this.#releaseQueuedNow)
+    microtask(this.#releaseQueuedNow)
   }
 
   #releaseQueuedNow = () => {

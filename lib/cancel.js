@@ -3,8 +3,10 @@
 // or an AbortSignal, all behind the same two questions: is it cancelled now, and tell me when.
 
 const { makeError, makeErrorWithCause } = require('./errors')
+const { microtask } = require('./microtask')
 
-const kCancelled = Symbol('invoke-parallel.cancelled')
+// Registered, so a token made by another copy of this package (another jest test file) still counts.
+const kCancelled = Symbol.for('invoke-parallel.cancelled')
 
 /**
  * Token -> `{fired, callbacks}`. A token is watched once, however many calls share it: a Promise's
@@ -78,7 +80,7 @@ function isCancelled(token) {
 function onCancel(token, fn) {
   let watch = watches.get(token)
   if (watch?.fired) {
-    queueMicrotask(fn)
+    microtask(fn)
     return () => {}
   }
   if (watch === undefined) {
@@ -125,7 +127,7 @@ function subscribe(token, watch) {
  * submitting after it means a token cancelled before the work never lets it reach a worker.
  */
 function submitUnlessCancelled(isDone, submit) {
-  queueMicrotask(() => {
+  microtask(() => {
     if (!isDone()) submit()
   })
 }

@@ -4,14 +4,24 @@
 
 const fs = require('node:fs')
 const net = require('node:net')
+const { makeError } = require('./errors')
 
 const PLACEHOLDER = '\u0000invoke-parallel:handle'
-const kTransfer = Symbol('invoke-parallel.transfer')
+// Registered, so `set()` from another copy of this package still counts.
+const kTransfer = Symbol.for('invoke-parallel.transfer')
 
 /** Worker side: `return invoke.set(socket, {keepOpen})` to choose whether the worker keeps a copy. */
-function set(handle, { keepOpen = false } = {}) {
-  if (!isHandle(handle)) throw new TypeError('invoke.set: expected a net.Socket or net.Server')
-  return { [kTransfer]: true, handle, keepOpen: keepOpen === true }
+function set(handle, options) {
+  if (!isHandle(handle)) throw makeError('ERR_INVALID_ARG_TYPE', 'invoke.set', 'the handle must be a net.Socket or net.Server')
+  if (options !== undefined && (options === null || typeof options !== 'object')) {
+    throw makeError('ERR_INVALID_ARG_TYPE', 'invoke.set', 'options must be an object')
+  }
+  for (const key of Object.keys(options ?? {})) {
+    if (key !== 'keepOpen') throw makeError('ERR_INVALID_ARG_VALUE', 'invoke.set', `unknown option "${key}"`)
+  }
+  const keepOpen = options?.keepOpen ?? false
+  if (typeof keepOpen !== 'boolean') throw makeError('ERR_INVALID_ARG_TYPE', 'invoke.set', 'keepOpen must be a boolean')
+  return { [kTransfer]: true, handle, keepOpen }
 }
 
 function isHandle(value) {
@@ -59,14 +69,14 @@ function describe(handle) {
   if (handle instanceof net.Server) {
     const fd = handle._handle?.fd
     if (!handle.listening || typeof fd !== 'number' || fd < 0) {
-      throw new TypeError('invoke-parallel: a net.Server can be sent only while it is listening')
+      throw makeError('ERR_INVALID_ARG_VALUE', 'invoke-parallel', 'a net.Server can be sent only while it is listening')
     }
     return { type: 'server', fd, head: undefined }
   }
-  if (handle.destroyed) throw new TypeError('invoke-parallel: cannot send a socket that has been destroyed')
+  if (handle.destroyed) throw makeError('ERR_INVALID_ARG_VALUE', 'invoke-parallel', 'cannot send a socket that has been destroyed')
   const fd = handle._handle?.fd
   if (handle.connecting || typeof fd !== 'number' || fd < 0) {
-    throw new TypeError('invoke-parallel: cannot send a socket that is not connected yet')
+    throw makeError('ERR_INVALID_ARG_VALUE', 'invoke-parallel', 'cannot send a socket that is not connected yet')
   }
   // Bytes this process already read (a server without pauseOnConnect starts reading at once)
   // travel along and are put back in front of the stream on the other side.
@@ -101,7 +111,7 @@ function restoreHandles(values, fds) {
       const { slot } = placeholder
       const fd = fds[slot]
       if (!Number.isInteger(slot) || fd === undefined || used.has(slot)) {
-        throw new Error('invoke-parallel: a handle went missing in transfer')
+        throw makeError('ERR_INVOKE_BAD_HANDLE', 'a handle went missing in transfer')
       }
       const handle = revive(placeholder[PLACEHOLDER], fd, placeholder.head)
       used.add(slot)
@@ -136,19 +146,19 @@ function revive(type, fd, head) {
     // Listening on a descriptor that is not a listening socket fails later, as an 'error' event
     // with nobody there to handle it: refuse it now instead.
     if (!require('./native').isListeningSocket(fd)) {
-      throw new TypeError('invoke-parallel: a server handle arrived that is not a listening socket')
+      throw makeError('ERR_INVOKE_BAD_HANDLE', 'a server handle arrived that is not a listening socket')
     }
     const server = net.createServer()
     server.listen({ fd })
     return server
   }
-  if (type !== 'socket') throw new TypeError(`invoke-parallel: a handle of unknown type ${String(type)} arrived`)
+  if (type !== 'socket') throw makeError('ERR_INVOKE_BAD_HANDLE', `a handle of unknown type ${String(type)} arrived`)
   // Throws for a descriptor that cannot be a stream (a regular file, say) before taking it over.
   const socket = new net.Socket({ fd, readable: true, writable: true })
   if (head !== undefined) {
     if (!Buffer.isBuffer(head) && !(head instanceof Uint8Array)) {
       socket.destroy()
-      throw new TypeError('invoke-parallel: a socket handle arrived with bytes that are not a buffer')
+      throw makeError('ERR_INVOKE_BAD_HANDLE', 'a socket handle arrived with bytes that are not a buffer')
     }
     socket.unshift(head)
   }

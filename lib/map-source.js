@@ -2,13 +2,15 @@
 // invoke.map's items, read a chunk at a time and only when a chunk is wanted: an array, any
 // iterable, or an async iterable (a Node readable stream in object mode is one).
 
+const { makeError } = require('./errors')
+
 /** Throws a TypeError unless `items` is something map can read. */
 function checkItems(items) {
   const readable =
     items !== null &&
     (typeof items === 'object' || typeof items === 'function' || typeof items === 'string') &&
     (typeof items[Symbol.asyncIterator] === 'function' || typeof items[Symbol.iterator] === 'function')
-  if (!readable) throw new TypeError('invoke.map: items must be an iterable, an async iterable or a readable stream')
+  if (!readable) throw makeError('ERR_INVALID_ARG_TYPE', 'invoke.map', 'items must be an iterable, an async iterable or a readable stream')
 }
 
 /**

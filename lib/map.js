@@ -15,11 +15,12 @@ const { mapOptions } = require('./map-options')
 const { checkItems, itemReader } = require('./map-source')
 const { chunkSizer } = require('./map-chunk-size')
 const { MapResults } = require('./map-results')
+const { makeError } = require('./errors')
 
 /** Throws a TypeError for a bad argument; everything else rejects the iteration. */
 function map(method, items, options) {
   const target = methodTargets.get(method)
-  if (target === undefined) throw new TypeError('invoke.map: method must be a method of a module proxy')
+  if (target === undefined) throw makeError('ERR_INVALID_ARG_TYPE', 'invoke.map', 'method must be a method of a module proxy')
   const o = mapOptions(options)
   checkItems(items)
   const cancel = { reason: null }

@@ -201,6 +201,9 @@ function priority(value, where) {
 
 function requireOptions(options) {
   const where = 'invoke.require'
+  // A pool has no own enumerable keys, so as options it would pass for `{}` and the global pool
+  // would take the module.
+  if (isPool(options)) throw makeError('ERR_INVALID_ARG_TYPE', where, 'the second argument is options, not a pool: pass {pool}')
   const o = checkObject(options, where, REQUIRE_OPTIONS)
   if (o.cancelToken !== undefined) checkToken(o.cancelToken, where)
   const isolated = flag(o.isolated, 'isolated')

@@ -4,6 +4,8 @@
 
 const path = require('node:path')
 const { NativePool } = require('./native')
+const { packageDir } = require('./package-dir')
+const { microtask } = require('./microtask')
 const { poolOptions } = require('./options')
 const wire = require('./wire')
 const { makeError } = require('./errors')
@@ -19,12 +21,13 @@ const { CHUNK_METHOD } = require('./worker/chunk')
 /** Method names a pool numbers for adaptive dispatch (bounded: a name is anything a caller chose). */
 const MAX_METHOD_IDS = 4096
 
-const WORKER_MAIN = path.join(__dirname, 'worker', 'main.js')
+const WORKER_MAIN = path.join(packageDir, 'lib', 'worker', 'main.js')
 
 /** For tests: sets the last call id handed out, so the ids can be made to wrap. */
 const kSetLastId = Symbol('invoke-parallel.setLastId')
-/** For invoke.map: the most workers the pool runs, which sizes its default concurrency. */
-const kLimit = Symbol('invoke-parallel.limit')
+/** For invoke.map: the most workers the pool runs, which sizes its default concurrency (registered:
+ * the global pool is shared with other copies of this package). */
+const kLimit = Symbol.for('invoke-parallel.limit')
 
 class Pool {
   #native
@@ -54,6 +57,12 @@ class Pool {
     this.#maxMessageSize = o.maxMessageSize
     this[kLimit] = o.limit
     const self = new WeakRef(this)
+    // What async_hooks see for the pool's callbacks. `hasRef()` (read by jest --detectOpenHandles
+    // among others) says whether the pool holds the process open: only while something awaits it.
+    const resource = { hasRef: () => self.deref()?.#calls.holding ?? false }
+    const onBatch = (bytes, index, count, extras) => self.deref()?.#settle(bytes, index, count, extras)
+    // N-API holds an async resource weakly: the callback, which the native pool holds, keeps it.
+    onBatch.resource = resource
     this.#native = new NativePool(
       {
         execPath: process.execPath,
@@ -73,7 +82,8 @@ class Pool {
         startTimeout: Number.isFinite(o.startTimeout) ? o.startTimeout : undefined,
         adaptive: o.dispatch === 'adaptive',
       },
-      (bytes, index, count, extras) => self.deref()?.#settle(bytes, index, count, extras),
+      onBatch,
+      resource,
     )
     this.#callText = this.#native.callTextFunction()
     this.#answerWith(o)
@@ -129,7 +139,7 @@ class Pool {
   /** Calls made before close() whose submission waits for a microtask (#cancellable) go first. */
   #closeNative(force) {
     if (this.#unsubmitted === 0) this.#native.close(force)
-    else queueMicrotask(() => this.#native.close(force))
+    else microtask(() => this.#native.close(force))
   }
 
   [Symbol.asyncDispose]() {

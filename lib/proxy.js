@@ -19,7 +19,7 @@ const methodTargets = new WeakMap()
 /** `module` is the module's resolved path, for tracing (./tracing.js). */
 function createModuleProxy(pool, moduleId, names, bound, { isolated = false, module } = {}) {
   const proxy = (options) =>
-    createModuleProxy(pool, moduleId, names, { ...bound, ...callOptions(options) }, { isolated, module })
+    createModuleProxy(pool, moduleId, names, { ...bound, ...boundOptions(options, names) }, { isolated, module })
   for (const name of names) {
     if (RESERVED.has(name)) continue
     const call = (args) =>
@@ -45,6 +45,19 @@ function promised(call, args) {
     return Promise.resolve(call(args))
   } catch (err) {
     return Promise.reject(err)
+  }
+}
+
+/**
+ * Call options for `proxy(options)`. Calling the proxy of a module that is one function, as
+ * piscina's `run(task)` does, binds options rather than calling it: its error says so.
+ */
+function boundOptions(options, names) {
+  try {
+    return callOptions(options)
+  } catch (err) {
+    if (names.includes('default')) err.message += ' (proxy(options) binds call options; to call the module\'s function: proxy.default(...args))'
+    throw err
   }
 }
 

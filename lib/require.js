@@ -10,6 +10,7 @@ const { Pool } = require('./pool')
 const tracing = require('./tracing')
 const { createModuleProxy } = require('./proxy')
 const { globalPool } = require('./global-pool')
+const { resolveAsImport } = require('./resolve-import')
 const { makeError } = require('./errors')
 const { isCancelled, onCancel, submitUnlessCancelled, cancelError } = require('./cancel')
 
@@ -17,7 +18,7 @@ const { isCancelled, onCancel, submitUnlessCancelled, cancelError } = require('.
 function invokeRequire(specifier, options) {
   try {
     const o = requireOptions(options)
-    const resolved = createRequire(callerFile(invokeRequire)).resolve(toSpecifier(specifier))
+    const resolved = resolve(createRequire(callerFile(invokeRequire)), toSpecifier(specifier))
     if (o.cancelToken !== undefined && isCancelled(o.cancelToken)) return Promise.reject(cancelError(o.cancelToken))
     const start = o.isolated
       ? () => loadIsolated(resolved, o.poolOptions, o.noRetry)
@@ -25,6 +26,18 @@ function invokeRequire(specifier, options) {
     return o.cancelToken === undefined ? start() : cancellable(o.cancelToken, start)
   } catch (err) {
     return Promise.reject(err)
+  }
+}
+
+/** As `require` resolves it, or as `import` does for a package that can only be imported. */
+function resolve(requireFrom, specifier) {
+  try {
+    return requireFrom.resolve(specifier)
+  } catch (err) {
+    if (err?.code !== 'ERR_PACKAGE_PATH_NOT_EXPORTED') throw err
+    const imported = resolveAsImport(specifier, requireFrom)
+    if (imported === undefined) throw err
+    return imported
   }
 }
 

@@ -98,7 +98,9 @@ function finish(pool, id, kind, bytes, start, end, extra, lent) {
     }
   } catch (err) {
     if (!fdsTaken) restoreHandles([], fds)
-    outcome = new Error(`invoke-parallel: the worker's reply could not be decoded: ${err.message}`)
+    // A handle that arrived unusable says so with its own code.
+    outcome =
+      err?.code === 'ERR_INVOKE_BAD_HANDLE' ? err : new Error(`invoke-parallel: the worker's reply could not be decoded: ${err.message}`)
   }
   if (call.trace !== undefined) {
     annotate(call.trace, { outcome: ok ? 'resolved' : kind === BatchKind.Rejected ? 'rejected' : 'failed' })

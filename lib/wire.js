@@ -9,6 +9,7 @@
 
 const v8 = require('node:v8')
 const { makeError } = require('./errors')
+const { findChanged } = require('./changed-values')
 
 const NATIVE_ERRORS = new Map(
   [Error, TypeError, RangeError, SyntaxError, ReferenceError, EvalError, URIError, AggregateError].map(
@@ -88,6 +89,11 @@ function encodeInspecting(value, inspected, what, asJson, text = false) {
   if (asJson) {
     const json = JSON.stringify(value)
     return text ? json : Buffer.from(json)
+  }
+  // What JSON takes arrives unchanged; V8 would carry a class instance without its class.
+  if (what === 'arguments') {
+    const changed = findChanged(inspected, what)
+    if (changed !== null) throw makeError('ERR_INVOKE_UNSERIALIZABLE', what, `${changed.path} is ${changed.kind}`)
   }
   try {
     return v8.serialize(value)

@@ -105,9 +105,15 @@ impl ObjectFinalize for NativePool {
 
 #[napi]
 impl NativePool {
-  /// `onBatch(bytes, index, count, extras)` receives the settlements (see `driver::js_callback`).
+  /// `onBatch(bytes, index, count, extras)` receives the settlements (see `driver::js_callback`);
+  /// `resource` is the async resource its calls run in (kept alive by the caller).
   #[napi(constructor)]
-  pub fn new(env: Env, options: NativePoolOptions, on_batch: Function<'_, Unknown<'_>, Unknown<'_>>) -> Result<Self> {
+  pub fn new(
+    env: Env,
+    options: NativePoolOptions,
+    on_batch: Function<'_, Unknown<'_>, Unknown<'_>>,
+    resource: Option<Object<'_>>,
+  ) -> Result<Self> {
     let config = PoolConfig {
       limit: options.limit.max(1),
       minimum: options.minimum.min(options.limit.max(1)),
@@ -131,7 +137,7 @@ impl NativePool {
       pool_id: POOLS.fetch_add(1, Ordering::Relaxed) + 1,
     };
     let uv_loop = env.get_uv_event_loop().map_err(|_| Error::from_reason("could not reach the event loop"))?;
-    let js = JsCallback::new(&env, &on_batch)?;
+    let js = JsCallback::new(&env, &on_batch, resource.as_ref())?;
     let driver = PoolDriver::start(uv_loop as *mut UvLoop, config, spawn, js)
       .map_err(|e| Error::from_reason(format!("could not start the pool: {e}")))?;
     let teardown = Teardown::register(&env, &driver).map_err(Error::from_reason)?;

@@ -141,6 +141,15 @@ async function adapterUsage(inner: invoke.Pool) {
 }
 void adapterUsage
 
+export async function oneFunction() {
+  const resize = await invoke.require<typeof import('./one-function')>('./one-function')
+  const area: number = await resize.default(640, 480)
+  const doubled: number = await resize.twice(2)
+  // @ts-expect-error the function takes numbers
+  await resize.default('640', 480)
+  return area + doubled + (await resize({ noRetry: true }).default(1, 1))
+}
+
 // Observability: stats' times and the traceparent call option.
 async function observability(pool: invoke.Pool, mod: { f(): Promise<number> } & ((o: invoke.CallOptions) => { f(): Promise<number> })) {
   const { waitTime, runTime, utilization } = pool.stats()

@@ -169,6 +169,9 @@ function methodsOf(exports) {
       if (typeof source[key] === 'function' && !methods.has(key)) methods.set(key, { fn: source[key], self: source })
     }
   }
+  // `module.exports = fn` (the piscina / worker-farm / jest-worker shape) is the method
+  // `default`, as the function an ES module exports as default is.
+  if (typeof exports === 'function') methods.set('default', { fn: exports, self: undefined })
   collect(exports)
   if (exports?.[Symbol.toStringTag] === 'Module' && typeof exports.default === 'object') collect(exports.default)
   return methods

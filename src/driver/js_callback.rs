@@ -4,7 +4,7 @@
 
 use std::ptr;
 
-use napi::bindgen_prelude::{Function, ToNapiValue, Unknown};
+use napi::bindgen_prelude::{Function, Object, ToNapiValue, Unknown};
 use napi::sys;
 use napi::JsValue;
 
@@ -43,16 +43,24 @@ macro_rules! napi_try {
 }
 
 impl JsCallback {
-  /// On the JS thread, inside a call from JS (the pool's constructor).
-  pub fn new(env: &napi::Env, function: &Function<'_, Unknown<'_>, Unknown<'_>>) -> napi::Result<JsCallback> {
+  /// On the JS thread, inside a call from JS (the pool's constructor). `resource` is what
+  /// async_hooks report for the pool's callbacks (the caller keeps it alive: N-API holds it
+  /// weakly); its `hasRef()` tells tools such as `jest --detectOpenHandles` whether the pool holds
+  /// the process open, which a closed or idle pool does not.
+  pub fn new(
+    env: &napi::Env,
+    function: &Function<'_, Unknown<'_>, Unknown<'_>>,
+    resource: Option<&Object<'_>>,
+  ) -> napi::Result<JsCallback> {
     let (env, function) = (env.raw(), function.raw());
+    let resource = resource.map_or(ptr::null_mut(), |object| object.raw());
     let mut reference = ptr::null_mut();
     napi_try!(sys::napi_create_reference(env, function, 1, &mut reference));
     let name = "invoke-parallel";
     let mut resource_name = ptr::null_mut();
     napi_try!(sys::napi_create_string_utf8(env, name.as_ptr().cast(), name.len() as isize, &mut resource_name));
     let mut context = ptr::null_mut();
-    napi_try!(sys::napi_async_init(env, ptr::null_mut(), resource_name, &mut context));
+    napi_try!(sys::napi_async_init(env, resource, resource_name, &mut context));
     let (bytes, index) = (new_bytes(env, REUSED_BYTES)?, new_index(env, REUSED_INDEX / 4)?);
     let bytes = Reused { value: hold(env, bytes.0)?, data: bytes.1, len: REUSED_BYTES };
     let index = Reused { value: hold(env, index.0)?, data: index.1, len: REUSED_INDEX };
