@@ -66,3 +66,13 @@ for (const method of ['garbage', 'wrongKind']) {
     t.is(await echo.add(1, 2), 3, 'the pool still works')
   })
 }
+
+test('a worker that closes its channel and ignores SIGTERM is killed by the escalation, and its call runs again', async (t) => {
+  const { pool, marker } = setup(t)
+  const mod = await invoke.require('./fixtures/dies-once', { pool })
+  const pid = await mod.closeChannelOnce(marker)
+  const [deaf, heard] = fs.readFileSync(marker, 'utf8').split(' ')
+  t.not(pid, Number(deaf))
+  t.is(heard, 'SIGTERM', 'asked with SIGTERM before SIGKILL')
+  t.throws(() => process.kill(Number(deaf), 0), { code: 'ESRCH' }, 'the deaf worker is gone')
+})

@@ -70,6 +70,12 @@ E(
   (what, size, max) =>
     `invoke-parallel: the ${what} cannot be sent: ${size} bytes encoded, more than maxMessageSize (${max})`,
 )
+// Windows has no SCM_RIGHTS, and the portable driver does not carry sockets another way yet.
+E(
+  'ERR_INVOKE_HANDLES_UNSUPPORTED',
+  TypeError,
+  () => `invoke-parallel: sockets and servers cannot be passed to or from workers on ${process.platform} yet`,
+)
 E('ERR_INVALID_ARG_TYPE', TypeError, where)
 E('ERR_INVALID_ARG_VALUE', TypeError, where)
 E('ERR_INVALID_RETURN_VALUE', TypeError, where)

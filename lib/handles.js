@@ -7,6 +7,8 @@ const net = require('node:net')
 const { makeError } = require('./errors')
 
 const PLACEHOLDER = '\u0000invoke-parallel:handle'
+/** Descriptors travel over a Unix socket (SCM_RIGHTS): not on Windows. Read per call. */
+const CAN_PASS_HANDLES = () => process.platform !== 'win32'
 // Registered, so `set()` from another copy of this package still counts.
 const kTransfer = Symbol.for('invoke-parallel.transfer')
 
@@ -43,6 +45,7 @@ function takeHandles(values, keepOpen) {
       value = value.handle
     }
     if (!isHandle(value)) continue
+    if (!CAN_PASS_HANDLES()) throw makeError('ERR_INVOKE_HANDLES_UNSUPPORTED')
     taken ??= { values: values.slice(), fds: [], release: [] }
     const { type, fd, head } = describe(value)
     taken.values[i] = { [PLACEHOLDER]: type, slot: taken.fds.length, head }

@@ -25,9 +25,23 @@ const WORKER_MAIN = path.join(packageDir, 'lib', 'worker', 'main.js')
 
 /** For tests: sets the last call id handed out, so the ids can be made to wrap. */
 const kSetLastId = Symbol('invoke-parallel.setLastId')
+/** For tests: which driver the pool runs on ('linux' or 'portable'). */
+const kDriver = Symbol('invoke-parallel.driver')
 /** For invoke.map: the most workers the pool runs, which sizes its default concurrency (registered:
  * the global pool is shared with other copies of this package). */
 const kLimit = Symbol.for('invoke-parallel.limit')
+
+/** INVOKE_PARALLEL_DRIVER, read as each pool is made: 'portable' or 'linux' (unset: the default). */
+function chosenDriver() {
+  const name = process.env.INVOKE_PARALLEL_DRIVER
+  if (name === undefined || name === '') return undefined
+  if (name === 'portable' || name === 'linux') return name
+  throw makeError(
+    'ERR_INVALID_ARG_VALUE',
+    'invoke.pool',
+    `INVOKE_PARALLEL_DRIVER must be 'portable' or 'linux', not ${JSON.stringify(name)}`,
+  )
+}
 
 class Pool {
   #native
@@ -81,6 +95,7 @@ class Pool {
         maxMessageSize: o.maxMessageSize,
         startTimeout: Number.isFinite(o.startTimeout) ? o.startTimeout : undefined,
         adaptive: o.dispatch === 'adaptive',
+        driver: chosenDriver(),
       },
       onBatch,
       resource,
@@ -323,6 +338,10 @@ class Pool {
     }
   }
 
+  get [kDriver]() {
+    return this.#native.driver()
+  }
+
   [kSetLastId](id) {
     this.#lastId = id
   }
@@ -383,4 +402,4 @@ function deferred() {
   return { promise, resolve }
 }
 
-module.exports = { Pool, kSetLastId, kLimit }
+module.exports = { Pool, kSetLastId, kLimit, kDriver }

@@ -11,7 +11,7 @@ use napi_derive::napi;
 
 use crate::call_function;
 use crate::core::{CallOptions, Event, Job, PoolConfig};
-use crate::driver::{call_options, to_ms, JsCallback, PoolDriver, SpawnConfig, UvLoop};
+use crate::driver::{call_options, to_ms, DriverKind, JsCallback, PoolDriver, SpawnConfig, UvLoop};
 use crate::teardown::Teardown;
 
 /// Pools this process has made, on any thread: the next one's `poolId` is one more.
@@ -43,6 +43,9 @@ pub struct NativePoolOptions {
   pub start_timeout: Option<f64>,
   /// Hand workers calls as they have room for them (`dispatch: 'adaptive'`), not all at once.
   pub adaptive: bool,
+  /// `'portable'` (libuv's processes and streams, every OS) or `'linux'` (Linux's own calls);
+  /// absent: the platform's default (`INVOKE_PARALLEL_DRIVER`, read by lib/pool.js).
+  pub driver: Option<String>,
 }
 
 /// `pool.stats()`: see `core::Stats`.
@@ -136,12 +139,25 @@ impl NativePool {
       max_message_size: options.max_message_size as usize,
       pool_id: POOLS.fetch_add(1, Ordering::Relaxed) + 1,
     };
+    let kind = match options.driver.as_deref() {
+      None if crate::sys::HAS_LINUX_DRIVER => DriverKind::Linux,
+      None | Some("portable") => DriverKind::Portable,
+      Some("linux") if crate::sys::HAS_LINUX_DRIVER => DriverKind::Linux,
+      Some("linux") => return Err(Error::from_reason("the linux driver runs on Linux only: use 'portable'")),
+      Some(other) => return Err(Error::from_reason(format!("no driver named {other:?}: 'linux' or 'portable'"))),
+    };
     let uv_loop = env.get_uv_event_loop().map_err(|_| Error::from_reason("could not reach the event loop"))?;
     let js = JsCallback::new(&env, &on_batch, resource.as_ref())?;
-    let driver = PoolDriver::start(uv_loop as *mut UvLoop, config, spawn, js)
+    let driver = PoolDriver::start(uv_loop as *mut UvLoop, config, spawn, kind, js)
       .map_err(|e| Error::from_reason(format!("could not start the pool: {e}")))?;
     let teardown = Teardown::register(&env, &driver).map_err(Error::from_reason)?;
     Ok(NativePool { driver, teardown })
+  }
+
+  /// `'linux'` or `'portable'`: how this pool starts its workers and moves their bytes.
+  #[napi]
+  pub fn driver(&self) -> String {
+    self.driver.kind().name().to_string()
   }
 
   /// Loads a module as call `id` (ids come from JS); the id is also the module's id for later calls.

@@ -6,6 +6,7 @@
 mod binding;
 mod call_function;
 pub mod driver;
+mod host_binding;
 pub mod sys;
 mod teardown;
 mod worker_binding;

@@ -1,8 +1,6 @@
 //! The addon's descriptor functions for JS outside `NativePool`: the worker shim's handle
 //! channel (its fd 4), and the parent's check of a server a worker returned.
 
-use std::os::fd::IntoRawFd;
-
 use napi::bindgen_prelude::*;
 use napi_derive::napi;
 
@@ -13,8 +11,7 @@ use crate::sys;
 #[cfg_attr(test, allow(dead_code))]
 #[napi]
 pub fn receive_handles(channel: i32) -> Result<Vec<i32>> {
-  let fds = sys::recv_fds(channel, true).map_err(|e| Error::from_reason(format!("could not receive handles: {e}")))?;
-  Ok(fds.into_iter().map(IntoRawFd::into_raw_fd).collect())
+  sys::worker_receive_handles(channel).map_err(|e| Error::from_reason(format!("could not receive handles: {e}")))
 }
 
 /// Worker side: sends `fds` as one handle message on `channel`, ahead of the frame they belong to.
@@ -22,7 +19,7 @@ pub fn receive_handles(channel: i32) -> Result<Vec<i32>> {
 #[napi]
 pub fn send_handles(channel: i32, fds: Vec<i32>) -> Result<()> {
   loop {
-    match sys::send_fds(channel, &fds) {
+    match sys::worker_send_handles(channel, &fds) {
       // The parent is behind on reading handle messages; it will catch up.
       Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => std::thread::sleep(std::time::Duration::from_millis(1)),
       other => return other.map_err(|e| Error::from_reason(format!("could not send handles: {e}"))),
@@ -37,4 +34,17 @@ pub fn send_handles(channel: i32, fds: Vec<i32>) -> Result<()> {
 #[napi]
 pub fn is_listening_socket(fd: i32) -> bool {
   sys::is_listening_socket(fd)
+}
+
+/// Worker side, for a worker the portable driver started (its parent names itself): leads a
+/// process group of its own, closes what it inherited by accident (from descriptor `first` up),
+/// widens its channel's socket buffers, asks to die with `parent` where the OS can (Linux).
+/// False if the parent is already gone.
+#[cfg_attr(test, allow(dead_code))]
+#[napi]
+pub fn guard_worker(parent: u32, first: i32) -> bool {
+  sys::lead_own_group();
+  let _ = sys::close_inherited(first);
+  sys::widen_socket(crate::protocol::CHANNEL_FD, 4 << 20);
+  sys::die_with_parent(parent)
 }

@@ -15,8 +15,10 @@ const { recordIdentity } = require('./identity')
 const { PaceReporter } = require('./pace')
 const { ReadBuffer } = require('./read-buffer')
 const { Inbox } = require('./inbox')
+const { guardWorker } = require('./guard')
 const traced = require('./traced-call')
 
+guardWorker()
 recordIdentity()
 
 let native = null

@@ -1,7 +1,5 @@
 //! The layout of a batch of news for JS, as `lib/batch.js` reads it.
 
-use std::os::fd::IntoRawFd;
-
 use napi::bindgen_prelude::{Buffer, Either};
 
 use super::descriptors;
@@ -64,7 +62,7 @@ impl Batch {
       match item {
         ToJs::Call(id, Outcome::Resolved(payload, handles)) if !handles.is_empty() => {
           // The descriptors now belong to JS, which wraps each in a net.Socket or net.Server.
-          let fds = descriptors::take(handles).into_iter().map(IntoRawFd::into_raw_fd).collect();
+          let fds = descriptors::take(handles).into_iter().map(crate::sys::Descriptor::into_js).collect();
           batch.push(id, RESOLVED_WITH_HANDLES, payload, Some(Either::B(fds)));
         }
         ToJs::Call(id, Outcome::Resolved(payload, _)) => batch.push(id, RESOLVED, payload, None),
@@ -123,6 +121,7 @@ impl Batch {
 #[cfg(test)]
 mod tests {
   use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
+  use std::os::unix::net::UnixStream;
 
   use proptest::prelude::*;
 
@@ -187,8 +186,8 @@ mod tests {
     let failure = |message: String| Failure::new(FailureKind::WorkerCrashed, message);
     prop_oneof![
       (any::<u32>(), payload(), 0usize..3).prop_map(|(id, bytes, fds)| {
-        let socket = sys::worker_sockets().unwrap().frames;
-        let handles = (0..fds).map(|_| sys::dup_cloexec(socket.as_raw_fd(), 0).unwrap()).collect();
+        let (socket, _peer) = UnixStream::pair().unwrap();
+        let handles = (0..fds).map(|_| sys::Descriptor::copy_of(socket.as_raw_fd()).unwrap()).collect();
         let (kind, extra) = if fds == 0 { (RESOLVED, None) } else { (RESOLVED_WITH_HANDLES, Some(Part::Fds(fds))) };
         let entry = Entry { id, kind, payload: bytes.clone(), extra };
         (ToJs::Call(id, Outcome::Resolved(bytes, descriptors::attach(handles))), entry)

@@ -3,11 +3,10 @@
 //! every turn long for the other workers and the JS thread.
 
 use std::io;
-use std::os::fd::{AsRawFd, OwnedFd};
 
 use super::descriptors;
 use crate::protocol::{FrameDecoder, FromWorker};
-use crate::sys::{self, recv_fds};
+use crate::sys::Channel;
 
 /// Reads per readiness callback before other workers get their turn.
 const READS_PER_TURN: usize = 16;
@@ -51,7 +50,7 @@ impl ChannelReader {
   /// left stays buffered for the next) and returns the whole messages,
   /// with their descriptors from `handles`. `drain` reads until the socket is empty (the worker
   /// has exited).
-  pub fn receive(&mut self, frames: &OwnedFd, handles: &OwnedFd, drain: bool) -> Vec<Incoming> {
+  pub fn receive(&mut self, channel: &Channel, drain: bool) -> Vec<Incoming> {
     let mut incoming = Vec::new();
     if self.done {
       return incoming;
@@ -59,7 +58,7 @@ impl ChannelReader {
     let mut budget = if drain { usize::MAX } else { UNITS_PER_TURN };
     if self.backlogged {
       self.backlogged = false;
-      self.decode(handles, &mut incoming, &mut budget);
+      self.decode(channel, &mut incoming, &mut budget);
       if self.backlogged || self.done {
         return incoming;
       }
@@ -68,9 +67,9 @@ impl ChannelReader {
     loop {
       let buf = self.decoder.read_buffer();
       let spare = buf.capacity() - buf.len();
-      match sys::read_into(frames, buf) {
+      match channel.read_into(buf) {
         Ok(n) if n > 0 => {
-          self.decode(handles, &mut incoming, &mut budget);
+          self.decode(channel, &mut incoming, &mut budget);
           reads += 1;
           bytes += n;
           // A short read means the socket is empty for now; a full one, that more may wait.
@@ -93,10 +92,9 @@ impl ChannelReader {
 
   /// Decodes buffered messages until the `budget` is spent (then the reader is backlogged) or no
   /// whole message is left.
-  fn decode(&mut self, handles: &OwnedFd, incoming: &mut Vec<Incoming>, budget: &mut usize) {
-    let handle_channel = handles.as_raw_fd();
+  fn decode(&mut self, channel: &Channel, incoming: &mut Vec<Incoming>, budget: &mut usize) {
     // The worker sends a frame's descriptors before the frame, so they are already queued.
-    let fetch = || recv_fds(handle_channel, false).map(descriptors::attach).map_err(|err| err.to_string());
+    let fetch = || channel.receive_descriptors().map(descriptors::attach).map_err(|err| err.to_string());
     loop {
       if *budget == 0 {
         self.backlogged = self.decoder.buffered() > 0;
@@ -160,10 +158,9 @@ mod tests {
       count in prop_oneof![1usize..10, REPORTS - 2..REPORTS + 3, 2_000usize..6_000],
       writes in 1usize..4,
     ) {
-      let sockets = sys::worker_sockets().unwrap();
-      let ours = &sockets.frames;
-      sys::set_nonblocking(ours).unwrap();
-      let mut theirs = std::os::unix::net::UnixStream::from(sockets.child_ends[0].try_clone().unwrap());
+      let (ours, [their_frames, _their_handles]) = crate::sys::test_channel();
+      ours.set_nonblocking().unwrap();
+      let mut theirs = std::os::unix::net::UnixStream::from(their_frames);
       theirs.set_nonblocking(true).unwrap();
       let mut reader = ChannelReader::new(1 << 20);
       let mut got = Vec::new();
@@ -179,7 +176,7 @@ mod tests {
             Err(err) => prop_assert_eq!(err.kind(), io::ErrorKind::WouldBlock),
           }
           loop {
-            let turn = reader.receive(ours, &sockets.handles, false);
+            let turn = reader.receive(&ours, false);
             prop_assert!(turn.len() <= REPORTS, "{} reports in one turn", turn.len());
             let empty = turn.is_empty();
             got.extend(turn);

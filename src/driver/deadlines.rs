@@ -32,6 +32,7 @@ impl<K: Copy + Ord + Hash, V> Deadlines<K, V> {
     }
   }
 
+  #[cfg(test)]
   pub fn is_armed(&self, key: K) -> bool {
     self.by_key.contains_key(&key)
   }

@@ -1,6 +1,5 @@
 //! The way news of a pool's workers crosses from the I/O thread to the pool's JS thread.
 
-use std::os::fd::OwnedFd;
 use std::sync::{Arc, Mutex};
 
 use crossbeam_channel::{Receiver, Sender};
@@ -8,14 +7,14 @@ use tokio::sync::OwnedSemaphorePermit;
 
 use super::uv::{send_wake_up, RawHandle};
 use crate::core::{ExitStatus, WorkerId};
+use crate::sys::Channel;
 
 /// What the I/O thread tells a pool.
 pub enum LifeEvent {
   Spawned {
     worker: WorkerId,
     pid: u32,
-    frames: OwnedFd,
-    handles: OwnedFd,
+    channel: Channel,
   },
   SpawnFailed {
     worker: WorkerId,

@@ -12,7 +12,6 @@ use super::runtime::io_handle;
 use super::spawn::{spawn_worker, SpawnConfig};
 use super::worker_output::forward_output;
 use crate::core::WorkerId;
-use crate::sys::ExitWatch;
 
 /// How long a worker's output may stay open after it exited (a grandchild holding the pipes)
 /// before its exit is reported anyway.
@@ -21,19 +20,19 @@ const OUTPUT_GRACE: Duration = Duration::from_secs(2);
 /// Starts worker `worker` (in pool slot `slot`) on the I/O thread and follows it until it is reaped.
 pub fn start_worker(worker: WorkerId, slot: u32, config: Arc<SpawnConfig>, inbox: Arc<LifeInbox>) {
   io_handle().spawn(async move {
-    let (mut child, channels) = match spawn_worker(&config, slot) {
+    let (mut process, channel) = match spawn_worker(&config, slot) {
       Ok(started) => started,
       Err(err) => {
         let reason = format!("could not run {} in {}: {err}", config.exec_path, config.cwd);
         return inbox.send(LifeEvent::SpawnFailed { worker, reason });
       }
     };
-    let output = forward_output(child.id(), child.stdout.take(), child.stderr.take(), inbox.clone());
-    let watch = ExitWatch::new(child);
-    let pid = watch.pid();
-    inbox.send(LifeEvent::Spawned { worker, pid, frames: channels.frames, handles: channels.handles });
-    watch.exited().await;
-    let status = watch.reap();
+    let pid = process.id();
+    let (stdout, stderr) = process.take_output();
+    let output = forward_output(pid, stdout, stderr, inbox.clone());
+    inbox.send(LifeEvent::Spawned { worker, pid, channel });
+    process.exited().await;
+    let status = process.reap();
     let _ = tokio::time::timeout(OUTPUT_GRACE, join_all(output)).await;
     inbox.send(LifeEvent::Exited { worker, status });
   });

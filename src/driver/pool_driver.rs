@@ -4,28 +4,31 @@
 
 use std::cell::{Cell, RefCell};
 use std::ffi::c_void;
-use std::os::fd::OwnedFd;
 use std::sync::Arc;
 
 use crossbeam_channel::Receiver;
 
 use super::deadlines::Deadlines;
+use super::frame_channel::FrameChannel;
 use super::inbox::{LifeEvent, LifeInbox};
 use super::js_callback::JsCallback;
 use super::lifecycle::start_worker;
+use super::portable_link::PortableLink;
+use super::portable_worker::{self, LineReader, OutputStream, Started};
 use super::spawn::SpawnConfig;
+use super::stream_channel::{StreamCallbacks, StreamChannel, WriteContext};
 use super::to_js::ToJs;
 use super::uv::{self, Handle, RawHandle, UvLoop, WRITABLE};
+use super::uv_stream::{free_req, req_data, Process, RawReq};
 use super::worker_channel::{Incoming, Sent, WorkerChannel, WriteState};
 use crate::core::{
   Action, CallId, CallOptions, Event, IdMap, Job, MethodId, PoolConfig, Priority, Scheduler, Signal, Stats, Timer,
   WorkerId,
 };
+use crate::sys::UvBuf;
 
-use crate::sys::{self, kill_group};
+use crate::sys::{self, kill_group, Channel, Descriptor};
 
-/// How long a worker whose channel closed may take to exit before it is killed.
-const EXIT_GRACE_MS: u64 = 2_000;
 /// How soon to retry sending descriptors to a worker whose handle queue was full.
 const HANDLE_RETRY_MS: u64 = 1;
 
@@ -37,7 +40,6 @@ enum Due {
   /// One per call: a retry's timeout replaces the last, settling removes it.
   CallTimeout(CallId),
   Scheduler(Timer),
-  ExitGrace(WorkerId),
   HandleRetry(WorkerId),
 }
 
@@ -47,13 +49,70 @@ struct PollTarget {
   worker: WorkerId,
 }
 
-/// A worker as the driver knows it: its process and channel arrive from the I/O thread.
+/// Which way a pool starts its workers and moves their bytes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum DriverKind {
+  /// Processes started and reaped on an I/O thread (pidfd, pre-exec setup), channels polled and
+  /// written with system calls: Linux only.
+  Linux,
+  /// Everything through the libuv of the Node that loaded the addon: `uv_spawn`, its exit
+  /// callback, pipes read and written as streams. Any OS Node runs on.
+  Portable,
+}
+
+/// A worker's channel, whichever driver made it.
+enum LinkChannel {
+  Polled(WorkerChannel<PollTarget>),
+  Stream(StreamChannel<PollTarget>),
+}
+
+impl DriverKind {
+  pub fn name(self) -> &'static str {
+    match self {
+      DriverKind::Linux => "linux",
+      DriverKind::Portable => "portable",
+    }
+  }
+}
+
+impl LinkChannel {
+  fn frames(&mut self) -> &mut dyn FrameChannel {
+    match self {
+      LinkChannel::Polled(channel) => channel,
+      LinkChannel::Stream(channel) => channel,
+    }
+  }
+
+  /// Messages wait past a turn's budget (the Linux driver's reader; libuv's reads are each
+  /// handled in full as they come).
+  fn is_backlogged(&self) -> bool {
+    match self {
+      LinkChannel::Polled(channel) => channel.is_backlogged(),
+      LinkChannel::Stream(_) => false,
+    }
+  }
+
+  fn stream(&mut self) -> Option<&mut StreamChannel<PollTarget>> {
+    match self {
+      LinkChannel::Stream(channel) => Some(channel),
+      LinkChannel::Polled(_) => None,
+    }
+  }
+}
+
+/// What `uv_spawn` gave a portable worker, with the target its process handle's data points at.
+type StartResult = Result<(Started, Box<PollTarget>), String>;
+
+/// A worker as the driver knows it: its process and channel arrive from the I/O thread (Linux)
+/// or from `uv_spawn` (portable).
 #[derive(Default)]
 struct Link {
   pid: Option<u32>,
   /// Its place in the pool (`workerId` in the worker).
   slot: u32,
-  channel: Option<WorkerChannel<PollTarget>>,
+  channel: Option<LinkChannel>,
+  /// The portable driver's process handle and output.
+  portable: Option<PortableLink<PollTarget>>,
   /// Asked for before the process existed; carried out when it does.
   retired: bool,
   kill: Option<Signal>,
@@ -85,6 +144,11 @@ struct State {
   unflushed: Vec<WorkerId>,
   /// The scheduler's actions for the event being handled (empty in between).
   actions: Vec<Action>,
+  /// Workers `uv_spawn` started (or failed to) while actions were carried out, told to the
+  /// scheduler once they are.
+  started: Vec<(WorkerId, StartResult)>,
+  /// Portable workers reaped but not yet reported (what they wrote is still being read).
+  exits_pending: usize,
   /// Workers whose messages ran past a turn's budget: read again in the next turn (`on_nudge`).
   backlogged: Vec<WorkerId>,
   /// Microseconds since the pool started, read once per entry into the driver: the time of
@@ -99,6 +163,7 @@ pub struct PoolDriver {
   inbox: Arc<LifeInbox>,
   news: Receiver<LifeEvent>,
   spawn: Arc<SpawnConfig>,
+  kind: DriverKind,
   js: JsCallback,
   /// The environment is going away: no more JS, and N-API only as far as teardown allows.
   torn_down: Cell<bool>,
@@ -111,8 +176,15 @@ impl PoolDriver {
     uv_loop: *mut UvLoop,
     config: PoolConfig,
     spawn: SpawnConfig,
+    kind: DriverKind,
     js: JsCallback,
   ) -> std::io::Result<std::rc::Rc<PoolDriver>> {
+    let missing = uv::missing_functions();
+    if !missing.is_empty() {
+      // Not Node (Bun, Deno): lib/runtime.js refuses such a host first; this keeps the addon
+      // itself from calling a function that is not there.
+      return Err(std::io::Error::other(format!("this runtime lacks libuv's {}", missing.join(", "))));
+    }
     let (scheduler, first_actions) = Scheduler::new(config);
     let news_handle = Handle::wake_up(uv_loop, uv::null_data(), on_news)?;
     news_handle.set_ref(false);
@@ -126,6 +198,8 @@ impl PoolDriver {
       corked: false,
       unflushed: vec![],
       actions: vec![],
+      started: vec![],
+      exits_pending: 0,
       backlogged: vec![],
       now_us: 0,
     };
@@ -136,6 +210,7 @@ impl PoolDriver {
       inbox,
       news,
       spawn: Arc::new(spawn),
+      kind,
       js,
       torn_down: Cell::new(false),
       epoch: std::time::Instant::now(),
@@ -194,6 +269,10 @@ impl PoolDriver {
     Ok(())
   }
 
+  pub fn kind(&self) -> DriverKind {
+    self.kind
+  }
+
   pub fn stats(&self) -> Stats {
     self.state.borrow().scheduler.stats_at(self.now_us())
   }
@@ -224,12 +303,16 @@ impl PoolDriver {
     let mut state = self.state.borrow_mut();
     state.now_us = self.now_us();
     work(&mut state, self);
+    while let Some((worker, started)) = state.started.pop() {
+      self.started(&mut state, worker, started);
+    }
     let handles = self.handles.borrow();
     let Some(handles) = handles.as_ref() else { return };
-    if !state.batch.is_empty() {
+    if !state.batch.is_empty() || state.exits_pending > 0 {
       handles.flush.check_start(on_flush);
     }
-    if !state.batch.is_empty() || !state.backlogged.is_empty() {
+    // While a portable worker's exit waits for a quiet turn, the loop must not sleep in between.
+    if !state.batch.is_empty() || !state.backlogged.is_empty() || state.exits_pending > 0 {
       handles.nudge.idle_start(on_nudge);
     }
     let next = state.deadlines.next();
@@ -255,11 +338,20 @@ impl PoolDriver {
       match action {
         Action::Spawn { worker, slot } => {
           s.links.insert(worker, Link { slot, ..Link::default() });
-          start_worker(worker, slot, self.spawn.clone(), self.inbox.clone());
+          match self.kind {
+            DriverKind::Linux => start_worker(worker, slot, self.spawn.clone(), self.inbox.clone()),
+            DriverKind::Portable => {
+              let target = Box::new(PollTarget { pool: self, worker });
+              let data = (&*target as *const PollTarget).cast_mut().cast();
+              let started = portable_worker::start(self.uv_loop, &self.spawn, slot, data, on_exit);
+              s.started.push((worker, started.map(|started| (started, target))));
+            }
+          }
         }
         Action::Send { worker, message } => {
-          let Some(channel) = s.links.get_mut(&worker).and_then(|l| l.channel.as_mut()) else { continue };
-          match channel.send(message.encode(), !s.corked) {
+          let corked = s.corked;
+          let Some(channel) = channel_of(s, worker) else { continue };
+          match channel.send(message.encode(), !corked) {
             Sent { owes_flush: true, .. } if s.corked => s.unflushed.push(worker),
             Sent { state: WriteState::HandlesBlocked, .. } => {
               self.arm(s, Due::HandleRetry(worker), HANDLE_RETRY_MS, None)
@@ -271,15 +363,16 @@ impl PoolDriver {
           if let Some(link) = s.links.get_mut(&worker) {
             link.retired = true;
             if let Some(channel) = link.channel.as_mut() {
-              channel.retire();
+              channel.frames().retire();
             }
           }
         }
         Action::Kill { worker, signal } => {
           if let Some(link) = s.links.get_mut(&worker) {
-            match link.pid {
-              Some(pid) => kill_group(pid, signal),
-              None => link.kill = Some(signal),
+            match (link.pid, &link.portable) {
+              (Some(pid), Some(portable)) => portable.kill(pid, signal),
+              (Some(pid), None) => kill_group(pid, signal),
+              (None, _) => link.kill = Some(signal),
             }
           }
         }
@@ -317,7 +410,7 @@ impl PoolDriver {
   /// A worker's socket can be read or written.
   fn on_channel(&self, worker: WorkerId, events: i32) {
     self.run(|s, d| {
-      let Some(channel) = s.links.get_mut(&worker).and_then(|l| l.channel.as_mut()) else { return };
+      let Some(channel) = channel_of(s, worker) else { return };
       if events & WRITABLE != 0 && channel.flush() == WriteState::HandlesBlocked {
         d.arm(s, Due::HandleRetry(worker), HANDLE_RETRY_MS, None);
         return;
@@ -326,10 +419,10 @@ impl PoolDriver {
     });
   }
 
-  /// Reads what the worker sent and hands it to the scheduler. Once its end is closed, the
-  /// worker gets a grace to exit.
+  /// Reads what the worker sent and hands it to the scheduler, and tells it when the channel has
+  /// ended (the scheduler decides how long the worker may take to exit).
   fn take_in(&self, s: &mut State, worker: WorkerId, drain: bool) {
-    let Some(channel) = s.links.get_mut(&worker).and_then(|l| l.channel.as_mut()) else { return };
+    let Some(channel) = channel_of(s, worker) else { return };
     let incoming = channel.receive(drain);
     let mut ended = channel.read_done();
     for item in incoming {
@@ -341,17 +434,17 @@ impl PoolDriver {
       if s.scheduler.shuns(worker) {
         // Killed for breaking the protocol: the rest of what it sent is dropped (its descriptors
         // closed) and nothing more is read, so a flood costs no more than the frame that broke it.
-        if let Some(channel) = s.links.get_mut(&worker).and_then(|l| l.channel.as_mut()) {
+        if let Some(channel) = channel_of(s, worker) {
           channel.stop_reading();
         }
         ended = true;
         break;
       }
     }
-    if ended && !drain && !s.deadlines.is_armed(Due::ExitGrace(worker)) {
-      self.arm(s, Due::ExitGrace(worker), EXIT_GRACE_MS, None);
+    if ended && !drain {
+      self.handle(s, Event::ChannelEnded { worker });
     }
-    let backlogged = s.links.get(&worker).and_then(|l| l.channel.as_ref()).is_some_and(WorkerChannel::is_backlogged);
+    let backlogged = s.links.get(&worker).and_then(|l| l.channel.as_ref()).is_some_and(LinkChannel::is_backlogged);
     if backlogged && !s.backlogged.contains(&worker) {
       s.backlogged.push(worker);
     }
@@ -364,7 +457,7 @@ impl PoolDriver {
       for worker in std::mem::take(&mut s.backlogged) {
         d.take_in(s, worker, false);
       }
-      if s.backlogged.is_empty() && s.batch.is_empty() {
+      if s.backlogged.is_empty() && s.batch.is_empty() && s.exits_pending == 0 {
         if let Some(handles) = d.handles.borrow().as_ref() {
           handles.nudge.idle_stop();
         }
@@ -378,13 +471,8 @@ impl PoolDriver {
       let now = uv::now(d.uv_loop, false);
       while let Some((due, timer)) = s.deadlines.pop_due(now) {
         match due {
-          Due::ExitGrace(worker) => {
-            if let Some(pid) = s.links.get(&worker).and_then(|l| l.pid) {
-              kill_group(pid, Signal::Kill);
-            }
-          }
           Due::HandleRetry(worker) => {
-            let Some(channel) = s.links.get_mut(&worker).and_then(|l| l.channel.as_mut()) else { continue };
+            let Some(channel) = channel_of(s, worker) else { continue };
             if channel.flush() == WriteState::HandlesBlocked {
               d.arm(s, due, HANDLE_RETRY_MS, None);
             }
@@ -403,7 +491,7 @@ impl PoolDriver {
     self.run(|s, d| {
       while let Ok(news) = d.news.try_recv() {
         match news {
-          LifeEvent::Spawned { worker, pid, frames, handles } => d.spawned(s, worker, pid, frames, handles),
+          LifeEvent::Spawned { worker, pid, channel } => d.spawned(s, worker, pid, channel),
           LifeEvent::SpawnFailed { worker, reason } => {
             s.links.remove(&worker);
             d.handle(s, Event::SpawnFailed { worker, reason });
@@ -412,53 +500,85 @@ impl PoolDriver {
             s.batch.push(ToJs::Output { pid, stderr, line });
             drop(room);
           }
-          LifeEvent::Exited { worker, status } => {
-            // What it wrote before exiting is read before its exit is news.
-            d.take_in(s, worker, true);
-            // Reaped: its pid may be reused, so nothing may signal it any more.
-            if let Some(Link { pid: Some(pid), slot, .. }) = s.links.remove(&worker) {
-              let expected = s.scheduler.exit_expected(worker);
-              s.batch.push(ToJs::WorkerExited { pid, slot, status: status.clone(), expected });
-            }
-            s.deadlines.cancel(Due::ExitGrace(worker));
-            s.deadlines.cancel(Due::HandleRetry(worker));
-            s.deadlines.cancel(Due::Idle(worker));
-            for timer in [Timer::StartDeadline { worker }, Timer::LeaveGrace { worker }, Timer::TermGrace { worker }] {
-              s.deadlines.cancel(Due::Scheduler(timer));
-            }
-            d.handle(s, Event::Exited { worker, status });
-          }
+          LifeEvent::Exited { worker, status } => d.exited(s, worker, status),
         }
       }
     });
   }
 
-  fn spawned(
-    &self,
-    s: &mut State,
-    worker: WorkerId,
-    pid: u32,
-    frames: std::os::fd::OwnedFd,
-    handles: std::os::fd::OwnedFd,
-  ) {
+  /// Reaped (after what it wrote before exiting was read): its pid may be reused, so nothing
+  /// may signal it any more.
+  fn exited(&self, s: &mut State, worker: WorkerId, status: crate::core::ExitStatus) {
+    // What it wrote before exiting is read before its exit is news.
+    self.take_in(s, worker, true);
+    if let Some(Link { pid: Some(pid), slot, .. }) = s.links.remove(&worker) {
+      let expected = s.scheduler.exit_expected(worker);
+      s.batch.push(ToJs::WorkerExited { pid, slot, status: status.clone(), expected });
+    }
+    s.deadlines.cancel(Due::HandleRetry(worker));
+    s.deadlines.cancel(Due::Idle(worker));
+    for timer in [Timer::StartDeadline { worker }, Timer::LeaveGrace { worker }, Timer::TermGrace { worker }] {
+      s.deadlines.cancel(Due::Scheduler(timer));
+    }
+    self.handle(s, Event::Exited { worker, status });
+  }
+
+  fn spawned(&self, s: &mut State, worker: WorkerId, pid: u32, channel: Channel) {
+    let target = PollTarget { pool: self, worker };
+    let opened = WorkerChannel::open(self.uv_loop, target, channel, self.spawn.max_message_size, on_channel);
+    self.opened(s, worker, pid, opened.map(LinkChannel::Polled).ok());
+  }
+
+  /// A portable worker `uv_spawn` started, or could not.
+  fn started(&self, s: &mut State, worker: WorkerId, started: StartResult) {
+    let (Started { pid, process, frames, handles, output }, target) = match started {
+      Ok(started) => started,
+      Err(reason) => {
+        s.links.remove(&worker);
+        return self.handle(s, Event::SpawnFailed { worker, reason });
+      }
+    };
+    let me: *const PoolDriver = self;
+    let reader_target = (&*target as *const PollTarget).cast();
+    let output = output.map_or_else(Vec::new, |[out, err]| {
+      vec![
+        OutputStream::open(out, reader_target, false, on_output_alloc, on_output_read),
+        OutputStream::open(err, reader_target, true, on_output_alloc, on_output_read),
+      ]
+    });
+    let portable = PortableLink::new(process, target, output);
+    let callbacks = StreamCallbacks { alloc: on_stream_alloc, read: on_stream_read, written: on_stream_written };
+    let opened =
+      StreamChannel::open(frames, PollTarget { pool: me, worker }, handles, self.spawn.max_message_size, callbacks);
+    if let Some(link) = s.links.get_mut(&worker) {
+      link.portable = Some(portable);
+    }
+    self.opened(s, worker, pid, opened.map(LinkChannel::Stream).ok());
+  }
+
+  fn opened(&self, s: &mut State, worker: WorkerId, pid: u32, channel: Option<LinkChannel>) {
     let Some(link) = s.links.get_mut(&worker) else { return };
     link.pid = Some(pid);
     s.batch.push(ToJs::WorkerSpawned { pid, slot: link.slot });
-    let target = PollTarget { pool: self, worker };
-    match WorkerChannel::open(self.uv_loop, target, frames, handles, self.spawn.max_message_size, on_channel) {
-      Ok(mut channel) => {
-        if link.retired {
-          channel.retire();
-        }
-        link.channel = Some(channel);
+    let has_channel = channel.is_some();
+    if let Some(mut channel) = channel {
+      if link.retired {
+        channel.frames().retire();
       }
-      // Without a channel the worker exits at once; its exit is reported as usual.
-      Err(_) => kill_group(pid, Signal::Kill),
+      link.channel = Some(channel);
     }
     if let Some(signal) = link.kill {
-      kill_group(pid, signal);
+      match &link.portable {
+        Some(portable) => portable.kill(pid, signal),
+        None => kill_group(pid, signal),
+      }
     }
     self.handle(s, Event::Spawned { worker, pid });
+    if !has_channel {
+      // Its end was dropped with the error, so it reads EOF and exits by itself; if it does not,
+      // the scheduler's grace stops it.
+      self.handle(s, Event::ChannelEnded { worker });
+    }
   }
 
   fn on_flush(&self) {
@@ -467,7 +587,7 @@ impl PoolDriver {
       let mut state = self.state.borrow_mut();
       if let Some(handles) = handles.as_ref() {
         handles.flush.check_stop();
-        if state.backlogged.is_empty() {
+        if state.backlogged.is_empty() && state.exits_pending == 0 {
           handles.nudge.idle_stop();
         }
       }
@@ -479,12 +599,86 @@ impl PoolDriver {
     }
     self.run(|s, d| {
       s.corked = false;
+      d.report_exits(s);
       for worker in std::mem::take(&mut s.unflushed) {
-        let Some(channel) = s.links.get_mut(&worker).and_then(|l| l.channel.as_mut()) else { continue };
+        let Some(channel) = channel_of(s, worker) else { continue };
         if channel.flush() == WriteState::HandlesBlocked {
           d.arm(s, Due::HandleRetry(worker), HANDLE_RETRY_MS, None);
         }
       }
+    });
+  }
+
+  /// Once per loop turn while portable workers have exited: reports each whose pipes are read.
+  fn report_exits(&self, s: &mut State) {
+    if s.exits_pending == 0 {
+      return;
+    }
+    let exited: Vec<WorkerId> = s
+      .links
+      .iter()
+      .filter(|(_, l)| l.portable.as_ref().is_some_and(PortableLink::has_exited))
+      .map(|(id, _)| *id)
+      .collect();
+    for worker in exited {
+      let Some(link) = s.links.get_mut(&worker) else { continue };
+      let Some(portable) = link.portable.as_mut() else { continue };
+      if let Some(status) = portable.exit_to_report(link.channel.as_mut().and_then(LinkChannel::stream)) {
+        s.exits_pending -= 1;
+        self.exited(s, worker, status);
+      }
+    }
+  }
+
+  /// libuv reaped a portable worker.
+  fn on_exit(&self, worker: WorkerId, status: i64, signal: i32) {
+    self.run(|s, _| {
+      let Some(portable) = s.links.get_mut(&worker).and_then(|l| l.portable.as_mut()) else { return };
+      if !portable.has_exited() {
+        portable.on_exit(status, signal);
+        s.exits_pending += 1;
+      }
+    });
+  }
+
+  /// Where libuv reads a portable worker's frames into next.
+  fn read_target(&self, worker: WorkerId) -> UvBuf {
+    let mut state = self.state.borrow_mut();
+    match state.links.get_mut(&worker).and_then(|l| l.channel.as_mut()).and_then(LinkChannel::stream) {
+      Some(channel) => channel.read_target(),
+      // No room: libuv reports ENOBUFS, read as the channel's end.
+      None => UvBuf::new(std::ptr::null(), 0),
+    }
+  }
+
+  fn on_stream_read(&self, worker: WorkerId, nread: isize) {
+    self.run(|s, d| {
+      let Some(channel) = s.links.get_mut(&worker).and_then(|l| l.channel.as_mut()).and_then(LinkChannel::stream)
+      else {
+        return;
+      };
+      channel.on_read(nread);
+      d.take_in(s, worker, false);
+    });
+  }
+
+  fn on_stream_written(&self, worker: WorkerId) {
+    self.run(|s, d| {
+      let Some(channel) = s.links.get_mut(&worker).and_then(|l| l.channel.as_mut()).and_then(LinkChannel::stream)
+      else {
+        return;
+      };
+      channel.on_written();
+      if FrameChannel::flush(channel) == WriteState::HandlesBlocked {
+        d.arm(s, Due::HandleRetry(worker), HANDLE_RETRY_MS, None);
+      }
+    });
+  }
+
+  fn on_output(&self, worker: WorkerId, stderr: bool, lines: Vec<String>) {
+    self.run(|s, _| {
+      let Some(pid) = s.links.get(&worker).and_then(|l| l.pid) else { return };
+      s.batch.extend(lines.into_iter().map(|line| ToJs::Output { pid, stderr, line }));
     });
   }
 
@@ -493,9 +687,14 @@ impl PoolDriver {
   pub fn tear_down<T: Clone + 'static>(&self, done: T) {
     self.torn_down.set(true);
     let mut state = self.state.borrow_mut();
-    for link in state.links.values() {
-      if let Some(pid) = link.pid {
-        kill_group(pid, Signal::Kill);
+    for link in state.links.values_mut() {
+      match (link.pid, &mut link.portable) {
+        (Some(pid), Some(portable)) => {
+          portable.kill(pid, Signal::Kill);
+          portable.close_now();
+        }
+        (Some(pid), None) => kill_group(pid, Signal::Kill),
+        (None, _) => {}
       }
     }
     state.links.clear();
@@ -539,12 +738,17 @@ pub fn to_ms(ms: f64) -> Option<u64> {
   ms.is_finite().then(|| ms.max(0.0) as u64)
 }
 
-/// Our own copies of the caller's descriptors (close-on-exec), or an error naming the bad one.
-fn duplicate(fds: &[i32]) -> Result<Vec<OwnedFd>, String> {
+/// Our own copies of the caller's descriptors, or an error naming the bad one.
+fn duplicate(fds: &[i32]) -> Result<Vec<Descriptor>, String> {
   if fds.len() > sys::MAX_HANDLES {
     return Err(format!("a call can carry at most {} handles", sys::MAX_HANDLES));
   }
-  fds.iter().map(|&fd| sys::dup_cloexec(fd, 0).map_err(|e| format!("descriptor {fd} cannot be sent: {e}"))).collect()
+  fds.iter().map(|&fd| Descriptor::copy_of(fd).map_err(|e| format!("descriptor {fd} cannot be sent: {e}"))).collect()
+}
+
+/// A worker's channel, whichever kind.
+fn channel_of(s: &mut State, worker: WorkerId) -> Option<&mut dyn FrameChannel> {
+  s.links.get_mut(&worker).and_then(|l| l.channel.as_mut()).map(LinkChannel::frames)
 }
 
 /// A strong count held through a libuv callback: JS run from it (a finalizer, say) may drop the
@@ -625,4 +829,87 @@ unsafe extern "C" fn on_channel(raw: RawHandle, status: i32, events: i32) {
   // An error on the socket reads as its end.
   let events = if status < 0 { uv::READABLE } else { events };
   driver.on_channel(worker, events);
+}
+
+/// The pool and worker behind a portable worker's handle (its pipe or process).
+///
+/// # Safety
+/// `data` must be a live `PollTarget`: a channel's or a process's, whose owner (the worker's
+/// link) closes or detaches the handle before it drops the target, as the driver drops its
+/// links before itself.
+unsafe fn target_of(data: *const c_void) -> (Held, WorkerId) {
+  // SAFETY: the caller's contract.
+  unsafe {
+    let target = &*(data as *const PollTarget);
+    (Held::new(target.pool), target.worker)
+  }
+}
+
+/// A portable worker was reaped. A handle whose worker's link is gone (an abandoned pool) has
+/// no data: it is closed here, which is all that is left to do.
+unsafe extern "C" fn on_exit(raw: RawHandle, status: i64, signal: std::ffi::c_int) {
+  // SAFETY: `raw` is a process handle made by portable_worker::start.
+  let data = unsafe { uv::data_of(raw) };
+  if data.is_null() {
+    Handle::<Process>::adopt(raw).close(());
+    return;
+  }
+  // SAFETY: see `target_of`; the link holds the process handle's target.
+  let (driver, worker) = unsafe { target_of(data) };
+  driver.on_exit(worker, status, signal);
+}
+
+unsafe extern "C" fn on_stream_alloc(raw: RawHandle, _suggested: usize, buf: *mut UvBuf) {
+  // SAFETY: `raw` is a channel's pipe, whose data is the channel's target (see `target_of`);
+  // libuv hands a buffer descriptor to fill.
+  unsafe {
+    let (driver, worker) = target_of(uv::data_of(raw));
+    *buf = driver.read_target(worker);
+  }
+}
+
+unsafe extern "C" fn on_stream_read(raw: RawHandle, nread: isize, _buf: *const UvBuf) {
+  // SAFETY: as in `on_stream_alloc`.
+  let (driver, worker) = unsafe { target_of(uv::data_of(raw)) };
+  driver.on_stream_read(worker, nread);
+}
+
+/// A write (data: its `WriteContext`) or a shutdown (data: null) finished.
+unsafe extern "C" fn on_stream_written(req: RawReq, _status: std::ffi::c_int) {
+  // SAFETY: requests made by uv_stream with that data; libuv is done with them.
+  let context = unsafe {
+    let data = req_data(req);
+    free_req(req);
+    if data.is_null() {
+      return;
+    }
+    Box::from_raw(data as *mut WriteContext)
+  };
+  if !context.alive.get() {
+    return;
+  }
+  // SAFETY: the channel is alive, so its target is (see `target_of`).
+  let (driver, worker) = unsafe { target_of(context.target) };
+  drop(context);
+  driver.on_stream_written(worker);
+}
+
+unsafe extern "C" fn on_output_alloc(raw: RawHandle, _suggested: usize, buf: *mut UvBuf) {
+  // SAFETY: an output pipe's data is its boxed `LineReader`, alive until the pipe is closed.
+  unsafe { *buf = (*(uv::data_of(raw) as *mut LineReader)).read_target() };
+}
+
+unsafe extern "C" fn on_output_read(raw: RawHandle, nread: isize, _buf: *const UvBuf) {
+  // SAFETY: as in `on_output_alloc`; the reader's target is its worker's process target, which
+  // the same link holds.
+  let (lines, stderr, target) = unsafe {
+    let reader = &mut *(uv::data_of(raw) as *mut LineReader);
+    (reader.on_read(nread), reader.stderr, reader.target)
+  };
+  if lines.is_empty() {
+    return;
+  }
+  // SAFETY: as above.
+  let (driver, worker) = unsafe { target_of(target) };
+  driver.on_output(worker, stderr, lines);
 }

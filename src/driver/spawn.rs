@@ -1,9 +1,8 @@
 use std::io;
-use std::os::fd::OwnedFd;
-use std::process::{Child, Command, Stdio};
 
+use super::portable_worker::PARENT_ENV;
 use crate::protocol::{POOL_ID_ENV, WORKER_ID_ENV};
-use crate::sys;
+use crate::sys::{self, Channel, WorkerCommand, WorkerProcess};
 
 /// How to start a worker process.
 #[derive(Clone, Debug)]
@@ -20,39 +19,25 @@ pub struct SpawnConfig {
   pub pool_id: u32,
 }
 
-/// The fd number the worker finds its frame channel on.
-pub const CHANNEL_FD: i32 = crate::protocol::CHANNEL_FD;
-/// The fd number the worker finds its handle channel on (descriptors passed with frames).
-pub const HANDLE_CHANNEL_FD: i32 = crate::protocol::HANDLE_FD;
-
-/// The parent's ends of a worker's two channels.
-pub struct WorkerChannels {
-  pub frames: OwnedFd,
-  pub handles: OwnedFd,
+/// Starts a worker told its `slot` in the pool and its pool in its environment; returns it with
+/// the parent's end of its channel.
+pub fn spawn_worker(config: &SpawnConfig, slot: u32) -> io::Result<(WorkerProcess, Channel)> {
+  let env = worker_env(config, slot);
+  sys::spawn_worker(&WorkerCommand {
+    program: &config.exec_path,
+    args: &config.args,
+    cwd: &config.cwd,
+    env: &env,
+    capture_output: config.capture_output,
+  })
 }
 
-/// Starts a worker with fresh socketpairs as its fds 3 (frames, a stream) and 4 (handles,
-/// datagrams, so each message of descriptors stays whole), told its `slot` in the pool and its
-/// pool in its environment; returns the parent's ends.
-pub fn spawn_worker(config: &SpawnConfig, slot: u32) -> io::Result<(Child, WorkerChannels)> {
-  let sockets = sys::worker_sockets()?;
-  let mut cmd = Command::new(&config.exec_path);
-  cmd
-    .args(&config.args)
-    .current_dir(&config.cwd)
-    .env_clear()
-    .envs(config.env.iter().map(|(k, v)| (k, v)))
-    .env(WORKER_ID_ENV, slot.to_string())
-    .env(POOL_ID_ENV, config.pool_id.to_string())
-    .stdin(Stdio::null());
-  if config.capture_output {
-    cmd.stdout(Stdio::piped()).stderr(Stdio::piped());
-  } else {
-    cmd.stdout(Stdio::inherit()).stderr(Stdio::inherit());
-  }
-  sys::start_in_own_group(&mut cmd, &sockets, [CHANNEL_FD, HANDLE_CHANNEL_FD]);
-  let child = cmd.spawn()?;
-  let sys::WorkerSockets { frames, handles, child_ends } = sockets;
-  drop(child_ends);
-  Ok((child, WorkerChannels { frames, handles }))
+/// The worker's whole environment: the pool's, and its slot and pool.
+pub fn worker_env(config: &SpawnConfig, slot: u32) -> Vec<(String, String)> {
+  let mut env = config.env.clone();
+  // Ours to set: a stale copy (a pool made in a worker of another pool) must not pass for them.
+  env.retain(|(name, _)| name != WORKER_ID_ENV && name != POOL_ID_ENV && name != PARENT_ENV);
+  env.push((WORKER_ID_ENV.to_string(), slot.to_string()));
+  env.push((POOL_ID_ENV.to_string(), config.pool_id.to_string()));
+  env
 }

@@ -54,64 +54,102 @@ impl Kind for Timer {
 }
 
 pub type HandleCb = unsafe extern "C" fn(RawHandle);
+use super::uv_stream::{AllocCb, RawReq, ReadCb, SpawnOptions, WriteCb};
+use crate::sys::UvBuf;
 pub type PollCb = unsafe extern "C" fn(RawHandle, c_int, c_int);
 
-struct Api {
-  handle_size: unsafe extern "C" fn(c_int) -> usize,
-  close: unsafe extern "C" fn(RawHandle, Option<HandleCb>),
-  ref_: unsafe extern "C" fn(RawHandle),
-  unref: unsafe extern "C" fn(RawHandle),
-  now: unsafe extern "C" fn(*mut UvLoop) -> u64,
-  update_time: unsafe extern "C" fn(*mut UvLoop),
-  poll_init: unsafe extern "C" fn(*mut UvLoop, RawHandle, c_int) -> c_int,
-  poll_start: unsafe extern "C" fn(RawHandle, c_int, PollCb) -> c_int,
-  poll_stop: unsafe extern "C" fn(RawHandle) -> c_int,
-  timer_init: unsafe extern "C" fn(*mut UvLoop, RawHandle) -> c_int,
-  timer_start: unsafe extern "C" fn(RawHandle, HandleCb, u64, u64) -> c_int,
-  timer_stop: unsafe extern "C" fn(RawHandle) -> c_int,
-  async_init: unsafe extern "C" fn(*mut UvLoop, RawHandle, HandleCb) -> c_int,
-  async_send: unsafe extern "C" fn(RawHandle) -> c_int,
-  check_init: unsafe extern "C" fn(*mut UvLoop, RawHandle) -> c_int,
-  check_start: unsafe extern "C" fn(RawHandle, HandleCb) -> c_int,
-  check_stop: unsafe extern "C" fn(RawHandle) -> c_int,
-  idle_init: unsafe extern "C" fn(*mut UvLoop, RawHandle) -> c_int,
-  idle_start: unsafe extern "C" fn(RawHandle, HandleCb) -> c_int,
-  idle_stop: unsafe extern "C" fn(RawHandle) -> c_int,
+/// Declares the libuv functions used, each by its field and C name, once: `Api::load` finds them
+/// all or names every one that is missing.
+macro_rules! libuv_api {
+  ($($field:ident: $name:literal => $ty:ty,)*) => {
+    pub(super) struct Api { $(pub(super) $field: $ty,)* }
+
+    impl Api {
+      fn load() -> Result<Api, Vec<&'static str>> {
+        let mut missing = Vec::new();
+        $(
+          // SAFETY: the C name is that libuv function's, and `$ty` its C signature.
+          let $field: Option<$ty> = unsafe { find(concat!($name, "\0"), &mut missing) };
+        )*
+        match ($($field,)*) {
+          ($(Some($field),)*) => Ok(Api { $($field,)* }),
+          _ => Err(missing),
+        }
+      }
+    }
+  };
 }
 
-fn api() -> &'static Api {
-  static API: OnceLock<Api> = OnceLock::new();
-  API.get_or_init(|| {
-    fn find<T: Copy>(name: &CStr) -> T {
-      // The process (Node) exports libuv globally.
-      let symbol = sys::find_symbol(name);
-      assert!(!symbol.is_null(), "libuv symbol {name:?} not found: invoke-parallel must run inside Node.js");
-      // SAFETY: T is the C signature of that libuv function (a function pointer, pointer-sized).
-      unsafe { std::mem::transmute_copy(&symbol) }
-    }
-    Api {
-      handle_size: find(c"uv_handle_size"),
-      close: find(c"uv_close"),
-      ref_: find(c"uv_ref"),
-      unref: find(c"uv_unref"),
-      now: find(c"uv_now"),
-      update_time: find(c"uv_update_time"),
-      poll_init: find(c"uv_poll_init"),
-      poll_start: find(c"uv_poll_start"),
-      poll_stop: find(c"uv_poll_stop"),
-      timer_init: find(c"uv_timer_init"),
-      timer_start: find(c"uv_timer_start"),
-      timer_stop: find(c"uv_timer_stop"),
-      async_init: find(c"uv_async_init"),
-      async_send: find(c"uv_async_send"),
-      check_init: find(c"uv_check_init"),
-      check_start: find(c"uv_check_start"),
-      check_stop: find(c"uv_check_stop"),
-      idle_init: find(c"uv_idle_init"),
-      idle_start: find(c"uv_idle_start"),
-      idle_stop: find(c"uv_idle_stop"),
-    }
-  })
+/// # Safety
+/// `T` must be the C signature of the function `name` names (a function pointer, pointer-sized).
+unsafe fn find<T: Copy>(name: &'static str, missing: &mut Vec<&'static str>) -> Option<T> {
+  let c_name = CStr::from_bytes_with_nul(name.as_bytes()).expect("a NUL-terminated name");
+  // The process (Node) exports libuv globally; the lookup calls nothing.
+  let symbol = sys::find_symbol(c_name);
+  if symbol.is_null() {
+    missing.push(&name[..name.len() - 1]);
+    return None;
+  }
+  // SAFETY: the caller's contract.
+  Some(unsafe { std::mem::transmute_copy(&symbol) })
+}
+
+libuv_api! {
+  handle_size: "uv_handle_size" => unsafe extern "C" fn(c_int) -> usize,
+  close: "uv_close" => unsafe extern "C" fn(RawHandle, Option<HandleCb>),
+  ref_: "uv_ref" => unsafe extern "C" fn(RawHandle),
+  unref: "uv_unref" => unsafe extern "C" fn(RawHandle),
+  now: "uv_now" => unsafe extern "C" fn(*mut UvLoop) -> u64,
+  update_time: "uv_update_time" => unsafe extern "C" fn(*mut UvLoop),
+  poll_init: "uv_poll_init" => unsafe extern "C" fn(*mut UvLoop, RawHandle, c_int) -> c_int,
+  poll_start: "uv_poll_start" => unsafe extern "C" fn(RawHandle, c_int, PollCb) -> c_int,
+  poll_stop: "uv_poll_stop" => unsafe extern "C" fn(RawHandle) -> c_int,
+  timer_init: "uv_timer_init" => unsafe extern "C" fn(*mut UvLoop, RawHandle) -> c_int,
+  timer_start: "uv_timer_start" => unsafe extern "C" fn(RawHandle, HandleCb, u64, u64) -> c_int,
+  timer_stop: "uv_timer_stop" => unsafe extern "C" fn(RawHandle) -> c_int,
+  async_init: "uv_async_init" => unsafe extern "C" fn(*mut UvLoop, RawHandle, HandleCb) -> c_int,
+  async_send: "uv_async_send" => unsafe extern "C" fn(RawHandle) -> c_int,
+  check_init: "uv_check_init" => unsafe extern "C" fn(*mut UvLoop, RawHandle) -> c_int,
+  check_start: "uv_check_start" => unsafe extern "C" fn(RawHandle, HandleCb) -> c_int,
+  check_stop: "uv_check_stop" => unsafe extern "C" fn(RawHandle) -> c_int,
+  idle_init: "uv_idle_init" => unsafe extern "C" fn(*mut UvLoop, RawHandle) -> c_int,
+  idle_start: "uv_idle_start" => unsafe extern "C" fn(RawHandle, HandleCb) -> c_int,
+  idle_stop: "uv_idle_stop" => unsafe extern "C" fn(RawHandle) -> c_int,
+  // The portable driver's: processes, pipes and stream I/O (see uv_stream.rs).
+  req_size: "uv_req_size" => unsafe extern "C" fn(c_int) -> usize,
+  spawn: "uv_spawn" => unsafe extern "C" fn(*mut UvLoop, RawHandle, *const SpawnOptions) -> c_int,
+  process_get_pid: "uv_process_get_pid" => unsafe extern "C" fn(RawHandle) -> c_int,
+  process_kill: "uv_process_kill" => unsafe extern "C" fn(RawHandle, c_int) -> c_int,
+  pipe_init: "uv_pipe_init" => unsafe extern "C" fn(*mut UvLoop, RawHandle, c_int) -> c_int,
+  read_start: "uv_read_start" => unsafe extern "C" fn(RawHandle, AllocCb, ReadCb) -> c_int,
+  read_stop: "uv_read_stop" => unsafe extern "C" fn(RawHandle) -> c_int,
+  try_write: "uv_try_write" => unsafe extern "C" fn(RawHandle, *const UvBuf, u32) -> c_int,
+  write: "uv_write" => unsafe extern "C" fn(RawReq, RawHandle, *const UvBuf, u32, WriteCb) -> c_int,
+  shutdown: "uv_shutdown" => unsafe extern "C" fn(RawReq, RawHandle, WriteCb) -> c_int,
+  send_buffer_size: "uv_send_buffer_size" => unsafe extern "C" fn(RawHandle, *mut c_int) -> c_int,
+  recv_buffer_size: "uv_recv_buffer_size" => unsafe extern "C" fn(RawHandle, *mut c_int) -> c_int,
+}
+
+fn loaded() -> &'static Result<Api, Vec<&'static str>> {
+  static API: OnceLock<Result<Api, Vec<&'static str>>> = OnceLock::new();
+  API.get_or_init(Api::load)
+}
+
+/// The libuv functions this process lacks (none inside Node): a host that is not Node must be
+/// refused before any handle is made, since a pool cannot run without all of them.
+pub fn missing_functions() -> &'static [&'static str] {
+  match loaded() {
+    Ok(_) => &[],
+    Err(missing) => missing,
+  }
+}
+
+/// The functions, once `missing_functions` said none is missing (every pool checks first).
+pub(super) fn api() -> &'static Api {
+  match loaded() {
+    Ok(api) => api,
+    Err(missing) => unreachable!("libuv functions {missing:?} used after the runtime check"),
+  }
 }
 
 /// An initialized handle of kind `K` on the loop, owned until `close`. All calls on the loop's
@@ -122,7 +160,7 @@ pub struct Handle<K: Kind> {
 }
 
 impl<K: Kind> Handle<K> {
-  fn allocate(data: *mut c_void) -> RawHandle {
+  pub(super) fn allocate(data: *mut c_void) -> RawHandle {
     // SAFETY: uv_handle_size only reads its argument, a handle type libuv knows.
     let raw = sys::alloc_zeroed(unsafe { (api().handle_size)(K::TYPE) });
     assert!(!raw.is_null(), "out of memory allocating a libuv handle");
@@ -131,7 +169,7 @@ impl<K: Kind> Handle<K> {
     raw
   }
 
-  fn init(data: *mut c_void, init: impl FnOnce(RawHandle) -> c_int) -> std::io::Result<Handle<K>> {
+  pub(super) fn init(data: *mut c_void, init: impl FnOnce(RawHandle) -> c_int) -> std::io::Result<Handle<K>> {
     let raw = Self::allocate(data);
     let rc = init(raw);
     if rc != 0 {
@@ -140,6 +178,12 @@ impl<K: Kind> Handle<K> {
       return Err(std::io::Error::from_raw_os_error(-rc));
     }
     Ok(Handle { raw, kind: PhantomData })
+  }
+
+  /// A handle some libuv call initialized in memory from `allocate` (uv_spawn does so even when
+  /// it fails).
+  pub(super) fn adopt(raw: RawHandle) -> Handle<K> {
+    Handle { raw, kind: PhantomData }
   }
 
   pub fn raw(&self) -> RawHandle {

@@ -4,19 +4,18 @@
 
 use std::collections::VecDeque;
 use std::io::{self, IoSlice};
-use std::os::fd::{AsRawFd, OwnedFd};
 use std::sync::Arc;
 
 use super::channel_reader::ChannelReader;
 pub use super::channel_reader::Incoming;
 use super::descriptors;
+use super::frame_channel::FrameChannel;
 use super::uv::{Handle, Poll, PollCb, UvLoop, READABLE, WRITABLE};
 use crate::protocol::{Encoded, Handles, HEADER_LEN};
-use crate::sys::{self, send_fds};
+use crate::sys::Channel;
 
 /// Frames a corked channel gathers before it writes them anyway.
 const CORKED_FRAMES: usize = 32;
-
 /// How far a write got.
 #[derive(Debug, PartialEq, Eq)]
 pub enum WriteState {
@@ -31,15 +30,20 @@ pub enum WriteState {
 }
 
 /// A frame not (completely) written yet.
-struct Pending {
+pub(super) struct Pending {
   /// Sent on the handle channel before the first byte of the frame.
-  handles: Handles,
+  pub(super) handles: Handles,
   header: [u8; HEADER_LEN],
   payload: Arc<[u8]>,
   written: usize,
 }
 
 impl Pending {
+  pub(super) fn new(message: Encoded) -> Pending {
+    let Encoded { header, payload, handles } = message;
+    Pending { handles, header, payload, written: 0 }
+  }
+
   fn len(&self) -> usize {
     HEADER_LEN + self.payload.len()
   }
@@ -55,8 +59,7 @@ pub struct Sent {
 
 /// `T` is what the poll callback gets back as its handle's data (its owner's way back to itself).
 pub struct WorkerChannel<T> {
-  frames: OwnedFd,
-  handles: OwnedFd,
+  channel: Channel,
   poll: Option<Handle<Poll>>,
   /// Boxed so its address, handed to libuv, stays put.
   _target: Box<T>,
@@ -72,20 +75,18 @@ impl<T> WorkerChannel<T> {
   pub fn open(
     uv_loop: *mut UvLoop,
     target: T,
-    frames: OwnedFd,
-    handles: OwnedFd,
+    channel: Channel,
     max_message_size: usize,
     on_ready: PollCb,
   ) -> io::Result<WorkerChannel<T>> {
-    sys::set_nonblocking(&frames)?;
+    channel.set_nonblocking()?;
     let target = Box::new(target);
     let data = (&*target as *const T).cast_mut().cast();
-    let poll = Handle::poll(uv_loop, frames.as_raw_fd(), data)?;
+    let poll = Handle::poll(uv_loop, channel.poll_source(), data)?;
     // Calls in flight hold the process open through the pool, not through its sockets.
     poll.set_ref(false);
     let mut channel = WorkerChannel {
-      frames,
-      handles,
+      channel,
       poll: Some(poll),
       _target: target,
       on_ready,
@@ -123,7 +124,7 @@ impl<T> WorkerChannel<T> {
     let state = self.write_backlog();
     if state == WriteState::Done && self.retiring {
       // The worker sees EOF and exits by itself.
-      sys::shutdown_write(&self.frames);
+      self.channel.shutdown_write();
     }
     self.update_poll();
     state
@@ -132,14 +133,14 @@ impl<T> WorkerChannel<T> {
   fn write_backlog(&mut self) -> WriteState {
     while let Some(front) = self.backlog.front_mut() {
       if !front.handles.is_empty() {
-        match send_fds(self.handles.as_raw_fd(), &descriptors::raw(&front.handles)) {
+        match self.channel.send_descriptors(descriptors::borrow(&front.handles)) {
           Ok(()) => front.handles = Handles::default(),
           Err(e) if e.kind() == io::ErrorKind::WouldBlock => return WriteState::HandlesBlocked,
           // The worker is gone; its exit accounts for the call.
           Err(_) => return self.drop_backlog(),
         }
       }
-      match write_gathered(&self.frames, &mut self.backlog) {
+      match write_gathered(&self.channel, &mut self.backlog) {
         Ok(true) => {}
         Ok(false) => return WriteState::Blocked,
         Err(_) => return self.drop_backlog(),
@@ -163,7 +164,7 @@ impl<T> WorkerChannel<T> {
 
   /// Reads what has arrived (see [`ChannelReader::receive`]).
   pub fn receive(&mut self, drain: bool) -> Vec<Incoming> {
-    let incoming = self.reader.receive(&self.frames, &self.handles, drain);
+    let incoming = self.reader.receive(&self.channel, drain);
     self.update_poll();
     incoming
   }
@@ -208,9 +209,30 @@ impl<T> WorkerChannel<T> {
   }
 }
 
+impl<T> FrameChannel for WorkerChannel<T> {
+  fn send(&mut self, message: Encoded, now: bool) -> Sent {
+    WorkerChannel::send(self, message, now)
+  }
+  fn flush(&mut self) -> WriteState {
+    WorkerChannel::flush(self)
+  }
+  fn retire(&mut self) {
+    WorkerChannel::retire(self)
+  }
+  fn receive(&mut self, drain: bool) -> Vec<Incoming> {
+    WorkerChannel::receive(self, drain)
+  }
+  fn stop_reading(&mut self) {
+    WorkerChannel::stop_reading(self)
+  }
+  fn read_done(&self) -> bool {
+    WorkerChannel::read_done(self)
+  }
+}
+
 impl<T> Drop for WorkerChannel<T> {
   fn drop(&mut self) {
-    // libuv is told before the descriptor closes (the socket itself closes with `frames`).
+    // libuv is told before the descriptor closes (the socket itself closes with `channel`).
     if let Some(poll) = self.poll.take() {
       poll.close(());
     }
@@ -218,51 +240,63 @@ impl<T> Drop for WorkerChannel<T> {
 }
 
 /// Frames gathered into one write.
-const GATHER: usize = 64;
+pub(super) const GATHER: usize = 64;
 
-/// Writes the front of the backlog, many frames per system call, up to the first frame that
-/// carries descriptors (they go out first, on the other socket). True when that much is written.
-fn write_gathered(socket: &OwnedFd, backlog: &mut VecDeque<Pending>) -> io::Result<bool> {
-  loop {
-    let mut iov = [IoSlice::new(&[]); GATHER * 2];
-    let mut used = 0;
-    for (i, pending) in backlog.iter().take(GATHER).enumerate() {
-      if i > 0 && !pending.handles.is_empty() {
-        break;
-      }
-      let (head, body) = if pending.written < HEADER_LEN {
-        (&pending.header[pending.written..], &pending.payload[..])
-      } else {
-        (&[][..], &pending.payload[pending.written - HEADER_LEN..])
-      };
-      for part in [head, body] {
-        if !part.is_empty() {
-          iov[used] = IoSlice::new(part);
-          used += 1;
-        }
+/// The unwritten bytes at the front of the backlog, many frames' worth, up to the first frame
+/// that carries descriptors (they go out first, on the other socket); how many parts were used.
+pub(super) fn gather<'a>(backlog: &'a VecDeque<Pending>, iov: &mut [IoSlice<'a>; GATHER * 2]) -> usize {
+  let mut used = 0;
+  for (i, pending) in backlog.iter().take(GATHER).enumerate() {
+    if i > 0 && !pending.handles.is_empty() {
+      break;
+    }
+    let (head, body) = if pending.written < HEADER_LEN {
+      (&pending.header[pending.written..], &pending.payload[..])
+    } else {
+      (&[][..], &pending.payload[pending.written - HEADER_LEN..])
+    };
+    for part in [head, body] {
+      if !part.is_empty() {
+        iov[used] = IoSlice::new(part);
+        used += 1;
       }
     }
+  }
+  used
+}
+
+/// Drops what `written` bytes completed from the front of the backlog.
+pub(super) fn advance(backlog: &mut VecDeque<Pending>, mut written: usize) {
+  while written > 0 {
+    let Some(front) = backlog.front_mut() else { break };
+    let rest = front.len() - front.written;
+    if written < rest {
+      front.written += written;
+      written = 0;
+    } else {
+      written -= rest;
+      backlog.pop_front();
+    }
+  }
+}
+
+/// Writes the front of the backlog, many frames per system call, up to the first frame that
+/// carries descriptors. True when that much is written.
+fn write_gathered(channel: &Channel, backlog: &mut VecDeque<Pending>) -> io::Result<bool> {
+  loop {
+    let mut iov = [IoSlice::new(&[]); GATHER * 2];
+    let used = gather(backlog, &mut iov);
     if used == 0 {
       return Ok(true);
     }
     // A worker that is gone is EPIPE, handled like any other end of the channel.
-    let mut left = match sys::send_gathered(socket, &iov[..used]) {
+    let written = match channel.write_gathered(&iov[..used]) {
       Ok(n) => n,
       Err(err) if err.kind() == io::ErrorKind::Interrupted => continue,
       Err(err) if err.kind() == io::ErrorKind::WouldBlock => return Ok(false),
       Err(err) => return Err(err),
     };
-    while left > 0 {
-      let Some(front) = backlog.front_mut() else { break };
-      let rest = front.len() - front.written;
-      if left < rest {
-        front.written += left;
-        left = 0;
-      } else {
-        left -= rest;
-        backlog.pop_front();
-      }
-    }
+    advance(backlog, written);
     if backlog.front().is_none_or(|p| !p.handles.is_empty()) {
       return Ok(true);
     }
@@ -271,17 +305,19 @@ fn write_gathered(socket: &OwnedFd, backlog: &mut VecDeque<Pending>) -> io::Resu
 
 #[cfg(test)]
 mod tests {
-  use std::os::fd::AsRawFd;
+  use std::io::Read;
+  use std::os::unix::net::UnixStream;
 
   use proptest::prelude::*;
 
   use super::*;
+  use crate::sys::{test_channel, Descriptor};
 
   /// A frame of `len` payload bytes whose every byte tells where it belongs; with descriptors
-  /// (a copy of `socket`) if `handles`.
-  fn frame(n: usize, len: usize, handles: bool, socket: &OwnedFd) -> Pending {
+  /// (a copy of `channel`'s socket) if `handles`.
+  fn frame(n: usize, len: usize, handles: bool, channel: &Channel) -> Pending {
     let handles = match handles {
-      true => descriptors::attach(vec![sys::dup_cloexec(socket.as_raw_fd(), 0).unwrap()]),
+      true => descriptors::attach(vec![Descriptor::copy_of(channel.poll_source()).unwrap()]),
       false => Handles::default(),
     };
     let header = std::array::from_fn(|i| (n * 7 + i) as u8);
@@ -298,11 +334,11 @@ mod tests {
   }
 
   /// Reads what has arrived (nothing may be waiting if `at_most` is 0: then reads it all).
-  fn read(socket: &OwnedFd, got: &mut Vec<u8>, at_most: usize) {
+  fn read(mut socket: &UnixStream, got: &mut Vec<u8>, at_most: usize) {
     loop {
-      let mut chunk = Vec::with_capacity(if at_most == 0 { 1 << 16 } else { at_most });
-      match sys::read_into(socket, &mut chunk) {
-        Ok(n) if n > 0 => got.extend_from_slice(&chunk),
+      let mut chunk = vec![0; if at_most == 0 { 1 << 16 } else { at_most }];
+      match socket.read(&mut chunk) {
+        Ok(n) if n > 0 => got.extend_from_slice(&chunk[..n]),
         Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
         Err(e) if e.kind() == io::ErrorKind::WouldBlock => return,
         other => panic!("the reading end broke: {other:?}"),
@@ -327,10 +363,10 @@ mod tests {
       ),
       chunk in 1usize..50_000,
     ) {
-      let sockets = sys::worker_sockets().unwrap();
-      let (writer, reader) = (&sockets.frames, &sockets.child_ends[0]);
-      sys::set_nonblocking(writer).unwrap();
-      sys::set_nonblocking(reader).unwrap();
+      let (channel, [child_frames, _child_handles]) = test_channel();
+      let (writer, reader) = (&channel, &UnixStream::from(child_frames));
+      writer.set_nonblocking().unwrap();
+      reader.set_nonblocking(true).unwrap();
       let mut backlog: VecDeque<Pending> =
         frames.iter().enumerate().map(|(n, &(len, handles))| frame(n, len, handles, writer)).collect();
       let expected = bytes_of(&backlog);

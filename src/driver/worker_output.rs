@@ -1,5 +1,3 @@
-use std::os::fd::OwnedFd;
-use std::process::{ChildStderr, ChildStdout};
 use std::sync::Arc;
 
 use tokio::io::{AsyncBufReadExt, AsyncRead, AsyncReadExt, BufReader};
@@ -7,11 +5,11 @@ use tokio::sync::Semaphore;
 use tokio::task::JoinHandle;
 
 use super::inbox::{LifeEvent, LifeInbox, OutputRoom};
-use crate::sys::pipe_reader;
+use crate::sys::OutputPipe;
 
 /// A longer line is passed on in pieces of this size, so a worker cannot make the parent buffer
 /// without bound.
-const MAX_LINE: usize = 64 * 1024;
+pub(super) const MAX_LINE: usize = 64 * 1024;
 /// Bytes of one worker's output that may wait for the JS thread to take them. Past that, its
 /// pipes are not read until the JS thread catches up, so a worker that writes faster than the
 /// parent handles its output blocks in `write`, as it would on a slow terminal: nothing is
@@ -22,16 +20,16 @@ const OUTPUT_BUDGET: usize = 1 << 20;
 /// the pipes do.
 pub fn forward_output(
   pid: u32,
-  stdout: Option<ChildStdout>,
-  stderr: Option<ChildStderr>,
+  stdout: Option<OutputPipe>,
+  stderr: Option<OutputPipe>,
   inbox: Arc<LifeInbox>,
 ) -> Vec<JoinHandle<()>> {
   let mut tasks = Vec::new();
   let budget = Arc::new(Semaphore::new(OUTPUT_BUDGET));
-  if let Some(out) = stdout.and_then(|s| pipe_reader(OwnedFd::from(s)).ok()) {
+  if let Some(out) = stdout {
     tasks.push(tokio::spawn(forward_lines(pid, false, out, inbox.clone(), budget.clone())));
   }
-  if let Some(err) = stderr.and_then(|s| pipe_reader(OwnedFd::from(s)).ok()) {
+  if let Some(err) = stderr {
     tasks.push(tokio::spawn(forward_lines(pid, true, err, inbox, budget)));
   }
   tasks
@@ -74,7 +72,7 @@ async fn forward_lines(
 }
 
 /// How many bytes at the end of `bytes` begin a UTF-8 character that continues past them.
-fn cut_character(bytes: &[u8]) -> usize {
+pub(super) fn cut_character(bytes: &[u8]) -> usize {
   for back in 1..=bytes.len().min(3) {
     let byte = bytes[bytes.len() - back];
     if byte & 0xc0 == 0x80 {

@@ -8,17 +8,17 @@ use std::process::Command;
 
 use super::unix::dup_cloexec;
 
+/// Whether this OS has the Linux driver (the default where it does).
+pub const HAS_LINUX_DRIVER: bool = true;
+
 mod child_fds;
 mod exit_watch;
+mod spawn;
 
-pub use exit_watch::ExitWatch;
+use exit_watch::ExitWatch;
+pub use spawn::{spawn_worker, WorkerCommand, WorkerProcess};
 
 use child_fds::cloexec_from;
-
-/// Send flag: a peer that is gone is EPIPE, not SIGPIPE (macOS has SO_NOSIGPIPE instead).
-pub const MSG_NO_SIGPIPE: libc::c_int = libc::MSG_NOSIGNAL;
-/// Receive flag: descriptors arrive close-on-exec.
-pub const MSG_RECV_CLOEXEC: libc::c_int = libc::MSG_CMSG_CLOEXEC;
 
 /// Bytes of socket buffer asked for each way (the kernel caps it at net.core.wmem_max/rmem_max).
 const SOCKET_BUFFER: libc::c_int = 4 << 20;
@@ -27,14 +27,14 @@ const MOVED_ABOVE: RawFd = 10;
 
 /// A worker's two channels: frames (a stream) and handles (datagrams, so each message of
 /// descriptors stays whole).
-pub struct WorkerSockets {
+pub(in crate::sys) struct WorkerSockets {
   pub frames: OwnedFd,
   pub handles: OwnedFd,
   /// The worker's ends, to drop once it is started.
   pub child_ends: [OwnedFd; 2],
 }
 
-pub fn worker_sockets() -> io::Result<WorkerSockets> {
+pub(in crate::sys) fn worker_sockets() -> io::Result<WorkerSockets> {
   let (frames, child_frames) = socketpair(libc::SOCK_STREAM)?;
   // Room for a large payload in flight, so a 1 MiB call is not a dozen wake-ups each way.
   for end in [&frames, &child_frames] {
@@ -47,7 +47,7 @@ pub fn worker_sockets() -> io::Result<WorkerSockets> {
 
 /// Prepares `cmd` to start a worker: a process group of its own, `sockets`' child ends at the
 /// numbers `at`, nothing else inherited but stdio, and death with the parent.
-pub fn start_in_own_group(cmd: &mut Command, sockets: &WorkerSockets, at: [RawFd; 2]) {
+fn start_in_own_group(cmd: &mut Command, sockets: &WorkerSockets, at: [RawFd; 2]) {
   let child_fds = [sockets.child_ends[0].as_raw_fd(), sockets.child_ends[1].as_raw_fd()];
   let parent_pid = std::process::id() as libc::pid_t;
   // A terminal's Ctrl-C (SIGINT to the foreground group) is the parent's to handle, and the
@@ -121,4 +121,11 @@ fn clear_cloexec(fd: i32) -> io::Result<()> {
     return Err(io::Error::last_os_error());
   }
   Ok(())
+}
+
+/// A parent's channel and the worker's ends of it, for tests that play the worker.
+#[cfg(test)]
+pub fn test_channel() -> (super::Channel, [OwnedFd; 2]) {
+  let WorkerSockets { frames, handles, child_ends } = worker_sockets().unwrap();
+  (super::Channel { frames, handles }, child_ends)
 }

@@ -4,16 +4,36 @@ use std::ffi::{c_void, CStr};
 use std::io::{self, IoSlice};
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
 
-use tokio::io::AsyncRead;
-
-use super::linux::MSG_NO_SIGPIPE;
 use crate::core::Signal;
 
+mod channel;
+mod descriptor;
+mod descriptor_socket;
 mod exit_signal;
 mod fdpass;
+mod worker_guard;
 
+pub use channel::Channel;
+pub use descriptor::Descriptor;
+pub use descriptor_socket::{descriptor_socket, DescriptorSocket, InheritedEnd};
 pub use exit_signal::exit_signal;
-pub use fdpass::{recv_fds, send_fds, MAX_HANDLES};
+pub use fdpass::MAX_HANDLES;
+pub use worker_guard::{close_inherited, die_with_parent, lead_own_group, widen_socket};
+
+/// A worker's captured stdout or stderr, read on the I/O thread's tokio runtime.
+pub type OutputPipe = tokio::net::unix::pipe::Receiver;
+
+/// Send flag: a peer that is gone is EPIPE, not SIGPIPE. macOS has no such flag: Node ignores
+/// SIGPIPE there as everywhere, so the write fails with EPIPE all the same.
+#[cfg(target_os = "linux")]
+pub const MSG_NO_SIGPIPE: libc::c_int = libc::MSG_NOSIGNAL;
+#[cfg(not(target_os = "linux"))]
+pub const MSG_NO_SIGPIPE: libc::c_int = 0;
+/// Receive flag: descriptors arrive close-on-exec (elsewhere `recv_fds` sets the flag after).
+#[cfg(target_os = "linux")]
+pub const MSG_RECV_CLOEXEC: libc::c_int = libc::MSG_CMSG_CLOEXEC;
+#[cfg(not(target_os = "linux"))]
+pub const MSG_RECV_CLOEXEC: libc::c_int = 0;
 
 /// A close-on-exec copy of `fd`, numbered at least `min`; the original is untouched.
 pub fn dup_cloexec(fd: RawFd, min: RawFd) -> io::Result<OwnedFd> {
@@ -73,6 +93,18 @@ pub fn shutdown_write(fd: &impl AsRawFd) {
   unsafe { libc::shutdown(fd.as_raw_fd(), libc::SHUT_WR) };
 }
 
+/// Whether a worker started by libuv leads a process group (it makes itself one), so that
+/// `kill_group` reaches what it started.
+pub const WORKERS_LEAD_GROUPS: bool = true;
+
+/// The number libuv takes for `signal` (libuv maps both to TerminateProcess on Windows).
+pub fn signal_number(signal: Signal) -> i32 {
+  match signal {
+    Signal::Term => libc::SIGTERM,
+    Signal::Kill => libc::SIGKILL,
+  }
+}
+
 /// Signals the process group `pid` leads. SIGCONT follows SIGTERM, which a stopped process would
 /// otherwise leave pending. The caller must not have reaped `pid`: until then its pid (the
 /// group's id) cannot be reused.
@@ -91,7 +123,19 @@ pub fn kill_group(pid: u32, signal: Signal) {
   }
 }
 
-/// Whether `fd` is a socket listening for connections.
+/// Worker side: the descriptors of the next handle message on the handle channel JS knows by
+/// `channel` (the worker's fd 4), waiting for one; JS owns them from now on.
+pub fn worker_receive_handles(channel: i32) -> io::Result<Vec<i32>> {
+  Ok(fdpass::recv_fds(channel, true)?.into_iter().map(std::os::fd::IntoRawFd::into_raw_fd).collect())
+}
+
+/// Worker side: sends the descriptors JS knows by `numbers` as one handle message on `channel`
+/// (`WouldBlock` when the parent's queue is full).
+pub fn worker_send_handles(channel: i32, numbers: &[i32]) -> io::Result<()> {
+  fdpass::send_fds(channel, numbers)
+}
+
+/// Whether the descriptor JS knows by `fd` is a socket listening for connections.
 pub fn is_listening_socket(fd: RawFd) -> bool {
   let mut accepting: libc::c_int = 0;
   let mut len = std::mem::size_of::<libc::c_int>() as libc::socklen_t;
@@ -100,12 +144,6 @@ pub fn is_listening_socket(fd: RawFd) -> bool {
     libc::getsockopt(fd, libc::SOL_SOCKET, libc::SO_ACCEPTCONN, (&mut accepting as *mut libc::c_int).cast(), &mut len)
   };
   status == 0 && accepting != 0
-}
-
-/// A reader of a pipe's read end (a worker's captured stdout or stderr), on the current tokio
-/// runtime.
-pub fn pipe_reader(fd: OwnedFd) -> io::Result<impl AsyncRead + Unpin> {
-  tokio::net::unix::pipe::Receiver::from_owned_fd(fd)
 }
 
 /// The address of a symbol the process exports globally (Node exports libuv's), or null.
@@ -125,4 +163,31 @@ pub fn alloc_zeroed(size: usize) -> *mut c_void {
 pub unsafe fn free(memory: *mut c_void) {
   // SAFETY: the caller's contract.
   unsafe { libc::free(memory) }
+}
+
+/// libuv's `uv_buf_t`, whose layout is the OS's: `{ base, len }` on Unix (Windows has
+/// `{ ULONG len, base }`).
+#[repr(C)]
+#[derive(Clone, Copy, Debug)]
+pub struct UvBuf {
+  base: *mut u8,
+  len: usize,
+}
+
+impl UvBuf {
+  pub fn new(base: *const u8, len: usize) -> UvBuf {
+    UvBuf { base: base.cast_mut(), len }
+  }
+
+  pub fn base(&self) -> *mut u8 {
+    self.base
+  }
+
+  pub fn len(&self) -> usize {
+    self.len
+  }
+
+  pub fn is_empty(&self) -> bool {
+    self.len == 0
+  }
 }

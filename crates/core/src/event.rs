@@ -45,8 +45,8 @@ pub enum Timer {
   CallTimeout { call: CallId },
   /// A cancelled call had this long to return before its worker is killed.
   CancelGrace { worker: WorkerId, call: CallId },
-  /// A worker asked to leave (its channel closed, or it said it is exiting) had this long to exit:
-  /// it gets SIGTERM.
+  /// A worker asked to leave (its channel closed, or it said it is exiting), or whose channel
+  /// ended, had this long to exit: it gets SIGTERM.
   LeaveGrace { worker: WorkerId },
   /// It had this long after SIGTERM: it gets SIGKILL.
   TermGrace { worker: WorkerId },
@@ -89,6 +89,11 @@ pub enum Event {
   Corrupt {
     worker: WorkerId,
     reason: String,
+  },
+  /// Nothing more can be read from the worker's channel (end of file, or it broke), and the
+  /// process has not been reported exited: it is given the leave grace to exit, then stopped.
+  ChannelEnded {
+    worker: WorkerId,
   },
   /// The process has exited and been reaped; nothing more will come from it.
   Exited {

@@ -187,6 +187,7 @@ impl Scheduler {
       }
       Event::Message { worker, message } => self.on_message(worker, message, out),
       Event::Corrupt { worker, reason } => self.on_corrupt(worker, reason, out),
+      Event::ChannelEnded { worker } => self.on_channel_ended(worker, out),
       Event::Exited { worker, status } => self.on_exited(worker, status, out),
       Event::TimerFired { timer } => self.on_timer(timer, out),
       Event::Close { force } => self.on_close(force, out),
@@ -622,6 +623,19 @@ impl Scheduler {
     }
   }
 
+  /// The one escalation every worker that should be gone goes through (`LeaveGrace`, SIGTERM,
+  /// `TermGrace`, SIGKILL), here for a worker whose channel ended without its exit: it cannot
+  /// answer any more, and its exit is what fails its calls over. A leaving worker is already on
+  /// its way (its grace armed, or signalled).
+  fn on_channel_ended(&mut self, worker_id: WorkerId, out: &mut Vec<Action>) {
+    let Some(worker) = self.workers.get_mut(&worker_id) else { return };
+    if worker.channel_ended || worker.is_leaving() {
+      return;
+    }
+    worker.channel_ended = true;
+    out.push(Action::ArmTimer { timer: Timer::LeaveGrace { worker: worker_id }, after_ms: self.config.leave_grace_ms });
+  }
+
   fn on_exited(&mut self, worker_id: WorkerId, status: ExitStatus, out: &mut Vec<Action>) {
     let Some(worker) = self.workers.remove(&worker_id) else {
       return;
@@ -700,7 +714,7 @@ impl Scheduler {
         out.push(Action::Kill { worker, signal: Signal::Kill });
       }
       Timer::LeaveGrace { worker } => {
-        if self.workers.get(&worker).is_some_and(Worker::is_leaving) {
+        if self.workers.get(&worker).is_some_and(|w| w.is_leaving() || w.channel_ended) {
           out.push(Action::Kill { worker, signal: Signal::Term });
           out.push(Action::ArmTimer { timer: Timer::TermGrace { worker }, after_ms: self.config.kill_grace_ms });
         }
@@ -913,7 +927,7 @@ impl Scheduler {
     self
       .workers
       .iter()
-      .filter(|(_, w)| w.is_ready())
+      .filter(|(_, w)| w.is_ready() && !w.channel_ended)
       .filter(|(_, w)| cap == 0 || w.load() < cap)
       .filter(|(_, w)| !adaptive || has_room(w))
       .filter(|(_, w)| w.load() == 0 || !growing)

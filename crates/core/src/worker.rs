@@ -72,6 +72,9 @@ pub struct Worker {
   pub news_since_pace: bool,
   pub asked_recycle: bool,
   pub sent_fatal: bool,
+  /// Its channel ended (it closed its end, or the stream broke): nothing more comes from it, and
+  /// it must exit by itself within the leave grace or be stopped.
+  pub channel_ended: bool,
   /// Since when (the scheduler's clock) it has had a call in flight, while it has one: its busy
   /// time, for the pool's utilisation.
   pub busy_since: Option<u64>,
@@ -94,6 +97,7 @@ impl Worker {
       news_since_pace: false,
       asked_recycle: false,
       sent_fatal: false,
+      channel_ended: false,
       busy_since: None,
     }
   }

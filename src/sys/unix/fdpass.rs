@@ -4,7 +4,7 @@
 use std::io;
 use std::os::fd::{FromRawFd, OwnedFd, RawFd};
 
-use crate::sys::linux::{MSG_NO_SIGPIPE, MSG_RECV_CLOEXEC};
+use super::{MSG_NO_SIGPIPE, MSG_RECV_CLOEXEC};
 
 /// Most descriptors one frame may carry.
 pub const MAX_HANDLES: usize = 64;
@@ -73,7 +73,11 @@ pub fn recv_fds(socket: RawFd, wait: bool) -> io::Result<Vec<OwnedFd>> {
         let data_len = (*cmsg).cmsg_len as usize - libc::CMSG_LEN(0) as usize;
         let data = libc::CMSG_DATA(cmsg).cast::<RawFd>();
         for i in 0..data_len / std::mem::size_of::<RawFd>() {
-          fds.push(OwnedFd::from_raw_fd(data.add(i).read_unaligned()));
+          let fd = data.add(i).read_unaligned();
+          if MSG_RECV_CLOEXEC == 0 {
+            libc::fcntl(fd, libc::F_SETFD, libc::FD_CLOEXEC);
+          }
+          fds.push(OwnedFd::from_raw_fd(fd));
         }
       }
       cmsg = libc::CMSG_NXTHDR(&msg, cmsg);

@@ -472,6 +472,43 @@ fn a_retired_worker_that_stays_gets_sigterm_then_sigkill_and_its_slot_goes_to_a_
 }
 
 #[test]
+fn a_worker_whose_channel_ended_and_stays_goes_through_the_one_escalation_and_its_calls_fail_over() {
+  let mut sim = Sim::with_module(config(2, 1, 0));
+  sim.submit(1, false);
+  let running = sim.next_call - 1;
+  assert!(sim.world[&1].running.contains(&running));
+  // It closes its channel and does not exit: it gets nothing new, and no signal before the grace.
+  sim.end_channel(1);
+  sim.event(Event::ChannelEnded { worker: 1 });
+  let graces = sim.timers.iter().filter(|t| **t == Timer::LeaveGrace { worker: 1 }).count();
+  assert_eq!(graces, 1, "one grace, however often the end is reported");
+  assert!(!sim.world[&1].killed);
+  sim.submit(1, false);
+  fire(&mut sim, |t| *t == Timer::LeaveGrace { worker: 1 });
+  assert!(sim.world[&1].killed && !sim.world[&1].sigkilled, "SIGTERM first");
+  fire(&mut sim, |t| *t == Timer::TermGrace { worker: 1 });
+  assert!(sim.world[&1].sigkilled);
+  sim.settle_world_with_timers();
+  assert!(sim.submitted.iter().all(|call| matches!(sim.settled.get(call), Some(Outcome::Resolved(..)))));
+}
+
+#[test]
+fn a_channel_that_ends_as_its_worker_leaves_adds_no_second_escalation() {
+  let mut sim = Sim::new(PoolConfig { recycle_after: Some(1), ..config(1, 1, 0) });
+  sim.start(1);
+  sim.submit(1, false);
+  sim.answer(1, true);
+  sim.submit(1, false);
+  sim.answer(1, true);
+  assert!(sim.world[&1].retired);
+  let before = sim.timers.len();
+  sim.end_channel(1);
+  assert_eq!(sim.timers.len(), before, "the retired worker's own grace is the one escalation");
+  sim.settle_world_with_timers();
+  assert!(!sim.world.contains_key(&1), "stopped by its grace");
+}
+
+#[test]
 fn a_graceful_close_ends_when_its_only_worker_was_already_leaving_and_stays() {
   let mut sim = Sim::new(PoolConfig { idle_timeout_ms: Some(10), ..config(1, 0, 0) });
   sim.submit(1, false);

@@ -23,6 +23,8 @@ pub struct SimWorker {
   /// Never leaves by itself (its `exit` handler spins, it is stopped), and if it has not started
   /// yet, never becomes ready (its start hangs). Only SIGKILL ends it.
   pub stubborn: bool,
+  /// Its channel ended (it closed its end) while it stayed.
+  pub channel_ended: bool,
   /// Calls the worker has been sent and not answered.
   pub running: BTreeSet<CallId>,
   /// Of those, the ones it said await something.
@@ -186,7 +188,10 @@ impl Sim {
           let header = Header::decode(&message.clone().encode().header);
           assert_eq!((header.kind, header.call, header.module), wire_fields(&message), "{message:?} encoded");
           let w = self.world.get_mut(&worker).expect("send to a worker that does not exist");
-          assert!(w.ready && !w.retired && !w.killed, "send to a worker that cannot take it: {w:?}");
+          assert!(
+            w.ready && !w.retired && !w.killed && !w.channel_ended,
+            "send to a worker that cannot take it: {w:?}"
+          );
           match message {
             ToWorker::Load { call, module, .. } => {
               w.loaded.insert(module);
@@ -343,6 +348,14 @@ impl Sim {
     w.news = true;
     self.event(frame(worker, if ok { Kind::Resolved } else { Kind::Rejected }, call));
     true
+  }
+
+  /// The worker closes its end of the channel and stays (stubborn: only SIGKILL ends it).
+  pub fn end_channel(&mut self, worker: WorkerId) {
+    let w = self.world.get_mut(&worker).expect("end the channel of an unknown worker");
+    w.channel_ended = true;
+    w.stubborn = true;
+    self.event(Event::ChannelEnded { worker });
   }
 
   pub fn exit(&mut self, worker: WorkerId, code: i32) {

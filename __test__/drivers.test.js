@@ -1,0 +1,94 @@
+'use strict'
+// INVOKE_PARALLEL_DRIVER picks how a pool starts its workers and moves their bytes, read when the
+// pool is made: 'linux' (the default on Linux) or 'portable' (Node's own libuv, every OS). The
+// whole suite runs under each (npm test); this file checks the choice itself and what the
+// portable driver's workers do for themselves.
+
+const test = require('ava')
+const invoke = require('..')
+const { kDriver } = require('../lib/pool')
+
+const VARIABLE = 'INVOKE_PARALLEL_DRIVER'
+
+/** A pool made while the variable says `driver` (unset for undefined), then put back. */
+function poolWith(t, driver, options = {}) {
+  const before = process.env[VARIABLE]
+  if (driver === undefined) delete process.env[VARIABLE]
+  else process.env[VARIABLE] = driver
+  try {
+    const pool = invoke.pool({ limit: 1, ...options })
+    t.teardown(() => pool.close({ force: true }))
+    return pool
+  } finally {
+    if (before === undefined) delete process.env[VARIABLE]
+    else process.env[VARIABLE] = before
+  }
+}
+
+/** The worker's session and process group, and its own pid, from /proc. */
+async function identity(pool) {
+  const mod = await invoke.require('./fixtures/process-group', { pool })
+  return mod.session()
+}
+
+test('each pool reads the variable when it is made; under either driver a worker leads a process group in our session', async (t) => {
+  const session = Number(require('node:fs').readFileSync('/proc/self/stat', 'utf8').split(') ')[1].split(' ')[3])
+  const seen = {}
+  for (const driver of ['portable', 'linux']) {
+    const pool = poolWith(t, driver)
+    t.is(pool[kDriver], driver)
+    const { pid, group, session: its } = await identity(pool)
+    t.is(group, pid, `${driver}: a process group of its own`)
+    t.is(its, session, `${driver}: in our session, not one of its own`)
+    const mod = await invoke.require('./fixtures/process-group', { pool })
+    seen[driver] = await mod.hasEnv('INVOKE_PARALLEL_PARENT')
+  }
+  // Only the portable driver's workers are told their parent (and they clear it): no other way
+  // to tell from inside which driver started them.
+  t.deepEqual(seen, { portable: false, linux: false })
+})
+
+test('unset, the variable means the linux driver on Linux', (t) => {
+  t.is(poolWith(t, undefined)[kDriver], 'linux')
+  t.is(poolWith(t, '')[kDriver], 'linux')
+})
+
+test('an unknown driver name is refused with ERR_INVALID_ARG_VALUE when the pool is made', (t) => {
+  for (const name of ['Portable', 'windows', 'uv']) {
+    t.throws(() => poolWith(t, name), { code: 'ERR_INVALID_ARG_VALUE', message: new RegExp(VARIABLE) })
+  }
+})
+
+test('the parent names itself to a portable worker, which keeps no trace of it in its environment', async (t) => {
+  // What the worker does with it (PDEATHSIG, closing leaked descriptors) is process-group.test.js's,
+  // which the suite runs under this driver too.
+  const mod = await invoke.require('./fixtures/process-group', { pool: poolWith(t, 'portable') })
+  t.false(await mod.hasEnv('INVOKE_PARALLEL_PARENT'))
+})
+
+test('where sockets cannot travel (Windows), a call carrying one is refused with ERR_INVOKE_HANDLES_UNSUPPORTED', async (t) => {
+  const net = require('node:net')
+  const { takeHandles } = require('../lib/handles')
+  const server = net.createServer().listen(0)
+  await new Promise((resolve) => server.once('listening', resolve))
+  t.teardown(() => server.close())
+  const platform = Object.getOwnPropertyDescriptor(process, 'platform')
+  Object.defineProperty(process, 'platform', { ...platform, value: 'win32' })
+  try {
+    t.throws(() => takeHandles([1, server], false), { code: 'ERR_INVOKE_HANDLES_UNSUPPORTED', instanceOf: TypeError })
+    t.is(takeHandles([1, 'no socket'], false), null, 'a call without sockets goes as ever')
+  } finally {
+    Object.defineProperty(process, 'platform', platform)
+  }
+  t.not(takeHandles([server], false), null, 'here they travel')
+})
+
+test('a parent pid in the environment the pool passes on is not taken for the pool\'s own (either driver)', async (t) => {
+  // What a linux-driver worker would make of a stale INVOKE_PARALLEL_PARENT: its guard would see
+  // a parent that is not its own and exit at once.
+  for (const driver of ['linux', 'portable']) {
+    const pool = poolWith(t, driver, { env: { ...process.env, INVOKE_PARALLEL_PARENT: '1' } })
+    const mod = await invoke.require('./fixtures/process-group', { pool })
+    t.false(await mod.hasEnv('INVOKE_PARALLEL_PARENT'), driver)
+  }
+})

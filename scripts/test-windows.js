@@ -1,0 +1,162 @@
+'use strict'
+// npm run test:windows: the portable driver on Windows, under wine 10 with Windows builds of
+// Node 22 and 24. Builds the addon for x86_64-pc-windows-gnu (mingw-w64, Debian's rustc-web with
+// -Z build-std, a stub libnode.dll for napi-build: the addon finds N-API and libuv at run time)
+// unless INVOKE_WINDOWS_ADDON names one, then runs the README's first example and
+// __test__/fixtures/windows/smoke.js (calls, errors, a worker that dies, timeout, cancel,
+// invoke.map, a socket refused with ERR_INVOKE_HANDLES_UNSUPPORTED, close) with each node.exe.
+//
+// Toolchains: scripts/platforms/{rust-web,mingw,wine,fetch-node}.sh set them up where they are;
+// else RUST_WEB_BIN (rustc-web), WINE_RUN (wine-run.sh of the trixie chroot), WINDOWS_NODES
+// (node.exe paths, space-separated), or what $TOOLCHAINS already holds.
+
+const assert = require('node:assert/strict')
+const fs = require('node:fs')
+const os = require('node:os')
+const path = require('node:path')
+const { execFileSync } = require('node:child_process')
+
+const root = path.join(__dirname, '..')
+const TOOLCHAINS = process.env.TOOLCHAINS || '/work/toolchains'
+const PLATFORMS = path.join(root, 'scripts', 'platforms')
+
+/** What scripts/platforms/NAME.sh prints (it sets the toolchain up once), else `fallback`. */
+function setUp(name, args, fallback) {
+  const script = path.join(PLATFORMS, `${name}.sh`)
+  if (!fs.existsSync(script)) return fallback
+  return execFileSync(script, args, { encoding: 'utf8', env: { ...process.env, TOOLCHAINS } }).trim()
+}
+
+const RUST_WEB_BIN = process.env.RUST_WEB_BIN || setUp('rust-web', [], path.join(TOOLCHAINS, 'rust-web-1.96', 'bin'))
+const WINE_RUN = process.env.WINE_RUN || setUp('wine', [], path.join(TOOLCHAINS, 'wine-trixie', 'wine-run.sh'))
+const NODES = (process.env.WINDOWS_NODES || setUp('fetch-node', ['win-x64', ...windowsVersions()], ''))
+  .split(/\s+/)
+  .filter(Boolean)
+
+/** NODE_WIN_X64 of scripts/platforms/versions.sh, where it is. */
+function windowsVersions() {
+  const versions = path.join(PLATFORMS, 'versions.sh')
+  if (!fs.existsSync(versions)) return []
+  const line = fs.readFileSync(versions, 'utf8').match(/^NODE_WIN_X64="([^"]*)"/m)
+  return line ? line[1].split(' ').filter((v) => /^(22|24)\./.test(v)) : []
+}
+const TARGET = 'x86_64-pc-windows-gnu'
+
+function windowsNodes() {
+  if (NODES.length > 0) return NODES
+  const dir = path.join(TOOLCHAINS, 'node')
+  const found = fs
+    .readdirSync(dir)
+    .filter((name) => /^win-x64-(22|24)\./.test(name))
+    .map((name) => path.join(dir, name, 'bin', 'node.exe'))
+    .filter((file) => fs.existsSync(file))
+  // One of each major version, the newest.
+  const byMajor = new Map(found.sort().map((file) => [file.match(/win-x64-(\d+)\./)[1], file]))
+  return [...byMajor.values()]
+}
+
+function buildAddon(work) {
+  if (process.env.INVOKE_WINDOWS_ADDON) return process.env.INVOKE_WINDOWS_ADDON
+  let stub = setUp('mingw', [], null)
+  if (stub === null) {
+    stub = path.join(work, 'libnode')
+    fs.mkdirSync(stub)
+    fs.writeFileSync(path.join(stub, 'stub.c'), 'void invoke_parallel_stub(void) {}\n')
+    execFileSync('x86_64-w64-mingw32-gcc', ['-shared', '-o', path.join(stub, 'libnode.dll'), path.join(stub, 'stub.c')])
+  }
+  const targetDir = path.join(root, 'target', 'windows')
+  execFileSync(
+    'cargo',
+    ['build', '--quiet', '--release', '-Z', 'build-std=std,panic_abort', '--target', TARGET, '--target-dir', targetDir, '-p', 'invoke-parallel'],
+    {
+      cwd: root,
+      stdio: 'inherit',
+      env: {
+        ...process.env,
+        RUSTC: path.join(RUST_WEB_BIN, 'rustc'),
+        RUSTC_BOOTSTRAP: '1',
+        LIBNODE_PATH: stub,
+        CARGO_TARGET_X86_64_PC_WINDOWS_GNU_LINKER: 'x86_64-w64-mingw32-gcc',
+        CARGO_PROFILE_RELEASE_LTO: 'false',
+      },
+    },
+  )
+  return path.join(targetDir, TARGET, 'release', 'invoke_parallel.dll')
+}
+
+/** Runs node.exe under wine with `args` in `cwd`; what it printed goes to a file (wine cannot write a Linux pipe). */
+function wine(node, args, cwd, env) {
+  const log = path.join(cwd, 'stdout.txt')
+  fs.rmSync(log, { force: true })
+  try {
+    execFileSync('sh', ['-c', `"$0" wine "$@" > "${log}" 2>&1`, WINE_RUN, node, ...args], {
+      cwd,
+      env: { ...process.env, ...env },
+      timeout: 240000,
+    })
+  } catch (error) {
+    throw new Error(`${node} ${args.join(' ')} failed: ${fs.existsSync(log) ? fs.readFileSync(log, 'utf8') : error.message}`)
+  }
+  return fs.readFileSync(log, 'utf8')
+}
+
+/** The README's code block marked `<!-- example: js/NAME -->`. */
+function readmeExample(name) {
+  const readme = fs.readFileSync(path.join(root, 'README.md'), 'utf8')
+  const at = readme.indexOf(`<!-- example: js/${name} -->`)
+  assert.notEqual(at, -1, `README example ${name}`)
+  const start = readme.indexOf('```js\n', at) + 6
+  return readme.slice(start, readme.indexOf('\n```', start))
+}
+
+function main() {
+  const work = fs.mkdtempSync(path.join(os.tmpdir(), 'invoke-windows-'))
+  try {
+    const built = buildAddon(work)
+    // The loader's override: the package itself knows no Windows binary yet.
+    const addon = path.join(work, 'invoke-parallel.win32-x64-gnu.node')
+    fs.copyFileSync(built, addon)
+    const env = { NAPI_RS_NATIVE_LIBRARY_PATH: addon }
+    const example = path.join(work, 'example')
+    fs.mkdirSync(path.join(example, 'node_modules'), { recursive: true })
+    fs.symlinkSync(root, path.join(example, 'node_modules', 'invoke-parallel'))
+    fs.writeFileSync(path.join(example, 'hash.js'), readmeExample('hash.js'))
+    fs.writeFileSync(path.join(example, 'main.js'), readmeExample('main.js'))
+    const nodes = windowsNodes()
+    assert.ok(nodes.length > 0, `no Windows node.exe under ${TOOLCHAINS}/node (scripts/platforms/fetch-node.sh)`)
+    for (const node of nodes) {
+      const version = node.match(/win-x64-([\d.]+)/)[1]
+      const printed = wine(node, ['main.js'], example, env)
+      assert.match(printed, /2cf24dba5fb0a30e26e83b2ac5b9e29e1b161e5c1fa7425e73043362938b9824/, printed)
+      assert.match(printed, /\[ 1, 4, 9, 16 \]/, printed)
+      console.log(`Node ${version} (wine): the README example ran`)
+      const results = path.join(work, `smoke-${version}.jsonl`)
+      wine(node, [path.join(root, '__test__', 'fixtures', 'windows', 'smoke.js'), root, results], work, env)
+      const seen = Object.fromEntries(
+        fs.readFileSync(results, 'utf8').trim().split('\n').map((line) => JSON.parse(line)).map(({ name, value }) => [name, value]),
+      )
+      assert.deepEqual(seen, {
+        driver: 'portable',
+        add: 5,
+        many: true,
+        workers: 2,
+        big: true,
+        text: 'héllo ✓ 😀',
+        thrown: { isRangeError: true, code: 'E_SMOKE', message: 'nope' },
+        'died and ran again': true,
+        timeout: 'ERR_INVOKE_TIMEOUT',
+        cancel: 'ERR_INVOKE_CANCELLED',
+        map: [1, 2, 3, 4, 5],
+        socket: 'ERR_INVOKE_HANDLES_UNSUPPORTED',
+        'sleeps overlap': true,
+        closed: true,
+        'forced close': 'ERR_INVOKE_POOL_CLOSED',
+      })
+      console.log(`Node ${version} (wine): ${Object.keys(seen).length} checks of the smoke run passed`)
+    }
+  } finally {
+    fs.rmSync(work, { recursive: true, force: true })
+  }
+}
+
+main()

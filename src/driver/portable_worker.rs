@@ -1,0 +1,200 @@
+//! Starting a worker with libuv's `uv_spawn` on the pool's own loop (the portable driver): its
+//! frames on a pipe libuv makes at descriptor 3, its handle channel at 4 where the OS passes
+//! descriptors, its output on pipes of its own when the pool captures it.
+
+use std::ffi::c_void;
+
+use super::spawn::{worker_env, SpawnConfig};
+use super::uv::{Handle, UvLoop};
+use super::uv_stream::{self, Command, ExitCb, Pipe, Process, Stdio};
+use super::worker_output::{cut_character, MAX_LINE};
+use crate::protocol::{CHANNEL_FD, HANDLE_FD};
+use crate::sys::{self, DescriptorSocket, UvBuf};
+
+/// The environment variable that tells a worker started this way its parent's pid: it then
+/// guards itself as the Linux driver's pre-exec step would (`die_with_parent`,
+/// `close_inherited`).
+pub const PARENT_ENV: &str = "INVOKE_PARALLEL_PARENT";
+
+/// A worker libuv started, and the parent's ends of its pipes.
+pub struct Started {
+  pub pid: u32,
+  pub process: Handle<Process>,
+  pub frames: Handle<Pipe>,
+  pub handles: Option<DescriptorSocket>,
+  pub output: Option<[Handle<Pipe>; 2]>,
+}
+
+/// Starts worker `slot`; `exit` gets the process handle (data: `data`) once it has exited.
+pub fn start(
+  uv_loop: *mut UvLoop,
+  config: &SpawnConfig,
+  slot: u32,
+  data: *mut c_void,
+  exit: ExitCb,
+) -> Result<Started, String> {
+  let failed = |e: std::io::Error| format!("could not run {} in {}: {e}", config.exec_path, config.cwd);
+  let frames = Handle::pipe(uv_loop, std::ptr::null_mut()).map_err(failed)?;
+  let output = match config.capture_output {
+    true => match (Handle::pipe(uv_loop, std::ptr::null_mut()), Handle::pipe(uv_loop, std::ptr::null_mut())) {
+      (Ok(out), Ok(err)) => Some([out, err]),
+      (out, err) => {
+        close_all([Some(frames)].into_iter().chain([out.ok(), err.ok()]));
+        return Err("could not make the output pipes".into());
+      }
+    },
+    false => None,
+  };
+  // Unix passes descriptors on a socket of their own; elsewhere there is none to inherit.
+  let handle_socket = sys::descriptor_socket().ok();
+  let mut stdio = vec![Stdio::Ignore];
+  match &output {
+    Some([out, err]) => {
+      stdio.push(Stdio::Pipe { pipe: out, child_reads: false, child_writes: true });
+      stdio.push(Stdio::Pipe { pipe: err, child_reads: false, child_writes: true });
+    }
+    None => stdio.extend([Stdio::Inherit(1), Stdio::Inherit(2)]),
+  }
+  debug_assert_eq!(stdio.len(), CHANNEL_FD as usize);
+  stdio.push(Stdio::Pipe { pipe: &frames, child_reads: true, child_writes: true });
+  debug_assert_eq!(stdio.len(), HANDLE_FD as usize);
+  stdio.push(match &handle_socket {
+    Some((_, theirs)) => Stdio::Inherit(theirs.number()),
+    None => Stdio::Ignore,
+  });
+  let mut env = worker_env(config, slot);
+  env.push((PARENT_ENV.to_string(), std::process::id().to_string()));
+  let command = Command {
+    program: &config.exec_path,
+    args: &config.args,
+    env: &env,
+    cwd: &config.cwd,
+    // Not a session of its own (UV_PROCESS_DETACHED): the worker makes itself a process group
+    // in ours (its guard), as the Linux driver's workers are.
+    own_group: false,
+    stdio: &stdio,
+  };
+  let spawned = uv_stream::spawn(uv_loop, data, &command, exit);
+  drop(stdio);
+  // The worker has its copy of its end (or failed to start): ours closes here.
+  let handles = handle_socket.map(|(ours, _theirs)| ours);
+  match spawned {
+    Ok((process, Ok(pid))) => {
+      // Calls in flight hold the process open through the pool, not through its workers.
+      process.set_ref(false);
+      Ok(Started { pid, process, frames, handles, output })
+    }
+    Ok((process, Err(e))) => {
+      process.set_data(std::ptr::null_mut());
+      process.close(());
+      close_all([Some(frames)].into_iter().chain(output.into_iter().flatten().map(Some)));
+      Err(failed(e))
+    }
+    Err(e) => {
+      // Refused before libuv saw it (a NUL in an argument): nothing was initialized but ours.
+      close_all([Some(frames)].into_iter().chain(output.into_iter().flatten().map(Some)));
+      Err(failed(e))
+    }
+  }
+}
+
+fn close_all(pipes: impl Iterator<Item = Option<Handle<Pipe>>>) {
+  for pipe in pipes.flatten() {
+    pipe.close(());
+  }
+}
+
+/// One captured output pipe, read on the loop: lines as the worker wrote them, a longer one in
+/// pieces of `MAX_LINE` (never splitting a character), as the Linux driver passes them on.
+pub struct OutputStream {
+  pipe: Option<Handle<Pipe>>,
+  reader: Box<LineReader>,
+}
+
+/// What an output pipe's callbacks reach through its data.
+pub struct LineReader {
+  /// Where the callbacks go with the lines (the pool and the worker).
+  pub target: *const c_void,
+  pub stderr: bool,
+  buf: Vec<u8>,
+  line: Vec<u8>,
+  pub ended: bool,
+  pub active: bool,
+}
+
+impl OutputStream {
+  pub fn open(
+    pipe: Handle<Pipe>,
+    target: *const c_void,
+    stderr: bool,
+    alloc: uv_stream::AllocCb,
+    read: uv_stream::ReadCb,
+  ) -> OutputStream {
+    let reader = Box::new(LineReader {
+      target,
+      stderr,
+      buf: Vec::with_capacity(1 << 16),
+      line: Vec::new(),
+      ended: false,
+      active: false,
+    });
+    pipe.set_data((&*reader as *const LineReader).cast_mut().cast());
+    let ended = pipe.read_start(alloc, read).is_err();
+    pipe.set_ref(false);
+    let mut stream = OutputStream { pipe: Some(pipe), reader };
+    stream.reader.ended = ended;
+    stream
+  }
+
+  pub fn ended(&self) -> bool {
+    self.reader.ended
+  }
+
+  pub fn take_activity(&mut self) -> bool {
+    std::mem::take(&mut self.reader.active)
+  }
+}
+
+impl Drop for OutputStream {
+  fn drop(&mut self) {
+    if let Some(pipe) = self.pipe.take() {
+      pipe.close(());
+    }
+  }
+}
+
+impl LineReader {
+  pub fn read_target(&mut self) -> UvBuf {
+    self.buf.clear();
+    let spare = self.buf.spare_capacity_mut();
+    UvBuf::new(spare.as_mut_ptr().cast(), spare.len())
+  }
+
+  /// libuv read `nread` bytes into the last `read_target`; the whole lines (or pieces) so far.
+  pub fn on_read(&mut self, nread: isize) -> Vec<String> {
+    let mut lines = Vec::new();
+    if nread < 0 {
+      self.ended = true;
+      if !self.line.is_empty() {
+        lines.push(String::from_utf8_lossy(&std::mem::take(&mut self.line)).into_owned());
+      }
+      return lines;
+    }
+    // SAFETY: libuv wrote `nread` bytes into the spare room `read_target` offered.
+    unsafe { self.buf.set_len(nread as usize) };
+    self.active |= nread > 0;
+    for &byte in &self.buf {
+      if byte == b'\n' {
+        lines.push(String::from_utf8_lossy(&std::mem::take(&mut self.line)).into_owned());
+        continue;
+      }
+      self.line.push(byte);
+      if self.line.len() == MAX_LINE {
+        let cut = cut_character(&self.line);
+        let next = self.line.split_off(self.line.len() - cut);
+        lines.push(String::from_utf8_lossy(&std::mem::replace(&mut self.line, next)).into_owned());
+      }
+    }
+    lines
+  }
+}
