@@ -10,6 +10,16 @@ const { microtask } = require('./microtask')
 // An idle pool nobody references is collected, and its workers exit with it.
 const busyPools = new Set()
 
+/**
+ * A stream its caller dropped unread (`await stream.next()` once, then nothing) is stopped as
+ * `return()` would stop it: its generator's `finally` runs in the worker and its place is freed,
+ * instead of both being held, with its buffered items, for as long as the pool lives.
+ */
+const droppedStreams = new FinalizationRegistry((stop) => stop())
+
+/** What a collected stream's entries are fed to until its call is forgotten: nothing reads them. */
+const GONE = Object.freeze({ push() {}, end() {}, fail() {}, abort() {} })
+
 class Calls {
   /** call id -> { resolve, reject, and for a streamed result: stream, waiting; finished?() } */
   #pending = new Map()
@@ -53,7 +63,10 @@ class Calls {
   /** Drops a call; false if it was not there. */
   forget(id, call) {
     if (!this.#pending.delete(id)) return false
-    if (call.stream !== undefined && !call.waiting) this.#idleStreams--
+    if (call.stream !== undefined) {
+      droppedStreams.unregister(call)
+      if (!call.waiting) this.#idleStreams--
+    }
     return true
   }
 
@@ -68,19 +81,22 @@ class Calls {
   openStream(id, call) {
     call.waiting = false
     this.#idleStreams++
-    call.stream = new WorkerStream({
+    const stop = () => {
+      if (this.forget(id, call)) {
+        this.#native.cancel(id)
+        this.release()
+      }
+    }
+    const stream = new WorkerStream({
       credit: (items) => this.#native.credit(id, items),
-      stop: () => {
-        if (this.forget(id, call)) {
-          this.#native.cancel(id)
-          this.release()
-        }
-      },
+      stop,
       finished: () => call.finished?.(),
       // A stream holds the process open only while someone awaits its next item.
       waiting: (waiting) => {
         if (this.#pending.get(id) !== call || call.waiting === waiting) return
         call.waiting = waiting
+        // Someone awaiting an item may be reachable only through the stream: hold it meanwhile.
+        call.read = waiting ? held.deref() : undefined
         if (waiting) {
           this.#idleStreams--
           this.hold()
@@ -90,7 +106,12 @@ class Calls {
         }
       },
     })
-    return call.stream
+    // The pending call holds its stream weakly, so that one its caller dropped can be collected
+    // (no closure here may name `stream`: they share this scope, and the call holds them).
+    const held = new WeakRef(stream)
+    Object.defineProperty(call, 'stream', { get: () => held.deref() ?? GONE, configurable: true })
+    droppedStreams.register(stream, stop, call)
+    return stream
   }
 
   /** Whether the pool holds the event loop open. */

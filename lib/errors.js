@@ -80,6 +80,7 @@ E(
 )
 E('ERR_INVALID_ARG_TYPE', TypeError, where)
 E('ERR_INVALID_ARG_VALUE', TypeError, where)
+E('ERR_INVALID_RETURN_VALUE', TypeError, where)
 E('ERR_OUT_OF_RANGE', RangeError, where)
 
 /** The error for `code`, its message made from `args`. */

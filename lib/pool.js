@@ -130,7 +130,11 @@ class Pool {
    * `force`: pending calls reject and the workers get SIGTERM, then SIGKILL after a grace.
    * Resolves once every worker has exited.
    */
-  close({ force = false } = {}) {
+  close(options = {}) {
+    if (options === null || typeof options !== 'object') {
+      return Promise.reject(makeError('ERR_INVALID_ARG_TYPE', 'pool.close', 'the options must be an object'))
+    }
+    const { force = false } = options
     if (typeof force !== 'boolean') return Promise.reject(makeError('ERR_INVALID_ARG_TYPE', 'pool.close', 'force must be a boolean'))
     if (this.#closing === null) {
       this.#closing = new Promise((resolve) => {
@@ -179,10 +183,13 @@ class Pool {
   }
 
   /** Loads a module by resolved path; resolves to its id and exported function names. */
-  [loadModule](resolvedPath, { noRetry }) {
+  [loadModule](resolvedPath, options) {
+    const misuse = loadMisuse(resolvedPath, options)
+    if (misuse !== null) return Promise.reject(misuse)
+    const { noRetry } = options
     if (this.#closing !== null) return Promise.reject(makeError('ERR_INVOKE_POOL_CLOSED'))
     const id = this.#nextId()
-    this.#native.load(id, resolvedPath, noRetry)
+    this.#native.load(id, resolvedPath, noRetry === true)
     return this.#calls.track(id).then((names) => ({ id, names: exportNames(names) }))
   }
 
@@ -192,13 +199,21 @@ class Pool {
    * the call, and where and how the call ran is filled in before it settles.
    */
   [callMethod](moduleId, method, args, options, trace) {
+    const misuse = callMisuse(moduleId, method, args, options, trace)
+    if (misuse !== null) return Promise.reject(misuse)
     if (this.#closing !== null) return Promise.reject(makeError('ERR_INVOKE_POOL_CLOSED'))
     let payload, handles
     try {
       handles = takeHandles(args, options.keepOpen)
       const traceparent = trace === undefined ? options.traceparent : trace.traceparent
-      payload = wire.encodeCall(method, handles === null ? args : handles.values, traceparent)
-      const size = typeof payload === 'string' ? byteLength(payload, this.#maxMessageSize) : payload.length
+      const values = handles === null ? args : handles.values
+      payload = wire.encodeCall(method, values, traceparent)
+      let size = payloadSize(payload, this.#maxMessageSize)
+      if (size > this.#maxMessageSize && traceparent !== undefined) {
+        // A traceparent costs the trace, never the call: arguments that fit without one go untraced.
+        payload = wire.encodeCall(method, values, undefined)
+        size = payloadSize(payload, this.#maxMessageSize)
+      }
       if (size > this.#maxMessageSize) throw makeError('ERR_INVOKE_MESSAGE_TOO_LARGE', 'arguments', size, this.#maxMessageSize)
     } catch (err) {
       return Promise.reject(err)
@@ -260,12 +275,13 @@ class Pool {
     return new Promise((resolve, reject) => {
       let id = 0
       let settled = false
-      let stream = null
       let stopListening
       try {
         stopListening = onCancel(token, () => {
-          // A streamed result keeps listening: cancelling ends the stream, whenever it comes.
-          if (stream !== null) return stream.abort(cancelError(token))
+          // A streamed result keeps listening: cancelling ends the stream, whenever it comes. It
+          // is found through the pending call, which holds it weakly (./calls.js).
+          const stream = id === 0 ? undefined : this.#calls.get(id)?.stream
+          if (stream !== undefined) return stream.abort(cancelError(token))
           if (settled) return
           settled = true
           if (id !== 0) this.#calls.abandon(id)
@@ -296,7 +312,6 @@ class Pool {
             trace,
             resolve: (value) => {
               if (!(value instanceof WorkerStream)) return finish(resolve)(value)
-              stream = value
               resolve(value)
             },
             reject: finish(reject),
@@ -351,6 +366,35 @@ function exportNames(names) {
     throw makeError('ERR_INVOKE_BAD_ANSWER', "the worker's answer to a load is not a list of method names")
   }
   return names
+}
+
+// The pool interface is public (an adapter may wrap a pool and call it directly): what no proxy
+// passes is refused with a code, as a rejection, before it reaches the native pool or a worker.
+const isObject = (value) => value !== null && typeof value === 'object'
+const isId = (id) => Number.isInteger(id) && id > 0 && id <= 0xffffffff
+const misuse = (what) => makeError('ERR_INVALID_ARG_TYPE', 'pool[invoke.callMethod]', what)
+
+function callMisuse(moduleId, method, args, options, trace) {
+  if (!isId(moduleId)) return misuse('the module id must be one invoke.loadModule gave')
+  if (typeof method !== 'string') return misuse('the method must be a string')
+  if (!Array.isArray(args)) return misuse('the arguments must be an array')
+  if (!isObject(options)) return misuse('the options must be an object')
+  if (trace !== undefined && !isObject(trace)) return misuse('the trace must be an object')
+  return null
+}
+
+function loadMisuse(resolvedPath, options) {
+  const where = 'pool[invoke.loadModule]'
+  if (typeof resolvedPath !== 'string') return makeError('ERR_INVALID_ARG_TYPE', where, 'the path must be a string')
+  if (!isObject(options)) return makeError('ERR_INVALID_ARG_TYPE', where, 'the options must be an object')
+  const { noRetry } = options
+  if (noRetry !== undefined && typeof noRetry !== 'boolean') return makeError('ERR_INVALID_ARG_TYPE', where, 'noRetry must be a boolean')
+  return null
+}
+
+/** An encoded call's size in bytes, as `maxMessageSize` counts it. */
+function payloadSize(payload, limit) {
+  return typeof payload === 'string' ? byteLength(payload, limit) : payload.length
 }
 
 /** The UTF-8 size of `text`, counted only when it could be over `limit` (3 bytes per unit at most). */

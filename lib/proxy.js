@@ -5,6 +5,7 @@
 const { callOptions } = require('./options')
 const { callMethod } = require('./pool-interface')
 const { makeError } = require('./errors')
+const { Pool } = require('./pool')
 const { callChannel, tracedCall } = require('./tracing')
 
 // A proxy must stay awaitable: a `then` export would turn it into a thenable.
@@ -21,10 +22,12 @@ function createModuleProxy(pool, moduleId, names, bound, { isolated = false, mod
     createModuleProxy(pool, moduleId, names, { ...bound, ...boundOptions(options, names) }, { isolated, module })
   for (const name of names) {
     if (RESERVED.has(name)) continue
-    const method = (...args) =>
+    const call = (args) =>
       callChannel.hasSubscribers
         ? tracedCall(pool, moduleId, module, name, args, bound)
         : pool[callMethod](moduleId, name, args, bound)
+    // A method call returns a promise and never throws, whatever an adapter's callMethod does.
+    const method = pool instanceof Pool ? (...args) => call(args) : (...args) => promised(call, args)
     Object.defineProperty(method, 'name', { value: name })
     methodTargets.set(method, { pool, moduleId, name, bound })
     Object.defineProperty(proxy, name, { value: method, enumerable: true, writable: false, configurable: false })
@@ -34,6 +37,15 @@ function createModuleProxy(pool, moduleId, names, bound, { isolated = false, mod
     Object.defineProperty(proxy, Symbol.asyncDispose, { value: () => pool.close() })
   }
   return Object.freeze(proxy)
+}
+
+/** `call(args)` as a promise: what it throws, a rejection; a value, a resolution. */
+function promised(call, args) {
+  try {
+    return Promise.resolve(call(args))
+  } catch (err) {
+    return Promise.reject(err)
+  }
 }
 
 /**

@@ -83,24 +83,49 @@ function loadShared(pool, resolved, noRetry) {
   }
   let loading = cache.get(resolved)
   if (loading === undefined) {
-    loading = tracing.load(pool, resolved, { noRetry }).then(
-      // The load's call id doubles as the module's id.
-      ({ id, names }) => createModuleProxy(pool, id, names, {}, { module: resolved }),
-      (err) => {
-        cache.delete(resolved)
+    // The load's call id doubles as the module's id. A load that fails however it fails (an
+    // adapter's answer that is not one included) is forgotten: the next require tries again.
+    loading = loadFrom(pool, resolved, noRetry)
+      .then(({ id, names }) => createModuleProxy(pool, id, names, {}, { module: resolved }))
+      .catch((err) => {
+        if (cache.get(resolved) === loading) cache.delete(resolved)
         throw err
-      },
-    )
+      })
     cache.set(resolved, loading)
   }
   // The cache holds the plain proxy; `noRetry` on the require carries over to its calls.
   return noRetry ? loading.then((proxy) => proxy({ noRetry: true })) : loading
 }
 
+/**
+ * `pool[loadModule]`'s answer, `{id, names}`, checked: a pool may be any adapter, and what it
+ * answers becomes a proxy. One that throws, answers no promise, or answers something else
+ * rejects (ERR_INVALID_RETURN_VALUE for an answer that is not `{id, names: [text, ...]}`).
+ */
+function loadFrom(pool, resolved, noRetry) {
+  let loading
+  try {
+    loading = Promise.resolve(tracing.load(pool, resolved, { noRetry }))
+  } catch (err) {
+    return Promise.reject(err)
+  }
+  return loading.then((answer) => {
+    const names = answer?.names
+    const dense = Array.isArray(names) && names.length <= MAX_NAMES && Object.keys(names).length === names.length
+    if (answer?.id === undefined || !dense || !names.every((name) => typeof name === 'string')) {
+      throw makeError('ERR_INVALID_RETURN_VALUE', 'pool[invoke.loadModule]', 'it must answer {id, names}, names a list of text')
+    }
+    return answer
+  })
+}
+
+/** More exported names than any module has: a list past it is not one (a forged length). */
+const MAX_NAMES = 1 << 20
+
 /** A pool of the module's own: not cached, and closed with the proxy (or when it is collected). */
 function loadIsolated(resolved, poolOptions, noRetry) {
   const pool = new Pool(poolOptions)
-  return tracing.load(pool, resolved, { noRetry }).then(
+  return loadFrom(pool, resolved, noRetry).then(
     ({ id, names }) => createModuleProxy(pool, id, names, noRetry ? { noRetry } : {}, { isolated: true, module: resolved }),
     (err) => {
       pool.close({ force: true })

@@ -116,8 +116,17 @@ function finish(pool, id, kind, bytes, start, end, extra, lent) {
 
 function startStream(pool, id) {
   const call = pool.calls.get(id)
-  if (call !== undefined) call.resolve(pool.calls.openStream(id, call))
+  if (call === undefined) return
+  const { resolve } = call
+  // From here on the stream settles the call; the pending call must not hold the stream through
+  // its promise, nor through its trace message (whose `result` it becomes: a streamed call's
+  // trace ends as it starts), so that a stream its caller dropped can be collected (./calls.js).
+  call.resolve = call.reject = ignore
+  call.trace = undefined
+  resolve(pool.calls.openStream(id, call))
 }
+
+function ignore() {}
 
 function deliverItem(pool, id, kind, bytes, start, end, extra, lent) {
   const call = pool.calls.get(id)

@@ -113,7 +113,7 @@ function encodeInspecting(value, inspected, what, asJson, text = false) {
   try {
     return v8.serialize(value)
   } catch (err) {
-    const where = findUncloneable(inspected, what, new Set())
+    const where = locateUncloneable(inspected, what)
     const detail = where ? `${where.path} is ${where.kind}` : err.message
     throw makeError('ERR_INVOKE_UNSERIALIZABLE', what, detail)
   }
@@ -215,6 +215,19 @@ function jsonExact(value, depth, budget) {
     }
     default:
       return false
+  }
+}
+
+/**
+ * Where in `value` a function or symbol is, or null; null too when looking fails: a value nested
+ * deeper than the stack (V8 refused it for that), or a getter that throws. The caller's error
+ * then says what V8 said, with its code.
+ */
+function locateUncloneable(value, path) {
+  try {
+    return findUncloneable(value, path, new Set())
+  } catch {
+    return null
   }
 }
 
@@ -384,7 +397,7 @@ function readProperty(object, key, dropped, clone = true) {
     return { ok: false }
   }
   if (clone && !cloneable(value)) {
-    const where = findUncloneable(value, key, new Set())
+    const where = locateUncloneable(value, key)
     dropped.push({ key, why: where ? `${where.path} is ${where.kind}` : `${key} cannot be cloned` })
     return { ok: false }
   }

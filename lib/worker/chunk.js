@@ -24,7 +24,7 @@ const ENVELOPE = 16
  */
 function runChunk(methods, name, items, limits) {
   const target = methods.get(name)
-  if (target === undefined) throw new TypeError(`${name} is not an exported function`)
+  if (target === undefined) throw notExported(name)
   const started = performance.now()
   // Filled by push, in order, so that it never has a hole: V8 writes an array with holes as a
   // sparse one, key by key, twice the bytes and several times slower to write and to read back.
@@ -158,4 +158,9 @@ function chunkTarget(methods, { maxMessageSize, argumentBytes }) {
   return { fn: (name, items) => runChunk(methods, name, items, limits), self: undefined }
 }
 
-module.exports = { CHUNK_METHOD, chunkTarget }
+/** A call (or a chunk) naming a method its module does not export: only a pool interface used by hand can. */
+function notExported(name) {
+  return makeError('ERR_INVALID_ARG_VALUE', 'invoke-parallel', `${String(name)} is not an exported function`)
+}
+
+module.exports = { CHUNK_METHOD, chunkTarget, notExported }

@@ -10,7 +10,7 @@ const { FrameReader, FrameWriter, EMPTY } = require('../frame')
 const wire = require('../wire')
 const { makeError } = require('../errors')
 const { isHandle, takeHandles, releaseHandles, restoreHandles, kTransfer } = require('../handles')
-const { CHUNK_METHOD, chunkTarget } = require('./chunk')
+const { CHUNK_METHOD, chunkTarget, notExported } = require('./chunk')
 const { recordIdentity } = require('./identity')
 const { PaceReporter } = require('./pace')
 const { ReadBuffer } = require('./read-buffer')
@@ -193,7 +193,7 @@ function run({ call, module, payload }, entry, fds) {
   running.add(call)
   pace.started(call)
   writer.begin()
-  if (entry === undefined) return reject(call, new Error(`invoke-parallel: module ${module} was never loaded here`))
+  if (entry === undefined) return reject(call, makeError('ERR_INVALID_ARG_VALUE', 'invoke-parallel', `module ${module} was never loaded here`))
   if (entry.error) return reject(call, entry.error)
   let method, args, traceparent, result
   try {
@@ -203,7 +203,7 @@ function run({ call, module, payload }, entry, fds) {
       method === CHUNK_METHOD
         ? chunkTarget(entry.methods, { maxMessageSize, argumentBytes: payload.length })
         : entry.methods.get(method)
-    if (target === undefined) throw new TypeError(`${method} is not an exported function`)
+    if (target === undefined) throw notExported(method)
     // Only once a module has asked for its calls' signals (by loading worker.js) does a call get one.
     const context = globalThis[CALL_CONTEXT]
     let signal
@@ -414,7 +414,9 @@ function fatal(error) {
   dying = true
   const [only] = running.size === 1 ? running : []
   const flow = callOfSignal.get(globalThis[CALL_CONTEXT]?.getStore())
-  const culprit = flow !== undefined && running.has(flow) ? flow : only
+  // A call whose flow it came from is the culprit, or none if it has answered already: never the
+  // call that happens to be running then, which did nothing wrong.
+  const culprit = flow === undefined ? only : running.has(flow) ? flow : undefined
   writer.sendLast(Kind.Fatal, culprit ?? 0, 0, encodeThrownWithin(error), () => process.exit(70))
   setTimeout(() => process.exit(70), 1000).unref()
 }

@@ -447,8 +447,14 @@ impl Scheduler {
       }
       Piece::Item(_) => call.take_item(),
     }
+    let started = matches!(piece, Piece::Started);
     if !call.is_abandoned() {
       out.push(Action::Deliver { call: call_id, piece });
+    }
+    // Its place is free now: what waits behind it goes, or it would wait for the stream's reader,
+    // who may be waiting for that very call (three streams opened before any is read).
+    if started {
+      self.pump(out);
     }
   }
 

@@ -7,6 +7,7 @@ const { performance } = require('node:perf_hooks')
 const { trace, metrics, context, SpanKind, SpanStatusCode } = require('@opentelemetry/api')
 const { format, parentContext } = require('./traceparent')
 const { NAME, VERSION, poolId, callAttributes } = require('./attributes')
+const { guarded, guardedAll } = require('./guard')
 
 const calls = dc.tracingChannel('invoke-parallel:call')
 const loads = dc.tracingChannel('invoke-parallel:load')
@@ -76,7 +77,7 @@ function instrument({ tracerProvider, meterProvider } = {}) {
   }
   meter.addBatchObservableCallback(observeStats, Object.values(gauges))
 
-  const callHandlers = {
+  const callHandlers = guardedAll('call', {
     start(message) {
       observe(message.pool)
       // A call that brings its caller's traceparent (an adapter's host relaying a remote call)
@@ -93,7 +94,7 @@ function instrument({ tracerProvider, meterProvider } = {}) {
       if ('error' in message && message.outcome === undefined) endCall(message)
     },
     asyncEnd: endCall,
-  }
+  })
 
   function endCall(message) {
     const entry = open.get(message)
@@ -118,7 +119,7 @@ function instrument({ tracerProvider, meterProvider } = {}) {
     span.end()
   }
 
-  const loadHandlers = {
+  const loadHandlers = guardedAll('load', {
     start(message) {
       const span = tracer.startSpan(
         'invoke-parallel load',
@@ -132,7 +133,7 @@ function instrument({ tracerProvider, meterProvider } = {}) {
       if ('error' in message) endLoad(message)
     },
     asyncEnd: endLoad,
-  }
+  })
 
   function endLoad(message) {
     const entry = open.get(message)
@@ -145,13 +146,13 @@ function instrument({ tracerProvider, meterProvider } = {}) {
     entry.span.end()
   }
 
-  const onSpawn = (message) => {
+  const onSpawn = guarded('worker-spawn', (message) => {
     observe(message.pool)
     starts.add(1, { 'invoke_parallel.pool.id': poolId(message.pool) })
-  }
-  const onExit = (message) => {
+  })
+  const onExit = guarded('worker-exit', (message) => {
     if (!message.expected) deaths.add(1, { 'invoke_parallel.pool.id': poolId(message.pool) })
-  }
+  })
 
   calls.subscribe(callHandlers)
   loads.subscribe(loadHandlers)

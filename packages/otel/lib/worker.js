@@ -6,6 +6,7 @@ const dc = require('node:diagnostics_channel')
 const { trace, context, SpanKind, SpanStatusCode } = require('@opentelemetry/api')
 const { parentContext } = require('./traceparent')
 const { NAME, VERSION } = require('./attributes')
+const { guardedAll } = require('./guard')
 
 const calls = dc.tracingChannel('invoke-parallel:worker-call')
 
@@ -33,7 +34,8 @@ function instrumentWorker({ tracerProvider } = {}) {
     const inner = message.wrap
     message.wrap = typeof inner === 'function' ? (run) => context.with(active, () => inner(run)) : (run) => context.with(active, run)
   }
-  const handlers = {
+  // A tracer that throws in `start` leaves the call untraced (no wrap is set), never failed.
+  const handlers = guardedAll('worker call', {
     start,
     asyncEnd(message) {
       const span = spans.get(message)
@@ -45,7 +47,7 @@ function instrumentWorker({ tracerProvider } = {}) {
       }
       span.end()
     },
-  }
+  })
   calls.subscribe(handlers)
   return {
     disable() {

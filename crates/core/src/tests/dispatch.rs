@@ -434,3 +434,21 @@ proptest! {
     prop_assert!(busiest <= total / 2 + 2 * longest + BUDGET_US, "busy {:?} (longest {})", busy, longest);
   }
 }
+
+#[test]
+fn a_started_stream_frees_its_place_at_once() {
+  // Streams paced by their reader: the worker's generators wait for credit, its thread is idle,
+  // and it sends nothing more until the caller reads. The calls queued behind them must go now:
+  // a caller that opens three streams before reading any waited forever for the third.
+  let mut sim = ready_pool(adaptive(1));
+  for _ in 0..3 {
+    sim.submit(1, false);
+  }
+  assert_eq!(in_flight(&sim), [2]);
+  let running: Vec<CallId> = sim.world[&1].running.iter().copied().collect();
+  for call in running {
+    sim.event(frame(1, Kind::StreamStart, call));
+  }
+  assert_eq!(in_flight(&sim), [3], "the third call waits behind two started streams");
+  assert_eq!(sim.sched.queued(), 0);
+}
