@@ -55,6 +55,7 @@ E('ERR_INVOKE_WORKER_START', Error, said)
 E('ERR_INVOKE_WORKER_CRASHED', Error, said)
 E('ERR_INVOKE_QUEUE_FULL', Error, said)
 E('ERR_INVOKE_INTERNAL', Error, said)
+E('ERR_INVOKE_LOAD_TIMEOUT', Error, said)
 E(
   'ERR_INVOKE_UNSERIALIZABLE',
   TypeError,

@@ -64,6 +64,7 @@ class Pool {
         recycleAfter: o.recycleAfter,
         maxMessageSize: o.maxMessageSize,
         startTimeout: Number.isFinite(o.startTimeout) ? o.startTimeout : undefined,
+        loadTimeout: Number.isFinite(o.loadTimeout) ? o.loadTimeout : undefined,
         adaptive: o.dispatch === 'adaptive',
       },
       (bytes, index, count, extras) => self.deref()?.#settle(bytes, index, count, extras),

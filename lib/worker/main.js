@@ -52,7 +52,10 @@ const inbox = new Inbox(handleFrame, {
     }
   },
 })
-/** module id -> { methods } once loaded, { error } if loading threw, { loading } while an ES module loads */
+/**
+ * module id -> { methods } once loaded, { failed: true, error } if loading threw (whatever it threw,
+ * `undefined` included), { loading } while an ES module or promised exports load
+ */
 const modules = new Map()
 /** call id -> AbortController, for calls that can observe cancellation (see worker.js). */
 const controllers = new Map()
@@ -108,7 +111,7 @@ function load({ call, module, payload }) {
     lastAsyncLoad = done
   }
   if (call === 0) return
-  const answer = () => (entry.error ? reject(call, entry.error) : resolve(call, [...entry.methods.keys()]))
+  const answer = () => (entry.failed ? reject(call, entry.error) : resolve(call, [...entry.methods.keys()]))
   if (entry.loading) entry.loading.then(answer)
   else answer()
 }
@@ -125,7 +128,7 @@ function evaluate(entry, path) {
     entry.methods = methodsOf(exports)
   } catch (error) {
     if (error?.code !== 'ERR_REQUIRE_ESM' && error?.code !== 'ERR_REQUIRE_ASYNC_MODULE') {
-      entry.error = error
+      failed(entry, error)
       return undefined
     }
     return loaded(entry, import(pathToFileURL(path).href))
@@ -138,10 +141,13 @@ function loaded(entry, exports) {
     (resolved) => {
       entry.methods = methodsOf(resolved)
     },
-    (loadError) => {
-      entry.error = loadError
-    },
+    (loadError) => failed(entry, loadError),
   )
+}
+
+function failed(entry, error) {
+  entry.failed = true
+  entry.error = error
 }
 
 /**
@@ -186,7 +192,7 @@ function run({ call, module, payload }, entry, fds) {
   pace.started(call)
   writer.begin()
   if (entry === undefined) return reject(call, new Error(`invoke-parallel: module ${module} was never loaded here`))
-  if (entry.error) return reject(call, entry.error)
+  if (entry.failed) return reject(call, entry.error)
   let method, args, result
   try {
     ;[method, args] = wire.decode(payload)
