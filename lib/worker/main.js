@@ -15,6 +15,7 @@ const { recordIdentity } = require('./identity')
 const { PaceReporter } = require('./pace')
 const { ReadBuffer } = require('./read-buffer')
 const { Inbox } = require('./inbox')
+const { locateSyntaxError } = require('./syntax-location')
 
 recordIdentity()
 
@@ -128,20 +129,24 @@ function evaluate(entry, path) {
     entry.methods = methodsOf(exports)
   } catch (error) {
     if (error?.code !== 'ERR_REQUIRE_ESM' && error?.code !== 'ERR_REQUIRE_ASYNC_MODULE') {
+      locateSyntaxError(error, path)
       failed(entry, error)
       return undefined
     }
-    return loaded(entry, import(pathToFileURL(path).href))
+    return loaded(entry, import(pathToFileURL(path).href), path)
   }
   return undefined
 }
 
-function loaded(entry, exports) {
+function loaded(entry, exports, path) {
   return exports.then(
     (resolved) => {
       entry.methods = methodsOf(resolved)
     },
-    (loadError) => failed(entry, loadError),
+    (loadError) => {
+      if (path !== undefined) locateSyntaxError(loadError, path)
+      failed(entry, loadError)
+    },
   )
 }
 
