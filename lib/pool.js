@@ -50,7 +50,11 @@ class Pool {
     this.#native = new NativePool(
       {
         execPath: process.execPath,
-        args: [...o.execArgv, WORKER_MAIN, JSON.stringify({ maxMemory: o.maxMemory, maxMessageSize: o.maxMessageSize })],
+        args: [
+          ...o.execArgv,
+          WORKER_MAIN,
+          JSON.stringify({ maxMemory: o.maxMemory, maxMessageSize: o.maxMessageSize, capturedOutput: o.output !== 'inherit' }),
+        ],
         cwd: o.cwd,
         env: o.env,
         limit: o.limit,

@@ -16,6 +16,7 @@ const { PaceReporter } = require('./pace')
 const { ReadBuffer } = require('./read-buffer')
 const { Inbox } = require('./inbox')
 const { locateSyntaxError } = require('./syntax-location')
+const { writeOutputThrough } = require('./output')
 
 recordIdentity()
 
@@ -67,7 +68,8 @@ const streams = new Map()
 /** Calls started and not yet answered, to pin an uncaught exception on the one running. */
 const running = new Set()
 /** The pool's limits, from lib/pool.js. */
-const { maxMemory, maxMessageSize } = JSON.parse(process.argv[2] ?? '{}')
+const { maxMemory, maxMessageSize, capturedOutput } = JSON.parse(process.argv[2] ?? '{}')
+if (capturedOutput) writeOutputThrough()
 let recycleRequested = false
 /** The latest module load still under way (an ES module's import): later loads wait for it. */
 let lastAsyncLoad = null

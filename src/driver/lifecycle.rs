@@ -10,13 +10,16 @@ use tokio::task::JoinHandle;
 use super::inbox::{LifeEvent, LifeInbox};
 use super::runtime::io_handle;
 use super::spawn::{spawn_worker, SpawnConfig};
-use super::worker_output::forward_output;
+use super::worker_output::{forward_output, OutputProbe};
 use crate::core::WorkerId;
 use crate::sys::ExitWatch;
 
-/// How long a worker's output may stay open after it exited (a grandchild holding the pipes)
-/// before its exit is reported anyway.
+/// How long a worker's output may stay open after it exited with nothing coming through (a
+/// grandchild holding the pipes) before its exit is reported anyway. Output that still flows, or
+/// waits for the JS thread to take it, is waited for.
 const OUTPUT_GRACE: Duration = Duration::from_secs(2);
+/// Graces waited at most: a grandchild that never stops writing delays the exit by a minute.
+const OUTPUT_GRACES_AT_MOST: u32 = 30;
 
 /// Starts worker `worker` (in pool slot `slot`) on the I/O thread and follows it until it is reaped.
 pub fn start_worker(worker: WorkerId, slot: u32, config: Arc<SpawnConfig>, inbox: Arc<LifeInbox>) {
@@ -28,13 +31,29 @@ pub fn start_worker(worker: WorkerId, slot: u32, config: Arc<SpawnConfig>, inbox
         return inbox.send(LifeEvent::SpawnFailed { worker, reason });
       }
     };
-    let output = forward_output(child.id(), child.stdout.take(), child.stderr.take(), inbox.clone());
+    let probe = Arc::new(OutputProbe::default());
+    let output = forward_output(child.id(), child.stdout.take(), child.stderr.take(), inbox.clone(), &probe);
+    let captured = (!output.is_empty()).then(|| probe.clone());
     let watch = ExitWatch::new(child);
     let pid = watch.pid();
-    inbox.send(LifeEvent::Spawned { worker, pid, frames: channels.frames, handles: channels.handles });
+    inbox.send(LifeEvent::Spawned {
+      worker,
+      pid,
+      frames: channels.frames,
+      handles: channels.handles,
+      output: captured,
+    });
     watch.exited().await;
     let status = watch.reap();
-    let _ = tokio::time::timeout(OUTPUT_GRACE, join_all(output)).await;
+    let mut ended = Box::pin(join_all(output));
+    for _ in 0..OUTPUT_GRACES_AT_MOST {
+      let before = probe.progress();
+      match tokio::time::timeout(OUTPUT_GRACE, &mut ended).await {
+        Ok(()) => break,
+        Err(_) if probe.progress() != before || probe.waiting_for_room() => continue,
+        Err(_) => break,
+      }
+    }
     inbox.send(LifeEvent::Exited { worker, status });
   });
 }

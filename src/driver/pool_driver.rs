@@ -17,6 +17,7 @@ use super::spawn::SpawnConfig;
 use super::to_js::ToJs;
 use super::uv::{self, Handle, RawHandle, UvLoop, WRITABLE};
 use super::worker_channel::{Incoming, Sent, WorkerChannel, WriteState};
+use super::worker_output::OutputProbe;
 use crate::core::{
   Action, CallId, CallOptions, Event, IdMap, Job, PoolConfig, Priority, Scheduler, Signal, Stats, Timer, WorkerId,
 };
@@ -50,6 +51,8 @@ struct PollTarget {
 #[derive(Default)]
 struct Link {
   pid: Option<u32>,
+  /// Whether JS has every line its captured output has brought so far.
+  output: Option<Arc<OutputProbe>>,
   channel: Option<WorkerChannel<PollTarget>>,
   /// Asked for before the process existed; carried out when it does.
   retired: bool,
@@ -94,6 +97,8 @@ pub struct PoolDriver {
   js: JsCallback,
   /// The environment is going away: no more JS, and N-API only as far as teardown allows.
   torn_down: Cell<bool>,
+  /// JS awaits the pool (`keep_alive`); the loop is also held while output is still coming.
+  js_waits: Cell<bool>,
 }
 
 impl PoolDriver {
@@ -126,6 +131,7 @@ impl PoolDriver {
       spawn: Arc::new(spawn),
       js,
       torn_down: Cell::new(false),
+      js_waits: Cell::new(false),
     });
     // Every handle's data points at the driver, which closes them all before it is dropped
     // (`close_handles`): that is what makes `driver_of` sound.
@@ -196,8 +202,30 @@ impl PoolDriver {
 
   /// Holds the event loop open (or lets it go) on the pool's behalf.
   pub fn keep_alive(&self, on: bool) {
+    self.js_waits.set(on);
+    self.hold_for_output();
+  }
+
+  /// Holds the loop while JS awaits the pool, and after, until every line the workers wrote before
+  /// then has reached JS: a program that just ends gets its workers' last lines.
+  fn hold_for_output(&self) {
+    let waits = self.js_waits.get();
+    let behind = !waits
+      && match self.state.try_borrow() {
+        Ok(state) => {
+          let mut behind = false;
+          for probe in state.links.values().filter_map(|l| l.output.as_ref()) {
+            let caught_up = probe.caught_up();
+            probe.watch(!caught_up);
+            behind |= !caught_up;
+          }
+          behind
+        }
+        // In the middle of handling something: asked again once it is handled.
+        Err(_) => true,
+      };
     if let Some(handles) = self.handles.borrow().as_ref() {
-      handles.news.set_ref(on);
+      handles.news.set_ref(waits || behind);
     }
   }
 
@@ -360,14 +388,23 @@ impl PoolDriver {
     self.run(|s, d| {
       while let Ok(news) = d.news.try_recv() {
         match news {
-          LifeEvent::Spawned { worker, pid, frames, handles } => d.spawned(s, worker, pid, frames, handles),
+          LifeEvent::Spawned { worker, pid, frames, handles, output } => {
+            if let Some(link) = s.links.get_mut(&worker) {
+              link.output = output;
+            }
+            d.spawned(s, worker, pid, frames, handles)
+          }
+          LifeEvent::OutputRead => {}
           LifeEvent::SpawnFailed { worker, reason } => {
             s.links.remove(&worker);
             d.handle(s, Event::SpawnFailed { worker, reason });
           }
-          LifeEvent::Output { pid, stderr, line, room } => {
+          LifeEvent::Output { pid, stderr, line, room, taken } => {
             s.batch.push(ToJs::Output { pid, stderr, line });
             drop(room);
+            if let Some(probe) = taken {
+              probe.took_line();
+            }
           }
           LifeEvent::Exited { worker, status } => {
             // What it wrote before exiting is read before its exit is news.
@@ -385,6 +422,8 @@ impl PoolDriver {
         }
       }
     });
+    // A read that brought no whole line may have been the last the loop was held for.
+    self.hold_for_output();
   }
 
   fn spawned(
@@ -437,6 +476,8 @@ impl PoolDriver {
         }
       }
     });
+    // The lines just delivered may be the last ones the loop was held for.
+    self.hold_for_output();
   }
 
   /// The environment is being torn down: workers are killed at once and every handle closed;

@@ -1,13 +1,17 @@
-use std::os::fd::OwnedFd;
+use std::io;
+use std::os::fd::{AsRawFd, OwnedFd, RawFd};
+use std::pin::Pin;
 use std::process::{ChildStderr, ChildStdout};
-use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering::SeqCst};
+use std::sync::{Arc, Mutex};
+use std::task::{Context, Poll};
 
-use tokio::io::{AsyncBufReadExt, AsyncRead, AsyncReadExt, BufReader};
+use tokio::io::{AsyncBufReadExt, AsyncRead, AsyncReadExt, BufReader, ReadBuf};
 use tokio::sync::Semaphore;
 use tokio::task::JoinHandle;
 
 use super::inbox::{LifeEvent, LifeInbox, OutputRoom};
-use crate::sys::pipe_reader;
+use crate::sys::{pipe_reader, unread_bytes};
 
 /// A longer line is passed on in pieces of this size, so a worker cannot make the parent buffer
 /// without bound.
@@ -18,6 +22,100 @@ const MAX_LINE: usize = 64 * 1024;
 /// dropped, and a busy parent holds at most this much (plus the pipes' own buffers) per worker.
 const OUTPUT_BUDGET: usize = 1 << 20;
 
+/// Whether the JS thread has every line a worker has written so far, read on the JS thread while
+/// the worker's output is read on the I/O thread. A worker writes its output (synchronously, to
+/// a pipe) before it answers, so once a call has settled every line written before its answer is
+/// in the pipe (`unread_bytes`), in a read under way (`reading`), or its line end has been counted
+/// (`seen`) until the JS thread has taken the line (`taken`). The pool holds the event loop open
+/// until it has caught up, so a program that just ends does not lose a line.
+#[derive(Default)]
+pub struct OutputProbe {
+  /// The pipes' read ends while their readers hold them: cleared before they are closed, so a
+  /// number reused for another descriptor is never asked.
+  fds: Mutex<[Option<RawFd>; 2]>,
+  reading: AtomicUsize,
+  seen: AtomicU64,
+  taken: AtomicU64,
+  /// Reads and lines so far, so that the exit grace counts only while nothing comes.
+  progress: AtomicU64,
+  /// Readers waiting for the JS thread to take lines (for room in the budget).
+  waiting_for_room: AtomicUsize,
+  /// The JS thread waits to catch up: a read that brings no whole line is news too.
+  watched: AtomicBool,
+}
+
+impl OutputProbe {
+  /// On the JS thread: every line the worker wrote before now has been taken. Checked in this
+  /// order so that bytes moving from the pipe to a read meanwhile are seen in one or the other.
+  pub fn caught_up(&self) -> bool {
+    {
+      let fds = self.fds.lock().unwrap_or_else(|e| e.into_inner());
+      if fds.iter().flatten().any(|fd| unread_bytes(*fd) > 0) {
+        return false;
+      }
+    }
+    self.reading.load(SeqCst) == 0 && self.seen.load(SeqCst) <= self.taken.load(SeqCst)
+  }
+
+  /// On the JS thread: a whole line was taken.
+  pub fn took_line(&self) {
+    self.taken.fetch_add(1, SeqCst);
+  }
+
+  pub fn watch(&self, on: bool) {
+    self.watched.store(on, SeqCst);
+  }
+
+  pub fn progress(&self) -> u64 {
+    self.progress.load(SeqCst)
+  }
+
+  /// A reader waits for the JS thread, not for the worker: its output has not ended.
+  pub fn waiting_for_room(&self) -> bool {
+    self.waiting_for_room.load(SeqCst) > 0
+  }
+}
+
+/// A pipe whose reads are counted into its worker's probe.
+struct Counted<R> {
+  inner: R,
+  probe: Arc<OutputProbe>,
+  inbox: Arc<LifeInbox>,
+}
+
+impl<R: AsyncRead + Unpin> AsyncRead for Counted<R> {
+  fn poll_read(self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &mut ReadBuf<'_>) -> Poll<io::Result<()>> {
+    let this = self.get_mut();
+    this.probe.reading.fetch_add(1, SeqCst);
+    let before = buf.filled().len();
+    let result = Pin::new(&mut this.inner).poll_read(cx, buf);
+    let read = &buf.filled()[before..];
+    if !read.is_empty() {
+      let ends = read.iter().filter(|b| **b == b'\n').count() as u64;
+      this.probe.seen.fetch_add(ends, SeqCst);
+      this.probe.progress.fetch_add(1, SeqCst);
+      if this.probe.watched.load(SeqCst) {
+        this.inbox.send(LifeEvent::OutputRead);
+      }
+    }
+    this.probe.reading.fetch_sub(1, SeqCst);
+    result
+  }
+}
+
+/// Clears its pipe from the probe when the reader ends, before the pipe is closed (declared after
+/// the reader, it is dropped first).
+struct Forget {
+  probe: Arc<OutputProbe>,
+  index: usize,
+}
+
+impl Drop for Forget {
+  fn drop(&mut self) {
+    self.probe.fds.lock().unwrap_or_else(|e| e.into_inner())[self.index] = None;
+  }
+}
+
 /// Passes a worker's captured stdout and stderr to JS line by line. The returned tasks end when
 /// the pipes do.
 pub fn forward_output(
@@ -25,26 +123,34 @@ pub fn forward_output(
   stdout: Option<ChildStdout>,
   stderr: Option<ChildStderr>,
   inbox: Arc<LifeInbox>,
+  probe: &Arc<OutputProbe>,
 ) -> Vec<JoinHandle<()>> {
   let mut tasks = Vec::new();
   let budget = Arc::new(Semaphore::new(OUTPUT_BUDGET));
-  if let Some(out) = stdout.and_then(|s| pipe_reader(OwnedFd::from(s)).ok()) {
-    tasks.push(tokio::spawn(forward_lines(pid, false, out, inbox.clone(), budget.clone())));
-  }
-  if let Some(err) = stderr.and_then(|s| pipe_reader(OwnedFd::from(s)).ok()) {
-    tasks.push(tokio::spawn(forward_lines(pid, true, err, inbox, budget)));
+  let pipes = [stdout.map(OwnedFd::from), stderr.map(OwnedFd::from)];
+  for (index, fd) in pipes.into_iter().enumerate() {
+    let Some(fd) = fd else { continue };
+    let raw = fd.as_raw_fd();
+    let Ok(pipe) = pipe_reader(fd) else { continue };
+    probe.fds.lock().unwrap_or_else(|e| e.into_inner())[index] = Some(raw);
+    let counted = Counted { inner: pipe, probe: probe.clone(), inbox: inbox.clone() };
+    let forget = Forget { probe: probe.clone(), index };
+    tasks.push(tokio::spawn(forward_lines(pid, index == 1, counted, inbox.clone(), budget.clone(), forget)));
   }
   tasks
 }
 
-async fn forward_lines(
+async fn forward_lines<R: AsyncRead + Unpin>(
   pid: u32,
   stderr: bool,
-  stream: impl AsyncRead + Unpin,
+  stream: Counted<R>,
   inbox: Arc<LifeInbox>,
   budget: Arc<Semaphore>,
+  forget: Forget,
 ) {
+  let probe = forget.probe.clone();
   let mut reader = BufReader::new(stream);
+  let _forget = forget;
   // The bytes of a character a piece's end cut in two start the next piece.
   let mut line = Vec::new();
   loop {
@@ -61,9 +167,14 @@ async fn forward_lines(
         let cut = if whole || read == 0 { 0 } else { cut_character(&line) };
         let next = line.split_off(line.len() - cut);
         // Waiting here is the flow control: the pipe is not read again until there is room.
-        let Ok(room) = budget.clone().acquire_many_owned(line.len().max(1) as u32).await else { return };
+        probe.waiting_for_room.fetch_add(1, SeqCst);
+        let room = budget.clone().acquire_many_owned(line.len().max(1) as u32).await;
+        probe.waiting_for_room.fetch_sub(1, SeqCst);
+        let Ok(room) = room else { return };
         let text = String::from_utf8_lossy(&line).into_owned();
-        inbox.send(LifeEvent::Output { pid, stderr, line: text, room: OutputRoom(room) });
+        probe.progress.fetch_add(1, SeqCst);
+        let taken = whole.then(|| probe.clone());
+        inbox.send(LifeEvent::Output { pid, stderr, line: text, room: OutputRoom(room), taken });
         line = next;
         if read == 0 {
           return;

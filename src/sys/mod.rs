@@ -8,7 +8,7 @@
 //! - stopping it: [`kill_group`] signals the process group it leads;
 //! - the channel's I/O: [`read_into`], [`send_gathered`], [`shutdown_write`], [`set_nonblocking`],
 //!   descriptors passed with [`send_fds`] / [`recv_fds`], duplicated with [`dup_cloexec`];
-//! - captured output: [`pipe_reader`];
+//! - captured output: [`pipe_reader`], and how much a pipe holds unread ([`unread_bytes`]);
 //! - Node's libuv: [`find_symbol`], and C memory for its handles ([`alloc_zeroed`], [`free`]).
 //!
 //! `unix.rs` holds what POSIX systems share, `linux.rs` what only Linux has (pidfd, PDEATHSIG,
@@ -24,7 +24,7 @@ mod unix;
 pub use linux::{start_in_own_group, worker_sockets, ExitWatch, WorkerSockets};
 pub use unix::{
   alloc_zeroed, dup_cloexec, find_symbol, free, is_listening_socket, kill_group, pipe_reader, read_into, recv_fds,
-  send_fds, send_gathered, set_nonblocking, shutdown_write, MAX_HANDLES,
+  send_fds, send_gathered, set_nonblocking, shutdown_write, unread_bytes, MAX_HANDLES,
 };
 
 #[cfg(test)]

@@ -108,6 +108,18 @@ pub fn pipe_reader(fd: OwnedFd) -> io::Result<impl AsyncRead + Unpin> {
   tokio::net::unix::pipe::Receiver::from_owned_fd(fd)
 }
 
+/// Bytes waiting to be read from a pipe (0 if that cannot be told: the caller only waits on more).
+pub fn unread_bytes(fd: RawFd) -> usize {
+  let mut count: libc::c_int = 0;
+  // SAFETY: FIONREAD writes one int through the pointer, which outlives the call.
+  let result = unsafe { libc::ioctl(fd, libc::FIONREAD, &mut count) };
+  if result == 0 {
+    count.max(0) as usize
+  } else {
+    0
+  }
+}
+
 /// The address of a symbol the process exports globally (Node exports libuv's), or null.
 pub fn find_symbol(name: &CStr) -> *mut c_void {
   // SAFETY: dlsym only reads the NUL-terminated name.

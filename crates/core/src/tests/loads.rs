@@ -58,7 +58,9 @@ fn a_load_past_its_deadline_fails_and_stops_every_worker_that_was_sent_it() {
   let mut sched = ready(PoolConfig { load_timeout_ms: Some(50), ..config(2, 1, 0) });
   let mut out = Vec::new();
   sched.handle(Event::Submit { call: 1, module: 1, job: load("/hangs.js"), options: CallOptions::default() }, &mut out);
-  let armed = out.iter().any(|a| matches!(a, Action::ArmTimer { timer: Timer::LoadTimeout { worker: 1, call: 1 }, after_ms: 50 }));
+  let armed = out
+    .iter()
+    .any(|a| matches!(a, Action::ArmTimer { timer: Timer::LoadTimeout { worker: 1, call: 1 }, after_ms: 50 }));
   assert!(armed, "the deadline is armed when the load is sent: {out:?}");
   out.clear();
   sched.handle(Event::TimerFired { timer: Timer::LoadTimeout { worker: 1, call: 1 } }, &mut out);
