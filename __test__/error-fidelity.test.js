@@ -20,19 +20,27 @@ test('any message, any function-valued properties: the message arrives exactly, 
   t.timeout(60000)
   const pool = freshPool(t, { limit: 1 })
   const mod = await invoke.require('./fixtures/throws-with-functions', { pool })
-  const key = fc.string({ unit: 'grapheme', minLength: 1, maxLength: 8 }).filter((k) => !['message', 'stack', 'name', 'cause', 'errors', 'code'].includes(k))
+  const key = fc
+    .string({ unit: 'grapheme', minLength: 1, maxLength: 8 })
+    .filter((k) => !['message', 'stack', 'name', 'cause', 'errors', 'code'].includes(k))
   await fc.assert(
-    fc.asyncProperty(fc.string({ unit: 'binary', maxLength: 200 }), fc.uniqueArray(key, { maxLength: 4 }), async (message, keys) => {
-      const error = await mod.throwWith(message, keys).then(
-        () => null,
-        (e) => e,
-      )
-      return (
-        error instanceof TypeError &&
-        error.message === message &&
-        (keys.length === 0 ? error.droppedProperties === undefined : JSON.stringify(error.droppedProperties) === JSON.stringify(keys))
-      )
-    }),
+    fc.asyncProperty(
+      fc.string({ unit: 'binary', maxLength: 200 }),
+      fc.uniqueArray(key, { maxLength: 4 }),
+      async (message, keys) => {
+        const error = await mod.throwWith(message, keys).then(
+          () => null,
+          (e) => e,
+        )
+        return (
+          error instanceof TypeError &&
+          error.message === message &&
+          (keys.length === 0
+            ? error.droppedProperties === undefined
+            : JSON.stringify(error.droppedProperties) === JSON.stringify(keys))
+        )
+      },
+    ),
     { numRuns: 60 },
   )
   t.pass()

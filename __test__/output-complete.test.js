@@ -18,7 +18,9 @@ for (const mode of ['prefix', 'function']) {
     const counts = {}
     // Four at a time: each run is a process of its own.
     for (let run = 0; run < 40; run += 4) {
-      const runs = await Promise.all(Array.from({ length: 4 }, () => runNode([fixture('output-ends-parent.js'), mode], { timeout: 60000 })))
+      const runs = await Promise.all(
+        Array.from({ length: 4 }, () => runNode([fixture('output-ends-parent.js'), mode], { timeout: 60000 })),
+      )
       for (const { code, stdout, stderr } of runs) {
         t.is(code, 0, stderr)
         const lines = stdout.split('\n').filter(Boolean).length
@@ -32,8 +34,11 @@ for (const mode of ['prefix', 'function']) {
 test("output: 'prefix', 2 calls x 100,000 lines (one as a single write): every line arrives before close() resolves", async (t) => {
   t.timeout(180000)
   const stdout = await new Promise((resolve, reject) => {
-    execFile(process.execPath, [fixture('output-close-parent.js'), '100000'], { maxBuffer: 2 ** 26, timeout: 170000 }, (error, out) =>
-      error ? reject(error) : resolve(out),
+    execFile(
+      process.execPath,
+      [fixture('output-close-parent.js'), '100000'],
+      { maxBuffer: 2 ** 26, timeout: 170000 },
+      (error, out) => (error ? reject(error) : resolve(out)),
     )
   })
   const lines = stdout.split('\n')
@@ -99,7 +104,11 @@ test('generated outputs (line counts and widths, console or one write, stdout or
         const pool = invoke.pool({ limit: 2, output: (line, { stream }) => heard.push([stream, line]) })
         const printer = await invoke.require('./fixtures/printer', { pool })
         // Few lines when they are wide: the total stays a few MB.
-        const sized = writes.map((w, i) => ({ ...w, count: w.width > 1000 ? Math.min(w.count, 40) : w.count, tag: `t${i}` }))
+        const sized = writes.map((w, i) => ({
+          ...w,
+          count: w.width > 1000 ? Math.min(w.count, 40) : w.count,
+          tag: `t${i}`,
+        }))
         await Promise.all(sized.map((w) => printer[w.how](w.count, w.tag, w.stream, w.width)))
         await pool.close()
         // A line over 64 KiB arrives in pieces: count the pieces that end a line by their tag.
