@@ -2,7 +2,7 @@
 // The worker's half of the protocol (lib/worker/shim.js) run in this process: frames in as the
 // parent would write them, in any chunking; frames out as the parent would read them.
 
-const { createShim } = require('../../lib/worker/shim')
+const SHIM = require.resolve('../../lib/worker/shim')
 const { FrameReader } = require('../../lib/frame')
 const { FrameKind, HEADER_LEN } = require('../../lib/protocol')
 const wire = require('../../lib/wire')
@@ -47,7 +47,10 @@ function startShim({ maxMessageSize = 2 ** 28, maxMemory } = {}) {
       return true
     },
   }
-  const shim = createShim({
+  // A shim's state is its module's: each gets a fresh load of it.
+  delete require.cache[SHIM]
+  const shim = require(SHIM)
+  shim.start({
     channel,
     keep: () => {},
     exit: (code) => exits.push(code),
@@ -59,7 +62,6 @@ function startShim({ maxMessageSize = 2 ** 28, maxMemory } = {}) {
     maxMemory,
     maxMessageSize,
   })
-  shim.start()
   /** Resolves once the writer's end of turn has passed (replies leave then at the latest). */
   const turn = () => new Promise((resolve) => setImmediate(() => setImmediate(resolve)))
   /** The answers (Resolved, Rejected, StreamStart, Item) sent so far, decoded. */

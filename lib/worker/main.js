@@ -7,7 +7,7 @@ const { CHANNEL_FD } = require('../protocol')
 const { recordIdentity } = require('./identity')
 const { ReadBuffer } = require('./read-buffer')
 const { writeOutputThrough } = require('./output')
-const { createShim } = require('./shim')
+const shim = require('./shim')
 
 recordIdentity()
 
@@ -17,14 +17,13 @@ if (capturedOutput) writeOutputThrough()
 
 let native = null
 const input = new ReadBuffer()
-let shim = null
 const channel = new net.Socket({
   fd: CHANNEL_FD,
   readable: true,
   writable: true,
   onread: { buffer: () => input.next(), callback: (length, bytes) => shim.received(bytes.subarray(0, length)) },
 })
-shim = createShim({
+shim.start({
   channel,
   keep: () => input.keep(),
   exit: (code) => process.exit(code),
@@ -40,4 +39,3 @@ channel.on('error', () => process.exit(0))
 // An exception nothing caught, or a rejection nobody handled: see fatal() in ./shim.js.
 process.on('uncaughtException', shim.fatal)
 process.on('unhandledRejection', shim.fatal)
-shim.start()
