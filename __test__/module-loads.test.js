@@ -10,6 +10,9 @@ const invoke = require('..')
 const { runNode } = require('./helpers/processes')
 const { watchedPool, scratchDir } = require('./helpers/pools')
 
+/** Long enough for a good module to load on a busy machine, short enough for a test to wait out. */
+const LOAD_TIMEOUT = 2000
+
 /** A file the fixture logs each of its loads to, and the pool option that tells workers where. */
 function loadLog(t) {
   const file = path.join(scratchDir(t, 'loads'), 'log')
@@ -53,10 +56,12 @@ for (const fixture of ['load-never-settles.js', 'load-never-settles.mjs']) {
   test(`a module that never finishes loading (${fixture}) rejects at loadTimeout, and later loads and close() still work`, async (t) => {
     t.timeout(60000)
     const log = loadLog(t)
-    const { pool, errors } = watchedPool(t, { limit: 2, loadTimeout: 300, env: log.env })
+    const { pool, errors } = watchedPool(t, { limit: 2, loadTimeout: LOAD_TIMEOUT, env: log.env })
     const before = await invoke.require('./fixtures/echo', { pool })
-    const hanging = invoke.require(`./fixtures/${fixture}`, { pool })
-    await t.throwsAsync(hanging, { code: 'ERR_INVOKE_LOAD_TIMEOUT', message: /did not finish loading within 300 ms/ })
+    await t.throwsAsync(invoke.require(`./fixtures/${fixture}`, { pool }), {
+      code: 'ERR_INVOKE_LOAD_TIMEOUT',
+      message: new RegExp(`did not finish loading within ${LOAD_TIMEOUT} ms`),
+    })
     const after = await invoke.require('./fixtures/strings', { pool })
     t.is(typeof after, 'function')
     t.deepEqual(await Promise.all([before.add(1, 1), before.add(2, 2)]), [2, 4])
@@ -66,13 +71,32 @@ for (const fixture of ['load-never-settles.js', 'load-never-settles.mjs']) {
   })
 }
 
+test('a load made while another hangs on the same worker waits behind it, then loads on the next worker', async (t) => {
+  t.timeout(60000)
+  const log = loadLog(t)
+  const { pool } = watchedPool(t, { limit: 1, loadTimeout: LOAD_TIMEOUT, env: log.env })
+  const echo = await invoke.require('./fixtures/echo', { pool })
+  const running = Promise.all([echo.sleep(500), echo.add(1, 2)])
+  const hanging = t.throwsAsync(invoke.require('./fixtures/load-never-settles', { pool }), {
+    code: 'ERR_INVOKE_LOAD_TIMEOUT',
+  })
+  const behind = invoke.require('./fixtures/strings', { pool })
+  await hanging
+  t.is(typeof (await behind), 'function')
+  // The calls the stopped worker was running went to its replacement.
+  t.is((await running)[1], 3)
+  t.is(log.count(), 1, 'the module that hung was never sent to the new worker')
+})
+
 test('a graceful close() while a load hangs resolves once the load has timed out', async (t) => {
   t.timeout(60000)
   const log = loadLog(t)
-  const { pool } = watchedPool(t, { limit: 1, loadTimeout: 300, env: log.env })
-  const hanging = invoke.require('./fixtures/load-never-settles', { pool })
+  const { pool } = watchedPool(t, { limit: 1, loadTimeout: LOAD_TIMEOUT, env: log.env })
+  const hanging = t.throwsAsync(invoke.require('./fixtures/load-never-settles', { pool }), {
+    code: 'ERR_INVOKE_LOAD_TIMEOUT',
+  })
   const closed = pool.close()
-  await t.throwsAsync(hanging, { code: 'ERR_INVOKE_LOAD_TIMEOUT' })
+  await hanging
   await closed
   t.is(pool.stats().workers, 0)
 })

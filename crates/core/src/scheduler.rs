@@ -98,7 +98,8 @@ impl Scheduler {
         if let Some(module) = load {
           if let (Some(module), false) = (module, matches!(outcome, Outcome::Resolved(..))) {
             // However it failed (it threw, its workers died, it timed out, the pool closed): it
-            // is not replayed into workers that come later, so later loads and calls work.
+            // is not replayed into workers that come later, so later loads and calls work. Where
+            // calls may be dispatched in the same event, it was forgotten already.
             self.forget_module(module);
           }
           continue;
@@ -408,6 +409,10 @@ impl Scheduler {
       worker.pace.on_progress();
     }
     self.methods -= usize::from(call.is_method());
+    if matches!(outcome, Outcome::Rejected(_)) && call.is_load() {
+      // Not loaded into workers that come later (the calls dispatched after this answer included).
+      self.modules.retain(|(id, _)| *id != call.module);
+    }
     // Method calls count towards recycling; loading a module does not.
     if call.is_method() {
       worker.completed += 1;
@@ -496,6 +501,9 @@ impl Scheduler {
     if let Some(call_id) = call.filter(|id| worker.take_off(id)) {
       let _ = write!(message, " while running call {call_id}");
       if let Some(call) = self.forget(call_id) {
+        if call.is_load() {
+          self.forget_module(call.module);
+        }
         if !call.is_abandoned() {
           out.push(Action::Settle { call: call_id, outcome: Outcome::Rejected(error.clone()) });
         }
@@ -619,7 +627,9 @@ impl Scheduler {
   /// after it wait behind it there (their other calls fail over, as when a worker dies).
   fn on_load_timeout(&mut self, worker_id: WorkerId, call_id: CallId, out: &mut Vec<Action>) {
     let still_loading = self.calls.get(&call_id).is_some_and(|c| c.worker() == Some(worker_id) && !c.is_abandoned());
-    if !still_loading {
+    // On a worker already on its way out (stopped for another load that hung, say), the load
+    // goes to another worker when this one has exited, with a deadline of its own there.
+    if !still_loading || self.workers.get(&worker_id).is_none_or(Worker::is_leaving) {
       return;
     }
     let call = self.forget(call_id).expect("checked above");
@@ -630,6 +640,8 @@ impl Scheduler {
     let failure = Failure::new(FailureKind::LoadTimedOut, format!("the module did not finish loading within {ms} ms"));
     out.push(Action::Settle { call: call_id, outcome: Outcome::Failed(failure) });
     let module = call.module;
+    // At once: the calls dispatched below must not be sent it.
+    self.forget_module(module);
     let stuck: Vec<WorkerId> =
       self.workers.iter().filter(|(_, w)| w.modules.contains(&module) && !w.is_leaving()).map(|(id, _)| *id).collect();
     for id in stuck {
@@ -785,7 +797,9 @@ impl Scheduler {
       self.counters.retried += 1;
       return;
     };
-    self.forget(call_id);
+    if let Some(call) = self.forget(call_id).filter(Call::is_load) {
+      self.forget_module(call.module);
+    }
     let failure = Failure::new(FailureKind::WorkerDied, message).with_exit(pid, Some(status.clone()));
     out.push(Action::Settle { call: call_id, outcome: Outcome::Failed(failure) });
   }
@@ -803,7 +817,9 @@ impl Scheduler {
         .with_exit(pid, status);
     out.push(Action::Report { failure: failure.clone() });
     while let Some(call) = self.queue.front() {
-      self.forget(call);
+      if let Some(load) = self.forget(call).filter(Call::is_load) {
+        self.forget_module(load.module);
+      }
       out.push(Action::Settle { call, outcome: Outcome::Failed(failure.clone()) });
     }
   }

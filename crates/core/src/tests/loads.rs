@@ -97,3 +97,33 @@ fn a_graceful_close_waits_for_a_hanging_load_only_until_its_deadline() {
   sched.handle(Event::Exited { worker: 1, status: ExitStatus { code: Some(137), signal: None } }, &mut out);
   assert!(out.iter().any(|a| matches!(a, Action::Closed)), "{out:?}");
 }
+
+#[test]
+fn a_load_waiting_behind_one_that_hung_goes_to_the_next_worker_instead_of_timing_out() {
+  let mut sched = ready(PoolConfig { load_timeout_ms: Some(50), ..config(1, 1, 0) });
+  let mut out = Vec::new();
+  sched.handle(Event::Submit { call: 1, module: 1, job: load("/hangs.js"), options: CallOptions::default() }, &mut out);
+  sched.handle(Event::Submit { call: 2, module: 2, job: load("/ok.js"), options: CallOptions::default() }, &mut out);
+  out.clear();
+  sched.handle(Event::TimerFired { timer: Timer::LoadTimeout { worker: 1, call: 1 } }, &mut out);
+  assert_eq!(failed(&out, 1), Some(FailureKind::LoadTimedOut));
+  out.clear();
+  // Its own deadline on the stopped worker passes before that worker's exit is reaped.
+  sched.handle(Event::TimerFired { timer: Timer::LoadTimeout { worker: 1, call: 2 } }, &mut out);
+  assert_eq!(failed(&out, 2), None, "{out:?}");
+  sched.handle(Event::Exited { worker: 1, status: ExitStatus { code: None, signal: None } }, &mut out);
+  let new_worker = out
+    .iter()
+    .find_map(|a| match a {
+      Action::Spawn { worker, .. } => Some(*worker),
+      _ => None,
+    })
+    .or_else(|| sched.loads().map(|(id, _)| id).find(|id| *id != 1))
+    .expect("a worker for the load");
+  out.clear();
+  sched.handle(Event::Spawned { worker: new_worker, pid: 104 }, &mut out);
+  sched.handle(frame(new_worker, Kind::Ready, 0), &mut out);
+  assert_eq!(loads_sent(&out, new_worker), vec![2], "the load that waited, without the one that hung");
+  sched.handle(frame(new_worker, Kind::Resolved, 2), &mut out);
+  assert!(out.iter().any(|a| matches!(a, Action::Settle { call: 2, outcome: Outcome::Resolved(..) })), "{out:?}");
+}
