@@ -31,6 +31,13 @@ for (const mode of ['prefix', 'function']) {
   })
 }
 
+test('a program whose worker never stops writing still ends, with the line written before the answer', async (t) => {
+  t.timeout(60000)
+  const run = await runNode([fixture('output-flood-ends-parent.js')], { timeout: 50000 })
+  t.is(run.code, 0, run.stderr)
+  t.is(run.stdout, 'before the answer\n')
+})
+
 test("output: 'prefix', 2 calls x 100,000 lines (one as a single write): every line arrives before close() resolves", async (t) => {
   t.timeout(180000)
   const stdout = await new Promise((resolve, reject) => {

@@ -99,6 +99,8 @@ pub struct PoolDriver {
   torn_down: Cell<bool>,
   /// JS awaits the pool (`keep_alive`); the loop is also held while output is still coming.
   js_waits: Cell<bool>,
+  /// Since JS last stopped awaiting the pool, its workers' output has been caught up with.
+  output_caught_up: Cell<bool>,
 }
 
 impl PoolDriver {
@@ -132,6 +134,7 @@ impl PoolDriver {
       js,
       torn_down: Cell::new(false),
       js_waits: Cell::new(false),
+      output_caught_up: Cell::new(true),
     });
     // Every handle's data points at the driver, which closes them all before it is dropped
     // (`close_handles`): that is what makes `driver_of` sound.
@@ -202,15 +205,24 @@ impl PoolDriver {
 
   /// Holds the event loop open (or lets it go) on the pool's behalf.
   pub fn keep_alive(&self, on: bool) {
+    if on && !self.js_waits.get() {
+      // What to catch up with is decided when JS lets go again.
+      self.output_caught_up.set(false);
+      if let Ok(state) = self.state.try_borrow() {
+        state.links.values().filter_map(|l| l.output.as_ref()).for_each(|probe| probe.forget_goal());
+      }
+    }
     self.js_waits.set(on);
     self.hold_for_output();
   }
 
-  /// Holds the loop while JS awaits the pool, and after, until every line the workers wrote before
-  /// then has reached JS: a program that just ends gets its workers' last lines.
+  /// Holds the loop while JS awaits the pool, and after, until every line the workers had written
+  /// then has reached JS: a program that just ends gets its workers' last lines (and one whose
+  /// workers keep writing still ends).
   fn hold_for_output(&self) {
     let waits = self.js_waits.get();
     let behind = !waits
+      && !self.output_caught_up.get()
       && match self.state.try_borrow() {
         Ok(state) => {
           let mut behind = false;
@@ -219,6 +231,7 @@ impl PoolDriver {
             probe.watch(!caught_up);
             behind |= !caught_up;
           }
+          self.output_caught_up.set(!behind);
           behind
         }
         // In the middle of handling something: asked again once it is handled.

@@ -22,18 +22,20 @@ const MAX_LINE: usize = 64 * 1024;
 /// dropped, and a busy parent holds at most this much (plus the pipes' own buffers) per worker.
 const OUTPUT_BUDGET: usize = 1 << 20;
 
-/// Whether the JS thread has every line a worker has written so far, read on the JS thread while
-/// the worker's output is read on the I/O thread. A worker writes its output (synchronously, to
-/// a pipe) before it answers, so once a call has settled every line written before its answer is
-/// in the pipe (`unread_bytes`), in a read under way (`reading`), or its line end has been counted
-/// (`seen`) until the JS thread has taken the line (`taken`). The pool holds the event loop open
-/// until it has caught up, so a program that just ends does not lose a line.
+/// Whether the JS thread has every line a worker had written when JS stopped awaiting the pool,
+/// read on the JS thread while the worker's output is read on the I/O thread. A worker writes its
+/// output (synchronously, to a pipe) before it answers, so once a call has settled every line
+/// written before its answer is in the pipe (`unread_bytes`), in a read under way (`reading`), or
+/// read (`read_bytes`, its line end counted in `seen`) until the JS thread has taken the line
+/// (`taken`). The pool holds the event loop open until it has caught up with that much, so a
+/// program that just ends does not lose a line, and one whose worker never stops writing still ends.
 #[derive(Default)]
 pub struct OutputProbe {
   /// The pipes' read ends while their readers hold them: cleared before they are closed, so a
   /// number reused for another descriptor is never asked.
   fds: Mutex<[Option<RawFd>; 2]>,
   reading: AtomicUsize,
+  read_bytes: AtomicU64,
   seen: AtomicU64,
   taken: AtomicU64,
   /// Reads and lines so far, so that the exit grace counts only while nothing comes.
@@ -42,19 +44,42 @@ pub struct OutputProbe {
   waiting_for_room: AtomicUsize,
   /// The JS thread waits to catch up: a read that brings no whole line is news too.
   watched: AtomicBool,
+  /// What catching up means since JS stopped awaiting the pool (JS thread only).
+  goal: Mutex<Option<Goal>>,
+}
+
+/// First every byte that was in the pipes is read, then every line whose end was read by then is taken.
+#[derive(Clone, Copy)]
+enum Goal {
+  Read(u64),
+  Taken(u64),
 }
 
 impl OutputProbe {
-  /// On the JS thread: every line the worker wrote before now has been taken. Checked in this
-  /// order so that bytes moving from the pipe to a read meanwhile are seen in one or the other.
+  /// On the JS thread: every line the worker had written when this was first asked (since
+  /// `forget_goal`) has been taken. The bytes still in the pipes are counted before the reads'
+  /// total is, so that bytes moving from a pipe to a read meanwhile are counted once at least.
   pub fn caught_up(&self) -> bool {
-    {
-      let fds = self.fds.lock().unwrap_or_else(|e| e.into_inner());
-      if fds.iter().flatten().any(|fd| unread_bytes(*fd) > 0) {
+    let mut goal = self.goal.lock().unwrap_or_else(|e| e.into_inner());
+    if goal.is_none() {
+      let unread: u64 = {
+        let fds = self.fds.lock().unwrap_or_else(|e| e.into_inner());
+        fds.iter().flatten().map(|fd| unread_bytes(*fd) as u64).sum()
+      };
+      *goal = Some(Goal::Read(self.read_bytes.load(SeqCst) + unread));
+    }
+    if let Some(Goal::Read(bytes)) = *goal {
+      if self.reading.load(SeqCst) > 0 || self.read_bytes.load(SeqCst) < bytes {
         return false;
       }
+      *goal = Some(Goal::Taken(self.seen.load(SeqCst)));
     }
-    self.reading.load(SeqCst) == 0 && self.seen.load(SeqCst) <= self.taken.load(SeqCst)
+    matches!(*goal, Some(Goal::Taken(lines)) if self.taken.load(SeqCst) >= lines)
+  }
+
+  /// JS awaits the pool again: the next `caught_up` sets a new goal.
+  pub fn forget_goal(&self) {
+    *self.goal.lock().unwrap_or_else(|e| e.into_inner()) = None;
   }
 
   /// On the JS thread: a whole line was taken.
@@ -93,6 +118,7 @@ impl<R: AsyncRead + Unpin> AsyncRead for Counted<R> {
     if !read.is_empty() {
       let ends = read.iter().filter(|b| **b == b'\n').count() as u64;
       this.probe.seen.fetch_add(ends, SeqCst);
+      this.probe.read_bytes.fetch_add(read.len() as u64, SeqCst);
       this.probe.progress.fetch_add(1, SeqCst);
       if this.probe.watched.load(SeqCst) {
         this.inbox.send(LifeEvent::OutputRead);
