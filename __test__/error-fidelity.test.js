@@ -46,17 +46,26 @@ test('any message, any function-valued properties: the message arrives exactly, 
   t.pass()
 })
 
-for (const [fixture, kind] of [
-  ['syntax-error.mjs', 'an ES module'],
-  ['syntax-error.js', 'a CommonJS module'],
+for (const [fixture, kind, line, text] of [
+  ['syntax-error.mjs', 'an ES module', 3, 'export const broken = ;'],
+  ['syntax-error.js', 'a CommonJS module', 3, 'const broken = ;'],
+  ['typed-without-loader.ts', 'a .ts file without a loader', 2, 'export const typed: number = 1'],
 ]) {
   test(`a syntax error in ${kind} rejects with a SyntaxError whose stack names the file and line`, async (t) => {
     const pool = freshPool(t, { limit: 1 })
     const error = await t.throwsAsync(invoke.require(`./fixtures/${fixture}`, { pool }), { instanceOf: SyntaxError })
-    t.regex(error.stack, new RegExp(`${fixture.replace('.', '\\.')}:3\\n`))
-    t.regex(error.stack, /export const broken = ;|const broken = ;/)
+    t.true(error.stack.includes(`${fixture}:${line}\n${text}\n`), error.stack)
     // The pool is fine afterwards.
     const echo = await invoke.require('./fixtures/echo', { pool })
     t.is(await echo.add(1, 2), 3)
   })
 }
+
+test('a SyntaxError a module throws while running keeps its own stack: no location is made up for it', async (t) => {
+  const pool = freshPool(t, { limit: 1 })
+  const error = await t.throwsAsync(invoke.require('./fixtures/throws-syntax-error-at-run', { pool }), {
+    instanceOf: SyntaxError,
+  })
+  t.regex(error.stack, /^SyntaxError: /)
+  t.regex(error.stack, /JSON\.parse/)
+})

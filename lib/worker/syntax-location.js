@@ -1,15 +1,17 @@
 'use strict'
 // Where a module's syntax error is. CommonJS puts the file, line and an arrow at the top of a
-// SyntaxError's stack; an ES module's (loaded through import() or require(esm)) has neither, and
-// Node keeps that location where no module can read it. Asking Node to check the file's syntax in
-// a process of its own finds the same text: it runs only when a load already failed so.
+// SyntaxError's stack; an ES module's (loaded through import() or require(esm), which is also how
+// a .ts file with `export` and no loader is compiled) has neither, and Node keeps that location
+// where no module can read it. Asking Node to check the source as an ES module in a process of its
+// own finds the same text: it runs only when a load already failed so.
 
+const fs = require('node:fs')
 const { spawnSync } = require('node:child_process')
 
 /** A stack that opens with `file:line`, as Node's own decorated syntax errors do. */
 const LOCATED = /^[^\n]*:\d+\n/
-/** `node --check`'s report: the location lines, then a blank line and the error's first line. */
-const REPORT = /^([^\n]*:\d+\n[\s\S]*?)\n\n(?:SyntaxError|TypeError): /
+/** `node --check`'s report on its stdin: the location lines, then a blank line and the error's first line. */
+const REPORT = /^\[stdin\](:\d+\n[\s\S]*?)\n\nSyntaxError: ([^\n]*)/
 /** A check that takes longer is abandoned: the error arrives as it was. */
 const CHECK_TIMEOUT_MS = 10000
 
@@ -23,15 +25,23 @@ function locateSyntaxError(error, path) {
     return
   }
   if (typeof stack !== 'string' || LOCATED.test(stack)) return
-  const check = spawnSync(process.execPath, [...process.execArgv, '--check', path], {
+  let source
+  try {
+    source = fs.readFileSync(path)
+  } catch {
+    return
+  }
+  const check = spawnSync(process.execPath, ['--input-type=module', '--check'], {
+    input: source,
     encoding: 'utf8',
     timeout: CHECK_TIMEOUT_MS,
-    stdio: ['ignore', 'ignore', 'pipe'],
+    stdio: ['pipe', 'ignore', 'pipe'],
   })
   const report = REPORT.exec(check.stderr ?? '')
-  if (report === null) return
+  // The same error, or this is some other one (a SyntaxError thrown by code run at load, say).
+  if (report === null || report[2] !== error.message) return
   try {
-    error.stack = `${report[1]}\n\n${stack}`
+    error.stack = `${path}${report[1]}\n\n${stack}`
   } catch {
     // A frozen error keeps its stack.
   }
