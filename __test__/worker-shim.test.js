@@ -169,3 +169,48 @@ test('whatever the chunking of the parent stream, every call is answered once, w
   )
   t.pass()
 })
+
+test('any sequence of well-formed parent frames: every call is answered exactly once, nothing else is, and the shim stays up', async (t) => {
+  const frame = fc.oneof(
+    fc.record({
+      kind: fc.constant('call'),
+      module: fc.integer({ min: 1, max: 3 }),
+      method: fc.constantFrom('add', 'addAsync', 'fail', 'nothing', 'missing'),
+    }),
+    fc.record({ kind: fc.constant('cancel'), call: fc.integer({ min: 1, max: 60 }) }),
+    fc.record({ kind: fc.constant('credit'), call: fc.integer({ min: 1, max: 60 }), items: fc.nat() }),
+    fc.record({ kind: fc.constant('load'), module: fc.integer({ min: 1, max: 3 }) }),
+  )
+  await fc.assert(
+    fc.asyncProperty(fc.array(frame, { maxLength: 40 }), async (frames) => {
+      const w = startShim()
+      const calls = []
+      const loaded = new Set()
+      let next = 100
+      const bytes = frames.map((f) => {
+        if (f.kind === 'cancel') return cancel(f.call, 1)
+        if (f.kind === 'credit') return credit(f.call, 1, f.items >>> 0)
+        const id = next++
+        if (f.kind === 'load') {
+          // A module id is loaded once, as the parent does.
+          if (loaded.has(f.module)) return Buffer.alloc(0)
+          loaded.add(f.module)
+          calls.push(id)
+          return load(id, f.module, ECHO)
+        }
+        calls.push(id)
+        return invoke(id, f.module, f.method, [1, 2])
+      })
+      w.send(Buffer.concat(bytes))
+      for (let i = 0; i < 3; i++) await w.turn()
+      const answered = w.answers().map((a) => a.call)
+      return (
+        w.exits.length === 0 &&
+        answered.length === calls.length &&
+        [...answered].sort().join() === [...calls].sort().join()
+      )
+    }),
+    { numRuns: 150 },
+  )
+  t.pass()
+})
