@@ -63,6 +63,17 @@ export interface PoolOptions {
 }
 
 /** `pool.stats()`. */
+/** A distribution of durations in milliseconds (percentiles within 1/16 of the exact ones). */
+export interface TimeSummary {
+  count: number
+  mean: number
+  min: number
+  max: number
+  p50: number
+  p90: number
+  p99: number
+}
+
 export interface PoolStats {
   /** Workers alive: starting, ready or on their way out. */
   workers: number
@@ -80,6 +91,12 @@ export interface PoolStats {
   failed: number
   /** Times a call was sent again because its worker died. */
   retried: number
+  /** Answered method calls, from submission to the dispatch that answered (ms). */
+  waitTime: TimeSummary
+  /** Answered method calls, from that dispatch to the answer (ms). */
+  runTime: TimeSummary
+  /** Time workers had a call in flight over what `limit` workers could have had since the pool started, 0 to 1. */
+  utilization: number
 }
 
 /** What Node's AbortSignal offers that a cancel token needs (an AbortSignal fits). */
@@ -117,7 +134,34 @@ export declare class Pool {
   /** `await using pool = invoke.pool()` closes the pool gracefully at the end of the scope. */
   [Symbol.asyncDispose](): Promise<void>
   [loadModule](resolvedPath: string, options: { noRetry: boolean }): Promise<LoadedModule>
-  [callMethod](moduleId: LoadedModule['id'], method: string, args: unknown[], options: CallOptions): Promise<unknown>
+  /**
+   * `trace`, when the call is traced, is its message on `invoke-parallel:call`: the pool carries
+   * its `traceparent` and may fill in where and how the call ran (see README, Observability).
+   */
+  [callMethod](
+    moduleId: LoadedModule['id'],
+    method: string,
+    args: unknown[],
+    options: CallOptions,
+    trace?: CallTrace,
+  ): Promise<unknown>
+}
+
+/** A call's message on the `invoke-parallel:call` TracingChannel. */
+export interface CallTrace {
+  module?: string
+  method?: string
+  pool?: unknown
+  arguments?: unknown[]
+  /** W3C traceparent carried to the worker; a `start` subscriber may set it. */
+  traceparent?: string
+  workerPid?: number
+  attempt?: number
+  waitMs?: number
+  runMs?: number
+  outcome?: 'resolved' | 'rejected' | 'failed' | 'cancelled'
+  result?: unknown
+  error?: unknown
 }
 
 /** Loads a module into a pool: `invoke.require` calls it with the module's resolved path. */
@@ -159,6 +203,8 @@ export interface CallOptions {
    * them all open here too (paused), an array keeps the ones it lists.
    */
   keepOpen?: boolean | ReadonlyArray<Socket | Server>
+  /** A W3C traceparent the call carries into its worker (see README, Observability). */
+  traceparent?: string
 }
 
 export interface RequireOptions {

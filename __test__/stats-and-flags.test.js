@@ -10,6 +10,7 @@ test('pool.stats() counts workers, queue, running, completed, failed and retried
   t.teardown(() => pool.close({ force: true }))
   const echo = await invoke.require('./fixtures/echo', { pool })
   const keys = ['workers', 'busy', 'idle', 'queued', 'running', 'completed', 'failed', 'retried']
+  keys.push('waitTime', 'runTime', 'utilization')
   t.deepEqual(Object.keys(pool.stats()).sort(), keys.sort())
   const slow = [echo.sleep(400), echo.sleep(10), echo.sleep(10)]
   await waitFor(() => pool.stats().queued === 2, 10000, 'two queued calls')

@@ -7,6 +7,7 @@ const { checkToken } = require('./cancel')
 const { inheritable } = require('./exec-argv')
 const { isPool } = require('./pool-interface')
 const { makeError } = require('./errors')
+const { validTraceparent } = require('./traceparent')
 const { HEADER_LEN, MAX_BODY_LEN } = require('./protocol')
 
 const POOL_OPTIONS = new Set([
@@ -34,7 +35,7 @@ const POOL_OPTIONS = new Set([
 const MAX_MESSAGE_SIZE = MAX_BODY_LEN - (HEADER_LEN - 4)
 /** Room for the error that tells a call its message was too large (lib/worker/main.js). */
 const MIN_MESSAGE_SIZE = 1024
-const CALL_OPTIONS = new Set(['noRetry', 'cancelToken', 'timeout', 'keepOpen', 'priority'])
+const CALL_OPTIONS = new Set(['noRetry', 'cancelToken', 'timeout', 'keepOpen', 'priority', 'traceparent'])
 const REQUIRE_OPTIONS = new Set(['pool', 'noRetry', 'cancelToken', 'isolated', 'options'])
 
 function checkObject(value, where, known) {
@@ -180,7 +181,18 @@ function callOptions(options) {
     }
     checked.keepOpen = o.keepOpen
   }
+  if (o.traceparent !== undefined) checked.traceparent = traceparent(o.traceparent, where)
   return checked
+}
+
+/** A W3C traceparent the call carries to its worker (see README, Observability). */
+function traceparent(value, where) {
+  if (typeof value !== 'string') throw makeError('ERR_INVALID_ARG_TYPE', where, 'traceparent must be a string')
+  const valid = validTraceparent(value)
+  if (valid === undefined) {
+    throw makeError('ERR_INVALID_ARG_VALUE', where, `traceparent must be a W3C traceparent (00-<32 hex>-<16 hex>-<2 hex>), got ${JSON.stringify(value.slice(0, 80))}`)
+  }
+  return valid
 }
 
 /** Any finite number: the queue orders by it, so NaN (unordered) and infinities (ties that look like ranks) are refused. */

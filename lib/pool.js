@@ -13,6 +13,7 @@ const { WorkerStream } = require('./stream')
 const { Calls } = require('./calls')
 const { batchSettler } = require('./settle')
 const { loadModule, callMethod } = require('./pool-interface')
+const { workerSpawned, workerExited } = require('./tracing')
 
 const WORKER_MAIN = path.join(__dirname, 'worker', 'main.js')
 
@@ -89,6 +90,8 @@ class Pool {
       onError,
       room: () => this.#roomSaid(),
       closed: () => this.#closedSaid(),
+      workerSpawned: (pid, workerId) => workerSpawned(this, pid, workerId),
+      workerExited: (pid, exit) => workerExited(this, pid, exit),
     })
   }
 
@@ -157,40 +160,54 @@ class Pool {
     return this.#calls.track(id).then((names) => ({ id, names }))
   }
 
-  /** Calls `method` of a loaded module; `options` are the proxy's bound call options. */
-  [callMethod](moduleId, method, args, options) {
+  /**
+   * Calls `method` of a loaded module; `options` are the proxy's bound call options. `trace`, when
+   * the call is traced (./tracing.js), is its message: its `traceparent` goes to the worker with
+   * the call, and where and how the call ran is filled in before it settles.
+   */
+  [callMethod](moduleId, method, args, options, trace) {
     if (this.#closing !== null) return Promise.reject(makeError('ERR_INVOKE_POOL_CLOSED'))
     let payload, handles
     try {
       handles = takeHandles(args, options.keepOpen)
-      payload = wire.encodeCall(method, handles === null ? args : handles.values)
+      const traceparent = trace === undefined ? options.traceparent : trace.traceparent
+      payload = wire.encodeCall(method, handles === null ? args : handles.values, traceparent)
       const size = typeof payload === 'string' ? byteLength(payload, this.#maxMessageSize) : payload.length
       if (size > this.#maxMessageSize) throw makeError('ERR_INVOKE_MESSAGE_TOO_LARGE', 'arguments', size, this.#maxMessageSize)
     } catch (err) {
       return Promise.reject(err)
     }
     const noRetry = options.noRetry === true
+    const traced = trace !== undefined
     const submit = () => {
       // Written at once, except while a batch of replies is being settled: calls made then go out
       // together, every 32 (src/driver/worker_channel.rs).
       const id = this.#nextId()
       const { timeout, priority } = options
-      if (typeof payload === 'string') this.#callText(id, moduleId, payload, noRetry, timeout, handles?.fds, priority)
-      else this.#native.call(id, moduleId, payload, noRetry, timeout, handles?.fds, priority)
+      if (typeof payload !== 'string') this.#native.call(id, moduleId, payload, noRetry, timeout, handles?.fds, priority, traced)
+      // A traced call asks for where and how it ran (a CallTrace entry); an untraced one passes
+      // one argument less, which the native side then does not read.
+      else if (traced) this.#callText(id, moduleId, payload, noRetry, timeout, handles?.fds, priority, true)
+      else this.#callText(id, moduleId, payload, noRetry, timeout, handles?.fds, priority)
       // The pool holds its own copies of the descriptors now.
       if (handles !== null) releaseHandles(handles)
       return id
     }
     const token = options.cancelToken
-    if (token !== undefined) return this.#cancellable(submit, token)
+    if (token !== undefined) return this.#cancellable(submit, token, trace)
     try {
-      return this.#calls.track(submit())
+      if (!traced) return this.#calls.track(submit())
+      const id = submit()
+      const promise = this.#calls.track(id)
+      // ./settle.js fills it in from the native pool's CallTrace entry.
+      this.#calls.get(id).trace = trace
+      return promise
     } catch (err) {
       return Promise.reject(err)
     }
   }
 
-  #cancellable(submit, token) {
+  #cancellable(submit, token, trace) {
     // A token is anything with the right properties, getters and Proxies included: whatever they
     // throw rejects the call, which never throws.
     try {
@@ -234,6 +251,7 @@ class Pool {
             return finish(reject)(err)
           }
           this.#calls.add(id, {
+            trace,
             resolve: (value) => {
               if (!(value instanceof WorkerStream)) return finish(resolve)(value)
               stream = value

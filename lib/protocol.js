@@ -62,6 +62,9 @@ const BatchKind = {
   StreamItem: 9,
   ReportWithError: 10,
   Room: 11,
+  CallTrace: 12,
+  WorkerSpawned: 13,
+  WorkerExited: 14,
 }
 
 /** A failure's kind, as the scheduler's failure JSON names it (`type`), to its error code. */

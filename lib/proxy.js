@@ -4,6 +4,7 @@
 
 const { callOptions } = require('./options')
 const { callMethod } = require('./pool-interface')
+const { callChannel, tracedCall } = require('./tracing')
 
 // A proxy must stay awaitable: a `then` export would turn it into a thenable.
 const RESERVED = new Set(['then'])
@@ -13,11 +14,16 @@ const isolatedPools = new WeakMap()
 /** Proxy method -> what calling it means, `{pool, moduleId, name, bound}`: for invoke.map. */
 const methodTargets = new WeakMap()
 
-function createModuleProxy(pool, moduleId, names, bound, { isolated = false } = {}) {
-  const proxy = (options) => createModuleProxy(pool, moduleId, names, { ...bound, ...callOptions(options) }, { isolated })
+/** `module` is the module's resolved path, for tracing (./tracing.js). */
+function createModuleProxy(pool, moduleId, names, bound, { isolated = false, module } = {}) {
+  const proxy = (options) =>
+    createModuleProxy(pool, moduleId, names, { ...bound, ...callOptions(options) }, { isolated, module })
   for (const name of names) {
     if (RESERVED.has(name)) continue
-    const method = (...args) => pool[callMethod](moduleId, name, args, bound)
+    const method = (...args) =>
+      callChannel.hasSubscribers
+        ? tracedCall(pool, moduleId, module, name, args, bound)
+        : pool[callMethod](moduleId, name, args, bound)
     Object.defineProperty(method, 'name', { value: name })
     methodTargets.set(method, { pool, moduleId, name, bound })
     Object.defineProperty(proxy, name, { value: method, enumerable: true, writable: false, configurable: false })

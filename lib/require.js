@@ -7,7 +7,7 @@ const { createRequire } = require('node:module')
 const { fileURLToPath } = require('node:url')
 const { requireOptions } = require('./options')
 const { Pool } = require('./pool')
-const { loadModule } = require('./pool-interface')
+const tracing = require('./tracing')
 const { createModuleProxy } = require('./proxy')
 const { globalPool } = require('./global-pool')
 const { makeError } = require('./errors')
@@ -70,9 +70,9 @@ function loadShared(pool, resolved, noRetry) {
   }
   let loading = cache.get(resolved)
   if (loading === undefined) {
-    loading = pool[loadModule](resolved, { noRetry }).then(
+    loading = tracing.load(pool, resolved, { noRetry }).then(
       // The load's call id doubles as the module's id.
-      ({ id, names }) => createModuleProxy(pool, id, names, {}),
+      ({ id, names }) => createModuleProxy(pool, id, names, {}, { module: resolved }),
       (err) => {
         cache.delete(resolved)
         throw err
@@ -87,8 +87,8 @@ function loadShared(pool, resolved, noRetry) {
 /** A pool of the module's own: not cached, and closed with the proxy (or when it is collected). */
 function loadIsolated(resolved, poolOptions, noRetry) {
   const pool = new Pool(poolOptions)
-  return pool[loadModule](resolved, { noRetry }).then(
-    ({ id, names }) => createModuleProxy(pool, id, names, noRetry ? { noRetry } : {}, { isolated: true }),
+  return tracing.load(pool, resolved, { noRetry }).then(
+    ({ id, names }) => createModuleProxy(pool, id, names, noRetry ? { noRetry } : {}, { isolated: true, module: resolved }),
     (err) => {
       pool.close({ force: true })
       throw err

@@ -8,6 +8,7 @@ const { readBatch } = require('./batch')
 const { failureError } = require('./errors')
 const { restoreHandles } = require('./handles')
 const wire = require('./wire')
+const { annotate } = require('./annotate')
 
 /**
  * The pool's batch callback. `pool`: `calls` (./calls.js), `output` and `onError` (its options),
@@ -48,10 +49,26 @@ handlers[BatchKind.ReportWithError] = (pool, id, kind, bytes, start, end, extra)
 }
 // Said when the count allowed one more call; calls made since may have taken the room.
 handlers[BatchKind.Room] = (pool) => pool.room()
+handlers[BatchKind.CallTrace] = fillTrace
+handlers[BatchKind.WorkerSpawned] = (pool, pid, kind, bytes, start) => pool.workerSpawned(pid, bytes.readUInt32LE(start))
+handlers[BatchKind.WorkerExited] = (pool, pid, kind, bytes, start, end) =>
+  pool.workerExited(pid, JSON.parse(bytes.toString('utf8', start, end)))
 handlers[BatchKind.Closed] = (pool) => pool.closed()
 
 /** Batch entries that settle or feed a call (the rest are about the pool). */
 const CALL_KINDS = new Set(handlers.flatMap((h, kind) => ([finish, startStream, deliverItem].includes(h) ? [kind] : [])))
+
+/** Where and how a traced call ran, just before its last entry: into its trace message. */
+function fillTrace(pool, id, kind, bytes, start) {
+  const trace = pool.calls.get(id)?.trace
+  if (trace === undefined) return
+  annotate(trace, {
+    workerPid: bytes.readUInt32LE(start),
+    attempt: bytes.readUInt32LE(start + 4),
+    waitMs: bytes.readDoubleLE(start + 8) / 1000,
+    runMs: bytes.readDoubleLE(start + 16) / 1000,
+  })
+}
 
 /** A call's last entry: its value, its error, or the pool's failure. */
 function finish(pool, id, kind, bytes, start, end, extra, lent) {
@@ -82,6 +99,9 @@ function finish(pool, id, kind, bytes, start, end, extra, lent) {
   } catch (err) {
     if (!fdsTaken) restoreHandles([], fds)
     outcome = new Error(`invoke-parallel: the worker's reply could not be decoded: ${err.message}`)
+  }
+  if (call.trace !== undefined) {
+    annotate(call.trace, { outcome: ok ? 'resolved' : kind === BatchKind.Rejected ? 'rejected' : 'failed' })
   }
   if (call.stream === undefined) {
     if (ok) call.resolve(outcome)

@@ -57,17 +57,19 @@ function isRawString(value) {
  * A call's payload: `[method, args]`, with errors located within `args`. JSON comes back as a
  * string (the native side takes it as is), anything else as a Buffer.
  */
-function encodeCall(method, args) {
+function encodeCall(method, args, traceparent) {
   let raw = null
   for (let i = 0; i < args.length; i++) if (isRawString(args[i])) (raw ??= []).push(i)
-  if (raw === null) return encodeInspecting([method, args], args, 'arguments', argsFitJson(args), true)
+  // A traced call's W3C traceparent travels as a third element (lib/tracing.js).
+  const call = traceparent === undefined ? [method, args] : [method, args, traceparent]
+  if (raw === null) return encodeInspecting(call, args, 'arguments', argsFitJson(args), true)
   const rest = args.slice()
   let size = 5
   for (const i of raw) {
     size += 8 + args[i].length
     rest[i] = null
   }
-  const body = encodeInspecting([method, rest], rest, 'arguments', argsFitJson(rest))
+  const body = encodeInspecting(traceparent === undefined ? [method, rest] : [method, rest, traceparent], rest, 'arguments', argsFitJson(rest))
   const bytes = Buffer.allocUnsafe(size + body.length)
   bytes[0] = WITH_STRINGS
   bytes.writeUInt32LE(raw.length, 1)
@@ -115,7 +117,7 @@ function decodesToCopy(bytes) {
   return tag !== V8_FORMAT && tag !== WITH_STRINGS
 }
 
-/** A call encoded with its large string arguments ahead: `[method, args]`. */
+/** A call encoded with its large string arguments ahead: `[method, args]` (or `[method, args, traceparent]`). */
 function decodeWithStrings(buffer, start, end, lent) {
   const strings = []
   let at = start + 5

@@ -69,10 +69,11 @@ check('the tarballs install offline into a new project with no Rust on PATH', ()
   env = { ...process.env, PATH: pathWithoutRust(bin), npm_config_cache: path.join(app, '.npm-cache') }
   for (const key of Object.keys(env)) if (/^npm_(?!config_cache$)/i.test(key)) delete env[key]
   fs.writeFileSync(path.join(app, 'package.json'), JSON.stringify({ name: 'registry-user', private: true }))
-  // The BullMQ adapter's tarball needs bullmq from the registry: not part of this offline install.
-  const adapter = `${pkg.name}-bullmq-${pkg.version}.tgz`
-  assert.ok(fs.existsSync(path.join(dist, adapter)), `release:pack writes ${adapter}`)
-  const tarballs = fs.readdirSync(dist).filter((name) => name.endsWith(`-${pkg.version}.tgz`) && name !== adapter)
+  // The BullMQ adapter's and the OpenTelemetry package's tarballs need bullmq and
+  // @opentelemetry/api from the registry: not part of this offline install.
+  const adapters = ['bullmq', 'otel'].map((name) => `${pkg.name}-${name}-${pkg.version}.tgz`)
+  for (const adapter of adapters) assert.ok(fs.existsSync(path.join(dist, adapter)), `release:pack writes ${adapter}`)
+  const tarballs = fs.readdirSync(dist).filter((name) => name.endsWith(`-${pkg.version}.tgz`) && !adapters.includes(name))
   assert.deepEqual(tarballs.sort(), [`${pkg.name}-${pkg.version}.tgz`, `${pkg.name}-linux-x64-gnu-${pkg.version}.tgz`])
   execFileSync(
     process.execPath,

@@ -3,7 +3,8 @@
 // layout: one package per target in `napi.targets` (from `npm/<platform>/`, holding the stripped
 // addon linked against glibc 2.17) and the main package, whose optionalDependencies pin each of
 // them to the same version so that npm installs the one that fits the user's platform.
-// It also packs the BullMQ adapter (packages/bullmq), published the same way.
+// It also packs the BullMQ adapter (packages/bullmq) and the OpenTelemetry package (packages/otel),
+// published the same way.
 // Publishing them is `npm publish <tarball>`, by hand (README, Development).
 
 const fs = require('node:fs')
@@ -88,10 +89,10 @@ function stageMainPackage(stage, platformPackages) {
   return dir
 }
 
-/** Stages the BullMQ adapter with the project's LICENSE. */
-function stageAdapter(stage) {
-  const dir = path.join(stage, 'bullmq')
-  const source = path.join(root, 'packages', 'bullmq')
+/** Stages a package of `packages/` (`folder`) with the project's LICENSE. */
+function stageAdapter(stage, folder) {
+  const dir = path.join(stage, folder)
+  const source = path.join(root, 'packages', folder)
   const manifest = JSON.parse(fs.readFileSync(path.join(source, 'package.json'), 'utf8'))
   fs.mkdirSync(dir, { recursive: true })
   for (const entry of [...manifest.files, 'package.json', 'README.md']) {
@@ -108,7 +109,7 @@ function main() {
   const platformPackages = pkg.napi.targets.map((triple) => stagePlatformPackage(triple, stage))
   const packed = platformPackages.map((name) => pack(path.join(stage, name.slice(pkg.name.length + 1))))
   packed.push(pack(stageMainPackage(stage, platformPackages)))
-  packed.push(pack(stageAdapter(stage)))
+  packed.push(pack(stageAdapter(stage, 'bullmq')), pack(stageAdapter(stage, 'otel')))
   for (const { filename, size, unpackedSize, entryCount } of packed) {
     console.log(`dist/${filename}: ${size} bytes packed, ${unpackedSize} unpacked, ${entryCount} files`)
   }

@@ -58,6 +58,38 @@ pub struct PoolStats {
   pub completed: f64,
   pub failed: f64,
   pub retried: f64,
+  /// Answered method calls' times from submission to dispatch and from dispatch to answer.
+  pub wait_time: TimeSummary,
+  pub run_time: TimeSummary,
+  /// Worker busy time over what `limit` workers could have spent since the pool started.
+  pub utilization: f64,
+}
+
+/// A distribution of durations, in milliseconds (from microseconds).
+#[napi(object)]
+pub struct TimeSummary {
+  pub count: f64,
+  pub mean: f64,
+  pub min: f64,
+  pub max: f64,
+  pub p50: f64,
+  pub p90: f64,
+  pub p99: f64,
+}
+
+impl From<crate::core::Summary> for TimeSummary {
+  fn from(s: crate::core::Summary) -> Self {
+    let ms = |us: u64| us as f64 / 1000.0;
+    TimeSummary {
+      count: s.count as f64,
+      mean: ms(s.mean),
+      min: ms(s.min),
+      max: ms(s.max),
+      p50: ms(s.p50),
+      p90: ms(s.p90),
+      p99: ms(s.p99),
+    }
+  }
 }
 
 #[napi(custom_finalize)]
@@ -119,8 +151,9 @@ impl NativePool {
 
   /// `timeout` is in milliseconds from dispatch; absent means none. `handles` are descriptors
   /// (of sockets) to hand to the worker: they are duplicated here, so the caller may close its own.
-  /// `priority` orders it in the queue (absent: 0). The arguments are `callText`'s, in its order:
-  /// one call site in lib/pool.js passes either, and no options object is built per call.
+  /// `priority` orders it in the queue (absent: 0). `traced` (absent: false) asks for a CallTrace
+  /// entry before its settlement. The arguments are `callText`'s, in its order: one call site in
+  /// lib/pool.js passes either, and no options object is built per call.
   #[napi]
   #[allow(clippy::too_many_arguments)]
   pub fn call(
@@ -132,8 +165,9 @@ impl NativePool {
     timeout: Option<f64>,
     handles: Option<Vec<i32>>,
     priority: Option<f64>,
+    traced: Option<bool>,
   ) -> Result<()> {
-    let options = call_options(no_retry, timeout, priority);
+    let options = call_options(no_retry, timeout, priority, traced.unwrap_or_default());
     self
       .driver
       .submit_call(id, module, Arc::from(payload), options, &handles.unwrap_or_default())
@@ -143,7 +177,7 @@ impl NativePool {
   /// `call` with a payload that is JSON text (no Buffer per call), as a plain function bound to
   /// this pool: see `call_function`.
   #[napi(
-    ts_return_type = "(id: number, module: number, payload: string, noRetry: boolean, timeout?: number, fds?: number[], priority?: number) => void"
+    ts_return_type = "(id: number, module: number, payload: string, noRetry: boolean, timeout?: number, fds?: number[], priority?: number, traced?: boolean) => void"
   )]
   pub fn call_text_function(&self, env: Env) -> Result<Unknown<'_>> {
     let function = call_function::create(env.raw(), self.driver.clone())?;
@@ -181,6 +215,9 @@ impl NativePool {
       completed: s.completed as f64,
       failed: s.failed as f64,
       retried: s.retried as f64,
+      wait_time: s.wait.into(),
+      run_time: s.run.into(),
+      utilization: if s.capacity_us == 0 { 0.0 } else { (s.busy_us as f64 / s.capacity_us as f64).min(1.0) },
     }
   }
 

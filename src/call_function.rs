@@ -16,8 +16,10 @@ const STACK_TEXT: usize = 512;
 /// The most bytes one character takes in UTF-8.
 const UTF8_MAX_CHAR: usize = 4;
 
-/// `callText(id, module, payload, noRetry, timeout, fds, priority)`: `NativePool.callText` as a plain
-/// function bound to the pool. It keeps the pool alive as long as it exists itself.
+/// `callText(id, module, payload, noRetry, timeout, fds, priority, traced)`: `NativePool.callText`
+/// as a plain function bound to the pool. It keeps the pool alive as long as it exists itself.
+/// `traced` is read only when it is passed (an untraced call passes seven arguments and pays for
+/// no eighth).
 pub fn create(env: sys::napi_env, driver: Rc<PoolDriver>) -> napi::Result<sys::napi_value> {
   let name = "callText";
   let data = Rc::into_raw(driver).cast_mut().cast::<c_void>();
@@ -44,7 +46,9 @@ unsafe extern "C" fn release(_env: sys::napi_env, data: *mut c_void, _hint: *mut
 }
 
 /// Arguments `callText` takes.
-const ARGS: usize = 7;
+const ARGS: usize = 8;
+/// Arguments before `traced`, the optional last one.
+const UNTRACED_ARGS: usize = 7;
 
 /// What `call_text` reads from JS before it submits the call.
 struct CallArgs {
@@ -55,6 +59,7 @@ struct CallArgs {
   timeout: Option<f64>,
   fds: Vec<i32>,
   priority: Option<f64>,
+  traced: bool,
 }
 
 unsafe extern "C" fn call_text(env: sys::napi_env, info: sys::napi_callback_info) -> sys::napi_value {
@@ -73,7 +78,7 @@ unsafe extern "C" fn call_text(env: sys::napi_env, info: sys::napi_callback_info
   // it is being called.
   let driver = unsafe { &*(data as *const PoolDriver) };
   // SAFETY: see the first `throw`.
-  let args = match unsafe { read_args(env, &argv) } {
+  let args = match unsafe { read_args(env, &argv, argc) } {
     Ok(args) => args,
     // SAFETY: see the first `throw`.
     Err(message) => return unsafe { throw(env, message) },
@@ -82,7 +87,7 @@ unsafe extern "C" fn call_text(env: sys::napi_env, info: sys::napi_callback_info
     args.id,
     args.module,
     args.payload,
-    call_options(args.no_retry, args.timeout, args.priority),
+    call_options(args.no_retry, args.timeout, args.priority, args.traced),
     &args.fds,
   ) {
     let message = std::ffi::CString::new(err.replace('\0', " ")).unwrap_or_default();
@@ -95,8 +100,13 @@ unsafe extern "C" fn call_text(env: sys::napi_env, info: sys::napi_callback_info
 /// The arguments of `callText`, or the message to throw.
 ///
 /// # Safety
-/// On the JS thread, inside the call `env` belongs to, with values of that call.
-unsafe fn read_args(env: sys::napi_env, argv: &[sys::napi_value; ARGS]) -> Result<CallArgs, &'static CStr> {
+/// On the JS thread, inside the call `env` belongs to, with values of that call; `argc` is how many
+/// it was given.
+unsafe fn read_args(
+  env: sys::napi_env,
+  argv: &[sys::napi_value; ARGS],
+  argc: usize,
+) -> Result<CallArgs, &'static CStr> {
   let (mut id, mut module, mut no_retry) = (0, 0, false);
   // SAFETY: the caller's contract; out-pointers to locals.
   if unsafe { sys::napi_get_value_uint32(env, argv[0], &mut id) } != sys::Status::napi_ok
@@ -126,7 +136,16 @@ unsafe fn read_args(env: sys::napi_env, argv: &[sys::napi_value; ARGS]) -> Resul
       Err(_) => return Err(c"callText: fds must be an array of descriptors"),
     },
   };
-  Ok(CallArgs { id, module, payload, no_retry, timeout, fds, priority })
+  let mut traced = false;
+  if argc > UNTRACED_ARGS {
+    // SAFETY: the caller's contract; a value of the call (`argc` says it was passed), an
+    // out-pointer to a local.
+    let status = unsafe { sys::napi_get_value_bool(env, argv[UNTRACED_ARGS], &mut traced) };
+    if status != sys::Status::napi_ok {
+      return Err(c"callText: traced must be a boolean");
+    }
+  }
+  Ok(CallArgs { id, module, payload, no_retry, timeout, fds, priority, traced })
 }
 
 /// A number's value, `None` for anything that is not a number (undefined: the option is not set).

@@ -140,3 +140,14 @@ async function adapterUsage(inner: invoke.Pool) {
   return [sum, half]
 }
 void adapterUsage
+
+// Observability: stats' times and the traceparent call option.
+async function observability(pool: invoke.Pool, mod: { f(): Promise<number> } & ((o: invoke.CallOptions) => { f(): Promise<number> })) {
+  const { waitTime, runTime, utilization } = pool.stats()
+  const p99: number = waitTime.p99 + runTime.p50 + utilization
+  const traced: number = await mod({ traceparent: '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01' }).f()
+  // @ts-expect-error: a traceparent is a string
+  mod({ traceparent: 1 })
+  return p99 + traced
+}
+void observability

@@ -12,6 +12,7 @@ const { isHandle, takeHandles, releaseHandles, restoreHandles, kTransfer } = req
 const { CHUNK_METHOD, chunkTarget } = require('./chunk')
 const { PaceReporter } = require('./pace')
 const { Inbox } = require('./inbox')
+const traced = require('./traced-call')
 const { locateSyntaxError } = require('./syntax-location')
 
 /**
@@ -58,6 +59,8 @@ const callOfSignal = new WeakMap()
 const streams = new Map()
 /** Calls started and not yet answered, to pin an uncaught exception on the one running. */
 const running = new Set()
+/** call id -> its message on `invoke-parallel:worker-call`, while someone here listens (./traced-call.js). */
+const tracedCalls = new Map()
 /** The pool's limits, from `start`. */
 let maxMemory, maxMessageSize
 let recycleRequested = false
@@ -113,7 +116,7 @@ function handleFrame(frame) {
 
 function load({ call, module, payload }) {
   const path = payload.toString('utf8')
-  const entry = {}
+  const entry = { path }
   modules.set(module, entry)
   const loading = lastAsyncLoad === null ? evaluate(entry, path) : lastAsyncLoad.then(() => evaluate(entry, path))
   if (loading !== undefined) {
@@ -212,27 +215,45 @@ function run({ call, module, payload }, entry, fds) {
   writer.begin()
   if (entry === undefined) return reject(call, new Error(`invoke-parallel: module ${module} was never loaded here`))
   if (entry.failed) return reject(call, entry.error)
-  let method, args, result
+  let method, args, traceparent, result
   try {
-    ;[method, args] = wire.decode(payload)
+    ;[method, args, traceparent] = wire.decode(payload)
     if (fds !== undefined) restoreHandles(args, fds)
     const target = method === CHUNK_METHOD ? chunkTarget(entry.methods) : entry.methods.get(method)
     if (target === undefined) throw new TypeError(`${method} is not an exported function`)
     // Only once a module has asked for its calls' signals (by loading worker.js) does a call get one.
     const context = globalThis[CALL_CONTEXT]
-    if (context === undefined) {
-      result = target.fn.apply(target.self, args)
-    } else {
+    let signal
+    if (context !== undefined) {
       const controller = new AbortController()
       controllers.set(call, controller)
       callOfSignal.set(controller.signal, call)
-      result = context.run(controller.signal, () => target.fn.apply(target.self, args))
+      signal = controller.signal
+    }
+    if (traced.tracing()) {
+      result = runTraced(call, entry, method, args, traceparent, () => invoke(target, args, context, signal))
+    } else {
+      result = invoke(target, args, context, signal)
     }
   } catch (error) {
     reject(call, error)
     return false
   }
   return settle(call, result)
+}
+
+function invoke(target, args, context, signal) {
+  if (signal === undefined) return target.fn.apply(target.self, args)
+  return context.run(signal, () => target.fn.apply(target.self, args))
+}
+
+/** Runs the call published on `invoke-parallel:worker-call` (./traced-call.js). */
+function runTraced(call, entry, method, args, traceparent, fn) {
+  // A batch of invoke.map's items is published as the method it runs, with the items as arguments.
+  const chunk = method === CHUNK_METHOD
+  const message = { module: entry.path, method: chunk ? args[0] : method, arguments: chunk ? args[1] : args, traceparent, callId: call }
+  tracedCalls.set(call, message)
+  return traced.runTraced(message, fn)
 }
 
 /**
@@ -349,6 +370,7 @@ function resolve(call, value) {
   } catch (error) {
     return reject(call, error)
   }
+  finishTraced(call, true, value)
   if (handles === null) return sendAnswer(Kind.Resolved, call, payload)
   io.handles().sendHandles(HANDLE_FD, handles.fds)
   sendAnswer(Kind.Resolved | HANDLES_FLAG, call, payload)
@@ -357,6 +379,7 @@ function resolve(call, value) {
 
 function reject(call, error) {
   finished(call)
+  finishTraced(call, false, error)
   sendAnswer(Kind.Rejected, call, encodeThrownWithin(error))
 }
 
@@ -377,6 +400,14 @@ function tooLarge(what, size) {
   const error = makeError('ERR_INVOKE_MESSAGE_TOO_LARGE', what, size, maxMessageSize)
   error.stack = undefined
   return error
+}
+
+function finishTraced(call, ok, value) {
+  if (tracedCalls.size === 0) return
+  const message = tracedCalls.get(call)
+  if (message === undefined) return
+  tracedCalls.delete(call)
+  traced.finish(message, ok, value)
 }
 
 /** The call is answered: forget it, and ask to be replaced if memory has grown past the ceiling. */

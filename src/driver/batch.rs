@@ -34,6 +34,14 @@ pub const REPORT_WITH_ERROR: u32 = 10;
 /// A method call would be accepted again (asked for by `wantRoom`).
 pub const ROOM: u32 = 11;
 
+/// Where and how a traced call ran: pid, attempt (u32 each), wait and run microseconds (f64 each),
+/// little-endian; the id is the call's.
+pub const CALL_TRACE: u32 = 12;
+/// A worker process started: its slot (u32); the id is its pid.
+pub const WORKER_SPAWNED: u32 = 13;
+/// A worker process exited: JSON `{slot, exitCode, signal, expected}`; the id is its pid.
+pub const WORKER_EXITED: u32 = 14;
+
 /// Words per entry in a batch's index.
 pub const WORDS: usize = 5;
 
@@ -72,6 +80,24 @@ impl Batch {
         ToJs::Piece(id, Piece::Item(payload)) => batch.push(id, STREAM_ITEM, payload, None),
         ToJs::Output { pid, stderr, line } => {
           batch.push(pid, if stderr { STDERR_LINE } else { STDOUT_LINE }, line.into(), None)
+        }
+        ToJs::Traced { call, pid, attempt, wait_us, run_us } => {
+          let mut bytes = Vec::with_capacity(24);
+          bytes.extend_from_slice(&pid.to_le_bytes());
+          bytes.extend_from_slice(&attempt.to_le_bytes());
+          bytes.extend_from_slice(&(wait_us as f64).to_le_bytes());
+          bytes.extend_from_slice(&(run_us as f64).to_le_bytes());
+          batch.push(call, CALL_TRACE, bytes, None)
+        }
+        ToJs::WorkerSpawned { pid, slot } => batch.push(pid, WORKER_SPAWNED, slot.to_le_bytes().to_vec(), None),
+        ToJs::WorkerExited { pid, slot, status, expected } => {
+          let json = serde_json::json!({
+            "slot": slot,
+            "exitCode": status.code,
+            "signal": status.signal.as_ref().map(|signal| signal.name()),
+            "expected": expected,
+          });
+          batch.push(pid, WORKER_EXITED, json.to_string().into(), None)
         }
       }
     }
@@ -235,6 +261,9 @@ mod batch_kinds_match_js {
       ("StreamItem", STREAM_ITEM),
       ("ReportWithError", REPORT_WITH_ERROR),
       ("Room", ROOM),
+      ("CallTrace", CALL_TRACE),
+      ("WorkerSpawned", WORKER_SPAWNED),
+      ("WorkerExited", WORKER_EXITED),
     ];
     rust.sort();
     let rust: Vec<(String, u32)> = rust.into_iter().map(|(name, kind)| (name.to_string(), kind)).collect();

@@ -51,6 +51,8 @@ struct PollTarget {
 #[derive(Default)]
 struct Link {
   pid: Option<u32>,
+  /// Its place in the pool (`workerId` in the worker).
+  slot: u32,
   /// Whether JS has every line its captured output has brought so far.
   output: Option<Arc<OutputProbe>>,
   channel: Option<WorkerChannel<PollTarget>>,
@@ -85,6 +87,9 @@ struct State {
   unflushed: Vec<WorkerId>,
   /// The scheduler's actions for the event being handled (empty in between).
   actions: Vec<Action>,
+  /// Microseconds since the pool started, read once per entry into the driver: the time of
+  /// every event handled in it.
+  now_us: u64,
 }
 
 pub struct PoolDriver {
@@ -97,6 +102,8 @@ pub struct PoolDriver {
   js: JsCallback,
   /// The environment is going away: no more JS, and N-API only as far as teardown allows.
   torn_down: Cell<bool>,
+  /// The pool's start: its clock (`State::now_us`) counts from here.
+  epoch: std::time::Instant,
   /// JS awaits the pool (`keep_alive`); the loop is also held while output is still coming.
   js_waits: Cell<bool>,
   /// Since JS last stopped awaiting the pool, its workers' output has been caught up with.
@@ -123,6 +130,7 @@ impl PoolDriver {
       corked: false,
       unflushed: vec![],
       actions: vec![],
+      now_us: 0,
     };
     let driver = std::rc::Rc::new(PoolDriver {
       state: RefCell::new(state),
@@ -133,6 +141,7 @@ impl PoolDriver {
       spawn: Arc::new(spawn),
       js,
       torn_down: Cell::new(false),
+      epoch: std::time::Instant::now(),
       js_waits: Cell::new(false),
       output_caught_up: Cell::new(true),
     });
@@ -190,7 +199,11 @@ impl PoolDriver {
   }
 
   pub fn stats(&self) -> Stats {
-    self.state.borrow().scheduler.stats()
+    self.state.borrow().scheduler.stats_at(self.now_us())
+  }
+
+  fn now_us(&self) -> u64 {
+    self.epoch.elapsed().as_micros() as u64
   }
 
   /// See `Scheduler::want_room`.
@@ -245,6 +258,7 @@ impl PoolDriver {
   /// Every entry point: mutate the state, then set the timer and schedule a flush as needed.
   fn run(&self, work: impl FnOnce(&mut State, &PoolDriver)) {
     let mut state = self.state.borrow_mut();
+    state.now_us = self.now_us();
     work(&mut state, self);
     let handles = self.handles.borrow();
     let Some(handles) = handles.as_ref() else { return };
@@ -265,7 +279,7 @@ impl PoolDriver {
   fn handle(&self, s: &mut State, event: Event) {
     // Two events or more per call: the list is reused, not allocated for each.
     let mut actions = std::mem::take(&mut s.actions);
-    s.scheduler.handle(event, &mut actions);
+    s.scheduler.handle_at(s.now_us, event, &mut actions);
     s.actions = self.execute(s, actions);
   }
 
@@ -274,7 +288,7 @@ impl PoolDriver {
     for action in actions.drain(..) {
       match action {
         Action::Spawn { worker, slot } => {
-          s.links.insert(worker, Link::default());
+          s.links.insert(worker, Link { slot, ..Link::default() });
           start_worker(worker, slot, self.spawn.clone(), self.inbox.clone());
         }
         Action::Send { worker, message } => {
@@ -319,6 +333,9 @@ impl PoolDriver {
         Action::Report { failure } => s.batch.push(ToJs::Report(failure)),
         Action::Room => s.batch.push(ToJs::Room),
         Action::Closed => s.batch.push(ToJs::Closed),
+        Action::Traced { call, pid, attempt, wait_us, run_us } => {
+          s.batch.push(ToJs::Traced { call, pid: pid.unwrap_or_default(), attempt, wait_us, run_us })
+        }
       }
     }
     actions
@@ -423,7 +440,10 @@ impl PoolDriver {
             // What it wrote before exiting is read before its exit is news.
             d.take_in(s, worker, true);
             // Reaped: its pid may be reused, so nothing may signal it any more.
-            s.links.remove(&worker);
+            if let Some(Link { pid: Some(pid), slot, .. }) = s.links.remove(&worker) {
+              let expected = s.scheduler.exit_expected(worker);
+              s.batch.push(ToJs::WorkerExited { pid, slot, status: status.clone(), expected });
+            }
             s.deadlines.cancel(Due::ExitGrace(worker));
             s.deadlines.cancel(Due::HandleRetry(worker));
             s.deadlines.cancel(Due::Idle(worker));
@@ -449,6 +469,7 @@ impl PoolDriver {
   ) {
     let Some(link) = s.links.get_mut(&worker) else { return };
     link.pid = Some(pid);
+    s.batch.push(ToJs::WorkerSpawned { pid, slot: link.slot });
     let target = PollTarget { pool: self, worker };
     match WorkerChannel::open(self.uv_loop, target, frames, handles, self.spawn.max_message_size, on_channel) {
       Ok(mut channel) => {
@@ -533,9 +554,10 @@ impl Drop for PoolDriver {
 
 /// A method call's options as JS gives them: `timeout` in milliseconds (absent or infinite: none),
 /// `priority` any number (absent: 0).
-pub fn call_options(no_retry: bool, timeout: Option<f64>, priority: Option<f64>) -> CallOptions {
+/// `traced`: a CallTrace entry comes before its settlement.
+pub fn call_options(no_retry: bool, timeout: Option<f64>, priority: Option<f64>, traced: bool) -> CallOptions {
   let priority = Priority::new(priority.unwrap_or_default());
-  CallOptions { no_retry, timeout_ms: timeout.and_then(to_ms), priority }
+  CallOptions { no_retry, timeout_ms: timeout.and_then(to_ms), priority, traced }
 }
 
 /// Finite, non-negative milliseconds; `None` for infinity.

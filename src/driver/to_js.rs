@@ -1,4 +1,4 @@
-use crate::core::{CallId, Failure, Outcome, Piece};
+use crate::core::{CallId, ExitStatus, Failure, Outcome, Piece};
 
 /// What the JS thread has to hear about, one batch entry each (settlements, but also pieces of
 /// streams, reports, output lines, room in the queue and the pool's end).
@@ -16,5 +16,25 @@ pub enum ToJs {
     pid: u32,
     stderr: bool,
     line: String,
+  },
+  /// Where and how a traced call ran (`Action::Traced`), just before its settlement.
+  Traced {
+    call: CallId,
+    pid: u32,
+    attempt: u32,
+    wait_us: u64,
+    run_us: u64,
+  },
+  /// A worker process exists (not ready yet), and has exited: for `diagnostics_channel`.
+  WorkerSpawned {
+    pid: u32,
+    slot: u32,
+  },
+  WorkerExited {
+    pid: u32,
+    slot: u32,
+    status: ExitStatus,
+    /// The pool asked it to leave (retired, recycled, stopped): not a crash.
+    expected: bool,
   },
 }

@@ -37,12 +37,28 @@ pub struct Call {
   pub attempts: u32,
   /// Its `timeout` clock is running.
   pub clocked: bool,
+  /// When it was submitted and (latest) dispatched, on the scheduler's clock: its wait and run
+  /// times, for the stats.
+  pub submitted_us: u64,
+  pub dispatched_us: u64,
+  /// Someone traces it: its answer comes with where and how it ran (`Action::Traced`).
+  pub traced: bool,
   state: CallState,
 }
 
 impl Call {
   pub fn queued(module: ModuleId, job: Job, options: CallOptions, ticket: Ticket) -> Self {
-    Call { module, job, options, attempts: 0, clocked: false, state: CallState::Queued { ticket } }
+    Call {
+      module,
+      job,
+      options,
+      attempts: 0,
+      clocked: false,
+      submitted_us: 0,
+      dispatched_us: 0,
+      traced: false,
+      state: CallState::Queued { ticket },
+    }
   }
 
   /// A method call, as opposed to loading a module: only those count for `maxQueue` and stats.

@@ -27,6 +27,8 @@ pub struct CallOptions {
   pub timeout_ms: Option<u64>,
   /// Higher leaves the queue first; equal ones in the order they came.
   pub priority: Priority,
+  /// Someone traces it: its answer comes with where and how it ran (`Action::Traced`).
+  pub traced: bool,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -167,4 +169,14 @@ pub enum Action {
   Room,
   /// Every worker has exited after a close; the driver can stop.
   Closed,
+  /// Where and how a traced call ran, just before the worker's answer settles it: the worker's
+  /// pid, the attempt that answered (1 for the first), and its wait and run times in
+  /// microseconds (as `Stats` counts them).
+  Traced {
+    call: CallId,
+    pid: Option<u32>,
+    attempt: u32,
+    wait_us: u64,
+    run_us: u64,
+  },
 }

@@ -10,6 +10,7 @@ use super::config::PoolConfig;
 use super::event::{Action, CallId, CallOptions, Event, Job, Outcome, Piece, Signal, Timer, WorkerId};
 use super::exit::{describe_exit, ExitSignal, ExitStatus};
 use super::failure::{Failure, FailureKind};
+use super::histogram::Histogram;
 use super::id_hash::IdMap;
 use super::stats::Stats;
 use super::worker::{Leave, Worker, WorkerState};
@@ -56,6 +57,13 @@ pub struct Scheduler {
   /// A call with a `timeout` waits in the queue with its clock not running yet: it starts if the
   /// pool has no worker ready (it would wait on workers that may never come).
   unclocked_waiting: bool,
+  /// The driver's clock as of the latest event (`handle_at`), in microseconds since the pool
+  /// started; never goes back.
+  now: u64,
+  /// Wait and run times of answered method calls, and the busy time of workers that have left.
+  waits: Histogram,
+  runs: Histogram,
+  busy_us: u64,
 }
 
 impl Scheduler {
@@ -78,10 +86,30 @@ impl Scheduler {
       room_wanted: false,
       dispatches: 0,
       unclocked_waiting: false,
+      now: 0,
+      waits: Histogram::default(),
+      runs: Histogram::default(),
+      busy_us: 0,
     };
     let mut out = Vec::new();
     s.grow(&mut out);
     (s, out)
+  }
+
+  /// `handle`, at `now_us` on the driver's clock (microseconds since the pool started): the
+  /// scheduler's only source of time, for its stats and traced calls. Deadlines are still
+  /// relative (`ArmTimer`), and a clock that goes back is taken as standing still.
+  pub fn handle_at(&mut self, now_us: u64, event: Event, out: &mut Vec<Action>) {
+    self.now = self.now.max(now_us);
+    self.handle(event, out);
+  }
+
+  /// Whether worker `worker`, if it exits now, leaves as the pool wanted: retired (idle,
+  /// recycled, a graceful close) or stopped by a forced close. Anything else is a death: a crash,
+  /// an uncaught exception, a start that failed, a kill for ignoring a cancel or breaking the
+  /// protocol.
+  pub fn exit_expected(&self, worker: WorkerId) -> bool {
+    self.workers.get(&worker).is_some_and(|w| w.is_retired() || (w.is_stopped() && self.phase == Phase::Forced))
   }
 
   pub fn handle(&mut self, event: Event, out: &mut Vec<Action>) {
@@ -112,9 +140,22 @@ impl Scheduler {
     }
   }
 
+  /// The stats as of `now_us` (on the clock of `handle_at`), which the busy time of workers
+  /// with calls in flight runs to.
+  pub fn stats_at(&self, now_us: u64) -> Stats {
+    let now = self.now.max(now_us);
+    let mut stats = self.stats();
+    stats.busy_us =
+      self.busy_us + self.workers.values().filter_map(|w| w.busy_since).map(|since| now - since).sum::<u64>();
+    stats.capacity_us = now.saturating_mul(u64::from(self.config.limit));
+    stats
+  }
+
   pub fn stats(&self) -> Stats {
     let mut stats = self.counters;
     stats.workers = self.workers.len() as u32;
+    stats.wait = self.waits.summary();
+    stats.run = self.runs.summary();
     for w in self.workers.values().filter(|w| w.is_ready()) {
       if w.load() == 0 {
         stats.idle += 1;
@@ -237,6 +278,11 @@ impl Scheduler {
     }
     for (worker, w) in &self.workers {
       assert!(w.awaiting.is_subset(&w.in_flight), "worker {worker} awaits calls it does not run");
+      assert_eq!(
+        w.busy_since.is_some(),
+        !w.in_flight.is_empty(),
+        "worker {worker} is busy exactly while it runs calls"
+      );
       for id in &w.in_flight {
         assert_eq!(self.calls.get(id).and_then(Call::worker), Some(*worker), "worker {worker} runs call {id}");
       }
@@ -280,7 +326,9 @@ impl Scheduler {
     if let Job::Load { path } = &job {
       self.modules.push((module, path.clone()));
     }
-    let record = Call::queued(module, job, options, self.queue.push_back(call, options.priority));
+    let mut record = Call::queued(module, job, options, self.queue.push_back(call, options.priority));
+    record.submitted_us = self.now;
+    record.traced = options.traced;
     self.methods += usize::from(record.is_method());
     self.methods_queued += usize::from(record.is_method());
     self.calls.insert(call, record);
@@ -407,6 +455,12 @@ impl Scheduler {
     if call.is_method() {
       // Loading a module costs what it costs once: it says nothing of the calls to come.
       worker.pace.on_progress();
+      let (wait_us, run_us) = (call.dispatched_us - call.submitted_us, self.now - call.dispatched_us);
+      self.waits.record(wait_us);
+      self.runs.record(run_us);
+      if call.traced && !call.is_abandoned() {
+        out.push(Action::Traced { call: call_id, pid: worker.pid, attempt: call.attempts, wait_us, run_us });
+      }
     }
     self.methods -= usize::from(call.is_method());
     if matches!(outcome, Outcome::Rejected(_)) && call.is_load() {
@@ -478,6 +532,7 @@ impl Scheduler {
 
   /// A call left its worker: give the slot away, retire a recycled worker that is now idle.
   fn after_call(&mut self, worker_id: WorkerId, out: &mut Vec<Action>) {
+    self.note_idle(worker_id);
     let recycled_and_idle =
       self.workers.get(&worker_id).is_some_and(|w| w.state() == WorkerState::Recycling && w.load() == 0);
     if recycled_and_idle {
@@ -486,6 +541,23 @@ impl Scheduler {
     self.pump(out);
     self.arm_idle_timer(worker_id, out);
     self.check_drained(out);
+  }
+
+  /// A worker with nothing in flight any more stops counting as busy.
+  fn note_idle(&mut self, worker_id: WorkerId) {
+    let now = self.now;
+    if let Some(w) = self.workers.get_mut(&worker_id).filter(|w| w.in_flight.is_empty()) {
+      if let Some(since) = w.busy_since.take() {
+        self.busy_us += now - since;
+      }
+    }
+  }
+
+  /// A worker leaves the table: the time it was busy still counts.
+  fn note_gone(&mut self, worker: &Worker) {
+    if let Some(since) = worker.busy_since {
+      self.busy_us += self.now - since;
+    }
   }
 
   /// An uncaught exception in the worker: the call it is attributed to rejects with it, the
@@ -512,6 +584,7 @@ impl Scheduler {
     let mut failure = Failure::new(FailureKind::WorkerCrashed, message).with_exit(pid, None);
     failure.error = Some(error);
     out.push(Action::Report { failure });
+    self.note_idle(worker_id);
     self.check_drained(out);
   }
 
@@ -534,6 +607,7 @@ impl Scheduler {
     let Some(worker) = self.workers.remove(&worker_id) else {
       return;
     };
+    self.note_gone(&worker);
     let what = describe_exit(worker.pid, &status);
     // A worker that aborted (V8 does that when the heap runs out) with one call running died of
     // that call: sending it again would only kill another worker.
@@ -754,6 +828,9 @@ impl Scheduler {
         }
         self.queue.clear();
         for (id, w) in self.workers.iter_mut() {
+          if let Some(since) = w.busy_since.take() {
+            self.busy_us += self.now - since;
+          }
           w.in_flight.clear();
           w.awaiting.clear();
           w.leave(Leave::Stopped);
@@ -913,6 +990,10 @@ impl Scheduler {
     let call = self.calls.get_mut(&call_id).expect("queued call exists");
     let worker = self.workers.get_mut(&worker_id).expect("picked worker exists");
     call.dispatch(worker_id);
+    call.dispatched_us = self.now;
+    if worker.in_flight.is_empty() {
+      worker.busy_since = Some(self.now);
+    }
     if let (false, Some(after_ms)) = (call.clocked, call.options.timeout_ms) {
       call.clocked = true;
       out.push(Action::ArmTimer { timer: Timer::CallTimeout { call: call_id }, after_ms });

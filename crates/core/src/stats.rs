@@ -1,3 +1,5 @@
+use super::histogram::Summary;
+
 /// A snapshot of a pool, for `pool.stats()`.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct Stats {
@@ -17,4 +19,12 @@ pub struct Stats {
   pub failed: u64,
   /// Times a call was sent again because its worker died.
   pub retried: u64,
+  /// Answered method calls: from submission to the dispatch that answered, and from that
+  /// dispatch to the answer (microseconds on the driver's clock).
+  pub wait: Summary,
+  pub run: Summary,
+  /// Worker time spent with at least one call in flight, and what `limit` workers could have
+  /// spent since the pool started: their ratio is the pool's utilisation.
+  pub busy_us: u64,
+  pub capacity_us: u64,
 }

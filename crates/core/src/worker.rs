@@ -67,6 +67,9 @@ pub struct Worker {
   pub said_ready: bool,
   pub asked_recycle: bool,
   pub sent_fatal: bool,
+  /// Since when (the scheduler's clock) it has had a call in flight, while it has one: its busy
+  /// time, for the pool's utilisation.
+  pub busy_since: Option<u64>,
 }
 
 impl Worker {
@@ -84,6 +87,7 @@ impl Worker {
       said_ready: false,
       asked_recycle: false,
       sent_fatal: false,
+      busy_since: None,
     }
   }
 
@@ -126,6 +130,11 @@ impl Worker {
   /// Killed for breaking the protocol: nothing it sends is news.
   pub fn is_shunned(&self) -> bool {
     self.state == WorkerState::Leaving(Leave::Shunned)
+  }
+
+  /// Signalled to stop (a start that never became ready, a cancel it ignored, a forced close).
+  pub fn is_stopped(&self) -> bool {
+    self.state == WorkerState::Leaving(Leave::Stopped)
   }
 
   /// Retired: it may send nothing more.

@@ -78,7 +78,7 @@ class Host {
   }
 
   async #callReply(job, signal) {
-    const { m, f, a, n, t } = job.data ?? {}
+    const { m, f, a, n, t, tp } = job.data ?? {}
     // Started before by a host that stopped: noRetry means at most one start.
     if (n === true && job.attemptsStarted > 1) return thrownReply(errors.notRerun(job.attemptsStarted))
     const proxy = await this.#proxy(m)
@@ -90,7 +90,7 @@ class Host {
     const bound = { cancelToken: signal }
     if (n === true) bound.noRetry = true
     if (typeof t === 'number') bound.timeout = t
-    const result = await proxy(bound)[f](...args)
+    const result = await withTrace(proxy, bound, tp)[f](...args)
     return this.#resultReply(result)
   }
 
@@ -117,6 +117,19 @@ class Host {
     })()
     return this.#closing
   }
+}
+
+/**
+ * The proxy bound to `bound`, and to the caller's traceparent when the job brings one: the call
+ * continues the caller's trace here (a traceparent that is not one costs the trace, not the call).
+ */
+function withTrace(proxy, bound, traceparent) {
+  if (typeof traceparent === 'string') {
+    try {
+      return proxy({ ...bound, traceparent })
+    } catch {}
+  }
+  return proxy(bound)
 }
 
 /** Serves BullMQ queue `options.queue`: runs its jobs on a local pool. */

@@ -114,7 +114,8 @@ class RemotePool {
     return this.#submit('load', { m: name }, undefined, false).then((names) => ({ id: name, names }))
   }
 
-  [callMethod](name, method, args, options) {
+  /** `trace`: the call's message on `invoke-parallel:call`, when it is traced: its traceparent goes along. */
+  [callMethod](name, method, args, options, trace) {
     if (this.#closed) return Promise.reject(errors.poolClosed())
     if (this.#pendingCalls >= this.#o.maxQueue) return this.#refuse(errors.queueFull(this.#o.maxQueue))
     const token = options.cancelToken
@@ -133,6 +134,9 @@ class RemotePool {
     }
     const timeout = typeof options.timeout === 'number' && Number.isFinite(options.timeout) ? options.timeout : null
     const data = { m: name, f: method, a: bytes.toString('base64'), n: options.noRetry === true, t: timeout }
+    // The caller's trace continues on the host (and in its worker) through the job.
+    const traceparent = trace === undefined ? options.traceparent : trace.traceparent
+    if (traceparent !== undefined) data.tp = traceparent
     return this.#submit('call', data, token, true)
   }
 

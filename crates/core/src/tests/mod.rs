@@ -7,3 +7,4 @@ mod loads;
 mod random;
 mod scenarios;
 mod sim;
+mod timing;

@@ -81,7 +81,9 @@ proptest! {
   ) {
     let minimum = minimum.min(limit);
     let mut sim = Sim::new(PoolConfig { max_queue, recycle_after, adaptive, ..config(limit, minimum, max_per_child) });
-    for s in steps {
+    for (i, s) in steps.into_iter().enumerate() {
+      // Time passes unevenly between events (and sometimes not at all).
+      sim.now += (i as u64 * 7919) % 3001;
       let live = sim.live();
       match s {
         Step::Submit { module, load: _, options } => if !sim.closed && sim.callable(module as ModuleId) {

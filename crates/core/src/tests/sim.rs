@@ -53,7 +53,14 @@ pub struct Sim {
   pub credit: HashMap<CallId, u32>,
   /// Method calls sent to workers, in the order they were sent.
   pub dispatched: Vec<CallId>,
+  /// The driver's clock, in microseconds: events happen at it (`handle_at`).
+  pub now: u64,
+  /// Calls the test traces (every other one), and what `Action::Traced` said of each.
+  pub traced: HashMap<CallId, Option<Traced>>,
 }
+
+/// What `Action::Traced` said of a call: pid, attempt, wait and run microseconds.
+pub type Traced = (Option<u32>, u32, u64, u64);
 
 impl Sim {
   pub fn new(config: PoolConfig) -> Self {
@@ -72,6 +79,8 @@ impl Sim {
       loaded: BTreeSet::new(),
       credit: HashMap::new(),
       dispatched: Vec::new(),
+      now: 0,
+      traced: HashMap::new(),
     };
     sim.apply(actions);
     sim
@@ -90,7 +99,7 @@ impl Sim {
     let before: HashMap<WorkerId, (usize, usize)> =
       self.sched.paces().map(|(id, held, in_flight, _)| (id, (held, in_flight))).collect();
     let mut out = Vec::new();
-    self.sched.handle(event, &mut out);
+    self.sched.handle_at(self.now, event, &mut out);
     self.apply(out);
     self.check();
     if self.config.adaptive {
@@ -185,8 +194,21 @@ impl Sim {
           w.killed = true;
           w.sigkilled |= signal == Signal::Kill;
         }
+        Action::Traced { call, pid, attempt, wait_us, run_us } => {
+          assert!(!self.settled.contains_key(&call), "traced call {call} after it settled");
+          let slot = self.traced.get_mut(&call).expect("Traced for a call nobody traces");
+          assert!(slot.replace((pid, attempt, wait_us, run_us)).is_none(), "call {call} traced twice");
+          assert!(
+            attempt >= 1 && wait_us + run_us <= self.now,
+            "call {call}: attempt {attempt}, {wait_us} + {run_us} us by {}",
+            self.now
+          );
+        }
         Action::Settle { call, outcome } => {
           assert!(self.submitted.contains(&call), "settled a call never submitted");
+          if let Some(Some(_)) = self.traced.get(&call) {
+            assert!(!matches!(outcome, Outcome::Failed(_)), "call {call} traced, then failed by the pool");
+          }
           if let Some(&module) = self.loads.get(&call) {
             if matches!(outcome, Outcome::Resolved(..)) {
               self.loaded.insert(module);
@@ -221,6 +243,8 @@ impl Sim {
   pub fn check(&self) {
     assert!(self.sched.worker_count() <= self.config.limit as usize, "more workers than limit");
     self.sched.audit();
+    let stats = self.sched.stats_at(self.now);
+    assert!(stats.busy_us <= stats.capacity_us, "busy {} us of a capacity of {} us", stats.busy_us, stats.capacity_us);
     if let Some(max) = self.config.max_queue {
       let queued = self.sched.stats().queued as usize;
       assert!(queued <= max, "{queued} calls counted as queued, over maxQueue {max}");
@@ -257,7 +281,11 @@ impl Sim {
     };
     let is_method = matches!(job, Job::Invoke { .. });
     let room = self.sched.has_room();
-    self.event(Event::Submit { call, module, job, options });
+    let traced = is_method && call % 2 == 1;
+    if traced {
+      self.traced.insert(call, None);
+    }
+    self.event(Event::Submit { call, module, job, options: CallOptions { traced, ..options } });
     // A method call is refused for a full queue exactly when the room check said so; loads never are.
     let refused = matches!(&self.settled.get(&call), Some(Outcome::Failed(f)) if f.kind == FailureKind::QueueFull);
     assert_eq!(refused, is_method && !room, "call {call} refused: {refused}, room before it: {room}");

@@ -1,0 +1,39 @@
+'use strict'
+// pool.stats(): how long calls waited and ran (p50/p90/p99 and more), and the pool's utilisation.
+// The scheduler computes them from the times its events happened (crates/core/src/histogram.rs).
+
+const test = require('ava')
+const invoke = require('..')
+
+const SUMMARY = ['count', 'mean', 'min', 'max', 'p50', 'p90', 'p99']
+
+test('wait and run times: a call queued behind two others waits about as long as they ran', async (t) => {
+  const pool = invoke.pool({ limit: 1, maxPerChild: 1 })
+  t.teardown(() => pool.close({ force: true }))
+  const echo = await invoke.require('./fixtures/echo', { pool })
+  const empty = pool.stats()
+  t.deepEqual(Object.keys(empty.waitTime).sort(), [...SUMMARY].sort())
+  t.like(empty, { waitTime: { count: 0, p50: 0, p99: 0 }, runTime: { count: 0 } })
+  await Promise.all([echo.sleep(50), echo.sleep(50), echo.sleep(50)])
+  const { waitTime, runTime, utilization } = pool.stats()
+  t.is(waitTime.count, 3)
+  t.is(runTime.count, 3)
+  // The third call waited while the first two ran (each at least 50 ms: timers do not fire early)
+  // and at most for that.
+  t.true(runTime.min >= 50, `${runTime.min}`)
+  t.true(waitTime.max >= runTime.min + 50 - 1 && waitTime.max <= 2 * runTime.max, JSON.stringify(waitTime))
+  for (const s of [waitTime, runTime]) t.true(s.min <= s.p50 && s.p50 <= s.p90 && s.p90 <= s.p99 && s.p99 <= s.max)
+  t.true(utilization > 0 && utilization <= 1, `${utilization}`)
+})
+
+test('calls that the pool failed, and loads, are not in the times', async (t) => {
+  const pool = invoke.pool({ limit: 1, maxPerChild: 1, maxQueue: 0 })
+  t.teardown(() => pool.close({ force: true }))
+  const echo = await invoke.require('./fixtures/echo', { pool })
+  const running = echo.sleep(20)
+  await t.throwsAsync(echo.sleep(1), { code: 'ERR_INVOKE_QUEUE_FULL' })
+  await running
+  await t.throwsAsync(echo.fail('thrown'))
+  // The sleep and the call that threw were answered by the worker; the refused one was not.
+  t.is(pool.stats().runTime.count, 2)
+})
