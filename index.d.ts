@@ -168,6 +168,11 @@ export interface CallTrace {
 export declare const loadModule: unique symbol
 /** Calls a method of a module the pool loaded: every proxy method call ends here. */
 export declare const callMethod: unique symbol
+/**
+ * The method name under which `invoke.map` sends a chunk through `[callMethod]` (args `[name, items]`); a pool
+ * that carries calls elsewhere forwards it under the same name and gives back the answer's bytes unchanged.
+ */
+export declare const mapChunk: string
 
 /** What a pool's `[loadModule]` resolves to: the module's id in that pool and its exported function names. */
 export interface LoadedModule {

@@ -9,7 +9,7 @@ const { map } = require('./lib/map')
 const { cancelToken } = require('./lib/cancel')
 const { Cancel, Timeout, Retry } = require('./lib/errors')
 const { set } = require('./lib/handles')
-const { loadModule, callMethod } = require('./lib/pool-interface')
+const { loadModule, callMethod, mapChunk } = require('./lib/pool-interface')
 
 /** Creates a pool of worker processes. */
 function pool(options) {
@@ -30,4 +30,5 @@ module.exports = {
   Retry,
   loadModule,
   callMethod,
+  mapChunk,
 }

@@ -2,6 +2,6 @@
 import invoke from './index.js'
 
 export default invoke
-export const { map, pool, globalPool, close, cancelToken, set, Pool, Cancel, Timeout, Retry, loadModule, callMethod } = invoke
+export const { map, pool, globalPool, close, cancelToken, set, Pool, Cancel, Timeout, Retry, loadModule, callMethod, mapChunk } = invoke
 const invokeRequire = invoke.require
 export { invokeRequire as require }

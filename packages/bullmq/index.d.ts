@@ -21,6 +21,16 @@ export interface RemotePoolOptions {
   pollInterval?: number
   /** Seconds a finished job (and its result) stays in Redis. Default 600. */
   keepResults?: number
+  /** Hears what no call owns: event-stream entries read past (ERR_INVOKE_BAD_EVENT). Default: console.error. */
+  onError?: (error: Error) => void
+  /** An idempotency key for a call (undefined: none): calls with the same key, module and method share one job. */
+  key?: (module: string, method: string, args: unknown[]) => string | undefined
+  /** Ms a call may wait for a host to start it; then it rejects with ERR_INVOKE_QUEUE_TIMEOUT and its job is removed. Default Infinity. */
+  queueTimeout?: number
+  /** Ms a job whose host died waits before it runs again, doubled after each later death. Default 0. */
+  rerunDelay?: number
+  /** Runs in all for a call that throws (1 to 1000), `delay` ms apart, doubled each time; `error.nonRetryable = true` stops them. Default one run. */
+  retry?: { attempts?: number; delay?: number }
 }
 
 export interface RemotePoolStats {
@@ -34,6 +44,8 @@ export interface RemotePoolStats {
   retried: number
   /** Calls not settled yet: what maxQueue counts. */
   pending: number
+  /** Entries of the queue's event stream read past because they were not events. */
+  badEvents: number
 }
 
 export interface RemotePool extends PoolLike {
@@ -72,6 +84,8 @@ export interface ServeOptions {
 export interface Host {
   /** Resolves once the allowlist is loaded and the host takes jobs. */
   readonly ready: Promise<void>
+  /** Entries of the queue's event stream read past because they were not events. */
+  readonly badEvents: number
   /** Stops taking jobs, lets the running ones finish, then closes the local pool. */
   close(): Promise<void>
 }

@@ -7,9 +7,10 @@
 const fs = require('node:fs')
 const os = require('node:os')
 const path = require('node:path')
+const { Queue } = require('bullmq')
 const invoke = require('invoke-parallel')
 const { remotePool } = require('invoke-parallel-bullmq')
-const { redisTest, startRedis, startHost, queueName, until, fixtures } = require('./helpers/fleet')
+const { redisTest, startRedis, startHost, queueName, until, untilAsync, fixtures } = require('./helpers/fleet')
 
 const test = redisTest(__filename)
 
@@ -28,7 +29,7 @@ async function fleet(t, poolOptions = {}) {
     hosts.push(h)
     return h
   }
-  return { redis, pool, host }
+  return { redis, pool, host, queue }
 }
 
 const runsFile = () => path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'invoke-fleet-')), 'runs')
@@ -68,6 +69,24 @@ test('noRetry: a job re-delivered after its host died is answered with Retry, no
   t.true(error instanceof invoke.Retry, String(error))
   t.regex(error.message, /noRetry/)
   t.is(runs(file), 1)
+})
+
+test('rerunDelay: a job whose host died waits that long in the queue before it runs again', async (t) => {
+  t.timeout(60000)
+  const { pool, host, redis, queue } = await fleet(t, { rerunDelay: 3000 })
+  const inspect = new Queue(queue, { connection: redis.connection })
+  t.teardown(() => inspect.close())
+  const first = await host('first')
+  const jobs = await invoke.require(path.join(fixtures, 'jobs.js'), { pool })
+  const file = runsFile()
+  const call = jobs.killHostOnce(file)
+  await first.exited
+  await host('second')
+  await untilAsync(async () => (await inspect.getJobCounts('delayed')).delayed === 1, 'the job to wait')
+  t.like(await call, { name: 'second' })
+  const [ran, ranAgain] = fs.readFileSync(file, 'utf8').split('\n').map(Number)
+  t.true(ranAgain - ran >= 3000, `ran again ${ranAgain - ran} ms later`)
+  t.like(pool.stats(), { retried: 1, completed: 1 })
 })
 
 test('a Redis that goes away fails the pending calls after redisTimeout, and later calls too', async (t) => {

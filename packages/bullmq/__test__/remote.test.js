@@ -11,8 +11,9 @@ const fc = require('fast-check')
 const { Queue } = require('bullmq')
 const Redis = require('ioredis')
 const invoke = require('invoke-parallel')
+const codec = require('invoke-parallel/codec')
 const { remotePool } = require('invoke-parallel-bullmq')
-const { redisTest, startRedis, startHost, queueName, until, fixtures } = require('./helpers/fleet')
+const { redisTest, startRedis, startHost, queueName, until, untilAsync, fixtures } = require('./helpers/fleet')
 
 const test = redisTest(__filename)
 const runs = Number(process.env.INVOKE_FUZZ_RUNS ?? 300) / 6
@@ -83,6 +84,31 @@ test('payloads over maxMessageSize reject with ERR_INVOKE_MESSAGE_TOO_LARGE, bot
   // The host has the default cap: the result is refused by the parent's.
   await t.throwsAsync(jobs.bigResult(5000), { code: 'ERR_INVOKE_MESSAGE_TOO_LARGE' })
   t.is(await jobs.add(1, 2), 3)
+})
+
+test('maxMessageSize means the same bytes on both sides: exactly the limit crosses, one byte more is refused', async (t) => {
+  t.timeout(60000)
+  const max = 4096
+  const name = queueName()
+  const own = await startHost(redis, name, { options: { maxMessageSize: max } })
+  t.teardown(() => own.kill())
+  const p = remotePool({ queue: name, connection: redis.connection, root: fixtures, maxMessageSize: max })
+  t.teardown(() => p.close({ force: true }))
+  const jobs = await load(p, 'jobs.js')
+  const values = await load(p, 'values.js')
+  // Strings of one-byte characters: each character more is one byte more, encoded.
+  const resultOverhead = codec.encode('x'.repeat(max)).length - max
+  const argsOverhead = codec.encode(['x'.repeat(max)]).length - max
+  await fc.assert(
+    fc.asyncProperty(fc.integer({ min: -4, max: 4 }), fc.boolean(), async (excess, asResult) => {
+      const call = asResult
+        ? jobs.bigResult(max + excess - resultOverhead)
+        : values.echo('x'.repeat(max + excess - argsOverhead))
+      if (excess <= 0) t.is((await call).length, max + excess - (asResult ? resultOverhead : argsOverhead))
+      else await t.throwsAsync(call, { code: 'ERR_INVOKE_MESSAGE_TOO_LARGE' })
+    }),
+    { numRuns: 30, examples: [[0, true], [0, false], [1, true], [1, false]] },
+  )
 })
 
 test('a module outside the allowlist, or outside root, rejects with MODULE_NOT_FOUND', async (t) => {
@@ -158,12 +184,13 @@ test('cancelling a queued call removes its job from the queue', async (t) => {
   const controller = new AbortController()
   const call = p[invoke.callMethod]('jobs.js', 'add', [1, 2], { cancelToken: controller.signal })
   let counts
-  await untilAsync(async () => (counts = await inspect.getJobCounts('waiting')).waiting === 1, 'the job to be queued')
+  // Calls wait among the prioritized jobs (each call has a priority, 0 by default).
+  await untilAsync(async () => (counts = await inspect.getJobCounts('prioritized')).prioritized === 1, 'the job to be queued')
   controller.abort(new Error('changed my mind'))
   const error = await t.throwsAsync(call, { instanceOf: invoke.Cancel })
   t.is(error.cause.message, 'changed my mind')
-  await untilAsync(async () => (counts = await inspect.getJobCounts('waiting')).waiting === 0, 'the job to be removed')
-  t.deepEqual(counts, { waiting: 0 })
+  await untilAsync(async () => (counts = await inspect.getJobCounts('prioritized')).prioritized === 0, 'the job to be removed')
+  t.deepEqual(counts, { prioritized: 0 })
 })
 
 test('a job removed from the queue, or evicted without an event, rejects its call instead of hanging', async (t) => {
@@ -175,7 +202,7 @@ test('a job removed from the queue, or evicted without an event, rejects its cal
   const removed = p[invoke.callMethod]('jobs.js', 'add', [1, 2], {})
   const evicted = p[invoke.callMethod]('jobs.js', 'add', [3, 4], {})
   let waiting = []
-  await untilAsync(async () => (waiting = await inspect.getWaiting()).length === 2, 'the jobs to be queued')
+  await untilAsync(async () => (waiting = await inspect.getPrioritized()).length === 2, 'the jobs to be queued')
   const [first, second] = waiting.sort((a, b) => a.timestamp - b.timestamp || a.id.localeCompare(b.id))
   await inspect.remove(first.id)
   // As if Redis evicted it: no event says so.
@@ -253,12 +280,3 @@ test('a client given as connection is used, and left open by close()', async (t)
   t.is(client.status, 'ready')
   t.is(await client.ping(), 'PONG')
 })
-
-/** `until` for an asynchronous condition. */
-async function untilAsync(condition, what, ms = 20000) {
-  const deadline = Date.now() + ms
-  while (!(await condition())) {
-    if (Date.now() > deadline) throw new Error(`gave up waiting for ${what}`)
-    await new Promise((resolve) => setTimeout(resolve, 10))
-  }
-}

@@ -2,11 +2,14 @@
 // A remote pool's calls are published on `invoke-parallel:call` like a local pool's, and the
 // traceparent a subscriber sets crosses Redis and the host into the worker that runs the call.
 
+const fs = require('node:fs')
+const os = require('node:os')
 const path = require('node:path')
 const dc = require('node:diagnostics_channel')
 const invoke = require('invoke-parallel')
 const { remotePool } = require('invoke-parallel-bullmq')
-const { redisTest, startRedis, startHost, queueName, fixtures } = require('./helpers/fleet')
+const { redisTest, startRedis, startHost, queueName, until, untilAsync, fixtures } = require('./helpers/fleet')
+const { Queue } = require('bullmq')
 
 const test = redisTest(__filename)
 const calls = dc.tracingChannel('invoke-parallel:call')
@@ -50,4 +53,29 @@ test.serial('without a subscriber, the traceparent call option crosses; a forged
   for (const forged of ['not-a-traceparent', TRACEPARENT.toUpperCase(), { toString: () => TRACEPARENT }, 42]) {
     t.is(await pool[invoke.callMethod]('traced.js', 'context', [], {}, { traceparent: forged }), null)
   }
+})
+
+test.serial('a traced remote call tells its queue wait, its run time and its runs, for one trace of parent, queue and host', async (t) => {
+  const own = queueName()
+  const pool = remotePool({ queue: own, connection: redis.connection, root: fixtures, retry: { attempts: 2 } })
+  t.teardown(() => pool.close({ force: true }))
+  const inspect = new Queue(own, { connection: redis.connection })
+  t.teardown(() => inspect.close())
+  // The message tracedCall gives a pool; no host serves this queue yet, so the call waits.
+  const message = { traceparent: TRACEPARENT }
+  const call = pool[invoke.callMethod]('traced.js', 'context', [], {}, message)
+  await untilAsync(async () => (await inspect.getJobCounts('prioritized')).prioritized === 1, 'the job to be queued')
+  const queued = Date.now()
+  await until(() => Date.now() - queued >= 300, '300 ms in the queue')
+  const late = await startHost(redis, own, { options: { modules: ['./values.js', './traced.js', './jobs.js'] } })
+  t.teardown(() => late.kill())
+  t.is(await call, TRACEPARENT)
+  t.true(message.waitMs >= 300, String(message.waitMs))
+  t.true(message.runMs >= 0 && message.runMs < message.waitMs + 60000, String(message.runMs))
+  t.is(message.attempt, 1)
+  // A call that threw once and ran again under the retry policy: two runs.
+  const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'invoke-fleet-')), 'runs')
+  const retried = {}
+  t.is(await pool[invoke.callMethod]('jobs.js', 'failTimes', [file, 1], {}, retried), 2)
+  t.is(retried.attempt, 2)
 })

@@ -22,9 +22,13 @@ class Connections {
     return this.#down.size === 0
   }
 
-  /** Watches the raw client of a BullMQ Queue or QueueEvents; resolves to a function that stops. */
+  /** Watches the raw client of a BullMQ Queue or QueueEventsProducer; resolves to a function that stops. */
   async watch(bullmqObject) {
-    const client = await bullmqObject.getBackend().client
+    return this.watchClient(await bullmqObject.getBackend().client)
+  }
+
+  /** Watches an ioredis client; returns a function that stops. */
+  watchClient(client) {
     this.#clients.push(client)
     const connected = () => this.#apply(client)
     const ready = () => {

@@ -19,6 +19,19 @@ const unsupported = (what) =>
 const redisUnavailable = (ms, why) =>
   coded(Error, 'ERR_INVOKE_REDIS_UNAVAILABLE', `Redis has been unreachable for ${ms} ms${why ? ` (${why})` : ''}`)
 const badReply = (why) => coded(Error, 'ERR_INVOKE_BAD_REPLY', `a host sent a reply that is not one: ${why}`)
+/** A job whose data a parent does not write (hosts answer it with this; it is not retried). */
+const badJob = (why) => coded(TypeError, 'ERR_INVOKE_BAD_JOB', `the job is not a call: ${why}`)
+/** An entry of the queue's event stream that is not an event (read past, counted). */
+const badEvent = (key, id, why, count, jobId) => {
+  const error = coded(Error, 'ERR_INVOKE_BAD_EVENT', `entry ${id} of ${key} is not an event (${why}); read past it (${count} so far)`)
+  error.entry = id
+  error.count = count
+  if (jobId !== undefined) error.jobId = jobId
+  return error
+}
+/** No host started the call within the pool's queueTimeout; its job is removed. */
+const queueTimeout = (ms) =>
+  coded(Error, 'ERR_INVOKE_QUEUE_TIMEOUT', `no host started the call within queueTimeout (${ms} ms); its job is removed`)
 const jobLost = (id) =>
   coded(Error, 'ERR_INVOKE_JOB_LOST', `job ${id} is gone from the queue without a result (removed, or evicted from Redis)`)
 const jobFailed = (id, reason) => coded(Error, 'ERR_INVOKE_JOB_FAILED', `job ${id} failed in the queue: ${reason}`)
@@ -51,7 +64,10 @@ module.exports = {
   unsupported,
   redisUnavailable,
   badReply,
+  badEvent,
+  badJob,
   jobLost,
+  queueTimeout,
   jobFailed,
   queueError,
   hostsDied,

@@ -6,22 +6,27 @@
 // lost Redis) — at most `runs` times in all.
 
 const net = require('node:net')
-const { Worker, QueueEvents } = require('bullmq')
+const { Worker, DelayedError } = require('bullmq')
 const invoke = require('invoke-parallel')
-const codec = require('invoke-parallel/codec')
+const { loadModule, callMethod, mapChunk } = invoke
 const { serveOptions } = require('./options')
 const { resolveAllowed } = require('./names')
 const { valueReply, thrownReply } = require('./reply')
+const { readCall, readChunk } = require('./job')
 const { CANCEL_EVENT } = require('./events')
+const { EventStream, readerClient } = require('./event-stream')
 const errors = require('./errors')
+
+/** Longest wait before a re-run (a timer's limit): about 24.8 days. */
+const MAX_DELAY = 2 ** 31 - 1
 
 class Host {
   #o
   #pool
-  /** Module name -> the promise of its proxy. */
+  /** Module name -> `{file, loading}` (the promise of its proxy) and, once a map chunk came, `chunkId`. */
   #modules = new Map()
   #worker
-  #events
+  #events = null
   #closing = null
 
   constructor(options) {
@@ -30,7 +35,7 @@ class Host {
     const allowed = o.modules.map((specifier) => resolveAllowed(o.root, specifier))
     this.#pool = invoke.pool({ onError: o.onError, ...o.pool })
     const shared = { connection: o.connection, prefix: o.prefix }
-    this.#worker = new Worker(o.queue, (job, token, signal) => this.#process(job, signal), {
+    this.#worker = new Worker(o.queue, (job, token, signal) => this.#process(job, token, signal), {
       ...shared,
       autorun: false,
       concurrency: o.concurrency,
@@ -38,60 +43,134 @@ class Host {
       stalledInterval: o.stalledInterval,
       maxStalledCount: o.runs - 1,
     })
-    this.#events = new QueueEvents(o.queue, shared)
-    this.#events.on(CANCEL_EVENT, ({ jobId }) => this.#worker.cancelJob(jobId, 'cancelled by the caller'))
-    for (const part of [this.#worker, this.#events]) part.on('error', (err) => o.onError(err))
-    this.ready = this.#load(allowed).then(() => {
+    this.#worker.on('error', (err) => o.onError(err))
+    this.ready = this.#load(allowed).then(async () => {
+      await this.#listen()
       this.#worker.run().catch((err) => o.onError(err))
+    })
+  }
+
+  /** Entries of the queue's event stream read past because they were not events. */
+  get badEvents() {
+    return this.#events?.bad ?? 0
+  }
+
+  /** Listens for the cancel events parents publish, from the end of the stream on. */
+  async #listen() {
+    const client = await this.#worker.getBackend().client
+    const key = this.#worker.keys.events
+    const [last] = await client.xrevrange(key, '+', '-', 'COUNT', 1)
+    this.#events = new EventStream(readerClient(client), key, last ? last[0] : '0-0', {
+      wanted: [CANCEL_EVENT],
+      onEvent: ({ jobId }) => this.#worker.cancelJob(jobId, 'cancelled by the caller'),
+      onBad: (error) => this.#o.onError(error),
+      onError: (err) => this.#o.onError(err),
     })
   }
 
   /** Loads the allowlist in order; a module that fails to load answers its calls with that error. */
   async #load(allowed) {
     for (const { name, file } of allowed) {
-      const loading = invoke.require(file, { pool: this.#pool })
-      this.#modules.set(name, loading)
-      await loading.catch(() => {})
+      const entry = { file, loading: invoke.require(file, { pool: this.#pool }), chunkId: null }
+      this.#modules.set(name, entry)
+      await entry.loading.catch(() => {})
     }
-    await this.#events.waitUntilReady()
   }
 
-  async #process(job, signal) {
+  async #process(job, token, signal) {
     try {
       if (job.name === 'load') return await this.#loadReply(job.data)
-      if (job.name === 'call') return await this.#callReply(job, signal)
+      if (job.name === 'call') return await this.#callReply(job, token, signal)
       return thrownReply(new TypeError(`invoke-parallel-bullmq: unknown job ${JSON.stringify(job.name)}`))
     } catch (err) {
+      // The job waits (rerunDelay): BullMQ's way of putting it back without a reply.
+      if (err instanceof DelayedError) throw err
       return thrownReply(err, this.#o.maxMessageSize)
     }
   }
 
+  /** After a host's death, a job with a rerunDelay waits it (doubled per death) before its next run. */
+  #backOff(job, token, call) {
+    const deaths = job.stalledCounter
+    return this.#runLater(job, token, { b: deaths }, call.rerunDelay * 2 ** (deaths - 1))
+  }
+
+  /** A job back in the queue for `delay` ms, `fields` written into its data (what the next run reads). */
+  async #runLater(job, token, fields, delay) {
+    await job.updateData({ ...job.data, ...fields })
+    await job.moveToDelayed(Date.now() + Math.min(delay, MAX_DELAY), token)
+    throw new DelayedError()
+  }
+
+  /**
+   * Whether a call that threw `thrown` runs again under the caller's retry policy: not past its
+   * attempts, not noRetry, not cancelled or timed out (the library's errors), and not an error
+   * its function marked `nonRetryable: true`.
+   */
+  #retries(call, thrown, signal) {
+    if (call.threw + 1 >= call.attempts || call.noRetry || signal.aborted) return false
+    if (thrown instanceof invoke.Timeout || thrown instanceof invoke.Cancel || thrown instanceof invoke.Retry) return false
+    return !(thrown !== null && typeof thrown === 'object' && thrown.nonRetryable === true)
+  }
+
   async #loadReply(data) {
-    const proxy = await this.#proxy(data?.m)
+    const proxy = await this.#module(data?.m).loading
     return { names: Object.keys(proxy) }
   }
 
-  #proxy(name) {
+  #module(name) {
     const loading = this.#modules.get(name)
     if (loading === undefined) throw errors.moduleNotFound(String(name))
     return loading
   }
 
-  async #callReply(job, signal) {
-    const { m, f, a, n, t, tp } = job.data ?? {}
+  async #callReply(job, token, signal) {
+    const call = readCall(job.data, this.#o.maxMessageSize)
     // Started before by a host that stopped: noRetry means at most one start.
-    if (n === true && job.attemptsStarted > 1) return thrownReply(errors.notRerun(job.attemptsStarted))
-    const proxy = await this.#proxy(m)
-    if (typeof f !== 'string' || !Object.hasOwn(proxy, f)) {
-      throw new TypeError(`invoke-parallel-bullmq: ${m} has no exported function ${JSON.stringify(f)}`)
+    if (call.noRetry && job.attemptsStarted > 1) return thrownReply(errors.notRerun(job.attemptsStarted))
+    if (call.rerunDelay > 0 && job.stalledCounter > call.waitedFor) await this.#backOff(job, token, call)
+    // Waited past its queue timeout (the parent may be gone, or lost the race to remove it).
+    if (job.attemptsStarted <= 1 && Date.now() - job.timestamp > call.queueTimeout) {
+      return thrownReply(errors.queueTimeout(call.queueTimeout))
     }
-    const args = codec.decode(Buffer.from(String(a), 'base64'))
-    if (!Array.isArray(args)) throw new TypeError('invoke-parallel-bullmq: the job carries no argument list')
+    const entry = this.#module(call.module)
+    const proxy = await entry.loading
+    const chunk = call.method === mapChunk
+    // invoke.map's chunk: [name, items], run as the local pool runs one.
+    const method = chunk ? readChunk(call.args, call.size) : call.method
+    if (!Object.hasOwn(proxy, method)) {
+      throw new TypeError(`invoke-parallel-bullmq: ${call.module} has no exported function ${JSON.stringify(method)}`)
+    }
     const bound = { cancelToken: signal }
-    if (n === true) bound.noRetry = true
-    if (typeof t === 'number') bound.timeout = t
-    const result = await withTrace(proxy, bound, tp)[f](...args)
-    return this.#resultReply(result)
+    if (call.noRetry) bound.noRetry = true
+    if (call.timeout !== undefined) bound.timeout = call.timeout
+    let result
+    try {
+      result = chunk ? await this.#runChunk(entry, call.args, bound) : await withTrace(proxy, bound, call.traceparent)[method](...call.args)
+    } catch (thrown) {
+      if (!chunk && this.#retries(call, thrown, signal)) {
+        await this.#runLater(job, token, { c: call.threw + 1 }, call.retryDelay * 2 ** call.threw)
+      }
+      throw thrown
+    }
+    return chunk ? this.#chunkReply(result) : this.#resultReply(result)
+  }
+
+  /**
+   * A map chunk through the pool interface, under the module's id in the local pool: loaded again
+   * for that (a proxy hides its id) the first time a chunk comes for it.
+   */
+  async #runChunk(entry, args, options) {
+    entry.chunkId ??= this.#pool[loadModule](entry.file, { noRetry: false }).then(({ id }) => id)
+    return this.#pool[callMethod](await entry.chunkId, mapChunk, args, options)
+  }
+
+  /** A chunk's answer as a list of its parts' bytes (one, unless the local pool streamed it). */
+  async #chunkReply(answer) {
+    if (answer instanceof Uint8Array) return valueReply([answer], this.#o.maxMessageSize)
+    const parts = []
+    for await (const part of answer) parts.push(part)
+    return valueReply(parts, this.#o.maxMessageSize)
   }
 
   #resultReply(result) {
@@ -112,7 +191,7 @@ class Host {
     this.#closing ??= (async () => {
       await this.ready
       await this.#worker.close()
-      await this.#events.close()
+      this.#events?.close()
       await this.#pool.close()
     })()
     return this.#closing

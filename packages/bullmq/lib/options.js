@@ -36,7 +36,10 @@ function integer(where, name, value, fallback, min, max = Number.MAX_SAFE_INTEGE
 const MAX_MESSAGE = 16 * 1024 * 1024
 const MAX_MESSAGE_LIMIT = 256 * 1024 * 1024
 
-const POOL_OPTIONS = ['queue', 'connection', 'root', 'prefix', 'maxQueue', 'maxMessageSize', 'redisTimeout', 'pollInterval', 'keepResults']
+const POOL_OPTIONS = [
+  'queue', 'connection', 'root', 'prefix', 'maxQueue', 'maxMessageSize', 'redisTimeout', 'pollInterval', 'keepResults',
+  'onError', 'key', 'queueTimeout', 'rerunDelay', 'retry',
+]
 
 function poolOptions(options) {
   const w = 'remotePool'
@@ -51,6 +54,11 @@ function poolOptions(options) {
     redisTimeout: number(w, 'redisTimeout', options.redisTimeout, 10000, 1, 2 ** 31 - 1),
     pollInterval: number(w, 'pollInterval', options.pollInterval, 5000, 10, 2 ** 31 - 1),
     keepResults: integer(w, 'keepResults', options.keepResults, 600, 1),
+    onError: onError(w, options.onError, (err) => console.error('invoke-parallel-bullmq:', err)),
+    key: fn(w, 'key', options.key),
+    queueTimeout: number(w, 'queueTimeout', options.queueTimeout, Infinity, 1, Infinity),
+    rerunDelay: integer(w, 'rerunDelay', options.rerunDelay, 0, 0, 2 ** 31 - 1),
+    retry: retry(w, options.retry),
   }
 }
 
@@ -68,9 +76,6 @@ function serveOptions(options) {
   if (options.pool !== undefined && (options.pool === null || typeof options.pool !== 'object')) {
     throw new TypeError(`${w}: pool must be invoke.pool() options`)
   }
-  if (options.onError !== undefined && typeof options.onError !== 'function') {
-    throw new TypeError(`${w}: onError must be a function`)
-  }
   const pool = options.pool ?? {}
   const slots = (pool.limit ?? require('node:os').availableParallelism() + 1) * Math.max(1, pool.maxPerChild ?? 0)
   const lockDuration = integer(w, 'lockDuration', options.lockDuration, 30000, 100)
@@ -86,8 +91,33 @@ function serveOptions(options) {
     lockDuration,
     stalledInterval: integer(w, 'stalledInterval', options.stalledInterval, lockDuration, 100),
     maxMessageSize: integer(w, 'maxMessageSize', options.maxMessageSize, MAX_MESSAGE, 1024, MAX_MESSAGE_LIMIT),
-    onError: options.onError ?? ((err) => console.error('invoke-parallel-bullmq host:', err)),
+    onError: onError(w, options.onError, (err) => console.error('invoke-parallel-bullmq host:', err)),
   }
+}
+
+/** The caller's retry policy for calls that throw: `{attempts, delay}`. */
+function retry(where, value) {
+  if (value === undefined) return { attempts: 1, delay: 0 }
+  if (value === null || typeof value !== 'object') throw new TypeError(`${where}: retry must be {attempts, delay}`)
+  for (const key of Object.keys(value)) {
+    if (key !== 'attempts' && key !== 'delay') throw new TypeError(`${where}: unknown option retry.${key}`)
+  }
+  return {
+    attempts: integer(where, 'retry.attempts', value.attempts, 1, 1, 1000),
+    delay: integer(where, 'retry.delay', value.delay, 0, 0, 2 ** 31 - 1),
+  }
+}
+
+function fn(where, name, value) {
+  if (value === undefined) return null
+  if (typeof value !== 'function') throw new TypeError(`${where}: ${name} must be a function`)
+  return value
+}
+
+function onError(where, value, fallback) {
+  if (value === undefined) return fallback
+  if (typeof value !== 'function') throw new TypeError(`${where}: onError must be a function`)
+  return value
 }
 
 function prefix(where, value) {

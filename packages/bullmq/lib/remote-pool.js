@@ -3,20 +3,23 @@
 // hosts that `serve()` the same queue. Each call is one job under an id this pool makes up, so its
 // result is found by that id: from the queue's event stream as it happens, and by reading the
 // job itself when no event came (a trimmed stream, a reconnection), which also notices a job that
-// was removed. BullMQ's event reader keeps a ref'd timer while it reads, so it runs only while
-// calls are pending (and for LINGER ms after), resuming from the last event it saw.
+// was removed. The event reader (lib/event-stream.js) holds a connection of its own, so it runs
+// only while calls are pending (and for LINGER ms after), resuming from the last entry it read.
 
 const crypto = require('node:crypto')
 const net = require('node:net')
-const { Queue, QueueEvents, QueueEventsProducer } = require('bullmq')
+const { Queue, QueueEventsProducer } = require('bullmq')
 const codec = require('invoke-parallel/codec')
-const { loadModule, callMethod } = require('invoke-parallel')
+const { loadModule, callMethod, mapChunk } = require('invoke-parallel')
 const { poolOptions } = require('./options')
 const { moduleName } = require('./names')
-const { readReply, readLoadReply } = require('./reply')
+const { readReply, readLoadReply, chunkAnswer } = require('./reply')
+const { callData, queuePriority, keyedJobId } = require('./job')
+const { runTiming, started, describeRun } = require('./run-timing')
 const { isCancelled, cancelError, watch } = require('./cancel')
 const { Connections } = require('./connections')
 const { CANCEL_EVENT } = require('./events')
+const { EventStream, readerClient } = require('./event-stream')
 const errors = require('./errors')
 
 /** Ms the event reader stays open after the last pending call settles (calls one after another keep it). */
@@ -30,6 +33,8 @@ class RemotePool {
   #lastEventId = null
   #linger = null
   #producer = null
+  /** Cancels being told to Redis (the job removed, or its host told): close() waits for them. */
+  #telling = new Set()
   #connections
   /** Job id -> the pending call or load it carries. */
   #calls = new Map()
@@ -42,7 +47,9 @@ class RemotePool {
   #counter = 0
   /** Method calls pending: what maxQueue counts (loads are never refused). */
   #pendingCalls = 0
-  #counts = { queued: 0, running: 0, completed: 0, failed: 0, retried: 0 }
+  #counts = { queued: 0, running: 0, completed: 0, failed: 0, retried: 0, badEvents: 0 }
+  /** The Queue's raw client (once started): reader connections are its duplicates. */
+  #client = null
   #room = []
   #outage = null
   #poller = null
@@ -70,6 +77,7 @@ class RemotePool {
     const client = await this.#queue.getBackend().client
     const [last] = await client.xrevrange(this.#queue.keys.events, '+', '-', 'COUNT', 1)
     this.#lastEventId = last ? last[0] : '0-0'
+    this.#client = client
     this.#started = true
     if (this.#calls.size > 0) this.#openEvents()
     this.#connectionChanged()
@@ -79,32 +87,40 @@ class RemotePool {
     clearTimeout(this.#linger)
     this.#linger = null
     if (this.#events !== null || !this.#started) return
-    const o = this.#o
-    const events = new QueueEvents(o.queue, { connection: o.connection, prefix: o.prefix, lastEventId: this.#lastEventId })
-    this.#events = events
-    const seen = (id) => {
-      if (this.#events === events) this.#lastEventId = id
-    }
-    events.on('error', (err) => this.#heard(err))
-    events.on('active', ({ jobId }, id) => (seen(id), this.#active(jobId)))
-    events.on('stalled', ({ jobId }, id) => (seen(id), this.#stalled(jobId)))
-    events.on('completed', ({ jobId, returnvalue }, id) => (seen(id), this.#completed(jobId, returnvalue)))
-    events.on('failed', ({ jobId, failedReason }, id) => (seen(id), this.#failedJob(jobId, failedReason)))
-    events.on('removed', ({ jobId }, id) => (seen(id), this.#lost(jobId)))
-    this.#unwatchEvents = null
-    this.#connections.watch(events).then(
-      (unwatch) => (this.#events === events ? (this.#unwatchEvents = unwatch) : unwatch()),
-      (err) => this.#heard(err),
-    )
+    const client = readerClient(this.#client)
+    this.#events = new EventStream(client, this.#queue.keys.events, this.#lastEventId, {
+      wanted: ['active', 'stalled', 'completed', 'failed', 'removed'],
+      onEvent: (event) => this.#event(event),
+      onBad: (error) => this.#badEvent(error),
+      onError: (err) => this.#heard(err),
+    })
+    this.#unwatchEvents = this.#connections.watchClient(client)
+  }
+
+  #event({ event, jobId, returnvalue, failedReason }) {
+    if (event === 'active') this.#active(jobId)
+    else if (event === 'stalled') this.#stalled(jobId)
+    else if (event === 'completed') this.#completed(jobId, returnvalue)
+    else if (event === 'failed') this.#failedJob(jobId, failedReason)
+    else this.#lost(jobId)
+  }
+
+  /** An entry that is not an event: counted, reported, and its call (if it names one) read from its job. */
+  #badEvent(error) {
+    this.#counts.badEvents++
+    const call = this.#calls.get(error.jobId)
+    if (call !== undefined) this.#readJob(call)
+    this.#o.onError(error)
   }
 
   #closeEvents() {
     const events = this.#events
     if (events === null) return Promise.resolve()
     this.#events = null
+    this.#lastEventId = events.lastId
     this.#unwatchEvents?.()
     this.#unwatchEvents = null
-    return events.close().catch(() => events.disconnect())
+    events.close()
   }
 
   [loadModule](resolvedPath, _options) {
@@ -133,11 +149,28 @@ class RemotePool {
       return this.#refuse(errors.tooLarge('arguments', bytes.length, this.#o.maxMessageSize))
     }
     const timeout = typeof options.timeout === 'number' && Number.isFinite(options.timeout) ? options.timeout : null
-    const data = { m: name, f: method, a: bytes.toString('base64'), n: options.noRetry === true, t: timeout }
+    const { queueTimeout, rerunDelay, retry } = this.#o
     // The caller's trace continues on the host (and in its worker) through the job.
     const traceparent = trace === undefined ? options.traceparent : trace.traceparent
-    if (traceparent !== undefined) data.tp = traceparent
-    return this.#submit('call', data, token, true)
+    const data = callData(name, method, bytes, { noRetry: options.noRetry === true, timeout, queueTimeout, rerunDelay, retry, traceparent })
+    let jobId
+    try {
+      jobId = this.#keyedId(name, method, args)
+    } catch (err) {
+      return this.#refuse(err)
+    }
+    const call = this.#submit('call', data, token, true, { jobId, priority: queuePriority(options.priority), trace })
+    return method === mapChunk ? call.then(chunkAnswer) : call
+  }
+
+  /** The job id of a call the `key` option names (the same key, the same job), or undefined. */
+  #keyedId(name, method, args) {
+    // A map's chunks are not the caller's calls: one key for all of them would make them one job.
+    if (this.#o.key === null || method === mapChunk) return undefined
+    const key = this.#o.key(name, method, args)
+    if (key === undefined) return undefined
+    if (typeof key !== 'string') throw new TypeError('remotePool: key() must return a string or undefined')
+    return keyedJobId(name, method, key)
   }
 
   #refuse(error) {
@@ -145,10 +178,14 @@ class RemotePool {
     return Promise.reject(error)
   }
 
-  #submit(kind, data, token, counted) {
-    const jobId = `${this.#tag}.${++this.#counter}`
+  #submit(kind, data, token, counted, { jobId = `${this.#tag}.${++this.#counter}`, priority, trace } = {}) {
+    const pending = this.#calls.get(jobId)
+    if (pending !== undefined) return this.#follow(pending, token)
     return new Promise((resolve, reject) => {
       const call = { jobId, kind, resolve, reject, counted, state: 'sending', heard: Date.now(), stop: null, settled: false }
+      call.followers = []
+      // Traced: where the call's time went (in the queue, on a host) and its runs go into the message.
+      if (trace !== undefined) call.timing = runTiming(trace)
       this.#calls.set(jobId, call)
       if (counted) {
         this.#pendingCalls++
@@ -159,29 +196,57 @@ class RemotePool {
       this.#checkOutage()
       this.#startPolling()
       const keep = { age: this.#o.keepResults }
-      call.added = this.#ready.then(() =>
-        this.#queue.add(kind, data, { jobId, attempts: 1, removeOnComplete: keep, removeOnFail: keep }),
-      )
+      const opts = { jobId, attempts: 1, removeOnComplete: keep, removeOnFail: keep }
+      if (priority !== undefined) opts.priority = priority
+      call.added = this.#ready.then(() => this.#queue.add(kind, data, opts))
       call.added.then(
         () => {
           if (call.state === 'sending') call.state = 'queued'
+          // A keyed job may be one added before (by this parent before it crashed): read it now.
+          if (!jobId.startsWith(this.#tag)) this.#readJob(call)
         },
         (err) => this.#settle(call, { error: errors.queueError(err) }),
       )
+      if (kind === 'call' && this.#o.queueTimeout !== Infinity) {
+        call.queueTimer = setTimeout(() => this.#queueExpired(call), this.#o.queueTimeout)
+      }
       if (token !== undefined) call.stop = watch(token, () => this.#cancel(call, cancelError(token)))
     })
+  }
+
+  /** A call made with the key of a pending one: it gets that call's outcome (its own cancel token rejects it alone). */
+  #follow(pending, token) {
+    return new Promise((resolve, reject) => {
+      const follower = { resolve, reject, stop: null }
+      pending.followers.push(follower)
+      if (token !== undefined) follower.stop = watch(token, () => reject(cancelError(token)))
+    })
+  }
+
+  /** queueTimeout passed and no host has started the call: its job is removed, and it rejects. */
+  #queueExpired(call) {
+    if (call.settled || call.state === 'running') return
+    call.added
+      .then(() => this.#queue.remove(call.jobId))
+      .then((removed) => {
+        // 0: a host has just taken it (it is locked), and the call goes on.
+        if (removed === 1) this.#settle(call, { error: errors.queueTimeout(this.#o.queueTimeout) })
+      })
+      .catch((err) => this.#heard(err))
   }
 
   /** Rejects the call at once; then removes its job if no host has it, or tells the host that does. */
   #cancel(call, error) {
     if (call.settled) return
     this.#settle(call, { error }, { cancelled: true })
-    call.added
+    const telling = call.added
       .then(() => this.#queue.remove(call.jobId))
       .then((removed) => {
         if (removed === 0) return this.#publishCancel(call.jobId)
       })
       .catch((err) => this.#heard(err))
+      .finally(() => this.#telling.delete(telling))
+    this.#telling.add(telling)
   }
 
   #publishCancel(jobId) {
@@ -197,6 +262,9 @@ class RemotePool {
     const call = this.#calls.get(jobId)
     if (call === undefined) return
     call.heard = Date.now()
+    clearTimeout(call.queueTimer)
+    // Each start is a run: after a host died, and after a delay (rerunDelay, retry) alike.
+    if (call.timing !== undefined) started(call.timing)
     if (call.state === 'running') return
     if (call.counted) {
       this.#counts.queued--
@@ -245,6 +313,13 @@ class RemotePool {
     call.settled = true
     this.#calls.delete(call.jobId)
     call.stop?.()
+    clearTimeout(call.queueTimer)
+    if (call.timing !== undefined) describeRun(call.timing)
+    for (const follower of call.followers ?? []) {
+      follower.stop?.()
+      if ('error' in outcome) follower.reject(outcome.error)
+      else follower.resolve(outcome.value)
+    }
     if (call.counted) {
       this.#pendingCalls--
       if (call.state === 'running') this.#counts.running--
@@ -301,12 +376,16 @@ class RemotePool {
     const now = Date.now()
     for (const call of this.#calls.values()) {
       if (call.state === 'sending' || now - call.heard < quiet) continue
-      call.heard = now
-      this.#queue.getJob(call.jobId).then(
-        (job) => this.#read(call, job),
-        (err) => this.#heard(err),
-      )
+      this.#readJob(call)
     }
+  }
+
+  #readJob(call) {
+    call.heard = Date.now()
+    this.#queue.getJob(call.jobId).then(
+      (job) => this.#read(call, job),
+      (err) => this.#heard(err),
+    )
   }
 
   #read(call, job) {
@@ -346,11 +425,11 @@ class RemotePool {
     if (force) for (const call of [...this.#calls.values()]) this.#cancel(call, errors.poolClosed())
     const drained = this.#calls.size === 0 ? Promise.resolve() : new Promise((resolve) => (this.#drained = resolve))
     this.#closing = drained.then(async () => {
+      await Promise.all(this.#telling)
       clearTimeout(this.#outage)
       clearTimeout(this.#linger)
-      const events = this.#events
-      this.#events = null
-      const parts = [this.#queue, this.#producer, events].filter((part) => part !== null)
+      this.#closeEvents()
+      const parts = [this.#queue, this.#producer].filter((part) => part !== null)
       // BullMQ's close and disconnect first wait for Redis to be ready; without Redis, the
       // connections are ended under them.
       if (!this.#connections.up) {
@@ -358,7 +437,6 @@ class RemotePool {
         for (const part of parts) part.close().catch(() => {})
         return
       }
-      this.#unwatchEvents?.()
       await Promise.all(parts.map((part) => part.close().catch(() => part.disconnect())))
     })
     return this.#closing

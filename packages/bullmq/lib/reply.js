@@ -14,9 +14,9 @@ const { badReply, tooLarge } = require('./errors')
 
 const LIBRARY = { retry: Retry, timeout: Timeout, cancel: Cancel }
 
-/** Bytes the base64 text `text` decodes to (without decoding it). */
+/** Bytes the base64 text `text` decodes to (without decoding it; its padding is no byte). */
 function decodedSize(text) {
-  return Math.floor((text.length * 3) / 4)
+  return Buffer.byteLength(text, 'base64')
 }
 
 /** Host side: the reply for a returned value (a value over `max` bytes is a RangeError reply instead). */
@@ -100,4 +100,16 @@ function readLoadReply(reply, max) {
   return 'error' in read ? read : { error: badReply('a module load answered with a value') }
 }
 
-module.exports = { valueReply, thrownReply, readReply, readLoadReply }
+/**
+ * A map chunk's answer, as the host's pool gave it (lib/host.js sends its parts' bytes): one part
+ * as it is, several as the async iterable a local pool would give.
+ */
+function chunkAnswer(parts) {
+  if (!Array.isArray(parts)) return parts
+  if (parts.length === 1) return parts[0]
+  return (async function* () {
+    yield* parts
+  })()
+}
+
+module.exports = { valueReply, thrownReply, readReply, readLoadReply, chunkAnswer }

@@ -25,7 +25,10 @@ function queueName() {
   return `q${process.pid}-${++queues}`
 }
 
-/** Starts fixtures/host.js; resolves once it takes jobs. `exited` resolves with its exit signal. */
+/**
+ * Starts fixtures/host.js; resolves once it takes jobs. `exited` resolves with its exit signal;
+ * `output()` is what it printed so far.
+ */
 function startHost(redis, queue, { name = null, options = null } = {}) {
   const args = [path.join(fixtures, 'host.js'), queue, redis.connection.path]
   if (options !== null) args.push(JSON.stringify(options))
@@ -36,11 +39,12 @@ function startHost(redis, queue, { name = null, options = null } = {}) {
   const exited = new Promise((resolve) => child.once('exit', (code, signal) => resolve(signal ?? code)))
   return new Promise((resolve, reject) => {
     let out = ''
+    let started = false
     child.stdout.on('data', (chunk) => {
       out += chunk
-      if (out.includes('ready')) {
-        child.stdout.resume()
-        resolve({ pid: child.pid, exited, kill: (signal = 'SIGKILL') => (child.kill(signal), exited) })
+      if (out.includes('ready') && !started) {
+        started = true
+        resolve({ pid: child.pid, exited, kill: (signal = 'SIGKILL') => (child.kill(signal), exited), output: () => out })
       }
     })
     exited.then((how) => reject(new Error(`host exited (${how}) before it was ready`)))
@@ -56,4 +60,13 @@ async function until(condition, what, ms = 20000) {
   }
 }
 
-module.exports = { redisTest, startRedis, startHost, queueName, until, fixtures }
+/** `until` for an asynchronous condition. */
+async function untilAsync(condition, what, ms = 20000) {
+  const deadline = Date.now() + ms
+  while (!(await condition())) {
+    if (Date.now() > deadline) throw new Error(`gave up waiting for ${what}`)
+    await new Promise((resolve) => setTimeout(resolve, 10))
+  }
+}
+
+module.exports = { redisTest, startRedis, startHost, queueName, until, untilAsync, fixtures }

@@ -6,13 +6,18 @@ import { remotePool, serve } from 'invoke-parallel-bullmq'
 declare const hashModule: { sha256(text: string): string; slowSquare(n: number): Promise<number> }
 
 async function parent() {
-  const pool = remotePool({ queue: 'hash', connection: { host: '127.0.0.1', port: 6379 }, root: __dirname })
+  const pool = remotePool({
+    queue: 'hash', connection: { host: '127.0.0.1', port: 6379 }, root: __dirname,
+    key: (module, method, args) => (method === 'sha256' ? `${module}:${String(args[0])}` : undefined),
+    queueTimeout: 60000, rerunDelay: 1000, retry: { attempts: 3, delay: 100 }, onError: (error) => console.error(error.message),
+  })
   const hash = await invoke.require<typeof hashModule>('./hash', { pool })
   const digest: string = await hash.sha256('hello')
   const square: number = await hash({ timeout: 5000, cancelToken: new AbortController().signal }).slowSquare(3)
   // @ts-expect-error: sha256 takes a string
   await hash.sha256(1)
-  const { pending, retried }: { pending: number; retried: number } = pool.stats()
+  const { pending, retried, badEvents }: { pending: number; retried: number; badEvents: number } = pool.stats()
+  void badEvents
   await pool.whenRoom()
   await pool.close()
   return [digest, square, pending, retried]
@@ -22,6 +27,8 @@ async function host() {
   const connection = { path: '/run/redis.sock' }
   const h = serve({ queue: 'hash', connection, root: __dirname, modules: ['./hash.js'], pool: { limit: 4 }, lockDuration: 5000 })
   await h.ready
+  const read: number = h.badEvents
+  void read
   await h.close()
   // @ts-expect-error: the allowlist is required
   serve({ queue: 'hash', connection, root: __dirname })

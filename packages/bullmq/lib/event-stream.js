@@ -1,0 +1,134 @@
+'use strict'
+// A reader of a queue's event stream (the Redis stream BullMQ's QueueEvents reads), used instead
+// of QueueEvents because anyone who can write to the queue's Redis can add an entry, and
+// QueueEvents stops at the first one it cannot parse (its `JSON.parse` throws out of its read
+// loop; each new reader resumes before the entry and stops again). This one reads past such an
+// entry: it counts it, reports it through `onBad`, and goes on with the next.
+
+const { badEvent } = require('./errors')
+
+/** Ms one blocking read waits for new entries before it reads again. */
+const BLOCK_MS = 5000
+/** Ms between reads after one failed (Redis down: ioredis refuses commands at once). */
+const RETRY_MS = 200
+/** Entries one read takes at most. */
+const BATCH = 1000
+
+/**
+ * An entry's fields as an object, with `returnvalue` parsed for a `completed` event, or null when
+ * its event is not in `wanted` (its fields are not read further: a host does not parse results).
+ * Throws a TypeError for an entry that is not an event (fields not in pairs, no event name, a job
+ * event without a job id, a result that is not JSON).
+ */
+function parseEntry(fields, wanted) {
+  if (!Array.isArray(fields) || fields.length % 2 !== 0) throw new TypeError('its fields are not name-value pairs')
+  const event = {}
+  for (let i = 0; i < fields.length; i += 2) {
+    if (typeof fields[i] !== 'string' || typeof fields[i + 1] !== 'string') throw new TypeError('a field is not text')
+    event[fields[i]] = fields[i + 1]
+  }
+  if (typeof event.event !== 'string') throw new TypeError('it names no event')
+  if (!wanted.has(event.event)) return null
+  if (typeof event.jobId !== 'string') throw new TypeError(`its ${event.event} event names no job`)
+  if (event.event === 'completed') {
+    try {
+      event.returnvalue = JSON.parse(event.returnvalue)
+    } catch (err) {
+      throw Object.assign(new TypeError(`its result is not JSON (${err.message})`), { jobId: event.jobId })
+    }
+  }
+  return event
+}
+
+class EventStream {
+  #client
+  #key
+  #id
+  #wanted
+  #onEvent
+  #onBad
+  #onError
+  #closed = false
+  #bad = 0
+  #failing = false
+
+  /**
+   * Reads stream `key` through `client` (a connection of its own: reads block) from after entry
+   * id `from`. `onEvent(event, id)` hears each entry whose event is in `wanted`; `onBad(error)`
+   * each one that is not an event (an error with code ERR_INVOKE_BAD_EVENT); `onError(err)` the
+   * first read that failed in a row (the reader tries again), and a listener that threw.
+   */
+  constructor(client, key, from, { wanted, onEvent, onBad, onError }) {
+    this.#client = client
+    this.#key = key
+    this.#id = from
+    this.#wanted = new Set(wanted)
+    this.#onEvent = onEvent
+    this.#onBad = onBad
+    this.#onError = onError
+    this.#read()
+  }
+
+  /** The id of the last entry read (where a new reader resumes). */
+  get lastId() {
+    return this.#id
+  }
+
+  /** Entries read that were not events. */
+  get bad() {
+    return this.#bad
+  }
+
+  async #read() {
+    while (!this.#closed) {
+      let reply
+      try {
+        reply = await this.#client.xread('COUNT', BATCH, 'BLOCK', BLOCK_MS, 'STREAMS', this.#key, this.#id)
+      } catch (err) {
+        if (this.#closed) return
+        // Once per outage: ioredis refuses every read until Redis is back.
+        if (!this.#failing) this.#onError(err)
+        this.#failing = true
+        await new Promise((resolve) => setTimeout(resolve, RETRY_MS).unref())
+        continue
+      }
+      if (this.#closed) return
+      this.#failing = false
+      for (const [id, fields] of reply?.[0]?.[1] ?? []) {
+        this.#id = id
+        this.#take(id, fields)
+      }
+    }
+  }
+
+  #take(id, fields) {
+    let event
+    try {
+      event = parseEntry(fields, this.#wanted)
+    } catch (err) {
+      this.#bad++
+      this.#onBad(badEvent(this.#key, id, err.message, this.#bad, err.jobId))
+      return
+    }
+    if (event === null) return
+    try {
+      this.#onEvent(event, id)
+    } catch (err) {
+      // A listener's bug must not stop the reader either.
+      this.#onError(err)
+    }
+  }
+
+  /** Stops reading and ends the connection. */
+  close() {
+    this.#closed = true
+    this.#client.disconnect()
+  }
+}
+
+/** A connection for a reader: a duplicate of `client` (BullMQ's own), which blocks without retry limit. */
+function readerClient(client) {
+  return client.duplicate({ maxRetriesPerRequest: null, enableOfflineQueue: true })
+}
+
+module.exports = { EventStream, parseEntry, readerClient }
