@@ -3,6 +3,7 @@
 // on how far the workers have got starting; the README's loop runs every job.
 
 const test = require('ava')
+const { scaled } = require('./helpers/time')
 const fc = require('fast-check')
 const invoke = require('..')
 const { waitFor } = require('./helpers/processes')
@@ -26,7 +27,7 @@ async function readmeLoop(pool, worker, jobs) {
 }
 
 test('the README backpressure loop runs every job ({limit: 2, maxPerChild: 1, maxQueue: 4}, 40 jobs)', async (t) => {
-  t.timeout(30000)
+  t.timeout(scaled(30000))
   const pool = newPool(t, { limit: 2, maxPerChild: 1, maxQueue: 4 })
   const worker = await invoke.require('./fixtures/jobs', { pool })
   const jobs = Array.from({ length: 40 }, (_, i) => i)
@@ -36,7 +37,7 @@ test('the README backpressure loop runs every job ({limit: 2, maxPerChild: 1, ma
 })
 
 test('the README backpressure loop runs every job for generated limits, queue sizes and job counts', async (t) => {
-  t.timeout(120000)
+  t.timeout(scaled(120000))
   await fc.assert(
     fc.asyncProperty(
       fc.record({
@@ -99,7 +100,7 @@ for (const [options, accepted] of [
   [{ limit: 1, maxPerChild: 3, maxQueue: 2, minimum: 0 }, 5],
 ]) {
   test(`${JSON.stringify(options)} accepts ${accepted} simultaneous calls, whether or not its workers have started`, async (t) => {
-    t.timeout(30000)
+    t.timeout(scaled(30000))
     for (const warm of [false, true]) {
       const pool = newPool(t, options)
       const mod = await invoke.require('./fixtures/jobs', { pool })
@@ -128,7 +129,7 @@ for (const [options, accepted] of [
 }
 
 test('maxQueue: 0 does not refuse module loads, on a new pool or a busy one', async (t) => {
-  t.timeout(30000)
+  t.timeout(scaled(30000))
   const pool = newPool(t, { limit: 1, maxPerChild: 1, maxQueue: 0, minimum: 0 })
   const mod = await invoke.require('./fixtures/jobs', { pool })
   const release = invoke.cancelToken()
@@ -143,7 +144,7 @@ test('maxQueue: 0 does not refuse module loads, on a new pool or a busy one', as
 })
 
 test('whenRoom() right after a refusal waits for room; it resolves only when a call would be accepted', async (t) => {
-  t.timeout(30000)
+  t.timeout(scaled(30000))
   const pool = newPool(t, { limit: 1, maxPerChild: 1, maxQueue: 1 })
   const mod = await invoke.require('./fixtures/jobs', { pool })
   const release = invoke.cancelToken()

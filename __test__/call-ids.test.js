@@ -3,12 +3,13 @@
 // still running, or a module (its load's id) is skipped, never handed out twice.
 
 const test = require('ava')
+const { scaled } = require('./helpers/time')
 const invoke = require('..')
 const { kSetLastId } = require('../lib/pool')
 const { waitFor } = require('./helpers/processes')
 
 test('after the ids wrap, pending calls, cancelled calls still running and modules keep their ids', async (t) => {
-  t.timeout(30000)
+  t.timeout(scaled(30000))
   // One worker that runs every call at once, and keeps a cancelled call as long as it runs.
   const pool = invoke.pool({ limit: 1, cancelGrace: 60000 })
   t.teardown(() => pool.close({ force: true }))

@@ -3,6 +3,7 @@
 // and a call always returns a promise that settles.
 
 const test = require('ava')
+const { scaled } = require('./helpers/time')
 const fc = require('fast-check')
 const path = require('node:path')
 const invoke = require('..')
@@ -10,7 +11,7 @@ const { runNode } = require('./helpers/processes')
 
 for (const kind of ['cancelToken', 'promise', 'signal']) {
   test(`calls sharing one ${kind} that never fires leave nothing behind once settled`, async (t) => {
-    t.timeout(120000)
+    t.timeout(scaled(120000))
     const script = path.join(__dirname, 'fixtures', 'shared-token-memory.js')
     const run = await runNode(['--expose-gc', script, kind, '20000'], { timeout: 110000 })
     t.is(run.code, 0, run.stderr)
@@ -23,7 +24,7 @@ for (const kind of ['cancelToken', 'promise', 'signal']) {
 }
 
 test('one token shared by many queued calls cancels them all; once fired it cancels new calls at once', async (t) => {
-  t.timeout(30000)
+  t.timeout(scaled(30000))
   const pool = invoke.pool({ limit: 1, maxPerChild: 1 })
   t.teardown(() => pool.close({ force: true }))
   const echo = await invoke.require('./fixtures/echo', { pool })
@@ -100,7 +101,7 @@ function makeToken({ props, proxyThrowsAfter }) {
 }
 
 test('a call with any token, however odd, returns a promise that settles; binding refuses only with a TypeError', async (t) => {
-  t.timeout(120000)
+  t.timeout(scaled(120000))
   const pool = invoke.pool({ limit: 1 })
   t.teardown(() => pool.close({ force: true }))
   const echo = await invoke.require('./fixtures/echo', { pool })
@@ -139,7 +140,7 @@ test('a call with any token, however odd, returns a promise that settles; bindin
 })
 
 test('a call with a token made just before close() runs, as any call made before it does', async (t) => {
-  t.timeout(30000)
+  t.timeout(scaled(30000))
   const pool = invoke.pool({ limit: 1 })
   t.teardown(() => pool.close({ force: true }))
   const echo = await invoke.require('./fixtures/echo', { pool })

@@ -2,6 +2,7 @@
 // Workers that do not leave when asked, or never become ready: the pool does not wedge on them.
 
 const test = require('ava')
+const { scaled } = require('./helpers/time')
 const fs = require('node:fs')
 const os = require('node:os')
 const path = require('node:path')
@@ -33,7 +34,7 @@ const retirements = [
 for (const [how, file] of leavers) {
   for (const [why, options] of retirements) {
     test(`a worker ${how}, ${why}, is ended: the next call settles and close() resolves`, async (t) => {
-      t.timeout(30000)
+      t.timeout(scaled(30000))
       const errors = []
       const pool = invoke.pool({ limit: 1, ...options, onError: (error) => errors.push(error) })
       const mod = await invoke.require(fixture(file), { pool })
@@ -51,7 +52,7 @@ for (const [how, file] of leavers) {
 }
 
 test('a worker whose exit handler spins after an uncaught exception is ended; the next call settles', async (t) => {
-  t.timeout(30000)
+  t.timeout(scaled(30000))
   const errors = []
   const pool = invoke.pool({ limit: 1, onError: (error) => errors.push(error) })
   const mod = await invoke.require(fixture('exit-spins.js'), { pool })
@@ -65,7 +66,7 @@ test('a worker whose exit handler spins after an uncaught exception is ended; th
 })
 
 test('a forced close resolves with a worker that will not leave', async (t) => {
-  t.timeout(30000)
+  t.timeout(scaled(30000))
   const pool = invoke.pool({ limit: 1, recycleAfter: 1 })
   const mod = await invoke.require(fixture('exit-spins.js'), { pool })
   const pid = await mod.pid()
@@ -74,7 +75,7 @@ test('a forced close resolves with a worker that will not leave', async (t) => {
 })
 
 test('a call with a timeout, waiting on a worker whose --require preload hangs, times out; close() resolves', async (t) => {
-  t.timeout(30000)
+  t.timeout(scaled(30000))
   const block = blockFile(t)
   const pool = invoke.pool({ limit: 1, recycleAfter: 1, ...hangingStarts(block) })
   const echo = await invoke.require(fixture('echo.js'), { pool })
@@ -86,7 +87,7 @@ test('a call with a timeout, waiting on a worker whose --require preload hangs, 
 })
 
 test('a worker that does not become ready within startTimeout is a failed start, counted against retries', async (t) => {
-  t.timeout(30000)
+  t.timeout(scaled(30000))
   const block = blockFile(t)
   fs.writeFileSync(block, '')
   const errors = []
@@ -105,7 +106,7 @@ test('a worker that does not become ready within startTimeout is a failed start,
 })
 
 test('a call with a timeout on a worker whose module load hangs times out; close() resolves', async (t) => {
-  t.timeout(30000)
+  t.timeout(scaled(30000))
   const block = blockFile(t)
   const pool = invoke.pool({
     limit: 1,

@@ -3,6 +3,7 @@
 // synchronously, while they await, and when each reply leaves.
 
 const test = require('ava')
+const { scaled } = require('./helpers/time')
 const fs = require('node:fs')
 const path = require('node:path')
 const invoke = require('..')
@@ -20,7 +21,7 @@ for (const [dispatch, running] of [
   ['eager', 40],
 ]) {
   test(`bulk synchronous calls, dispatch '${dispatch}': the workers hold ${running} of 40`, async (t) => {
-    t.timeout(60000)
+    t.timeout(scaled(60000))
     const pool = freshPool(t, { limit: 2, minimum: 2, dispatch })
     const mod = await invoke.require(fixture, { pool })
     const dir = scratchDir(t, 'dispatch')
@@ -41,7 +42,7 @@ for (const [dispatch, running] of [
 test('the reply of a call that took a while leaves before the next call has run', async (t) => {
   // With replies held to the end of the worker's turn, the first answer would wait for the
   // second call, which waits for the first answer.
-  t.timeout(60000)
+  t.timeout(scaled(60000))
   const pool = freshPool(t, { limit: 1, minimum: 1 })
   const mod = await invoke.require(fixture, { pool })
   const dir = scratchDir(t, 'reply')
@@ -53,15 +54,58 @@ test('the reply of a call that took a while leaves before the next call has run'
   t.is(await second, pid)
 })
 
+<<<<<<< HEAD
+test('200 calls that await: 32 on each worker at first, the rest once those come back', async (t) => {
+  t.timeout(60000)
+=======
 test('200 calls that await all run at once on two workers', async (t) => {
+  t.timeout(scaled(60000))
+>>>>>>> release
+  const pool = freshPool(t, { limit: 2, minimum: 2 })
+  const mod = await invoke.require(fixture, { pool })
+  const dir = scratchDir(t, 'awaits')
+  const calls = Array.from({ length: 200 }, (_, n) => mod.awaitUntilGo(dir, n))
+  for (const call of calls) call.catch(() => {})
+  // No call comes back before go: what the workers hold is what they may before any has.
+  await waitFor(() => startedCount(dir) === 64, 30000, '64 calls to start')
+  t.is(pool.stats().running, 64, JSON.stringify(pool.stats()))
+  fs.writeFileSync(path.join(dir, 'go'), '')
+  const pids = await Promise.all(calls)
+  t.is(new Set(pids).size, 2)
+  t.is(startedCount(dir), 200)
+})
+
+test('a worker whose calls do not come back is not handed more: 32 of 200, the other worker does the rest', async (t) => {
+  t.timeout(120000)
+  // maxPerChild 0: on slot 1 the calls await until released (its loop idle), on slot 2 they compute 5 ms.
+  const pool = freshPool(t, { limit: 2, minimum: 2, maxPerChild: 0 })
+  const mod = await invoke.require(fixture, { pool })
+  const dir = scratchDir(t, 'stuck')
+  const stuck = () => fs.readdirSync(dir).filter((name) => name.startsWith('started-')).length
+  let settled = 0
+  const calls = Array.from({ length: 200 }, (_, n) => mod.stuckOnFirst(dir, n, 5).then((r) => (settled++, r)))
+  await waitFor(() => settled + stuck() === 200, 60000, 'every call to be done or stuck')
+  t.true(stuck() <= 32, `the stuck worker was handed ${stuck()}`)
+  fs.writeFileSync(path.join(dir, 'go'), '')
+  await Promise.all(calls)
+})
+
+test('cheap calls do not size a batch of expensive ones: a method never measured goes two at a time', async (t) => {
   t.timeout(60000)
   const pool = freshPool(t, { limit: 2, minimum: 2 })
-  const echo = await invoke.require('./fixtures/echo', { pool })
-  const results = await Promise.all(Array.from({ length: 200 }, () => echo.overlap(1500)))
-  const most = new Map()
-  for (const { pid, seen } of results) most.set(pid, Math.max(most.get(pid) ?? 0, seen))
-  t.is(most.size, 2)
-  t.is([...most.values()].reduce((a, b) => a + b), 200, JSON.stringify([...most]))
+  const mod = await invoke.require(fixture, { pool })
+  // Measured cheap on both workers (their allowance grows), as `readConfig` before `loadFile`.
+  const cheap = await Promise.all(Array.from({ length: 400 }, (_, n) => mod.inc(n)))
+  t.deepEqual(cheap, Array.from({ length: 400 }, (_, n) => n + 1))
+  const dir = scratchDir(t, 'mixed')
+  const calls = Array.from({ length: 300 }, (_, n) => mod.holdUntilGo(dir, n))
+  for (const call of calls) call.catch(() => {})
+  await waitFor(() => startedCount(dir) === 2, 30000, 'a call running on each worker')
+  // Two on each worker (the one running and the next), not a batch sized by the cheap call.
+  t.is(pool.stats().running, 4, JSON.stringify(pool.stats()))
+  fs.writeFileSync(path.join(dir, 'go'), '')
+  const pids = await Promise.all(calls)
+  t.is(new Set(pids).size, 2)
 })
 
 test('dispatch accepts only its two names', (t) => {
@@ -71,7 +115,7 @@ test('dispatch accepts only its two names', (t) => {
 })
 
 test('async calls that compute in their continuations run one after another, not interleaved', async (t) => {
-  t.timeout(60000)
+  t.timeout(scaled(60000))
   const pool = freshPool(t, { limit: 1, minimum: 1 })
   const mod = await invoke.require(fixture, { pool })
   // The worker learns from a first such call that its calls compute after they await.

@@ -6,6 +6,7 @@
 const fs = require('node:fs')
 const path = require('node:path')
 const test = require('ava')
+const { scaled } = require('./helpers/time')
 const fc = require('fast-check')
 const invoke = require('..')
 const { catalogue, makeError, failureError } = require('../lib/errors')
@@ -121,7 +122,7 @@ test('bad call, require and close arguments carry Node codes', async (t) => {
 })
 
 test('idleTimeout is the pool idle timeout: an idle worker above minimum is retired after it', async (t) => {
-  t.timeout(30000)
+  t.timeout(scaled(30000))
   for (const name of ['idleTimeout', 'timeout']) {
     const pool = freshPool(t, { limit: 2, minimum: 0, [name]: 0 })
     const echo = await invoke.require('./fixtures/echo', { pool })

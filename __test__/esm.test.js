@@ -1,6 +1,7 @@
 'use strict'
 
 const test = require('ava')
+const { scaled } = require('./helpers/time')
 const fs = require('node:fs')
 const os = require('node:os')
 const path = require('node:path')
@@ -65,7 +66,7 @@ test('import from an ES module: default and named exports, relative resolution f
 })
 
 test('an ES module with top-level await loads; its awaits finish before any call runs', async (t) => {
-  t.timeout(20000)
+  t.timeout(scaled(20000))
   const pool = freshPool(t)
   const mod = await invoke.require('./fixtures/esm-tla.mjs', { pool })
   t.deepEqual(Object.keys(mod).sort(), ['order', 'state'])
@@ -74,7 +75,7 @@ test('an ES module with top-level await loads; its awaits finish before any call
 })
 
 test('modules loaded after one with top-level await run after its awaits, on every worker', async (t) => {
-  t.timeout(20000)
+  t.timeout(scaled(20000))
   // recycleAfter: 1 makes the second call land on a fresh worker, which loads both modules itself.
   const pool = invoke.pool({ limit: 1, recycleAfter: 1 })
   t.teardown(() => pool.close({ force: true }))

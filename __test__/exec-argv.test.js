@@ -1,6 +1,7 @@
 'use strict'
 
 const test = require('ava')
+const { scaled } = require('./helpers/time')
 const fc = require('fast-check')
 const path = require('node:path')
 const { inheritable } = require('../lib/exec-argv')
@@ -39,23 +40,32 @@ test('execArgv: every spelling of eval, print, REPL, check, test, watch and insp
 })
 
 // The parent script, for `node -pe` and `node -p -e`: a worker that ran it instead of the shim
-// would find INVOKE_TEST_DEPTH set and exit at once (no chain of pools).
+// would find INVOKE_TEST_DEPTH set and exit at once (no chain of pools). It marks its answer's
+// line: Node 20 prints the `-p` result ('started') before the pool answers, Node >= 22 at exit,
+// after it.
+const ANSWER = 'answer: '
+
 function parentScript() {
-  return `process.env.INVOKE_TEST_DEPTH ? process.exit(0) : (process.env.INVOKE_TEST_DEPTH = '1',
+  return `const ANSWER = ${JSON.stringify(ANSWER)}; process.env.INVOKE_TEST_DEPTH ? process.exit(0) : (process.env.INVOKE_TEST_DEPTH = '1',
     require(${JSON.stringify(path.join(__dirname, '..'))})
       .require(${JSON.stringify(path.join(__dirname, 'fixtures', 'echo.js'))}, {
         pool: require(${JSON.stringify(path.join(__dirname, '..'))}).pool({ limit: 1, retries: 1 }) })
       .then((echo) => echo.execArgv())
-      .then((argv) => { process.stdout.write('\\n' + JSON.stringify(argv) + '\\n'); process.exit(0) },
-        (error) => { process.stdout.write('\\n' + JSON.stringify(String(error)) + '\\n'); process.exit(1) }), 'started')`
+      .then((argv) => { process.stdout.write('\\n' + ANSWER + JSON.stringify(argv) + '\\n'); process.exit(0) },
+        (error) => { process.stdout.write('\\n' + ANSWER + JSON.stringify(String(error)) + '\\n'); process.exit(1) }), 'started')`
 }
 
 for (const flags of [['-pe'], ['-p', '-e'], ['--print'], ['-p'], ['--input-type=commonjs', '-pe']]) {
   test(`a pool made under \`node ${flags.join(' ')}\` runs the worker module, not the parent's code`, async (t) => {
-    t.timeout(30000)
+    t.timeout(scaled(30000))
     const run = await runNode([...flags, parentScript()], { timeout: 25000 })
     t.false(run.killed)
     t.is(run.code, 0, run.stdout + run.stderr)
-    t.deepEqual(JSON.parse(run.stdout.trim().split('\n').pop()), [])
+    const lines = run.stdout.split('\n')
+    const answers = lines.filter((line) => line.startsWith(ANSWER))
+    t.is(answers.length, 1, run.stdout)
+    t.deepEqual(JSON.parse(answers[0].slice(ANSWER.length)), [])
+    // The parent's own code ran under -p: its result is printed (before or after the answer).
+    t.true(lines.includes('started'), run.stdout)
   })
 }

@@ -1,6 +1,7 @@
 'use strict'
 
 const test = require('ava')
+const { nativeTest } = require('./helpers/emulation')
 const path = require('node:path')
 const invoke = require('..')
 const { watchedPool } = require('./helpers/pools')
@@ -47,7 +48,7 @@ test('recycleAfter: a worker is replaced after that many calls, finishing what i
   await waitFor(() => !isAlive(pids[0]) && !isAlive(pids[3]), 10000, 'recycled workers to exit')
 })
 
-test('maxMemory: a worker whose memory passes the ceiling is replaced after its call', async (t) => {
+nativeTest('a worker\'s RSS')('maxMemory: a worker whose memory passes the ceiling is replaced after its call', async (t) => {
   const { echo } = await setup(t, { limit: 1, maxMemory: 200 * 2 ** 20 })
   const first = await echo.pid()
   const rss = await echo.retain(250)
@@ -120,7 +121,7 @@ test('arguments or results over maxMessageSize reject that call with ERR_INVOKE_
   t.is(await echo.add(1, 1), 2)
 })
 
-test('100,000 calls leave the heaps flat, worker RSS bounded, and arguments not retained', async (t) => {
+nativeTest('a worker\'s RSS')('100,000 calls leave the heaps flat, worker RSS bounded, and arguments not retained', async (t) => {
   const run = await runNode(['--expose-gc', path.join(__dirname, 'fixtures', 'leak-check.js')], { timeout: 120000 })
   t.is(run.code, 0, run.stderr)
   const report = JSON.parse(run.stdout)
@@ -162,7 +163,7 @@ for (const force of [false, true]) {
   })
 }
 
-test('idle timers re-armed on every call, and timeouts of calls that finished, do not pile up', async (t) => {
+nativeTest('a worker\'s RSS')('idle timers re-armed on every call, and timeouts of calls that finished, do not pile up', async (t) => {
   const run = await runNode([path.join(__dirname, 'fixtures', 'idle-churn.js')], { timeout: 120000 })
   t.is(run.code, 0, run.stderr)
   const { growth, workers } = JSON.parse(run.stdout)

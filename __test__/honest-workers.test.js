@@ -3,6 +3,7 @@
 // costs at most its own call, and the same worker serves the next one.
 
 const test = require('ava')
+const { scaled } = require('./helpers/time')
 const invoke = require('..')
 
 const MAX = 20_000

@@ -4,9 +4,13 @@
 // that is merely false gets it no more than eager dispatch would; honest calls settle either way.
 
 const test = require('ava')
+const fs = require('node:fs')
+const path = require('node:path')
+const { scaled } = require('./helpers/time')
 const invoke = require('..')
 const { FrameKind: Kind } = require('../lib/protocol')
-const { watchedPool } = require('./helpers/pools')
+const { watchedPool, scratchDir } = require('./helpers/pools')
+const { waitFor } = require('./helpers/processes')
 
 const FIXTURE = require.resolve('./fixtures/hostile-frames')
 const broke = (errors) => errors.find((e) => /broke the protocol/.test(e.message))
@@ -48,7 +52,7 @@ const impossible = [
 ]
 for (const [what, frames, message] of impossible) {
   test.serial(`${what} gets the worker killed; the other calls settle`, async (t) => {
-    t.timeout(60000)
+    t.timeout(scaled(60000))
     const { pool, mod, errors } = await setup(t)
     const honest = checkHonest(t, mod)
     await t.throwsAsync(mod.lie({ frames }), { instanceOf: invoke.Retry })
@@ -60,7 +64,7 @@ for (const [what, frames, message] of impossible) {
 }
 
 test.serial('a worker that floods idle reports and says its calls await is kept, and every call settles', async (t) => {
-  t.timeout(60000)
+  t.timeout(scaled(60000))
   // 20,000 reports of an idle loop with each of its calls, each call said to await before it
   // answers: false, but nothing it said is impossible, so the worker is kept; what it gains is
   // calls sent ahead, bounded as eager dispatch bounds them.
@@ -74,3 +78,54 @@ test.serial('a worker that floods idle reports and says its calls await is kept,
   await checkHonest(t, mod)
   await pool.close()
 })
+
+test.serial('a worker that says calls it was never given await is killed at the first; the other calls settle', async (t) => {
+  t.timeout(scaled(60000))
+  const { pool, mod, errors } = await setup(t)
+  const honest = checkHonest(t, mod)
+  await t.throwsAsync(mod.lie({ frames: [{ kind: Kind.Awaiting, offset: 12345, module: 0, payload: [] }] }), {
+    instanceOf: invoke.Retry,
+  })
+  t.regex(broke(errors).message, /said it awaits call \d+, which it was never given/)
+  await honest
+  await checkHonest(t, mod)
+  await pool.close()
+})
+
+test.serial('a worker that reports its pace while it holds no call, with no news, is killed', async (t) => {
+  t.timeout(scaled(60000))
+  const { pool, mod, errors } = await setup(t, { limit: 1, minimum: 1 })
+  t.is(await mod.paceAfterAnswer(5000), 'answered')
+  await waitFor(() => broke(errors) !== undefined, 30000, 'the idle reports to cost the worker')
+  t.regex(broke(errors).message, /reported its pace with nothing to report and no call to run/)
+  await checkHonest(t, mod)
+  await pool.close()
+})
+
+const floods = [
+  ['idle Pace reports while it holds its call', 'pace'],
+  ['Awaiting frames for calls it was never given', 'awaiting'],
+]
+for (const [what, kind] of floods) {
+  test.serial(`a worker flooding ${what}: the parent survives and the honest calls on the other worker settle`, async (t) => {
+    t.timeout(scaled(120000))
+    const dir = scratchDir(t, 'flood')
+    const stop = path.join(dir, 'stop')
+    // maxPerChild 1: the flooder's call holds its worker, so the honest calls go to the other one.
+    const { pool, mod, errors } = await setup(t, { maxPerChild: 1 })
+    await Promise.all([mod.echo(0), mod.echo(1)])
+    const flooding = mod({ noRetry: true }).floodFrames(kind, stop)
+    // One at a time, while the flood lasts: each waits on the parent's loop the flood shares.
+    for (let i = 0; i < 300; i++) t.deepEqual((await mod.echo(i))[1], i)
+    fs.writeFileSync(stop, '')
+    if (kind === 'pace') {
+      t.true((await flooding) > 0, 'kept: nothing it said was impossible')
+      t.is(broke(errors), undefined)
+    } else {
+      await t.throwsAsync(flooding, { instanceOf: invoke.Retry })
+      t.regex(broke(errors).message, /said it awaits call \d+, which it was never given/)
+    }
+    await checkHonest(t, mod)
+    await pool.close()
+  })
+}

@@ -4,6 +4,7 @@
 // descriptor stays open. Serial: the parent's descriptor count is part of what is checked.
 
 const test = require('ava')
+const { scaled } = require('./helpers/time')
 const fs = require('node:fs')
 const path = require('node:path')
 const fc = require('fast-check')
@@ -53,7 +54,7 @@ async function withFlatDescriptors(t, body) {
 const broke = (errors) => errors.find((e) => /broke the protocol/.test(e.message))
 
 test.serial('a stream item for a call that is not a stream gets the worker killed, not the parent', async (t) => {
-  t.timeout(30000)
+  t.timeout(scaled(30000))
   const { pool, mod, errors } = await setup(t)
   const honest = honestCalls(mod)
   const error = await t.throwsAsync(mod.itemFirst(), { instanceOf: invoke.Retry })
@@ -63,7 +64,7 @@ test.serial('a stream item for a call that is not a stream gets the worker kille
 })
 
 test.serial('an uncaught-exception frame whose payload does not decode is reported as such', async (t) => {
-  t.timeout(30000)
+  t.timeout(scaled(30000))
   const { pool, mod, errors } = await setup(t)
   const honest = honestCalls(mod)
   const error = await t.throwsAsync(mod.fatalGarbage(), { message: /could not be decoded/ })
@@ -76,7 +77,7 @@ test.serial('an uncaught-exception frame whose payload does not decode is report
 })
 
 test.serial('a returned "server" that is not a listening socket rejects its call; the descriptor is closed', async (t) => {
-  t.timeout(30000)
+  t.timeout(scaled(30000))
   await withFlatDescriptors(t, async () => {
     const { pool, mod } = await setup(t)
     const honest = honestCalls(mod)
@@ -89,7 +90,7 @@ test.serial('a returned "server" that is not a listening socket rejects its call
 })
 
 test.serial('descriptors on a reply that does not decode, or on a frame that cannot carry them, are closed', async (t) => {
-  t.timeout(30000)
+  t.timeout(scaled(30000))
   await withFlatDescriptors(t, async () => {
     const { pool, mod, errors } = await setup(t)
     const honest = honestCalls(mod)
@@ -102,7 +103,7 @@ test.serial('descriptors on a reply that does not decode, or on a frame that can
 })
 
 test.serial('a worker that ignores the stream credit window fails its stream; the parent holds at most the window', async (t) => {
-  t.timeout(60000)
+  t.timeout(scaled(60000))
   const { pool, mod, errors } = await setup(t)
   const honest = honestCalls(mod)
   const stream = await mod.overrunCredit(20000)
@@ -124,7 +125,7 @@ test.serial('a worker that ignores the stream credit window fails its stream; th
 
 for (const kind of ['ready', 'recycle']) {
   test.serial(`a flood of meaningless frames (${kind}) gets the worker killed at the first`, async (t) => {
-    t.timeout(60000)
+    t.timeout(scaled(60000))
     const { pool, mod, errors } = await setup(t)
     const honest = honestCalls(mod)
     const error = await t.throwsAsync(mod.flood(kind, kind === 'ready' ? 1e6 : 2), { instanceOf: invoke.Retry })
@@ -136,7 +137,7 @@ for (const kind of ['ready', 'recycle']) {
 }
 
 test.serial('half a frame, then exit: the call is retried elsewhere', async (t) => {
-  t.timeout(30000)
+  t.timeout(scaled(30000))
   const { pool, mod } = await setup(t)
   const honest = honestCalls(mod)
   await t.throwsAsync(mod.partialThenExit({ noRetry: true }), { instanceOf: invoke.Retry })
@@ -145,7 +146,7 @@ test.serial('half a frame, then exit: the call is retried elsewhere', async (t) 
 })
 
 test.serial('with an uncaughtException handler, a batch entry that fails costs only its call', async (t) => {
-  t.timeout(40000)
+  t.timeout(scaled(40000))
   const result = await runNode([path.join(__dirname, 'fixtures', 'hostile-batch-parent.js')], { timeout: 30000 })
   t.false(result.killed, `the parent never finished: ${result.stdout}${result.stderr}`)
   const report = JSON.parse(result.stdout)
@@ -154,7 +155,7 @@ test.serial('with an uncaughtException handler, a batch entry that fails costs o
 })
 
 test.serial('captured output is flow-controlled: a busy parent blocks a flooding worker instead of buffering', async (t) => {
-  t.timeout(60000)
+  t.timeout(scaled(60000))
   const result = await runNode([path.join(__dirname, 'fixtures', 'output-flood-parent.js')], { timeout: 50000 })
   t.false(result.killed, `the parent never finished: ${result.stdout}${result.stderr}`)
   const report = JSON.parse(result.stdout)

@@ -3,6 +3,7 @@
 // async-iterator protocol: order under concurrent next() calls, return() mid-chunk.
 
 const test = require('ava')
+const { scaled } = require('./helpers/time')
 const { createHook } = require('node:async_hooks')
 const fc = require('fast-check')
 const invoke = require('..')
@@ -32,7 +33,7 @@ async function promisesDuring(run) {
 }
 
 test.serial('a for await loop over a map costs about two promises per result: its next() and the await', async (t) => {
-  t.timeout(60000)
+  t.timeout(scaled(60000))
   const { load } = setup(t)
   const mod = await load()
   const items = Array.from({ length: 20000 }, (_, i) => i % 50)

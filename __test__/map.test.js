@@ -2,6 +2,7 @@
 // invoke.map over real workers: chunking, order, failures, cancellation, dead workers.
 
 const test = require('ava')
+const { scaled } = require('./helpers/time')
 const fs = require('node:fs')
 const os = require('node:os')
 const path = require('node:path')
@@ -253,7 +254,7 @@ for (const [kind, make] of [
   }],
 ]) {
   test(`cancelling with ${kind} mid-way rejects with Cancel and cancels the calls in flight`, async (t) => {
-    t.timeout(30000)
+    t.timeout(scaled(30000))
     const { dir, load } = setup(t)
     const mod = await load()
     const items = Array.from({ length: 100 }, (_, value) => ({ value, from: 3, dir }))

@@ -1,6 +1,7 @@
 'use strict'
 
 const test = require('ava')
+const { scaled } = require('./helpers/time')
 const fs = require('node:fs')
 const os = require('node:os')
 const path = require('node:path')
@@ -76,7 +77,7 @@ test('maxPerChild 1 never overlaps calls in a child', async (t) => {
 })
 
 test('async calls overlap in one child with limit 1 and maxPerChild 0', async (t) => {
-  t.timeout(60000)
+  t.timeout(scaled(60000))
   const pool = freshPool(t, { limit: 1, maxPerChild: 0 })
   const echo = await invoke.require('./fixtures/echo', { pool })
   // Each call returns only once all 20 have arrived: they can only finish by running at once.

@@ -2,6 +2,7 @@
 // proxy({priority}): calls waiting for a worker leave by priority, then in the order they were made.
 
 const test = require('ava')
+const { scaled } = require('./helpers/time')
 const fs = require('node:fs')
 const os = require('node:os')
 const path = require('node:path')
@@ -64,7 +65,7 @@ test('queued calls run by priority, then in the order they were made', async (t)
 })
 
 test('invoke.map sends its chunks with the priority bound to the method', async (t) => {
-  t.timeout(60000)
+  t.timeout(scaled(60000))
   const { pool, mod, hold } = await setup(t)
   const { held, release } = hold()
   const plain = [mod.ran('plain 1'), mod.ran('plain 2')]
@@ -84,7 +85,7 @@ test('invoke.map sends its chunks with the priority bound to the method', async 
 })
 
 test('a call whose worker died goes back to the front of its own priority', async (t) => {
-  t.timeout(60000)
+  t.timeout(scaled(60000))
   const { pool, mod, hold } = await setup(t)
   const pid = await mod.pid()
   const { held, release } = hold(mod({ priority: 1 }))

@@ -1,12 +1,14 @@
 'use strict'
 
 const test = require('ava')
+const { scaled } = require('./helpers/time')
 const fs = require('node:fs')
 const os = require('node:os')
 const path = require('node:path')
 const { spawn } = require('node:child_process')
 const invoke = require('..')
 const { isAlive, waitFor } = require('./helpers/processes')
+const { nativeTest } = require('./helpers/emulation')
 
 const fixture = (name) => path.join(__dirname, 'fixtures', name)
 
@@ -25,7 +27,7 @@ function run(command, args, { detached = false, onLine = () => {} } = {}) {
   })
 }
 
-test('workers lead process groups of their own', async (t) => {
+nativeTest("/proc/self/stat's process group")('workers lead process groups of their own', async (t) => {
   const pool = invoke.pool({ limit: 1 })
   t.teardown(() => pool.close({ force: true }))
   const mod = await invoke.require('./fixtures/process-group', { pool })
@@ -34,7 +36,7 @@ test('workers lead process groups of their own', async (t) => {
 })
 
 test("Ctrl-C (SIGINT to the parent's group) is the parent's: its graceful close finishes the calls, nothing is retried", async (t) => {
-  t.timeout(30000)
+  t.timeout(scaled(30000))
   const release = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'invoke-sigint-')), 'release')
   t.teardown(() => fs.rmSync(path.dirname(release), { recursive: true, force: true }))
   const outcome = await run(process.execPath, [fixture('sigint-parent.js'), release], {
@@ -51,7 +53,7 @@ test("Ctrl-C (SIGINT to the parent's group) is the parent's: its graceful close 
 })
 
 test('a forced close ends what a worker module started (its whole process group)', async (t) => {
-  t.timeout(20000)
+  t.timeout(scaled(20000))
   const pool = invoke.pool({ limit: 1 })
   const mod = await invoke.require('./fixtures/process-group', { pool })
   const grandchild = await mod.startGrandchild()
@@ -63,7 +65,7 @@ test('a forced close ends what a worker module started (its whole process group)
 })
 
 test("descriptors the parent inherited without close-on-exec do not reach its workers", async (t) => {
-  t.timeout(30000)
+  t.timeout(scaled(30000))
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'invoke-fds-'))
   t.teardown(() => fs.rmSync(dir, { recursive: true, force: true }))
   const marker = path.join(dir, 'inherited')

@@ -15,6 +15,7 @@
 //   maxMessageSize, a pool option: the encoded arguments, result, thrown error or item.
 
 const test = require('ava')
+const { scaled } = require('./helpers/time')
 const fc = require('fast-check')
 const invoke = require('..')
 const wire = require('../lib/wire')

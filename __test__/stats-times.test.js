@@ -18,10 +18,10 @@ test('wait and run times: a call queued behind two others waits about as long as
   const { waitTime, runTime, utilization } = pool.stats()
   t.is(waitTime.count, 3)
   t.is(runTime.count, 3)
-  // The third call waited while the first two ran (each at least 50 ms: timers do not fire early)
-  // and at most for that.
+  // The third call waited while the first two ran (each at least 50 ms: timers do not fire early).
+  // No upper bound: on a loaded machine the gaps between an answer and the next dispatch are unbounded.
   t.true(runTime.min >= 50, `${runTime.min}`)
-  t.true(waitTime.max >= runTime.min + 50 - 1 && waitTime.max <= 2 * runTime.max, JSON.stringify(waitTime))
+  t.true(waitTime.max >= runTime.min + 50 - 1, JSON.stringify(waitTime))
   for (const s of [waitTime, runTime]) t.true(s.min <= s.p50 && s.p50 <= s.p90 && s.p90 <= s.p99 && s.p99 <= s.max)
   t.true(utilization > 0 && utilization <= 1, `${utilization}`)
 })

@@ -3,6 +3,7 @@
 // side's buffer sizes: the first read of a call's JSON text takes 511 bytes.
 
 const test = require('ava')
+const { scaled } = require('./helpers/time')
 const invoke = require('..')
 
 let pool

@@ -3,6 +3,7 @@
 // limit, which a worker started later reuses once the worker that had it is gone.
 
 const test = require('ava')
+const { scaled } = require('./helpers/time')
 const fs = require('node:fs')
 const os = require('node:os')
 const path = require('node:path')
@@ -95,7 +96,7 @@ test('a worker that replaces one that is gone takes its slot: recycling reuses s
 })
 
 test('each pool has its own poolId; outside a worker info() is undefined', async (t) => {
-  t.timeout(60000)
+  t.timeout(scaled(60000))
   t.is(info(), undefined)
   const pools = [invoke.pool({ limit: 1 }), invoke.pool({ limit: 1 })]
   t.teardown(() => Promise.all(pools.map((pool) => pool.close({ force: true }))))

@@ -7,32 +7,12 @@
 const fs = require('node:fs')
 const path = require('node:path')
 
-/** The platform packages a release publishes (`napi.targets` in package.json, `npm/<key>/`). */
-const SUPPORTED = ['linux-x64-gnu']
+const { SUPPORTED, currentTarget } = require('./platform')
+
 const NAME = 'invoke-parallel'
 const SOURCE_BUILD =
   'To build it from source, install Rust >= 1.88 (cargo) and a C linker, then install invoke-parallel ' +
   'from its git repository or a clone (`npm install` there builds the addon).'
-
-/** 'gnu' or 'musl' on Linux (the suffix napi-rs names binaries with); null elsewhere. */
-function linuxLibc() {
-  if (process.platform !== 'linux') return null
-  // The ldd script names its C library; reading it is much cheaper than a diagnostic report.
-  try {
-    const ldd = fs.readFileSync('/usr/bin/ldd', 'latin1')
-    if (ldd.includes('musl')) return 'musl'
-    if (ldd.includes('GNU C Library') || ldd.includes('GLIBC')) return 'gnu'
-  } catch {}
-  return process.report.getReport().header.glibcVersionRuntime ? 'gnu' : 'musl'
-}
-
-/** This process's platform as napi-rs names binaries: `linux-x64-gnu`, `darwin-arm64`, ... */
-function currentTarget() {
-  const libc = linuxLibc()
-  const key = [process.platform, process.arch, libc].filter(Boolean).join('-')
-  const libcName = libc === 'gnu' ? 'glibc' : libc
-  return { key, description: `${process.platform} ${process.arch}${libcName ? ` (${libcName})` : ''}` }
-}
 
 function noBinaryError(code, message, cause) {
   const error = new Error(message, cause ? { cause } : undefined)
@@ -48,16 +28,8 @@ function loadBinary() {
   const sourceBuild = path.join(__dirname, '..', `${NAME}.${target.key}.node`)
   if (fs.existsSync(sourceBuild)) return require(sourceBuild)
 
-  const supported = `Prebuilt binaries: ${SUPPORTED.join(', ')} (glibc >= 2.17).`
-  if (process.platform !== 'linux') {
-    throw noBinaryError(
-      'ERR_INVOKE_UNSUPPORTED_PLATFORM',
-      `invoke-parallel does not run on ${target.description} (platform key ${target.key}) yet: its worker ` +
-        `channel, descriptor passing and child reaping use Linux APIs, so it cannot be built from source ` +
-        `there either. ${supported}`,
-    )
-  }
-  if (!SUPPORTED.includes(target.key)) {
+  const supported = `Prebuilt binaries: ${SUPPORTED.join(', ')} (Linux glibc >= 2.17).`
+  if (!target.supported) {
     throw noBinaryError(
       'ERR_INVOKE_UNSUPPORTED_PLATFORM',
       `invoke-parallel has no prebuilt binary for ${target.description} (platform key ${target.key}). ` +

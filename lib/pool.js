@@ -14,6 +14,10 @@ const { Calls } = require('./calls')
 const { batchSettler } = require('./settle')
 const { loadModule, callMethod } = require('./pool-interface')
 const { workerSpawned, workerExited } = require('./tracing')
+const { CHUNK_METHOD } = require('./worker/chunk')
+
+/** Method names a pool numbers for adaptive dispatch (bounded: a name is anything a caller chose). */
+const MAX_METHOD_IDS = 4096
 
 const WORKER_MAIN = path.join(__dirname, 'worker', 'main.js')
 
@@ -42,6 +46,8 @@ class Pool {
   #room = null
   /** Calls made with a cancel token whose submission waits for a microtask (see #cancellable). */
   #unsubmitted = 0
+  /** Method name -> the number adaptive dispatch knows it by (it costs calls per method). */
+  #methodIds = new Map()
 
   constructor(options) {
     const o = poolOptions(options)
@@ -179,16 +185,19 @@ class Pool {
     }
     const noRetry = options.noRetry === true
     const traced = trace !== undefined
+    // A chunk of invoke.map is costed as its own kind of call per mapped method.
+    const methodId = this.#methodId(method === CHUNK_METHOD ? method + String(args[0]) : method)
     const submit = () => {
       // Written at once, except while a batch of replies is being settled: calls made then go out
       // together, every 32 (src/driver/worker_channel.rs).
       const id = this.#nextId()
       const { timeout, priority } = options
-      if (typeof payload !== 'string') this.#native.call(id, moduleId, payload, noRetry, timeout, handles?.fds, priority, traced)
+      const fds = handles?.fds
+      if (typeof payload !== 'string') this.#native.call(id, moduleId, payload, noRetry, timeout, fds, priority, methodId, traced)
       // A traced call asks for where and how it ran (a CallTrace entry); an untraced one passes
       // one argument less, which the native side then does not read.
-      else if (traced) this.#callText(id, moduleId, payload, noRetry, timeout, handles?.fds, priority, true)
-      else this.#callText(id, moduleId, payload, noRetry, timeout, handles?.fds, priority)
+      else if (traced) this.#callText(id, moduleId, payload, noRetry, timeout, fds, priority, methodId, true)
+      else this.#callText(id, moduleId, payload, noRetry, timeout, fds, priority, methodId)
       // The pool holds its own copies of the descriptors now.
       if (handles !== null) releaseHandles(handles)
       return id
@@ -205,6 +214,19 @@ class Pool {
     } catch (err) {
       return Promise.reject(err)
     }
+  }
+
+  /**
+   * The number the scheduler knows a method name by (with the module id, it tells methods
+   * apart): the first names each get their own; past MAX_METHOD_IDS, the rest share 0.
+   */
+  #methodId(name) {
+    let id = this.#methodIds.get(name)
+    if (id === undefined) {
+      id = this.#methodIds.size < MAX_METHOD_IDS ? this.#methodIds.size + 1 : 0
+      if (id !== 0) this.#methodIds.set(name, id)
+    }
+    return id
   }
 
   #cancellable(submit, token, trace) {

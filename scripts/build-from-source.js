@@ -7,7 +7,7 @@ const { spawnSync } = require('node:child_process')
 
 const MINIMUM = [1, 88]
 const REGISTRY_HINT =
-  'A registry install (`npm install invoke-parallel`) needs no Rust: it ships a prebuilt binary for linux-x64-gnu.'
+  'A registry install (`npm install invoke-parallel`) needs no Rust: it ships prebuilt binaries for Linux x64 and arm64, glibc and musl.'
 
 function fail(message) {
   console.error(`invoke-parallel: ${message}\n${REGISTRY_HINT}`)

@@ -1,8 +1,11 @@
 'use strict'
 // `npm run release:pack`: writes into dist/ the tarballs a release publishes, following napi-rs's
 // layout: one package per target in `napi.targets` (from `npm/<platform>/`, holding the stripped
-// addon linked against glibc 2.17) and the main package, whose optionalDependencies pin each of
-// them to the same version so that npm installs the one that fits the user's platform.
+// addon; glibc targets linked against glibc 2.17) and the main package, whose optionalDependencies
+// pin all of them to the same version so that npm installs the one that fits the user's platform.
+// `--targets=<triple>,...` (or INVOKE_RELEASE_TARGETS) builds only those platform packages, for
+// tests; the main package still names every target (npm skips an optional dependency it cannot
+// find). How each target is built here: scripts/cross-toolchain.js.
 // It also packs the BullMQ adapter (packages/bullmq) and the OpenTelemetry package (packages/otel),
 // published the same way.
 // Publishing them is `npm publish <tarball>`, by hand (README, Development).
@@ -20,7 +23,15 @@ const work = path.join(root, 'target', 'release-cross')
 const napiCli = require.resolve('@napi-rs/cli/package.json').replace(/package\.json$/, 'dist/cli.js')
 
 /** Rust target triple -> napi-rs's platform name (the `npm/` folder and package suffix). */
-const PLATFORMS = { 'x86_64-unknown-linux-gnu': 'linux-x64-gnu' }
+const PLATFORMS = {
+  'x86_64-unknown-linux-gnu': 'linux-x64-gnu',
+  'aarch64-unknown-linux-gnu': 'linux-arm64-gnu',
+  'x86_64-unknown-linux-musl': 'linux-x64-musl',
+  'aarch64-unknown-linux-musl': 'linux-arm64-musl',
+  'x86_64-apple-darwin': 'darwin-x64',
+  'aarch64-apple-darwin': 'darwin-arm64',
+  'x86_64-pc-windows-gnu': 'win32-x64-gnu',
+}
 
 /** Fields a platform package shares with the main package. */
 const SHARED_FIELDS = ['version', 'description', 'author', 'license', 'homepage', 'repository', 'bugs', 'engines']
@@ -48,13 +59,19 @@ function pack(dir) {
 function stagePlatformPackage(triple, stage) {
   const platform = PLATFORMS[triple]
   if (!platform) throw new Error(`napi.targets lists ${triple}, which this script cannot build`)
-  const { env, strip } = crossToolchain(triple, work)
+  const { env, strip, napiArgs } = crossToolchain(triple, work)
   const out = path.join(work, 'out', platform)
   fs.rmSync(out, { recursive: true, force: true })
-  const flags = ['--platform', '--release', '--no-js', '--dts', 'binding.d.ts']
-  run(process.execPath, [napiCli, 'build', ...flags, '--target', triple, '--target-dir', work, '--output-dir', out], {
+  // The declarations are the same for every target: the host build's binding.d.ts is the one kept.
+  const flags = ['--platform', '--release', '--no-js', '--dts', path.join(out, 'binding.d.ts'), ...napiArgs]
+  const started = Date.now()
+  // Build scripts and proc macros are compiled for the host by whichever rustc builds the target:
+  // one target dir per rustc, or each switch between them rebuilds them all.
+  const targetDir = env.RUSTC ? work : path.join(work, 'rustup')
+  run(process.execPath, [napiCli, 'build', ...flags, '--target', triple, '--target-dir', targetDir, '--output-dir', out], {
     env: { ...process.env, ...env },
   })
+  console.log(`release:pack: built ${platform} in ${((Date.now() - started) / 1000).toFixed(0)} s`)
 
   const dir = path.join(stage, platform)
   fs.cpSync(path.join(root, 'npm', platform), dir, { recursive: true })
@@ -65,12 +82,13 @@ function stagePlatformPackage(triple, stage) {
   const binary = `${pkg.napi.binaryName}.${platform}.node`
   if (manifest.main !== binary) throw new Error(`npm/${platform}/package.json: main should be ${binary}`)
   fs.copyFileSync(path.join(out, binary), path.join(dir, binary))
-  run(strip, ['--strip-all', path.join(dir, binary)])
+  run(strip[0], [...strip.slice(1), path.join(dir, binary)])
+  console.log(`release:pack: ${platform}: ${binary} ${fs.statSync(path.join(dir, binary)).size} bytes stripped`)
   return manifest.name
 }
 
 /** Stages the main package: what `files` lists, minus any development build of the addon. */
-function stageMainPackage(stage, platformPackages) {
+function stageMainPackage(stage) {
   const dir = path.join(stage, 'main')
   fs.mkdirSync(dir, { recursive: true })
   for (const entry of [...pkg.files, 'README.md', 'LICENSE']) {
@@ -84,7 +102,9 @@ function stageMainPackage(stage, platformPackages) {
   delete manifest.devDependencies
   delete manifest.ava
   delete manifest.workspaces
-  manifest.optionalDependencies = Object.fromEntries(platformPackages.map((name) => [name, pkg.version]))
+  manifest.optionalDependencies = Object.fromEntries(
+    pkg.napi.targets.map((triple) => [`${pkg.name}-${PLATFORMS[triple]}`, pkg.version]),
+  )
   writeJson(path.join(dir, 'package.json'), manifest)
   return dir
 }
@@ -102,13 +122,26 @@ function stageAdapter(stage, folder) {
   return dir
 }
 
+/** The targets to build: `--targets=a,b`, else INVOKE_RELEASE_TARGETS, else all of napi.targets. */
+function chosenTargets() {
+  const given = process.argv.find((arg) => arg.startsWith('--targets='))?.slice('--targets='.length) ?? process.env.INVOKE_RELEASE_TARGETS
+  if (!given) return pkg.napi.targets
+  const targets = given.split(',').filter(Boolean)
+  const unknown = targets.filter((triple) => !pkg.napi.targets.includes(triple))
+  if (unknown.length > 0) throw new Error(`not in napi.targets: ${unknown.join(', ')} (napi.targets: ${pkg.napi.targets.join(', ')})`)
+  return targets
+}
+
 function main() {
+  const targets = chosenTargets()
   const stage = path.join(work, 'stage')
   fs.rmSync(stage, { recursive: true, force: true })
   fs.mkdirSync(dist, { recursive: true })
-  const platformPackages = pkg.napi.targets.map((triple) => stagePlatformPackage(triple, stage))
+  // Tarballs of an earlier run would be taken for this one's.
+  for (const file of fs.readdirSync(dist)) if (file.endsWith('.tgz')) fs.rmSync(path.join(dist, file))
+  const platformPackages = targets.map((triple) => stagePlatformPackage(triple, stage))
   const packed = platformPackages.map((name) => pack(path.join(stage, name.slice(pkg.name.length + 1))))
-  packed.push(pack(stageMainPackage(stage, platformPackages)))
+  packed.push(pack(stageMainPackage(stage)))
   packed.push(pack(stageAdapter(stage, 'bullmq')), pack(stageAdapter(stage, 'otel')))
   for (const { filename, size, unpackedSize, entryCount } of packed) {
     console.log(`dist/${filename}: ${size} bytes packed, ${unpackedSize} unpacked, ${entryCount} files`)

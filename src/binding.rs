@@ -151,9 +151,10 @@ impl NativePool {
 
   /// `timeout` is in milliseconds from dispatch; absent means none. `handles` are descriptors
   /// (of sockets) to hand to the worker: they are duplicated here, so the caller may close its own.
-  /// `priority` orders it in the queue (absent: 0). `traced` (absent: false) asks for a CallTrace
-  /// entry before its settlement. The arguments are `callText`'s, in its order: one call site in
-  /// lib/pool.js passes either, and no options object is built per call.
+  /// `priority` orders it in the queue (absent: 0). `method` is the caller's number for the
+  /// method's name, which adaptive dispatch costs calls by (absent: 0). `traced` (absent: false)
+  /// asks for a CallTrace entry before its settlement. The arguments are `callText`'s, in its
+  /// order: one call site in lib/pool.js passes either, and no options object is built per call.
   #[napi]
   #[allow(clippy::too_many_arguments)]
   pub fn call(
@@ -165,19 +166,21 @@ impl NativePool {
     timeout: Option<f64>,
     handles: Option<Vec<i32>>,
     priority: Option<f64>,
+    method: Option<u32>,
     traced: Option<bool>,
   ) -> Result<()> {
     let options = call_options(no_retry, timeout, priority, traced.unwrap_or_default());
+    let fds = handles.unwrap_or_default();
     self
       .driver
-      .submit_call(id, module, Arc::from(payload), options, &handles.unwrap_or_default())
+      .submit_call(id, module, Arc::from(payload), options, &fds, method.unwrap_or_default())
       .map_err(Error::from_reason)
   }
 
   /// `call` with a payload that is JSON text (no Buffer per call), as a plain function bound to
   /// this pool: see `call_function`.
   #[napi(
-    ts_return_type = "(id: number, module: number, payload: string, noRetry: boolean, timeout?: number, fds?: number[], priority?: number, traced?: boolean) => void"
+    ts_return_type = "(id: number, module: number, payload: string, noRetry: boolean, timeout?: number, fds?: number[], priority?: number, method?: number, traced?: boolean) => void"
   )]
   pub fn call_text_function(&self, env: Env) -> Result<Unknown<'_>> {
     let function = call_function::create(env.raw(), self.driver.clone())?;

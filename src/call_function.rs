@@ -16,10 +16,11 @@ const STACK_TEXT: usize = 512;
 /// The most bytes one character takes in UTF-8.
 const UTF8_MAX_CHAR: usize = 4;
 
-/// `callText(id, module, payload, noRetry, timeout, fds, priority, traced)`: `NativePool.callText`
-/// as a plain function bound to the pool. It keeps the pool alive as long as it exists itself.
-/// `traced` is read only when it is passed (an untraced call passes seven arguments and pays for
-/// no eighth).
+/// `callText(id, module, payload, noRetry, timeout, fds, priority, method, traced)`:
+/// `NativePool.callText` as a plain function bound to the pool. It keeps the pool alive as long as
+/// it exists itself. `method` is the caller's number for the method's name (adaptive dispatch
+/// costs calls per method); `traced` is read only when it is passed (an untraced call passes
+/// eight arguments and pays for no ninth).
 pub fn create(env: sys::napi_env, driver: Rc<PoolDriver>) -> napi::Result<sys::napi_value> {
   let name = "callText";
   let data = Rc::into_raw(driver).cast_mut().cast::<c_void>();
@@ -46,9 +47,9 @@ unsafe extern "C" fn release(_env: sys::napi_env, data: *mut c_void, _hint: *mut
 }
 
 /// Arguments `callText` takes.
-const ARGS: usize = 8;
+const ARGS: usize = 9;
 /// Arguments before `traced`, the optional last one.
-const UNTRACED_ARGS: usize = 7;
+const UNTRACED_ARGS: usize = 8;
 
 /// What `call_text` reads from JS before it submits the call.
 struct CallArgs {
@@ -59,6 +60,7 @@ struct CallArgs {
   timeout: Option<f64>,
   fds: Vec<i32>,
   priority: Option<f64>,
+  method: u32,
   traced: bool,
 }
 
@@ -89,6 +91,7 @@ unsafe extern "C" fn call_text(env: sys::napi_env, info: sys::napi_callback_info
     args.payload,
     call_options(args.no_retry, args.timeout, args.priority, args.traced),
     &args.fds,
+    args.method,
   ) {
     let message = std::ffi::CString::new(err.replace('\0', " ")).unwrap_or_default();
     // SAFETY: see the first `throw`.
@@ -136,6 +139,10 @@ unsafe fn read_args(
       Err(_) => return Err(c"callText: fds must be an array of descriptors"),
     },
   };
+  // The caller's number for the method (absent: 0, one shared number).
+  let mut method = 0;
+  // SAFETY: the caller's contract; an out-pointer to a local. Anything but a number leaves it 0.
+  let _ = unsafe { sys::napi_get_value_uint32(env, argv[7], &mut method) };
   let mut traced = false;
   if argc > UNTRACED_ARGS {
     // SAFETY: the caller's contract; a value of the call (`argc` says it was passed), an
@@ -145,7 +152,7 @@ unsafe fn read_args(
       return Err(c"callText: traced must be a boolean");
     }
   }
-  Ok(CallArgs { id, module, payload, no_retry, timeout, fds, priority, traced })
+  Ok(CallArgs { id, module, payload, no_retry, timeout, fds, priority, method, traced })
 }
 
 /// A number's value, `None` for anything that is not a number (undefined: the option is not set).

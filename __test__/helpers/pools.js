@@ -5,10 +5,12 @@ const fs = require('node:fs')
 const os = require('node:os')
 const path = require('node:path')
 const invoke = require('../..')
+const { scaled, SCALE } = require('./time')
 
 /** A pool with `options`, closed by the test's teardown. */
 function freshPool(t, options) {
-  const pool = invoke.pool(options)
+  // A worker's start has a time limit of its own (30 s by default): it scales with the tests'.
+  const pool = invoke.pool(SCALE > 1 ? { startTimeout: scaled(30000), ...options } : options)
   t.teardown(() => pool.close({ force: true }))
   return pool
 }

@@ -2,6 +2,7 @@
 
 const fs = require('node:fs')
 const { execFile } = require('node:child_process')
+const { scaled } = require('./time')
 
 /** Whether `pid` is a running process. A zombie counts as dead: orphans are reparented to PID 1,
  * which in some containers never reaps them. */
@@ -20,7 +21,8 @@ function isAlive(pid) {
 }
 
 /** Resolves once `predicate()` holds; rejects after `ms` so a broken promise fails the test. */
-async function waitFor(predicate, ms, what) {
+async function waitFor(predicate, unscaled, what) {
+  const ms = scaled(unscaled)
   const deadline = Date.now() + ms
   while (!predicate()) {
     if (Date.now() > deadline) throw new Error(`timed out after ${ms} ms waiting for ${what}`)
@@ -31,7 +33,7 @@ async function waitFor(predicate, ms, what) {
 /** Runs a node script to completion; `killed` tells whether it had to be stopped. */
 function runNode(args, { timeout = 20000, cwd } = {}) {
   return new Promise((resolve) => {
-    execFile(process.execPath, args, { timeout, cwd }, (error, stdout, stderr) => {
+    execFile(process.execPath, args, { timeout: scaled(timeout), cwd }, (error, stdout, stderr) => {
       resolve({ code: error ? error.code : 0, killed: Boolean(error && error.killed), stdout, stderr })
     })
   })

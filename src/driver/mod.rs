@@ -2,6 +2,7 @@
 //! and timers on the JS thread's event loop, process start and reaping on one I/O thread.
 
 mod batch;
+mod channel_reader;
 mod deadlines;
 mod descriptors;
 mod failure_json;

@@ -19,7 +19,8 @@ use super::uv::{self, Handle, RawHandle, UvLoop, WRITABLE};
 use super::worker_channel::{Incoming, Sent, WorkerChannel, WriteState};
 use super::worker_output::OutputProbe;
 use crate::core::{
-  Action, CallId, CallOptions, Event, IdMap, Job, PoolConfig, Priority, Scheduler, Signal, Stats, Timer, WorkerId,
+  Action, CallId, CallOptions, Event, IdMap, Job, MethodId, PoolConfig, Priority, Scheduler, Signal, Stats, Timer,
+  WorkerId,
 };
 
 use crate::sys::{self, kill_group};
@@ -87,6 +88,8 @@ struct State {
   unflushed: Vec<WorkerId>,
   /// The scheduler's actions for the event being handled (empty in between).
   actions: Vec<Action>,
+  /// Workers whose messages ran past a turn's budget: read again in the next turn (`on_nudge`).
+  backlogged: Vec<WorkerId>,
   /// Microseconds since the pool started, read once per entry into the driver: the time of
   /// every event handled in it.
   now_us: u64,
@@ -130,6 +133,7 @@ impl PoolDriver {
       corked: false,
       unflushed: vec![],
       actions: vec![],
+      backlogged: vec![],
       now_us: 0,
     };
     let driver = std::rc::Rc::new(PoolDriver {
@@ -191,9 +195,10 @@ impl PoolDriver {
     payload: Arc<[u8]>,
     options: CallOptions,
     fds: &[i32],
+    method: MethodId,
   ) -> Result<(), String> {
     let handles = super::descriptors::attach(duplicate(fds)?);
-    let job = Job::Invoke { payload, handles };
+    let job = Job::Invoke { payload, handles, method };
     self.submit(Event::Submit { call: id, module, job, options });
     Ok(())
   }
@@ -264,6 +269,8 @@ impl PoolDriver {
     let Some(handles) = handles.as_ref() else { return };
     if !state.batch.is_empty() {
       handles.flush.check_start(on_flush);
+    }
+    if !state.batch.is_empty() || !state.backlogged.is_empty() {
       handles.nudge.idle_start(on_nudge);
     }
     let next = state.deadlines.next();
@@ -385,6 +392,25 @@ impl PoolDriver {
     if ended && !drain && !s.deadlines.is_armed(Due::ExitGrace(worker)) {
       self.arm(s, Due::ExitGrace(worker), EXIT_GRACE_MS, None);
     }
+    let backlogged = s.links.get(&worker).and_then(|l| l.channel.as_ref()).is_some_and(WorkerChannel::is_backlogged);
+    if backlogged && !s.backlogged.contains(&worker) {
+      s.backlogged.push(worker);
+    }
+  }
+
+  /// The next loop turn: workers whose messages ran past the previous turn's budget get another
+  /// turn's worth, after the other workers' sockets were polled.
+  fn on_nudge(&self) {
+    self.run(|s, d| {
+      for worker in std::mem::take(&mut s.backlogged) {
+        d.take_in(s, worker, false);
+      }
+      if s.backlogged.is_empty() && s.batch.is_empty() {
+        if let Some(handles) = d.handles.borrow().as_ref() {
+          handles.nudge.idle_stop();
+        }
+      }
+    });
   }
 
   fn on_timer(&self) {
@@ -490,11 +516,13 @@ impl PoolDriver {
   fn on_flush(&self) {
     let batch = {
       let handles = self.handles.borrow();
+      let mut state = self.state.borrow_mut();
       if let Some(handles) = handles.as_ref() {
         handles.flush.check_stop();
-        handles.nudge.idle_stop();
+        if state.backlogged.is_empty() {
+          handles.nudge.idle_stop();
+        }
       }
-      let mut state = self.state.borrow_mut();
       state.corked = true;
       std::mem::take(&mut state.batch)
     };
@@ -634,7 +662,10 @@ unsafe extern "C" fn on_flush(raw: RawHandle) {
   unsafe { driver_of(raw) }.on_flush();
 }
 
-unsafe extern "C" fn on_nudge(_raw: RawHandle) {}
+unsafe extern "C" fn on_nudge(raw: RawHandle) {
+  // SAFETY: see above; `raw` is the pool's `nudge` handle.
+  unsafe { driver_of(raw) }.on_nudge();
+}
 
 /// A worker channel's poll: its data is the channel's boxed `PollTarget`, which lives as long
 /// as the channel, whose drop closes the poll. Its `pool` is the driver, whose links (and so

@@ -7,25 +7,15 @@ use std::io::{self, IoSlice};
 use std::os::fd::{AsRawFd, OwnedFd};
 use std::sync::Arc;
 
+use super::channel_reader::ChannelReader;
+pub use super::channel_reader::Incoming;
 use super::descriptors;
 use super::uv::{Handle, Poll, PollCb, UvLoop, READABLE, WRITABLE};
-use crate::protocol::{Encoded, FrameDecoder, FromWorker, Handles, HEADER_LEN};
-use crate::sys::{self, recv_fds, send_fds};
+use crate::protocol::{Encoded, Handles, HEADER_LEN};
+use crate::sys::{self, send_fds};
 
 /// Frames a corked channel gathers before it writes them anyway.
 const CORKED_FRAMES: usize = 32;
-/// Reads per readiness callback before other workers get their turn.
-const READS_PER_TURN: usize = 16;
-/// Bytes read per readiness callback at most (past the read that crosses it), however large the
-/// reads: one worker's output must not hold up the other workers and the JS thread for long.
-const BYTES_PER_TURN: usize = 8 << 20;
-
-/// What a poll callback finds on a channel.
-pub enum Incoming {
-  Message(FromWorker),
-  /// The stream broke the protocol; nothing more is read from it.
-  Corrupt(String),
-}
 
 /// How far a write got.
 #[derive(Debug, PartialEq, Eq)]
@@ -71,13 +61,11 @@ pub struct WorkerChannel<T> {
   /// Boxed so its address, handed to libuv, stays put.
   _target: Box<T>,
   on_ready: PollCb,
-  decoder: FrameDecoder,
+  reader: ChannelReader,
   backlog: VecDeque<Pending>,
   events: i32,
   /// Retired: the write side closes once the backlog is written.
   retiring: bool,
-  /// The worker's end is closed, or the stream broke: nothing more is read.
-  read_done: bool,
 }
 
 impl<T> WorkerChannel<T> {
@@ -101,11 +89,10 @@ impl<T> WorkerChannel<T> {
       poll: Some(poll),
       _target: target,
       on_ready,
-      decoder: FrameDecoder::with_payload_limit(max_message_size),
+      reader: ChannelReader::new(max_message_size),
       backlog: VecDeque::new(),
       events: 0,
       retiring: false,
-      read_done: false,
     };
     channel.update_poll();
     Ok(channel)
@@ -174,72 +161,34 @@ impl<T> WorkerChannel<T> {
     }
   }
 
-  /// Reads what has arrived (a bounded amount per turn) and returns the whole messages, with
-  /// their descriptors. `drain` reads until the socket is empty (the worker has exited).
+  /// Reads what has arrived (see [`ChannelReader::receive`]).
   pub fn receive(&mut self, drain: bool) -> Vec<Incoming> {
-    let mut incoming = Vec::new();
-    if self.read_done {
-      return incoming;
-    }
-    let (mut reads, mut bytes) = (0, 0);
-    loop {
-      let buf = self.decoder.read_buffer();
-      let spare = buf.capacity() - buf.len();
-      match sys::read_into(&self.frames, buf) {
-        Ok(n) if n > 0 => {
-          self.decode(&mut incoming);
-          reads += 1;
-          bytes += n;
-          // A short read means the socket is empty for now; a full one, that more may wait.
-          let turn_over = reads == READS_PER_TURN || bytes >= BYTES_PER_TURN;
-          if self.read_done || (!drain && (n < spare || turn_over)) {
-            break;
-          }
-        }
-        Err(err) if err.kind() == io::ErrorKind::Interrupted => {}
-        Err(err) if err.kind() == io::ErrorKind::WouldBlock => break,
-        // EOF or a broken socket: the worker is going; its exit will be reported.
-        _ => {
-          self.read_done = true;
-          break;
-        }
-      }
-    }
+    let incoming = self.reader.receive(&self.frames, &self.handles, drain);
     self.update_poll();
     incoming
   }
 
-  fn decode(&mut self, incoming: &mut Vec<Incoming>) {
-    let handle_channel = self.handles.as_raw_fd();
-    // The worker sends a frame's descriptors before the frame, so they are already queued.
-    let fetch = || recv_fds(handle_channel, false).map(descriptors::attach).map_err(|err| err.to_string());
-    loop {
-      match self.decoder.next_message(fetch) {
-        Ok(Some(message)) => incoming.push(Incoming::Message(message)),
-        Ok(None) => return,
-        Err(err) => {
-          incoming.push(Incoming::Corrupt(err.to_string()));
-          self.read_done = true;
-          return;
-        }
-      }
-    }
-  }
-
   /// Reads nothing more (the worker broke the protocol and is being killed).
   pub fn stop_reading(&mut self) {
-    self.read_done = true;
+    self.reader.stop();
     self.update_poll();
   }
 
   /// True once nothing more can be read (EOF, or a corrupt stream).
   pub fn read_done(&self) -> bool {
-    self.read_done
+    self.reader.is_done()
+  }
+
+  /// Messages are buffered past this turn's budget: `receive` again in the next turn, even if
+  /// the socket has nothing new.
+  pub fn is_backlogged(&self) -> bool {
+    self.reader.is_backlogged()
   }
 
   fn update_poll(&mut self) {
     let mut events = 0;
-    if !self.read_done {
+    // A backlogged reader has enough to do without the socket.
+    if !self.reader.is_done() && !self.reader.is_backlogged() {
       events |= READABLE;
     }
     if !self.backlog.is_empty() {

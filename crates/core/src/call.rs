@@ -2,6 +2,7 @@ use invoke_parallel_protocol::STREAM_WINDOW;
 
 use super::call_queue::Ticket;
 use super::event::{CallOptions, Job, ModuleId, WorkerId};
+use super::pace::MethodKey;
 
 /// Where a call is. Changed only through [`Call`]'s transition methods:
 ///
@@ -64,6 +65,14 @@ impl Call {
   /// A method call, as opposed to loading a module: only those count for `maxQueue` and stats.
   pub fn is_method(&self) -> bool {
     matches!(self.job, Job::Invoke { .. })
+  }
+
+  /// The method it invokes (None for a module load), as adaptive dispatch costs it.
+  pub fn method(&self) -> Option<MethodKey> {
+    match self.job {
+      Job::Invoke { method, .. } => Some((self.module, method)),
+      Job::Load { .. } => None,
+    }
   }
 
   pub fn is_load(&self) -> bool {

@@ -8,6 +8,9 @@ use super::exit::ExitStatus;
 use super::failure::Failure;
 
 pub type WorkerId = u64;
+/// Which of its module's methods a call invokes: a number the caller gives each method name
+/// (the payload, which names it, is opaque here). Adaptive dispatch costs calls per method.
+pub type MethodId = u32;
 
 /// What a call asks a worker to do.
 #[derive(Clone, Debug)]
@@ -16,7 +19,7 @@ pub enum Job {
   Load { path: Arc<[u8]> },
   /// Invoke a method of an already loaded module; the payload is opaque to Rust. The handles
   /// (sockets) travel with it.
-  Invoke { payload: Arc<[u8]>, handles: Handles },
+  Invoke { payload: Arc<[u8]>, handles: Handles, method: MethodId },
 }
 
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]

@@ -19,13 +19,13 @@ mod worker;
 
 pub use call_queue::Priority;
 pub use config::PoolConfig;
-pub use event::{Action, CallId, CallOptions, Event, Job, ModuleId, Outcome, Piece, Signal, Timer, WorkerId};
+pub use event::{Action, CallId, CallOptions, Event, Job, MethodId, ModuleId, Outcome, Piece, Signal, Timer, WorkerId};
 pub use exit::{describe_exit, ExitSignal, ExitStatus};
 pub use failure::{Failure, FailureKind};
 pub use histogram::{Histogram, Summary};
 pub use id_hash::{IdMap, IdSet};
 pub use invoke_parallel_protocol::{FromWorker, Handles, ToWorker};
-pub use pace::Pace;
+pub use pace::{MethodKey, Pace};
 pub use scheduler::Scheduler;
 pub use stats::Stats;
 

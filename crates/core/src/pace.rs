@@ -11,11 +11,23 @@
 //!   room; once it is busy nearly all the time and its answered calls cost enough to explain it
 //!   (their continuations compute), they count as held.
 //!
+//! - what a worker holds is costed per method: each method's cost per call is measured on its
+//!   own (a report's busy time is spread over the methods that progressed in it, in proportion
+//!   to what each is thought to cost), and a method not measured on that worker yet counts as
+//!   expensive, so a cheap call does not size a batch of expensive ones: the calls it holds add
+//!   up to at most [`BUDGET_US`] (beyond the first two, whatever they cost);
+//! - calls that await and have not come back are bounded too: [`AWAIT_START`] at first, and
+//!   [`GROWTH`] times as many as it had awaiting whenever one comes back, so a worker whose calls
+//!   never come back (stuck on something) is not handed everything while the others work.
+//!
 //! The allowance starts at [`MIN_ALLOWANCE`], grows at most [`GROWTH`]-fold per report, and
 //! falls at once when calls turn out expensive. What is already sent stays sent: calls measured
 //! cheap that turn out expensive (a heavy tail behind a run of cheap calls of the same workload)
 //! can still pile up on one worker, at most an allowance of them. What a worker reports only
 //! sizes its own share: a liar gets no more than `maxPerChild` allows, as an eager pool would.
+
+use crate::event::{MethodId, ModuleId};
+use crate::id_hash::{IdMap, IdSet};
 
 /// Microseconds of work (at the measured cost per call) a worker may hold beyond what it runs.
 pub const BUDGET_US: u64 = 4_000;
@@ -33,8 +45,15 @@ pub const SATURATED_PERCENT: u64 = 75;
 /// Microseconds of reports judged together for saturation: over a shorter time a worker that
 /// has plenty of room looks busy, since it was reading the calls just sent to it.
 pub const SATURATION_WINDOW_US: u64 = 5_000;
+/// Calls that await a worker may hold before any has come back: what a worker stuck on
+/// something gets (a burst of calls that all await goes out in rounds of what came back).
+pub const AWAIT_START: u32 = 32;
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+/// A method of a loaded module, as the scheduler tells methods apart: the module's id and the
+/// number the caller gave the method's name.
+pub type MethodKey = (ModuleId, MethodId);
+
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Pace {
   /// Synchronous calls it may hold at once.
   allowance: u32,
@@ -49,11 +68,30 @@ pub struct Pace {
   window: (u64, u64),
   /// Calls that answered or said they await since its previous report.
   answered: u32,
+  /// The same, by method: what the report's busy time is spread over.
+  progress: Vec<(MethodKey, u32)>,
+  /// Busy microseconds per call of each method measured here, by the rule of `cost_us`.
+  costs: IdMap<MethodKey, u64>,
+  /// Methods whose calls have said they await here.
+  awaits: IdSet<MethodKey>,
+  /// Calls that await (or may: of a method that awaited here, or one not measured yet) it may
+  /// hold at once.
+  await_room: u32,
 }
 
 impl Default for Pace {
   fn default() -> Self {
-    Pace { allowance: MIN_ALLOWANCE, cost_us: None, saturated: false, window: (0, 0), answered: 0 }
+    Pace {
+      allowance: MIN_ALLOWANCE,
+      cost_us: None,
+      saturated: false,
+      window: (0, 0),
+      answered: 0,
+      progress: Vec::new(),
+      costs: IdMap::default(),
+      awaits: IdSet::default(),
+      await_room: AWAIT_START,
+    }
   }
 }
 
@@ -70,26 +108,93 @@ impl Pace {
     self.saturated
   }
 
+  pub fn await_room(&self) -> u32 {
+    self.await_room
+  }
+
+  /// What a call of `method` is thought to cost here, in microseconds: a method never measured
+  /// here costs the whole budget.
+  pub fn charge(&self, method: MethodKey) -> u64 {
+    self.costs.get(&method).map_or(BUDGET_US, |&cost| cost.min(BUDGET_US))
+  }
+
   /// A method call answered, or said it awaits: its synchronous part is done either way, so calls
   /// that await raise the allowance as fast as cheap synchronous ones (a call that awaits and
   /// later answers counts twice: the cost of both steps is spread over the two).
-  pub fn on_progress(&mut self) {
+  pub fn on_progress(&mut self, method: MethodKey) {
     self.answered = self.answered.saturating_add(1);
+    match self.progress.iter_mut().find(|(m, _)| *m == method) {
+      Some((_, n)) => *n = n.saturating_add(1),
+      None => self.progress.push((method, 1)),
+    }
+  }
+
+  /// Whether a call of `method` may await here: its calls have, or it was never measured.
+  pub fn may_await(&self, method: MethodKey) -> bool {
+    self.judge(method).1
+  }
+
+  /// [`Pace::charge`] and [`Pace::may_await`] in one look-up (this runs for every worker each
+  /// time a call is placed).
+  pub fn judge(&self, method: MethodKey) -> (u64, bool) {
+    match self.costs.get(&method) {
+      None => (BUDGET_US, true),
+      Some(&cost) => (cost.min(BUDGET_US), !self.awaits.is_empty() && self.awaits.contains(&method)),
+    }
+  }
+
+  /// A call of `method` said it awaits.
+  pub fn on_await(&mut self, method: MethodKey) {
+    self.awaits.insert(method);
+    self.on_progress(method);
+  }
+
+  /// A call that had said it awaits answered, with `awaiting` others still awaiting: the worker
+  /// may hold [`GROWTH`] times that many.
+  pub fn on_awaited_answer(&mut self, awaiting: usize) {
+    let room = u32::try_from(awaiting.saturating_add(1)).unwrap_or(u32::MAX).saturating_mul(GROWTH);
+    self.await_room = self.await_room.max(room);
   }
 
   /// The worker's report: busy `busy_us` of the `elapsed_us` since its previous one (the codec
-  /// checked `busy_us <= elapsed_us`).
-  pub fn on_report(&mut self, busy_us: u32, elapsed_us: u32) {
+  /// checked `busy_us <= elapsed_us`). True if the worker may have more room than before (then
+  /// its methods may have been measured again).
+  pub fn on_report(&mut self, busy_us: u32, elapsed_us: u32) -> bool {
+    let before = (self.allowance, self.saturated);
     let (busy, elapsed) = (u64::from(busy_us), u64::from(elapsed_us));
-    let window = (self.window.0 + busy, self.window.1 + elapsed);
+    // Saturating: a liar's reports add up to no more than u64 holds.
+    let window = (self.window.0.saturating_add(busy), self.window.1.saturating_add(elapsed));
     self.window = window;
     if window.1 >= SATURATION_WINDOW_US {
-      self.saturated = window.0 * 100 >= window.1 * SATURATED_PERCENT;
+      self.saturated = window.0.saturating_mul(100) >= window.1.saturating_mul(SATURATED_PERCENT);
       self.window = (0, 0);
     }
-    if self.answered == 0 {
-      return;
+    let measured = self.answered > 0;
+    if measured {
+      self.on_news(busy);
+      self.measure_methods(busy);
     }
+    measured || self.allowance > before.0 || (before.1 && !self.saturated)
+  }
+
+  /// Spreads a report's busy time over the methods that progressed in it, in proportion to what
+  /// each is thought to cost (one never measured: the whole budget), so a cheap method reported
+  /// with an expensive one is not taken for expensive for long, nor the expensive one for cheap.
+  fn measure_methods(&mut self, busy: u64) {
+    let weight =
+      |costs: &IdMap<MethodKey, u64>, method| u128::from(costs.get(&method).map_or(BUDGET_US, |&c| c.max(1)));
+    let total: u128 = self.progress.iter().map(|&(m, n)| weight(&self.costs, m) * u128::from(n)).sum();
+    for (method, _) in std::mem::take(&mut self.progress) {
+      let per_call = (u128::from(busy) * weight(&self.costs, method) / total.max(1)) as u64;
+      let cost = match self.costs.get(&method) {
+        None => per_call,
+        Some(&old) => per_call.max(old / 2),
+      };
+      self.costs.insert(method, cost);
+    }
+  }
+
+  fn on_news(&mut self, busy: u64) {
     let per_call = busy / u64::from(self.answered);
     self.answered = 0;
     let cost = match self.cost_us {
@@ -101,12 +206,28 @@ impl Pace {
     self.allowance = target.min(self.allowance.saturating_mul(GROWTH));
   }
 
-  /// Whether a worker holding `held` synchronous calls among `in_flight` may take one more. Calls
-  /// that await count only once the worker is saturated and its calls are known to cost what
-  /// keeps it so: a loop busy reading the calls just sent, or starting up, is not a full one.
-  pub fn has_room(&self, held: usize, in_flight: usize) -> bool {
+  /// Whether a worker may take one more call, costing `charge` (see [`Pace::charge`]) and which
+  /// `may_await` (see [`Pace::may_await`]), when it holds `held` synchronous calls costing
+  /// `held_cost` in all, among `in_flight` of which `awaiting` await or may. Calls that await
+  /// count against the allowance only once the worker is saturated and its calls are known to
+  /// cost what keeps it so: a loop busy reading the calls just sent, or starting up, is not a
+  /// full one.
+  pub fn has_room(
+    &self,
+    held: usize,
+    held_cost: impl FnOnce() -> u64,
+    call: impl FnOnce() -> (u64, bool),
+    awaiting: impl FnOnce() -> usize,
+    in_flight: usize,
+  ) -> bool {
+    // The cheap tests first: this runs for every worker each time a call is placed.
     let allowance = self.allowance as usize;
-    held < allowance && (!self.saturated || self.cost_us.is_none() || in_flight < allowance)
+    if held >= allowance || (self.saturated && self.cost_us.is_some() && in_flight >= allowance) {
+      return false;
+    }
+    let (charge, may_await) = call();
+    (held < MIN_ALLOWANCE as usize || held_cost().saturating_add(charge) <= BUDGET_US)
+      && (!may_await || awaiting() < self.await_room as usize)
   }
 }
 
@@ -114,11 +235,13 @@ impl Pace {
 mod tests {
   use super::*;
 
+  const M: MethodKey = (1, 1);
+
   fn after(reports: &[(u32, u32, u32)]) -> Pace {
     let mut pace = Pace::default();
     for &(answered, busy, elapsed) in reports {
       for _ in 0..answered {
-        pace.on_progress();
+        pace.on_progress(M);
       }
       pace.on_report(busy, elapsed);
     }
@@ -128,9 +251,20 @@ mod tests {
   #[test]
   fn starts_with_the_running_call_and_the_next() {
     let pace = Pace::default();
-    assert!(pace.has_room(1, 1));
-    assert!(!pace.has_room(2, 2));
-    assert!(pace.has_room(0, 500), "calls that await do not count while the worker has room");
+    assert!(pace.has_room(1, || BUDGET_US, || (BUDGET_US, true), || 1, 1));
+    assert!(!pace.has_room(2, || 0, || (0, true), || 2, 2));
+    assert!(
+      pace.has_room(0, || 0, || (BUDGET_US, true), || 31, 31),
+      "calls that await do not count against the allowance"
+    );
+    assert!(
+      !pace.has_room(0, || 0, || (BUDGET_US, true), || 32, 32),
+      "until a call that awaits comes back, 32 of them"
+    );
+    assert!(
+      pace.has_room(0, || 0, || (BUDGET_US, false), || 32, 32),
+      "a call that never awaits is not held back by them"
+    );
   }
 
   #[test]
@@ -140,7 +274,7 @@ mod tests {
     let mut pace = Pace::default();
     for _ in 0..10 {
       for _ in 0..pace.allowance() {
-        pace.on_progress();
+        pace.on_progress(M);
       }
       pace.on_report(10 * pace.allowance(), 11 * pace.allowance());
       allowances.push(pace.allowance());
@@ -155,7 +289,7 @@ mod tests {
     assert_eq!(pace.allowance(), MAX_ALLOWANCE);
     // 50 ms calls: the average follows within a few reports, and the allowance with it.
     for _ in 0..3 {
-      pace.on_progress();
+      pace.on_progress(M);
       pace.on_report(50_000, 50_000);
     }
     assert_eq!(pace.allowance(), MIN_ALLOWANCE);
@@ -165,18 +299,19 @@ mod tests {
   fn a_saturated_worker_counts_calls_that_await() {
     let pace = after(&[(1, 9_000, 10_000)]);
     assert!(pace.is_saturated());
-    assert!(!pace.has_room(0, 2), "two calls in flight are enough for a busy worker");
+    assert!(!pace.has_room(0, || 0, || (0, true), || 2, 2), "two calls in flight are enough for a busy worker");
     let starting = after(&[(0, 9_000, 10_000)]);
     assert!(starting.is_saturated());
-    assert!(starting.has_room(0, 100), "busy, but no answered call says its calls cause it");
+    assert!(starting.has_room(0, || 0, || (0, true), || 20, 20), "busy, but no answered call says its calls cause it");
     let idle = after(&[(1, 100, 10_000)]);
-    assert!(idle.has_room(0, 1000));
+    assert!(idle.has_room(0, || 0, || (0, true), || 20, 20));
   }
 
   #[test]
   fn a_report_without_answers_changes_only_saturation() {
     let pace = after(&[(0, 10_000, 10_000)]);
     assert_eq!((pace.allowance(), pace.cost_us(), pace.is_saturated()), (MIN_ALLOWANCE, None, true));
+    assert_eq!(pace.charge(M), BUDGET_US, "a method never measured costs the budget");
   }
 
   #[test]
@@ -189,5 +324,35 @@ mod tests {
     pace.on_report(4_000, 4_000);
     pace.on_report(1_000, 1_100);
     assert!(pace.is_saturated(), "5,000 busy of 5,100");
+  }
+
+  #[test]
+  fn each_method_is_costed_on_its_own_and_an_unmeasured_one_is_expensive() {
+    const CHEAP: MethodKey = (1, 1);
+    const HEAVY: MethodKey = (1, 2);
+    let mut pace = Pace::default();
+    pace.on_progress(CHEAP);
+    pace.on_report(5, 10);
+    assert_eq!(pace.charge(CHEAP), 5);
+    assert_eq!(pace.charge(HEAVY), BUDGET_US, "the cheap call says nothing of another method");
+    // Both in one report: the cheap one keeps its cost, the heavy one takes the rest.
+    pace.on_progress(CHEAP);
+    pace.on_progress(HEAVY);
+    pace.on_report(3_005, 4_000);
+    assert!(pace.charge(HEAVY) >= 2_900, "{}", pace.charge(HEAVY));
+    assert!(pace.charge(CHEAP) <= 10, "{}", pace.charge(CHEAP));
+    // Holding two calls of the cheap one, a third fits the budget; of the heavy one, none does.
+    assert!(pace.has_room(2, || 10, || (pace.charge(CHEAP), false), || 0, 2) || pace.allowance() <= 2);
+    assert!(!pace.has_room(2, || 2 * pace.charge(HEAVY), || (pace.charge(HEAVY), false), || 0, 2));
+  }
+
+  #[test]
+  fn calls_that_await_are_bounded_until_they_come_back() {
+    let mut pace = Pace::default();
+    assert!(!pace.has_room(0, || 0, || (0, true), || AWAIT_START as usize, AWAIT_START as usize));
+    pace.on_awaited_answer(AWAIT_START as usize - 1);
+    assert_eq!(pace.await_room(), AWAIT_START * GROWTH);
+    pace.on_awaited_answer(3);
+    assert_eq!(pace.await_room(), AWAIT_START * GROWTH, "it never shrinks");
   }
 }

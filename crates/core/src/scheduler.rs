@@ -12,6 +12,7 @@ use super::exit::{describe_exit, ExitSignal, ExitStatus};
 use super::failure::{Failure, FailureKind};
 use super::histogram::Histogram;
 use super::id_hash::IdMap;
+use super::pace::MethodKey;
 use super::stats::Stats;
 use super::worker::{Leave, Worker, WorkerState};
 
@@ -278,6 +279,13 @@ impl Scheduler {
     }
     for (worker, w) in &self.workers {
       assert!(w.awaiting.is_subset(&w.in_flight), "worker {worker} awaits calls it does not run");
+      let mut held = std::collections::BTreeMap::new();
+      for id in w.in_flight.difference(&w.awaiting) {
+        if let Some(method) = self.calls.get(id).and_then(Call::method) {
+          *held.entry(method).or_insert(0u32) += 1;
+        }
+      }
+      assert_eq!(w.held_methods(), held.into_iter().collect::<Vec<_>>(), "worker {worker}'s held calls by method");
       assert_eq!(
         w.busy_since.is_some(),
         !w.in_flight.is_empty(),
@@ -291,8 +299,8 @@ impl Scheduler {
 
   /// Each worker's calls holding its thread, calls in flight, and pace, for tests.
   #[cfg(test)]
-  pub fn paces(&self) -> impl Iterator<Item = (WorkerId, usize, usize, super::pace::Pace)> + '_ {
-    self.workers.iter().map(|(id, w)| (*id, w.held(), w.load(), w.pace))
+  pub fn paces(&self) -> impl Iterator<Item = (WorkerId, &Worker)> + '_ {
+    self.workers.iter().map(|(id, w)| (*id, w))
   }
 
   /// Calls on each worker, for tests and stats.
@@ -409,16 +417,22 @@ impl Scheduler {
       FromWorker::Awaiting { call, .. } => {
         // A leaving worker's late word on a call that failed over is stale.
         if worker.in_flight.contains(&call) {
-          worker.awaiting.insert(call);
-          if self.calls.get(&call).is_some_and(Call::is_method) {
-            worker.pace.on_progress();
+          let method = self.calls.get(&call).and_then(Call::method);
+          worker.set_awaiting(call, method);
+          worker.news_since_pace = true;
+          if let Some(method) = method {
+            worker.pace.on_await(method);
           }
           self.pump(out);
         }
       }
       FromWorker::Pace { busy_us, elapsed_us } => {
-        worker.pace.on_report(busy_us, elapsed_us);
-        self.pump(out);
+        worker.news_since_pace = false;
+        // A report that leaves the worker no more room than before changes no dispatch: a flood
+        // of them costs a few additions each, not a pass over the queue and the workers.
+        if worker.pace.on_report(busy_us, elapsed_us) {
+          self.pump(out);
+        }
       }
     }
   }
@@ -434,7 +448,7 @@ impl Scheduler {
         call.start_stream();
         // A stream is paced by its credit, not by the worker's thread.
         if let Some(worker) = self.workers.get_mut(&worker_id) {
-          worker.awaiting.insert(call_id);
+          worker.set_awaiting(call_id, call.method());
         }
       }
       Piece::Item(_) => call.take_item(),
@@ -447,14 +461,19 @@ impl Scheduler {
   /// The worker answered a call (or a load) with its result.
   fn on_answer(&mut self, worker_id: WorkerId, call_id: CallId, outcome: Outcome, out: &mut Vec<Action>) {
     let worker = self.workers.get_mut(&worker_id).expect("the answer's worker exists");
+    let was_awaiting = worker.awaiting.contains(&call_id);
     // A reply for a call that is not on this worker (already failed over) is stale.
-    if !worker.take_off(&call_id) {
+    if !worker.take_off(&call_id, self.calls.get(&call_id).and_then(Call::method)) {
       return;
     }
+    worker.news_since_pace = true;
     let call = self.calls.remove(&call_id).expect("in-flight call exists");
-    if call.is_method() {
-      // Loading a module costs what it costs once: it says nothing of the calls to come.
-      worker.pace.on_progress();
+    // Loading a module costs what it costs once: it says nothing of the calls to come.
+    if let Some(method) = call.method() {
+      worker.pace.on_progress(method);
+      if was_awaiting && !call.is_streaming() {
+        worker.pace.on_awaited_answer(worker.awaiting.len());
+      }
       let (wait_us, run_us) = (call.dispatched_us - call.submitted_us, self.now - call.dispatched_us);
       self.waits.record(wait_us);
       self.runs.record(run_us);
@@ -491,19 +510,24 @@ impl Scheduler {
       FromWorker::Recycle if !worker.said_ready => return Some("asked to be recycled before it was ready".to_string()),
       FromWorker::Recycle => return worker.asked_recycle.then(|| "asked to be recycled twice".to_string()),
       FromWorker::Fatal { .. } => return worker.sent_fatal.then(|| "reported a second uncaught exception".to_string()),
+      FromWorker::Pace { .. } if !worker.said_ready => {
+        return Some("reported its pace before it was ready".to_string())
+      }
+      // A worker reports after news (an answer, a call that awaits) or, while it holds a call,
+      // now and then without: a report of nothing while it holds nothing is no worker's.
+      // (One on its way out may have had a report under way when its last call left.)
       FromWorker::Pace { .. } => {
-        return (!worker.said_ready).then(|| "reported its pace before it was ready".to_string())
+        return (!worker.news_since_pace && worker.in_flight.is_empty() && !worker.is_leaving())
+          .then(|| "reported its pace with nothing to report and no call to run".to_string())
       }
       answer => answer.call().expect("an answer names its call"),
     };
-    if !worker.in_flight.contains(&id) && matches!(message, FromWorker::Awaiting { .. }) {
-      // Only sizes what this worker is handed, so nothing to judge: a module that answered its
-      // own call by hand leaves the worker thinking the call still awaits.
-      return None;
-    }
     if !worker.in_flight.contains(&id) {
-      // A leaving worker's late answer to a call that failed over or was closed with force is stale.
-      return (!worker.is_leaving()).then(|| format!("answered call {id}, which it was never given"));
+      // A leaving worker's late word on a call that failed over or was closed with force is
+      // stale. Otherwise no race explains it: a worker says a call awaits before it answers it,
+      // and a call cancelled or timed out stays on its worker until it answers.
+      let what = if matches!(message, FromWorker::Awaiting { .. }) { "said it awaits" } else { "answered" };
+      return (!worker.is_leaving()).then(|| format!("{what} call {id}, which it was never given"));
     }
     let call = self.calls.get(&id)?;
     let load = call.is_load();
@@ -570,7 +594,7 @@ impl Scheduler {
     // It exits by itself, unless its own `exit` handlers keep it.
     out.push(Action::ArmTimer { timer: Timer::LeaveGrace { worker: worker_id }, after_ms: self.config.leave_grace_ms });
     let mut message = format!("{} had an uncaught exception", describe_worker(pid));
-    if let Some(call_id) = call.filter(|id| worker.take_off(id)) {
+    if let Some(call_id) = call.filter(|id| worker.take_off(id, self.calls.get(id).and_then(Call::method))) {
       let _ = write!(message, " while running call {call_id}");
       if let Some(call) = self.forget(call_id) {
         if call.is_load() {
@@ -595,12 +619,20 @@ impl Scheduler {
     if worker.is_shunned() {
       return;
     }
+    let was_starting = worker.is_starting();
     worker.leave(Leave::Shunned);
+    let (pid, what) = (worker.pid, describe_worker(worker.pid));
     let failure =
-      Failure::new(FailureKind::WorkerCrashed, format!("{} broke the protocol: {reason}", describe_worker(worker.pid)))
-        .with_exit(worker.pid, None);
+      Failure::new(FailureKind::WorkerCrashed, format!("{what} broke the protocol: {reason}")).with_exit(pid, None);
     out.push(Action::Report { failure });
     out.push(Action::Kill { worker: worker_id, signal: Signal::Kill });
+    if was_starting {
+      // It never became ready, so its start failed like any other (counted against `retries`):
+      // otherwise a preload that garbles the channel would have the pool start workers forever.
+      self.on_start_failed(format!("{what} broke the protocol before it was ready: {reason}"), pid, None, out);
+      self.pump(out);
+      self.check_drained(out);
+    }
   }
 
   fn on_exited(&mut self, worker_id: WorkerId, status: ExitStatus, out: &mut Vec<Action>) {
@@ -708,7 +740,7 @@ impl Scheduler {
     }
     let call = self.forget(call_id).expect("checked above");
     if let Some(w) = self.workers.get_mut(&worker_id) {
-      w.take_off(&call_id);
+      w.take_off(&call_id, call.method());
     }
     let ms = self.config.load_timeout_ms.unwrap_or_default();
     let failure = Failure::new(FailureKind::LoadTimedOut, format!("the module did not finish loading within {ms} ms"));
@@ -831,8 +863,7 @@ impl Scheduler {
           if let Some(since) = w.busy_since.take() {
             self.busy_us += self.now - since;
           }
-          w.in_flight.clear();
-          w.awaiting.clear();
+          w.clear_calls();
           w.leave(Leave::Stopped);
           out.push(Action::Kill { worker: *id, signal: Signal::Term });
         }
@@ -906,7 +937,7 @@ impl Scheduler {
     while let Some(call_id) = self.queue.front() {
       let call = &self.calls[&call_id];
       let (module, is_method) = (call.module, call.is_method());
-      let Some(worker) = self.pick_worker(module) else { break };
+      let Some(worker) = self.pick_worker(module, call.method()) else { break };
       // `dispatch` moves the call from Queued (its ticket) to Running.
       self.queue.pop_front();
       self.methods_queued -= usize::from(is_method);
@@ -925,16 +956,21 @@ impl Scheduler {
   /// among equals, the one that got work longest ago, so calls that come one at a time are
   /// spread too (a worker without the module loads it first). While the pool is still growing,
   /// a busy worker takes nothing more: new workers get it.
-  fn pick_worker(&self, module: ModuleId) -> Option<WorkerId> {
+  fn pick_worker(&self, module: ModuleId, method: Option<MethodKey>) -> Option<WorkerId> {
     let growing = self.can_grow() || self.workers.values().any(Worker::is_starting);
     let cap = self.config.max_per_child as usize;
     let adaptive = self.config.adaptive;
+    let has_room = |w: &Worker| {
+      // A module load is not a method's work: it costs nothing here, and does not await.
+      let call = || method.map_or((0, false), |m| w.pace.judge(m));
+      w.pace.has_room(w.held(), || w.held_cost(), call, || w.awaiting_load(), w.load())
+    };
     self
       .workers
       .iter()
       .filter(|(_, w)| w.is_ready())
       .filter(|(_, w)| cap == 0 || w.load() < cap)
-      .filter(|(_, w)| !adaptive || w.pace.has_room(w.held(), w.load()))
+      .filter(|(_, w)| !adaptive || has_room(w))
       .filter(|(_, w)| w.load() == 0 || !growing)
       .min_by_key(|(id, w)| {
         let held = if adaptive { w.held() } else { 0 };
@@ -998,7 +1034,7 @@ impl Scheduler {
       call.clocked = true;
       out.push(Action::ArmTimer { timer: Timer::CallTimeout { call: call_id }, after_ms });
     }
-    worker.in_flight.insert(call_id);
+    worker.put_on(call_id, call.method());
     self.dispatches += 1;
     worker.generation = self.dispatches;
     let module = call.module;
@@ -1021,7 +1057,7 @@ impl Scheduler {
         worker.modules.insert(module);
         ToWorker::Load { call: Some(call_id), module, path: path.clone() }
       }
-      Job::Invoke { payload, handles } => {
+      Job::Invoke { payload, handles, .. } => {
         ToWorker::Call { call: call_id, module, payload: payload.clone(), handles: handles.clone() }
       }
     };

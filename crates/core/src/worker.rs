@@ -2,7 +2,7 @@ use std::collections::BTreeSet;
 
 use super::event::{CallId, ModuleId};
 use super::id_hash::IdSet;
-use super::pace::Pace;
+use super::pace::{MethodKey, Pace};
 
 /// Where a worker is in its life. Changed only through [`Worker`]'s transition methods:
 ///
@@ -53,6 +53,9 @@ pub struct Worker {
   pub in_flight: BTreeSet<CallId>,
   /// Calls in flight that said they await something (or stream): they do not hold its thread.
   pub awaiting: BTreeSet<CallId>,
+  /// How many of the calls holding its thread are of each method (a module load is of none):
+  /// what it holds is costed from these at the costs its pace knows now.
+  held_methods: Vec<(MethodKey, u32)>,
   /// How much it may be handed at once, from what it reports of itself.
   pub pace: Pace,
   pub modules: IdSet<ModuleId>,
@@ -65,6 +68,8 @@ pub struct Worker {
   /// (`Fatal`): each is said once, and saying it again means nothing and breaks the protocol.
   /// What it said is not where it is: a worker stopped for a slow start may still say Ready.
   pub said_ready: bool,
+  /// It answered a call or said one awaits since its latest `Pace`: a report has news to cover.
+  pub news_since_pace: bool,
   pub asked_recycle: bool,
   pub sent_fatal: bool,
   /// Since when (the scheduler's clock) it has had a call in flight, while it has one: its busy
@@ -80,11 +85,13 @@ impl Worker {
       pid: None,
       in_flight: BTreeSet::new(),
       awaiting: BTreeSet::new(),
+      held_methods: Vec::new(),
       pace: Pace::default(),
       modules: IdSet::default(),
       generation: 0,
       completed: 0,
       said_ready: false,
+      news_since_pace: false,
       asked_recycle: false,
       sent_fatal: false,
       busy_since: None,
@@ -104,10 +111,71 @@ impl Worker {
     self.in_flight.len() - self.awaiting.len()
   }
 
-  /// The call left it (answered, or failed over); false if it was not in flight here.
-  pub fn take_off(&mut self, call: &CallId) -> bool {
-    self.awaiting.remove(call);
-    self.in_flight.remove(call)
+  /// Microseconds of work the calls holding its thread are thought to cost (`Pace::charge`).
+  pub fn held_cost(&self) -> u64 {
+    self.held_methods.iter().map(|&(m, n)| self.pace.charge(m).saturating_mul(u64::from(n))).sum()
+  }
+
+  /// Calls that await, or hold its thread and may await (`Pace::may_await`): what its room for
+  /// calls that await counts.
+  pub fn awaiting_load(&self) -> usize {
+    let may_await: u32 = self.held_methods.iter().filter(|&&(m, _)| self.pace.may_await(m)).map(|&(_, n)| n).sum();
+    self.awaiting.len() + may_await as usize
+  }
+
+  /// The call, of `method` (None for a module load), is sent to it.
+  pub fn put_on(&mut self, call: CallId, method: Option<MethodKey>) {
+    self.in_flight.insert(call);
+    self.count_held(method, true);
+  }
+
+  /// The call, of `method`, stopped holding its thread: it awaits, or streams.
+  pub fn set_awaiting(&mut self, call: CallId, method: Option<MethodKey>) {
+    if self.in_flight.contains(&call) && self.awaiting.insert(call) {
+      self.count_held(method, false);
+    }
+  }
+
+  /// The call, of `method`, left it (answered, or failed over); false if it was not in flight.
+  pub fn take_off(&mut self, call: &CallId, method: Option<MethodKey>) -> bool {
+    let awaited = self.awaiting.remove(call);
+    let was_on = self.in_flight.remove(call);
+    if was_on && !awaited {
+      self.count_held(method, false);
+    }
+    was_on
+  }
+
+  fn count_held(&mut self, method: Option<MethodKey>, more: bool) {
+    let Some(method) = method else { return };
+    match self.held_methods.iter().position(|&(m, _)| m == method) {
+      Some(at) if more => self.held_methods[at].1 += 1,
+      Some(at) => {
+        self.held_methods[at].1 -= 1;
+        if self.held_methods[at].1 == 0 {
+          self.held_methods.swap_remove(at);
+        }
+      }
+      None => {
+        debug_assert!(more, "a held call of a method not counted");
+        self.held_methods.push((method, 1));
+      }
+    }
+  }
+
+  /// Forgets every call (a forced close).
+  pub fn clear_calls(&mut self) {
+    self.in_flight.clear();
+    self.awaiting.clear();
+    self.held_methods.clear();
+  }
+
+  /// How many held calls of each method it counts, sorted, for tests.
+  #[cfg(test)]
+  pub fn held_methods(&self) -> Vec<(MethodKey, u32)> {
+    let mut counts = self.held_methods.clone();
+    counts.sort_unstable();
+    counts
   }
 
   pub fn is_starting(&self) -> bool {

@@ -4,7 +4,8 @@
 use proptest::prelude::*;
 
 use super::sim::*;
-use crate::pace::{BUDGET_US, MIN_ALLOWANCE};
+use crate::pace::{AWAIT_START, BUDGET_US, MIN_ALLOWANCE};
+use crate::MethodId;
 
 fn adaptive(limit: u32) -> PoolConfig {
   PoolConfig { adaptive: true, idle_timeout_ms: None, ..config(limit, limit, 0) }
@@ -36,25 +37,90 @@ fn synchronous_calls_go_two_at_a_time_until_the_worker_reports() {
   assert_eq!(sim.sched.queued(), 36);
 }
 
+/// Each worker says its calls await as it gets them, and reports a loop that is mostly idle.
+fn await_all(sim: &mut Sim) {
+  for _ in 0..1000 {
+    let mut any = false;
+    for id in sim.live() {
+      if sim.await_one(id) {
+        sim.pace(id, 20, 400);
+        any = true;
+      }
+    }
+    if !any {
+      return;
+    }
+  }
+}
+
 #[test]
 fn calls_that_await_overlap_while_the_worker_has_room() {
-  // 200 calls that sleep: each worker says they await as it gets them, and reports a loop that is
-  // mostly idle; no call has answered, yet all are running.
+  // 200 calls that sleep: no call has answered, yet AWAIT_START run on each worker; once one
+  // comes back on each, the rest go out (a burst of calls that await goes out in rounds).
   let mut sim = ready_pool(adaptive(2));
   for _ in 0..200 {
     sim.submit(1, false);
   }
-  for _ in 0..200 {
-    for id in [1, 2] {
-      if sim.await_one(id) {
-        sim.pace(id, 20, 400);
-      }
-    }
+  await_all(&mut sim);
+  assert_eq!(in_flight(&sim), [AWAIT_START as usize; 2]);
+  for id in [1, 2] {
+    sim.answer(id, true);
+    sim.pace(id, 20, 400);
   }
+  await_all(&mut sim);
   let running = in_flight(&sim);
-  assert_eq!(running.iter().sum::<usize>(), 200);
+  assert_eq!(running.iter().sum::<usize>(), 198);
   assert!(running.iter().all(|&n| n >= 50), "spread over both workers: {running:?}");
   assert_eq!(sim.sched.queued(), 0);
+}
+
+#[test]
+fn a_worker_whose_calls_never_come_back_is_not_handed_more() {
+  // Two workers, no maxPerChild: one's calls await forever, the other's compute. The stuck one
+  // holds AWAIT_START of them; the other does the rest, two at a time.
+  let mut sim = ready_pool(adaptive(2));
+  for _ in 0..200 {
+    sim.submit(1, false);
+  }
+  let (stuck, working) = (1, 2);
+  let mut done = 0;
+  while done < 200 - AWAIT_START as usize {
+    while sim.await_one(stuck) {
+      sim.pace(stuck, 10, 1_000);
+    }
+    assert!(sim.answer(working, true), "the working worker has a call ({done} done)");
+    sim.pace(working, 5_000, 5_000);
+    done += 1;
+  }
+  assert_eq!(sim.world[&stuck].running.len(), AWAIT_START as usize);
+  assert_eq!(sim.sched.queued(), 0);
+}
+
+proptest! {
+  #![proptest_config(ProptestConfig::with_cases(64))]
+
+  /// Whatever a stuck worker is handed, and however the calls that come back interleave with it,
+  /// a worker none of whose calls have come back holds at most AWAIT_START calls that await, and
+  /// every other call goes to the worker that answers.
+  #[test]
+  fn a_stuck_worker_holds_at_most_the_first_round(
+    calls in 1usize..400,
+    steps in prop::collection::vec(0u8..3, 1..2_000),
+  ) {
+    let mut sim = ready_pool(adaptive(2));
+    for _ in 0..calls {
+      sim.submit(1, false);
+    }
+    let (stuck, working) = (1, 2);
+    for step in steps {
+      match step {
+        0 => { if sim.await_one(stuck) { sim.pace(stuck, 10, 1_000); } }
+        1 => { if sim.answer(working, true) { sim.pace(working, 5_000, 5_000); } }
+        _ => { if sim.await_one(working) { sim.pace(working, 10, 1_000); } }
+      }
+      prop_assert!(sim.world[&stuck].running.len() <= AWAIT_START as usize + 2);
+    }
+  }
 }
 
 #[test]
@@ -136,27 +202,92 @@ fn what_a_worker_says_of_its_pace_is_checked() {
   sim.pace(1, 1, 2);
   assert!(sim.world[&1].killed, "reported its pace before it was ready");
 
-  // A call it does not have (it answered it already, by hand): nothing to act on.
+  // A call it was never given: it says a call awaits before it answers it, so no race explains it.
   let mut sim = ready_pool(adaptive(1));
   sim.event(frame(1, Kind::Awaiting, 999));
-  assert!(!sim.world[&1].killed, "said a call it does not have awaits");
+  assert!(sim.world[&1].killed, "said a call it does not have awaits");
+
+  // One it answered already: the same.
+  let mut sim = ready_pool(adaptive(1));
+  sim.submit(1, false);
+  let call = *sim.world[&1].running.first().unwrap();
+  sim.answer(1, true);
+  sim.event(frame(1, Kind::Awaiting, call));
+  assert!(sim.world[&1].killed, "said a call it answered awaits");
+
+  // A cancelled call stays on its worker until it answers: its Awaiting crossing the Cancel is news.
+  let mut sim = ready_pool(adaptive(1));
+  sim.submit(1, false);
+  let call = *sim.world[&1].running.first().unwrap();
+  sim.event(Event::Cancel { call });
+  assert!(sim.await_one(1));
+  assert!(!sim.world[&1].killed, "a cancelled call said it awaits before it read the Cancel");
+}
+
+#[test]
+fn a_report_of_nothing_while_the_worker_holds_nothing_gets_it_killed() {
+  // After news, or with a call to run (an honest worker's quiet report while its calls await):
+  // fine, however many.
+  let mut sim = ready_pool(adaptive(1));
+  sim.submit(1, false);
+  assert!(sim.await_one(1));
+  for _ in 0..1000 {
+    sim.pace(1, 0, 10_000);
+  }
+  assert!(!sim.world[&1].killed);
+  sim.answer(1, true);
+  sim.pace(1, 10, 100);
+  assert!(!sim.world[&1].killed, "the report after its last answer");
+  sim.pace(1, 0, 10_000);
+  assert!(sim.world[&1].killed, "a report of nothing with nothing to run");
+}
+
+#[test]
+fn a_flood_of_reports_that_change_nothing_dispatches_nothing() {
+  // A worker holding two calls, another 100 queued: idle reports of a worker whose room they do
+  // not change leave every action list empty (no pass over the queue each).
+  let mut sim = ready_pool(adaptive(1));
+  for _ in 0..100 {
+    sim.submit(1, false);
+  }
+  sim.answer(1, true);
+  sim.pace(1, 50_000, 50_000);
+  let before = in_flight(&sim);
+  for _ in 0..1000 {
+    let mut out = Vec::new();
+    sim.sched.handle(
+      with_frame(1, Kind::Pace, 0, |f| f.payload = [0u32.to_le_bytes(), 1u32.to_le_bytes()].concat()),
+      &mut out,
+    );
+    assert!(out.is_empty(), "{out:?}");
+  }
+  assert_eq!(in_flight(&sim), before);
 }
 
 /// Bulk work of the given costs (µs) on `limit` workers that run their calls one after another in
 /// the order they got them and report after each: the time the last one finishes.
 fn makespan(config: PoolConfig, costs: &[u64]) -> u64 {
+  let calls: Vec<(MethodId, u64)> = costs.iter().map(|&c| (0, c)).collect();
+  busy_times(config, &calls).into_iter().max().unwrap_or(0)
+}
+
+/// The same for calls of several methods (method, cost in µs), submitted in that order: how long
+/// each worker was busy.
+fn busy_times(config: PoolConfig, calls: &[(MethodId, u64)]) -> Vec<u64> {
   let limit = config.limit as u64;
   let mut sim = ready_pool(config);
   let first = sim.next_call;
-  for _ in costs {
+  for &(method, _) in calls {
+    sim.method = method;
     sim.submit(1, false);
   }
-  let cost = |call: CallId| costs[(call - first) as usize];
+  let cost = |call: CallId| calls[(call - first) as usize].1;
   let mut now = 0u64;
   let mut started: Vec<Option<u64>> = vec![None; limit as usize + 1];
   let mut reported = vec![0u64; limit as usize + 1];
+  let mut busy = vec![0u64; limit as usize + 1];
   let mut finished = 0;
-  while finished < costs.len() {
+  while finished < calls.len() {
     let mut next = None;
     for id in 1..=limit {
       let Some(&call) = sim.world[&id].running.first() else { continue };
@@ -169,6 +300,7 @@ fn makespan(config: PoolConfig, costs: &[u64]) -> u64 {
     let (id, end) = next.expect("some worker has a call");
     now = end;
     let call = *sim.world[&id].running.first().unwrap();
+    busy[id as usize] += cost(call);
     sim.answer(id, true);
     let elapsed = now - reported[id as usize];
     sim.pace(id, cost(call) as u32, elapsed as u32);
@@ -176,7 +308,8 @@ fn makespan(config: PoolConfig, costs: &[u64]) -> u64 {
     started[id as usize] = None;
     finished += 1;
   }
-  now
+  busy.remove(0);
+  busy
 }
 
 proptest! {
@@ -245,4 +378,59 @@ fn a_retired_worker_may_still_report_its_pace_but_says_nothing_else() {
   assert!(!sim.world[&1].killed, "a Pace sent with its last answer is not a lie");
   sim.event(frame(1, Kind::Awaiting, 2));
   assert!(sim.world[&1].killed, "anything else after its channel closed is");
+}
+
+/// The case: one cheap call (`inc`) before 300 CPU-bound ones (most 1-4 ms, one in 25 of
+/// 120 ms), on two workers.
+fn cheap_then_expensive(expensive: &[u64]) -> Vec<(MethodId, u64)> {
+  std::iter::once((1, 5)).chain(expensive.iter().map(|&c| (2, c))).collect()
+}
+
+proptest! {
+  #![proptest_config(ProptestConfig::with_cases(100))]
+
+  /// Random mixes of cheap and expensive methods, in runs of random length: the busiest worker is
+  /// busy at most the mean plus the longest call, the call it holds beyond it, and the budget's
+  /// worth of calls each cheap run may leave on it (measured per method, an expensive method is
+  /// never sized by a cheap one's cost).
+  #[test]
+  fn mixed_methods_are_balanced(
+    limit in 2u32..4,
+    runs in prop::collection::vec(
+      (0u32..4, prop_oneof![
+        prop::collection::vec(1u64..30, 1..200),
+        prop::collection::vec(prop_oneof![24 => 1_000u64..4_000, 1 => 100_000u64..140_000], 1..200),
+      ]),
+      1..6,
+    ),
+  ) {
+    let calls: Vec<(MethodId, u64)> = runs
+      .iter()
+      .flat_map(|(method, costs)| {
+        // A method is cheap or expensive by its run's costs: the two kinds get their own numbers.
+        let kind = u32::from(costs[0] >= 1_000);
+        costs.iter().map(move |&c| (method * 2 + kind, c))
+      })
+      .collect();
+    let busy = busy_times(adaptive(limit), &calls);
+    let total: u64 = busy.iter().sum();
+    let longest = calls.iter().map(|&(_, c)| c).max().unwrap();
+    let bound = total / u64::from(limit) + 2 * longest + (runs.len() as u64 + 1) * BUDGET_US;
+    let busiest = *busy.iter().max().unwrap();
+    prop_assert!(busiest <= bound, "busiest {} over {} (busy {:?}, longest {})", busiest, bound, busy, longest);
+  }
+
+  /// One cheap call before 300 CPU-bound ones: balanced as if the cheap one were not there.
+  #[test]
+  fn a_cheap_call_does_not_size_a_batch_of_expensive_ones(
+    expensive in prop::collection::vec(prop_oneof![24 => 1_000u64..4_000, 1 => 120_000u64..=120_000], 300),
+  ) {
+    let busy = busy_times(adaptive(2), &cheap_then_expensive(&expensive));
+    let total: u64 = busy.iter().sum();
+    let busiest = *busy.iter().max().unwrap();
+    let longest = *expensive.iter().max().unwrap();
+    // One-at-a-time dispatch's bound (the mean plus the longest call) plus the next call each
+    // worker holds (the longest again, at worst): never a batch sized by the cheap call.
+    prop_assert!(busiest <= total / 2 + 2 * longest + BUDGET_US, "busy {:?} (longest {})", busy, longest);
+  }
 }

@@ -310,7 +310,7 @@ fn cancelling_queued_calls_keeps_the_others_in_order() {
 fn a_live_id_is_refused_without_touching_the_call_or_module_that_has_it() {
   let mut sim = Sim::with_module(config(1, 1, 0));
   sim.submit(1, false);
-  let payload = Job::Invoke { payload: Arc::from(&b"other"[..]), handles: Default::default() };
+  let payload = Job::Invoke { payload: Arc::from(&b"other"[..]), handles: Default::default(), method: 0 };
   let mut out = Vec::new();
   sim.sched.handle(Event::Submit { call: 2, module: 1, job: payload, options: CallOptions::default() }, &mut out);
   assert!(
@@ -520,7 +520,7 @@ fn cancel_cost() {
     let payload: Arc<[u8]> = Arc::from(&b"args"[..]);
     let mut out = Vec::new();
     for call in 2..queued + 3 {
-      let job = Job::Invoke { payload: payload.clone(), handles: Default::default() };
+      let job = Job::Invoke { payload: payload.clone(), handles: Default::default(), method: 0 };
       sim.sched.handle(Event::Submit { call, module: 1, job, options: CallOptions::default() }, &mut out);
     }
     out.clear();
@@ -599,7 +599,7 @@ fn hot_path_cost() {
   let mut sink = 0usize;
   for call in 2..calls + 2 {
     out.clear();
-    let job = Job::Invoke { payload: payload.clone(), handles: Default::default() };
+    let job = Job::Invoke { payload: payload.clone(), handles: Default::default(), method: 0 };
     sched.handle(Event::Submit { call, module: 1, job, options: CallOptions::default() }, &mut out);
     for action in out.drain(..) {
       if let Action::Send { message, .. } = action {
@@ -629,4 +629,89 @@ fn a_gone_workers_slot_is_reused_lowest_first() {
   sim.exit(3, 1);
   sim.exit(1, 1);
   assert_eq!(slots(&sim), [(2, 2), (4, 3), (5, 1)]);
+}
+
+#[test]
+fn a_start_that_breaks_the_protocol_before_ready_is_a_failed_start_counted_against_retries() {
+  // Garbage on the channel (a preload writing to fd 3), or a Pace before Ready: either way the
+  // worker never became ready, so `retries` applies and the pool stops starting workers.
+  let garbage = |sim: &mut Sim, worker| sim.event(Event::Corrupt { worker, reason: "a frame of 13 bytes".into() });
+  let early_pace = |sim: &mut Sim, worker| sim.pace(worker, 1, 2);
+  for breaks in [garbage, early_pace] {
+    let mut sim = Sim::new(config(1, 1, 0));
+    sim.submit(1, false);
+    let mut spawned = 0;
+    while let Some(&worker) = sim.world.keys().next() {
+      spawned += 1;
+      assert!(spawned <= 3, "a start after the retries were spent");
+      assert!(!sim.settled.contains_key(&1), "settled after {} failed starts", spawned - 1);
+      sim.world.get_mut(&worker).unwrap().spawned = true;
+      sim.event(Event::Spawned { worker, pid: 100 + worker as u32 });
+      breaks(&mut sim, worker);
+      assert!(sim.world[&worker].sigkilled);
+      sim.exit(worker, 0);
+    }
+    assert_eq!(spawned, 3, "retries: 2");
+    match &sim.settled[&1] {
+      Outcome::Failed(f) => {
+        assert_eq!(f.kind, FailureKind::StartFailed);
+        assert!(f.message.contains("(3 attempts)") && f.message.contains("before it was ready"), "{}", f.message);
+      }
+      other => panic!("{other:?}"),
+    }
+    // The start deadlines still armed for the dead workers change nothing.
+    while let Some(timer) = sim.timers.pop() {
+      sim.event(Event::TimerFired { timer });
+    }
+    assert!(sim.world.is_empty(), "no worker started once the retries were spent");
+  }
+}
+
+/// What one idle Pace frame from a worker holding a call costs the codec and the scheduler (a
+/// figure, not a check): `cargo test --release pace_flood_cost -- --ignored --nocapture`.
+#[test]
+#[ignore]
+fn pace_flood_cost() {
+  use invoke_parallel_protocol::{FrameDecoder, Header};
+  let config = PoolConfig { idle_timeout_ms: None, start_timeout_ms: None, adaptive: true, ..config(2, 2, 0) };
+  let (mut sched, _) = Scheduler::new(config);
+  let mut out = Vec::new();
+  for worker in [1, 2] {
+    sched.handle(Event::Spawned { worker, pid: worker as u32 }, &mut out);
+    sched.handle(frame(worker, Kind::Ready, 0), &mut out);
+  }
+  let job = Job::Load { path: Arc::from(&b"/m.js"[..]) };
+  sched.handle(Event::Submit { call: 1, module: 1, job, options: CallOptions::default() }, &mut out);
+  sched.handle(frame(1, Kind::Resolved, 1), &mut out);
+  for call in 2..200 {
+    let job = Job::Invoke { payload: Arc::from(&b"x"[..]), handles: Default::default(), method: 0 };
+    sched.handle(Event::Submit { call, module: 1, job, options: CallOptions::default() }, &mut out);
+  }
+  let header = Header { kind: Kind::Pace as u8, with_handles: false, call: 0, module: 0, payload_len: 8 };
+  let mut bytes = Vec::new();
+  for _ in 0..1024 {
+    bytes.extend_from_slice(&header.encode());
+    bytes.extend_from_slice(&[0, 0, 0, 0, 0x10, 0x27, 0, 0]);
+  }
+  let mut decoder = FrameDecoder::new();
+  let rounds = 2_000u32;
+  let start = std::time::Instant::now();
+  for _ in 0..rounds {
+    decoder.push(&bytes);
+    while let Some(message) = decoder.next_message(|| Err("none".into())).unwrap() {
+      out.clear();
+      sched.handle(Event::Message { worker: 1, message }, &mut out);
+    }
+  }
+  let both = start.elapsed().as_nanos() as f64 / f64::from(rounds * 1024);
+  let start = std::time::Instant::now();
+  let mut sink = 0;
+  for _ in 0..rounds {
+    decoder.push(&bytes);
+    while let Some(message) = decoder.next_message(|| Err("none".into())).unwrap() {
+      sink += usize::from(matches!(message, FromWorker::Pace { .. }));
+    }
+  }
+  let decoding = start.elapsed().as_nanos() as f64 / f64::from(rounds * 1024);
+  println!("{both:.1} ns per Pace frame, {decoding:.1} of them decoding (sink {sink})");
 }

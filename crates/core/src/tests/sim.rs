@@ -29,6 +29,8 @@ pub struct SimWorker {
   pub awaiting: BTreeSet<CallId>,
   pub loaded: BTreeSet<ModuleId>,
   pub asked_recycle: bool,
+  /// It answered a call or said one awaits since its latest Pace.
+  pub news: bool,
 }
 
 /// Carries out the scheduler's actions and checks its promises after every step.
@@ -53,6 +55,8 @@ pub struct Sim {
   pub credit: HashMap<CallId, u32>,
   /// Method calls sent to workers, in the order they were sent.
   pub dispatched: Vec<CallId>,
+  /// The method the next method calls invoke.
+  pub method: MethodId,
   /// The driver's clock, in microseconds: events happen at it (`handle_at`).
   pub now: u64,
   /// Calls the test traces (every other one), and what `Action::Traced` said of each.
@@ -79,6 +83,7 @@ impl Sim {
       loaded: BTreeSet::new(),
       credit: HashMap::new(),
       dispatched: Vec::new(),
+      method: 0,
       now: 0,
       traced: HashMap::new(),
     };
@@ -96,8 +101,8 @@ impl Sim {
   }
 
   pub fn event(&mut self, event: Event) {
-    let before: HashMap<WorkerId, (usize, usize)> =
-      self.sched.paces().map(|(id, held, in_flight, _)| (id, (held, in_flight))).collect();
+    let before: HashMap<WorkerId, (usize, usize, usize)> =
+      self.sched.paces().map(|(id, w)| (id, (w.held(), w.load(), w.awaiting.len()))).collect();
     let mut out = Vec::new();
     self.sched.handle_at(self.now, event, &mut out);
     self.apply(out);
@@ -109,9 +114,10 @@ impl Sim {
 
   /// A worker is handed a call only while it has room by its latest report: calls that hold its
   /// thread within its allowance, and while its loop is saturated, all its calls within it.
-  fn check_pace(&self, before: &HashMap<WorkerId, (usize, usize)>) {
-    for (id, held, in_flight, pace) in self.sched.paces() {
-      let (held_before, in_flight_before) = before.get(&id).copied().unwrap_or_default();
+  fn check_pace(&self, before: &HashMap<WorkerId, (usize, usize, usize)>) {
+    for (id, w) in self.sched.paces() {
+      let (held, in_flight, pace) = (w.held(), w.load(), &w.pace);
+      let (held_before, in_flight_before, _) = before.get(&id).copied().unwrap_or_default();
       if in_flight <= in_flight_before {
         continue;
       }
@@ -119,6 +125,19 @@ impl Sim {
       assert!(
         held <= allowance || held <= held_before,
         "worker {id} holds {held} calls, over its allowance {allowance}"
+      );
+      // Beyond the first two, what it holds fits the budget at the costs thought when sent.
+      assert!(
+        held <= crate::pace::MIN_ALLOWANCE as usize || w.held_cost() <= crate::pace::BUDGET_US || held <= held_before,
+        "worker {id} holds {} µs of work",
+        w.held_cost()
+      );
+      // Handed a call only while its calls that await were fewer than its room for them.
+      let awaiting = w.awaiting.len();
+      assert!(
+        awaiting < pace.await_room() as usize,
+        "worker {id} was handed a call with {awaiting} awaiting, its room {}",
+        pace.await_room()
       );
       if pace.is_saturated() && pace.cost_us().is_some() {
         assert!(in_flight <= allowance, "saturated worker {id} was handed {in_flight} calls, over {allowance}");
@@ -132,13 +151,18 @@ impl Sim {
     let Some(call) = w.running.iter().copied().find(|c| !w.awaiting.contains(c) && !self.credit.contains_key(c)) else {
       return false;
     };
-    self.world.get_mut(&worker).unwrap().awaiting.insert(call);
+    let w = self.world.get_mut(&worker).unwrap();
+    w.awaiting.insert(call);
+    w.news = true;
     self.event(frame(worker, Kind::Awaiting, call));
     true
   }
 
   /// The worker reports its event loop busy `busy_us` of `elapsed_us`.
   pub fn pace(&mut self, worker: WorkerId, busy_us: u32, elapsed_us: u32) {
+    if let Some(w) = self.world.get_mut(&worker) {
+      w.news = false;
+    }
     self.event(with_frame(worker, Kind::Pace, 0, |f| {
       f.payload = [busy_us.to_le_bytes(), elapsed_us.to_le_bytes()].concat()
     }));
@@ -272,7 +296,9 @@ impl Sim {
     // A module's first submission loads it; later ones call it (the JS layer loads a module once
     // per id, and calls only through the proxy a load returned).
     let (module, job) = match self.known_modules.get(&module) {
-      Some(&id) => (id, Job::Invoke { payload: Arc::from(&b"args"[..]), handles: Default::default() }),
+      Some(&id) => {
+        (id, Job::Invoke { payload: Arc::from(&b"args"[..]), handles: Default::default(), method: self.method })
+      }
       None => {
         self.known_modules.insert(module, call);
         self.loads.insert(call, call);
@@ -314,6 +340,7 @@ impl Sim {
     let w = self.world.get_mut(&worker).unwrap();
     w.running.remove(&call);
     w.awaiting.remove(&call);
+    w.news = true;
     self.event(frame(worker, if ok { Kind::Resolved } else { Kind::Rejected }, call));
     true
   }

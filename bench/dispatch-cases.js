@@ -1,0 +1,85 @@
+'use strict'
+// Adaptive dispatch on the cases issue 21 names, against eager dispatch in the same run,
+// rounds interleaved:
+//
+//   node bench/dispatch-cases.js [rounds (default 3)]
+//
+// - sleep: 200 x sleep(20) on 2 workers, wall time.
+// - stuck: 200 calls on 2 workers (maxPerChild 0), those on slot 1 await until released, those on
+//   slot 2 compute 5 ms: how many the stuck worker was handed.
+// - mixed: one cheap call, then 300 CPU-bound calls (1-4 ms, one in 25 of 120 ms; the same
+//   seeded costs every round) on 2 workers: the busiest worker's busy time over the mean.
+
+const fs = require('node:fs')
+const os = require('node:os')
+const path = require('node:path')
+const invoke = require('..')
+const { median } = require('./measure')
+
+const FIXTURE = require.resolve('../__test__/fixtures/dispatch')
+const ECHO = require.resolve('../__test__/fixtures/echo')
+const rounds = Number(process.argv[2] ?? 3)
+
+function costs() {
+  let seed = 21
+  const random = () => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31)
+  return Array.from({ length: 300 }, () => (random() < 0.04 ? 120 : 1 + random() * 3))
+}
+
+async function sleep(dispatch) {
+  const pool = invoke.pool({ limit: 2, minimum: 2, dispatch })
+  const echo = await invoke.require(ECHO, { pool })
+  await Promise.all([echo.sleep(1), echo.sleep(1)])
+  const start = performance.now()
+  await Promise.all(Array.from({ length: 200 }, () => echo.sleep(20)))
+  const ms = performance.now() - start
+  await pool.close()
+  return ms
+}
+
+async function stuck(dispatch) {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'invoke-bench-stuck-'))
+  const pool = invoke.pool({ limit: 2, minimum: 2, dispatch })
+  const mod = await invoke.require(FIXTURE, { pool })
+  let settled = 0
+  const calls = Array.from({ length: 200 }, (_, n) => mod.stuckOnFirst(dir, n, 5).then(() => settled++))
+  const count = () => fs.readdirSync(dir).filter((name) => name.startsWith('started-')).length
+  while (settled + count() < 200) await new Promise((resolve) => setTimeout(resolve, 20))
+  const handed = count()
+  fs.writeFileSync(path.join(dir, 'go'), '')
+  await Promise.all(calls)
+  await pool.close()
+  fs.rmSync(dir, { recursive: true, force: true })
+  return handed
+}
+
+async function mixed(dispatch) {
+  const pool = invoke.pool({ limit: 2, minimum: 2, dispatch })
+  const mod = await invoke.require(FIXTURE, { pool })
+  await mod.inc(1)
+  const work = costs()
+  const pids = await Promise.all(work.map((ms) => mod.spin(ms)))
+  await pool.close()
+  const busy = new Map()
+  pids.forEach((pid, i) => busy.set(pid, (busy.get(pid) ?? 0) + work[i]))
+  const total = work.reduce((a, b) => a + b)
+  return Math.max(...busy.values()) / (total / 2)
+}
+
+async function main() {
+  const cases = { sleep, stuck, mixed }
+  const results = {}
+  for (let round = 0; round < rounds; round++) {
+    for (const [name, run] of Object.entries(cases)) {
+      for (const dispatch of ['adaptive', 'eager']) (results[`${name} ${dispatch}`] ??= []).push(await run(dispatch))
+    }
+  }
+  for (const [name, values] of Object.entries(results)) {
+    console.log(`${name.padEnd(16)} median ${median(values).toFixed(2)} (${values.map((v) => v.toFixed(2)).join(', ')})`)
+  }
+}
+
+main().catch((err) => {
+  console.error(err)
+  process.exit(1)
+})

@@ -1,0 +1,59 @@
+'use strict'
+// Which prebuilt binary fits this process, named as napi-rs names them (`linux-x64-gnu`,
+// `darwin-arm64`, ...). The C library is the one this Node runs on, not the host's: a musl Node
+// on a glibc distribution (or the reverse, in a container or a bundled runtime) needs the
+// binary of its own libc, so it comes from Node's diagnostic report, as napi-rs's loader does,
+// never from files such as /usr/bin/ldd that describe the host.
+
+/** The platform keys a release publishes (package.json `napi.targets`, one `npm/<key>/` each). */
+const SUPPORTED = ['linux-x64-gnu', 'linux-arm64-gnu', 'linux-x64-musl', 'linux-arm64-musl', 'darwin-x64', 'darwin-arm64', 'win32-x64-gnu']
+
+/** A shared object path of musl's dynamic loader or libc, as Alpine and Debian's musl name them. */
+const isMuslObject = (file) => typeof file === 'string' && /(^|\/)(ld-musl-|libc\.musl-)/.test(file)
+
+/**
+ * 'gnu' or 'musl' from a `process.report.getReport()` object: glibc reports its runtime version
+ * in the header; musl reports none and shows up among the loaded shared objects. A report with
+ * neither counts as glibc, as napi-rs's loader counts it. Null when there is no report to read.
+ */
+function libcFromReport(report) {
+  if (!report || typeof report !== 'object' || !report.header || typeof report.header !== 'object') return null
+  if (report.header.glibcVersionRuntime) return 'gnu'
+  if (Array.isArray(report.sharedObjects) && report.sharedObjects.some(isMuslObject)) return 'musl'
+  return 'gnu'
+}
+
+/**
+ * This process's target: `{key, description}`, `key` as napi-rs names binaries. Windows is
+ * `win32-x64-gnu` for every Node there: the binary is built with mingw-w64 and resolves Node's
+ * N-API at run time, so it loads in the official (MSVC) Node too. `getReport` is only called on Linux.
+ */
+function targetOf({ platform, arch, getReport }) {
+  let libc = null
+  if (platform === 'linux') libc = libcFromReport(getReport())
+  else if (platform === 'win32') libc = 'gnu'
+  const key = [platform, arch, libc ?? (platform === 'linux' ? 'unknown-libc' : null)].filter(Boolean).join('-')
+  const libcName = { gnu: platform === 'linux' ? 'glibc' : null, musl: 'musl', null: platform === 'linux' ? 'unknown C library' : null }[libc]
+  return { key, description: `${platform} ${arch}${libcName ? ` (${libcName})` : ''}`, supported: SUPPORTED.includes(key) }
+}
+
+/** The report without its network section (interfaces are slow to list and not needed here). */
+function diagnosticReport() {
+  const report = process.report
+  if (typeof report?.getReport !== 'function') return null
+  const excludeNetwork = report.excludeNetwork
+  try {
+    report.excludeNetwork = true
+    return report.getReport()
+  } catch {
+    return null
+  } finally {
+    report.excludeNetwork = excludeNetwork
+  }
+}
+
+function currentTarget() {
+  return targetOf({ platform: process.platform, arch: process.arch, getReport: diagnosticReport })
+}
+
+module.exports = { SUPPORTED, libcFromReport, targetOf, currentTarget }

@@ -1,0 +1,150 @@
+'use strict'
+// node scripts/platforms/platform-user-test.js <platform>: a platform package from dist/ (written
+// by `npm run release:pack`) proven as a user there gets it, on this x86_64 machine:
+// - linux-x64-musl: a musl Node (node-musl.sh) runs npm itself, which picks the musl package
+//   from the tarballs; the README examples run; then the whole JS suite runs under that Node with
+//   the installed binary as the checkout's own (the loader picks it for musl).
+// - linux-arm64-gnu: arm64 Nodes 22 and 24 under qemu-user (binfmt, qemu-arm64.sh); npm installs
+//   for linux arm64 glibc; the README examples run on each Node; then a part of the JS suite runs
+//   under Node 22, its time limits scaled (INVOKE_TEST_TIME_SCALE) and the tests that read what
+//   qemu does not emulate skipped.
+// - linux-arm64-musl: the arm64 musl Node under qemu runs the README examples.
+// Prints `platform-user <platform>: N passed, M failed` last.
+
+const assert = require('node:assert/strict')
+const fs = require('node:fs')
+const os = require('node:os')
+const path = require('node:path')
+const { execFileSync } = require('node:child_process')
+const { readmeExamples, runExample } = require('../readme-examples')
+
+const root = path.join(__dirname, '..', '..')
+const pkg = require('../../package.json')
+const dist = path.join(root, 'dist')
+const platform = process.argv[2]
+
+const setUp = (script, ...args) =>
+  execFileSync('bash', [path.join(__dirname, script), ...args], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] })
+    .trim()
+    .split('\n')
+const versions = (name) =>
+  execFileSync('bash', ['-c', `. "${path.join(__dirname, 'versions.sh')}" && echo $${name}`], { encoding: 'utf8' }).trim().split(/\s+/)
+
+// Under qemu-user everything runs about ten times slower (a Node starts in ~1 s, not ~40 ms).
+const QEMU = { INVOKE_TEST_TIME_SCALE: '10', INVOKE_TEST_EMULATED: 'qemu-user' }
+// The part of the suite run under qemu: the pool's life cycle, values and errors both ways,
+// workers dying, process groups. ~4 minutes there; the whole suite would take ~40.
+const QEMU_SUITE = ['pool', 'values', 'errors', 'worker-death', 'process-group'].map((name) => `__test__/${name}.test.js`)
+
+const PLATFORMS = {
+  'linux-x64-musl': () => {
+    const node = setUp('node-musl.sh', 'x64').pop()
+    const npm = path.join(path.dirname(node), '..', 'lib', 'node_modules', 'npm', 'bin', 'npm-cli.js')
+    const muslLibc = path.join(path.dirname(node), '..', 'lib', 'libc.musl-x86_64.so.1')
+    return { nodes: [node], install: [node, npm], env: {}, suite: { node, files: [] }, muslLibc }
+  },
+  'linux-arm64-gnu': () => {
+    setUp('qemu-arm64.sh')
+    const nodes = setUp('fetch-node.sh', 'linux-arm64', ...versions('NODE_LINUX_ARM64'))
+    return {
+      nodes,
+      install: [process.execPath, npmCli()],
+      env: QEMU,
+      suite: { node: nodes[0], files: QEMU_SUITE },
+    }
+  },
+  'linux-arm64-musl': () => {
+    setUp('qemu-arm64.sh')
+    const node = setUp('node-musl.sh', 'arm64').pop()
+    const muslLibc = path.join(path.dirname(node), '..', 'lib', 'libc.musl-aarch64.so.1')
+    return { nodes: [node], install: [process.execPath, npmCli()], env: QEMU, muslLibc }
+  },
+}
+
+function npmCli() {
+  return process.env.npm_execpath || fs.realpathSync(execFileSync('sh', ['-c', 'command -v npm'], { encoding: 'utf8' }).trim())
+}
+
+let passed = 0
+let failed = 0
+function check(name, fn) {
+  if (failed) return
+  const started = Date.now()
+  try {
+    fn()
+    passed++
+    console.log(`platform-user ${platform}: ✔ ${name} (${((Date.now() - started) / 1000).toFixed(0)} s)`)
+  } catch (error) {
+    failed++
+    console.error(`platform-user ${platform}: ✘ ${name}\n`, error)
+  }
+}
+
+function main() {
+  assert.ok(PLATFORMS[platform], `platform: one of ${Object.keys(PLATFORMS).join(', ')}`)
+  const setup = PLATFORMS[platform]()
+  const binaryName = `${pkg.napi.binaryName}.${platform}.node`
+  const app = fs.mkdtempSync(path.join(os.tmpdir(), `invoke-parallel-${platform}-`))
+  const env = { ...process.env, ...setup.env, npm_config_cache: path.join(app, '.npm-cache') }
+  for (const key of Object.keys(env)) if (/^npm_(?!config_cache$)/i.test(key)) delete env[key]
+  const installed = path.join(app, 'node_modules', `${pkg.name}-${platform}`, binaryName)
+
+  check('the tarballs install offline into a new project for this platform', () => {
+    fs.writeFileSync(path.join(app, 'package.json'), JSON.stringify({ name: 'platform-user', private: true }))
+    // The main package and this platform's, as npm would fetch them from the registry. npm decides
+    // the C library from the host's /usr/bin/ldd (glibc here, where an Alpine host says musl) and
+    // the CPU from the installing Node: --force installs the package anyway, and its os, cpu and
+    // libc fields, which npm matches against a real host, are checked below.
+    const tarballs = [`${pkg.name}-${pkg.version}.tgz`, `${pkg.name}-${platform}-${pkg.version}.tgz`]
+    for (const name of tarballs) assert.ok(fs.existsSync(path.join(dist, name)), `dist/ has ${name} (release:pack)`)
+    const [command, ...args] = setup.install
+    execFileSync(command, [...args, 'install', '--force', '--offline', '--no-audit', '--no-fund', ...tarballs.map((name) => path.join(dist, name))], {
+      cwd: app,
+      env,
+      stdio: 'inherit',
+    })
+    const present = fs.readdirSync(path.join(app, 'node_modules')).filter((name) => name.startsWith(`${pkg.name}-`))
+    assert.deepEqual(present, [`${pkg.name}-${platform}`], 'this platform\'s package is installed')
+    const manifest = require(path.join(app, 'node_modules', `${pkg.name}-${platform}`, 'package.json'))
+    const [os_, cpu, libc] = platform.split('-')
+    assert.deepEqual([manifest.os, manifest.cpu, manifest.libc], [[os_], [cpu], [libc === 'gnu' ? 'glibc' : libc]])
+    // With musl's own libc at hand, every import is checked against its exports.
+    const checkEnv = setup.muslLibc ? { ...process.env, MUSL_LIBC: setup.muslLibc } : process.env
+    execFileSync(process.execPath, [path.join(__dirname, 'check-binary.js'), platform, installed], { stdio: 'inherit', env: checkEnv })
+  })
+
+  check("the README's first example runs as CommonJS and as an ES module on each Node", () => {
+    const examples = readmeExamples()
+    const dir = path.join(app, 'js')
+    fs.mkdirSync(dir)
+    fs.writeFileSync(path.join(dir, 'package.json'), JSON.stringify({ name: 'js', private: true, type: 'commonjs' }))
+    for (const file of ['js/hash.js', 'js/main.js', 'js/main.mjs']) fs.writeFileSync(path.join(app, file), examples[file])
+    for (const node of setup.nodes) {
+      const version = execFileSync(node, ['-p', 'process.version + " " + process.arch'], { env, encoding: 'utf8' }).trim()
+      for (const main of ['main.js', 'main.mjs']) runExample(node, dir, main, env, 180000)
+      console.log(`platform-user ${platform}: the README example ran on Node ${version}`)
+    }
+  })
+
+  if (setup.suite) {
+    check(`the JS suite (${setup.suite.files.length ? setup.suite.files.join(' ') : 'all of it'}) passes with the installed binary`, () => {
+      // The checkout loads its own build first: the installed binary becomes it for this run.
+      const own = path.join(root, binaryName)
+      assert.ok(!fs.existsSync(own), `${own} exists already: remove it first`)
+      fs.copyFileSync(installed, own)
+      try {
+        const ava = path.join(root, 'node_modules', 'ava', 'entrypoints', 'cli.mjs')
+        const timeout = `--timeout=${60 * Number(setup.env.INVOKE_TEST_TIME_SCALE ?? 1)}s`
+        execFileSync(setup.suite.node, [ava, timeout, ...setup.suite.files], { cwd: root, env: { ...process.env, ...setup.env }, stdio: 'inherit' })
+      } finally {
+        fs.rmSync(own)
+      }
+    })
+  }
+
+  fs.rmSync(app, { recursive: true, force: true })
+  console.log(`platform-user ${platform}: ${passed} passed, ${failed} failed`)
+  process.exitCode = failed === 0 ? 0 : 1
+}
+
+main()
