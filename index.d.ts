@@ -35,6 +35,12 @@ export interface PoolOptions {
   cancelGrace?: number
   /** Milliseconds a starting worker may take to become ready before the start counts as failed (see `retries`). Default 30000; Infinity = no limit. */
   startTimeout?: number
+  /**
+   * Milliseconds a module load may take on a worker (a module whose exported promise never settles)
+   * before the load rejects with `ERR_INVOKE_LOAD_TIMEOUT` and the workers it was sent to are stopped.
+   * Default 30000; Infinity = no limit.
+   */
+  loadTimeout?: number
   /** The workers' Node flags. Default: the parent's, minus inspector and eval flags. */
   execArgv?: string[]
   /**

@@ -72,10 +72,11 @@ for (const key of ['name', 'message', 'stack']) {
   test.serial(`an error whose ${key} getter throws arrives as an error saying so`, async (t) => {
     const { error } = await sameWorker(t, () => awkward.throwWithBadGetter(key))
     t.true(error instanceof RangeError)
-    t.regex(error.message, new RegExp(`reading ${key} threw`))
     // Node formats a stack on first read, from the name and message: it throws with them.
     t.true(error.droppedProperties.includes(key))
-    if (key !== 'message') t.regex(error.message, /^bad getter/)
+    // The message as thrown, or, when it could not be read, why not.
+    if (key === 'message') t.regex(error.message, /could not be read \(reading message threw/)
+    else t.is(error.message, 'bad getter')
   })
 }
 
@@ -83,7 +84,7 @@ test.serial('a thrown object whose toString throws arrives as an Error naming wh
   const { error } = await sameWorker(t, () => awkward.throwBadToString())
   t.true(error instanceof Error)
   t.deepEqual(error.droppedProperties, ['toString'])
-  t.regex(error.message, /toString is a function/)
+  t.is(error.message, '')
 })
 
 test('maxMessageSize is at least 1024 bytes: room for the error that says a message was too large', (t) => {

@@ -22,7 +22,7 @@ test('an error-like object with function fields arrives as an Error with its nam
   t.false('retry' in error)
   t.false('nested' in error)
   t.deepEqual(error.droppedProperties, ['retry', 'nested'])
-  t.is(error.message, 'not found (invoke-parallel: not sent: retry is a function (retry); nested.fn is a function (fn))')
+  t.is(error.message, 'not found')
   t.regex(error.stack, /<invoke-parallel worker, pid \d+>/)
 })
 
@@ -32,7 +32,7 @@ test('an Error with a function field keeps its class, code and cause; the functi
   t.is(error.code, 'E_RANGE')
   t.false('onRetry' in error)
   t.deepEqual(error.droppedProperties, ['onRetry'])
-  t.regex(error.message, /^out of range \(invoke-parallel: not sent: onRetry is a function \(onRetry\)\)$/)
+  t.is(error.message, 'out of range')
   t.is(error.cause.constructor, Error)
   t.is(error.cause.why, 'odd')
   t.deepEqual(error.cause.droppedProperties, ['fix'])

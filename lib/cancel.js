@@ -84,7 +84,7 @@ function onCancel(token, fn) {
     return () => {}
   }
   if (watch === undefined) {
-    watch = { fired: false, callbacks: new Set([fn]) }
+    watch = { fired: false, callbacks: new Set([fn]), unsubscribe: null }
     watches.set(token, watch)
     try {
       subscribe(token, watch)
@@ -95,7 +95,13 @@ function onCancel(token, fn) {
   } else {
     watch.callbacks.add(fn)
   }
-  return () => watch.callbacks.delete(fn)
+  return () => {
+    if (!watch.callbacks.delete(fn) || watch.callbacks.size > 0 || watch.unsubscribe === null) return
+    // The last call watching a signal settled: the signal keeps nothing of the pool (a
+    // long-lived signal, a server's, would collect a listener per pool otherwise).
+    watch.unsubscribe()
+    if (watches.get(token) === watch) watches.delete(token)
+  }
 }
 
 function subscribe(token, watch) {
@@ -115,7 +121,17 @@ function subscribe(token, watch) {
       }
     }
   }
-  if (isAbortSignal(token)) token.addEventListener('abort', fire, { once: true })
+  if (isAbortSignal(token)) {
+    token.addEventListener('abort', fire, { once: true })
+    // A Promise's reaction cannot be taken back; a listener can.
+    watch.unsubscribe = () => {
+      try {
+        token.removeEventListener('abort', fire)
+      } catch {
+        // A signal-like object whose removeEventListener throws keeps its listener.
+      }
+    }
+  }
   // Called directly (not through Promise.resolve) so a thenable that is already settled reports
   // as early as it can: synchronously, or in the very next microtask for a native promise.
   else token.then(fire, () => {})

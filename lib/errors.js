@@ -60,6 +60,7 @@ E('ERR_INVOKE_BAD_ANSWER', Error, said)
 E('ERR_INVOKE_BUNDLED', Error, said)
 // A socket or server that arrived with a call or result and cannot be used (a peer's fault).
 E('ERR_INVOKE_BAD_HANDLE', TypeError, said)
+E('ERR_INVOKE_LOAD_TIMEOUT', Error, said)
 E(
   'ERR_INVOKE_UNSERIALIZABLE',
   TypeError,

@@ -28,6 +28,7 @@ const POOL_OPTIONS = new Set([
   'maxMemory',
   'maxMessageSize',
   'startTimeout',
+  'loadTimeout',
   'dispatch',
 ])
 /** The most a frame's body can carry, less the rest of its header (kind and ids). */
@@ -63,6 +64,7 @@ function poolOptions(options) {
   const idleTimeout = milliseconds(idleTimeoutGiven(o), 'invoke.pool', idleTimeoutName(o), 30000)
   const cancelGrace = milliseconds(o.cancelGrace, 'invoke.pool', 'cancelGrace', 5000)
   const startTimeout = milliseconds(o.startTimeout, 'invoke.pool', 'startTimeout', 30000)
+  const loadTimeout = milliseconds(o.loadTimeout, 'invoke.pool', 'loadTimeout', 30000)
   if (o.cwd !== undefined && typeof o.cwd !== 'string') {
     throw makeError('ERR_INVALID_ARG_TYPE', 'invoke.pool', 'cwd must be a non-empty string')
   }
@@ -96,6 +98,7 @@ function poolOptions(options) {
     maxPerChild: integer(o.maxPerChild, 'maxPerChild', 0, 0),
     cancelGrace,
     startTimeout,
+    loadTimeout,
     execArgv,
     output: outputOption(o.output),
     maxQueue: o.maxQueue === Infinity ? undefined : integer(o.maxQueue, 'maxQueue', 0, undefined),

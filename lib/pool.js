@@ -80,7 +80,11 @@ class Pool {
     this.#native = new NativePool(
       {
         execPath: process.execPath,
-        args: [...o.execArgv, WORKER_MAIN, JSON.stringify({ maxMemory: o.maxMemory, maxMessageSize: o.maxMessageSize })],
+        args: [
+          ...o.execArgv,
+          WORKER_MAIN,
+          JSON.stringify({ maxMemory: o.maxMemory, maxMessageSize: o.maxMessageSize, capturedOutput: o.output !== 'inherit' }),
+        ],
         cwd: o.cwd,
         env: o.env,
         limit: o.limit,
@@ -94,6 +98,7 @@ class Pool {
         recycleAfter: o.recycleAfter,
         maxMessageSize: o.maxMessageSize,
         startTimeout: Number.isFinite(o.startTimeout) ? o.startTimeout : undefined,
+        loadTimeout: Number.isFinite(o.loadTimeout) ? o.loadTimeout : undefined,
         adaptive: o.dispatch === 'adaptive',
         driver: chosenDriver(),
       },

@@ -76,6 +76,7 @@ const FAILURE_CODES = {
   timeout: 'ERR_INVOKE_TIMEOUT',
   'queue-full': 'ERR_INVOKE_QUEUE_FULL',
   'duplicate-id': 'ERR_INVOKE_INTERNAL',
+  'load-timeout': 'ERR_INVOKE_LOAD_TIMEOUT',
 }
 
 for (const table of [FrameKind, WorkerEnv, BatchKind, FAILURE_CODES]) Object.freeze(table)

@@ -318,8 +318,12 @@ function describeThrown(thrown, state, depth) {
     if (read.ok && Array.isArray(read.value)) description.errors = describeErrors(read.value, state, depth + 1)
   }
   if (dropped.length > 0) {
+    // The message stays as thrown: what was left out is said in droppedProperties alone, unless
+    // the message itself could not be read.
     description.dropped = dropped.map((d) => d.key)
-    description.message += ` (invoke-parallel: not sent: ${dropped.map((d) => d.why).join('; ')})`
+    if (dropped.some((d) => d.key === 'message')) {
+      description.message = `invoke-parallel: the message could not be read (${dropped.map((d) => d.why).join('; ')})`
+    }
   }
   return description
 }

@@ -41,6 +41,8 @@ pub struct NativePoolOptions {
   pub max_message_size: u32,
   /// Milliseconds a starting worker may take to become ready; absent means no limit.
   pub start_timeout: Option<f64>,
+  /// Milliseconds a module load may take on a worker; absent means no limit.
+  pub load_timeout: Option<f64>,
   /// Hand workers calls as they have room for them (`dispatch: 'adaptive'`), not all at once.
   pub adaptive: bool,
   /// `'portable'` (libuv's processes and streams, every OS) or `'linux'` (Linux's own calls);
@@ -127,6 +129,7 @@ impl NativePool {
       max_queue: options.max_queue.map(|n| n as usize),
       recycle_after: options.recycle_after.map(u64::from),
       start_timeout_ms: options.start_timeout.and_then(to_ms),
+      load_timeout_ms: options.load_timeout.and_then(to_ms),
       adaptive: options.adaptive,
       ..PoolConfig::default()
     };

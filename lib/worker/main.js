@@ -1,426 +1,45 @@
 'use strict'
-// The program every worker process runs: it reads frames from the parent on fd 3, loads modules,
-// runs their methods and answers. It exits as soon as the channel closes, so a worker never
-// outlives its parent.
+// The program every worker process runs: the protocol (./shim.js) over fd 3 and the process
+// around it. It exits as soon as the channel closes, so a worker never outlives its parent.
+
+// First, before anything else runs: a portable-driver worker makes itself what the Linux
+// driver's pre-exec step would.
+require('./guard').guardWorker()
 
 const net = require('node:net')
-const { pathToFileURL } = require('node:url')
-const { FrameKind: Kind, HANDLES_FLAG, CHANNEL_FD, HANDLE_FD, STREAM_WINDOW } = require('../protocol')
-const { FrameReader, FrameWriter, EMPTY } = require('../frame')
-const wire = require('../wire')
-const { makeError } = require('../errors')
-const { isHandle, takeHandles, releaseHandles, restoreHandles, kTransfer } = require('../handles')
-const { CHUNK_METHOD, chunkTarget, notExported } = require('./chunk')
+const { CHANNEL_FD } = require('../protocol')
 const { recordIdentity } = require('./identity')
-const { PaceReporter } = require('./pace')
 const { ReadBuffer } = require('./read-buffer')
-const { Inbox } = require('./inbox')
-const { guardWorker } = require('./guard')
-const traced = require('./traced-call')
+const { writeOutputThrough } = require('./output')
+const shim = require('./shim')
 
-guardWorker()
 recordIdentity()
 
-let native = null
-/** The addon, loaded only by workers that pass sockets: it reads and writes descriptors on fd 4. */
-function handleChannel() {
-  native ??= require('../binary')
-  return native
-}
+/** The pool's limits and ways, from lib/pool.js. */
+const { maxMemory, maxMessageSize, capturedOutput } = JSON.parse(process.argv[2] ?? '{}')
+if (capturedOutput) writeOutputThrough()
 
+let native = null
 const input = new ReadBuffer()
 const channel = new net.Socket({
   fd: CHANNEL_FD,
   readable: true,
   writable: true,
-  onread: { buffer: () => input.next(), callback: (length, bytes) => received(bytes.subarray(0, length)) },
+  onread: { buffer: () => input.next(), callback: (length, bytes) => shim.received(bytes.subarray(0, length)) },
 })
-const reader = new FrameReader()
-const pace = new PaceReporter(
-  (call) => running.has(call) && !streams.has(call),
-  () => running.size > 0,
-  () => writer.begin(),
-)
-const writer = new FrameWriter(channel, (endOfTurn, push) => pace.frames(endOfTurn, push))
-const inbox = new Inbox(handleFrame, {
-  // Frames left for a later turn are views of their read's buffer: the next read must not reuse it.
-  deferring: () => input.keep(),
-  // The replies of the calls handled in one go leave together once those calls have returned.
-  around: (handleAll) => {
-    writer.hold()
-    try {
-      handleAll()
-    } finally {
-      writer.release(pace.anyStartedPending())
-    }
-  },
+shim.start({
+  channel,
+  keep: () => input.keep(),
+  exit: (code) => process.exit(code),
+  warn: (text) => process.stderr.write(text),
+  // The addon, loaded only by workers that pass sockets: it reads and writes descriptors on fd 4.
+  handles: () => (native ??= require('../binary')),
+  rss: () => process.memoryUsage.rss(),
+  maxMemory,
+  maxMessageSize,
 })
-/** module id -> { methods } once loaded, { error } if loading threw, { loading } while an ES module loads */
-const modules = new Map()
-/** call id -> AbortController, for calls that can observe cancellation (see worker.js). */
-const controllers = new Map()
-/** A call's AbortSignal (its context's store) -> its call id. */
-const callOfSignal = new WeakMap()
-/** call id -> { credit, wake, stopped }, for calls streaming their result. */
-const streams = new Map()
-/** Calls started and not yet answered, to pin an uncaught exception on the one running. */
-const running = new Set()
-/** call id -> its message on `invoke-parallel:worker-call`, while someone here listens (./traced-call.js). */
-const tracedCalls = new Map()
-/** The pool's limits, from lib/pool.js. */
-const { maxMemory, maxMessageSize } = JSON.parse(process.argv[2] ?? '{}')
-let recycleRequested = false
-/** The latest module load still under way (an ES module's import): later loads wait for it. */
-let lastAsyncLoad = null
-const CALL_CONTEXT = Symbol.for('invoke-parallel.callContext')
-
-/** A read of the parent's stream, in `input`'s buffer. */
-function received(chunk) {
-  let frames
-  try {
-    frames = reader.push(chunk)
-  } catch (err) {
-    process.stderr.write(`invoke-parallel worker ${process.pid}: ${err.message}\n`)
-    process.exit(70)
-  }
-  if (reader.buffered > 0) input.keep()
-  inbox.push(frames)
-}
-
-/** Handles one frame from the parent; true if it started a call that is still pending. */
-function handleFrame(frame) {
-  if (frame.kind === Kind.Load) load(frame)
-  else if (frame.kind === Kind.Call) return call(frame)
-  else if (frame.kind === Kind.Cancel) cancel(frame.call)
-  else if (frame.kind === Kind.Credit) grant(frame.call, frame.payload.readUInt32LE(0))
-  return false
-}
 channel.on('end', () => process.exit(0))
 channel.on('error', () => process.exit(0))
-
-function load({ call, module, payload }) {
-  const path = payload.toString('utf8')
-  const entry = { path }
-  modules.set(module, entry)
-  const loading = lastAsyncLoad === null ? evaluate(entry, path) : lastAsyncLoad.then(() => evaluate(entry, path))
-  if (loading !== undefined) {
-    // Calls that arrive meanwhile wait for it, and so do modules loaded after it.
-    const done = loading.then(() => {
-      delete entry.loading
-      if (lastAsyncLoad === done) lastAsyncLoad = null
-    })
-    entry.loading = done
-    lastAsyncLoad = done
-  }
-  if (call === 0) return
-  const answer = () => (entry.error ? reject(call, entry.error) : resolve(call, [...entry.methods.keys()]))
-  if (entry.loading) entry.loading.then(answer)
-  else answer()
-}
-
-/**
- * Runs a module into `entry`: CommonJS synchronously through require; an ES module that require
- * cannot run (Node without require(esm), or one with top-level await) through import(), and a
- * CommonJS module whose exports are a promise of them once that settles: those return a promise.
- */
-function evaluate(entry, path) {
-  try {
-    const exports = require(path)
-    if (isPromisedExports(exports)) return loaded(entry, Promise.resolve(exports))
-    entry.methods = methodsOf(exports)
-  } catch (error) {
-    if (error?.code !== 'ERR_REQUIRE_ESM' && error?.code !== 'ERR_REQUIRE_ASYNC_MODULE') {
-      entry.error = error
-      return undefined
-    }
-    return loaded(entry, import(pathToFileURL(path).href))
-  }
-  return undefined
-}
-
-function loaded(entry, exports) {
-  return exports.then(
-    (resolved) => {
-      entry.methods = methodsOf(resolved)
-    },
-    (loadError) => {
-      entry.error = loadError
-    },
-  )
-}
-
-/**
- * A Promise, or a thenable of some class: `module.exports = connect().then(...)`. A plain object
- * with a `then` function is a module that exports one (the proxy leaves it off), as it always was.
- */
-function isPromisedExports(exports) {
-  if (exports === null || typeof exports !== 'object' || typeof exports.then !== 'function') return false
-  const prototype = Object.getPrototypeOf(exports)
-  return prototype !== Object.prototype && prototype !== null
-}
-
-/**
- * The exported functions, looked up once at load. For an ES module whose default export is an
- * object (the shape of a converted CommonJS module), that object's functions count too.
- */
-function methodsOf(exports) {
-  const methods = new Map()
-  const collect = (source) => {
-    if (source === null || (typeof source !== 'object' && typeof source !== 'function')) return
-    for (const key in source) {
-      if (typeof source[key] === 'function' && !methods.has(key)) methods.set(key, { fn: source[key], self: source })
-    }
-  }
-  // `module.exports = fn` (the piscina / worker-farm / jest-worker shape) is the method
-  // `default`, as the function an ES module exports as default is.
-  if (typeof exports === 'function') methods.set('default', { fn: exports, self: undefined })
-  collect(exports)
-  if (exports?.[Symbol.toStringTag] === 'Module' && typeof exports.default === 'object') collect(exports.default)
-  return methods
-}
-
-function call(frame) {
-  // Descriptors arrive in frame order: take this frame's now, whatever becomes of the call.
-  const fds = frame.withHandles ? handleChannel().receiveHandles(HANDLE_FD) : undefined
-  const entry = modules.get(frame.module)
-  if (entry?.loading || !wire.decodesToCopy(frame.payload)) input.keep()
-  if (entry?.loading) entry.loading.then(() => run(frame, entry, fds))
-  else return run(frame, entry, fds)
-  return false
-}
-
-function run({ call, module, payload }, entry, fds) {
-  running.add(call)
-  pace.started(call)
-  writer.begin()
-  if (entry === undefined) return reject(call, makeError('ERR_INVALID_ARG_VALUE', 'invoke-parallel', `module ${module} was never loaded here`))
-  if (entry.error) return reject(call, entry.error)
-  let method, args, traceparent, result
-  try {
-    ;[method, args, traceparent] = wire.decode(payload)
-    if (fds !== undefined) restoreHandles(args, fds)
-    const target =
-      method === CHUNK_METHOD
-        ? chunkTarget(entry.methods, { maxMessageSize, argumentBytes: payload.length })
-        : entry.methods.get(method)
-    if (target === undefined) throw notExported(method)
-    // Only once a module has asked for its calls' signals (by loading worker.js) does a call get one.
-    const context = globalThis[CALL_CONTEXT]
-    let signal
-    if (context !== undefined) {
-      const controller = new AbortController()
-      controllers.set(call, controller)
-      callOfSignal.set(controller.signal, call)
-      signal = controller.signal
-    }
-    if (traced.tracing()) {
-      result = runTraced(call, entry, method, args, traceparent, () => invoke(target, args, context, signal))
-    } else {
-      result = invoke(target, args, context, signal)
-    }
-  } catch (error) {
-    reject(call, error)
-    return false
-  }
-  return settle(call, result)
-}
-
-function invoke(target, args, context, signal) {
-  if (signal === undefined) return target.fn.apply(target.self, args)
-  return context.run(signal, () => target.fn.apply(target.self, args))
-}
-
-/** Runs the call published on `invoke-parallel:worker-call` (./traced-call.js). */
-function runTraced(call, entry, method, args, traceparent, fn) {
-  // A batch of invoke.map's items is published as the method it runs, with the items as arguments.
-  const chunk = method === CHUNK_METHOD
-  const message = { module: entry.path, method: chunk ? args[0] : method, arguments: chunk ? args[1] : args, traceparent, callId: call }
-  tracedCalls.set(call, message)
-  return traced.runTraced(message, fn)
-}
-
-/**
- * Answers `call` with `result`, following a thenable the way `await` does: `then` is read once,
- * the first of its callbacks counts and later ones are ignored, and a throw is a rejection.
- */
-function settle(call, result) {
-  let then
-  try {
-    then = result !== null && typeof result === 'object' ? result.then : undefined
-  } catch (error) {
-    return reject(call, error)
-  }
-  if (typeof then !== 'function') {
-    resolve(call, result)
-    return false
-  }
-  let answered = false
-  const turn = writer.turns
-  const once = (answer) => (value) => {
-    if (answered) return
-    answered = true
-    inbox.settled(writer.turns === turn)
-    answer(call, value)
-  }
-  try {
-    then.call(result, once(settle), once(reject))
-  } catch (error) {
-    once(reject)(error)
-  }
-  return !answered
-}
-
-function cancel(call) {
-  controllers.get(call)?.abort()
-  const flow = streams.get(call)
-  if (flow !== undefined) {
-    flow.stopped = true
-    flow.wake?.()
-  }
-}
-
-function grant(call, items) {
-  const flow = streams.get(call)
-  if (flow === undefined) return
-  flow.credit += items
-  flow.wake?.()
-}
-
-function isAsyncIterable(value) {
-  return value !== null && typeof value === 'object' && typeof value[Symbol.asyncIterator] === 'function'
-}
-
-/** Sends an async iterable's items as they come, never more than the parent has room for. */
-async function streamOut(call, iterable) {
-  const flow = { credit: STREAM_WINDOW, wake: null, stopped: false }
-  streams.set(call, flow)
-  writer.send(Kind.StreamStart, call, 0, EMPTY)
-  let iterator
-  try {
-    iterator = iterable[Symbol.asyncIterator]()
-    for (;;) {
-      while (flow.credit === 0 && !flow.stopped) {
-        await new Promise((wake) => {
-          flow.wake = wake
-        })
-        flow.wake = null
-      }
-      if (flow.stopped) {
-        await iterator.return?.()
-        break
-      }
-      const step = await nextInCallContext(call, iterator)
-      if (step.done) break
-      const item = wire.encode(step.value, 'streamed item')
-      if (item.length > maxMessageSize) throw tooLarge('streamed item', item.length)
-      flow.credit--
-      writer.send(Kind.Item, call, 0, item)
-    }
-  } catch (error) {
-    streams.delete(call)
-    iterator?.return?.()?.catch?.(() => {})
-    return reject(call, error)
-  }
-  streams.delete(call)
-  resolve(call, undefined)
-}
-
-/** A generator's body runs on `next()`: run that inside the call's context, so `signal()` works there. */
-function nextInCallContext(call, iterator) {
-  const context = globalThis[CALL_CONTEXT]
-  const controller = controllers.get(call)
-  return context === undefined || controller === undefined
-    ? iterator.next()
-    : context.run(controller.signal, () => iterator.next())
-}
-
-/** A call's answer, counted for the parent's pace; the rest of a stream is not news. */
-function sendAnswer(kind, call, payload) {
-  pace.answered()
-  writer.send(kind, call, 0, payload)
-}
-
-function resolve(call, value) {
-  let payload, handles
-  try {
-    const object = value !== null && typeof value === 'object'
-    handles = object && (isHandle(value) || value[kTransfer]) ? takeHandles([value], false) : null
-    if (handles === null && isAsyncIterable(value) && !streams.has(call)) return streamOut(call, value)
-    payload = wire.encode(handles === null ? value : handles.values[0], 'result', true)
-    const size = byteLength(payload)
-    if (size > maxMessageSize) throw tooLarge('result', size)
-    finished(call)
-  } catch (error) {
-    return reject(call, error)
-  }
-  finishTraced(call, true, value)
-  if (handles === null) return sendAnswer(Kind.Resolved, call, payload)
-  handleChannel().sendHandles(HANDLE_FD, handles.fds)
-  sendAnswer(Kind.Resolved | HANDLES_FLAG, call, payload)
-  releaseHandles(handles)
-}
-
-function reject(call, error) {
-  finished(call)
-  finishTraced(call, false, error)
-  sendAnswer(Kind.Rejected, call, encodeThrownWithin(error))
-}
-
-/** A thrown value as bytes, or if those are over `maxMessageSize`, the error saying so. */
-function encodeThrownWithin(error) {
-  const payload = wire.encodeThrown(error)
-  return payload.length > maxMessageSize ? wire.encodeThrown(tooLarge('thrown error', payload.length)) : payload
-}
-
-/** A payload's size on the wire, or (for text that is sure to fit) a lower bound of it. */
-function byteLength(payload) {
-  if (typeof payload !== 'string') return payload.length
-  return payload.length * 3 <= maxMessageSize ? payload.length : Buffer.byteLength(payload)
-}
-
-/** Its stack would only show this file: without one, it fits the smallest maxMessageSize (lib/options.js). */
-function tooLarge(what, size) {
-  const error = makeError('ERR_INVOKE_MESSAGE_TOO_LARGE', what, size, maxMessageSize)
-  error.stack = undefined
-  return error
-}
-
-function finishTraced(call, ok, value) {
-  if (tracedCalls.size === 0) return
-  const message = tracedCalls.get(call)
-  if (message === undefined) return
-  tracedCalls.delete(call)
-  traced.finish(message, ok, value)
-}
-
-/** The call is answered: forget it, and ask to be replaced if memory has grown past the ceiling. */
-function finished(call) {
-  controllers.delete(call)
-  running.delete(call)
-  if (maxMemory !== undefined && !recycleRequested && process.memoryUsage.rss() > maxMemory) {
-    recycleRequested = true
-    writer.send(Kind.Recycle, 0, 0, EMPTY)
-  }
-}
-
-// An exception nothing caught, thrown outside any call's own code (a timer, an event handler) or a
-// rejection nobody handled: the call it belongs to rejects with it, the parent hears of it, and
-// this worker exits (its other calls go elsewhere). The call it belongs to is the one whose
-// async flow it came from, when the module tracks calls (it loaded worker.js), or else the
-// running call, when there is just one.
-let dying = false
-function fatal(error) {
-  if (dying) return
-  dying = true
-  const [only] = running.size === 1 ? running : []
-  const flow = callOfSignal.get(globalThis[CALL_CONTEXT]?.getStore())
-  // A call whose flow it came from is the culprit, or none if it has answered already: never the
-  // call that happens to be running then, which did nothing wrong.
-  const culprit = flow === undefined ? only : running.has(flow) ? flow : undefined
-  writer.sendLast(Kind.Fatal, culprit ?? 0, 0, encodeThrownWithin(error), () => process.exit(70))
-  setTimeout(() => process.exit(70), 1000).unref()
-}
-process.on('uncaughtException', fatal)
-process.on('unhandledRejection', fatal)
-
-writer.send(Kind.Ready, 0, 0, EMPTY)
+// An exception nothing caught, or a rejection nobody handled: see fatal() in ./shim.js.
+process.on('uncaughtException', shim.fatal)
+process.on('unhandledRejection', shim.fatal)

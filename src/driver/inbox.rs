@@ -6,6 +6,7 @@ use crossbeam_channel::{Receiver, Sender};
 use tokio::sync::OwnedSemaphorePermit;
 
 use super::uv::{send_wake_up, RawHandle};
+use super::worker_output::OutputProbe;
 use crate::core::{ExitStatus, WorkerId};
 use crate::sys::Channel;
 
@@ -15,6 +16,8 @@ pub enum LifeEvent {
     worker: WorkerId,
     pid: u32,
     channel: Channel,
+    /// Present when its output is captured.
+    output: Option<Arc<OutputProbe>>,
   },
   SpawnFailed {
     worker: WorkerId,
@@ -27,7 +30,11 @@ pub enum LifeEvent {
     stderr: bool,
     line: String,
     room: OutputRoom,
+    /// The worker's probe, when the line was whole (it ended with a line end the probe counted).
+    taken: Option<Arc<OutputProbe>>,
   },
+  /// A worker's pipe was read while the JS thread waits to catch up with its output.
+  OutputRead,
   /// Reaped, after everything it printed was passed on.
   Exited {
     worker: WorkerId,

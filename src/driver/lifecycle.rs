@@ -10,12 +10,15 @@ use tokio::task::JoinHandle;
 use super::inbox::{LifeEvent, LifeInbox};
 use super::runtime::io_handle;
 use super::spawn::{spawn_worker, SpawnConfig};
-use super::worker_output::forward_output;
+use super::worker_output::{forward_output, OutputProbe};
 use crate::core::WorkerId;
 
-/// How long a worker's output may stay open after it exited (a grandchild holding the pipes)
-/// before its exit is reported anyway.
+/// How long a worker's output may stay open after it exited with nothing coming through (a
+/// grandchild holding the pipes) before its exit is reported anyway. Output that still flows, or
+/// waits for the JS thread to take it, is waited for.
 const OUTPUT_GRACE: Duration = Duration::from_secs(2);
+/// Graces waited at most: a grandchild that never stops writing delays the exit by a minute.
+const OUTPUT_GRACES_AT_MOST: u32 = 30;
 
 /// Starts worker `worker` (in pool slot `slot`) on the I/O thread and follows it until it is reaped.
 pub fn start_worker(worker: WorkerId, slot: u32, config: Arc<SpawnConfig>, inbox: Arc<LifeInbox>) {
@@ -29,11 +32,23 @@ pub fn start_worker(worker: WorkerId, slot: u32, config: Arc<SpawnConfig>, inbox
     };
     let pid = process.id();
     let (stdout, stderr) = process.take_output();
-    let output = forward_output(pid, stdout, stderr, inbox.clone());
-    inbox.send(LifeEvent::Spawned { worker, pid, channel });
+    let probe = Arc::new(OutputProbe::default());
+    let output = forward_output(pid, stdout, stderr, inbox.clone(), &probe);
+    let captured = (!output.is_empty()).then(|| probe.clone());
+    inbox.send(LifeEvent::Spawned { worker, pid, channel, output: captured });
     process.exited().await;
     let status = process.reap();
-    let _ = tokio::time::timeout(OUTPUT_GRACE, join_all(output)).await;
+    // The process is gone (nothing here kills anything): this only bounds how long its exit
+    // waits for pipes a grandchild may hold open.
+    let mut ended = Box::pin(join_all(output));
+    for _ in 0..OUTPUT_GRACES_AT_MOST {
+      let before = probe.progress();
+      match tokio::time::timeout(OUTPUT_GRACE, &mut ended).await {
+        Ok(()) => break,
+        Err(_) if probe.progress() != before || probe.waiting_for_room() => continue,
+        Err(_) => break,
+      }
+    }
     inbox.send(LifeEvent::Exited { worker, status });
   });
 }

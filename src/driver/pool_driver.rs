@@ -14,13 +14,14 @@ use super::inbox::{LifeEvent, LifeInbox};
 use super::js_callback::JsCallback;
 use super::lifecycle::start_worker;
 use super::portable_link::PortableLink;
-use super::portable_worker::{self, LineReader, OutputStream, Started};
+use super::portable_worker::{self, Counted, LineReader, OutputStream, Started};
 use super::spawn::SpawnConfig;
 use super::stream_channel::{StreamCallbacks, StreamChannel, WriteContext};
 use super::to_js::ToJs;
 use super::uv::{self, Handle, RawHandle, UvLoop, WRITABLE};
 use super::uv_stream::{free_req, req_data, Process, RawReq};
 use super::worker_channel::{Incoming, Sent, WorkerChannel, WriteState};
+use super::worker_output::OutputProbe;
 use crate::core::{
   Action, CallId, CallOptions, Event, IdMap, Job, MethodId, PoolConfig, Priority, Scheduler, Signal, Stats, Timer,
   WorkerId,
@@ -110,6 +111,8 @@ struct Link {
   pid: Option<u32>,
   /// Its place in the pool (`workerId` in the worker).
   slot: u32,
+  /// Whether JS has every line its captured output has brought so far.
+  output: Option<Arc<OutputProbe>>,
   channel: Option<LinkChannel>,
   /// The portable driver's process handle and output.
   portable: Option<PortableLink<PollTarget>>,
@@ -169,6 +172,10 @@ pub struct PoolDriver {
   torn_down: Cell<bool>,
   /// The pool's start: its clock (`State::now_us`) counts from here.
   epoch: std::time::Instant,
+  /// JS awaits the pool (`keep_alive`); the loop is also held while output is still coming.
+  js_waits: Cell<bool>,
+  /// Since JS last stopped awaiting the pool, its workers' output has been caught up with.
+  output_caught_up: Cell<bool>,
 }
 
 impl PoolDriver {
@@ -214,6 +221,8 @@ impl PoolDriver {
       js,
       torn_down: Cell::new(false),
       epoch: std::time::Instant::now(),
+      js_waits: Cell::new(false),
+      output_caught_up: Cell::new(true),
     });
     // Every handle's data points at the driver, which closes them all before it is dropped
     // (`close_handles`): that is what makes `driver_of` sound.
@@ -293,8 +302,40 @@ impl PoolDriver {
 
   /// Holds the event loop open (or lets it go) on the pool's behalf.
   pub fn keep_alive(&self, on: bool) {
+    if on && !self.js_waits.get() {
+      // What to catch up with is decided when JS lets go again.
+      self.output_caught_up.set(false);
+      if let Ok(state) = self.state.try_borrow() {
+        state.links.values().filter_map(|l| l.output.as_ref()).for_each(|probe| probe.forget_goal());
+      }
+    }
+    self.js_waits.set(on);
+    self.hold_for_output();
+  }
+
+  /// Holds the loop while JS awaits the pool, and after, until every line the workers had written
+  /// then has reached JS: a program that just ends gets its workers' last lines (and one whose
+  /// workers keep writing still ends).
+  fn hold_for_output(&self) {
+    let waits = self.js_waits.get();
+    let behind = !waits
+      && !self.output_caught_up.get()
+      && match self.state.try_borrow() {
+        Ok(state) => {
+          let mut behind = false;
+          for probe in state.links.values().filter_map(|l| l.output.as_ref()) {
+            let caught_up = probe.caught_up();
+            probe.watch(!caught_up);
+            behind |= !caught_up;
+          }
+          self.output_caught_up.set(!behind);
+          behind
+        }
+        // In the middle of handling something: asked again once it is handled.
+        Err(_) => true,
+      };
     if let Some(handles) = self.handles.borrow().as_ref() {
-      handles.news.set_ref(on);
+      handles.news.set_ref(waits || behind);
     }
   }
 
@@ -491,19 +532,30 @@ impl PoolDriver {
     self.run(|s, d| {
       while let Ok(news) = d.news.try_recv() {
         match news {
-          LifeEvent::Spawned { worker, pid, channel } => d.spawned(s, worker, pid, channel),
+          LifeEvent::Spawned { worker, pid, channel, output } => {
+            if let Some(link) = s.links.get_mut(&worker) {
+              link.output = output;
+            }
+            d.spawned(s, worker, pid, channel)
+          }
+          LifeEvent::OutputRead => {}
           LifeEvent::SpawnFailed { worker, reason } => {
             s.links.remove(&worker);
             d.handle(s, Event::SpawnFailed { worker, reason });
           }
-          LifeEvent::Output { pid, stderr, line, room } => {
+          LifeEvent::Output { pid, stderr, line, room, taken } => {
             s.batch.push(ToJs::Output { pid, stderr, line });
             drop(room);
+            if let Some(probe) = taken {
+              probe.took_line();
+            }
           }
           LifeEvent::Exited { worker, status } => d.exited(s, worker, status),
         }
       }
     });
+    // A read that brought no whole line may have been the last the loop was held for.
+    self.hold_for_output();
   }
 
   /// Reaped (after what it wrote before exiting was read): its pid may be reused, so nothing
@@ -540,18 +592,24 @@ impl PoolDriver {
     };
     let me: *const PoolDriver = self;
     let reader_target = (&*target as *const PollTarget).cast();
-    let output = output.map_or_else(Vec::new, |[out, err]| {
-      vec![
-        OutputStream::open(out, reader_target, false, on_output_alloc, on_output_read),
-        OutputStream::open(err, reader_target, true, on_output_alloc, on_output_read),
-      ]
-    });
+    let probe = output.is_some().then(|| Arc::new(OutputProbe::default()));
+    let output = match (output, &probe) {
+      (Some([out, err]), Some(probe)) => {
+        let counted = |index| Counted { probe: probe.clone(), index };
+        vec![
+          OutputStream::open(out, reader_target, false, counted(0), on_output_alloc, on_output_read),
+          OutputStream::open(err, reader_target, true, counted(1), on_output_alloc, on_output_read),
+        ]
+      }
+      _ => Vec::new(),
+    };
     let portable = PortableLink::new(process, target, output);
     let callbacks = StreamCallbacks { alloc: on_stream_alloc, read: on_stream_read, written: on_stream_written };
     let opened =
       StreamChannel::open(frames, PollTarget { pool: me, worker }, handles, self.spawn.max_message_size, callbacks);
     if let Some(link) = s.links.get_mut(&worker) {
       link.portable = Some(portable);
+      link.output = probe;
     }
     self.opened(s, worker, pid, opened.map(LinkChannel::Stream).ok());
   }
@@ -607,6 +665,8 @@ impl PoolDriver {
         }
       }
     });
+    // The lines just delivered may be the last ones the loop was held for.
+    self.hold_for_output();
   }
 
   /// Once per loop turn while portable workers have exited: reports each whose pipes are read.
@@ -906,10 +966,11 @@ unsafe extern "C" fn on_output_read(raw: RawHandle, nread: isize, _buf: *const U
     let reader = &mut *(uv::data_of(raw) as *mut LineReader);
     (reader.on_read(nread), reader.stderr, reader.target)
   };
-  if lines.is_empty() {
-    return;
-  }
   // SAFETY: as above.
   let (driver, worker) = unsafe { target_of(target) };
-  driver.on_output(worker, stderr, lines);
+  if !lines.is_empty() {
+    driver.on_output(worker, stderr, lines);
+  }
+  // This read may have been the last the loop was held for (a read without a line end too).
+  driver.hold_for_output();
 }

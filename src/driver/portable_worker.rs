@@ -3,11 +3,12 @@
 //! descriptors, its output on pipes of its own when the pool captures it.
 
 use std::ffi::c_void;
+use std::sync::Arc;
 
 use super::spawn::{worker_env, SpawnConfig};
 use super::uv::{Handle, UvLoop};
 use super::uv_stream::{self, Command, ExitCb, Pipe, Process, Stdio};
-use super::worker_output::{cut_character, MAX_LINE};
+use super::worker_output::{cut_character, OutputProbe, MAX_LINE};
 use crate::protocol::{CHANNEL_FD, HANDLE_FD};
 use crate::sys::{self, DescriptorSocket, UvBuf};
 
@@ -111,6 +112,12 @@ pub struct OutputStream {
   reader: Box<LineReader>,
 }
 
+/// Where an output pipe's reads are counted (`OutputProbe`), and its place there.
+pub struct Counted {
+  pub probe: Arc<OutputProbe>,
+  pub index: usize,
+}
+
 /// What an output pipe's callbacks reach through its data.
 pub struct LineReader {
   /// Where the callbacks go with the lines (the pool and the worker).
@@ -120,6 +127,7 @@ pub struct LineReader {
   line: Vec<u8>,
   pub ended: bool,
   pub active: bool,
+  counted: Counted,
 }
 
 impl OutputStream {
@@ -127,6 +135,7 @@ impl OutputStream {
     pipe: Handle<Pipe>,
     target: *const c_void,
     stderr: bool,
+    counted: Counted,
     alloc: uv_stream::AllocCb,
     read: uv_stream::ReadCb,
   ) -> OutputStream {
@@ -137,10 +146,12 @@ impl OutputStream {
       line: Vec::new(),
       ended: false,
       active: false,
+      counted,
     });
     pipe.set_data((&*reader as *const LineReader).cast_mut().cast());
     let ended = pipe.read_start(alloc, read).is_err();
     pipe.set_ref(false);
+    reader.counted.probe.set_gauge(reader.counted.index, pipe.gauge());
     let mut stream = OutputStream { pipe: Some(pipe), reader };
     stream.reader.ended = ended;
     stream
@@ -158,6 +169,8 @@ impl OutputStream {
 impl Drop for OutputStream {
   fn drop(&mut self) {
     if let Some(pipe) = self.pipe.take() {
+      // Before the descriptor is closed (and its number free for another).
+      self.reader.counted.probe.set_gauge(self.reader.counted.index, None);
       pipe.close(());
     }
   }
@@ -183,6 +196,8 @@ impl LineReader {
     // SAFETY: libuv wrote `nread` bytes into the spare room `read_target` offered.
     unsafe { self.buf.set_len(nread as usize) };
     self.active |= nread > 0;
+    let line_ends = self.buf.iter().filter(|&&byte| byte == b'\n').count();
+    self.counted.probe.read_on_loop(self.buf.len(), line_ends as u64);
     for &byte in &self.buf {
       if byte == b'\n' {
         lines.push(String::from_utf8_lossy(&std::mem::take(&mut self.line)).into_owned());

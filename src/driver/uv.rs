@@ -55,7 +55,7 @@ impl Kind for Timer {
 
 pub type HandleCb = unsafe extern "C" fn(RawHandle);
 use super::uv_stream::{AllocCb, RawReq, ReadCb, SpawnOptions, WriteCb};
-use crate::sys::UvBuf;
+use crate::sys::{UvBuf, UvOsFd};
 pub type PollCb = unsafe extern "C" fn(RawHandle, c_int, c_int);
 
 /// Declares the libuv functions used, each by its field and C name, once: `Api::load` finds them
@@ -128,6 +128,7 @@ libuv_api! {
   shutdown: "uv_shutdown" => unsafe extern "C" fn(RawReq, RawHandle, WriteCb) -> c_int,
   send_buffer_size: "uv_send_buffer_size" => unsafe extern "C" fn(RawHandle, *mut c_int) -> c_int,
   recv_buffer_size: "uv_recv_buffer_size" => unsafe extern "C" fn(RawHandle, *mut c_int) -> c_int,
+  fileno: "uv_fileno" => unsafe extern "C" fn(RawHandle, *mut UvOsFd) -> c_int,
 }
 
 fn loaded() -> &'static Result<Api, Vec<&'static str>> {

@@ -229,6 +229,15 @@ impl Handle<Pipe> {
     }
   }
 
+  /// What tells how much the pipe holds unread, while it is open (none before libuv opened it).
+  pub fn gauge(&self) -> Option<sys::PipeGauge> {
+    let mut fd = std::mem::MaybeUninit::<sys::UvOsFd>::zeroed();
+    // SAFETY: a live pipe; libuv writes the descriptor through the pointer, alive for the call.
+    let rc = unsafe { (api().fileno)(self.raw(), fd.as_mut_ptr()) };
+    // SAFETY: written when libuv answered 0.
+    (rc == 0).then(|| sys::PipeGauge::of_uv(unsafe { fd.assume_init() }))
+  }
+
   /// Asks for `bytes` of socket buffer each way (Unix; a no-op on Windows pipes).
   pub fn set_buffer_sizes(&self, bytes: c_int) {
     let (mut send, mut receive) = (bytes, bytes);

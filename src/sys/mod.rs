@@ -6,7 +6,8 @@
 //!   nothing inherited but stdio and its channels, death with the parent) and returns the
 //!   parent's end of its [`Channel`];
 //! - [`WorkerProcess`]: its pid, its captured output ([`OutputPipe`]s), its exit, reaping exactly
-//!   it; [`kill_group`] signals the process group it leads;
+//!   it; [`kill_group`] signals the process group it leads; [`PipeGauge`] tells how much an
+//!   output pipe holds unread (from the pipe, or from libuv's [`UvOsFd`] for it);
 //! - [`Channel`]: frame reads and gathered writes, descriptors sent and received with frames,
 //!   the write side shut, the source libuv polls;
 //! - [`Descriptor`]: a socket or server handed to a worker or back, owned, known to JS by a
@@ -47,8 +48,8 @@ pub use driver_os::{spawn_worker, WorkerCommand, WorkerProcess, HAS_LINUX_DRIVER
 pub use os::{
   alloc_zeroed, close_inherited, descriptor_socket, die_with_parent, exit_signal, find_symbol, free,
   is_listening_socket, kill_group, lead_own_group, signal_number, widen_socket, worker_receive_handles,
-  worker_send_handles, Channel, Descriptor, DescriptorSocket, InheritedEnd, OutputPipe, UvBuf, MAX_HANDLES,
-  WORKERS_LEAD_GROUPS,
+  worker_send_handles, Channel, Descriptor, DescriptorSocket, InheritedEnd, OutputPipe, PipeGauge, UvBuf, UvOsFd,
+  MAX_HANDLES, WORKERS_LEAD_GROUPS,
 };
 
 #[cfg(all(test, target_os = "linux"))]

@@ -146,6 +146,38 @@ pub fn is_listening_socket(fd: RawFd) -> bool {
   status == 0 && accepting != 0
 }
 
+/// How much a captured output pipe holds unread, asked from the JS thread while the I/O thread
+/// reads the pipe. It names the pipe's descriptor without owning it: its holder drops it before
+/// the pipe is closed, so a number reused for another descriptor is never asked.
+#[derive(Clone, Copy)]
+pub struct PipeGauge(RawFd);
+
+/// A descriptor as libuv's `uv_fileno` gives it (`uv_os_fd_t`).
+pub type UvOsFd = RawFd;
+
+impl PipeGauge {
+  pub fn of(pipe: &OutputPipe) -> Self {
+    PipeGauge(pipe.as_raw_fd())
+  }
+
+  /// Of a pipe libuv reads (`uv_fileno` of its handle).
+  pub fn of_uv(fd: UvOsFd) -> Self {
+    PipeGauge(fd)
+  }
+
+  /// Bytes waiting to be read (0 if that cannot be told: the caller only waits on more).
+  pub fn unread(&self) -> usize {
+    let mut count: libc::c_int = 0;
+    // SAFETY: FIONREAD writes one int through the pointer, which outlives the call.
+    let result = unsafe { libc::ioctl(self.0, libc::FIONREAD, &mut count) };
+    if result == 0 {
+      count.max(0) as usize
+    } else {
+      0
+    }
+  }
+}
+
 /// The address of a symbol the process exports globally (Node exports libuv's), or null.
 pub fn find_symbol(name: &CStr) -> *mut c_void {
   // SAFETY: dlsym only reads the NUL-terminated name.

@@ -188,3 +188,25 @@ impl Channel {
 
 /// The Linux driver's captured output: never made here.
 pub type OutputPipe = tokio::io::Empty;
+
+/// How much a captured output pipe holds unread: not asked on Windows (0: the caller only waits
+/// on what it has seen read).
+#[derive(Clone, Copy)]
+pub struct PipeGauge;
+
+/// A handle as libuv's `uv_fileno` gives it (`uv_os_fd_t`).
+pub type UvOsFd = *mut c_void;
+
+impl PipeGauge {
+  pub fn of(_pipe: &OutputPipe) -> Self {
+    PipeGauge
+  }
+
+  pub fn of_uv(_fd: UvOsFd) -> Self {
+    PipeGauge
+  }
+
+  pub fn unread(&self) -> usize {
+    0
+  }
+}

@@ -27,6 +27,10 @@ pub struct PoolConfig {
   /// Milliseconds a starting worker may take to become ready before its start counts as failed.
   /// `None`: no limit.
   pub start_timeout_ms: Option<u64>,
+  /// Milliseconds a module load may take on a worker (a module whose exported promise never
+  /// settles) before it fails with `LoadTimedOut` and the workers that were sent it are stopped.
+  /// `None`: no limit.
+  pub load_timeout_ms: Option<u64>,
   /// Hand a worker calls as its reports say it has room (`crate::pace`), within `max_per_child`;
   /// false sends calls as soon as `max_per_child` allows (`dispatch: 'eager'`).
   pub adaptive: bool,
@@ -47,6 +51,7 @@ impl Default for PoolConfig {
       recycle_after: None,
       leave_grace_ms: 2_000,
       start_timeout_ms: Some(30_000),
+      load_timeout_ms: Some(30_000),
       adaptive: true,
     }
   }

@@ -52,6 +52,9 @@ pub enum Timer {
   TermGrace { worker: WorkerId },
   /// A starting worker had this long to say it is ready: its start failed.
   StartDeadline { worker: WorkerId },
+  /// A module load sent to `worker` had this long to answer: it fails, and the workers that were
+  /// sent the module are stopped (they may be stuck in it, and later loads wait behind it).
+  LoadTimeout { worker: WorkerId, call: CallId },
 }
 
 #[derive(Debug)]

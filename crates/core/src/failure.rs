@@ -42,6 +42,8 @@ failure_kinds! {
   TimedOut = "timeout" => "ERR_INVOKE_TIMEOUT",
   /// The queue was at `maxQueue`.
   QueueFull = "queue-full" => "ERR_INVOKE_QUEUE_FULL",
+  /// A module took longer than `loadTimeout` to load.
+  LoadTimedOut = "load-timeout" => "ERR_INVOKE_LOAD_TIMEOUT",
   /// The call's id names a call or module still live (the caller's bug; refused, not mixed up).
   DuplicateId = "duplicate-id" => "ERR_INVOKE_INTERNAL",
 }

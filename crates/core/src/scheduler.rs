@@ -11,7 +11,7 @@ use super::event::{Action, CallId, CallOptions, Event, Job, Outcome, Piece, Sign
 use super::exit::{describe_exit, ExitSignal, ExitStatus};
 use super::failure::{Failure, FailureKind};
 use super::histogram::Histogram;
-use super::id_hash::{IdMap, IdSet};
+use super::id_hash::IdMap;
 use super::pace::MethodKey;
 use super::stats::Stats;
 use super::worker::{Leave, Worker, WorkerState};
@@ -37,8 +37,9 @@ pub struct Scheduler {
   /// how many of them wait in `queue`: what `maxQueue` and the stats count.
   methods: usize,
   methods_queued: usize,
-  /// Module loads not settled yet: their settlement is not a call's, for the stats.
-  loads: IdSet<CallId>,
+  /// Module loads not settled yet, and the module each loads (none for a load refused at once):
+  /// their settlement is not a call's, for the stats, and one that fails forgets its module.
+  loads: IdMap<CallId, Option<ModuleId>>,
   /// Every module loaded into the pool, in the order they were loaded. A worker loads them in that
   /// order too, so one loaded for its side effects (a transpiler's register hook) comes first on
   /// every worker, not just the one that happened to load it.
@@ -76,7 +77,7 @@ impl Scheduler {
       queue: CallQueue::default(),
       methods: 0,
       methods_queued: 0,
-      loads: IdSet::default(),
+      loads: IdMap::default(),
       modules: Vec::new(),
       next_worker: 1,
       failed_starts: 0,
@@ -122,7 +123,14 @@ impl Scheduler {
     }
     for action in &out[first_new..] {
       if let Action::Settle { call, outcome } = action {
-        if !self.loads.is_empty() && self.loads.remove(call) {
+        let load = if self.loads.is_empty() { None } else { self.loads.remove(call) };
+        if let Some(module) = load {
+          if let (Some(module), false) = (module, matches!(outcome, Outcome::Resolved(..))) {
+            // However it failed (it threw, its workers died, it timed out, the pool closed): it
+            // is not replayed into workers that come later, so later loads and calls work. Where
+            // calls may be dispatched in the same event, it was forgotten already.
+            self.forget_module(module);
+          }
           continue;
         }
         match outcome {
@@ -168,8 +176,11 @@ impl Scheduler {
     match event {
       Event::Submit { call, module, job, options } => self.on_submit(call, module, job, options, out),
       Event::Cancel { call } => {
-        // Settled by the caller: whatever it was, it is not counted here.
-        self.loads.remove(&call);
+        // Settled by the caller: whatever it was, it is not counted here, and a load given up
+        // on is not replayed into later workers.
+        if let Some(Some(module)) = self.loads.remove(&call) {
+          self.forget_module(module);
+        }
         self.abandon(call, out)
       }
       Event::Credit { call, items } => self.on_credit(call, items, out),
@@ -315,7 +326,7 @@ impl Scheduler {
       None
     };
     if is_load {
-      self.loads.insert(call);
+      self.loads.insert(call, refusal.is_none().then_some(module));
     }
     if let Some(failure) = refusal {
       out.push(Action::Settle { call, outcome: Outcome::Failed(failure) });
@@ -334,6 +345,11 @@ impl Scheduler {
     if options.timeout_ms.is_some() && self.calls.get(&call).is_some_and(|c| c.worker().is_none()) {
       self.unclocked_waiting = true;
     }
+  }
+
+  /// A module whose load failed: workers that come later do not load it.
+  fn forget_module(&mut self, module: ModuleId) {
+    self.modules.retain(|(id, _)| *id != module);
   }
 
   /// Puts a call that failed over back in the queue, at the front of its priority.
@@ -483,7 +499,7 @@ impl Scheduler {
     }
     self.methods -= usize::from(call.is_method());
     if matches!(outcome, Outcome::Rejected(_)) && call.is_load() {
-      // A module that failed to load is not loaded into workers that come later.
+      // Not loaded into workers that come later (the calls dispatched after this answer included).
       self.modules.retain(|(id, _)| *id != call.module);
     }
     // Method calls count towards recycling; loading a module does not.
@@ -606,6 +622,9 @@ impl Scheduler {
     if let Some(call_id) = call.filter(|id| worker.take_off(id, self.calls.get(id).and_then(Call::method))) {
       let _ = write!(message, " while running call {call_id}");
       if let Some(call) = self.forget(call_id) {
+        if call.is_load() {
+          self.forget_module(call.module);
+        }
         if !call.is_abandoned() {
           out.push(Action::Settle { call: call_id, outcome: Outcome::Rejected(error.clone()) });
         }
@@ -762,7 +781,45 @@ impl Scheduler {
         }
       }
       Timer::StartDeadline { worker } => self.on_start_deadline(worker, out),
+      Timer::LoadTimeout { worker, call } => self.on_load_timeout(worker, call, out),
     }
+  }
+
+  /// A load that has not answered in time on `worker_id`: it fails, its module is forgotten, and
+  /// every worker that was sent the module is stopped, since it may be stuck in it and loads
+  /// after it wait behind it there (their other calls fail over, as when a worker dies).
+  fn on_load_timeout(&mut self, worker_id: WorkerId, call_id: CallId, out: &mut Vec<Action>) {
+    let still_loading = self.calls.get(&call_id).is_some_and(|c| c.worker() == Some(worker_id) && !c.is_abandoned());
+    // On a worker already on its way out (stopped for another load that hung, say), the load
+    // goes to another worker when this one has exited, with a deadline of its own there.
+    if !still_loading || self.workers.get(&worker_id).is_none_or(Worker::is_leaving) {
+      return;
+    }
+    let call = self.forget(call_id).expect("checked above");
+    if let Some(w) = self.workers.get_mut(&worker_id) {
+      w.take_off(&call_id, call.method());
+    }
+    let ms = self.config.load_timeout_ms.unwrap_or_default();
+    let failure = Failure::new(FailureKind::LoadTimedOut, format!("the module did not finish loading within {ms} ms"));
+    out.push(Action::Settle { call: call_id, outcome: Outcome::Failed(failure) });
+    let module = call.module;
+    // At once: the calls dispatched below must not be sent it.
+    self.forget_module(module);
+    let stuck: Vec<WorkerId> =
+      self.workers.iter().filter(|(_, w)| w.modules.contains(&module) && !w.is_leaving()).map(|(id, _)| *id).collect();
+    for id in stuck {
+      let w = self.workers.get_mut(&id).expect("listed above");
+      w.leave(Leave::Stopped);
+      let failure = Failure::new(
+        FailureKind::WorkerCrashed,
+        format!("{} was stopped: a module sent to it did not finish loading within {ms} ms", describe_worker(w.pid)),
+      )
+      .with_exit(w.pid, None);
+      out.push(Action::Report { failure });
+      out.push(Action::Kill { worker: id, signal: Signal::Kill });
+    }
+    self.pump(out);
+    self.check_drained(out);
   }
 
   /// A worker that did not become ready in time: a failed start (counted against `retries`),
@@ -905,7 +962,9 @@ impl Scheduler {
       self.counters.retried += 1;
       return;
     };
-    self.forget(call_id);
+    if let Some(call) = self.forget(call_id).filter(Call::is_load) {
+      self.forget_module(call.module);
+    }
     let failure = Failure::new(FailureKind::WorkerDied, message).with_exit(pid, Some(status.clone()));
     out.push(Action::Settle { call: call_id, outcome: Outcome::Failed(failure) });
   }
@@ -923,7 +982,9 @@ impl Scheduler {
         .with_exit(pid, status);
     out.push(Action::Report { failure: failure.clone() });
     while let Some(call) = self.queue.front() {
-      self.forget(call);
+      if let Some(load) = self.forget(call).filter(Call::is_load) {
+        self.forget_module(load.module);
+      }
       out.push(Action::Settle { call, outcome: Outcome::Failed(failure.clone()) });
     }
   }
@@ -1044,6 +1105,9 @@ impl Scheduler {
         let preload = ToWorker::Load { call: None, module: *id, path: path.clone() };
         out.push(Action::Send { worker: worker_id, message: preload });
       }
+    }
+    if let (true, Some(after_ms)) = (is_load, self.config.load_timeout_ms) {
+      out.push(Action::ArmTimer { timer: Timer::LoadTimeout { worker: worker_id, call: call_id }, after_ms });
     }
     let message = match &call.job {
       Job::Load { path } => {

@@ -3,6 +3,7 @@
 
 mod dispatch;
 mod frames;
+mod loads;
 mod random;
 mod scenarios;
 mod sim;

@@ -484,6 +484,7 @@ pub fn config(limit: u32, minimum: u32, max_per_child: u32) -> PoolConfig {
     recycle_after: None,
     leave_grace_ms: 100,
     start_timeout_ms: Some(500),
+    load_timeout_ms: None,
     // The scenarios were written for calls that go out as soon as `max_per_child` allows; the
     // adaptive tests and the random worlds turn this on.
     adaptive: false,
