@@ -134,7 +134,7 @@ function main() {
     fs.writeFileSync(path.join(dir, 'package.json'), JSON.stringify({ name: 'js', private: true, type: 'commonjs' }))
     for (const file of ['js/hash.js', 'js/main.js', 'js/main.mjs']) fs.writeFileSync(path.join(app, file), examples[file])
     for (const node of setup.nodes) {
-      const version = exec(node, ['-p', 'process.version + " " + process.platform + " " + process.arch'], { cwd: dir, env }).trim()
+      const version = exec(node, ['-p', 'process.version + " " + process.platform + " " + process.arch'], { cwd: dir, env }).trim().split('\n').pop() // wine may print its own warnings first
       for (const main of ['main.js', 'main.mjs']) runExample(node, dir, main, env, 180000, exec)
       console.log(`platform-user ${platform}: the README example ran on Node ${version}`)
     }
