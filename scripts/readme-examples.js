@@ -21,13 +21,19 @@ function readmeExamples() {
   return examples
 }
 
-/** Runs `node main` in `dir` and checks it printed what the README says; returns its output. */
-function runExample(node, dir, main, env, timeout = 60000) {
-  const out = execFileSync(node, [main], { cwd: dir, env, encoding: 'utf8', timeout })
+/** How a Linux `node` runs: `exec(node, args, {cwd, env, timeout})` returns what it printed. */
+const execNode = (node, args, options) => execFileSync(node, args, { ...options, encoding: 'utf8' })
+
+/**
+ * Runs `node main` in `dir` (through `exec`, for a node.exe under wine) and checks it printed what
+ * the README says; returns its output.
+ */
+function runExample(node, dir, main, env, timeout = 60000, exec = execNode) {
+  const out = exec(node, [main], { cwd: dir, env, timeout })
   for (const expected of EXPECTED_OUTPUT) {
     assert.ok(typeof expected === 'string' ? out.includes(expected) : expected.test(out), `${dir}/${main} printed:\n${out}`)
   }
   return out
 }
 
-module.exports = { readmeExamples, runExample }
+module.exports = { readmeExamples, runExample, execNode }

@@ -15,6 +15,7 @@ const fs = require('node:fs')
 const os = require('node:os')
 const path = require('node:path')
 const { execFileSync } = require('node:child_process')
+const { wineNode } = require('./platforms/wine-node')
 
 const root = path.join(__dirname, '..')
 const TOOLCHAINS = process.env.TOOLCHAINS || '/work/toolchains'
@@ -84,20 +85,9 @@ function buildAddon(work) {
   return path.join(targetDir, TARGET, 'release', 'invoke_parallel.dll')
 }
 
-/** Runs node.exe under wine with `args` in `cwd`; what it printed goes to a file (wine cannot write a Linux pipe). */
+/** Runs node.exe under wine with `args` in `cwd`; returns what it printed. */
 function wine(node, args, cwd, env) {
-  const log = path.join(cwd, 'stdout.txt')
-  fs.rmSync(log, { force: true })
-  try {
-    execFileSync('sh', ['-c', `"$0" wine "$@" > "${log}" 2>&1`, WINE_RUN, node, ...args], {
-      cwd,
-      env: { ...process.env, ...env },
-      timeout: 240000,
-    })
-  } catch (error) {
-    throw new Error(`${node} ${args.join(' ')} failed: ${fs.existsSync(log) ? fs.readFileSync(log, 'utf8') : error.message}`)
-  }
-  return fs.readFileSync(log, 'utf8')
+  return wineNode(node, args, { cwd, env: { ...process.env, WINE_RUN, ...env } })
 }
 
 /** The README's code block marked `<!-- example: js/NAME -->`. */

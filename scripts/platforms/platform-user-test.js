@@ -9,6 +9,9 @@
 //   under Node 22, its time limits scaled (INVOKE_TEST_TIME_SCALE) and the tests that read what
 //   qemu does not emulate skipped.
 // - linux-arm64-musl: the arm64 musl Node under qemu runs the README examples.
+// - win32-x64-gnu: Windows builds of Node 22 and 24 under wine 10 (wine.sh) run the README
+//   examples from the installed tarballs: the loader picks the win32 package by itself (no
+//   NAPI_RS_NATIVE_LIBRARY_PATH, which is removed from their environment).
 // Prints `platform-user <platform>: N passed, M failed` last.
 
 const assert = require('node:assert/strict')
@@ -16,7 +19,8 @@ const fs = require('node:fs')
 const os = require('node:os')
 const path = require('node:path')
 const { execFileSync } = require('node:child_process')
-const { readmeExamples, runExample } = require('../readme-examples')
+const { readmeExamples, runExample, execNode } = require('../readme-examples')
+const { wineNode } = require('./wine-node')
 
 const root = path.join(__dirname, '..', '..')
 const pkg = require('../../package.json')
@@ -59,6 +63,11 @@ const PLATFORMS = {
     const muslLibc = path.join(path.dirname(node), '..', 'lib', 'libc.musl-aarch64.so.1')
     return { nodes: [node], install: [process.execPath, npmCli()], env: QEMU, muslLibc }
   },
+  'win32-x64-gnu': () => {
+    // Node 26 is left out as npm run test:windows leaves it out.
+    const nodes = setUp('fetch-node.sh', 'win-x64', ...versions('NODE_WIN_X64').filter((v) => /^(22|24)\./.test(v)))
+    return { nodes, install: [process.execPath, npmCli()], env: {}, exec: wineNode }
+  },
 }
 
 function npmCli() {
@@ -87,6 +96,9 @@ function main() {
   const app = fs.mkdtempSync(path.join(os.tmpdir(), `invoke-parallel-${platform}-`))
   const env = { ...process.env, ...setup.env, npm_config_cache: path.join(app, '.npm-cache') }
   for (const key of Object.keys(env)) if (/^npm_(?!config_cache$)/i.test(key)) delete env[key]
+  // The loader must find the binary by itself.
+  delete env.NAPI_RS_NATIVE_LIBRARY_PATH
+  const exec = setup.exec ?? execNode
   const installed = path.join(app, 'node_modules', `${pkg.name}-${platform}`, binaryName)
 
   check('the tarballs install offline into a new project for this platform', () => {
@@ -107,7 +119,9 @@ function main() {
     assert.deepEqual(present, [`${pkg.name}-${platform}`], 'this platform\'s package is installed')
     const manifest = require(path.join(app, 'node_modules', `${pkg.name}-${platform}`, 'package.json'))
     const [os_, cpu, libc] = platform.split('-')
-    assert.deepEqual([manifest.os, manifest.cpu, manifest.libc], [[os_], [cpu], [libc === 'gnu' ? 'glibc' : libc]])
+    // Only Linux packages name a C library (npm knows no libc elsewhere; win32's gnu is mingw's).
+    const libcField = os_ === 'linux' ? [libc === 'gnu' ? 'glibc' : libc] : undefined
+    assert.deepEqual([manifest.os, manifest.cpu, manifest.libc], [[os_], [cpu], libcField])
     // With musl's own libc at hand, every import is checked against its exports.
     const checkEnv = setup.muslLibc ? { ...process.env, MUSL_LIBC: setup.muslLibc } : process.env
     execFileSync(process.execPath, [path.join(__dirname, 'check-binary.js'), platform, installed], { stdio: 'inherit', env: checkEnv })
@@ -120,8 +134,8 @@ function main() {
     fs.writeFileSync(path.join(dir, 'package.json'), JSON.stringify({ name: 'js', private: true, type: 'commonjs' }))
     for (const file of ['js/hash.js', 'js/main.js', 'js/main.mjs']) fs.writeFileSync(path.join(app, file), examples[file])
     for (const node of setup.nodes) {
-      const version = execFileSync(node, ['-p', 'process.version + " " + process.arch'], { env, encoding: 'utf8' }).trim()
-      for (const main of ['main.js', 'main.mjs']) runExample(node, dir, main, env, 180000)
+      const version = exec(node, ['-p', 'process.version + " " + process.platform + " " + process.arch'], { cwd: dir, env }).trim().split('\n').pop() // wine may print its own warnings first
+      for (const main of ['main.js', 'main.mjs']) runExample(node, dir, main, env, 180000, exec)
       console.log(`platform-user ${platform}: the README example ran on Node ${version}`)
     }
   })
