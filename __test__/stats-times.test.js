@@ -18,10 +18,11 @@ test('wait and run times: a call queued behind two others waits about as long as
   const { waitTime, runTime, utilization } = pool.stats()
   t.is(waitTime.count, 3)
   t.is(runTime.count, 3)
-  // The third call waited while the first two ran (each at least 50 ms: timers do not fire early).
-  // No upper bound: on a loaded machine the gaps between an answer and the next dispatch are unbounded.
-  t.true(runTime.min >= 50, `${runTime.min}`)
-  t.true(waitTime.max >= runTime.min + 50 - 1, JSON.stringify(waitTime))
+  // The third call waited while the first two ran, on the same clock: at least two runs' worth.
+  // No absolute bound: the parent times a run from its dispatch to its answer, which a loaded
+  // machine stretches or (by when the clock is read) shortens against the worker's own timer.
+  t.true(runTime.min > 0, `${runTime.min}`)
+  t.true(waitTime.max >= 2 * runTime.min - 1, `${JSON.stringify(waitTime)} ${JSON.stringify(runTime)}`)
   for (const s of [waitTime, runTime]) t.true(s.min <= s.p50 && s.p50 <= s.p90 && s.p90 <= s.p99 && s.p99 <= s.max)
   t.true(utilization > 0 && utilization <= 1, `${utilization}`)
 })
