@@ -20,6 +20,7 @@ async function start({ port = 0, workers = 2 } = {}) {
   await new Promise((resolve) => server.listen(port, '127.0.0.1', resolve))
   return {
     port: server.address().port,
+    pool,
     async close() {
       await new Promise((resolve) => server.close(resolve))
       await pool.close()
