@@ -5,6 +5,8 @@
 //   {e: base64}            a thrown value, encoded by the core's codec (class, code, cause, fields)
 //   {x: {kind, message, pid?, exitCode?, signal?}}  the host pool's own Retry, Timeout or Cancel
 //   {names: [string]}      a module load's exported function names
+//   {c: message}           no result: a caller's cancel aborted the run. Not a call's outcome, so
+//                          a keyed call that finds it kept under its key runs again (a new job).
 // Hosts are not trusted: the parent checks every reply's shape and size, and a bad one fails
 // that call alone.
 
@@ -45,8 +47,14 @@ function thrownReply(thrown, max = Infinity) {
   return { e: bytes.toString('base64') }
 }
 
+/** Host side: the reply of a run that a caller's cancel aborted (whatever it then returned or threw). */
+function cancelledReply(reason) {
+  return { c: typeof reason === 'string' ? reason : 'cancelled by the caller' }
+}
+
 /**
- * Parent side: what a call's reply says, as `{value}` or `{error}`. Never throws: a reply of the
+ * Parent side: what a call's reply says, as `{value}`, `{error}`, or `{cancelled}` (a Cancel, for a
+ * run a caller's cancel aborted: only its own caller, already answered, expects that). Never throws: a reply of the
  * wrong shape, too large, or that does not decode is an ERR_INVOKE_BAD_REPLY error.
  */
 function readReply(reply, max) {
@@ -71,6 +79,10 @@ function readChecked(reply, max) {
     return key === 'v' ? { value: codec.decode(bytes) } : { error: codec.decodeThrown(bytes) }
   }
   if (key === 'x') return { error: libraryError(body) }
+  if (key === 'c') {
+    if (typeof body !== 'string' || body.length > 4096) return { error: badReply('c is not a reason') }
+    return { cancelled: new Cancel(`invoke-parallel-bullmq: the run was cancelled (${body})`) }
+  }
   return { error: badReply(`field ${JSON.stringify(key)}`) }
 }
 
@@ -115,4 +127,4 @@ function chunkAnswer(parts) {
   })()
 }
 
-module.exports = { valueReply, thrownReply, readReply, readLoadReply, chunkAnswer }
+module.exports = { valueReply, thrownReply, cancelledReply, readReply, readLoadReply, chunkAnswer }
