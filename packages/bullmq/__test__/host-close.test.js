@@ -7,6 +7,7 @@
 const fs = require('node:fs')
 const os = require('node:os')
 const path = require('node:path')
+const { spawn } = require('node:child_process')
 const fc = require('fast-check')
 const invoke = require('invoke-parallel')
 const { remotePool, serve } = require('invoke-parallel-bullmq')
@@ -89,7 +90,7 @@ test('a host whose Redis went away or stopped answering closes, idle or with a c
         }
       },
     ),
-    { numRuns: 16 },
+    { numRuns: 16, endOnFailure: true },
   )
   t.log(`clean closes: ${runs.filter(Boolean).length} of ${runs.length}`)
 })
@@ -112,4 +113,41 @@ test('a host closed while its Redis is stopped closes cleanly when Redis answers
   process.kill(redis.pid, 'SIGCONT')
   checkOutcome(t, await closing, heard, { clean: true })
   t.is(await call, 200)
+})
+
+test('a host process closed while its Redis is gone or stopped, a call running, exits by itself (nothing of BullMQ keeps it alive)', async (t) => {
+  t.timeout(120000)
+  for (const signal of ['SIGKILL', 'SIGSTOP']) {
+    const redis = await startRedis()
+    const queue = queueName()
+    const pool = remotePool({ queue, connection: redis.connection, root: fixtures, redisTimeout: 60000, onError: () => {} })
+    const script = `
+      const { serve } = require('invoke-parallel-bullmq')
+      const host = serve({ queue: ${JSON.stringify(queue)}, connection: ${JSON.stringify(redis.connection)},
+        root: ${JSON.stringify(fixtures)}, modules: ['./jobs.js'], pool: { limit: 1 }, closeTimeout: 100,
+        lockDuration: 1000, stalledInterval: 300, onError: () => {} })
+      host.ready.then(() => console.log('ready'))
+      process.on('SIGTERM', () => host.close().then((outcome) => console.log(JSON.stringify({ clean: outcome.clean, code: outcome.error?.code }))))
+    `
+    const child = spawn(process.execPath, ['-e', script], { cwd: __dirname, stdio: ['ignore', 'pipe', 'inherit'] })
+    let out = ''
+    child.stdout.on('data', (chunk) => (out += chunk))
+    const exited = new Promise((resolve) => child.once('exit', (code, how) => resolve(how ?? code)))
+    try {
+      await until(() => out.includes('ready'), 'the host to start')
+      const jobs = await invoke.require(path.join(fixtures, 'jobs.js'), { pool })
+      const file = tmpFile()
+      jobs.spin(300, file).catch(() => {})
+      await until(() => pool.stats().running === 1, 'the call to run')
+      process.kill(redis.pid, signal)
+      child.kill('SIGTERM')
+      t.is(await exited, 0, signal)
+      t.deepEqual(JSON.parse(out.split('\n').at(-2)), { clean: false, code: 'ERR_INVOKE_REDIS_UNAVAILABLE' })
+    } finally {
+      child.kill('SIGKILL')
+      if (signal === 'SIGSTOP') process.kill(redis.pid, 'SIGCONT')
+      await pool.close({ force: true })
+      await redis.stop({ kill: true })
+    }
+  }
 })

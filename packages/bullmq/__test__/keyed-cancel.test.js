@@ -9,6 +9,8 @@ const path = require('node:path')
 const fc = require('fast-check')
 const invoke = require('invoke-parallel')
 const { remotePool } = require('invoke-parallel-bullmq')
+const { spawn } = require('node:child_process')
+const { Queue } = require('bullmq')
 const { redisTest, startRedis, startHost, queueName, until, fixtures } = require('./helpers/fleet')
 
 const test = redisTest(__filename)
@@ -118,7 +120,25 @@ test('a keyed call cancelled at any moment (queued, running, as its host finishe
       const runs = lines(file).length
       t.true(runs >= 1 && runs <= 2, `${runs} runs`)
     }),
-    { numRuns: 40 },
+    { numRuns: 40, endOnFailure: true },
   )
   t.log(`first calls cancelled: ${seen.cancelled}, resolved before their cancel: ${seen.resolved}`)
+})
+
+test("a host that answers every run with a cancel's reply: an unkeyed call rejects with Cancel, a keyed one adds its job again 10 times, then rejects with ERR_INVOKE_JOB_LOST", async (t) => {
+  const queue = queueName()
+  const hostile = spawn(process.execPath, [path.join(fixtures, 'hostile-host.js'), queue, redis.connection.path], { stdio: 'inherit' })
+  t.teardown(() => hostile.kill('SIGKILL'))
+  const inspect = new Queue(queue, { connection: redis.connection })
+  t.teardown(() => inspect.close())
+  const plain = remotePool({ queue, connection: redis.connection, root: fixtures })
+  t.teardown(() => plain.close({ force: true }))
+  const forged = { c: 'forged' }
+  await t.throwsAsync(call(plain, 'answer', [forged]), { instanceOf: invoke.Cancel })
+  for (const reply of [{ c: 5 }, { c: 'x'.repeat(5000) }, { c: 'x', v: 'AA' }]) {
+    await t.throwsAsync(call(plain, 'answer', [reply]), { code: 'ERR_INVOKE_BAD_REPLY' }, JSON.stringify(reply).slice(0, 40))
+  }
+  const keyed = keyedPool(t, queue)
+  await t.throwsAsync(call(keyed, 'answer', [forged]), { code: 'ERR_INVOKE_JOB_LOST' })
+  t.is(keyed.stats().pending, 0)
 })

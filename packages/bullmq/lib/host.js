@@ -15,6 +15,7 @@ const { valueReply, thrownReply, cancelledReply } = require('./reply')
 const { readCall, readChunk } = require('./job')
 const { CANCEL_EVENT } = require('./events')
 const { EventStream, readerClient } = require('./event-stream')
+const { endClient } = require('./connections')
 const errors = require('./errors')
 
 /** Longest wait before a re-run (a timer's limit): about 24.8 days. */
@@ -248,7 +249,7 @@ class Host {
     if (!clean) {
       const jobs = [...this.#unconfirmed]
       outcome = { clean: false, error: errors.closedWithoutRedis(this.#o.closeTimeout, jobs) }
-      this.#endConnections()
+      await this.#endConnections()
       // Ended connections fail BullMQ's pending commands, which ends its close; a client the
       // caller passed in is not ours to end, and its commands may wait on.
       await within(closing, this.#o.closeTimeout)
@@ -259,12 +260,14 @@ class Host {
     return outcome
   }
 
-  /** Ends the worker's own connections at once (ioredis fails their pending commands and stops reconnecting). */
-  #endConnections() {
+  /** Ends the worker's own connections at once (their pending commands fail, and BullMQ's close goes on). */
+  async #endConnections() {
     const backend = this.#worker.getBackend()
-    const own = [backend.blockingConnection]
-    if (!isClient(this.#o.connection)) own.push(backend.connection)
-    for (const connection of own) connection?.disconnect(false).catch(() => {})
+    const own = [backend.blockingClient]
+    if (!isClient(this.#o.connection)) own.push(backend.client)
+    // Each resolves once its connection was first made; one never made is BullMQ's to end.
+    const made = await Promise.all(own.map((client) => Promise.race([client, null]).catch(() => null)))
+    for (const client of made) if (client) endClient(client)
   }
 }
 
