@@ -6,7 +6,8 @@ const path = require('node:path')
 const fc = require('fast-check')
 const invoke = require('invoke-parallel')
 const { remotePool } = require('invoke-parallel-bullmq')
-const { redisTest, startRedis, startHost, queueName, until, fixtures } = require('./helpers/fleet')
+const { Queue } = require('bullmq')
+const { redisTest, startRedis, startHost, queueName, untilAsync, fixtures } = require('./helpers/fleet')
 
 const test = redisTest(__filename)
 
@@ -32,7 +33,10 @@ test('a Redis restarted empty under keyed, prioritized and queue-deadline calls:
       calls.push({ kind, sum: i + priority, settled: made.then((value) => ({ value }), (error) => ({ code: error.code })) })
     }
   }
-  await until(() => [keyed, plain, deadline].every((pool) => pool.stats().queued === priorities.length), 'the calls to be queued')
+  // Every job in Redis (every call has a priority): none is still on its way when Redis goes.
+  const inspect = new Queue(queue, { connection: redis.connection })
+  await untilAsync(async () => (await inspect.getJobCounts('prioritized')).prioritized === calls.length, 'the jobs to be queued')
+  await inspect.close()
   redis = await redis.restart()
   const host = await startHost(redis, queue)
   t.teardown(() => host.kill())
