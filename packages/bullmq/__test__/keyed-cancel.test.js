@@ -11,7 +11,10 @@ const invoke = require('invoke-parallel')
 const { remotePool } = require('invoke-parallel-bullmq')
 const { spawn } = require('node:child_process')
 const { Queue } = require('bullmq')
-const { redisTest, startRedis, startHost, queueName, until, fixtures } = require('./helpers/fleet')
+const codec = require('invoke-parallel/codec')
+const { callData, keyedJobId } = require('../lib/job')
+const { readReply } = require('../lib/reply')
+const { redisTest, startRedis, startHost, queueName, until, untilAsync, fixtures } = require('./helpers/fleet')
 
 const test = redisTest(__filename)
 let redis
@@ -141,4 +144,27 @@ test("a host that answers every run with a cancel's reply: an unkeyed call rejec
   const keyed = keyedPool(t, queue)
   await t.throwsAsync(call(keyed, 'answer', [forged]), { code: 'ERR_INVOKE_JOB_LOST' })
   t.is(keyed.stats().pending, 0)
+})
+
+test("a keyed call whose job a host refused past its first caller's queue deadline (that caller crashed) runs when made again", async (t) => {
+  const queue = queueName()
+  const inspect = new Queue(queue, { connection: redis.connection })
+  t.teardown(() => inspect.close())
+  const file = tmpFile()
+  const args = [file, 'order-1']
+  // What a parent that then crashed added: the keyed job, with a 1 ms queue deadline.
+  const data = callData('jobs.js', 'record', codec.encode(args), { noRetry: false, timeout: null, queueTimeout: 1, rerunDelay: 0, retry: { attempts: 1 } })
+  const jobId = keyedJobId('jobs.js', 'record', JSON.stringify(args))
+  await inspect.add('call', data, { jobId, attempts: 1 })
+  const host = await startHost(redis, queue)
+  t.teardown(() => host.kill())
+  await untilAsync(async () => Boolean((await inspect.getJob(jobId))?.finishedOn), 'the host to refuse the job')
+  t.is(readReply((await inspect.getJob(jobId)).returnvalue, 2 ** 24).error.code, 'ERR_INVOKE_QUEUE_TIMEOUT')
+  t.deepEqual(lines(file), [])
+  // Made again (by the parent run again, with and without a deadline of its own): it runs, once.
+  for (const options of [{}, { queueTimeout: 60000 }]) {
+    const pool = keyedPool(t, queue, options)
+    t.is(await call(pool, 'record', args), 'order-1')
+  }
+  t.deepEqual(lines(file), ['order-1'])
 })

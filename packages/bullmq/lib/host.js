@@ -11,7 +11,7 @@ const invoke = require('invoke-parallel')
 const { loadModule, callMethod, mapChunk } = invoke
 const { serveOptions } = require('./options')
 const { resolveAllowed } = require('./names')
-const { valueReply, thrownReply, cancelledReply } = require('./reply')
+const { valueReply, thrownReply, cancelledReply, refusedReply } = require('./reply')
 const { readCall, readChunk } = require('./job')
 const { CANCEL_EVENT } = require('./events')
 const { EventStream, readerClient } = require('./event-stream')
@@ -163,7 +163,7 @@ class Host {
     if (call.rerunDelay > 0 && job.stalledCounter > call.waitedFor) await this.#backOff(job, token, call)
     // Waited past its queue timeout (the parent may be gone, or lost the race to remove it).
     if (job.attemptsStarted <= 1 && Date.now() - job.timestamp > call.queueTimeout) {
-      return thrownReply(errors.queueTimeout(call.queueTimeout))
+      return refusedReply(call.queueTimeout)
     }
     const entry = this.#module(call.module)
     const proxy = await entry.loading

@@ -190,7 +190,8 @@ class RemotePool {
     if (pending !== undefined) return this.#follow(pending, token)
     return new Promise((resolve, reject) => {
       const waiter = { resolve, reject, stop: null }
-      const call = { jobId, kind, keyed, waiters: [waiter], counted, state: 'sending', heard: Date.now(), settled: false, renewals: 0 }
+      const call = { jobId, kind, keyed, waiters: [waiter], counted, state: 'sending', made: Date.now(), settled: false, renewals: 0 }
+      call.heard = call.made
       // Traced: where the call's time went (in the queue, on a host) and its runs go into the message.
       if (trace !== undefined) call.timing = runTiming(trace)
       this.#calls.set(jobId, call)
@@ -269,7 +270,7 @@ class RemotePool {
 
   async #addAgain(call, remove) {
     // Only the job whose run was cancelled: another caller may have added its successor meanwhile.
-    if (remove && isCancelledRun(await this.#queue.getJob(call.jobId))) await this.#queue.remove(call.jobId)
+    if (remove && isNoRun(await this.#queue.getJob(call.jobId))) await this.#queue.remove(call.jobId)
     await this.#queue.add(call.kind, call.data, call.opts)
   }
 
@@ -353,10 +354,11 @@ class RemotePool {
     const call = this.#calls.get(jobId)
     if (call === undefined) return
     const read = call.kind === 'load' ? readLoadReply(reply, this.#o.maxMessageSize) : readReply(reply, this.#o.maxMessageSize)
-    if (!('cancelled' in read)) return this.#settle(call, read)
-    // Another caller cancelled the run of the job this keyed call shares: it runs again.
-    if (call.keyed) this.#renew(call, { remove: true })
-    else this.#settle(call, { error: read.cancelled })
+    // A keyed call finds a job that did not run for another caller (cancelled, or refused after
+    // waiting past that caller's queue deadline, not this one's): it runs again.
+    const earlier = read.refused === true && Date.now() - call.made < this.#o.queueTimeout
+    if (call.keyed && ('cancelled' in read || earlier)) return this.#renew(call, { remove: true })
+    this.#settle(call, 'cancelled' in read ? { error: read.cancelled } : read)
   }
 
   #failedJob(jobId, reason) {
@@ -515,10 +517,10 @@ class RemotePool {
   }
 }
 
-/** Whether `job` finished with the reply of a run a caller's cancel aborted. */
-function isCancelledRun(job) {
+/** Whether `job` finished with no run's result: a run a caller's cancel aborted, or refused past its queue deadline. */
+function isNoRun(job) {
   const reply = job?.returnvalue
-  return Boolean(job?.finishedOn) && reply !== null && typeof reply === 'object' && Object.hasOwn(reply, 'c')
+  return Boolean(job?.finishedOn) && reply !== null && typeof reply === 'object' && (Object.hasOwn(reply, 'c') || Object.hasOwn(reply, 'q'))
 }
 
 /** A pool whose calls run on the hosts serving BullMQ queue `options.queue`. */
