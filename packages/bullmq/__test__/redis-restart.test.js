@@ -1,6 +1,7 @@
 'use strict'
 // A Redis that restarts empty (no persistence) under pending calls of every kind: keyed calls add
-// their jobs again and run once a host comes; the others reject with a code. None hangs.
+// their jobs again and run once a host comes; the others reject with a code. None hangs, nor do
+// calls and closes when Redis stops answering with its connections open.
 
 const path = require('node:path')
 const fc = require('fast-check')
@@ -46,4 +47,32 @@ test('a Redis restarted empty under keyed, prioritized and queue-deadline calls:
     else t.true(LOST.includes(outcome.code), `${kind}: ${JSON.stringify(outcome)}`)
   }
   t.is(path.basename(redis.connection.path), 'redis.sock')
+})
+
+test('a Redis that stops answering with its connections open (SIGSTOP): pending calls reject with ERR_INVOKE_REDIS_UNAVAILABLE, and close() settles, forced or not', async (t) => {
+  t.timeout(120000)
+  const redis = await startRedis()
+  t.teardown(async () => {
+    process.kill(redis.pid, 'SIGCONT')
+    await redis.stop({ kill: true })
+  })
+  for (const force of [false, true]) {
+    const queue = queueName()
+    const inspect = new Queue(queue, { connection: redis.connection })
+    const pool = remotePool({ queue, connection: redis.connection, root: fixtures, pollInterval: 50, redisTimeout: 200, onError: () => {} })
+    // No host: the call waits in the queue, then Redis stops answering.
+    const made = pool[invoke.callMethod]('jobs.js', 'add', [1, 2], {})
+    const settled = made.then((value) => ({ value }), (error) => ({ code: error.code }))
+    await untilAsync(async () => (await inspect.getJobCounts('prioritized')).prioritized === 1, 'the job to be queued')
+    await inspect.close()
+    process.kill(redis.pid, 'SIGSTOP')
+    if (force) {
+      await pool.close({ force: true })
+      t.deepEqual(await settled, { code: 'ERR_INVOKE_POOL_CLOSED' })
+    } else {
+      t.deepEqual(await settled, { code: 'ERR_INVOKE_REDIS_UNAVAILABLE' })
+      await pool.close()
+    }
+    process.kill(redis.pid, 'SIGCONT')
+  }
 })

@@ -16,6 +16,7 @@ const { readCall, readChunk } = require('./job')
 const { CANCEL_EVENT } = require('./events')
 const { EventStream, readerClient } = require('./event-stream')
 const { endClient } = require('./connections')
+const { within } = require('./within')
 const errors = require('./errors')
 
 /** Longest wait before a re-run (a timer's limit): about 24.8 days. */
@@ -274,13 +275,6 @@ class Host {
 /** Whether `connection` is a Redis client the caller made (BullMQ shares it rather than owning it). */
 function isClient(connection) {
   return typeof connection.duplicate === 'function'
-}
-
-/** Resolves true once `promise` settles, or false after `ms`. */
-function within(promise, ms) {
-  let timer
-  const late = new Promise((resolve) => (timer = setTimeout(resolve, ms, false)))
-  return Promise.race([promise.then(() => true), late]).finally(() => clearTimeout(timer))
 }
 
 /**

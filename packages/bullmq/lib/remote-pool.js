@@ -18,6 +18,7 @@ const { callData, queuePriority, keyedJobId } = require('./job')
 const { runTiming, started, describeRun } = require('./run-timing')
 const { isCancelled, cancelError, watch } = require('./cancel')
 const { Connections } = require('./connections')
+const { within } = require('./within')
 const { CANCEL_EVENT } = require('./events')
 const { EventStream, readerClient } = require('./event-stream')
 const errors = require('./errors')
@@ -61,6 +62,8 @@ class RemotePool {
   #outage = null
   #poller = null
   #lastError = null
+  /** When the unanswered PING of #probe() was sent, or null. */
+  #probing = null
 
   constructor(options) {
     const o = poolOptions(options)
@@ -422,9 +425,34 @@ class RemotePool {
     if (this.#outage !== null) return
     this.#outage = setTimeout(() => {
       this.#outage = null
-      const error = () => errors.redisUnavailable(this.#o.redisTimeout, this.#lastError?.message)
-      for (const call of [...this.#calls.values()]) this.#settle(call, { error: error() })
+      this.#failAll()
     }, this.#o.redisTimeout)
+  }
+
+  #failAll() {
+    const error = () => errors.redisUnavailable(this.#o.redisTimeout, this.#lastError?.message)
+    for (const call of [...this.#calls.values()]) this.#settle(call, { error: error() })
+  }
+
+  /**
+   * A Redis that stopped answering with its connections open (stopped, cut off without a reset)
+   * closes no connection: while calls are pending, each poll pings it, and a ping unanswered for
+   * redisTimeout fails them as an outage would.
+   */
+  #probe() {
+    if (this.#probing !== null) {
+      if (Date.now() - this.#probing >= this.#o.redisTimeout) {
+        this.#lastError = new Error('a PING was not answered')
+        this.#failAll()
+      }
+      return
+    }
+    const sent = Date.now()
+    this.#probing = sent
+    const answered = () => {
+      if (this.#probing === sent) this.#probing = null
+    }
+    this.#client.ping().then(answered, answered)
   }
 
   #connectionChanged() {
@@ -434,7 +462,10 @@ class RemotePool {
 
   #startPolling() {
     if (this.#poller !== null) return
-    this.#poller = setInterval(() => this.#poll(this.#o.pollInterval), this.#o.pollInterval)
+    this.#poller = setInterval(() => {
+      if (this.#started && this.#connections.up) this.#probe()
+      this.#poll(this.#o.pollInterval)
+    }, this.#o.pollInterval)
     this.#poller.unref()
   }
 
@@ -495,7 +526,8 @@ class RemotePool {
     this.#closing = drained.then(async () => {
       // A Redis never reached holds the jobs' adds, and so the cancels after them, for ever.
       const reached = this.#started && this.#connections.up
-      if (reached) await Promise.all(this.#telling)
+      // A Redis that stopped answering (its connections still open) gets redisTimeout for each step.
+      if (reached) await within(Promise.all(this.#telling), this.#o.redisTimeout)
       clearTimeout(this.#outage)
       clearTimeout(this.#linger)
       this.#closeEvents()
@@ -507,7 +539,8 @@ class RemotePool {
         for (const part of parts) part.close().catch(() => {})
         return
       }
-      await Promise.all(parts.map((part) => part.close().catch(() => part.disconnect())))
+      const closed = Promise.all(parts.map((part) => part.close().catch(() => part.disconnect())))
+      if (!(await within(closed, this.#o.redisTimeout))) this.#connections.end()
     })
     return this.#closing
   }
