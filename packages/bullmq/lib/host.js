@@ -30,8 +30,6 @@ class Host {
   #worker
   #events = null
   #loaded
-  /** The worker's Redis client, once reached. */
-  #client = null
   #closed = false
   #closing = null
   /** Runs of calls on the local pool, in progress: close() waits for them before its bound starts. */
@@ -75,7 +73,6 @@ class Host {
   /** Listens for the cancel events parents publish, from the end of the stream on. */
   async #listen() {
     const client = await this.#worker.getBackend().client
-    this.#client = client
     const key = this.#worker.keys.events
     const [last] = await client.xrevrange(key, '+', '-', 'COUNT', 1)
     if (this.#closed) return
