@@ -39,3 +39,9 @@ test('dropped pools do not pile up workers: at most a few pools worth live at an
     { numRuns: 4 },
   )
 })
+
+test('a dropped pool, or isolated module, with a call running is not collected before the call is done', async (t) => {
+  const run = await runNode(['--expose-gc', path.join(__dirname, 'fixtures', 'dropped-busy.js')], { timeout: 60000 })
+  t.is(run.code, 0, run.stderr)
+  t.deepEqual(JSON.parse(run.stdout), ['pool call finished', 'isolated call finished'])
+})
