@@ -125,7 +125,8 @@ test('uses a pool and an isolated module, and closes neither', async () => {
 `
   const files = {}
   for (let i = 0; i < FILES; i++) files[`drops-${String(i).padStart(2, '0')}.test.js`] = source
-  const run = await runJest(dir, files, ['--runInBand'])
+  // Each file starts three workers: on a loaded machine that can take longer than jest's 5 s default.
+  const run = await runJest(dir, files, ['--runInBand'], { testTimeout: 120000 })
   t.is(run.code, 0, run.stderr)
   const counts = readLog(log).map((entry) => entry.children)
   t.is(counts.length, FILES)
