@@ -55,6 +55,9 @@ pub enum Timer {
   /// A module load sent to `worker` had this long to answer: it fails, and the workers that were
   /// sent the module are stopped (they may be stuck in it, and later loads wait behind it).
   LoadTimeout { worker: WorkerId, call: CallId },
+  /// Calls were queued only by workers' bounds on calls that await (`pace::STALL_MS` ago): if no
+  /// call progressed since, those bounds grow.
+  Stall,
 }
 
 #[derive(Debug)]

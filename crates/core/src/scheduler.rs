@@ -12,7 +12,7 @@ use super::exit::{describe_exit, ExitSignal, ExitStatus};
 use super::failure::{Failure, FailureKind};
 use super::histogram::Histogram;
 use super::id_hash::IdMap;
-use super::pace::MethodKey;
+use super::pace::{MethodKey, Room, STALL_MS};
 use super::stats::Stats;
 use super::worker::{Leave, Worker, WorkerState};
 
@@ -65,6 +65,11 @@ pub struct Scheduler {
   waits: Histogram,
   runs: Histogram,
   busy_us: u64,
+  /// Calls that answered, said they await or began to stream, ever: a stall is a time in which
+  /// this did not change.
+  progress: u64,
+  /// `progress` when the stall timer was armed, while it is.
+  stall_watch: Option<u64>,
 }
 
 impl Scheduler {
@@ -91,6 +96,8 @@ impl Scheduler {
       waits: Histogram::default(),
       runs: Histogram::default(),
       busy_us: 0,
+      progress: 0,
+      stall_watch: None,
     };
     let mut out = Vec::new();
     s.grow(&mut out);
@@ -430,6 +437,7 @@ impl Scheduler {
           let method = self.calls.get(&call).and_then(Call::method);
           worker.set_awaiting(call, method);
           worker.news_since_pace = true;
+          self.progress += 1;
           if let Some(method) = method {
             worker.pace.on_await(method);
           }
@@ -455,6 +463,7 @@ impl Scheduler {
     }
     match piece {
       Piece::Started => {
+        self.progress += 1;
         call.start_stream();
         // A stream is paced by its credit, not by the worker's thread.
         if let Some(worker) = self.workers.get_mut(&worker_id) {
@@ -483,6 +492,7 @@ impl Scheduler {
       return;
     }
     worker.news_since_pace = true;
+    self.progress += 1;
     let call = self.calls.remove(&call_id).expect("in-flight call exists");
     // Loading a module costs what it costs once: it says nothing of the calls to come.
     if let Some(method) = call.method() {
@@ -782,6 +792,50 @@ impl Scheduler {
       }
       Timer::StartDeadline { worker } => self.on_start_deadline(worker, out),
       Timer::LoadTimeout { worker, call } => self.on_load_timeout(worker, call, out),
+      Timer::Stall => self.on_stall_timer(out),
+    }
+  }
+
+  /// The stall timer: if no call progressed since it was armed and calls are still queued only by
+  /// bounds on calls that await, those bounds grow (`Pace::on_stall`) and what now fits goes.
+  fn on_stall_timer(&mut self, out: &mut Vec<Action>) {
+    let Some(armed_at) = self.stall_watch.take() else { return };
+    if armed_at == self.progress {
+      let cap = self.config.max_per_child;
+      if let Some(stalled) = self.stalled_workers() {
+        for id in stalled {
+          self.workers.get_mut(&id).expect("a stalled worker exists").pace.on_stall(cap);
+        }
+      }
+    }
+    // Re-armed from here while the stall lasts: a stall is judged over a whole interval.
+    self.pump(out);
+  }
+
+  /// The workers that could take the call at the front of the queue, if each is stopped only by
+  /// its bound on calls that await (`Room::AwaitBound`): then nothing but a stall may free them
+  /// (what they hold never comes back by itself, as far as the pool can tell). None if the queue
+  /// is empty or any of them is stopped by something else, which its own progress will lift.
+  fn stalled_workers(&mut self) -> Option<Vec<WorkerId>> {
+    let front = self.queue.front()?;
+    let call = self.calls.get(&front)?;
+    let method = call.method()?;
+    let mut stalled = Vec::new();
+    for (id, w) in self.candidates() {
+      let judged = || w.pace.judge(method);
+      match w.pace.room(w.held(), || w.held_cost(), judged, || w.awaiting_load(), w.load()) {
+        Room::AwaitBound => stalled.push(id),
+        Room::Free | Room::Full => return None,
+      }
+    }
+    (!stalled.is_empty()).then_some(stalled)
+  }
+
+  /// Arms the stall timer if calls are queued only by bounds on calls that await.
+  fn watch_for_stall(&mut self, out: &mut Vec<Action>) {
+    if self.config.adaptive && self.stall_watch.is_none() && self.stalled_workers().is_some() {
+      self.stall_watch = Some(self.progress);
+      out.push(Action::ArmTimer { timer: Timer::Stall, after_ms: STALL_MS });
     }
   }
 
@@ -1000,6 +1054,9 @@ impl Scheduler {
       self.methods_queued -= usize::from(is_method);
       self.dispatch(call_id, worker, out);
     }
+    if !self.queue.is_empty() {
+      self.watch_for_stall(out);
+    }
     self.grow(out);
   }
 
@@ -1014,8 +1071,6 @@ impl Scheduler {
   /// spread too (a worker without the module loads it first). While the pool is still growing,
   /// a busy worker takes nothing more: new workers get it.
   fn pick_worker(&self, module: ModuleId, method: Option<MethodKey>) -> Option<WorkerId> {
-    let growing = self.can_grow() || self.workers.values().any(Worker::is_starting);
-    let cap = self.config.max_per_child as usize;
     let adaptive = self.config.adaptive;
     let has_room = |w: &Worker| {
       // A module load is not a method's work: it costs nothing here, and does not await.
@@ -1023,17 +1078,27 @@ impl Scheduler {
       w.pace.has_room(w.held(), || w.held_cost(), call, || w.awaiting_load(), w.load())
     };
     self
+      .candidates()
+      .filter(|(_, w)| !adaptive || has_room(w))
+      .min_by_key(|(id, w)| {
+        let held = if adaptive { w.held() } else { 0 };
+        (held, w.load(), w.generation, !w.modules.contains(&module), *id)
+      })
+      .map(|(id, _)| id)
+  }
+
+  /// The workers that may take a call if they have room for it: ready, under `maxPerChild`, and
+  /// while the pool is still growing, idle.
+  fn candidates(&self) -> impl Iterator<Item = (WorkerId, &Worker)> + '_ {
+    let growing = self.can_grow() || self.workers.values().any(Worker::is_starting);
+    let cap = self.config.max_per_child as usize;
+    self
       .workers
       .iter()
       .filter(|(_, w)| w.is_ready() && !w.channel_ended)
-      .filter(|(_, w)| cap == 0 || w.load() < cap)
-      .filter(|(_, w)| !adaptive || has_room(w))
-      .filter(|(_, w)| w.load() == 0 || !growing)
-      .min_by_key(|(id, w)| {
-        let held = if adaptive { w.held() } else { 0 };
-        (held, w.load(), w.generation, !w.modules.contains(&module), **id)
-      })
-      .map(|(id, _)| *id)
+      .filter(move |(_, w)| cap == 0 || w.load() < cap)
+      .filter(move |(_, w)| w.load() == 0 || !growing)
+      .map(|(id, w)| (*id, w))
   }
 
   fn grow(&mut self, out: &mut Vec<Action>) {

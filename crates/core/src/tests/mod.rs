@@ -7,4 +7,5 @@ mod loads;
 mod random;
 mod scenarios;
 mod sim;
+mod stall;
 mod timing;
