@@ -178,11 +178,14 @@ impl Pace {
   }
 
   /// Nothing progressed anywhere while this worker was at its bound on calls that await, and
-  /// that bound is all that keeps calls queued: unless its loop is saturated (its calls compute,
-  /// so they will progress), it may hold [`GROWTH`] times as many, at most `cap` (maxPerChild; 0:
-  /// no cap). True if it grew.
+  /// that bound is all that keeps calls queued: unless its loop is saturated and its answered
+  /// calls explain it (they compute, so they progress by themselves), it may hold [`GROWTH`]
+  /// times as many, at most `cap` (maxPerChild; 0: no cap). True if it grew. (A verdict no
+  /// answer explains is not trusted, as in [`Pace::has_room`]: streams waiting for their reader
+  /// never answer, and their worker, idle, has no news to report after the burst that started
+  /// them.)
   pub fn on_stall(&mut self, cap: u32) -> bool {
-    if self.saturated {
+    if self.saturated && self.cost_us.is_some() {
       return false;
     }
     let grown = self.await_room.saturating_mul(GROWTH);
@@ -432,6 +435,9 @@ mod tests {
     assert!(busy.is_saturated());
     assert!(!busy.on_stall(0), "its calls compute: they progress by themselves");
     assert_eq!(busy.await_room(), AWAIT_START);
+    let mut starting = after(&[(0, 9_000, 10_000)]);
+    assert!(starting.is_saturated());
+    assert!(starting.on_stall(0), "busy, but no answered call says its calls cause it");
     let mut huge = Pace { await_room: u32::MAX / 2, ..Pace::default() };
     assert!(huge.on_stall(0));
     assert_eq!(huge.await_room(), u32::MAX, "saturating");

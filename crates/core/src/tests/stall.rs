@@ -165,21 +165,51 @@ fn a_stall_grows_no_further_than_max_per_child() {
 }
 
 #[test]
-fn a_saturated_worker_is_not_grown() {
-  // Its calls await and then compute: they come back by themselves.
+fn a_saturated_worker_whose_calls_compute_is_no_stall() {
+  // Its calls await and then compute: they come back by themselves, and it is full, not stalled.
+  let mut sim = ready_pool(adaptive(1, 0));
+  for _ in 0..300 {
+    sim.submit(1, false);
+  }
+  while sim.await_one(1) {}
+  sim.answer(1, true);
+  sim.pace(1, 9_000, 10_000);
+  while sim.await_one(1) {}
+  sim.pace(1, 9_000, 10_000);
+  let held = sim.world[&1].running.len();
+  for _ in 0..10 {
+    fire_stall(&mut sim);
+  }
+  assert_eq!(sim.world[&1].running.len(), held);
+  assert!(!sim.timers.contains(&Timer::Stall));
+}
+
+#[test]
+fn streams_opened_in_a_busy_burst_are_grown_though_their_worker_last_looked_saturated() {
+  // Starting 32 streams kept the loop busy (each sent its window of items); then the worker,
+  // waiting for readers, has no news to report: its saturated verdict stays, and no answer
+  // explains it.
   let mut sim = ready_pool(adaptive(1, 0));
   for _ in 0..40 {
     sim.submit(1, false);
   }
-  while sim.await_one(1) {}
-  sim.pace(1, 9_000, 10_000);
-  let held = sim.world[&1].running.len();
-  while fire_stall(&mut sim) {
-    if sim.timers.len() > 1_000 {
-      break;
+  let start_all = |sim: &mut Sim| loop {
+    let fresh: Vec<CallId> =
+      sim.world[&1].running.iter().copied().filter(|c| !sim.credit.contains_key(c)).collect();
+    if fresh.is_empty() {
+      return;
     }
+    for call in fresh {
+      sim.event(frame(1, Kind::StreamStart, call));
+    }
+  };
+  start_all(&mut sim);
+  sim.pace(1, 9_000, 10_000);
+  assert_eq!(sim.world[&1].running.len(), AWAIT_START as usize);
+  while fire_stall(&mut sim) {
+    start_all(&mut sim);
   }
-  assert_eq!(sim.world[&1].running.len(), held);
+  assert_eq!(sim.world[&1].running.len(), 40);
 }
 
 #[test]
