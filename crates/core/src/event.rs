@@ -58,6 +58,9 @@ pub enum Timer {
   /// Calls were queued only by workers' bounds on calls that await (`pace::STALL_MS` ago): if no
   /// call progressed since, those bounds grow.
   Stall,
+  /// The pool is closing gracefully and stream `call` has waited on its reader since its
+  /// `reads`-th grant of credit: if it still does, it fails with `Closed`.
+  UnreadStream { call: CallId, reads: u32 },
 }
 
 #[derive(Debug)]

@@ -472,6 +472,11 @@ impl Scheduler {
       }
       Piece::Item(_) => call.take_item(),
     }
+    if self.phase == Phase::Draining && call.waits_on_reader() {
+      let reads = call.reads;
+      self.watch_reader(call_id, reads, out);
+    }
+    let call = &self.calls[&call_id];
     let started = matches!(piece, Piece::Started);
     if !call.is_abandoned() {
       out.push(Action::Deliver { call: call_id, piece });
@@ -793,7 +798,33 @@ impl Scheduler {
       Timer::StartDeadline { worker } => self.on_start_deadline(worker, out),
       Timer::LoadTimeout { worker, call } => self.on_load_timeout(worker, call, out),
       Timer::Stall => self.on_stall_timer(out),
+      Timer::UnreadStream { call, reads } => self.on_unread_stream(call, reads, out),
     }
+  }
+
+  /// A graceful close waits for streams only while they are read: one that waits on its reader
+  /// gets `close_read_grace_ms` for the reader to read on.
+  fn watch_reader(&mut self, call: CallId, reads: u32, out: &mut Vec<Action>) {
+    if let Some(after_ms) = self.config.close_read_grace_ms {
+      out.push(Action::ArmTimer { timer: Timer::UnreadStream { call, reads }, after_ms });
+    }
+  }
+
+  /// The reader of a stream read nothing for `close_read_grace_ms` while the pool closes: the
+  /// stream fails with `Closed` after the items it delivered, and its worker is told to stop it
+  /// (killed if it does not within `cancel_grace_ms`, as for any cancelled call).
+  fn on_unread_stream(&mut self, call_id: CallId, reads: u32, out: &mut Vec<Action>) {
+    let unread = self.calls.get(&call_id).is_some_and(|c| c.waits_on_reader() && c.reads == reads);
+    if self.phase != Phase::Draining || !unread {
+      return;
+    }
+    let ms = self.config.close_read_grace_ms.unwrap_or_default();
+    let failure = Failure::new(
+      FailureKind::Closed,
+      format!("the pool closed while nothing read this stream for {ms} ms (the worker waited on its reader)"),
+    );
+    out.push(Action::Settle { call: call_id, outcome: Outcome::Failed(failure) });
+    self.abandon(call_id, out);
   }
 
   /// The stall timer: if no call progressed since it was armed and calls are still queued only by
@@ -956,6 +987,12 @@ impl Scheduler {
       (Phase::Closed, _) | (Phase::Forced, _) | (Phase::Draining, false) => {}
       (Phase::Open, false) => {
         self.phase = Phase::Draining;
+        let mut unread: Vec<(CallId, u32)> =
+          self.calls.iter().filter(|(_, c)| c.waits_on_reader()).map(|(id, c)| (*id, c.reads)).collect();
+        unread.sort_unstable();
+        for (call, reads) in unread {
+          self.watch_reader(call, reads, out);
+        }
         self.check_drained(out);
       }
       (Phase::Open | Phase::Draining, true) => {
