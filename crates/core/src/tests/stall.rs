@@ -99,7 +99,7 @@ fn run_barrier(sim: &mut Sim, waiters: &[Waits], others: usize) -> usize {
       arrived.clear();
       progressed = true;
     }
-    if sim.settled.len() >= total + 1 && (first..first + total as CallId).all(|c| sim.settled.contains_key(&c)) {
+    if (first..first + total as CallId).all(|c| sim.settled.contains_key(&c)) {
       return fired;
     }
     if !progressed {
@@ -194,8 +194,7 @@ fn streams_opened_in_a_busy_burst_are_grown_though_their_worker_last_looked_satu
     sim.submit(1, false);
   }
   let start_all = |sim: &mut Sim| loop {
-    let fresh: Vec<CallId> =
-      sim.world[&1].running.iter().copied().filter(|c| !sim.credit.contains_key(c)).collect();
+    let fresh: Vec<CallId> = sim.world[&1].running.iter().copied().filter(|c| !sim.credit.contains_key(c)).collect();
     if fresh.is_empty() {
       return;
     }
