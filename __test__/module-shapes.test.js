@@ -19,6 +19,17 @@ test('module.exports = fn: the function is the method `default`, its own functio
   t.is(await add({ noRetry: true }).default(1, 1), 2)
 })
 
+test('module.exports = fn with its own `apply` and `call`: default runs the function, by call and by invoke.map', async (t) => {
+  const pool = freshPool(t, { limit: 1 })
+  const add = await invoke.require('./fixtures/exports-function-own-call', { pool })
+  t.is(await add.default(2, 3), 5)
+  t.is(await add.apply(), 'the export named apply')
+  t.is(await add.call(), 'the export named call')
+  const mapped = []
+  for await (const sum of invoke.map(add.default, [1, 2, 3])) mapped.push(sum)
+  t.deepEqual(mapped, [1, 2, 3])
+})
+
 test('a package whose exports map only has `import` loads, as its main entry and through a pattern', async (t) => {
   const pool = freshPool(t, { limit: 1 })
   const main = await invoke.require('import-only', { pool })

@@ -249,8 +249,8 @@ function run({ call, module, payload }, entry, fds) {
 }
 
 function invoke(target, args, context, signal) {
-  if (signal === undefined) return target.fn.apply(target.self, args)
-  return context.run(signal, () => target.fn.apply(target.self, args))
+  if (signal === undefined) return Reflect.apply(target.fn, target.self, args)
+  return context.run(signal, () => Reflect.apply(target.fn, target.self, args))
 }
 
 /** Runs the call published on `invoke-parallel:worker-call` (./traced-call.js). */
@@ -286,7 +286,7 @@ function settle(call, result) {
     answer(call, value)
   }
   try {
-    then.call(result, once(settle), once(reject))
+    Reflect.apply(then, result, [once(settle), once(reject)])
   } catch (error) {
     once(reject)(error)
   }
