@@ -127,6 +127,34 @@ test.serial("the README's jest example runs as pasted", async (t) => {
   t.notRegex(run.stderr + run.stdout, /open handle/i)
 })
 
+test.serial("jest --runInBand: every test file gets errors of its own realm's classes, whichever file made the shared pool", async (t) => {
+  const dir = scratchDir(t, 'jest-realms')
+  const throws = path.join(__dirname, 'fixtures', 'throws-native.js')
+  const syntaxError = path.join(__dirname, 'fixtures', 'syntax-error.js')
+  const source = `
+const invoke = require(${JSON.stringify(ROOT)})
+test('errors are instances of the classes of this file', async () => {
+  const w = await invoke.require(${JSON.stringify(throws)})
+  await expect(w.throwNative('TypeError')).rejects.toThrow(TypeError)
+  const error = await w.throwNative('RangeError').catch((err) => err)
+  expect(error).toBeInstanceOf(RangeError)
+  expect(error).toBeInstanceOf(Error)
+  expect(error.cause).toBeInstanceOf(RangeError)
+  await expect(w.echo(() => {})).rejects.toThrow(TypeError)
+  const token = invoke.cancelToken()
+  token.resolve()
+  await expect(w({ cancelToken: token }).echo(1)).rejects.toBeInstanceOf(invoke.Cancel)
+  await expect(invoke.require(${JSON.stringify(syntaxError)})).rejects.toThrow(SyntaxError)
+  const mapped = async () => { for await (const _ of invoke.map(w.throwNative, ['URIError'])); }
+  await expect(mapped()).rejects.toThrow(URIError)
+})
+`
+  const files = { 'a.test.js': source, 'b.test.js': source, 'c.test.js': source }
+  const run = await runJest(dir, files, ['--runInBand'])
+  t.is(run.code, 0, run.stderr)
+  t.regex(run.stderr, /Tests:\s+3 passed/)
+})
+
 test.serial("jest: a worker crash is reported on the console of the test file running, not one whose tests are over", async (t) => {
   const dir = scratchDir(t, 'jest-crash')
   const dies = path.join(__dirname, 'fixtures', 'dies-once.js')

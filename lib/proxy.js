@@ -7,6 +7,7 @@ const { callMethod } = require('./pool-interface')
 const { makeError } = require('./errors')
 const { Pool } = require('./pool')
 const { callChannel, tracedCall } = require('./tracing')
+const { ownRealm } = require('./realm')
 
 // A proxy must stay awaitable: a `then` export would turn it into a thenable.
 const RESERVED = new Set(['then'])
@@ -26,8 +27,9 @@ function createModuleProxy(pool, moduleId, names, bound, { isolated = false, mod
       callChannel.hasSubscribers
         ? tracedCall(pool, moduleId, module, name, args, bound)
         : pool[callMethod](moduleId, name, args, bound)
-    // A method call returns a promise and never throws, whatever an adapter's callMethod does.
-    const method = pool instanceof Pool ? (...args) => call(args) : (...args) => promised(call, args)
+    // A method call returns a promise and never throws, whatever an adapter's callMethod does; a
+    // pool another copy of this package made (jest's other test files) rejects with its classes.
+    const method = pool instanceof Pool ? (...args) => call(args) : (...args) => promised(call, args).catch(rethrowOwn)
     Object.defineProperty(method, 'name', { value: name })
     methodTargets.set(method, { pool, moduleId, name, bound })
     Object.defineProperty(proxy, name, { value: method, enumerable: true, writable: false, configurable: false })
@@ -46,6 +48,10 @@ function promised(call, args) {
   } catch (err) {
     return Promise.reject(err)
   }
+}
+
+function rethrowOwn(err) {
+  throw ownRealm(err)
 }
 
 /**

@@ -13,6 +13,7 @@ const { globalPool } = require('./global-pool')
 const { resolveAsImport } = require('./resolve-import')
 const { makeError } = require('./errors')
 const { isCancelled, onCancel, submitUnlessCancelled, cancelError } = require('./cancel')
+const { ownRealm } = require('./realm')
 
 /** Never throws: every failure, the resolver's included, is a rejected promise. */
 function invokeRequire(specifier, options) {
@@ -116,6 +117,9 @@ function loadFrom(pool, resolved, noRetry) {
       throw makeError('ERR_INVALID_RETURN_VALUE', 'pool[invoke.loadModule]', 'it must answer {id, names}, names a list of text')
     }
     return answer
+  }, (err) => {
+    // Made by the copy of this package that made the pool: this copy's classes (./realm.js).
+    throw ownRealm(err)
   })
 }
 
