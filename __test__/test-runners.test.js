@@ -155,6 +155,28 @@ test('errors are instances of the classes of this file', async () => {
   t.regex(run.stderr, /Tests:\s+3 passed/)
 })
 
+test.serial('jest.resetModules / isolateModules: invoke.map takes a method of a proxy another copy of the package made', async (t) => {
+  const dir = scratchDir(t, 'jest-reset-modules')
+  const source = `
+let invoke
+beforeEach(() => {
+  jest.resetModules()
+  invoke = require(${JSON.stringify(ROOT)})
+})
+test('a proxy from an isolated copy maps through this copy', async () => {
+  let other
+  jest.isolateModules(() => { other = require(${JSON.stringify(ROOT)}) })
+  const identity = await other.require(${JSON.stringify(IDENTITY)})
+  const pids = []
+  for await (const answer of invoke.map(identity.whoAmI, [1, 2, 3])) pids.push(answer.pid)
+  expect(pids).toHaveLength(3)
+})
+`
+  const run = await runJest(dir, { 'reset.test.js': source }, ['--runInBand'])
+  t.is(run.code, 0, run.stderr)
+  t.regex(run.stderr, /Tests:\s+1 passed/)
+})
+
 test.serial("jest: a worker crash is reported on the console of the test file running, not one whose tests are over", async (t) => {
   const dir = scratchDir(t, 'jest-crash')
   const dies = path.join(__dirname, 'fixtures', 'dies-once.js')

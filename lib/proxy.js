@@ -6,6 +6,7 @@ const { callOptions } = require('./options')
 const { callMethod } = require('./pool-interface')
 const { makeError } = require('./errors')
 const { Pool } = require('./pool')
+const { processWide } = require('./native')
 const { callChannel, tracedCall } = require('./tracing')
 const { ownRealm } = require('./realm')
 
@@ -14,8 +15,16 @@ const RESERVED = new Set(['then'])
 
 /** Proxy -> the hidden pool of an isolated module. */
 const isolatedPools = new WeakMap()
-/** Proxy method -> what calling it means, `{pool, moduleId, name, bound}`: for invoke.map. */
-const methodTargets = new WeakMap()
+/**
+ * Proxy method -> what calling it means, `{pool, moduleId, name, bound}`: for invoke.map. One per
+ * process, kept on the addon as the global pool is (./global-pool.js), so that invoke.map takes a
+ * method made by another copy of this package (jest.resetModules, jest.isolateModules).
+ */
+const kMethodTargets = Symbol.for('invoke-parallel.methodTargets')
+if (processWide[kMethodTargets] === undefined) {
+  Object.defineProperty(processWide, kMethodTargets, { value: new WeakMap(), configurable: true })
+}
+const methodTargets = processWide[kMethodTargets]
 
 /** `module` is the module's resolved path, for tracing (./tracing.js). */
 function createModuleProxy(pool, moduleId, names, bound, { isolated = false, module } = {}) {
