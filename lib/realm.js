@@ -28,13 +28,16 @@ const NATIVE_SOURCE = /\{\s*\[native code\]\s*\}$/
 function ownRealm(value, seen = new Set()) {
   if (value === null || typeof value !== 'object' || seen.has(value)) return value
   seen.add(value)
-  const own = twinOf(value)
-  if (own === undefined) return value
-  if (own !== Object.getPrototypeOf(value)) Object.setPrototypeOf(value, own)
-  const cause = Object.getOwnPropertyDescriptor(value, 'cause')
-  if (cause !== undefined && 'value' in cause) ownRealm(cause.value, seen)
-  const errors = Object.getOwnPropertyDescriptor(value, 'errors')
-  if (errors !== undefined && Array.isArray(errors.value)) for (const error of errors.value) ownRealm(error, seen)
+  // An adapter may reject with anything (a frozen error, a revoked Proxy): that stays as it is.
+  try {
+    const own = twinOf(value)
+    if (own === undefined) return value
+    if (own !== Object.getPrototypeOf(value) && Object.isExtensible(value)) Object.setPrototypeOf(value, own)
+    const cause = Object.getOwnPropertyDescriptor(value, 'cause')
+    if (cause !== undefined && 'value' in cause) ownRealm(cause.value, seen)
+    const errors = Object.getOwnPropertyDescriptor(value, 'errors')
+    if (errors !== undefined && Array.isArray(errors.value)) for (const error of errors.value) ownRealm(error, seen)
+  } catch {}
   return value
 }
 
