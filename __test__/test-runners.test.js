@@ -177,6 +177,37 @@ test('a proxy from an isolated copy maps through this copy', async () => {
   t.regex(run.stderr, /Tests:\s+1 passed/)
 })
 
+test.serial('jest: a worker module (and a file it requires) edited between runs in one jest process runs its new code', async (t) => {
+  // jest --watch runs again in the same process (in band) with the package evaluated afresh, which
+  // finds the process's global pool and its workers, who had the old version in their require cache.
+  const dir = scratchDir(t, 'jest-edited')
+  const source = `
+const fs = require('node:fs')
+const path = require('node:path')
+const write = (name, text) => fs.writeFileSync(path.join(__dirname, name), text)
+test('the next run sees the saved files', async () => {
+  write('helper.js', "exports.word = 'old'\\n")
+  write('changing.js', "const { word } = require('./helper')\\nexports.version = () => 'v1 ' + word\\n")
+  write('unchanged.js', "const { word } = require('./helper')\\nexports.word = () => word\\n")
+  let invoke = require(${JSON.stringify(ROOT)})
+  expect(await (await invoke.require('./changing')).version()).toBe('v1 old')
+  expect(await (await invoke.require('./unchanged')).word()).toBe('old')
+  write('helper.js', "exports.word = 'new'\\n")
+  write('changing.js', "const { word } = require('./helper')\\nexports.version = () => 'v2 ' + word\\nexports.added = () => 'added'\\n")
+  jest.resetModules()
+  invoke = require(${JSON.stringify(ROOT)})
+  const second = await invoke.require('./changing')
+  expect(Object.keys(second).sort()).toEqual(['added', 'version'])
+  expect(await second.version()).toBe('v2 new')
+  // A module that did not change, but requires one that did, runs again too.
+  expect(await (await invoke.require('./unchanged')).word()).toBe('new')
+})
+`
+  const run = await runJest(dir, { 'edited.test.js': source }, ['--runInBand'])
+  t.is(run.code, 0, run.stderr)
+  t.regex(run.stderr, /Tests:\s+1 passed/)
+})
+
 test.serial("jest: a worker crash is reported on the console of the test file running, not one whose tests are over", async (t) => {
   const dir = scratchDir(t, 'jest-crash')
   const dies = path.join(__dirname, 'fixtures', 'dies-once.js')

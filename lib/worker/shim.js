@@ -14,6 +14,7 @@ const { PaceReporter } = require('./pace')
 const { Inbox } = require('./inbox')
 const traced = require('./traced-call')
 const { locateSyntaxError } = require('./syntax-location')
+const { forgetChanged, noteEvaluated } = require('./fresh-modules')
 
 /**
  * What the shim runs on, from `start`: `channel` (a writable stream, net.Socket-like: `write`,
@@ -141,6 +142,7 @@ function load({ call, module, payload }) {
  */
 function evaluate(entry, path) {
   try {
+    forgetChanged(path)
     const exports = require(path)
     if (isPromisedExports(exports)) return loaded(entry, Promise.resolve(exports))
     entry.methods = methodsOf(exports)
@@ -151,6 +153,8 @@ function evaluate(entry, path) {
       return undefined
     }
     return loaded(entry, import(pathToFileURL(path).href), path)
+  } finally {
+    noteEvaluated()
   }
   return undefined
 }
