@@ -171,23 +171,35 @@ function cancellable(token, start) {
 
 /** The file of the code that called `fn`, for resolving relative specifiers against it. */
 function callerFile(fn) {
+  // Under --frozen-intrinsics, Error's properties cannot be set: read the stack's text instead.
+  const file = Object.isFrozen(Error) ? fileInStackText(fn) : fileInFrames(fn)
+  if (typeof file === 'string' && file.startsWith('file:')) return fileURLToPath(file)
+  if (typeof file === 'string' && path.isAbsolute(file)) return file
+  // The REPL, `node -e` and the like: resolve from the working directory.
+  return path.join(process.cwd(), '[eval]')
+}
+
+function fileInFrames(fn) {
   const savedPrepare = Error.prepareStackTrace
   const savedLimit = Error.stackTraceLimit
-  let file
   try {
     Error.prepareStackTrace = (_, frames) => frames
     Error.stackTraceLimit = 1
     const holder = {}
     Error.captureStackTrace(holder, fn)
-    file = holder.stack[0]?.getFileName()
+    return holder.stack[0]?.getFileName()
   } finally {
     Error.prepareStackTrace = savedPrepare
     Error.stackTraceLimit = savedLimit
   }
-  if (typeof file === 'string' && file.startsWith('file:')) return fileURLToPath(file)
-  if (typeof file === 'string' && path.isAbsolute(file)) return file
-  // The REPL, `node -e` and the like: resolve from the working directory.
-  return path.join(process.cwd(), '[eval]')
+}
+
+/** The file of the first frame of the stack text: `at name (file:line:col)` or `at file:line:col`. */
+function fileInStackText(fn) {
+  const holder = {}
+  Error.captureStackTrace(holder, fn)
+  const frame = /\n\s+at (?:.*\((.+)\)|(.+))/.exec(holder.stack)
+  return (frame?.[1] ?? frame?.[2])?.replace(/:\d+:\d+$/, '')
 }
 
 module.exports = { invokeRequire }
