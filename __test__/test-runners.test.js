@@ -147,6 +147,9 @@ test('errors are instances of the classes of this file', async () => {
   await expect(invoke.require(${JSON.stringify(syntaxError)})).rejects.toThrow(SyntaxError)
   const mapped = async () => { for await (const _ of invoke.map(w.throwNative, ['URIError'])); }
   await expect(mapped()).rejects.toThrow(URIError)
+  const streams = await invoke.require(${JSON.stringify(path.join(__dirname, 'fixtures', 'streams.js'))})
+  const read = async () => { for await (const _ of await streams.failAfter(1)); }
+  await expect(read()).rejects.toThrow(RangeError)
 })
 `
   const files = { 'a.test.js': source, 'b.test.js': source, 'c.test.js': source }

@@ -9,6 +9,7 @@ const { Pool } = require('./pool')
 const { processWide } = require('./native')
 const { callChannel, tracedCall } = require('./tracing')
 const { ownRealm } = require('./realm')
+const { WorkerStream } = require('./stream')
 
 // A proxy must stay awaitable: a `then` export would turn it into a thenable.
 const RESERVED = new Set(['then'])
@@ -38,7 +39,7 @@ function createModuleProxy(pool, moduleId, names, bound, { isolated = false, mod
         : pool[callMethod](moduleId, name, args, bound)
     // A method call returns a promise and never throws, whatever an adapter's callMethod does; a
     // pool another copy of this package made (jest's other test files) rejects with its classes.
-    const method = pool instanceof Pool ? (...args) => call(args) : (...args) => promised(call, args).catch(rethrowOwn)
+    const method = pool instanceof Pool ? (...args) => call(args) : (...args) => promised(call, args).then(ownStream, rethrowOwn)
     Object.defineProperty(method, 'name', { value: name })
     methodTargets.set(method, { pool, moduleId, name, bound })
     Object.defineProperty(proxy, name, { value: method, enumerable: true, writable: false, configurable: false })
@@ -61,6 +62,20 @@ function promised(call, args) {
 
 function rethrowOwn(err) {
   throw ownRealm(err)
+}
+
+/** A streamed result from another copy's pool: what its reads reject with, in this copy's classes too. */
+function ownStream(value) {
+  if (value instanceof WorkerStream || !isForeignStream(value)) return value
+  const next = value.next
+  Object.defineProperty(value, 'next', { value: () => next.call(value).catch(rethrowOwn), configurable: true, writable: true })
+  return value
+}
+
+function isForeignStream(value) {
+  if (value === null || typeof value !== 'object' || Object.hasOwn(value, 'next')) return false
+  const ctor = Object.getPrototypeOf(value)?.constructor
+  return typeof ctor === 'function' && ctor.name === WorkerStream.name && typeof value.next === 'function'
 }
 
 /**
