@@ -41,6 +41,17 @@ test('a package whose exports map only has `import` loads, as its main entry and
   await t.throwsAsync(invoke.require('import-only/tools/missing', { pool }), { code: 'MODULE_NOT_FOUND' })
 })
 
+test('an import-only package required by its own name from inside it (self-reference) resolves as import would', async (t) => {
+  const pool = freshPool(t, { limit: 1 })
+  // The requiring file is inside the package (its nearest package.json is the package's).
+  const { requireOwn } = require('./fixtures/self-referencing/lib/requires-itself.cjs')
+  const main = await requireOwn('self-referencing', { pool })
+  t.is(await main.whoami(), 'self-referencing')
+  const tools = await requireOwn('self-referencing/tools', { pool })
+  t.is(await tools.upper('own'), 'OWN')
+  await t.throwsAsync(requireOwn('self-referencing/missing', { pool }), { code: 'ERR_PACKAGE_PATH_NOT_EXPORTED' })
+})
+
 const SHAPES_PARENT = path.join(__dirname, 'fixtures', 'shapes-parent.js')
 
 function runParent(execPath) {

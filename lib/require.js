@@ -19,7 +19,8 @@ const { ownRealm } = require('./realm')
 function invokeRequire(specifier, options) {
   try {
     const o = requireOptions(options)
-    const resolved = resolve(createRequire(callerFile(invokeRequire)), toSpecifier(specifier))
+    const from = callerFile(invokeRequire)
+    const resolved = resolve(createRequire(from), toSpecifier(specifier), from)
     if (o.cancelToken !== undefined && isCancelled(o.cancelToken)) return Promise.reject(cancelError(o.cancelToken))
     const start = o.isolated
       ? () => loadIsolated(resolved, o.poolOptions, o.noRetry)
@@ -31,12 +32,12 @@ function invokeRequire(specifier, options) {
 }
 
 /** As `require` resolves it, or as `import` does for a package that can only be imported. */
-function resolve(requireFrom, specifier) {
+function resolve(requireFrom, specifier, fromFile) {
   try {
     return requireFrom.resolve(specifier)
   } catch (err) {
     if (err?.code !== 'ERR_PACKAGE_PATH_NOT_EXPORTED') throw err
-    const imported = resolveAsImport(specifier, requireFrom)
+    const imported = resolveAsImport(specifier, requireFrom, fromFile)
     if (imported === undefined) throw err
     return imported
   }
