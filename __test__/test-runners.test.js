@@ -158,7 +158,7 @@ test('errors are instances of the classes of this file', async () => {
   t.regex(run.stderr, /Tests:\s+3 passed/)
 })
 
-test.serial('jest.resetModules / isolateModules: invoke.map takes a method of a proxy another copy of the package made', async (t) => {
+test.serial('jest.resetModules / isolateModules: invoke.map and invoke.close take what another copy of the package made', async (t) => {
   const dir = scratchDir(t, 'jest-reset-modules')
   const source = `
 let invoke
@@ -174,10 +174,18 @@ test('a proxy from an isolated copy maps through this copy', async () => {
   for await (const answer of invoke.map(identity.whoAmI, [1, 2, 3])) pids.push(answer.pid)
   expect(pids).toHaveLength(3)
 })
+test('an isolated module loaded through another copy closes through this one', async () => {
+  let other
+  jest.isolateModules(() => { other = require(${JSON.stringify(ROOT)}) })
+  const isolated = await other.require(${JSON.stringify(IDENTITY)}, { isolated: true })
+  await isolated.whoAmI()
+  await invoke.close(isolated)
+  await expect(isolated.whoAmI()).rejects.toHaveProperty('code', 'ERR_INVOKE_POOL_CLOSED')
+})
 `
   const run = await runJest(dir, { 'reset.test.js': source }, ['--runInBand'])
   t.is(run.code, 0, run.stderr)
-  t.regex(run.stderr, /Tests:\s+1 passed/)
+  t.regex(run.stderr, /Tests:\s+2 passed/)
 })
 
 test.serial('jest: a worker module (and a file it requires) edited between runs in one jest process runs its new code', async (t) => {

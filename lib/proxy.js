@@ -14,18 +14,21 @@ const { WorkerStream } = require('./stream')
 // A proxy must stay awaitable: a `then` export would turn it into a thenable.
 const RESERVED = new Set(['then'])
 
-/** Proxy -> the hidden pool of an isolated module. */
-const isolatedPools = new WeakMap()
 /**
- * Proxy method -> what calling it means, `{pool, moduleId, name, bound}`: for invoke.map. One per
- * process, kept on the addon as the global pool is (./global-pool.js), so that invoke.map takes a
- * method made by another copy of this package (jest.resetModules, jest.isolateModules).
+ * One per process, kept on the addon as the global pool is (./global-pool.js), so that invoke.map
+ * and invoke.close take what another copy of this package made (jest.resetModules,
+ * jest.isolateModules).
  */
-const kMethodTargets = Symbol.for('invoke-parallel.methodTargets')
-if (processWide[kMethodTargets] === undefined) {
-  Object.defineProperty(processWide, kMethodTargets, { value: new WeakMap(), configurable: true })
+function processWideMap(name) {
+  const key = Symbol.for(`invoke-parallel.${name}`)
+  if (processWide[key] === undefined) Object.defineProperty(processWide, key, { value: new WeakMap(), configurable: true })
+  return processWide[key]
 }
-const methodTargets = processWide[kMethodTargets]
+
+/** Proxy -> the hidden pool of an isolated module. */
+const isolatedPools = processWideMap('isolatedPools')
+/** Proxy method -> what calling it means, `{pool, moduleId, name, bound}`: for invoke.map. */
+const methodTargets = processWideMap('methodTargets')
 
 /** `module` is the module's resolved path, for tracing (./tracing.js). */
 function createModuleProxy(pool, moduleId, names, bound, { isolated = false, module } = {}) {
