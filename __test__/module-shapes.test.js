@@ -30,6 +30,29 @@ test('module.exports = fn with its own `apply` and `call`: default runs the func
   t.deepEqual(mapped, [1, 2, 3])
 })
 
+test('module.exports = new Service(): its prototype methods (inherited too) are methods, run with the instance as this', async (t) => {
+  const pool = freshPool(t, { limit: 1 })
+  const service = await invoke.require('./fixtures/exports-instance', { pool })
+  t.deepEqual(Object.keys(service).sort(), ['add', 'describe'])
+  t.is(await service.add(5), 15)
+  t.is(await service.describe(), 'service at 10')
+})
+
+test('module.exports = class: its static methods, inherited ones too, are methods', async (t) => {
+  const pool = freshPool(t, { limit: 1 })
+  const squares = await invoke.require('./fixtures/exports-class', { pool })
+  t.deepEqual(Object.keys(squares).sort(), ['area', 'default', 'square'])
+  t.is(await squares.square(3), 9)
+  await t.throwsAsync(squares.default(), { instanceOf: TypeError, message: /cannot be invoked without 'new'/ })
+})
+
+test('an export behind a getter that throws (a lazy optional dependency) is no method; the module loads', async (t) => {
+  const pool = freshPool(t, { limit: 1 })
+  const lazy = await invoke.require('./fixtures/exports-lazy-getter', { pool })
+  t.deepEqual(Object.keys(lazy), ['plain'])
+  t.is(await lazy.plain(), 'plain')
+})
+
 test('a package whose exports map only has `import` loads, as its main entry and through a pattern', async (t) => {
   const pool = freshPool(t, { limit: 1 })
   const main = await invoke.require('import-only', { pool })

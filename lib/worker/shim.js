@@ -186,16 +186,39 @@ function isPromisedExports(exports) {
   return prototype !== Object.prototype && prototype !== null
 }
 
+const BUILT_IN_PROTOTYPES = new Set([Object.prototype, Function.prototype])
+/** A prototype's link to its class, and a function's own properties that are not methods. */
+const NOT_METHODS = new Set(['constructor', 'length', 'name', 'prototype', 'arguments', 'caller'])
+
 /**
  * The exported functions, looked up once at load. For an ES module whose default export is an
  * object (the shape of a converted CommonJS module), that object's functions count too.
  */
 function methodsOf(exports) {
   const methods = new Map()
+  const add = (key, fn, self) => {
+    if (typeof fn === 'function' && !methods.has(key)) methods.set(key, { fn, self })
+  }
   const collect = (source) => {
     if (source === null || (typeof source !== 'object' && typeof source !== 'function')) return
     for (const key in source) {
-      if (typeof source[key] === 'function' && !methods.has(key)) methods.set(key, { fn: source[key], self: source })
+      let value
+      try {
+        value = source[key]
+      } catch {
+        // A getter that throws (one that requires an optional dependency lazily) is no method.
+        continue
+      }
+      add(key, value, source)
+    }
+    // `module.exports = new Service()`: its methods are on its prototypes; `module.exports = class`:
+    // its static methods are its own, not enumerable, and its parent's. Data properties only: no
+    // getter of a prototype runs. Object's and Function's own methods are not the module's.
+    const first = typeof source === 'function' ? source : Object.getPrototypeOf(source)
+    for (let holder = first; holder !== null && !BUILT_IN_PROTOTYPES.has(holder); holder = Object.getPrototypeOf(holder)) {
+      for (const key of Object.getOwnPropertyNames(holder)) {
+        if (!NOT_METHODS.has(key)) add(key, Object.getOwnPropertyDescriptor(holder, key).value, source)
+      }
     }
   }
   // `module.exports = fn` (the piscina / worker-farm / jest-worker shape) is the method
