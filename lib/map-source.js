@@ -49,6 +49,12 @@ function arrayReader(array) {
   }
 }
 
+/** What a source's next() gave instead of an iterator result (an object), as `for...of` refuses it. */
+function notAStep(step) {
+  const what = step === null ? 'null' : `a ${typeof step}`
+  return makeError('ERR_INVALID_RETURN_VALUE', 'invoke.map', `the source's next() gave ${what}, not an iterator result`)
+}
+
 function syncReader(iterator) {
   let finished = false
   return {
@@ -56,6 +62,10 @@ function syncReader(iterator) {
       const items = []
       while (!finished && items.length < n) {
         const step = iterator.next()
+        if (step === null || typeof step !== 'object') {
+          finished = true
+          throw notAStep(step)
+        }
         if (step.done) finished = true
         else items.push(step.value)
       }
@@ -140,7 +150,7 @@ function asyncReader(iterator) {
             }
             if (step === null || typeof step !== 'object') {
               finished = true
-              return end(new TypeError(`invoke.map: the source's next() gave ${step === null ? 'null' : `a ${typeof step}`}, not an iterator result`))
+              return end(notAStep(step))
             }
             if (step.done) finished = true
             else items.push(step.value)
