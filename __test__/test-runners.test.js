@@ -219,6 +219,38 @@ test('the next run sees the saved files', async () => {
   t.regex(run.stderr, /Tests:\s+1 passed/)
 })
 
+test.serial('jest: an environment without setImmediate (as jest-environment-jsdom has none) maps a streamed source', async (t) => {
+  const dir = scratchDir(t, 'jest-no-immediate')
+  // jest-environment-jsdom deletes setImmediate and clearImmediate from the test's globals; this
+  // environment does only that, over jest's node environment.
+  const environment = `
+const NodeEnvironment = require(${JSON.stringify(require.resolve('jest-environment-node', { paths: [require.resolve('jest')] }))}).TestEnvironment
+module.exports = class WithoutImmediate extends NodeEnvironment {
+  constructor(...args) {
+    super(...args)
+    delete this.global.setImmediate
+    delete this.global.clearImmediate
+  }
+}
+`
+  const source = `
+const invoke = require(${JSON.stringify(ROOT)})
+test('map over an async source', async () => {
+  expect(typeof setImmediate).toBe('undefined')
+  const identity = await invoke.require(${JSON.stringify(IDENTITY)})
+  async function* numbers() { yield 1; yield 2; yield 3 }
+  let mapped = 0
+  for await (const answer of invoke.map(identity.whoAmI, numbers())) mapped += answer.pid > 0 ? 1 : 0
+  expect(mapped).toBe(3)
+})
+`
+  const run = await runJest(dir, { 'environment.js': environment, 'no-immediate.test.js': source }, ['--runInBand'], {
+    testEnvironment: path.join(dir, 'environment.js'),
+  })
+  t.is(run.code, 0, run.stderr)
+  t.regex(run.stderr, /Tests:\s+1 passed/)
+})
+
 test.serial("jest: a worker crash is reported on the console of the test file running, not one whose tests are over", async (t) => {
   const dir = scratchDir(t, 'jest-crash')
   const dies = path.join(__dirname, 'fixtures', 'dies-once.js')

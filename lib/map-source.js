@@ -3,6 +3,9 @@
 // iterable, or an async iterable (a Node readable stream in object mode is one).
 
 const { makeError } = require('./errors')
+// Node's own, not the globals: a test environment may have none (jest's jsdom one deletes them)
+// or fake ones (fake timers).
+const { setImmediate, clearImmediate } = require('node:timers')
 
 /** Throws a TypeError unless `items` is something map can read. */
 function checkItems(items) {
