@@ -53,6 +53,17 @@ test('an export behind a getter that throws (a lazy optional dependency) is no m
   t.is(await lazy.plain(), 'plain')
 })
 
+test('an ES module export reassigned after load: the call runs the binding as it is now, as import does', async (t) => {
+  const pool = freshPool(t, { limit: 1 })
+  const live = await invoke.require('./fixtures/live-binding.mjs', { pool })
+  t.is(await live.handler(), 'first')
+  t.is(await live.swap(), 'swapped')
+  t.is(await live.handler(), 'second')
+  const mapped = []
+  for await (const said of invoke.map(live.handler, [1])) mapped.push(said)
+  t.deepEqual(mapped, ['second'])
+})
+
 test('a package whose exports map only has `import` loads, as its main entry and through a pattern', async (t) => {
   const pool = freshPool(t, { limit: 1 })
   const main = await invoke.require('import-only', { pool })

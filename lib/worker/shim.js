@@ -225,8 +225,20 @@ function methodsOf(exports) {
   // `default`, as the function an ES module exports as default is.
   if (typeof exports === 'function') methods.set('default', { fn: exports, self: undefined })
   collect(exports)
+  if (isNamespace(exports)) {
+    // An ES module's bindings are live (`export let handler` reassigned later): its own methods
+    // are read at each call, as `import * as m; m.handler()` reads them (reading runs no code).
+    for (const [key, method] of methods) {
+      if (method.self === exports) methods.set(key, { get fn() { return exports[key] }, self: exports })
+    }
+  }
   if (exports?.[Symbol.toStringTag] === 'Module' && typeof exports.default === 'object') collect(exports.default)
   return methods
+}
+
+/** A real module namespace (a bundler's CommonJS exports may carry the tag too, on a plain object). */
+function isNamespace(exports) {
+  return exports?.[Symbol.toStringTag] === 'Module' && Object.getPrototypeOf(exports) === null
 }
 
 function call(frame) {
