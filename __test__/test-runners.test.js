@@ -150,7 +150,7 @@ test('errors are instances of the classes of this file', async () => {
   const streams = await invoke.require(${JSON.stringify(path.join(__dirname, 'fixtures', 'streams.js'))})
   const read = async () => { for await (const _ of await streams.failAfter(1)); }
   await expect(read()).rejects.toThrow(RangeError)
-})
+}, 120000)
 `
   const files = { 'a.test.js': source, 'b.test.js': source, 'c.test.js': source }
   const run = await runJest(dir, files, ['--runInBand'])
@@ -173,7 +173,7 @@ test('a proxy from an isolated copy maps through this copy', async () => {
   const pids = []
   for await (const answer of invoke.map(identity.whoAmI, [1, 2, 3])) pids.push(answer.pid)
   expect(pids).toHaveLength(3)
-})
+}, 120000)
 test('an isolated module loaded through another copy closes through this one', async () => {
   let other
   jest.isolateModules(() => { other = require(${JSON.stringify(ROOT)}) })
@@ -181,7 +181,7 @@ test('an isolated module loaded through another copy closes through this one', a
   await isolated.whoAmI()
   await invoke.close(isolated)
   await expect(isolated.whoAmI()).rejects.toHaveProperty('code', 'ERR_INVOKE_POOL_CLOSED')
-})
+}, 120000)
 `
   const run = await runJest(dir, { 'reset.test.js': source }, ['--runInBand'])
   t.is(run.code, 0, run.stderr)
@@ -212,7 +212,7 @@ test('the next run sees the saved files', async () => {
   expect(await second.version()).toBe('v2 new')
   // A module that did not change, but requires one that did, runs again too.
   expect(await (await invoke.require('./unchanged')).word()).toBe('new')
-})
+}, 120000)
 `
   const run = await runJest(dir, { 'edited.test.js': source }, ['--runInBand'])
   t.is(run.code, 0, run.stderr)
@@ -242,7 +242,7 @@ test('map over an async source', async () => {
   let mapped = 0
   for await (const answer of invoke.map(identity.whoAmI, numbers())) mapped += answer.pid > 0 ? 1 : 0
   expect(mapped).toBe(3)
-})
+}, 120000)
 `
   const run = await runJest(dir, { 'environment.js': environment, 'no-immediate.test.js': source }, ['--runInBand'], {
     testEnvironment: path.join(dir, 'environment.js'),

@@ -76,9 +76,20 @@ function ownStream(value) {
 }
 
 function isForeignStream(value) {
-  if (value === null || typeof value !== 'object' || Object.hasOwn(value, 'next')) return false
-  const ctor = Object.getPrototypeOf(value)?.constructor
-  return typeof ctor === 'function' && ctor.name === WorkerStream.name && typeof value.next === 'function'
+  if (value === null || typeof value !== 'object') return false
+  // A result may be anything an adapter answered (a Proxy whose traps throw): only look.
+  try {
+    const ctor = Object.getOwnPropertyDescriptor(Object.getPrototypeOf(value) ?? {}, 'constructor')?.value
+    return (
+      typeof ctor === 'function' &&
+      ctor.name === WorkerStream.name &&
+      !Object.hasOwn(value, 'next') &&
+      typeof value.next === 'function' &&
+      typeof value[Symbol.asyncIterator] === 'function'
+    )
+  } catch {
+    return false
+  }
 }
 
 /**
