@@ -153,6 +153,38 @@ test('a worker module bundled on its own: signal(), info() and set() through its
   })
 })
 
+const BUNDLED_ESM_WORKER = `
+import { signal, set, info } from 'invoke-parallel/worker'
+export const whoAsks = () => ({ signalled: signal() instanceof AbortSignal, workerId: info()?.workerId })
+export const handBack = (socket) => set(socket, { keepOpen: false })
+`
+
+test('a worker ES module bundled on its own (--format=esm): signal(), info() and set() through its own copy', async (t) => {
+  const dir = scratchDir(t, 'esbuild-esm-worker')
+  fs.mkdirSync(path.join(dir, 'node_modules'))
+  fs.symlinkSync(ROOT, path.join(dir, 'node_modules', 'invoke-parallel'))
+  fs.writeFileSync(path.join(dir, 'worker.mjs'), BUNDLED_ESM_WORKER)
+  fs.mkdirSync(path.join(dir, 'dist'))
+  // The parent as is (the package installed beside it), the worker bundled with its copy inside.
+  fs.writeFileSync(path.join(dir, 'dist', 'app.js'), BUNDLED_PARENT.replace("'./worker.js'", "'./worker.mjs'"))
+  esbuild.buildSync({
+    entryPoints: [path.join(dir, 'worker.mjs')],
+    bundle: true,
+    platform: 'node',
+    format: 'esm',
+    outfile: path.join(dir, 'dist', 'worker.mjs'),
+    logLevel: 'silent',
+  })
+  t.true(fs.readFileSync(path.join(dir, 'dist', 'worker.mjs'), 'utf8').includes('invoke-parallel.callContext'))
+  const run = await runNode([path.join(dir, 'dist', 'app.js')])
+  t.is(run.code, 0, run.stderr)
+  t.deepEqual(JSON.parse(run.stdout), {
+    asked: { signalled: true, workerId: 1 },
+    back: true,
+    heard: 'through the worker and back',
+  })
+})
+
 test('esbuild --bundle --format=esm: the bundle runs its calls with the package installed beside it', async (t) => {
   const { outfile } = bundledProject(t, { format: 'esm' })
   const run = await runNode([outfile])

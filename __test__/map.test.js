@@ -404,3 +404,18 @@ test('a chunk answer of the wrong shape fails that chunk\'s items only; the map 
     { runs: 30, msPerRun: 300 },
   )
 })
+
+test("a source whose next() gives no iterator result (sync or async) fails the map with ERR_INVALID_RETURN_VALUE, never maps forever", async (t) => {
+  const echo = await invoke.require('./fixtures/echo')
+  const sync = (step) => ({ [Symbol.iterator]: () => ({ next: () => step }) })
+  const async = (step) => ({ [Symbol.asyncIterator]: () => ({ next: async () => step }) })
+  for (const step of [null, undefined, 5, 'done', true]) {
+    for (const source of [sync(step), async(step)]) {
+      const error = await t.throwsAsync(async () => {
+        for await (const _ of invoke.map(echo.echo, source));
+      })
+      t.is(error.code, 'ERR_INVALID_RETURN_VALUE', `${String(step)}: ${error.message}`)
+      t.true(error instanceof TypeError)
+    }
+  }
+})

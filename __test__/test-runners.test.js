@@ -169,6 +169,130 @@ test.serial("the README's jest example runs as pasted", async (t) => {
   t.notRegex(run.stderr + run.stdout, /open handle/i)
 })
 
+test.serial("jest --runInBand: every test file gets errors of its own realm's classes, whichever file made the shared pool", async (t) => {
+  const dir = scratchDir(t, 'jest-realms')
+  const throws = path.join(__dirname, 'fixtures', 'throws-native.js')
+  const syntaxError = path.join(__dirname, 'fixtures', 'syntax-error.js')
+  const source = `
+const invoke = require(${JSON.stringify(ROOT)})
+test('errors are instances of the classes of this file', async () => {
+  const w = await invoke.require(${JSON.stringify(throws)})
+  await expect(w.throwNative('TypeError')).rejects.toThrow(TypeError)
+  const error = await w.throwNative('RangeError').catch((err) => err)
+  expect(error).toBeInstanceOf(RangeError)
+  expect(error).toBeInstanceOf(Error)
+  expect(error.cause).toBeInstanceOf(RangeError)
+  await expect(w.echo(() => {})).rejects.toThrow(TypeError)
+  const token = invoke.cancelToken()
+  token.resolve()
+  await expect(w({ cancelToken: token }).echo(1)).rejects.toBeInstanceOf(invoke.Cancel)
+  await expect(invoke.require(${JSON.stringify(syntaxError)})).rejects.toThrow(SyntaxError)
+  const mapped = async () => { for await (const _ of invoke.map(w.throwNative, ['URIError'])); }
+  await expect(mapped()).rejects.toThrow(URIError)
+  const streams = await invoke.require(${JSON.stringify(path.join(__dirname, 'fixtures', 'streams.js'))})
+  const read = async () => { for await (const _ of await streams.failAfter(1)); }
+  await expect(read()).rejects.toThrow(RangeError)
+}, 120000)
+`
+  const files = { 'a.test.js': source, 'b.test.js': source, 'c.test.js': source }
+  const run = await runJest(dir, files, ['--runInBand'])
+  t.is(run.code, 0, run.stderr)
+  t.regex(run.stderr, /Tests:\s+3 passed/)
+})
+
+test.serial('jest.resetModules / isolateModules: invoke.map and invoke.close take what another copy of the package made', async (t) => {
+  const dir = scratchDir(t, 'jest-reset-modules')
+  const source = `
+let invoke
+beforeEach(() => {
+  jest.resetModules()
+  invoke = require(${JSON.stringify(ROOT)})
+})
+test('a proxy from an isolated copy maps through this copy', async () => {
+  let other
+  jest.isolateModules(() => { other = require(${JSON.stringify(ROOT)}) })
+  const identity = await other.require(${JSON.stringify(IDENTITY)})
+  const pids = []
+  for await (const answer of invoke.map(identity.whoAmI, [1, 2, 3])) pids.push(answer.pid)
+  expect(pids).toHaveLength(3)
+}, 120000)
+test('an isolated module loaded through another copy closes through this one', async () => {
+  let other
+  jest.isolateModules(() => { other = require(${JSON.stringify(ROOT)}) })
+  const isolated = await other.require(${JSON.stringify(IDENTITY)}, { isolated: true })
+  await isolated.whoAmI()
+  await invoke.close(isolated)
+  await expect(isolated.whoAmI()).rejects.toHaveProperty('code', 'ERR_INVOKE_POOL_CLOSED')
+}, 120000)
+`
+  const run = await runJest(dir, { 'reset.test.js': source }, ['--runInBand'])
+  t.is(run.code, 0, run.stderr)
+  t.regex(run.stderr, /Tests:\s+2 passed/)
+})
+
+test.serial('jest: a worker module (and a file it requires) edited between runs in one jest process runs its new code', async (t) => {
+  // jest --watch runs again in the same process (in band) with the package evaluated afresh, which
+  // finds the process's global pool and its workers, who had the old version in their require cache.
+  const dir = scratchDir(t, 'jest-edited')
+  const source = `
+const fs = require('node:fs')
+const path = require('node:path')
+const write = (name, text) => fs.writeFileSync(path.join(__dirname, name), text)
+test('the next run sees the saved files', async () => {
+  write('helper.js', "exports.word = 'old'\\n")
+  write('changing.js', "const { word } = require('./helper')\\nexports.version = () => 'v1 ' + word\\n")
+  write('unchanged.js', "const { word } = require('./helper')\\nexports.word = () => word\\n")
+  let invoke = require(${JSON.stringify(ROOT)})
+  expect(await (await invoke.require('./changing')).version()).toBe('v1 old')
+  expect(await (await invoke.require('./unchanged')).word()).toBe('old')
+  write('helper.js', "exports.word = 'new'\\n")
+  write('changing.js', "const { word } = require('./helper')\\nexports.version = () => 'v2 ' + word\\nexports.added = () => 'added'\\n")
+  jest.resetModules()
+  invoke = require(${JSON.stringify(ROOT)})
+  const second = await invoke.require('./changing')
+  expect(Object.keys(second).sort()).toEqual(['added', 'version'])
+  expect(await second.version()).toBe('v2 new')
+  // A module that did not change, but requires one that did, runs again too.
+  expect(await (await invoke.require('./unchanged')).word()).toBe('new')
+}, 120000)
+`
+  const run = await runJest(dir, { 'edited.test.js': source }, ['--runInBand'])
+  t.is(run.code, 0, run.stderr)
+  t.regex(run.stderr, /Tests:\s+1 passed/)
+})
+
+test.serial('jest: an environment without setImmediate (as jest-environment-jsdom has none) maps a streamed source', async (t) => {
+  const dir = scratchDir(t, 'jest-no-immediate')
+  // jest-environment-jsdom deletes setImmediate and clearImmediate from the test's globals; this
+  // environment does only that, over jest's node environment.
+  const environment = `
+const NodeEnvironment = require(${JSON.stringify(require.resolve('jest-environment-node', { paths: [require.resolve('jest')] }))}).TestEnvironment
+module.exports = class WithoutImmediate extends NodeEnvironment {
+  constructor(...args) {
+    super(...args)
+    delete this.global.setImmediate
+    delete this.global.clearImmediate
+  }
+}
+`
+  const source = `
+const invoke = require(${JSON.stringify(ROOT)})
+test('map over an async source', async () => {
+  expect(typeof setImmediate).toBe('undefined')
+  const identity = await invoke.require(${JSON.stringify(IDENTITY)})
+  async function* numbers() { yield 1; yield 2; yield 3 }
+  let mapped = 0
+  for await (const answer of invoke.map(identity.whoAmI, numbers())) mapped += answer.pid > 0 ? 1 : 0
+  expect(mapped).toBe(3)
+}, 120000)
+`
+  const run = await runJest(dir, { 'environment.js': environment, 'no-immediate.test.js': source }, ['--runInBand'], {
+    testEnvironment: path.join(dir, 'environment.js'),
+  })
+  t.is(run.code, 0, run.stderr)
+  t.regex(run.stderr, /Tests:\s+1 passed/)
+})
+
 test.serial("jest: a worker crash is reported on the console of the test file running, not one whose tests are over", async (t) => {
   const dir = scratchDir(t, 'jest-crash')
   const dies = path.join(__dirname, 'fixtures', 'dies-once.js')

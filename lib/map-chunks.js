@@ -6,6 +6,7 @@
 // in, and stopping never waits for the source or a chunk.
 
 const { callMethod } = require('./pool-interface')
+const { ownRealm } = require('./realm')
 const { CHUNK_METHOD } = require('./worker/chunk')
 const wire = require('./wire')
 const { cancelToken, isCancelled, onCancel, cancelError } = require('./cancel')
@@ -196,6 +197,8 @@ class ChunkWindow {
           this.#takeOutcomes(chunk, offset, items.length, outcomes)
         },
         (error) => {
+          // The pool may be another copy's (jest's test files share one): this copy's classes.
+          ownRealm(error)
           if (SPLIT_ON.has(error?.code) && !this.#over) {
             if (items.length > 1) return this.#split(chunk, items, offset)
             return this.#failItems(chunk, offset, 1, itemError(error, items[0]))

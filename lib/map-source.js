@@ -3,6 +3,9 @@
 // iterable, or an async iterable (a Node readable stream in object mode is one).
 
 const { makeError } = require('./errors')
+// Node's own, not the globals: a test environment may have none (jest's jsdom one deletes them)
+// or fake ones (fake timers).
+const { setImmediate, clearImmediate } = require('node:timers')
 
 /** Throws a TypeError unless `items` is something map can read. */
 function checkItems(items) {
@@ -49,6 +52,12 @@ function arrayReader(array) {
   }
 }
 
+/** What a source's next() gave instead of an iterator result (an object), as `for...of` refuses it. */
+function notAStep(step) {
+  const what = step === null ? 'null' : `a ${typeof step}`
+  return makeError('ERR_INVALID_RETURN_VALUE', 'invoke.map', `the source's next() gave ${what}, not an iterator result`)
+}
+
 function syncReader(iterator) {
   let finished = false
   return {
@@ -56,6 +65,10 @@ function syncReader(iterator) {
       const items = []
       while (!finished && items.length < n) {
         const step = iterator.next()
+        if (step === null || typeof step !== 'object') {
+          finished = true
+          throw notAStep(step)
+        }
         if (step.done) finished = true
         else items.push(step.value)
       }
@@ -140,7 +153,7 @@ function asyncReader(iterator) {
             }
             if (step === null || typeof step !== 'object') {
               finished = true
-              return end(new TypeError(`invoke.map: the source's next() gave ${step === null ? 'null' : `a ${typeof step}`}, not an iterator result`))
+              return end(notAStep(step))
             }
             if (step.done) finished = true
             else items.push(step.value)

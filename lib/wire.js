@@ -128,8 +128,40 @@ function decode(buffer, start = 0, end = buffer.length, lent = false) {
   if (tag === RAW_STRING) return buffer.toString('latin1', start + 1, end)
   if (tag === WITH_STRINGS) return decodeWithStrings(buffer, start, end, lent)
   if (tag !== V8_FORMAT) return JSON.parse(buffer.toString('utf8', start, end))
-  const bytes = buffer.subarray(start, end)
-  return v8.deserialize(lent ? Buffer.from(bytes) : bytes)
+  return deserialize(buffer.subarray(start, end), lent)
+}
+
+/**
+ * V8's deserializer makes each typed array, Buffer and DataView a view of its input: a small one
+ * kept by its receiver held the whole read buffer (64 KiB in a worker) or a piece of Node's 8 KiB
+ * Buffer pool. A view is given bytes of its own when its input is more than twice its size, and
+ * always when the input is `lent` (reused afterwards); nothing else it makes refers to the input.
+ */
+class OwnViews extends v8.DefaultDeserializer {
+  #lent
+
+  constructor(bytes, lent) {
+    super(bytes)
+    this.#lent = lent
+  }
+
+  _readHostObject() {
+    const view = super._readHostObject()
+    if (!ArrayBuffer.isView(view) || (!this.#lent && view.buffer.byteLength <= 2 * view.byteLength)) return view
+    if (Buffer.isBuffer(view)) {
+      const own = Buffer.allocUnsafeSlow(view.length)
+      view.copy(own)
+      return own
+    }
+    if (view instanceof DataView) return new DataView(view.buffer.slice(view.byteOffset, view.byteOffset + view.byteLength))
+    return view.slice()
+  }
+}
+
+function deserialize(bytes, lent = false) {
+  const deserializer = new OwnViews(bytes, lent)
+  deserializer.readHeader()
+  return deserializer.readValue()
 }
 
 /**
@@ -451,7 +483,7 @@ function defineField(object, key, value) {
 
 /** Parent side: the bytes of a thrown value, rebuilt; a description no worker makes throws ERR_INVOKE_BAD_ANSWER. */
 function decodeThrown(buffer) {
-  return reviveThrown(v8.deserialize(buffer), { revived: new Map(), errors: 0, parts: new Set() }, 0)
+  return reviveThrown(deserialize(buffer), { revived: new Map(), errors: 0, parts: new Set() }, 0)
 }
 
 /**

@@ -1,0 +1,1 @@
+module.exports = { files: ['*.attack.js'], timeout: '60s', workerThreads: false }
