@@ -33,6 +33,9 @@ function itemReader(items) {
   }
 }
 
+/** No failure held back (a source may throw anything, undefined included). */
+const NO_FAILURE = Symbol('no failure')
+
 function arrayReader(array) {
   let at = 0
   return {
@@ -51,17 +54,32 @@ function arrayReader(array) {
 
 function syncReader(iterator) {
   let finished = false
+  /** What the source threw while a read had items: thrown by the next read, after those items went out. */
+  let failure = NO_FAILURE
   return {
     read(n) {
+      if (failure !== NO_FAILURE) {
+        const error = failure
+        failure = NO_FAILURE
+        throw error
+      }
       const items = []
       while (!finished && items.length < n) {
-        const step = iterator.next()
-        if (step.done) finished = true
-        else items.push(step.value)
+        let step
+        try {
+          step = iterator.next()
+          if (step.done) finished = true
+          else items.push(step.value)
+        } catch (error) {
+          finished = true
+          if (items.length === 0) throw error
+          failure = error
+        }
       }
       return items
     },
     close() {
+      failure = NO_FAILURE
       if (finished) return
       finished = true
       try {
@@ -90,6 +108,8 @@ function asyncReader(iterator) {
   let outcome
   /** The read under way: takes the outcome a next() settled with. */
   let reading = null
+  /** What the source failed with while a read had items: the next read rejects with it. */
+  let held = NO_FAILURE
 
   // One pair of callbacks for every next(): a read of thousands of items allocates none per item.
   const settled = (isError) => (value) => {
@@ -114,6 +134,11 @@ function asyncReader(iterator) {
 
   return {
     read(n) {
+      if (held !== NO_FAILURE) {
+        const error = held
+        held = NO_FAILURE
+        return Promise.reject(error)
+      }
       return new Promise((resolve, reject) => {
         const items = []
         let turnOver = false
@@ -136,14 +161,27 @@ function asyncReader(iterator) {
             outcome = undefined
             if (failed) {
               finished = true
-              return end(step)
+              // The items read before the failure go out first: the error comes with the next read.
+              if (items.length === 0) return end(step)
+              held = step
+              return end()
             }
             if (step === null || typeof step !== 'object') {
               finished = true
               return end(new TypeError(`invoke.map: the source's next() gave ${step === null ? 'null' : `a ${typeof step}`}, not an iterator result`))
             }
-            if (step.done) finished = true
-            else items.push(step.value)
+            // A step's `done` or `value` may be a getter that throws (a Proxy, say): that fails
+            // the iteration like a next() that rejects, rather than escaping into the promise
+            // job that called this (an unhandled rejection) and leaving the read waiting.
+            try {
+              if (step.done) finished = true
+              else items.push(step.value)
+            } catch (error) {
+              finished = true
+              if (items.length === 0) return end(error)
+              held = error
+              return end()
+            }
           }
           return end()
         }
@@ -156,6 +194,7 @@ function asyncReader(iterator) {
       })
     },
     close() {
+      held = NO_FAILURE
       if (finished) return
       finished = true
       // Not awaited: a source stalled in next() may never answer its return().
