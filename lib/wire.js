@@ -22,7 +22,9 @@ const NATIVE_PROTOTYPES = new Map([...NATIVE_ERRORS].map(([name, ctor]) => [ctor
  * descriptions too), each error described once however often it is reached, so shared stays
  * shared and a cycle is a cycle. The worker describes at most THROWN_MAX_ERRORS errors nested at
  * most THROWN_MAX_DEPTH deep; past that, an error travels as V8 clones it (class, message,
- * stack, cause; no other fields). The parent refuses a description past those bounds as a
+ * stack, cause; no other fields), and what V8 cannot clone there (a chain too deep for its
+ * serializer, a cause that is a function) as one stand-in: a description within the bounds, a
+ * value past them (the parent would refuse a description deeper than it rebuilds). The parent refuses a description past those bounds as a
  * broken answer (code ERR_INVOKE_BAD_ANSWER): it can only be forged, and rebuilding it is what
  * would cost the parent.
  */
@@ -268,7 +270,7 @@ function keyText(key) {
  */
 function encodeThrown(thrown) {
   try {
-    return v8.serialize(describeThrown(thrown, { described: new Map(), errors: 0, cut: null }, 0))
+    return v8.serialize(describeThrown(thrown, { described: new Map(), errors: 0, cut: null, deepCut: null }, 0))
   } catch {
     return v8.serialize(unsendable('something'))
   }
@@ -282,7 +284,8 @@ function describeThrown(thrown, state, depth) {
   if (!isError(thrown) || !within) {
     if (cloneable(thrown)) return remember(state, thrown, { kind: 'value', value: thrown })
     // One description stands for everything past the bounds that V8 cannot clone.
-    if (!within) return (state.cut ??= leftOut())
+    // Past the depth, the stand-in is a value: the parent rebuilds no description that deep.
+    if (!within) return depth > THROWN_MAX_DEPTH ? (state.deepCut ??= leftOutValue()) : (state.cut ??= leftOut())
     if (thrown === null || typeof thrown !== 'object') {
       state.errors++
       return remember(state, thrown, unsendable(kindOf(thrown)))
@@ -342,10 +345,19 @@ function describeErrors(errors, state, depth) {
   return described
 }
 
+const LEFT_OUT = `invoke-parallel: an error past ${THROWN_MAX_ERRORS} errors or ${THROWN_MAX_DEPTH} levels of nesting that V8 cannot clone was left out`
+
 function leftOut() {
   const description = unsendable('something')
-  description.message = `invoke-parallel: an error past ${THROWN_MAX_ERRORS} errors or ${THROWN_MAX_DEPTH} levels of nesting that V8 cannot clone was left out`
+  description.message = LEFT_OUT
   return description
+}
+
+/** The same as a value V8 clones (a TypeError with that message; its code cannot travel that way). */
+function leftOutValue() {
+  const error = new TypeError(LEFT_OUT)
+  error.stack = `TypeError: ${LEFT_OUT}`
+  return { kind: 'value', value: error }
 }
 
 /** The description of a thrown function or symbol: nothing of it can cross. */
