@@ -322,7 +322,7 @@ function itemError(error, item) {
   try {
     wire.encode(item, 'item')
   } catch (located) {
-    return located
+    return wire.unreadable(located, 'item')
   }
   return error
 }

@@ -221,7 +221,8 @@ class Pool {
       }
       if (size > this.#maxMessageSize) throw makeError('ERR_INVOKE_MESSAGE_TOO_LARGE', 'arguments', size, this.#maxMessageSize)
     } catch (err) {
-      return Promise.reject(err)
+      // An argument that throws when looked at (a Proxy's trap) is refused like one that cannot be sent.
+      return Promise.reject(wire.unreadable(err, 'arguments'))
     }
     const noRetry = options.noRetry === true
     const traced = trace !== undefined

@@ -8,7 +8,7 @@
 // plain descriptions and are rebuilt with their native class on the other side.
 
 const v8 = require('node:v8')
-const { makeError } = require('./errors')
+const { makeError, makeErrorWithCause } = require('./errors')
 const { findChanged } = require('./changed-values')
 
 const NATIVE_ERRORS = new Map(
@@ -76,6 +76,30 @@ function isRawString(value) {
  * string (the native side takes it as is), anything else as a Buffer.
  */
 function encodeCall(method, args, traceparent) {
+  try {
+    return encodeCallAsIs(method, args, traceparent)
+  } catch (err) {
+    throw unreadable(err, 'arguments')
+  }
+}
+
+/**
+ * What reading the arguments threw (a getter, a Proxy's trap, a revoked Proxy) as a refusal to
+ * send them, with a code, the thrown value as its `cause`: invoke.map then tells an item that
+ * cannot be sent from a method that threw, and fails that item alone.
+ */
+function unreadable(err, what) {
+  let detail = 'reading them threw'
+  // What was thrown may itself throw when looked at (a Proxy): it is only named, never trusted.
+  try {
+    // The library's own refusals (and Node's, as from a socket that cannot move) are kept as they are.
+    if (err instanceof Error && typeof err.code === 'string' && err.code.startsWith('ERR_')) return err
+    detail = err instanceof Error ? `reading them threw ${err.name}: ${err.message}` : `reading them threw ${typeof err}`
+  } catch {}
+  return makeErrorWithCause('ERR_INVOKE_UNSERIALIZABLE', err, what, detail)
+}
+
+function encodeCallAsIs(method, args, traceparent) {
   let raw = null
   for (let i = 0; i < args.length; i++) if (isRawString(args[i])) (raw ??= []).push(i)
   // A traced call's W3C traceparent travels as a third element (lib/tracing.js).
@@ -554,6 +578,7 @@ function isDenseArray(value) {
 module.exports = {
   encode,
   encodeCall,
+  unreadable,
   decode,
   decodeAnswer,
   decodesToCopy,
