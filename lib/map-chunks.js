@@ -196,6 +196,11 @@ class ChunkWindow {
           this.#takeOutcomes(chunk, offset, items.length, outcomes)
         },
         (error) => {
+          // The pool is full (maxQueue), of this map's chunks or others' calls: the chunk waits
+          // for room and goes again, as a producer awaiting whenRoom() would; a map is not refused.
+          if (error?.code === 'ERR_INVOKE_QUEUE_FULL' && typeof pool.whenRoom === 'function' && !this.#over) {
+            return Promise.race([pool.whenRoom(), this.#stop]).then(() => this.#send(chunk, items, offset))
+          }
           if (SPLIT_ON.has(error?.code) && !this.#over) {
             if (items.length > 1) return this.#split(chunk, items, offset)
             return this.#failItems(chunk, offset, 1, itemError(error, items[0]))
