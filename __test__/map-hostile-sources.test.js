@@ -127,3 +127,32 @@ test('a source that fails after n items has all n results out before its error, 
     { runs: 40, msPerRun: 1000 },
   )
 })
+
+test('a source that throws when looked at rejects the iteration; options that throw when read throw ERR_INVALID_ARG_VALUE at once', async (t) => {
+  const pool = freshPool(t, { limit: 1 })
+  const mapped = await invoke.require(MAPPED, { pool })
+  const thrown = new Error('looked at')
+  const revoked = Proxy.revocable({}, {})
+  revoked.revoke()
+  const sources = {
+    'an asyncIterator getter': { get [Symbol.asyncIterator]() { throw thrown } },
+    'an iterator getter': { get [Symbol.iterator]() { throw thrown } },
+    'a Proxy whose traps throw': new Proxy({}, { get() { throw thrown } }),
+    'a revoked Proxy': revoked.proxy,
+  }
+  for (const [what, source] of Object.entries(sources)) {
+    let iteration
+    t.notThrows(() => {
+      iteration = invoke.map(mapped.square, source)
+    }, what)
+    const error = await t.throwsAsync(async () => {
+      for await (const _ of iteration);
+    }, undefined, what)
+    if (what !== 'a revoked Proxy') t.is(error, thrown, what)
+  }
+  const badOptions = [new Proxy({}, { ownKeys() { throw thrown } }), { get chunk() { throw thrown } }]
+  for (const options of badOptions) {
+    const error = t.throws(() => invoke.map(mapped.square, [1], options), { instanceOf: TypeError, code: 'ERR_INVALID_ARG_VALUE' })
+    t.is(error.cause, thrown)
+  }
+})

@@ -6,10 +6,17 @@ const { makeError } = require('./errors')
 
 /** Throws a TypeError unless `items` is something map can read. */
 function checkItems(items) {
-  const readable =
-    items !== null &&
-    (typeof items === 'object' || typeof items === 'function' || typeof items === 'string') &&
-    (typeof items[Symbol.asyncIterator] === 'function' || typeof items[Symbol.iterator] === 'function')
+  let readable
+  try {
+    readable =
+      items !== null &&
+      (typeof items === 'object' || typeof items === 'function' || typeof items === 'string') &&
+      (typeof items[Symbol.asyncIterator] === 'function' || typeof items[Symbol.iterator] === 'function')
+  } catch {
+    // Looking at it threw (a getter, a Proxy's trap): a source that fails as it starts, which
+    // rejects the iteration with what it throws (itemReader reads it again), not the call.
+    return
+  }
   if (!readable) throw makeError('ERR_INVALID_ARG_TYPE', 'invoke.map', 'items must be an iterable, an async iterable or a readable stream')
 }
 
@@ -18,8 +25,9 @@ function checkItems(items) {
  * promise of one for an async source. `close()`: lets an unfinished source go (its `return()`).
  */
 function itemReader(items) {
-  if (Array.isArray(items)) return arrayReader(items)
   try {
+    // Inside: Array.isArray throws on a revoked Proxy.
+    if (Array.isArray(items)) return arrayReader(items)
     if (typeof items[Symbol.asyncIterator] === 'function') return asyncReader(items[Symbol.asyncIterator]())
     return syncReader(items[Symbol.iterator]())
   } catch (error) {
