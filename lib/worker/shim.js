@@ -158,7 +158,13 @@ function evaluate(entry, path) {
 function loaded(entry, exports, path) {
   return exports.then(
     (resolved) => {
-      entry.methods = methodsOf(resolved)
+      // Exports that throw when listed (a Proxy's trap) fail the load, as they do when not
+      // promised, rather than the worker (an unhandled rejection).
+      try {
+        entry.methods = methodsOf(resolved)
+      } catch (error) {
+        failed(entry, error)
+      }
     },
     (loadError) => {
       if (path !== undefined) locateSyntaxError(loadError, path)
