@@ -2,7 +2,7 @@
 // Checks invoke.map's options, with errors that name the option at fault.
 
 const { checkToken } = require('./cancel')
-const { makeError, makeErrorWithCause } = require('./errors')
+const { makeError, makeErrorWithCause, isCodedError } = require('./errors')
 
 const MAP_OPTIONS = new Set(['concurrency', 'chunk', 'ordered', 'settle', 'signal', 'cancelToken', 'timeout'])
 const WHERE = 'invoke.map'
@@ -12,16 +12,8 @@ function mapOptions(options) {
     return readOptions(options)
   } catch (err) {
     // Options that throw when read (a getter, a Proxy's trap) are bad options, refused with a code.
-    if (isOwnError(err)) throw err
+    if (isCodedError(err)) throw err
     throw makeErrorWithCause('ERR_INVALID_ARG_VALUE', err, WHERE, 'options could not be read')
-  }
-}
-
-function isOwnError(err) {
-  try {
-    return err instanceof Error && typeof err.code === 'string' && err.code.startsWith('ERR_')
-  } catch {
-    return false
   }
 }
 

@@ -8,7 +8,7 @@
 // plain descriptions and are rebuilt with their native class on the other side.
 
 const v8 = require('node:v8')
-const { makeError, makeErrorWithCause } = require('./errors')
+const { makeError, makeErrorWithCause, isCodedError } = require('./errors')
 const { findChanged } = require('./changed-values')
 
 const NATIVE_ERRORS = new Map(
@@ -89,11 +89,11 @@ function encodeCall(method, args, traceparent) {
  * cannot be sent from a method that threw, and fails that item alone.
  */
 function unreadable(err, what) {
+  // The library's own refusals (and Node's, as from a socket that cannot move) are kept as they are.
+  if (isCodedError(err)) return err
   let detail = 'reading them threw'
   // What was thrown may itself throw when looked at (a Proxy): it is only named, never trusted.
   try {
-    // The library's own refusals (and Node's, as from a socket that cannot move) are kept as they are.
-    if (err instanceof Error && typeof err.code === 'string' && err.code.startsWith('ERR_')) return err
     detail = err instanceof Error ? `reading them threw ${err.name}: ${err.message}` : `reading them threw ${typeof err}`
   } catch {}
   return makeErrorWithCause('ERR_INVOKE_UNSERIALIZABLE', err, what, detail)
