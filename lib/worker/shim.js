@@ -347,11 +347,21 @@ async function streamOut(call, iterable) {
     }
   } catch (error) {
     streams.delete(call)
-    iterator?.return?.()?.catch?.(() => {})
+    closeQuietly(iterator)
     return reject(call, error)
   }
   streams.delete(call)
   resolve(call, undefined)
+}
+
+/**
+ * Lets a failed stream's iterator go. Its return() may throw or reject (the same one that just
+ * failed, on a stopped stream): nobody is left to hear it, and it must not end the worker.
+ */
+function closeQuietly(iterator) {
+  try {
+    iterator?.return?.()?.catch?.(() => {})
+  } catch {}
 }
 
 /** A generator's body runs on `next()`: run that inside the call's context, so `signal()` works there. */
