@@ -156,3 +156,36 @@ test('a source that throws when looked at rejects the iteration; options that th
     t.is(error.cause, thrown)
   }
 })
+
+test('stopping a map over a quiet readable stream closes the stream, whatever was read (generated stops)', async (t) => {
+  const { PassThrough } = require('node:stream')
+  const { once } = require('node:events')
+  const pool = freshPool(t, { limit: 2 })
+  const mapped = await invoke.require(MAPPED, { pool })
+  await checkProperty(
+    t,
+    fc.record({ written: fc.integer({ min: 1, max: 60 }), stopAfter: fc.integer({ min: 1, max: 60 }), how: fc.constantFrom('break', 'abort') }),
+    async ({ written, stopAfter, how }) => {
+      const stop = Math.min(stopAfter, written)
+      // A stream that says nothing more after `written` items, as a socket does: a next() waits.
+      const stream = new PassThrough({ objectMode: true })
+      for (let i = 0; i < written; i++) stream.write(i)
+      const closed = once(stream, 'close')
+      const controller = new AbortController()
+      let got = 0
+      try {
+        for await (const _ of invoke.map(mapped.square, stream, { signal: controller.signal })) {
+          if (++got === stop) {
+            if (how === 'break') break
+            controller.abort()
+          }
+        }
+      } catch (error) {
+        if (how !== 'abort' || error?.code !== 'ERR_INVOKE_CANCELLED') return `the map threw ${error?.stack ?? error}`
+      }
+      await within(closed, 20_000, "the stream's close")
+      return stream.destroyed ? null : 'the stream is still open'
+    },
+    { runs: 20, msPerRun: 1000 },
+  )
+})

@@ -28,7 +28,7 @@ function itemReader(items) {
   try {
     // Inside: Array.isArray throws on a revoked Proxy.
     if (Array.isArray(items)) return arrayReader(items)
-    if (typeof items[Symbol.asyncIterator] === 'function') return asyncReader(items[Symbol.asyncIterator]())
+    if (typeof items[Symbol.asyncIterator] === 'function') return asyncReader(items[Symbol.asyncIterator](), streamOf(items))
     return syncReader(items[Symbol.iterator]())
   } catch (error) {
     // A source that throws as it starts fails the iteration, as one that throws later does.
@@ -106,7 +106,21 @@ function syncReader(iterator) {
  * and their results come back while the source waits. A next() that outlives its read is kept
  * for the next one: no item is lost.
  */
-function asyncReader(iterator) {
+/**
+ * The Node readable stream `items` is, if it is one. Its async iterator's return() waits behind a
+ * next() still pending (an async generator's queue), so a map that stops while a quiet stream (a
+ * socket) has no item would leave it open: it is destroyed instead, as a for-await loop's break
+ * destroys it.
+ */
+function streamOf(items) {
+  try {
+    return typeof items.pipe === 'function' && typeof items.destroy === 'function' && typeof items.readableObjectMode === 'boolean' ? items : null
+  } catch {
+    return null
+  }
+}
+
+function asyncReader(iterator, stream = null) {
   let finished = false
   /** A next() under way. */
   let waiting = false
@@ -209,6 +223,11 @@ function asyncReader(iterator) {
       Promise.resolve()
         .then(() => iterator.return?.())
         .catch(() => {})
+      if (waiting && stream !== null) {
+        try {
+          stream.destroy()
+        } catch {}
+      }
     },
   }
 }
