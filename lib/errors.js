@@ -102,6 +102,16 @@ function build(code, args, options) {
   return error
 }
 
+/** True for an error this library (or Node) made, with its code: kept as is where input is checked. */
+function isCodedError(err) {
+  try {
+    return err instanceof Error && typeof err.code === 'string' && err.code.startsWith('ERR_')
+  } catch {
+    // What was thrown throws when looked at (a Proxy): nobody's coded error.
+    return false
+  }
+}
+
 /** The error for a failure the native scheduler reports, as its JSON (src/core/failure.rs). */
 function failureError(json) {
   const failure = JSON.parse(json)
@@ -112,4 +122,4 @@ function failureError(json) {
   return code === 'ERR_INVOKE_TIMEOUT' ? error : Object.assign(error, details)
 }
 
-module.exports = { Cancel, Timeout, Retry, catalogue, makeError, makeErrorWithCause, failureError }
+module.exports = { Cancel, Timeout, Retry, catalogue, makeError, makeErrorWithCause, isCodedError, failureError }

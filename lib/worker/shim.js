@@ -162,7 +162,13 @@ function evaluate(entry, path) {
 function loaded(entry, exports, path) {
   return exports.then(
     (resolved) => {
-      entry.methods = methodsOf(resolved)
+      // Exports that throw when listed (a Proxy's trap) fail the load, as they do when not
+      // promised, rather than the worker (an unhandled rejection).
+      try {
+        entry.methods = methodsOf(resolved)
+      } catch (error) {
+        failed(entry, error)
+      }
     },
     (loadError) => {
       if (path !== undefined) locateSyntaxError(loadError, path)
@@ -380,11 +386,21 @@ async function streamOut(call, iterable) {
     }
   } catch (error) {
     streams.delete(call)
-    iterator?.return?.()?.catch?.(() => {})
+    closeQuietly(iterator)
     return reject(call, error)
   }
   streams.delete(call)
   resolve(call, undefined)
+}
+
+/**
+ * Lets a failed stream's iterator go. Its return() may throw or reject (the same one that just
+ * failed, on a stopped stream): nobody is left to hear it, and it must not end the worker.
+ */
+function closeQuietly(iterator) {
+  try {
+    iterator?.return?.()?.catch?.(() => {})
+  } catch {}
 }
 
 /** A generator's body runs on `next()`: run that inside the call's context, so `signal()` works there. */
