@@ -79,6 +79,11 @@ E(
   TypeError,
   () => `invoke-parallel: sockets and servers cannot be passed to or from workers on ${process.platform} yet`,
 )
+// Node's own code for what its permission model forbids, with its `permission` field: the
+// workers are spawned from Rust, out of the model's sight, so the pool refuses in its place.
+E('ERR_ACCESS_DENIED', Error, (place, what, flag) =>
+  `${place}: workers need ${what}, which Node's permission model denies this program (run it with ${flag})`,
+)
 E('ERR_INVALID_ARG_TYPE', TypeError, where)
 E('ERR_INVALID_ARG_VALUE', TypeError, where)
 E('ERR_INVALID_RETURN_VALUE', TypeError, where)

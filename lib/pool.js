@@ -43,6 +43,21 @@ function chosenDriver() {
   )
 }
 
+/** What Node's permission model denies that workers need, if anything. Workers inherit the
+ * parent's flags, so they are as confined as it is: a worker needs to be started, and from Node 26
+ * (which has --allow-net) to open its channel to the parent, a socket. */
+function deniedPermission() {
+  const permission = process.permission
+  if (permission === undefined) return undefined
+  if (!permission.has('child')) {
+    return { permission: 'ChildProcess', what: 'to start processes', flag: '--allow-child-process' }
+  }
+  if (process.allowedNodeEnvironmentFlags.has('--allow-net') && !permission.has('net')) {
+    return { permission: 'Net', what: 'a socket to the parent', flag: '--allow-net' }
+  }
+  return undefined
+}
+
 class Pool {
   #native
   /** The native `callText`, as a plain function: the hot path (see src/call_function.rs). */
@@ -68,6 +83,12 @@ class Pool {
 
   constructor(options) {
     const o = poolOptions(options)
+    const denied = deniedPermission()
+    if (denied !== undefined) {
+      throw Object.assign(makeError('ERR_ACCESS_DENIED', 'invoke.pool', denied.what, denied.flag), {
+        permission: denied.permission,
+      })
+    }
     this.#maxMessageSize = o.maxMessageSize
     this[kLimit] = o.limit
     const self = new WeakRef(this)
