@@ -94,6 +94,48 @@ test('the global pool, left idle', async () => {
   t.notRegex(run.stderr + run.stdout, /open handle/i)
 })
 
+test.serial(`jest --runInBand: ${FILES} test files that each drop a pool and an isolated module without closing them do not pile up workers`, async (t) => {
+  if (process.platform !== 'linux') return t.pass('children are counted from /proc')
+  const dir = scratchDir(t, 'jest-dropped')
+  const log = path.join(dir, 'log.jsonl')
+  const source = `
+const fs = require('node:fs')
+const invoke = require(${JSON.stringify(ROOT)})
+/** The jest process's living children (--runInBand: the tests run in it), from /proc. */
+function children() {
+  let living = 0
+  for (const entry of fs.readdirSync('/proc')) {
+    if (!/^\\d+$/.test(entry)) continue
+    try {
+      const stat = fs.readFileSync('/proc/' + entry + '/stat', 'utf8')
+      const [state, ppid] = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
+      if (Number(ppid) === process.pid && state !== 'Z') living++
+    } catch {}
+  }
+  return living
+}
+test('uses a pool and an isolated module, and closes neither', async () => {
+  const pool = invoke.pool({ limit: 2, maxPerChild: 1 })
+  const own = await invoke.require(${JSON.stringify(IDENTITY)}, { pool })
+  await Promise.all([own.whoAmI(), own.whoAmI()])
+  const isolated = await invoke.require(${JSON.stringify(IDENTITY)}, { isolated: true, options: { limit: 1 } })
+  await isolated.whoAmI()
+  fs.appendFileSync(${JSON.stringify(log)}, JSON.stringify({ children: children() }) + '\\n')
+})
+`
+  const files = {}
+  for (let i = 0; i < FILES; i++) files[`drops-${String(i).padStart(2, '0')}.test.js`] = source
+  // Each file starts three workers: on a loaded machine that can take longer than jest's 5 s default.
+  const run = await runJest(dir, files, ['--runInBand'], { testTimeout: 120000 })
+  t.is(run.code, 0, run.stderr)
+  const counts = readLog(log).map((entry) => entry.children)
+  t.is(counts.length, FILES)
+  const peak = Math.max(...counts)
+  t.log(`children after each file: ${counts.join(' ')} (without collection: up to ${FILES * 3})`)
+  // A few files' worth (3 workers each) at most: see dropped-pools.test.js for why.
+  t.true(peak <= 12, `peak ${peak}`)
+})
+
 for (const pool of ['forks', 'threads', 'vmForks', 'vmThreads']) {
   test.serial(`vitest --pool=${pool}: one global pool per process or thread, none left running`, async (t) => {
     const dir = scratchDir(t, `vitest-${pool}`)
