@@ -11,6 +11,7 @@ const path = require('node:path')
 const { scratchDir } = require('./helpers/pools')
 const { isAlive, waitFor } = require('./helpers/processes')
 const { exampleProject } = require('./helpers/readme-examples')
+const { testWhere, cannotLinkFolders } = require('./helpers/platform')
 const { ROOT, IDENTITY, runJest, runVitest, runNodeTest, callingTest, readLog, byRunner, startedWorkers } = require('./helpers/runner-projects')
 
 const FILES = 24
@@ -119,7 +120,7 @@ test.serial('node --test: each file process has its global pool, and exits with 
   await workersGone(entries)
 })
 
-test.serial("the README's jest example runs as pasted", async (t) => {
+testWhere(cannotLinkFolders()).serial("the README's jest example runs as pasted", async (t) => {
   const { dir } = exampleProject(t, 'jest')
   const run = await runJest(dir, {}, ['--detectOpenHandles'])
   t.is(run.code, 0, run.stderr)
