@@ -5,7 +5,7 @@
 // portable driver's workers do for themselves.
 
 const test = require('ava')
-const { linuxTest } = require('./helpers/platform')
+const { linuxTest, cannotPassSockets } = require('./helpers/platform')
 const invoke = require('..')
 const { kDriver } = require('../lib/pool')
 
@@ -95,7 +95,8 @@ test('where sockets cannot travel (Windows), a call carrying one is refused with
   } finally {
     Object.defineProperty(process, 'platform', platform)
   }
-  t.not(takeHandles([server], false), null, 'here they travel')
+  // Where they travel (not on Windows yet, where the refusal above is what a call gets).
+  if (cannotPassSockets() === null) t.not(takeHandles([server], false), null, 'here they travel')
 })
 
 test('a parent pid in the environment the pool passes on is not taken for the pool\'s own (either driver)', async (t) => {

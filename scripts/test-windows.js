@@ -117,7 +117,7 @@ function suiteFiles() {
 function suite(node, out, env) {
   fs.mkdirSync(out)
   const started = Date.now()
-  wine(node, [path.join(PLATFORMS, 'windows-suite.js'), out, ...suiteFiles()], root, env, 3 * 60 * 60 * 1000)
+  wine(node, [path.join(PLATFORMS, 'windows-suite.js'), out, ...suiteFiles()], out, env, 3 * 60 * 60 * 1000)
   const counts = { pass: 0, skip: 0, fail: [], seconds: Math.round((Date.now() - started) / 1000) }
   for (const name of fs.readdirSync(out).filter((file) => file.endsWith('.tap')).sort()) {
     const tap = fs.readFileSync(path.join(out, name), 'utf8')

@@ -5,6 +5,7 @@
 // that very thing, so it runs wherever the thing works.
 
 const fs = require('node:fs')
+const net = require('node:net')
 const os = require('node:os')
 const path = require('node:path')
 const test = require('ava')
@@ -54,4 +55,19 @@ function cannotLinkFolders() {
   return folderLinks
 }
 
-module.exports = { onWindows, unixTest, linuxTest, testWhere, linkFolder, cannotLinkFolders }
+let sockets
+/** null where a TCP socket can be passed to a worker, else why not (ERR_INVOKE_HANDLES_UNSUPPORTED). */
+function cannotPassSockets() {
+  if (sockets !== undefined) return sockets
+  const { takeHandles } = require('../../lib/handles')
+  try {
+    takeHandles([new net.Socket()], true)
+    sockets = null
+  } catch (error) {
+    // Anything but the refusal is this probe's socket (it has no descriptor yet), not the platform.
+    sockets = error.code === 'ERR_INVOKE_HANDLES_UNSUPPORTED' ? `sockets cannot be passed to workers on ${process.platform} yet (${error.code})` : null
+  }
+  return sockets
+}
+
+module.exports = { onWindows, unixTest, linuxTest, testWhere, linkFolder, cannotLinkFolders, cannotPassSockets }
