@@ -54,7 +54,7 @@ unixTest('there are no process groups to send SIGINT to (a console sends Ctrl-C 
   t.true(report.results.every((r) => typeof r.pid === 'number'), JSON.stringify(report.results))
 })
 
-test('a forced close ends what a worker module started (its whole process group)', async (t) => {
+unixTest('a forced close ends the worker only there (TerminateProcess, no process group), as the README\'s Drivers table says')('a forced close ends what a worker module started (its whole process group)', async (t) => {
   t.timeout(scaled(20000))
   const pool = invoke.pool({ limit: 1 })
   const mod = await invoke.require('./fixtures/process-group', { pool })
