@@ -55,6 +55,19 @@ function cannotLinkFolders() {
   return folderLinks
 }
 
+const runs = new Map()
+/** null where `command` (a tool from node_modules/.bin, say) runs here, else why not: npm installs
+ * the tools of the platform it ran on, so a Linux install has no Windows bun, deno or shims. */
+function cannotRun(command, args = ['--version']) {
+  if (!runs.has(command)) {
+    const { spawnSync } = require('node:child_process')
+    const run = spawnSync(command, args, { stdio: 'ignore', timeout: 60000 })
+    const failed = run.error ? run.error.code ?? run.error.message : run.status !== 0 ? `exit code ${run.status}` : null
+    runs.set(command, failed && `${path.basename(command)} as installed here cannot run on ${process.platform}-${process.arch} (${failed})`)
+  }
+  return runs.get(command)
+}
+
 let sockets
 /** null where a TCP socket can be passed to a worker, else why not (ERR_INVOKE_HANDLES_UNSUPPORTED). */
 function cannotPassSockets() {
@@ -70,4 +83,4 @@ function cannotPassSockets() {
   return sockets
 }
 
-module.exports = { onWindows, unixTest, linuxTest, testWhere, linkFolder, cannotLinkFolders, cannotPassSockets }
+module.exports = { onWindows, unixTest, linuxTest, testWhere, linkFolder, cannotLinkFolders, cannotPassSockets, cannotRun }
