@@ -11,10 +11,14 @@ const path = require('node:path')
 const { scratchDir } = require('./helpers/pools')
 const { isAlive, waitFor } = require('./helpers/processes')
 const { exampleProject } = require('./helpers/readme-examples')
-const { testWhere, cannotLinkFolders } = require('./helpers/platform')
+const { testWhere, cannotLinkFolders, cannotRun } = require('./helpers/platform')
 const { ROOT, IDENTITY, runJest, runVitest, runNodeTest, callingTest, readLog, byRunner, startedWorkers } = require('./helpers/runner-projects')
 
 const FILES = 24
+/** jest and vitest load native modules (jest-resolve's unrs-resolver, rollup) npm installed for the host it ran on. */
+const JEST_RESOLVER = "require(require.resolve('unrs-resolver', { paths: [require.resolve('jest-resolve')] }))"
+const jestTest = testWhere(cannotRun(process.execPath, ['-e', JEST_RESOLVER], 'jest (its resolver)'))
+const vitestTest = testWhere(cannotRun(process.execPath, [path.join(ROOT, 'node_modules', '.bin', 'vitest'), '--version'], 'vitest'))
 /** The global pool's size: its default limit. Workers are never recycled here, so every worker that ever ran counts: the peak. */
 const LIMIT = os.availableParallelism() + 1
 
@@ -43,7 +47,7 @@ for (const [how, args] of [
   ['--runInBand', ['--runInBand']],
   ['-w 2', ['-w', '2']],
 ]) {
-  test.serial(`jest ${how}: ${FILES} test files share one global pool per jest process`, async (t) => {
+  jestTest.serial(`jest ${how}: ${FILES} test files share one global pool per jest process`, async (t) => {
     const dir = scratchDir(t, 'jest')
     const { log, files } = project(dir, FILES, 'js')
     const run = await runJest(dir, files, args)
@@ -63,7 +67,7 @@ for (const [how, args] of [
   })
 }
 
-test.serial('jest --detectOpenHandles finds nothing open: closed pools, a closed isolated module, the idle global pool', async (t) => {
+jestTest.serial('jest --detectOpenHandles finds nothing open: closed pools, a closed isolated module, the idle global pool', async (t) => {
   const dir = scratchDir(t, 'jest-handles')
   const use = (what) => `
 const invoke = require(${JSON.stringify(ROOT)})
@@ -96,7 +100,7 @@ test('the global pool, left idle', async () => {
 })
 
 for (const pool of ['forks', 'threads', 'vmForks', 'vmThreads']) {
-  test.serial(`vitest --pool=${pool}: one global pool per process or thread, none left running`, async (t) => {
+  vitestTest.serial(`vitest --pool=${pool}: one global pool per process or thread, none left running`, async (t) => {
     const dir = scratchDir(t, `vitest-${pool}`)
     const { log, files } = project(dir, 4, 'cjs')
     const run = await runVitest(dir, files, [`--pool=${pool}`])
@@ -120,7 +124,7 @@ test.serial('node --test: each file process has its global pool, and exits with 
   await workersGone(entries)
 })
 
-testWhere(cannotLinkFolders()).serial("the README's jest example runs as pasted", async (t) => {
+testWhere(cannotLinkFolders() ?? cannotRun(process.execPath, ['-e', JEST_RESOLVER], 'jest (its resolver)')).serial("the README's jest example runs as pasted", async (t) => {
   const { dir } = exampleProject(t, 'jest')
   const run = await runJest(dir, {}, ['--detectOpenHandles'])
   t.is(run.code, 0, run.stderr)
@@ -128,7 +132,7 @@ testWhere(cannotLinkFolders()).serial("the README's jest example runs as pasted"
   t.notRegex(run.stderr + run.stdout, /open handle/i)
 })
 
-test.serial("jest: a worker crash is reported on the console of the test file running, not one whose tests are over", async (t) => {
+jestTest.serial("jest: a worker crash is reported on the console of the test file running, not one whose tests are over", async (t) => {
   const dir = scratchDir(t, 'jest-crash')
   const dies = path.join(__dirname, 'fixtures', 'dies-once.js')
   const crashing = (name) => `
@@ -147,7 +151,7 @@ test('${name}: a worker of the shared pool dies under a call', async () => {
   t.is(run.stderr.match(/exited with code 3 unexpectedly/g)?.length, 2, run.stderr)
 })
 
-test.serial("jest's fake timers, on from the start, do not hold up calls, cancel tokens, map or the pool's letting go", async (t) => {
+jestTest.serial("jest's fake timers, on from the start, do not hold up calls, cancel tokens, map or the pool's letting go", async (t) => {
   const dir = scratchDir(t, 'jest-fake-timers')
   const cancellable = path.join(__dirname, 'fixtures', 'cancellable.js')
   const source = `

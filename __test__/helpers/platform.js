@@ -58,14 +58,15 @@ function cannotLinkFolders() {
 const runs = new Map()
 /** null where `command` (a tool from node_modules/.bin, say) runs here, else why not: npm installs
  * the tools of the platform it ran on, so a Linux install has no Windows bun, deno or shims. */
-function cannotRun(command, args = ['--version']) {
-  if (!runs.has(command)) {
+function cannotRun(command, args = ['--version'], name = path.basename(command)) {
+  const key = JSON.stringify([command, args])
+  if (!runs.has(key)) {
     const { spawnSync } = require('node:child_process')
     const run = spawnSync(command, args, { stdio: 'ignore', timeout: 60000 })
     const failed = run.error ? run.error.code ?? run.error.message : run.status !== 0 ? `exit code ${run.status}` : null
-    runs.set(command, failed && `${path.basename(command)} as installed here cannot run on ${process.platform}-${process.arch} (${failed})`)
+    runs.set(key, failed && `${name} as installed here cannot run on ${process.platform}-${process.arch} (${failed})`)
   }
-  return runs.get(command)
+  return runs.get(key)
 }
 
 let sockets
