@@ -31,6 +31,13 @@ function runFile(file) {
         child.kill()
       }
     }, FILE_DEADLINE_MS)
+    // An ava that cannot start at all is a failed file, not a wait for an exit that never comes.
+    child.on('error', (error) => {
+      clearTimeout(timer)
+      fs.closeSync(fd)
+      fs.appendFileSync(tap, `\nnot ok - ${path.basename(file)}: ava could not start: ${error.message}\n`)
+      resolve()
+    })
     child.on('exit', (code) => {
       clearTimeout(timer)
       fs.closeSync(fd)
