@@ -133,6 +133,9 @@ function suite(node, out, env) {
     // A file whose ava printed no plan ended early (a crash ava could not report as a test).
     if (!/^1\.\.\d+/m.test(tap)) counts.fail.push(`${name.replace(/\.tap$/, '')}: ava ended without a plan: ${tap.slice(-400)}`)
   }
+  // Each file's time, slowest first: what a part of the suite would cost (INVOKE_WINDOWS_SUITE).
+  const times = fs.existsSync(path.join(out, 'times.jsonl')) ? fs.readFileSync(path.join(out, 'times.jsonl'), 'utf8').trim().split('\n').map((line) => JSON.parse(line)) : []
+  for (const { file, ms } of times.sort((a, b) => b.ms - a.ms)) console.log(`  ${Math.round(ms / 1000)} s  ${file}`)
   for (const line of counts.fail) console.log(`  failed: ${line}`)
   return counts
 }
