@@ -21,7 +21,7 @@ async function requireOn(t, { platform, arch, libc }) {
     catch (e) { console.log(JSON.stringify({ code: e.code, message: e.message, isError: e instanceof Error })) }`
   const env = { ...process.env, OTHER_PLATFORM: platform, OTHER_ARCH: arch, OTHER_LIBC: libc ?? '' }
   const run = await new Promise((resolve) => {
-    execFile(process.execPath, ['-r', otherPlatform, '-e', script], { env, timeout: 20000 }, (error, stdout, stderr) =>
+    execFile(process.execPath, ['-r', otherPlatform, '-e', script], { env, timeout: scaled(20000) }, (error, stdout, stderr) =>
       resolve({ error, stdout, stderr }),
     )
   })
