@@ -29,6 +29,7 @@ const POOL_OPTIONS = new Set([
   'maxMessageSize',
   'startTimeout',
   'loadTimeout',
+  'closeReadGrace',
   'dispatch',
 ])
 /** The most a frame's body can carry, less the rest of its header (kind and ids). */
@@ -65,6 +66,7 @@ function poolOptions(options) {
   const cancelGrace = milliseconds(o.cancelGrace, 'invoke.pool', 'cancelGrace', 5000)
   const startTimeout = milliseconds(o.startTimeout, 'invoke.pool', 'startTimeout', 30000)
   const loadTimeout = milliseconds(o.loadTimeout, 'invoke.pool', 'loadTimeout', 30000)
+  const closeReadGrace = milliseconds(o.closeReadGrace, 'invoke.pool', 'closeReadGrace', 5000)
   if (o.cwd !== undefined && typeof o.cwd !== 'string') {
     throw makeError('ERR_INVALID_ARG_TYPE', 'invoke.pool', 'cwd must be a non-empty string')
   }
@@ -99,6 +101,7 @@ function poolOptions(options) {
     cancelGrace,
     startTimeout,
     loadTimeout,
+    closeReadGrace,
     execArgv,
     output: outputOption(o.output),
     maxQueue: o.maxQueue === Infinity ? undefined : integer(o.maxQueue, 'maxQueue', 0, undefined),

@@ -99,6 +99,7 @@ class Pool {
         maxMessageSize: o.maxMessageSize,
         startTimeout: Number.isFinite(o.startTimeout) ? o.startTimeout : undefined,
         loadTimeout: Number.isFinite(o.loadTimeout) ? o.loadTimeout : undefined,
+        closeReadGrace: Number.isFinite(o.closeReadGrace) ? o.closeReadGrace : undefined,
         adaptive: o.dispatch === 'adaptive',
         driver: chosenDriver(),
       },
@@ -151,6 +152,7 @@ class Pool {
       this.#closingForce = true
       this.#closeNative(true)
     } else if (!force) {
+      this.#calls.closing()
       this.#closeNative(false)
     }
     return this.#closing
