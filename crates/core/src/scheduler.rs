@@ -65,8 +65,8 @@ pub struct Scheduler {
   waits: Histogram,
   runs: Histogram,
   busy_us: u64,
-  /// Calls that answered, said they await or began to stream, ever: a stall is a time in which
-  /// this did not change.
+  /// Calls that awaited or streamed and answered, said they await or began to stream, ever: a
+  /// stall is a time in which this did not change.
   progress: u64,
   /// `progress` when the stall timer was armed, while it is.
   stall_watch: Option<u64>,
@@ -497,7 +497,13 @@ impl Scheduler {
       return;
     }
     worker.news_since_pace = true;
-    self.progress += 1;
+    // Only a call that awaited (or streamed) coming back is progress for the stall rule: calls
+    // that hold the thread answering beside a barrier (a cheap method called steadily at a higher
+    // priority) say nothing of whether the calls that await will ever come back, and counting
+    // them kept the stall timer from ever finding a quiet interval.
+    if was_awaiting {
+      self.progress += 1;
+    }
     let call = self.calls.remove(&call_id).expect("in-flight call exists");
     // Loading a module costs what it costs once: it says nothing of the calls to come.
     if let Some(method) = call.method() {
