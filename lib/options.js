@@ -6,7 +6,7 @@ const os = require('node:os')
 const { checkToken } = require('./cancel')
 const { inheritable } = require('./exec-argv')
 const { isPool } = require('./pool-interface')
-const { makeError } = require('./errors')
+const { makeError, makeErrorWithCause, isCodedError } = require('./errors')
 const { validTraceparent } = require('./traceparent')
 const { HEADER_LEN, MAX_BODY_LEN } = require('./protocol')
 
@@ -231,4 +231,23 @@ function flag(value, name) {
   return value
 }
 
-module.exports = { poolOptions, callOptions, requireOptions }
+/**
+ * `check`, with options that throw when read (a getter, a Proxy's trap) refused as bad options:
+ * ERR_INVALID_ARG_VALUE, what they threw as its `cause`, not that raw error.
+ */
+function readingOptions(where, check) {
+  return (options) => {
+    try {
+      return check(options)
+    } catch (err) {
+      if (isCodedError(err)) throw err
+      throw makeErrorWithCause('ERR_INVALID_ARG_VALUE', err, where, 'the options could not be read')
+    }
+  }
+}
+
+module.exports = {
+  poolOptions: readingOptions('invoke.pool', poolOptions),
+  callOptions: readingOptions('invoke-parallel call', callOptions),
+  requireOptions: readingOptions('invoke.require', requireOptions),
+}

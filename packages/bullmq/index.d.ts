@@ -76,6 +76,11 @@ export interface ServeOptions {
   lockDuration?: number
   /** Ms between checks for jobs whose host stopped (BullMQ's stalledInterval). Default lockDuration. */
   stalledInterval?: number
+  /**
+   * Ms close() waits, once the running calls have ended, for Redis to take their results and end
+   * the connections; then it ends them itself and resolves `{clean: false}`. Default 10000.
+   */
+  closeTimeout?: number
   maxMessageSize?: number
   /** Hears errors no call owns (Redis connection errors). Default: console.error. */
   onError?: (error: Error) => void
@@ -86,9 +91,17 @@ export interface Host {
   readonly ready: Promise<void>
   /** Entries of the queue's event stream read past because they were not events. */
   readonly badEvents: number
-  /** Stops taking jobs, lets the running ones finish, then closes the local pool. */
-  close(): Promise<void>
+  /**
+   * Stops taking jobs, lets the running ones finish, hands their results to Redis, then closes the
+   * local pool. Never rejects: `clean: false` (with an ERR_INVOKE_REDIS_UNAVAILABLE error naming the
+   * jobs) when Redis did not take the results back within `closeTimeout` ms of the last run ending.
+   */
+  close(): Promise<HostClosed>
 }
+
+export type HostClosed =
+  | { clean: true }
+  | { clean: false; error: Error & { code: 'ERR_INVOKE_REDIS_UNAVAILABLE'; jobs: string[] } }
 
 /** A pool for `invoke.require(specifier, {pool})` whose calls run on the hosts serving `queue`. */
 export declare function remotePool(options: RemotePoolOptions): RemotePool

@@ -65,6 +65,8 @@ pub struct Scheduler {
   waits: Histogram,
   runs: Histogram,
   busy_us: u64,
+  /// When the pool closed: its capacity (and so its utilization) stops there.
+  closed_at: Option<u64>,
   /// Calls that answered having counted against a bound on calls that await, said they await or
   /// began to stream, ever: a stall is a time in which this did not change.
   progress: u64,
@@ -96,6 +98,7 @@ impl Scheduler {
       waits: Histogram::default(),
       runs: Histogram::default(),
       busy_us: 0,
+      closed_at: None,
       progress: 0,
       stall_watch: None,
     };
@@ -151,7 +154,7 @@ impl Scheduler {
   /// The stats as of `now_us` (on the clock of `handle_at`), which the busy time of workers
   /// with calls in flight runs to.
   pub fn stats_at(&self, now_us: u64) -> Stats {
-    let now = self.now.max(now_us);
+    let now = self.closed_at.unwrap_or(self.now.max(now_us));
     let mut stats = self.stats();
     stats.busy_us =
       self.busy_us + self.workers.values().filter_map(|w| w.busy_since).map(|since| now - since).sum::<u64>();
@@ -1280,6 +1283,7 @@ impl Scheduler {
     let finishing = self.phase == Phase::Forced || (self.phase == Phase::Draining && self.calls.is_empty());
     if finishing && self.workers.is_empty() {
       self.phase = Phase::Closed;
+      self.closed_at = Some(self.now);
       out.push(Action::Closed);
     }
   }

@@ -57,7 +57,7 @@ class Connections {
 
   /** Ends every connection at once (ioredis stops reconnecting). */
   end() {
-    for (const client of this.#clients) if (client !== this.#foreign) client.disconnect()
+    for (const client of this.#clients) if (client !== this.#foreign) endClient(client)
   }
 
   /** Holds the process open (`true`) or lets it exit (`false`). */
@@ -76,4 +76,20 @@ class Connections {
   }
 }
 
-module.exports = { Connections }
+/**
+ * Ends an ioredis client now, whatever Redis does: its pending commands fail and it reaches
+ * status `end`. `disconnect()` alone does not do it when Redis does not answer: a socket to a
+ * stopped Redis half-closes and waits for it (so it is destroyed), and a client between two
+ * reconnection attempts has no socket to close, so ioredis never fails its queued commands nor
+ * says `end` (BullMQ's close waits for that `end` for ever): it is ended here as ioredis would.
+ */
+function endClient(client) {
+  client.disconnect()
+  client.stream?.destroy()
+  if (client.status === 'reconnecting' || client.status === 'close') {
+    client.flushQueue?.(new Error('Connection is closed.'))
+    client.setStatus?.('end')
+  }
+}
+
+module.exports = { Connections, endClient }

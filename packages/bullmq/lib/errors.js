@@ -18,6 +18,13 @@ const unsupported = (what) =>
   coded(TypeError, 'ERR_INVOKE_REMOTE_UNSUPPORTED', `${what} cannot cross a remote pool (not supported yet)`)
 const redisUnavailable = (ms, why) =>
   coded(Error, 'ERR_INVOKE_REDIS_UNAVAILABLE', `Redis has been unreachable for ${ms} ms${why ? ` (${why})` : ''}`)
+/** A host's close that ended its connections because Redis did not take back `jobs`' results within `ms`. */
+const closedWithoutRedis = (ms, jobs) => {
+  const which = jobs.length === 0 ? 'its connections' : `the results of jobs ${jobs.join(', ')} (they run again elsewhere once their locks expire)`
+  const error = coded(Error, 'ERR_INVOKE_REDIS_UNAVAILABLE', `the host closed without Redis taking back ${which} within closeTimeout (${ms} ms)`)
+  error.jobs = jobs
+  return error
+}
 const badReply = (why) => coded(Error, 'ERR_INVOKE_BAD_REPLY', `a host sent a reply that is not one: ${why}`)
 /** A job whose data a parent does not write (hosts answer it with this; it is not retried). */
 const badJob = (why) => coded(TypeError, 'ERR_INVOKE_BAD_JOB', `the job is not a call: ${why}`)
@@ -63,6 +70,7 @@ module.exports = {
   tooLarge,
   unsupported,
   redisUnavailable,
+  closedWithoutRedis,
   badReply,
   badEvent,
   badJob,

@@ -6,6 +6,7 @@
 // entry: it counts it, reports it through `onBad`, and goes on with the next.
 
 const { badEvent } = require('./errors')
+const { endClient } = require('./connections')
 
 /** Ms one blocking read waits for new entries before it reads again. */
 const BLOCK_MS = 5000
@@ -141,7 +142,7 @@ class EventStream {
   /** Stops reading and ends the connection. */
   close() {
     this.#closed = true
-    this.#client.disconnect()
+    endClient(this.#client)
   }
 }
 

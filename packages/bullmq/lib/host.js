@@ -11,10 +11,12 @@ const invoke = require('invoke-parallel')
 const { loadModule, callMethod, mapChunk } = invoke
 const { serveOptions } = require('./options')
 const { resolveAllowed } = require('./names')
-const { valueReply, thrownReply } = require('./reply')
+const { valueReply, thrownReply, cancelledReply, refusedReply } = require('./reply')
 const { readCall, readChunk } = require('./job')
 const { CANCEL_EVENT } = require('./events')
 const { EventStream, readerClient } = require('./event-stream')
+const { endClient } = require('./connections')
+const { within } = require('./within')
 const errors = require('./errors')
 
 /** Longest wait before a re-run (a timer's limit): about 24.8 days. */
@@ -28,10 +30,12 @@ class Host {
   #worker
   #events = null
   #loaded
-  /** The worker's Redis client, once reached. */
-  #client = null
   #closed = false
   #closing = null
+  /** Runs of calls on the local pool, in progress: close() waits for them before its bound starts. */
+  #runs = new Set()
+  /** Ids of the jobs taken whose outcome Redis has not confirmed yet (what an unclean close names). */
+  #unconfirmed = new Set()
 
   constructor(options) {
     const o = serveOptions(options)
@@ -48,6 +52,9 @@ class Host {
       maxStalledCount: o.runs - 1,
     })
     this.#worker.on('error', (err) => o.onError(err))
+    const confirmed = (job) => this.#unconfirmed.delete(job?.id)
+    this.#worker.on('completed', confirmed)
+    this.#worker.on('failed', confirmed)
     this.#loaded = this.#load(allowed)
     this.ready = this.#loaded.then(async () => {
       await this.#listen()
@@ -66,7 +73,6 @@ class Host {
   /** Listens for the cancel events parents publish, from the end of the stream on. */
   async #listen() {
     const client = await this.#worker.getBackend().client
-    this.#client = client
     const key = this.#worker.keys.events
     const [last] = await client.xrevrange(key, '+', '-', 'COUNT', 1)
     if (this.#closed) return
@@ -88,14 +94,28 @@ class Host {
   }
 
   async #process(job, token, signal) {
+    this.#unconfirmed.add(job.id)
     try {
       if (job.name === 'load') return await this.#loadReply(job.data)
       if (job.name === 'call') return await this.#callReply(job, token, signal)
       return thrownReply(new TypeError(`invoke-parallel-bullmq: unknown job ${JSON.stringify(job.name)}`))
     } catch (err) {
-      // The job waits (rerunDelay): BullMQ's way of putting it back without a reply.
-      if (err instanceof DelayedError) throw err
+      // The job waits (rerunDelay): BullMQ's way of putting it back without a reply (already in Redis).
+      if (err instanceof DelayedError) {
+        this.#unconfirmed.delete(job.id)
+        throw err
+      }
       return thrownReply(err, this.#o.maxMessageSize)
+    }
+  }
+
+  /** `running` (a run on the local pool), tracked until it settles. */
+  async #tracked(running) {
+    this.#runs.add(running)
+    try {
+      return await running
+    } finally {
+      this.#runs.delete(running)
     }
   }
 
@@ -141,7 +161,7 @@ class Host {
     if (call.rerunDelay > 0 && job.stalledCounter > call.waitedFor) await this.#backOff(job, token, call)
     // Waited past its queue timeout (the parent may be gone, or lost the race to remove it).
     if (job.attemptsStarted <= 1 && Date.now() - job.timestamp > call.queueTimeout) {
-      return thrownReply(errors.queueTimeout(call.queueTimeout))
+      return refusedReply(call.queueTimeout)
     }
     const entry = this.#module(call.module)
     const proxy = await entry.loading
@@ -156,8 +176,10 @@ class Host {
     if (call.timeout !== undefined) bound.timeout = call.timeout
     let result
     try {
-      result = chunk ? await this.#runChunk(entry, call.args, bound) : await withTrace(proxy, bound, call.traceparent)[method](...call.args)
+      result = await this.#tracked(chunk ? this.#runChunk(entry, call.args, bound) : withTrace(proxy, bound, call.traceparent)[method](...call.args))
     } catch (thrown) {
+      // A caller's cancel ended the run: that is no result to keep (a keyed call made again runs).
+      if (signal.aborted) return cancelledReply(signal.reason)
       if (!chunk && this.#retries(call, thrown, signal)) {
         await this.#runLater(job, token, { c: call.threw + 1 }, call.retryDelay * 2 ** call.threw)
       }
@@ -196,19 +218,60 @@ class Host {
     return valueReply(result, this.#o.maxMessageSize)
   }
 
-  /** Stops taking jobs, lets the running ones finish, then closes the local pool. */
+  /**
+   * Stops taking jobs, lets the running ones finish and hands their results to Redis, then closes
+   * the local pool. Redis gets `closeTimeout` ms after the last run ended: BullMQ's close waits
+   * for Redis for ever (a QUIT, or a result written to a connection that is reconnecting, never
+   * answers while Redis is gone), so past that the connections are ended under it, and the close
+   * resolves `{clean: false}` naming the jobs whose results Redis may not have (they run again
+   * elsewhere once their locks expire). Never rejects: a SIGTERM handler awaits it.
+   */
   close() {
-    this.#closing ??= (async () => {
-      this.#closed = true
-      // Not `ready`: it waits for Redis, which may never be reached (the worker's close ends its connections).
-      await this.#loaded
-      // Without Redis, BullMQ's close waits for it to quit its connections: they are ended instead.
-      await this.#worker.close(this.#client !== null && this.#client.status !== 'ready')
-      this.#events?.close()
-      await this.#pool.close()
-    })()
+    this.#closing ??= this.#close()
     return this.#closing
   }
+
+  async #close() {
+    this.#closed = true
+    // Not `ready`: it waits for Redis, which may never be reached.
+    await this.#loaded
+    const closing = this.#worker.close().then(() => true, (err) => (this.#o.onError(err), true))
+    let clean = false
+    for (;;) {
+      while (this.#runs.size > 0) await Promise.allSettled(this.#runs)
+      clean = await within(closing, this.#o.closeTimeout)
+      // A job fetched as the close began started a run meanwhile: Redis's time starts after it.
+      if (clean || this.#runs.size === 0) break
+    }
+    let outcome = { clean: true }
+    if (!clean) {
+      const jobs = [...this.#unconfirmed]
+      outcome = { clean: false, error: errors.closedWithoutRedis(this.#o.closeTimeout, jobs) }
+      await this.#endConnections()
+      // Ended connections fail BullMQ's pending commands, which ends its close; a client the
+      // caller passed in is not ours to end, and its commands may wait on.
+      await within(closing, this.#o.closeTimeout)
+      this.#o.onError(outcome.error)
+    }
+    this.#events?.close()
+    await this.#pool.close()
+    return outcome
+  }
+
+  /** Ends the worker's own connections at once (their pending commands fail, and BullMQ's close goes on). */
+  async #endConnections() {
+    const backend = this.#worker.getBackend()
+    const own = [backend.blockingClient]
+    if (!isClient(this.#o.connection)) own.push(backend.client)
+    // Each resolves once its connection was first made; one never made is BullMQ's to end.
+    const made = await Promise.all(own.map((client) => Promise.race([client, null]).catch(() => null)))
+    for (const client of made) if (client) endClient(client)
+  }
+}
+
+/** Whether `connection` is a Redis client the caller made (BullMQ shares it rather than owning it). */
+function isClient(connection) {
+  return typeof connection.duplicate === 'function'
 }
 
 /**

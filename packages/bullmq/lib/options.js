@@ -64,7 +64,7 @@ function poolOptions(options) {
 
 const SERVE_OPTIONS = [
   'queue', 'connection', 'root', 'prefix', 'modules', 'pool', 'concurrency', 'runs',
-  'lockDuration', 'stalledInterval', 'maxMessageSize', 'onError',
+  'lockDuration', 'stalledInterval', 'maxMessageSize', 'onError', 'closeTimeout',
 ]
 
 function serveOptions(options) {
@@ -92,6 +92,7 @@ function serveOptions(options) {
     stalledInterval: integer(w, 'stalledInterval', options.stalledInterval, lockDuration, 100),
     maxMessageSize: integer(w, 'maxMessageSize', options.maxMessageSize, MAX_MESSAGE, 1024, MAX_MESSAGE_LIMIT),
     onError: onError(w, options.onError, (err) => console.error('invoke-parallel-bullmq host:', err)),
+    closeTimeout: number(w, 'closeTimeout', options.closeTimeout, 10000, 1, 2 ** 31 - 1),
   }
 }
 

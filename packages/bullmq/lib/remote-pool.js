@@ -18,6 +18,7 @@ const { callData, queuePriority, keyedJobId } = require('./job')
 const { runTiming, started, describeRun } = require('./run-timing')
 const { isCancelled, cancelError, watch } = require('./cancel')
 const { Connections } = require('./connections')
+const { within } = require('./within')
 const { CANCEL_EVENT } = require('./events')
 const { EventStream, readerClient } = require('./event-stream')
 const errors = require('./errors')
@@ -26,6 +27,11 @@ const errors = require('./errors')
 const LINGER = 250
 /** Longest delay a timer takes: Node fires a longer one after 1 ms. */
 const MAX_TIMER = 2 ** 31 - 1
+/**
+ * Times a keyed call adds its job again (after another caller's cancel removed it or aborted its
+ * run) before it gives up with ERR_INVOKE_JOB_LOST: a host that answers every run so is hostile.
+ */
+const MAX_RENEWALS = 10
 
 class RemotePool {
   #o
@@ -56,6 +62,8 @@ class RemotePool {
   #outage = null
   #poller = null
   #lastError = null
+  /** When the unanswered PING of #probe() was sent, or null. */
+  #probing = null
 
   constructor(options) {
     const o = poolOptions(options)
@@ -161,7 +169,7 @@ class RemotePool {
     } catch (err) {
       return this.#refuse(err)
     }
-    const call = this.#submit('call', data, token, true, { jobId, priority: queuePriority(options.priority), trace })
+    const call = this.#submit('call', data, token, true, { jobId, keyed: jobId !== undefined, priority: queuePriority(options.priority), trace })
     return method === mapChunk ? call.then(chunkAnswer) : call
   }
 
@@ -180,12 +188,13 @@ class RemotePool {
     return Promise.reject(error)
   }
 
-  #submit(kind, data, token, counted, { jobId = `${this.#tag}.${++this.#counter}`, priority, trace } = {}) {
+  #submit(kind, data, token, counted, { jobId = `${this.#tag}.${++this.#counter}`, keyed = false, priority, trace } = {}) {
     const pending = this.#calls.get(jobId)
     if (pending !== undefined) return this.#follow(pending, token)
     return new Promise((resolve, reject) => {
-      const call = { jobId, kind, resolve, reject, counted, state: 'sending', heard: Date.now(), stop: null, settled: false }
-      call.followers = []
+      const waiter = { resolve, reject, stop: null }
+      const call = { jobId, kind, keyed, waiters: [waiter], counted, state: 'sending', made: Date.now(), settled: false, renewals: 0 }
+      call.heard = call.made
       // Traced: where the call's time went (in the queue, on a host) and its runs go into the message.
       if (trace !== undefined) call.timing = runTiming(trace)
       this.#calls.set(jobId, call)
@@ -198,34 +207,74 @@ class RemotePool {
       this.#checkOutage()
       this.#startPolling()
       const keep = { age: this.#o.keepResults }
-      const opts = { jobId, attempts: 1, removeOnComplete: keep, removeOnFail: keep }
-      if (priority !== undefined) opts.priority = priority
-      call.added = this.#ready.then(() => this.#queue.add(kind, data, opts))
+      call.data = data
+      call.opts = { jobId, attempts: 1, removeOnComplete: keep, removeOnFail: keep }
+      if (priority !== undefined) call.opts.priority = priority
+      call.added = this.#ready.then(() => this.#queue.add(kind, data, call.opts))
       call.added.then(
         () => {
           if (call.state === 'sending') call.state = 'queued'
           // A keyed job may be one added before (by this parent before it crashed): read it now.
-          if (!jobId.startsWith(this.#tag)) this.#readJob(call)
+          if (keyed) this.#readJob(call)
         },
         (err) => this.#settle(call, { error: errors.queueError(err) }),
       )
       if (kind === 'call' && this.#o.queueTimeout !== Infinity) this.#armQueueTimer(call, this.#o.queueTimeout)
-      if (token !== undefined) call.stop = watch(token, () => this.#cancel(call, cancelError(token)))
+      if (token !== undefined) waiter.stop = watch(token, () => this.#leave(call, waiter, cancelError(token)))
     })
   }
 
-  /** A call made with the key of a pending one: it gets that call's outcome (its own cancel token rejects it alone). */
+  /**
+   * A call made with the key of a pending one waits for that call's job: one job, one outcome for
+   * both. A caller's cancel rejects that caller alone; the job is cancelled once no caller waits.
+   */
   #follow(pending, token) {
     return new Promise((resolve, reject) => {
-      const follower = { resolve, reject, stop: null }
-      pending.followers.push(follower)
-      if (token === undefined) return
-      // Dropped when it cancels: the first call may wait for ever, and its followers must not pile up.
-      follower.stop = watch(token, () => {
-        pending.followers.splice(pending.followers.indexOf(follower), 1)
-        reject(cancelError(token))
-      })
+      const waiter = { resolve, reject, stop: null }
+      pending.waiters.push(waiter)
+      if (token !== undefined) waiter.stop = watch(token, () => this.#leave(pending, waiter, cancelError(token)))
     })
+  }
+
+  /** A caller of `call` cancelled: it rejects with `error`; the last one to go cancels the job. */
+  #leave(call, waiter, error) {
+    if (call.settled) return
+    if (call.waiters.length === 1) return this.#cancel(call, error)
+    call.waiters.splice(call.waiters.indexOf(waiter), 1)
+    waiter.stop?.()
+    waiter.reject(error)
+  }
+
+  /**
+   * A keyed call whose job another caller took from it — removed it (a cancel, a queue deadline)
+   * or had its run aborted (a `{c}` reply, removed first) — adds its job again and waits for that.
+   * Adding is idempotent (BullMQ keeps one job an id), so callers that do it at once share one job.
+   */
+  #renew(call, { remove }) {
+    if (call.settled || call.renewing) return
+    if (++call.renewals > MAX_RENEWALS) return this.#settle(call, { error: errors.jobLost(call.jobId) })
+    call.renewing = true
+    this.#requeued(call)
+    this.#addAgain(call, remove).then(
+      () => {
+        call.renewing = false
+        if (this.#o.queueTimeout !== Infinity) {
+          clearTimeout(call.queueTimer)
+          this.#armQueueTimer(call, this.#o.queueTimeout)
+        }
+        this.#readJob(call)
+      },
+      (err) => {
+        call.renewing = false
+        this.#settle(call, { error: errors.queueError(err) })
+      },
+    )
+  }
+
+  async #addAgain(call, remove) {
+    // Only the job whose run was cancelled: another caller may have added its successor meanwhile.
+    if (remove && isNoRun(await this.#queue.getJob(call.jobId))) await this.#queue.remove(call.jobId)
+    await this.#queue.add(call.kind, call.data, call.opts)
   }
 
   /** The call's queue deadline `ms` from now, in timer-sized steps (a queueTimeout may be longer than a timer takes). */
@@ -291,12 +340,15 @@ class RemotePool {
     const call = this.#calls.get(jobId)
     if (call === undefined) return
     call.heard = Date.now()
-    if (call.counted) {
-      this.#counts.retried++
-      if (call.state === 'running') {
-        this.#counts.running--
-        this.#counts.queued++
-      }
+    if (call.counted) this.#counts.retried++
+    this.#requeued(call)
+  }
+
+  /** The call's job waits in the queue again. */
+  #requeued(call) {
+    if (call.counted && call.state === 'running') {
+      this.#counts.running--
+      this.#counts.queued++
     }
     call.state = 'queued'
   }
@@ -305,7 +357,11 @@ class RemotePool {
     const call = this.#calls.get(jobId)
     if (call === undefined) return
     const read = call.kind === 'load' ? readLoadReply(reply, this.#o.maxMessageSize) : readReply(reply, this.#o.maxMessageSize)
-    this.#settle(call, read)
+    // A keyed call finds a job that did not run for another caller (cancelled, or refused after
+    // waiting past that caller's queue deadline, not this one's): it runs again.
+    const earlier = read.refused === true && Date.now() - call.made < this.#o.queueTimeout
+    if (call.keyed && ('cancelled' in read || earlier)) return this.#renew(call, { remove: true })
+    this.#settle(call, 'cancelled' in read ? { error: read.cancelled } : read)
   }
 
   #failedJob(jobId, reason) {
@@ -319,22 +375,19 @@ class RemotePool {
 
   #lost(jobId) {
     const call = this.#calls.get(jobId)
-    if (call === undefined) return
-    this.#settle(call, { error: call.expiring === true ? errors.queueTimeout(this.#o.queueTimeout) : errors.jobLost(jobId) })
+    if (call === undefined || call.renewing) return
+    if (call.expiring === true) return this.#settle(call, { error: errors.queueTimeout(this.#o.queueTimeout) })
+    // Removed by another caller who cancelled it (or by its queue deadline): this caller did not.
+    if (call.keyed) return this.#renew(call, { remove: false })
+    this.#settle(call, { error: errors.jobLost(jobId) })
   }
 
   #settle(call, outcome, { cancelled = false } = {}) {
     if (call.settled) return
     call.settled = true
     this.#calls.delete(call.jobId)
-    call.stop?.()
     clearTimeout(call.queueTimer)
     if (call.timing !== undefined) describeRun(call.timing)
-    for (const follower of call.followers ?? []) {
-      follower.stop?.()
-      if ('error' in outcome) follower.reject(outcome.error)
-      else follower.resolve(outcome.value)
-    }
     if (call.counted) {
       this.#pendingCalls--
       if (call.state === 'running') this.#counts.running--
@@ -343,8 +396,11 @@ class RemotePool {
       this.#wakeRoom()
     }
     if (this.#calls.size === 0) this.#idle()
-    if ('error' in outcome) call.reject(outcome.error)
-    else call.resolve(outcome.value)
+    for (const waiter of call.waiters) {
+      waiter.stop?.()
+      if ('error' in outcome) waiter.reject(outcome.error)
+      else waiter.resolve(outcome.value)
+    }
   }
 
   #idle() {
@@ -369,9 +425,34 @@ class RemotePool {
     if (this.#outage !== null) return
     this.#outage = setTimeout(() => {
       this.#outage = null
-      const error = () => errors.redisUnavailable(this.#o.redisTimeout, this.#lastError?.message)
-      for (const call of [...this.#calls.values()]) this.#settle(call, { error: error() })
+      this.#failAll()
     }, this.#o.redisTimeout)
+  }
+
+  #failAll() {
+    const error = () => errors.redisUnavailable(this.#o.redisTimeout, this.#lastError?.message)
+    for (const call of [...this.#calls.values()]) this.#settle(call, { error: error() })
+  }
+
+  /**
+   * A Redis that stopped answering with its connections open (stopped, cut off without a reset)
+   * closes no connection: while calls are pending, each poll pings it, and a ping unanswered for
+   * redisTimeout fails them as an outage would.
+   */
+  #probe() {
+    if (this.#probing !== null) {
+      if (Date.now() - this.#probing >= this.#o.redisTimeout) {
+        this.#lastError = new Error('a PING was not answered')
+        this.#failAll()
+      }
+      return
+    }
+    const sent = Date.now()
+    this.#probing = sent
+    const answered = () => {
+      if (this.#probing === sent) this.#probing = null
+    }
+    this.#client.ping().then(answered, answered)
   }
 
   #connectionChanged() {
@@ -381,7 +462,10 @@ class RemotePool {
 
   #startPolling() {
     if (this.#poller !== null) return
-    this.#poller = setInterval(() => this.#poll(this.#o.pollInterval), this.#o.pollInterval)
+    this.#poller = setInterval(() => {
+      if (this.#started && this.#connections.up) this.#probe()
+      this.#poll(this.#o.pollInterval)
+    }, this.#o.pollInterval)
     this.#poller.unref()
   }
 
@@ -442,7 +526,8 @@ class RemotePool {
     this.#closing = drained.then(async () => {
       // A Redis never reached holds the jobs' adds, and so the cancels after them, for ever.
       const reached = this.#started && this.#connections.up
-      if (reached) await Promise.all(this.#telling)
+      // A Redis that stopped answering (its connections still open) gets redisTimeout for each step.
+      if (reached) await within(Promise.all(this.#telling), this.#o.redisTimeout)
       clearTimeout(this.#outage)
       clearTimeout(this.#linger)
       this.#closeEvents()
@@ -454,7 +539,8 @@ class RemotePool {
         for (const part of parts) part.close().catch(() => {})
         return
       }
-      await Promise.all(parts.map((part) => part.close().catch(() => part.disconnect())))
+      const closed = Promise.all(parts.map((part) => part.close().catch(() => part.disconnect())))
+      if (!(await within(closed, this.#o.redisTimeout))) this.#connections.end()
     })
     return this.#closing
   }
@@ -462,6 +548,12 @@ class RemotePool {
   [Symbol.asyncDispose]() {
     return this.close()
   }
+}
+
+/** Whether `job` finished with no run's result: a run a caller's cancel aborted, or refused past its queue deadline. */
+function isNoRun(job) {
+  const reply = job?.returnvalue
+  return Boolean(job?.finishedOn) && reply !== null && typeof reply === 'object' && (Object.hasOwn(reply, 'c') || Object.hasOwn(reply, 'q'))
 }
 
 /** A pool whose calls run on the hosts serving BullMQ queue `options.queue`. */

@@ -5,12 +5,15 @@
 //   {e: base64}            a thrown value, encoded by the core's codec (class, code, cause, fields)
 //   {x: {kind, message, pid?, exitCode?, signal?}}  the host pool's own Retry, Timeout or Cancel
 //   {names: [string]}      a module load's exported function names
+//   {q: ms}                no run: the job waited past its queue timeout (ms) before a host took it
+//   {c: message}           no result: a caller's cancel aborted the run. Not a call's outcome, so
+//                          a keyed call that finds it kept under its key runs again (a new job).
 // Hosts are not trusted: the parent checks every reply's shape and size, and a bad one fails
 // that call alone.
 
 const codec = require('invoke-parallel/codec')
 const { Retry, Timeout, Cancel } = require('invoke-parallel')
-const { badReply, tooLarge } = require('./errors')
+const { badReply, tooLarge, queueTimeout } = require('./errors')
 
 const LIBRARY = { retry: Retry, timeout: Timeout, cancel: Cancel }
 
@@ -45,8 +48,19 @@ function thrownReply(thrown, max = Infinity) {
   return { e: bytes.toString('base64') }
 }
 
+/** Host side: the reply to a job that waited past its queue timeout `ms`: it did not run. */
+function refusedReply(ms) {
+  return { q: ms }
+}
+
+/** Host side: the reply of a run that a caller's cancel aborted (whatever it then returned or threw). */
+function cancelledReply(reason) {
+  return { c: typeof reason === 'string' ? reason : 'cancelled by the caller' }
+}
+
 /**
- * Parent side: what a call's reply says, as `{value}` or `{error}`. Never throws: a reply of the
+ * Parent side: what a call's reply says, as `{value}`, `{error}`, or `{cancelled}` (a Cancel, for a
+ * run a caller's cancel aborted: only its own caller, already answered, expects that). Never throws: a reply of the
  * wrong shape, too large, or that does not decode is an ERR_INVOKE_BAD_REPLY error.
  */
 function readReply(reply, max) {
@@ -71,6 +85,14 @@ function readChecked(reply, max) {
     return key === 'v' ? { value: codec.decode(bytes) } : { error: codec.decodeThrown(bytes) }
   }
   if (key === 'x') return { error: libraryError(body) }
+  if (key === 'q') {
+    if (typeof body !== 'number' || !(body >= 1)) return { error: badReply('q is not a queue timeout') }
+    return { error: queueTimeout(body), refused: true }
+  }
+  if (key === 'c') {
+    if (typeof body !== 'string' || body.length > 4096) return { error: badReply('c is not a reason') }
+    return { cancelled: new Cancel(`invoke-parallel-bullmq: the run was cancelled (${body})`) }
+  }
   return { error: badReply(`field ${JSON.stringify(key)}`) }
 }
 
@@ -115,4 +137,4 @@ function chunkAnswer(parts) {
   })()
 }
 
-module.exports = { valueReply, thrownReply, readReply, readLoadReply, chunkAnswer }
+module.exports = { valueReply, thrownReply, cancelledReply, refusedReply, readReply, readLoadReply, chunkAnswer }

@@ -15,9 +15,11 @@ function missing() {
   return found.error ? `redis-server is not installed (${INSTALL})` : null
 }
 
-/** Starts redis-server; resolves once it accepts connections. */
-function startRedis() {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'invoke-redis-'))
+/**
+ * Starts redis-server (in folder `dir`, a new one by default); resolves once it accepts
+ * connections. `restart()` SIGKILLs it and starts an empty one on the same socket.
+ */
+function startRedis(dir = fs.mkdtempSync(path.join(os.tmpdir(), 'invoke-redis-'))) {
   const socket = path.join(dir, 'redis.sock')
   const child = spawn(
     'redis-server',
@@ -40,6 +42,12 @@ function startRedis() {
           if (child.exitCode === null && child.signalCode === null) child.kill(kill ? 'SIGKILL' : 'SIGTERM')
           await exited
           fs.rmSync(dir, { recursive: true, force: true })
+        },
+        async restart() {
+          child.kill('SIGKILL')
+          await exited
+          fs.rmSync(socket, { force: true })
+          return startRedis(dir)
         },
       })
     }

@@ -25,11 +25,17 @@ async function parent() {
 
 async function host() {
   const connection = { path: '/run/redis.sock' }
-  const h = serve({ queue: 'hash', connection, root: __dirname, modules: ['./hash.js'], pool: { limit: 4 }, lockDuration: 5000 })
+  const h = serve({ queue: 'hash', connection, root: __dirname, modules: ['./hash.js'], pool: { limit: 4 }, lockDuration: 5000, closeTimeout: 2000 })
   await h.ready
   const read: number = h.badEvents
   void read
-  await h.close()
+  const closed = await h.close()
+  if (!closed.clean) {
+    const code: 'ERR_INVOKE_REDIS_UNAVAILABLE' = closed.error.code
+    const jobs: string[] = closed.error.jobs
+    void code
+    void jobs
+  }
   // @ts-expect-error: the allowlist is required
   serve({ queue: 'hash', connection, root: __dirname })
 }
