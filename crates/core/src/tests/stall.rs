@@ -294,7 +294,8 @@ fn calls_answering_beside_a_barrier_do_not_hold_it_shut() {
     sim.method = TICK;
     sim.submit_with(1, CallOptions { priority: crate::call_queue::Priority::new(1.0), ..Default::default() });
     sim.method = 0;
-    let ticks: Vec<CallId> = sim.world[&1].running.iter().copied().filter(|c| !sim.world[&1].awaiting.contains(c)).collect();
+    let ticks: Vec<CallId> =
+      sim.world[&1].running.iter().copied().filter(|c| !sim.world[&1].awaiting.contains(c)).collect();
     for call in ticks {
       sim.world.get_mut(&1).unwrap().running.remove(&call);
       sim.event(frame(1, Kind::Resolved, call));
