@@ -158,7 +158,8 @@ class RemotePool {
     if (bytes.length > this.#o.maxMessageSize) {
       return this.#refuse(errors.tooLarge('arguments', bytes.length, this.#o.maxMessageSize))
     }
-    const timeout = typeof options.timeout === 'number' && Number.isFinite(options.timeout) ? options.timeout : null
+    // A timeout past 2^53 ms (no clock gets there) is no deadline, as on a local pool: a host refuses more.
+    const timeout = typeof options.timeout === 'number' && options.timeout <= Number.MAX_SAFE_INTEGER ? options.timeout : null
     const { queueTimeout, rerunDelay, retry } = this.#o
     // The caller's trace continues on the host (and in its worker) through the job.
     const traceparent = trace === undefined ? options.traceparent : trace.traceparent
@@ -215,7 +216,7 @@ class RemotePool {
         () => {
           if (call.state === 'sending') call.state = 'queued'
           // A keyed job may be one added before (by this parent before it crashed): read it now.
-          if (keyed) this.#readJob(call)
+          if (keyed) this.#readJob(call, { kept: true })
         },
         (err) => this.#settle(call, { error: errors.queueError(err) }),
       )
@@ -262,7 +263,7 @@ class RemotePool {
           clearTimeout(call.queueTimer)
           this.#armQueueTimer(call, this.#o.queueTimeout)
         }
-        this.#readJob(call)
+        this.#readJob(call, { kept: true })
       },
       (err) => {
         call.renewing = false
@@ -479,18 +480,23 @@ class RemotePool {
     }
   }
 
-  #readJob(call) {
+  /** `kept`: the read right after a keyed call added its job, which finds a run kept from before. */
+  #readJob(call, { kept = false } = {}) {
     call.heard = Date.now()
     this.#queue.getJob(call.jobId).then(
-      (job) => this.#read(call, job),
+      (job) => this.#read(call, job, kept),
       (err) => this.#heard(err),
     )
   }
 
-  #read(call, job) {
+  #read(call, job, kept) {
     if (call.settled) return
     if (job === undefined || job === null) return this.#lost(call.jobId)
     if (!job.finishedOn) return
+    // A run that timed out was its callers' outcome, not a result to keep: with another caller's
+    // deadline (or none) the call may finish, so a call made after the job was added runs again.
+    // (A job this call added itself and that timed out is this call's outcome.)
+    if (kept && call.keyed && job.timestamp < call.made && isTimedOut(job.returnvalue)) return this.#renew(call, { remove: true })
     if (job.failedReason) return this.#failedJob(call.jobId, job.failedReason)
     this.#completed(call.jobId, job.returnvalue)
   }
@@ -553,7 +559,12 @@ class RemotePool {
 /** Whether `job` finished with no run's result: a run a caller's cancel aborted, or refused past its queue deadline. */
 function isNoRun(job) {
   const reply = job?.returnvalue
-  return Boolean(job?.finishedOn) && reply !== null && typeof reply === 'object' && (Object.hasOwn(reply, 'c') || Object.hasOwn(reply, 'q'))
+  return Boolean(job?.finishedOn) && reply !== null && typeof reply === 'object' && (Object.hasOwn(reply, 'c') || Object.hasOwn(reply, 'q') || isTimedOut(reply))
+}
+
+/** Whether `reply` is a host's answer that its run timed out (the host pool's Timeout). */
+function isTimedOut(reply) {
+  return reply !== null && typeof reply === 'object' && reply.x !== null && typeof reply.x === 'object' && reply.x.kind === 'timeout'
 }
 
 /** A pool whose calls run on the hosts serving BullMQ queue `options.queue`. */
