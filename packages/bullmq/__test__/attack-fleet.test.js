@@ -53,3 +53,29 @@ test('a keyed call that timed out does not poison its key: a later call with the
     { numRuns: 4 },
   )
 })
+
+test("a job naming what its module does not export — a function's own length or name included — fails alone with ERR_INVOKE_BAD_JOB", async (t) => {
+  t.timeout(90000)
+  const queue = queueName()
+  const host = await startHost(redis, queue)
+  t.teardown(() => host.kill())
+  const pool = remotePool({ queue, connection: redis.connection, root: fixtures })
+  t.teardown(() => pool.close({ force: true }))
+  const jobs = require('./fixtures/jobs')
+  const notExported = fc.oneof(
+    fc.constantFrom('length', 'name', 'prototype', 'caller', 'arguments', 'constructor', '__proto__', 'then', 'toString'),
+    fc.string({ minLength: 1, unit: 'grapheme' }).filter((name) => !Object.hasOwn(jobs, name)),
+  )
+  await fc.assert(
+    fc.asyncProperty(notExported, fc.boolean(), async (name, asChunk) => {
+      // Through the pool interface, as a parent whose module differs from the host's would call it.
+      const method = asChunk ? invoke.mapChunk : name
+      const args = asChunk ? [name, [1]] : []
+      const error = await call(pool, method, args).catch((e) => e)
+      t.is(error.code, 'ERR_INVOKE_BAD_JOB', `${JSON.stringify(name)}: ${error.message}`)
+    }),
+    { numRuns: 20 },
+  )
+  // The host goes on.
+  t.is(await call(pool, 'add', [1, 2]), 3)
+})
