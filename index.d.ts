@@ -41,6 +41,13 @@ export interface PoolOptions {
    * Default 30000; Infinity = no limit.
    */
   loadTimeout?: number
+  /**
+   * Milliseconds a streamed result may wait on its reader (the worker has sent all it had room for
+   * and nothing is read) while the pool closes gracefully; then the stream ends with
+   * `ERR_INVOKE_POOL_CLOSED` after the items it delivered, and its worker stops it.
+   * Default 5000; Infinity = wait for the reader however long.
+   */
+  closeReadGrace?: number
   /** The workers' Node flags. Default: the parent's, minus inspector and eval flags. */
   execArgv?: string[]
   /**

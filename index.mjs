@@ -1,9 +1,8 @@
-// The ESM entry: the same API as index.js, as a default export and as named exports. It is
-// required rather than imported so that a runtime whose ESM loader cannot see CommonJS exports
-// (Deno reads index.js as an ES module) still reaches lib/runtime.js's clear error.
-import { createRequire } from 'node:module'
+// The ESM entry: the same API as index.js, as a default export and as named exports. How it loads
+// index.js (and what it does inside a bundle) is lib/esm-entry.mjs's.
+import { loadCommonJs } from './lib/esm-entry.mjs'
 
-const invoke = createRequire(import.meta.url)('./index.js')
+const invoke = loadCommonJs(import.meta.url, 'index', 'invoke-parallel')
 
 export default invoke
 export const { map, pool, globalPool, close, cancelToken, set, Pool, Cancel, Timeout, Retry, loadModule, callMethod, mapChunk } = invoke

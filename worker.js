@@ -8,7 +8,9 @@
 // - `info()`: `{pid, workerId, poolId}`, who this worker is: `workerId` its slot in the pool (1 to
 //   the pool's `limit`), `poolId` which of the parent's pools it is in. Undefined outside a worker.
 
-const { AsyncLocalStorage } = require('node:async_hooks')
+const { builtin } = require('./lib/builtin')
+// Not require('node:async_hooks'): a worker bundled as an ES module has no require (lib/builtin.js).
+const { AsyncLocalStorage } = builtin('node:async_hooks')
 const { set } = require('./lib/handles')
 const { identity } = require('./lib/worker/identity')
 

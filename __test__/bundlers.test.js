@@ -153,10 +153,82 @@ test('a worker module bundled on its own: signal(), info() and set() through its
   })
 })
 
-test('esbuild --bundle --format=esm without external: the bundle cannot run (why the README says external)', async (t) => {
+const BUNDLED_ESM_WORKER = `
+import { signal, set, info } from 'invoke-parallel/worker'
+export const whoAsks = () => ({ signalled: signal() instanceof AbortSignal, workerId: info()?.workerId })
+export const handBack = (socket) => set(socket, { keepOpen: false })
+`
+
+test('a worker ES module bundled on its own (--format=esm): signal(), info() and set() through its own copy', async (t) => {
+  const dir = scratchDir(t, 'esbuild-esm-worker')
+  fs.mkdirSync(path.join(dir, 'node_modules'))
+  fs.symlinkSync(ROOT, path.join(dir, 'node_modules', 'invoke-parallel'))
+  fs.writeFileSync(path.join(dir, 'worker.mjs'), BUNDLED_ESM_WORKER)
+  fs.mkdirSync(path.join(dir, 'dist'))
+  // The parent as is (the package installed beside it), the worker bundled with its copy inside.
+  fs.writeFileSync(path.join(dir, 'dist', 'app.js'), BUNDLED_PARENT.replace("'./worker.js'", "'./worker.mjs'"))
+  esbuild.buildSync({
+    entryPoints: [path.join(dir, 'worker.mjs')],
+    bundle: true,
+    platform: 'node',
+    format: 'esm',
+    outfile: path.join(dir, 'dist', 'worker.mjs'),
+    logLevel: 'silent',
+  })
+  const run = await runNode([path.join(dir, 'dist', 'app.js')])
+  t.is(run.code, 0, run.stderr)
+  t.deepEqual(JSON.parse(run.stdout), {
+    asked: { signalled: true, workerId: 1 },
+    back: true,
+    heard: 'through the worker and back',
+  })
+})
+
+test('esbuild --bundle --format=esm: the bundle runs its calls with the package installed beside it', async (t) => {
   const { outfile } = bundledProject(t, { format: 'esm' })
   const run = await runNode([outfile])
-  t.not(run.code, 0)
-  // index.mjs loads index.js through createRequire, which esbuild leaves to run time.
-  t.regex(run.stderr, /Cannot find module '\.\/index\.js'/)
+  t.is(run.code, 0, run.stderr)
+  t.regex(run.stdout, /^hello bundle from \d+\n$/)
+})
+
+test('esbuild --bundle --format=esm: without the package to find, loading fails at once with ERR_INVOKE_BUNDLED', async (t) => {
+  const { outfile } = bundledProject(t, { format: 'esm' })
+  const alone = scratchDir(t, 'esbuild-esm-alone')
+  const moved = path.join(alone, 'app.mjs')
+  fs.copyFileSync(outfile, moved)
+  // A file named like the package's own entry beside the bundle is not taken for it.
+  fs.writeFileSync(path.join(alone, 'index.js'), 'throw new Error("not the package")\n')
+  const url = require('node:url').pathToFileURL(moved).href
+  const run = await runNode(['--input-type=module', '-e', `try { await import(${JSON.stringify(url)}) } catch (e) { console.log(e.code); console.log(e.message) }`])
+  t.is(run.code, 0, run.stderr)
+  const [code, message] = run.stdout.split('\n')
+  t.is(code, 'ERR_INVOKE_BUNDLED')
+  t.true(message.includes('--external:invoke-parallel'), message)
+  t.notRegex(run.stderr, /MODULE_NOT_FOUND|ERR_INVOKE_WORKER_START|not the package/)
+})
+
+test('esbuild --bundle --format=esm: a worker module bundled with invoke-parallel/worker inside it', async (t) => {
+  const dir = scratchDir(t, 'esbuild-esm-worker')
+  fs.mkdirSync(path.join(dir, 'node_modules'))
+  fs.symlinkSync(ROOT, path.join(dir, 'node_modules', 'invoke-parallel'))
+  fs.writeFileSync(
+    path.join(dir, 'worker.mjs'),
+    "import { signal, info } from 'invoke-parallel/worker'\nexport const whoAsks = () => ({ signalled: signal() instanceof AbortSignal, workerId: info()?.workerId })\n",
+  )
+  fs.writeFileSync(
+    path.join(dir, 'app.mjs'),
+    "import invoke from 'invoke-parallel'\nconst worker = await invoke.require('./worker.mjs')\nconsole.log(JSON.stringify(await worker({ cancelToken: invoke.cancelToken() }).whoAsks()))\nawait invoke.globalPool().close()\n",
+  )
+  esbuild.buildSync({
+    entryPoints: [path.join(dir, 'app.mjs'), path.join(dir, 'worker.mjs')],
+    bundle: true,
+    platform: 'node',
+    format: 'esm',
+    outdir: path.join(dir, 'dist'),
+    outExtension: { '.js': '.mjs' },
+    logLevel: 'silent',
+  })
+  const run = await runNode([path.join(dir, 'dist', 'app.mjs')])
+  t.is(run.code, 0, run.stderr)
+  t.deepEqual(JSON.parse(run.stdout), { signalled: true, workerId: 1 })
 })

@@ -54,22 +54,6 @@ test('the reply of a call that took a while leaves before the next call has run'
   t.is(await second, pid)
 })
 
-test('200 calls that await: 32 on each worker at first, the rest once those come back', async (t) => {
-  t.timeout(scaled(60000))
-  const pool = freshPool(t, { limit: 2, minimum: 2 })
-  const mod = await invoke.require(fixture, { pool })
-  const dir = scratchDir(t, 'awaits')
-  const calls = Array.from({ length: 200 }, (_, n) => mod.awaitUntilGo(dir, n))
-  for (const call of calls) call.catch(() => {})
-  // No call comes back before go: what the workers hold is what they may before any has.
-  await waitFor(() => startedCount(dir) === 64, 30000, '64 calls to start')
-  t.is(pool.stats().running, 64, JSON.stringify(pool.stats()))
-  fs.writeFileSync(path.join(dir, 'go'), '')
-  const pids = await Promise.all(calls)
-  t.is(new Set(pids).size, 2)
-  t.is(startedCount(dir), 200)
-})
-
 test('a worker whose calls do not come back is not handed more: 32 of 200, the other worker does the rest', async (t) => {
   t.timeout(scaled(120000))
   // maxPerChild 0: on slot 1 the calls await until released (its loop idle), on slot 2 they compute 5 ms.

@@ -293,7 +293,10 @@ test('timeout is per item: an item that hangs rejects with Timeout, the others r
     fc.array(fc.boolean(), { minLength: 1, maxLength: 8 }),
     async (hangs) => {
       const items = hangs.map((hang, value) => ({ value, hang }))
-      const got = await within(collect(invoke.map(mod.hangIf, items, { chunk: 1, timeout: 1000, settle: true })), 20000, 'the map')
+      // The limit covers an item's wait for a worker too, and the hanging items' workers are
+      // replaced after their cancel: under a loaded machine a start can take seconds, so the
+      // limit leaves the honest items room for that (it only delays the hanging ones' outcome).
+      const got = await within(collect(invoke.map(mod.hangIf, items, { chunk: 1, timeout: 5000, settle: true })), 60000, 'the map')
       if (got.error) return `rejected: ${got.error.stack}`
       for (const [i, outcome] of got.results.entries()) {
         const ok = hangs[i]
@@ -303,7 +306,7 @@ test('timeout is per item: an item that hangs rejects with Timeout, the others r
       }
       return null
     },
-    { runs: 5, msPerRun: 3000 },
+    { runs: 4, msPerRun: 12000 },
   )
 })
 
@@ -403,4 +406,19 @@ test('a chunk answer of the wrong shape fails that chunk\'s items only; the map 
     },
     { runs: 30, msPerRun: 300 },
   )
+})
+
+test("a source whose next() gives no iterator result (sync or async) fails the map with ERR_INVALID_RETURN_VALUE, never maps forever", async (t) => {
+  const echo = await invoke.require('./fixtures/echo')
+  const sync = (step) => ({ [Symbol.iterator]: () => ({ next: () => step }) })
+  const async = (step) => ({ [Symbol.asyncIterator]: () => ({ next: async () => step }) })
+  for (const step of [null, undefined, 5, 'done', true]) {
+    for (const source of [sync(step), async(step)]) {
+      const error = await t.throwsAsync(async () => {
+        for await (const _ of invoke.map(echo.echo, source));
+      })
+      t.is(error.code, 'ERR_INVALID_RETURN_VALUE', `${String(step)}: ${error.message}`)
+      t.true(error instanceof TypeError)
+    }
+  }
 })

@@ -19,6 +19,51 @@ test('module.exports = fn: the function is the method `default`, its own functio
   t.is(await add({ noRetry: true }).default(1, 1), 2)
 })
 
+test('module.exports = fn with its own `apply` and `call`: default runs the function, by call and by invoke.map', async (t) => {
+  const pool = freshPool(t, { limit: 1 })
+  const add = await invoke.require('./fixtures/exports-function-own-call', { pool })
+  t.is(await add.default(2, 3), 5)
+  t.is(await add.apply(), 'the export named apply')
+  t.is(await add.call(), 'the export named call')
+  const mapped = []
+  for await (const sum of invoke.map(add.default, [1, 2, 3])) mapped.push(sum)
+  t.deepEqual(mapped, [1, 2, 3])
+})
+
+test('module.exports = new Service(): its prototype methods (inherited too) are methods, run with the instance as this', async (t) => {
+  const pool = freshPool(t, { limit: 1 })
+  const service = await invoke.require('./fixtures/exports-instance', { pool })
+  t.deepEqual(Object.keys(service).sort(), ['add', 'describe'])
+  t.is(await service.add(5), 15)
+  t.is(await service.describe(), 'service at 10')
+})
+
+test('module.exports = class: its static methods, inherited ones too, are methods', async (t) => {
+  const pool = freshPool(t, { limit: 1 })
+  const squares = await invoke.require('./fixtures/exports-class', { pool })
+  t.deepEqual(Object.keys(squares).sort(), ['area', 'default', 'square'])
+  t.is(await squares.square(3), 9)
+  await t.throwsAsync(squares.default(), { instanceOf: TypeError, message: /cannot be invoked without 'new'/ })
+})
+
+test('an export behind a getter that throws (a lazy optional dependency) is no method; the module loads', async (t) => {
+  const pool = freshPool(t, { limit: 1 })
+  const lazy = await invoke.require('./fixtures/exports-lazy-getter', { pool })
+  t.deepEqual(Object.keys(lazy), ['plain'])
+  t.is(await lazy.plain(), 'plain')
+})
+
+test('an ES module export reassigned after load: the call runs the binding as it is now, as import does', async (t) => {
+  const pool = freshPool(t, { limit: 1 })
+  const live = await invoke.require('./fixtures/live-binding.mjs', { pool })
+  t.is(await live.handler(), 'first')
+  t.is(await live.swap(), 'swapped')
+  t.is(await live.handler(), 'second')
+  const mapped = []
+  for await (const said of invoke.map(live.handler, [1])) mapped.push(said)
+  t.deepEqual(mapped, ['second'])
+})
+
 test('a package whose exports map only has `import` loads, as its main entry and through a pattern', async (t) => {
   const pool = freshPool(t, { limit: 1 })
   const main = await invoke.require('import-only', { pool })
@@ -28,6 +73,17 @@ test('a package whose exports map only has `import` loads, as its main entry and
   // What the package does not export stays refused, with require's error.
   await t.throwsAsync(invoke.require('import-only/lib/index.mjs', { pool }), { code: 'ERR_PACKAGE_PATH_NOT_EXPORTED' })
   await t.throwsAsync(invoke.require('import-only/tools/missing', { pool }), { code: 'MODULE_NOT_FOUND' })
+})
+
+test('an import-only package required by its own name from inside it (self-reference) resolves as import would', async (t) => {
+  const pool = freshPool(t, { limit: 1 })
+  // The requiring file is inside the package (its nearest package.json is the package's).
+  const { requireOwn } = require('./fixtures/self-referencing/lib/requires-itself.cjs')
+  const main = await requireOwn('self-referencing', { pool })
+  t.is(await main.whoami(), 'self-referencing')
+  const tools = await requireOwn('self-referencing/tools', { pool })
+  t.is(await tools.upper('own'), 'OWN')
+  await t.throwsAsync(requireOwn('self-referencing/missing', { pool }), { code: 'ERR_PACKAGE_PATH_NOT_EXPORTED' })
 })
 
 const SHAPES_PARENT = path.join(__dirname, 'fixtures', 'shapes-parent.js')

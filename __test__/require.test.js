@@ -127,3 +127,11 @@ test('a module loaded for its side effects (a register hook) is loaded on every 
   )
   t.is(new Set(results.map((r) => r.pid)).size, 3, 'the calls ran on all three workers')
 })
+
+test('under --frozen-intrinsics (Error cannot be changed) a relative specifier still resolves against the calling file', async (t) => {
+  const { runNode } = require('./helpers/processes')
+  const parent = path.join(__dirname, 'fixtures', 'frozen-intrinsics-parent.js')
+  const run = await runNode(['--frozen-intrinsics', parent], { cwd: os.tmpdir() })
+  t.is(run.code, 0, run.stderr)
+  t.is(run.stdout, 'resolved from this file\n', run.stderr)
+})

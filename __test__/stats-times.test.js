@@ -38,3 +38,17 @@ test('calls that the pool failed, and loads, are not in the times', async (t) =>
   // The sleep and the call that threw were answered by the worker; the refused one was not.
   t.is(pool.stats().runTime.count, 2)
 })
+
+test('stats() after close() stays as it was when the pool closed: utilization stops falling', async (t) => {
+  const pool = invoke.pool({ limit: 1 })
+  const echo = await invoke.require('./fixtures/echo', { pool })
+  await echo.sleep(20)
+  await pool.close()
+  const closed = pool.stats()
+  t.true(closed.utilization > 0, `${closed.utilization}`)
+  // Time passes (a call on another pool) before the next read.
+  const other = invoke.pool({ limit: 1 })
+  t.teardown(() => other.close({ force: true }))
+  await (await invoke.require('./fixtures/echo', { pool: other })).sleep(20)
+  t.deepEqual(pool.stats(), closed)
+})

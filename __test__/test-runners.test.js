@@ -94,6 +94,48 @@ test('the global pool, left idle', async () => {
   t.notRegex(run.stderr + run.stdout, /open handle/i)
 })
 
+test.serial(`jest --runInBand: ${FILES} test files that each drop a pool and an isolated module without closing them do not pile up workers`, async (t) => {
+  if (process.platform !== 'linux') return t.pass('children are counted from /proc')
+  const dir = scratchDir(t, 'jest-dropped')
+  const log = path.join(dir, 'log.jsonl')
+  const source = `
+const fs = require('node:fs')
+const invoke = require(${JSON.stringify(ROOT)})
+/** The jest process's living children (--runInBand: the tests run in it), from /proc. */
+function children() {
+  let living = 0
+  for (const entry of fs.readdirSync('/proc')) {
+    if (!/^\\d+$/.test(entry)) continue
+    try {
+      const stat = fs.readFileSync('/proc/' + entry + '/stat', 'utf8')
+      const [state, ppid] = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
+      if (Number(ppid) === process.pid && state !== 'Z') living++
+    } catch {}
+  }
+  return living
+}
+test('uses a pool and an isolated module, and closes neither', async () => {
+  const pool = invoke.pool({ limit: 2, maxPerChild: 1 })
+  const own = await invoke.require(${JSON.stringify(IDENTITY)}, { pool })
+  await Promise.all([own.whoAmI(), own.whoAmI()])
+  const isolated = await invoke.require(${JSON.stringify(IDENTITY)}, { isolated: true, options: { limit: 1 } })
+  await isolated.whoAmI()
+  fs.appendFileSync(${JSON.stringify(log)}, JSON.stringify({ children: children() }) + '\\n')
+})
+`
+  const files = {}
+  for (let i = 0; i < FILES; i++) files[`drops-${String(i).padStart(2, '0')}.test.js`] = source
+  // Each file starts three workers: on a loaded machine that can take longer than jest's 5 s default.
+  const run = await runJest(dir, files, ['--runInBand'], { testTimeout: 120000 })
+  t.is(run.code, 0, run.stderr)
+  const counts = readLog(log).map((entry) => entry.children)
+  t.is(counts.length, FILES)
+  const peak = Math.max(...counts)
+  t.log(`children after each file: ${counts.join(' ')} (without collection: up to ${FILES * 3})`)
+  // A few files' worth (3 workers each) at most: see dropped-pools.test.js for why.
+  t.true(peak <= 12, `peak ${peak}`)
+})
+
 for (const pool of ['forks', 'threads', 'vmForks', 'vmThreads']) {
   test.serial(`vitest --pool=${pool}: one global pool per process or thread, none left running`, async (t) => {
     const dir = scratchDir(t, `vitest-${pool}`)
@@ -125,6 +167,130 @@ test.serial("the README's jest example runs as pasted", async (t) => {
   t.is(run.code, 0, run.stderr)
   t.regex(run.stderr, /Tests:\s+1 passed/)
   t.notRegex(run.stderr + run.stdout, /open handle/i)
+})
+
+test.serial("jest --runInBand: every test file gets errors of its own realm's classes, whichever file made the shared pool", async (t) => {
+  const dir = scratchDir(t, 'jest-realms')
+  const throws = path.join(__dirname, 'fixtures', 'throws-native.js')
+  const syntaxError = path.join(__dirname, 'fixtures', 'syntax-error.js')
+  const source = `
+const invoke = require(${JSON.stringify(ROOT)})
+test('errors are instances of the classes of this file', async () => {
+  const w = await invoke.require(${JSON.stringify(throws)})
+  await expect(w.throwNative('TypeError')).rejects.toThrow(TypeError)
+  const error = await w.throwNative('RangeError').catch((err) => err)
+  expect(error).toBeInstanceOf(RangeError)
+  expect(error).toBeInstanceOf(Error)
+  expect(error.cause).toBeInstanceOf(RangeError)
+  await expect(w.echo(() => {})).rejects.toThrow(TypeError)
+  const token = invoke.cancelToken()
+  token.resolve()
+  await expect(w({ cancelToken: token }).echo(1)).rejects.toBeInstanceOf(invoke.Cancel)
+  await expect(invoke.require(${JSON.stringify(syntaxError)})).rejects.toThrow(SyntaxError)
+  const mapped = async () => { for await (const _ of invoke.map(w.throwNative, ['URIError'])); }
+  await expect(mapped()).rejects.toThrow(URIError)
+  const streams = await invoke.require(${JSON.stringify(path.join(__dirname, 'fixtures', 'streams.js'))})
+  const read = async () => { for await (const _ of await streams.failAfter(1)); }
+  await expect(read()).rejects.toThrow(RangeError)
+}, 120000)
+`
+  const files = { 'a.test.js': source, 'b.test.js': source, 'c.test.js': source }
+  const run = await runJest(dir, files, ['--runInBand'])
+  t.is(run.code, 0, run.stderr)
+  t.regex(run.stderr, /Tests:\s+3 passed/)
+})
+
+test.serial('jest.resetModules / isolateModules: invoke.map and invoke.close take what another copy of the package made', async (t) => {
+  const dir = scratchDir(t, 'jest-reset-modules')
+  const source = `
+let invoke
+beforeEach(() => {
+  jest.resetModules()
+  invoke = require(${JSON.stringify(ROOT)})
+})
+test('a proxy from an isolated copy maps through this copy', async () => {
+  let other
+  jest.isolateModules(() => { other = require(${JSON.stringify(ROOT)}) })
+  const identity = await other.require(${JSON.stringify(IDENTITY)})
+  const pids = []
+  for await (const answer of invoke.map(identity.whoAmI, [1, 2, 3])) pids.push(answer.pid)
+  expect(pids).toHaveLength(3)
+}, 120000)
+test('an isolated module loaded through another copy closes through this one', async () => {
+  let other
+  jest.isolateModules(() => { other = require(${JSON.stringify(ROOT)}) })
+  const isolated = await other.require(${JSON.stringify(IDENTITY)}, { isolated: true })
+  await isolated.whoAmI()
+  await invoke.close(isolated)
+  await expect(isolated.whoAmI()).rejects.toHaveProperty('code', 'ERR_INVOKE_POOL_CLOSED')
+}, 120000)
+`
+  const run = await runJest(dir, { 'reset.test.js': source }, ['--runInBand'])
+  t.is(run.code, 0, run.stderr)
+  t.regex(run.stderr, /Tests:\s+2 passed/)
+})
+
+test.serial('jest: a worker module (and a file it requires) edited between runs in one jest process runs its new code', async (t) => {
+  // jest --watch runs again in the same process (in band) with the package evaluated afresh, which
+  // finds the process's global pool and its workers, who had the old version in their require cache.
+  const dir = scratchDir(t, 'jest-edited')
+  const source = `
+const fs = require('node:fs')
+const path = require('node:path')
+const write = (name, text) => fs.writeFileSync(path.join(__dirname, name), text)
+test('the next run sees the saved files', async () => {
+  write('helper.js', "exports.word = 'old'\\n")
+  write('changing.js', "const { word } = require('./helper')\\nexports.version = () => 'v1 ' + word\\n")
+  write('unchanged.js', "const { word } = require('./helper')\\nexports.word = () => word\\n")
+  let invoke = require(${JSON.stringify(ROOT)})
+  expect(await (await invoke.require('./changing')).version()).toBe('v1 old')
+  expect(await (await invoke.require('./unchanged')).word()).toBe('old')
+  write('helper.js', "exports.word = 'new'\\n")
+  write('changing.js', "const { word } = require('./helper')\\nexports.version = () => 'v2 ' + word\\nexports.added = () => 'added'\\n")
+  jest.resetModules()
+  invoke = require(${JSON.stringify(ROOT)})
+  const second = await invoke.require('./changing')
+  expect(Object.keys(second).sort()).toEqual(['added', 'version'])
+  expect(await second.version()).toBe('v2 new')
+  // A module that did not change, but requires one that did, runs again too.
+  expect(await (await invoke.require('./unchanged')).word()).toBe('new')
+}, 120000)
+`
+  const run = await runJest(dir, { 'edited.test.js': source }, ['--runInBand'])
+  t.is(run.code, 0, run.stderr)
+  t.regex(run.stderr, /Tests:\s+1 passed/)
+})
+
+test.serial('jest: an environment without setImmediate (as jest-environment-jsdom has none) maps a streamed source', async (t) => {
+  const dir = scratchDir(t, 'jest-no-immediate')
+  // jest-environment-jsdom deletes setImmediate and clearImmediate from the test's globals; this
+  // environment does only that, over jest's node environment.
+  const environment = `
+const NodeEnvironment = require(${JSON.stringify(require.resolve('jest-environment-node', { paths: [require.resolve('jest')] }))}).TestEnvironment
+module.exports = class WithoutImmediate extends NodeEnvironment {
+  constructor(...args) {
+    super(...args)
+    delete this.global.setImmediate
+    delete this.global.clearImmediate
+  }
+}
+`
+  const source = `
+const invoke = require(${JSON.stringify(ROOT)})
+test('map over an async source', async () => {
+  expect(typeof setImmediate).toBe('undefined')
+  const identity = await invoke.require(${JSON.stringify(IDENTITY)})
+  async function* numbers() { yield 1; yield 2; yield 3 }
+  let mapped = 0
+  for await (const answer of invoke.map(identity.whoAmI, numbers())) mapped += answer.pid > 0 ? 1 : 0
+  expect(mapped).toBe(3)
+}, 120000)
+`
+  const run = await runJest(dir, { 'environment.js': environment, 'no-immediate.test.js': source }, ['--runInBand'], {
+    testEnvironment: path.join(dir, 'environment.js'),
+  })
+  t.is(run.code, 0, run.stderr)
+  t.regex(run.stderr, /Tests:\s+1 passed/)
 })
 
 test.serial("jest: a worker crash is reported on the console of the test file running, not one whose tests are over", async (t) => {

@@ -18,7 +18,7 @@ const busyPools = new Set()
 const droppedStreams = new FinalizationRegistry((stop) => stop())
 
 /** What a collected stream's entries are fed to until its call is forgotten: nothing reads them. */
-const GONE = Object.freeze({ push() {}, end() {}, fail() {}, abort() {} })
+const GONE = Object.freeze({ push() {}, end() {}, fail() {}, abort() {}, closing() {} })
 
 class Calls {
   /** call id -> { resolve, reject, and for a streamed result: stream, waiting; finished?() } */
@@ -31,6 +31,8 @@ class Calls {
   #native
   /** Whether the pool waits for something besides calls (its close, room for a call). */
   #poolWaits
+  /** The pool closes gracefully: streams report each item read (see WorkerStream.closing). */
+  #closing = false
 
   constructor(pool, native, poolWaits) {
     this.#pool = pool
@@ -77,6 +79,12 @@ class Calls {
     this.release()
   }
 
+  /** The pool closes gracefully: every stream, open or to come, tells the pool of each read. */
+  closing() {
+    this.#closing = true
+    for (const call of this.#pending.values()) call.stream?.closing()
+  }
+
   /** Call `id`'s result is a stream: the caller reads it at its own pace. */
   openStream(id, call) {
     call.waiting = false
@@ -111,6 +119,7 @@ class Calls {
     const held = new WeakRef(stream)
     Object.defineProperty(call, 'stream', { get: () => held.deref() ?? GONE, configurable: true })
     droppedStreams.register(stream, stop, call)
+    if (this.#closing) stream.closing()
     return stream
   }
 

@@ -79,6 +79,11 @@ E(
   TypeError,
   () => `invoke-parallel: sockets and servers cannot be passed to or from workers on ${process.platform} yet`,
 )
+// Node's own code for what its permission model forbids, with its `permission` field: the
+// workers are spawned from Rust, out of the model's sight, so the pool refuses in its place.
+E('ERR_ACCESS_DENIED', Error, (place, what, flag) =>
+  `${place}: workers need ${what}, which Node's permission model denies this program (run it with ${flag})`,
+)
 E('ERR_INVALID_ARG_TYPE', TypeError, where)
 E('ERR_INVALID_ARG_VALUE', TypeError, where)
 E('ERR_INVALID_RETURN_VALUE', TypeError, where)
@@ -102,6 +107,16 @@ function build(code, args, options) {
   return error
 }
 
+/** True for an error this library (or Node) made, with its code: kept as is where input is checked. */
+function isCodedError(err) {
+  try {
+    return err instanceof Error && typeof err.code === 'string' && err.code.startsWith('ERR_')
+  } catch {
+    // What was thrown throws when looked at (a Proxy): nobody's coded error.
+    return false
+  }
+}
+
 /** The error for a failure the native scheduler reports, as its JSON (src/core/failure.rs). */
 function failureError(json) {
   const failure = JSON.parse(json)
@@ -112,4 +127,4 @@ function failureError(json) {
   return code === 'ERR_INVOKE_TIMEOUT' ? error : Object.assign(error, details)
 }
 
-module.exports = { Cancel, Timeout, Retry, catalogue, makeError, makeErrorWithCause, failureError }
+module.exports = { Cancel, Timeout, Retry, catalogue, makeError, makeErrorWithCause, isCodedError, failureError }

@@ -2,8 +2,10 @@
 // Sockets and servers travel with calls: among a call's arguments, or as a worker's result, each
 // becomes a placeholder in the encoded value while its descriptor goes over the handle channel.
 
-const fs = require('node:fs')
-const net = require('node:net')
+// Through builtin(): `invoke-parallel/worker` loads this file, and worker modules bundle it.
+const { builtin } = require('./builtin')
+const fs = builtin('node:fs')
+const net = builtin('node:net')
 const { makeError } = require('./errors')
 
 const PLACEHOLDER = '\u0000invoke-parallel:handle'

@@ -6,6 +6,7 @@
 // in, and stopping never waits for the source or a chunk.
 
 const { callMethod } = require('./pool-interface')
+const { ownRealm } = require('./realm')
 const { CHUNK_METHOD } = require('./worker/chunk')
 const wire = require('./wire')
 const { cancelToken, isCancelled, onCancel, cancelError } = require('./cancel')
@@ -196,10 +197,23 @@ class ChunkWindow {
           this.#takeOutcomes(chunk, offset, items.length, outcomes)
         },
         (error) => {
+          // The pool may be another copy's (jest's test files share one): this copy's classes.
+          ownRealm(error)
+          // The pool is full (maxQueue), of this map's chunks or others' calls: the chunk waits
+          // for room and goes again, as a producer awaiting whenRoom() would; a map is not refused.
+          if (error?.code === 'ERR_INVOKE_QUEUE_FULL' && typeof pool.whenRoom === 'function' && !this.#over) {
+            return Promise.race([pool.whenRoom(), this.#stop]).then(() => this.#send(chunk, items, offset))
+          }
           if (SPLIT_ON.has(error?.code) && !this.#over) {
             if (items.length > 1) return this.#split(chunk, items, offset)
             return this.#failItems(chunk, offset, 1, itemError(error, items[0]))
           }
+          // A chunk call answers each item's outcome; it rejects as a whole only for the pool's own
+          // reasons (a code of this library's) or for an error its worker did not catch (a timer's
+          // throw, an unhandled rejection) in the flow of one of its items. Which item is not
+          // known: halves are sent again, down to the item at fault, as separate calls would fail
+          // that item alone and run the others again on another worker.
+          if (items.length > 1 && !this.#over && !isPoolFailure(error)) return this.#split(chunk, items, offset)
           return this.#failItems(chunk, offset, items.length, error)
         },
       )
@@ -317,12 +331,23 @@ function resultsOf(chunk, settle) {
  * The error of one item the pool refused: for an item that cannot cross, the error locates the
  * culprit within the item (`item.f is a function`), not within the chunk call's arguments.
  */
+/** An error of the pool's (retry, timeout, cancel, closed, a bad answer) or of its checks, not the worker's code. */
+function isPoolFailure(error) {
+  let code
+  try {
+    code = error?.code
+  } catch {
+    return false
+  }
+  return typeof code === 'string' && (code.startsWith('ERR_INVOKE_') || code.startsWith('ERR_INVALID_'))
+}
+
 function itemError(error, item) {
   if (error.code !== 'ERR_INVOKE_UNSERIALIZABLE') return error
   try {
     wire.encode(item, 'item')
   } catch (located) {
-    return located
+    return wire.unreadable(located, 'item')
   }
   return error
 }

@@ -2,12 +2,22 @@
 // Checks invoke.map's options, with errors that name the option at fault.
 
 const { checkToken } = require('./cancel')
-const { makeError } = require('./errors')
+const { makeError, makeErrorWithCause, isCodedError } = require('./errors')
 
 const MAP_OPTIONS = new Set(['concurrency', 'chunk', 'ordered', 'settle', 'signal', 'cancelToken', 'timeout'])
 const WHERE = 'invoke.map'
 
 function mapOptions(options) {
+  try {
+    return readOptions(options)
+  } catch (err) {
+    // Options that throw when read (a getter, a Proxy's trap) are bad options, refused with a code.
+    if (isCodedError(err)) throw err
+    throw makeErrorWithCause('ERR_INVALID_ARG_VALUE', err, WHERE, 'options could not be read')
+  }
+}
+
+function readOptions(options) {
   if (options === undefined) return { ordered: true, settle: false }
   if (options === null || typeof options !== 'object') throw makeError('ERR_INVALID_ARG_TYPE', WHERE, 'options must be an object')
   for (const key of Object.keys(options)) {

@@ -6,7 +6,7 @@ const os = require('node:os')
 const { checkToken } = require('./cancel')
 const { inheritable } = require('./exec-argv')
 const { isPool } = require('./pool-interface')
-const { makeError } = require('./errors')
+const { makeError, makeErrorWithCause, isCodedError } = require('./errors')
 const { validTraceparent } = require('./traceparent')
 const { HEADER_LEN, MAX_BODY_LEN } = require('./protocol')
 
@@ -29,6 +29,7 @@ const POOL_OPTIONS = new Set([
   'maxMessageSize',
   'startTimeout',
   'loadTimeout',
+  'closeReadGrace',
   'dispatch',
 ])
 /** The most a frame's body can carry, less the rest of its header (kind and ids). */
@@ -65,6 +66,7 @@ function poolOptions(options) {
   const cancelGrace = milliseconds(o.cancelGrace, 'invoke.pool', 'cancelGrace', 5000)
   const startTimeout = milliseconds(o.startTimeout, 'invoke.pool', 'startTimeout', 30000)
   const loadTimeout = milliseconds(o.loadTimeout, 'invoke.pool', 'loadTimeout', 30000)
+  const closeReadGrace = milliseconds(o.closeReadGrace, 'invoke.pool', 'closeReadGrace', 5000)
   if (o.cwd !== undefined && typeof o.cwd !== 'string') {
     throw makeError('ERR_INVALID_ARG_TYPE', 'invoke.pool', 'cwd must be a non-empty string')
   }
@@ -99,6 +101,7 @@ function poolOptions(options) {
     cancelGrace,
     startTimeout,
     loadTimeout,
+    closeReadGrace,
     execArgv,
     output: outputOption(o.output),
     maxQueue: o.maxQueue === Infinity ? undefined : integer(o.maxQueue, 'maxQueue', 0, undefined),
@@ -228,4 +231,23 @@ function flag(value, name) {
   return value
 }
 
-module.exports = { poolOptions, callOptions, requireOptions }
+/**
+ * `check`, with options that throw when read (a getter, a Proxy's trap) refused as bad options:
+ * ERR_INVALID_ARG_VALUE, what they threw as its `cause`, not that raw error.
+ */
+function readingOptions(where, check) {
+  return (options) => {
+    try {
+      return check(options)
+    } catch (err) {
+      if (isCodedError(err)) throw err
+      throw makeErrorWithCause('ERR_INVALID_ARG_VALUE', err, where, 'the options could not be read')
+    }
+  }
+}
+
+module.exports = {
+  poolOptions: readingOptions('invoke.pool', poolOptions),
+  callOptions: readingOptions('invoke-parallel call', callOptions),
+  requireOptions: readingOptions('invoke.require', requireOptions),
+}

@@ -8,7 +8,7 @@ const { packageDir } = require('./package-dir')
 const { microtask } = require('./microtask')
 const { poolOptions } = require('./options')
 const wire = require('./wire')
-const { makeError } = require('./errors')
+const { makeError, makeErrorWithCause } = require('./errors')
 const { isCancelled, onCancel, submitUnlessCancelled, cancelError, unreadable } = require('./cancel')
 const { takeHandles, releaseHandles } = require('./handles')
 const { WorkerStream } = require('./stream')
@@ -43,6 +43,21 @@ function chosenDriver() {
   )
 }
 
+/** What Node's permission model denies that workers need, if anything. Workers inherit the
+ * parent's flags, so they are as confined as it is: a worker needs to be started, and from Node 26
+ * (which has --allow-net) to open its channel to the parent, a socket. */
+function deniedPermission() {
+  const permission = process.permission
+  if (permission === undefined) return undefined
+  if (!permission.has('child')) {
+    return { permission: 'ChildProcess', what: 'to start processes', flag: '--allow-child-process' }
+  }
+  if (process.allowedNodeEnvironmentFlags.has('--allow-net') && !permission.has('net')) {
+    return { permission: 'Net', what: 'a socket to the parent', flag: '--allow-net' }
+  }
+  return undefined
+}
+
 class Pool {
   #native
   /** The native `callText`, as a plain function: the hot path (see src/call_function.rs). */
@@ -68,6 +83,12 @@ class Pool {
 
   constructor(options) {
     const o = poolOptions(options)
+    const denied = deniedPermission()
+    if (denied !== undefined) {
+      throw Object.assign(makeError('ERR_ACCESS_DENIED', 'invoke.pool', denied.what, denied.flag), {
+        permission: denied.permission,
+      })
+    }
     this.#maxMessageSize = o.maxMessageSize
     this[kLimit] = o.limit
     const self = new WeakRef(this)
@@ -99,6 +120,7 @@ class Pool {
         maxMessageSize: o.maxMessageSize,
         startTimeout: Number.isFinite(o.startTimeout) ? o.startTimeout : undefined,
         loadTimeout: Number.isFinite(o.loadTimeout) ? o.loadTimeout : undefined,
+        closeReadGrace: Number.isFinite(o.closeReadGrace) ? o.closeReadGrace : undefined,
         adaptive: o.dispatch === 'adaptive',
         driver: chosenDriver(),
       },
@@ -139,7 +161,14 @@ class Pool {
     if (options === null || typeof options !== 'object') {
       return Promise.reject(makeError('ERR_INVALID_ARG_TYPE', 'pool.close', 'the options must be an object'))
     }
-    const { force = false } = options
+    let force
+    try {
+      force = options.force
+    } catch (thrown) {
+      // A getter or a Proxy's trap that throws: close() never throws, and closes nothing.
+      return Promise.reject(makeErrorWithCause('ERR_INVALID_ARG_VALUE', thrown, 'pool.close', 'the options could not be read'))
+    }
+    if (force === undefined) force = false
     if (typeof force !== 'boolean') return Promise.reject(makeError('ERR_INVALID_ARG_TYPE', 'pool.close', 'force must be a boolean'))
     if (this.#closing === null) {
       this.#closing = new Promise((resolve) => {
@@ -151,6 +180,7 @@ class Pool {
       this.#closingForce = true
       this.#closeNative(true)
     } else if (!force) {
+      this.#calls.closing()
       this.#closeNative(false)
     }
     return this.#closing
@@ -221,7 +251,8 @@ class Pool {
       }
       if (size > this.#maxMessageSize) throw makeError('ERR_INVOKE_MESSAGE_TOO_LARGE', 'arguments', size, this.#maxMessageSize)
     } catch (err) {
-      return Promise.reject(err)
+      // An argument that throws when looked at (a Proxy's trap) is refused like one that cannot be sent.
+      return Promise.reject(wire.unreadable(err, 'arguments'))
     }
     const noRetry = options.noRetry === true
     const traced = trace !== undefined

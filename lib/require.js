@@ -13,12 +13,14 @@ const { globalPool } = require('./global-pool')
 const { resolveAsImport } = require('./resolve-import')
 const { makeError } = require('./errors')
 const { isCancelled, onCancel, submitUnlessCancelled, cancelError } = require('./cancel')
+const { ownRealm } = require('./realm')
 
 /** Never throws: every failure, the resolver's included, is a rejected promise. */
 function invokeRequire(specifier, options) {
   try {
     const o = requireOptions(options)
-    const resolved = resolve(createRequire(callerFile(invokeRequire)), toSpecifier(specifier))
+    const from = callerFile(invokeRequire)
+    const resolved = resolve(createRequire(from), toSpecifier(specifier), from)
     if (o.cancelToken !== undefined && isCancelled(o.cancelToken)) return Promise.reject(cancelError(o.cancelToken))
     const start = o.isolated
       ? () => loadIsolated(resolved, o.poolOptions, o.noRetry)
@@ -30,12 +32,12 @@ function invokeRequire(specifier, options) {
 }
 
 /** As `require` resolves it, or as `import` does for a package that can only be imported. */
-function resolve(requireFrom, specifier) {
+function resolve(requireFrom, specifier, fromFile) {
   try {
     return requireFrom.resolve(specifier)
   } catch (err) {
     if (err?.code !== 'ERR_PACKAGE_PATH_NOT_EXPORTED') throw err
-    const imported = resolveAsImport(specifier, requireFrom)
+    const imported = resolveAsImport(specifier, requireFrom, fromFile)
     if (imported === undefined) throw err
     return imported
   }
@@ -116,6 +118,9 @@ function loadFrom(pool, resolved, noRetry) {
       throw makeError('ERR_INVALID_RETURN_VALUE', 'pool[invoke.loadModule]', 'it must answer {id, names}, names a list of text')
     }
     return answer
+  }, (err) => {
+    // Made by the copy of this package that made the pool: this copy's classes (./realm.js).
+    throw ownRealm(err)
   })
 }
 
@@ -167,23 +172,35 @@ function cancellable(token, start) {
 
 /** The file of the code that called `fn`, for resolving relative specifiers against it. */
 function callerFile(fn) {
+  // Under --frozen-intrinsics, Error's properties cannot be set: read the stack's text instead.
+  const file = Object.isFrozen(Error) ? fileInStackText(fn) : fileInFrames(fn)
+  if (typeof file === 'string' && file.startsWith('file:')) return fileURLToPath(file)
+  if (typeof file === 'string' && path.isAbsolute(file)) return file
+  // The REPL, `node -e` and the like: resolve from the working directory.
+  return path.join(process.cwd(), '[eval]')
+}
+
+function fileInFrames(fn) {
   const savedPrepare = Error.prepareStackTrace
   const savedLimit = Error.stackTraceLimit
-  let file
   try {
     Error.prepareStackTrace = (_, frames) => frames
     Error.stackTraceLimit = 1
     const holder = {}
     Error.captureStackTrace(holder, fn)
-    file = holder.stack[0]?.getFileName()
+    return holder.stack[0]?.getFileName()
   } finally {
     Error.prepareStackTrace = savedPrepare
     Error.stackTraceLimit = savedLimit
   }
-  if (typeof file === 'string' && file.startsWith('file:')) return fileURLToPath(file)
-  if (typeof file === 'string' && path.isAbsolute(file)) return file
-  // The REPL, `node -e` and the like: resolve from the working directory.
-  return path.join(process.cwd(), '[eval]')
+}
+
+/** The file of the first frame of the stack text: `at name (file:line:col)` or `at file:line:col`. */
+function fileInStackText(fn) {
+  const holder = {}
+  Error.captureStackTrace(holder, fn)
+  const frame = /\n\s+at (?:.*\((.+)\)|(.+))/.exec(holder.stack)
+  return (frame?.[1] ?? frame?.[2])?.replace(/:\d+:\d+$/, '')
 }
 
 module.exports = { invokeRequire }

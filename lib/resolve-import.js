@@ -12,30 +12,57 @@ const path = require('node:path')
 const CONDITIONS = new Set(['node', 'import', 'default'])
 
 /**
- * The file `specifier` (a bare package specifier) imports as from `requireFrom` (a require made
- * with createRequire), or undefined when no package there exports it for import.
+ * The file `specifier` (a bare package specifier) imports as from `fromFile`, whose require
+ * (made with createRequire) is `requireFrom`, or undefined when no package exports it for import.
+ * As in Node, the package `fromFile` is in comes first when it has that name (a self-reference,
+ * how a package's own tests import it), then the node_modules folders.
  */
-function resolveAsImport(specifier, requireFrom) {
+function resolveAsImport(specifier, requireFrom, fromFile) {
   const match = /^((?:@[^/]+\/)?[^/]+)(\/.*)?$/.exec(specifier)
   if (match === null || specifier.startsWith('.') || path.isAbsolute(specifier)) return undefined
   const [, name, rest = ''] = match
+  const own = fromFile === undefined ? undefined : packageScope(path.dirname(fromFile))
+  if (own !== undefined && own.manifest.name === name && own.manifest.exports != null) {
+    return targetIn(own.dir, own.manifest, rest)
+  }
   for (const dir of requireFrom.resolve.paths(specifier) ?? []) {
     const packageDir = path.join(dir, name)
-    let manifest
-    try {
-      manifest = JSON.parse(fs.readFileSync(path.join(packageDir, 'package.json'), 'utf8'))
-    } catch {
-      continue
-    }
+    const manifest = readManifest(packageDir)
     // The first package found is the one `import` would use, whatever it exports.
-    const target = exportsTarget(manifest.exports, `.${rest}`)
-    if (typeof target !== 'string' || !target.startsWith('./')) return undefined
-    // As Node refuses them: a target that leaves the package, or reaches into its node_modules.
-    const segments = target.split(/[\\/]/).slice(1)
-    if (segments.some((segment) => segment === '..' || segment === '.' || segment === 'node_modules')) return undefined
-    return path.join(packageDir, target)
+    if (manifest !== undefined) return targetIn(packageDir, manifest, rest)
   }
   return undefined
+}
+
+/** The file `rest` ('' or '/x') of the package in `packageDir` is for import, or undefined. */
+function targetIn(packageDir, manifest, rest) {
+  const target = exportsTarget(manifest.exports, `.${rest}`)
+  if (typeof target !== 'string' || !target.startsWith('./')) return undefined
+  // As Node refuses them: a target that leaves the package, or reaches into its node_modules.
+  const segments = target.split(/[\\/]/).slice(1)
+  if (segments.some((segment) => segment === '..' || segment === '.' || segment === 'node_modules')) return undefined
+  return path.join(packageDir, target)
+}
+
+/** The nearest package.json at or above `dir` (not past a node_modules folder), as Node finds a file's package scope. */
+function packageScope(dir) {
+  for (;;) {
+    if (path.basename(dir) === 'node_modules') return undefined
+    const manifest = readManifest(dir)
+    if (manifest !== undefined) return { dir, manifest }
+    const parent = path.dirname(dir)
+    if (parent === dir) return undefined
+    dir = parent
+  }
+}
+
+function readManifest(dir) {
+  try {
+    const manifest = JSON.parse(fs.readFileSync(path.join(dir, 'package.json'), 'utf8'))
+    return manifest !== null && typeof manifest === 'object' ? manifest : undefined
+  } catch {
+    return undefined
+  }
 }
 
 /** The target of `subpath` ('.', './x') in an exports field, or undefined. */

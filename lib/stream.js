@@ -14,6 +14,8 @@ class WorkerStream {
   #error = undefined
   #failed = false
   #unreported = 0
+  /** Each item read is credit at once (the pool is closing: see `closing`). */
+  #creditEach = false
   #hooks
 
   /**
@@ -74,6 +76,17 @@ class WorkerStream {
     return new Promise((resolve, reject) => this.#readers.push({ resolve, reject }))
   }
 
+  /**
+   * The pool closes gracefully: it waits for this stream while it is read, and ends it once the
+   * worker has waited on a reader who read nothing for `closeReadGrace`. So from now on every
+   * item read is credit at once (what was read and not yet credited included), or a reader
+   * slower than one item per grace/32 would look like none.
+   */
+  closing() {
+    this.#creditEach = true
+    if (this.#unreported > 0) this.#flush()
+  }
+
   /** `break` in a `for await` loop: the worker's generator is stopped and its slot freed. */
   return(value) {
     if (!this.#ended) {
@@ -89,10 +102,13 @@ class WorkerStream {
   }
 
   #read() {
-    if (++this.#unreported === GRANT) {
-      this.#unreported = 0
-      if (!this.#ended) this.#hooks.credit(GRANT)
-    }
+    if (++this.#unreported === GRANT || this.#creditEach) this.#flush()
+  }
+
+  #flush() {
+    const items = this.#unreported
+    this.#unreported = 0
+    if (!this.#ended) this.#hooks.credit(items)
   }
 
   #finish() {

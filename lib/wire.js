@@ -8,7 +8,7 @@
 // plain descriptions and are rebuilt with their native class on the other side.
 
 const v8 = require('node:v8')
-const { makeError } = require('./errors')
+const { makeError, makeErrorWithCause, isCodedError } = require('./errors')
 const { findChanged } = require('./changed-values')
 
 const NATIVE_ERRORS = new Map(
@@ -22,7 +22,9 @@ const NATIVE_PROTOTYPES = new Map([...NATIVE_ERRORS].map(([name, ctor]) => [ctor
  * descriptions too), each error described once however often it is reached, so shared stays
  * shared and a cycle is a cycle. The worker describes at most THROWN_MAX_ERRORS errors nested at
  * most THROWN_MAX_DEPTH deep; past that, an error travels as V8 clones it (class, message,
- * stack, cause; no other fields). The parent refuses a description past those bounds as a
+ * stack, cause; no other fields), and what V8 cannot clone there (a chain too deep for its
+ * serializer, a cause that is a function) as one stand-in: a description within the bounds, a
+ * value past them (the parent would refuse a description deeper than it rebuilds). The parent refuses a description past those bounds as a
  * broken answer (code ERR_INVOKE_BAD_ANSWER): it can only be forged, and rebuilding it is what
  * would cost the parent.
  */
@@ -74,6 +76,30 @@ function isRawString(value) {
  * string (the native side takes it as is), anything else as a Buffer.
  */
 function encodeCall(method, args, traceparent) {
+  try {
+    return encodeCallAsIs(method, args, traceparent)
+  } catch (err) {
+    throw unreadable(err, 'arguments')
+  }
+}
+
+/**
+ * What reading the arguments threw (a getter, a Proxy's trap, a revoked Proxy) as a refusal to
+ * send them, with a code, the thrown value as its `cause`: invoke.map then tells an item that
+ * cannot be sent from a method that threw, and fails that item alone.
+ */
+function unreadable(err, what) {
+  // The library's own refusals (and Node's, as from a socket that cannot move) are kept as they are.
+  if (isCodedError(err)) return err
+  let detail = 'reading them threw'
+  // What was thrown may itself throw when looked at (a Proxy): it is only named, never trusted.
+  try {
+    detail = err instanceof Error ? `reading them threw ${err.name}: ${err.message}` : `reading them threw ${typeof err}`
+  } catch {}
+  return makeErrorWithCause('ERR_INVOKE_UNSERIALIZABLE', err, what, detail)
+}
+
+function encodeCallAsIs(method, args, traceparent) {
   let raw = null
   for (let i = 0; i < args.length; i++) if (isRawString(args[i])) (raw ??= []).push(i)
   // A traced call's W3C traceparent travels as a third element (lib/tracing.js).
@@ -128,8 +154,40 @@ function decode(buffer, start = 0, end = buffer.length, lent = false) {
   if (tag === RAW_STRING) return buffer.toString('latin1', start + 1, end)
   if (tag === WITH_STRINGS) return decodeWithStrings(buffer, start, end, lent)
   if (tag !== V8_FORMAT) return JSON.parse(buffer.toString('utf8', start, end))
-  const bytes = buffer.subarray(start, end)
-  return v8.deserialize(lent ? Buffer.from(bytes) : bytes)
+  return deserialize(buffer.subarray(start, end), lent)
+}
+
+/**
+ * V8's deserializer makes each typed array, Buffer and DataView a view of its input: a small one
+ * kept by its receiver held the whole read buffer (64 KiB in a worker) or a piece of Node's 8 KiB
+ * Buffer pool. A view is given bytes of its own when its input is more than twice its size, and
+ * always when the input is `lent` (reused afterwards); nothing else it makes refers to the input.
+ */
+class OwnViews extends v8.DefaultDeserializer {
+  #lent
+
+  constructor(bytes, lent) {
+    super(bytes)
+    this.#lent = lent
+  }
+
+  _readHostObject() {
+    const view = super._readHostObject()
+    if (!ArrayBuffer.isView(view) || (!this.#lent && view.buffer.byteLength <= 2 * view.byteLength)) return view
+    if (Buffer.isBuffer(view)) {
+      const own = Buffer.allocUnsafeSlow(view.length)
+      view.copy(own)
+      return own
+    }
+    if (view instanceof DataView) return new DataView(view.buffer.slice(view.byteOffset, view.byteOffset + view.byteLength))
+    return view.slice()
+  }
+}
+
+function deserialize(bytes, lent = false) {
+  const deserializer = new OwnViews(bytes, lent)
+  deserializer.readHeader()
+  return deserializer.readValue()
 }
 
 /**
@@ -268,7 +326,7 @@ function keyText(key) {
  */
 function encodeThrown(thrown) {
   try {
-    return v8.serialize(describeThrown(thrown, { described: new Map(), errors: 0, cut: null }, 0))
+    return v8.serialize(describeThrown(thrown, { described: new Map(), errors: 0, cut: null, deepCut: null }, 0))
   } catch {
     return v8.serialize(unsendable('something'))
   }
@@ -282,7 +340,8 @@ function describeThrown(thrown, state, depth) {
   if (!isError(thrown) || !within) {
     if (cloneable(thrown)) return remember(state, thrown, { kind: 'value', value: thrown })
     // One description stands for everything past the bounds that V8 cannot clone.
-    if (!within) return (state.cut ??= leftOut())
+    // Past the depth, the stand-in is a value: the parent rebuilds no description that deep.
+    if (!within) return depth > THROWN_MAX_DEPTH ? (state.deepCut ??= leftOutValue()) : (state.cut ??= leftOut())
     if (thrown === null || typeof thrown !== 'object') {
       state.errors++
       return remember(state, thrown, unsendable(kindOf(thrown)))
@@ -342,10 +401,19 @@ function describeErrors(errors, state, depth) {
   return described
 }
 
+const LEFT_OUT = `invoke-parallel: an error past ${THROWN_MAX_ERRORS} errors or ${THROWN_MAX_DEPTH} levels of nesting that V8 cannot clone was left out`
+
 function leftOut() {
   const description = unsendable('something')
-  description.message = `invoke-parallel: an error past ${THROWN_MAX_ERRORS} errors or ${THROWN_MAX_DEPTH} levels of nesting that V8 cannot clone was left out`
+  description.message = LEFT_OUT
   return description
+}
+
+/** The same as a value V8 clones (a TypeError with that message; its code cannot travel that way). */
+function leftOutValue() {
+  const error = new TypeError(LEFT_OUT)
+  error.stack = `TypeError: ${LEFT_OUT}`
+  return { kind: 'value', value: error }
 }
 
 /** The description of a thrown function or symbol: nothing of it can cross. */
@@ -451,7 +519,7 @@ function defineField(object, key, value) {
 
 /** Parent side: the bytes of a thrown value, rebuilt; a description no worker makes throws ERR_INVOKE_BAD_ANSWER. */
 function decodeThrown(buffer) {
-  return reviveThrown(v8.deserialize(buffer), { revived: new Map(), errors: 0, parts: new Set() }, 0)
+  return reviveThrown(deserialize(buffer), { revived: new Map(), errors: 0, parts: new Set() }, 0)
 }
 
 /**
@@ -542,6 +610,7 @@ function isDenseArray(value) {
 module.exports = {
   encode,
   encodeCall,
+  unreadable,
   decode,
   decodeAnswer,
   decodesToCopy,

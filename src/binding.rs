@@ -43,6 +43,9 @@ pub struct NativePoolOptions {
   pub start_timeout: Option<f64>,
   /// Milliseconds a module load may take on a worker; absent means no limit.
   pub load_timeout: Option<f64>,
+  /// Milliseconds a stream may wait on its reader while the pool closes gracefully; absent means
+  /// no limit.
+  pub close_read_grace: Option<f64>,
   /// Hand workers calls as they have room for them (`dispatch: 'adaptive'`), not all at once.
   pub adaptive: bool,
   /// `'portable'` (libuv's processes and streams, every OS) or `'linux'` (Linux's own calls);
@@ -130,6 +133,7 @@ impl NativePool {
       recycle_after: options.recycle_after.map(u64::from),
       start_timeout_ms: options.start_timeout.and_then(to_ms),
       load_timeout_ms: options.load_timeout.and_then(to_ms),
+      close_read_grace_ms: options.close_read_grace.and_then(to_ms),
       adaptive: options.adaptive,
       ..PoolConfig::default()
     };

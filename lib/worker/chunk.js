@@ -44,7 +44,7 @@ function runChunk(methods, name, items, limits) {
   for (let i = 0; i < items.length; i++) {
     let result
     try {
-      result = target.fn.call(target.self, items[i])
+      result = Reflect.apply(target.fn, target.self, [items[i]])
     } catch (thrown) {
       values.push(undefined)
       fail(i, thrown)

@@ -14,6 +14,7 @@ const { PaceReporter } = require('./pace')
 const { Inbox } = require('./inbox')
 const traced = require('./traced-call')
 const { locateSyntaxError } = require('./syntax-location')
+const { forgetChanged, noteEvaluated } = require('./fresh-modules')
 
 /**
  * What the shim runs on, from `start`: `channel` (a writable stream, net.Socket-like: `write`,
@@ -141,6 +142,7 @@ function load({ call, module, payload }) {
  */
 function evaluate(entry, path) {
   try {
+    forgetChanged(path)
     const exports = require(path)
     if (isPromisedExports(exports)) return loaded(entry, Promise.resolve(exports))
     entry.methods = methodsOf(exports)
@@ -151,6 +153,8 @@ function evaluate(entry, path) {
       return undefined
     }
     return loaded(entry, import(pathToFileURL(path).href), path)
+  } finally {
+    noteEvaluated()
   }
   return undefined
 }
@@ -158,7 +162,13 @@ function evaluate(entry, path) {
 function loaded(entry, exports, path) {
   return exports.then(
     (resolved) => {
-      entry.methods = methodsOf(resolved)
+      // Exports that throw when listed (a Proxy's trap) fail the load, as they do when not
+      // promised, rather than the worker (an unhandled rejection).
+      try {
+        entry.methods = methodsOf(resolved)
+      } catch (error) {
+        failed(entry, error)
+      }
     },
     (loadError) => {
       if (path !== undefined) locateSyntaxError(loadError, path)
@@ -182,24 +192,59 @@ function isPromisedExports(exports) {
   return prototype !== Object.prototype && prototype !== null
 }
 
+const BUILT_IN_PROTOTYPES = new Set([Object.prototype, Function.prototype])
+/** A prototype's link to its class, and a function's own properties that are not methods. */
+const NOT_METHODS = new Set(['constructor', 'length', 'name', 'prototype', 'arguments', 'caller'])
+
 /**
  * The exported functions, looked up once at load. For an ES module whose default export is an
  * object (the shape of a converted CommonJS module), that object's functions count too.
  */
 function methodsOf(exports) {
   const methods = new Map()
+  const add = (key, fn, self) => {
+    if (typeof fn === 'function' && !methods.has(key)) methods.set(key, { fn, self })
+  }
   const collect = (source) => {
     if (source === null || (typeof source !== 'object' && typeof source !== 'function')) return
     for (const key in source) {
-      if (typeof source[key] === 'function' && !methods.has(key)) methods.set(key, { fn: source[key], self: source })
+      let value
+      try {
+        value = source[key]
+      } catch {
+        // A getter that throws (one that requires an optional dependency lazily) is no method.
+        continue
+      }
+      add(key, value, source)
+    }
+    // `module.exports = new Service()`: its methods are on its prototypes; `module.exports = class`:
+    // its static methods are its own, not enumerable, and its parent's. Data properties only: no
+    // getter of a prototype runs. Object's and Function's own methods are not the module's.
+    const first = typeof source === 'function' ? source : Object.getPrototypeOf(source)
+    for (let holder = first; holder !== null && !BUILT_IN_PROTOTYPES.has(holder); holder = Object.getPrototypeOf(holder)) {
+      for (const key of Object.getOwnPropertyNames(holder)) {
+        if (!NOT_METHODS.has(key)) add(key, Object.getOwnPropertyDescriptor(holder, key).value, source)
+      }
     }
   }
   // `module.exports = fn` (the piscina / worker-farm / jest-worker shape) is the method
   // `default`, as the function an ES module exports as default is.
   if (typeof exports === 'function') methods.set('default', { fn: exports, self: undefined })
   collect(exports)
+  if (isNamespace(exports)) {
+    // An ES module's bindings are live (`export let handler` reassigned later): its own methods
+    // are read at each call, as `import * as m; m.handler()` reads them (reading runs no code).
+    for (const [key, method] of methods) {
+      if (method.self === exports) methods.set(key, { get fn() { return exports[key] }, self: exports })
+    }
+  }
   if (exports?.[Symbol.toStringTag] === 'Module' && typeof exports.default === 'object') collect(exports.default)
   return methods
+}
+
+/** A real module namespace (a bundler's CommonJS exports may carry the tag too, on a plain object). */
+function isNamespace(exports) {
+  return exports?.[Symbol.toStringTag] === 'Module' && Object.getPrototypeOf(exports) === null
 }
 
 function call(frame) {
@@ -249,8 +294,8 @@ function run({ call, module, payload }, entry, fds) {
 }
 
 function invoke(target, args, context, signal) {
-  if (signal === undefined) return target.fn.apply(target.self, args)
-  return context.run(signal, () => target.fn.apply(target.self, args))
+  if (signal === undefined) return Reflect.apply(target.fn, target.self, args)
+  return context.run(signal, () => Reflect.apply(target.fn, target.self, args))
 }
 
 /** Runs the call published on `invoke-parallel:worker-call` (./traced-call.js). */
@@ -286,7 +331,7 @@ function settle(call, result) {
     answer(call, value)
   }
   try {
-    then.call(result, once(settle), once(reject))
+    Reflect.apply(then, result, [once(settle), once(reject)])
   } catch (error) {
     once(reject)(error)
   }
@@ -341,11 +386,21 @@ async function streamOut(call, iterable) {
     }
   } catch (error) {
     streams.delete(call)
-    iterator?.return?.()?.catch?.(() => {})
+    closeQuietly(iterator)
     return reject(call, error)
   }
   streams.delete(call)
   resolve(call, undefined)
+}
+
+/**
+ * Lets a failed stream's iterator go. Its return() may throw or reject (the same one that just
+ * failed, on a stopped stream): nobody is left to hear it, and it must not end the worker.
+ */
+function closeQuietly(iterator) {
+  try {
+    iterator?.return?.()?.catch?.(() => {})
+  } catch {}
 }
 
 /** A generator's body runs on `next()`: run that inside the call's context, so `signal()` works there. */

@@ -19,4 +19,8 @@ export function instrument(options?: { tracerProvider?: TracerProvider; meterPro
  * In a worker: a SERVER span per call, the child of the caller's span, active while the method
  * runs (what the method records is its child).
  */
-export function instrumentWorker(options?: { tracerProvider?: TracerProvider }): Instrumentation
+export function instrumentWorker(options?: {
+  tracerProvider?: TracerProvider
+  /** Taken and unused (the worker records no metrics): both functions can share one options object. */
+  meterProvider?: MeterProvider
+}): Instrumentation

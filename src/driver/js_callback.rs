@@ -2,6 +2,7 @@
 //! call goes through `napi_make_callback`, so promise reactions (the caller's `await`s) and
 //! `process.nextTick`s run right after it, as they do after any of Node's own I/O callbacks.
 
+use std::cell::Cell;
 use std::ptr;
 
 use napi::bindgen_prelude::{Function, Object, ToNapiValue, Unknown};
@@ -20,7 +21,15 @@ pub struct JsCallback {
   /// batch cost two allocations with finalizers, which showed in sequential latency.
   bytes: Reused,
   index: Reused,
+  /// Workers counted in V8's external memory (see `WORKER_MEMORY`).
+  counted_workers: Cell<i64>,
 }
+
+/// What each live worker is reported to V8 as (`napi_adjust_external_memory`): about a Node
+/// process's resident memory at start. The pool object is small, but what it holds is not; told
+/// so, the garbage collector runs as workers add up, so pools dropped without `close()` are
+/// collected (and their workers told to exit) rather than piling up until the heap itself grows.
+const WORKER_MEMORY: i64 = 32 * 1024 * 1024;
 
 /// Room in the reused Buffer and Uint32Array (bytes): most batches are a few small replies.
 const REUSED_BYTES: usize = 64 * 1024;
@@ -64,12 +73,13 @@ impl JsCallback {
     let (bytes, index) = (new_bytes(env, REUSED_BYTES)?, new_index(env, REUSED_INDEX / 4)?);
     let bytes = Reused { value: hold(env, bytes.0)?, data: bytes.1, len: REUSED_BYTES };
     let index = Reused { value: hold(env, index.0)?, data: index.1, len: REUSED_INDEX };
-    Ok(JsCallback { env, function: reference, context, bytes, index })
+    Ok(JsCallback { env, function: reference, context, bytes, index, counted_workers: Cell::new(0) })
   }
 
   /// Calls the function with `items` as one batch. From a libuv callback on the JS thread only.
   pub fn deliver(&self, items: Vec<ToJs>) {
     let env = self.env;
+    self.count_workers(&items);
     let mut scope = ptr::null_mut();
     // SAFETY: on the JS thread with no JS running; the scope is closed below.
     if unsafe { sys::napi_open_handle_scope(env, &mut scope) } != sys::Status::napi_ok {
@@ -138,8 +148,33 @@ impl JsCallback {
     Ok(())
   }
 
+  /// Workers that started or exited in this batch change what the pool is counted for.
+  fn count_workers(&self, items: &[ToJs]) {
+    let change = items.iter().fold(0i64, |sum, item| match item {
+      ToJs::WorkerSpawned { .. } => sum + 1,
+      ToJs::WorkerExited { .. } => sum - 1,
+      _ => sum,
+    });
+    self.set_counted(self.counted_workers.get() + change);
+  }
+
+  fn set_counted(&self, workers: i64) {
+    let workers = workers.max(0);
+    let change = (workers - self.counted_workers.get()) * WORKER_MEMORY;
+    if change == 0 {
+      return;
+    }
+    let mut total = 0;
+    // SAFETY: on the JS thread while the environment is alive. V8 may collect garbage in it.
+    if unsafe { sys::napi_adjust_external_memory(self.env, change, &mut total) } == sys::Status::napi_ok {
+      self.counted_workers.set(workers);
+    }
+  }
+
   /// Releases the function. Not at environment teardown, when N-API may no longer be called.
   pub fn release(&self) {
+    // Its workers exit without telling JS any more: they are no longer counted.
+    self.set_counted(0);
     // SAFETY: on the JS thread while the environment is alive; each is released once.
     let statuses = unsafe {
       [

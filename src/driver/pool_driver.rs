@@ -40,6 +40,9 @@ enum Due {
   Idle(WorkerId),
   /// One per call: a retry's timeout replaces the last, settling removes it.
   CallTimeout(CallId),
+  /// One per stream: re-armed each time it waits on its reader again (once per item read while
+  /// the pool closes), so it moves instead of piling up; settling removes it.
+  UnreadStream(CallId),
   Scheduler(Timer),
   HandleRetry(WorkerId),
 }
@@ -419,12 +422,14 @@ impl PoolDriver {
         }
         Action::Settle { call, outcome } => {
           s.deadlines.cancel(Due::CallTimeout(call));
+          s.deadlines.cancel(Due::UnreadStream(call));
           s.batch.push(ToJs::Call(call, outcome));
         }
         Action::ArmTimer { timer, after_ms } => {
           let due = match timer {
             Timer::Idle { worker, .. } => Due::Idle(worker),
             Timer::CallTimeout { call, .. } => Due::CallTimeout(call),
+            Timer::UnreadStream { call, .. } => Due::UnreadStream(call),
             other => Due::Scheduler(other),
           };
           self.arm(s, due, after_ms, Some(timer));

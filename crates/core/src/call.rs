@@ -44,6 +44,9 @@ pub struct Call {
   pub dispatched_us: u64,
   /// Someone traces it: its answer comes with where and how it ran (`Action::Traced`).
   pub traced: bool,
+  /// Grants of credit to its stream so far: a timer armed while it waited on its reader is stale
+  /// once this moved.
+  pub reads: u32,
   state: CallState,
 }
 
@@ -58,6 +61,7 @@ impl Call {
       submitted_us: 0,
       dispatched_us: 0,
       traced: false,
+      reads: 0,
       state: CallState::Queued { ticket },
     }
   }
@@ -106,6 +110,12 @@ impl Call {
     }
   }
 
+  /// Its stream has begun and its worker has sent all the items it had credit for: it waits on
+  /// the caller's reader.
+  pub fn waits_on_reader(&self) -> bool {
+    self.stream_credit() == Some(0) && !self.is_abandoned()
+  }
+
   /// Its result is a stream that has begun: the caller has items, so it is never sent again.
   pub fn is_streaming(&self) -> bool {
     self.stream_credit().is_some()
@@ -150,6 +160,7 @@ impl Call {
   /// The caller read `items` more: the worker may send that many more.
   pub fn grant(&mut self, items: u32) {
     let credit = self.stream_credit().map(|c| c.saturating_add(items));
+    self.reads = self.reads.wrapping_add(1);
     self.set_stream(credit);
   }
 

@@ -31,6 +31,10 @@ pub struct PoolConfig {
   /// settles) before it fails with `LoadTimedOut` and the workers that were sent it are stopped.
   /// `None`: no limit.
   pub load_timeout_ms: Option<u64>,
+  /// Milliseconds a started stream may wait on its reader (no credit left, none granted) while
+  /// the pool closes gracefully, before it fails with `Closed` and its worker is told to stop it:
+  /// a stream nobody reads would otherwise hold the close forever. `None`: no limit.
+  pub close_read_grace_ms: Option<u64>,
   /// Hand a worker calls as its reports say it has room (`crate::pace`), within `max_per_child`;
   /// false sends calls as soon as `max_per_child` allows (`dispatch: 'eager'`).
   pub adaptive: bool,
@@ -52,6 +56,7 @@ impl Default for PoolConfig {
       leave_grace_ms: 2_000,
       start_timeout_ms: Some(30_000),
       load_timeout_ms: Some(30_000),
+      close_read_grace_ms: Some(5_000),
       adaptive: true,
     }
   }

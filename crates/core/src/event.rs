@@ -55,6 +55,12 @@ pub enum Timer {
   /// A module load sent to `worker` had this long to answer: it fails, and the workers that were
   /// sent the module are stopped (they may be stuck in it, and later loads wait behind it).
   LoadTimeout { worker: WorkerId, call: CallId },
+  /// Calls were queued only by workers' bounds on calls that await (`pace::STALL_MS` ago): if no
+  /// call progressed since, those bounds grow.
+  Stall,
+  /// The pool is closing gracefully and stream `call` has waited on its reader since its
+  /// `reads`-th grant of credit: if it still does, it fails with `Closed`.
+  UnreadStream { call: CallId, reads: u32 },
 }
 
 #[derive(Debug)]

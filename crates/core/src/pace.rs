@@ -18,7 +18,13 @@
 //!   up to at most [`BUDGET_US`] (beyond the first two, whatever they cost);
 //! - calls that await and have not come back are bounded too: [`AWAIT_START`] at first, and
 //!   [`GROWTH`] times as many as it had awaiting whenever one comes back, so a worker whose calls
-//!   never come back (stuck on something) is not handed everything while the others work.
+//!   never come back (stuck on something) is not handed everything while the others work;
+//! - but a bound that is all that keeps calls queued, while nothing anywhere progresses, may be
+//!   what they wait on (calls that wait for a later call of their worker: a barrier, an event
+//!   bus, streams opened before any is read): after [`STALL_MS`] of that, the scheduler grows the
+//!   room of each worker at its bound whose loop is not saturated, [`GROWTH`]-fold
+//!   ([`Pace::on_stall`]). A stuck worker among workers that work stays bounded: their progress,
+//!   or their calls holding their thread, say the queue is not stalled.
 //!
 //! The allowance starts at [`MIN_ALLOWANCE`], grows at most [`GROWTH`]-fold per report, and
 //! falls at once when calls turn out expensive. What is already sent stays sent: calls measured
@@ -48,6 +54,21 @@ pub const SATURATION_WINDOW_US: u64 = 5_000;
 /// Calls that await a worker may hold before any has come back: what a worker stuck on
 /// something gets (a burst of calls that all await goes out in rounds of what came back).
 pub const AWAIT_START: u32 = 32;
+/// Milliseconds with calls queued only by the bound on calls that await, and no call anywhere
+/// answering or saying it awaits, after which the bound grows (see the module's notes): short
+/// enough that a burst of calls that all await is not held back much longer than its first
+/// round takes to start, long enough that a worker's reply to the calls just sent gets back.
+pub const STALL_MS: u64 = 5;
+
+/// Whether a worker may take one more call, and if not, what stops it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Room {
+  Free,
+  /// Only its bound on calls that await: a stall may grow it.
+  AwaitBound,
+  /// Its allowance, its budget or its saturated loop: its own progress makes room.
+  Full,
+}
 
 /// A method of a loaded module, as the scheduler tells methods apart: the module's id and the
 /// number the caller gave the method's name.
@@ -156,6 +177,24 @@ impl Pace {
     self.await_room = self.await_room.max(room);
   }
 
+  /// Nothing progressed anywhere while this worker was at its bound on calls that await, and
+  /// that bound is all that keeps calls queued: unless its loop is saturated and its answered
+  /// calls explain it (they compute, so they progress by themselves), it may hold [`GROWTH`]
+  /// times as many, at most `cap` (maxPerChild; 0: no cap). True if it grew. (A verdict no
+  /// answer explains is not trusted, as in [`Pace::has_room`]: streams waiting for their reader
+  /// never answer, and their worker, idle, has no news to report after the burst that started
+  /// them.)
+  pub fn on_stall(&mut self, cap: u32) -> bool {
+    if self.saturated && self.cost_us.is_some() {
+      return false;
+    }
+    let grown = self.await_room.saturating_mul(GROWTH);
+    let room = if cap == 0 { grown } else { grown.min(cap.max(self.await_room)) };
+    let grew = room > self.await_room;
+    self.await_room = room;
+    grew
+  }
+
   /// The worker's report: busy `busy_us` of the `elapsed_us` since its previous one (the codec
   /// checked `busy_us <= elapsed_us`). True if the worker may have more room than before (then
   /// its methods may have been measured again).
@@ -220,14 +259,31 @@ impl Pace {
     awaiting: impl FnOnce() -> usize,
     in_flight: usize,
   ) -> bool {
+    self.room(held, held_cost, call, awaiting, in_flight) == Room::Free
+  }
+
+  /// [`Pace::has_room`], saying what stops the worker if something does.
+  pub fn room(
+    &self,
+    held: usize,
+    held_cost: impl FnOnce() -> u64,
+    call: impl FnOnce() -> (u64, bool),
+    awaiting: impl FnOnce() -> usize,
+    in_flight: usize,
+  ) -> Room {
     // The cheap tests first: this runs for every worker each time a call is placed.
     let allowance = self.allowance as usize;
     if held >= allowance || (self.saturated && self.cost_us.is_some() && in_flight >= allowance) {
-      return false;
+      return Room::Full;
     }
     let (charge, may_await) = call();
-    (held < MIN_ALLOWANCE as usize || held_cost().saturating_add(charge) <= BUDGET_US)
-      && (!may_await || awaiting() < self.await_room as usize)
+    if held >= MIN_ALLOWANCE as usize && held_cost().saturating_add(charge) > BUDGET_US {
+      Room::Full
+    } else if may_await && awaiting() >= self.await_room as usize {
+      Room::AwaitBound
+    } else {
+      Room::Free
+    }
   }
 }
 
@@ -354,5 +410,36 @@ mod tests {
     assert_eq!(pace.await_room(), AWAIT_START * GROWTH);
     pace.on_awaited_answer(3);
     assert_eq!(pace.await_room(), AWAIT_START * GROWTH, "it never shrinks");
+  }
+
+  #[test]
+  fn only_the_bound_on_calls_that_await_is_a_stall_s_to_grow() {
+    let pace = Pace::default();
+    let room = |held, awaiting| pace.room(held, || 0, || (0, true), || awaiting, held + awaiting);
+    assert_eq!(room(0, 32), Room::AwaitBound);
+    assert_eq!(room(2, 30), Room::Full, "its allowance: its own calls make room as they run");
+    assert_eq!(room(0, 31), Room::Free);
+    assert_eq!(pace.room(0, || 0, || (0, false), || 32, 32), Room::Free, "a call that never awaits");
+  }
+
+  #[test]
+  fn a_stall_grows_the_bound_fourfold_up_to_max_per_child_unless_the_loop_is_saturated() {
+    let mut pace = Pace::default();
+    assert!(pace.on_stall(0));
+    assert_eq!(pace.await_room(), AWAIT_START * GROWTH);
+    assert!(pace.on_stall(200));
+    assert_eq!(pace.await_room(), 200, "at most maxPerChild");
+    assert!(!pace.on_stall(200));
+    assert_eq!(pace.await_room(), 200);
+    let mut busy = after(&[(1, 9_000, 10_000)]);
+    assert!(busy.is_saturated());
+    assert!(!busy.on_stall(0), "its calls compute: they progress by themselves");
+    assert_eq!(busy.await_room(), AWAIT_START);
+    let mut starting = after(&[(0, 9_000, 10_000)]);
+    assert!(starting.is_saturated());
+    assert!(starting.on_stall(0), "busy, but no answered call says its calls cause it");
+    let mut huge = Pace { await_room: u32::MAX / 2, ..Pace::default() };
+    assert!(huge.on_stall(0));
+    assert_eq!(huge.await_room(), u32::MAX, "saturating");
   }
 }

@@ -12,7 +12,7 @@ use super::exit::{describe_exit, ExitSignal, ExitStatus};
 use super::failure::{Failure, FailureKind};
 use super::histogram::Histogram;
 use super::id_hash::IdMap;
-use super::pace::MethodKey;
+use super::pace::{MethodKey, Room, STALL_MS};
 use super::stats::Stats;
 use super::worker::{Leave, Worker, WorkerState};
 
@@ -65,6 +65,13 @@ pub struct Scheduler {
   waits: Histogram,
   runs: Histogram,
   busy_us: u64,
+  /// When the pool closed: its capacity (and so its utilization) stops there.
+  closed_at: Option<u64>,
+  /// Calls that answered, said they await or began to stream, ever: a stall is a time in which
+  /// this did not change.
+  progress: u64,
+  /// `progress` when the stall timer was armed, while it is.
+  stall_watch: Option<u64>,
 }
 
 impl Scheduler {
@@ -91,6 +98,9 @@ impl Scheduler {
       waits: Histogram::default(),
       runs: Histogram::default(),
       busy_us: 0,
+      closed_at: None,
+      progress: 0,
+      stall_watch: None,
     };
     let mut out = Vec::new();
     s.grow(&mut out);
@@ -144,7 +154,7 @@ impl Scheduler {
   /// The stats as of `now_us` (on the clock of `handle_at`), which the busy time of workers
   /// with calls in flight runs to.
   pub fn stats_at(&self, now_us: u64) -> Stats {
-    let now = self.now.max(now_us);
+    let now = self.closed_at.unwrap_or(self.now.max(now_us));
     let mut stats = self.stats();
     stats.busy_us =
       self.busy_us + self.workers.values().filter_map(|w| w.busy_since).map(|since| now - since).sum::<u64>();
@@ -430,6 +440,7 @@ impl Scheduler {
           let method = self.calls.get(&call).and_then(Call::method);
           worker.set_awaiting(call, method);
           worker.news_since_pace = true;
+          self.progress += 1;
           if let Some(method) = method {
             worker.pace.on_await(method);
           }
@@ -455,6 +466,7 @@ impl Scheduler {
     }
     match piece {
       Piece::Started => {
+        self.progress += 1;
         call.start_stream();
         // A stream is paced by its credit, not by the worker's thread.
         if let Some(worker) = self.workers.get_mut(&worker_id) {
@@ -463,6 +475,11 @@ impl Scheduler {
       }
       Piece::Item(_) => call.take_item(),
     }
+    if self.phase == Phase::Draining && call.waits_on_reader() {
+      let reads = call.reads;
+      self.watch_reader(call_id, reads, out);
+    }
+    let call = &self.calls[&call_id];
     let started = matches!(piece, Piece::Started);
     if !call.is_abandoned() {
       out.push(Action::Deliver { call: call_id, piece });
@@ -483,6 +500,7 @@ impl Scheduler {
       return;
     }
     worker.news_since_pace = true;
+    self.progress += 1;
     let call = self.calls.remove(&call_id).expect("in-flight call exists");
     // Loading a module costs what it costs once: it says nothing of the calls to come.
     if let Some(method) = call.method() {
@@ -782,6 +800,76 @@ impl Scheduler {
       }
       Timer::StartDeadline { worker } => self.on_start_deadline(worker, out),
       Timer::LoadTimeout { worker, call } => self.on_load_timeout(worker, call, out),
+      Timer::Stall => self.on_stall_timer(out),
+      Timer::UnreadStream { call, reads } => self.on_unread_stream(call, reads, out),
+    }
+  }
+
+  /// A graceful close waits for streams only while they are read: one that waits on its reader
+  /// gets `close_read_grace_ms` for the reader to read on.
+  fn watch_reader(&mut self, call: CallId, reads: u32, out: &mut Vec<Action>) {
+    if let Some(after_ms) = self.config.close_read_grace_ms {
+      out.push(Action::ArmTimer { timer: Timer::UnreadStream { call, reads }, after_ms });
+    }
+  }
+
+  /// The reader of a stream read nothing for `close_read_grace_ms` while the pool closes: the
+  /// stream fails with `Closed` after the items it delivered, and its worker is told to stop it
+  /// (killed if it does not within `cancel_grace_ms`, as for any cancelled call).
+  fn on_unread_stream(&mut self, call_id: CallId, reads: u32, out: &mut Vec<Action>) {
+    let unread = self.calls.get(&call_id).is_some_and(|c| c.waits_on_reader() && c.reads == reads);
+    if self.phase != Phase::Draining || !unread {
+      return;
+    }
+    let ms = self.config.close_read_grace_ms.unwrap_or_default();
+    let failure = Failure::new(
+      FailureKind::Closed,
+      format!("the pool closed while nothing read this stream for {ms} ms (the worker waited on its reader)"),
+    );
+    out.push(Action::Settle { call: call_id, outcome: Outcome::Failed(failure) });
+    self.abandon(call_id, out);
+  }
+
+  /// The stall timer: if no call progressed since it was armed and calls are still queued only by
+  /// bounds on calls that await, those bounds grow (`Pace::on_stall`) and what now fits goes.
+  fn on_stall_timer(&mut self, out: &mut Vec<Action>) {
+    let Some(armed_at) = self.stall_watch.take() else { return };
+    if armed_at == self.progress {
+      let cap = self.config.max_per_child;
+      if let Some(stalled) = self.stalled_workers() {
+        for id in stalled {
+          self.workers.get_mut(&id).expect("a stalled worker exists").pace.on_stall(cap);
+        }
+      }
+    }
+    // Re-armed from here while the stall lasts: a stall is judged over a whole interval.
+    self.pump(out);
+  }
+
+  /// The workers that could take the call at the front of the queue, if each is stopped only by
+  /// its bound on calls that await (`Room::AwaitBound`): then nothing but a stall may free them
+  /// (what they hold never comes back by itself, as far as the pool can tell). None if the queue
+  /// is empty or any of them is stopped by something else, which its own progress will lift.
+  fn stalled_workers(&mut self) -> Option<Vec<WorkerId>> {
+    let front = self.queue.front()?;
+    let call = self.calls.get(&front)?;
+    let method = call.method()?;
+    let mut stalled = Vec::new();
+    for (id, w) in self.candidates() {
+      let judged = || w.pace.judge(method);
+      match w.pace.room(w.held(), || w.held_cost(), judged, || w.awaiting_load(), w.load()) {
+        Room::AwaitBound => stalled.push(id),
+        Room::Free | Room::Full => return None,
+      }
+    }
+    (!stalled.is_empty()).then_some(stalled)
+  }
+
+  /// Arms the stall timer if calls are queued only by bounds on calls that await.
+  fn watch_for_stall(&mut self, out: &mut Vec<Action>) {
+    if self.config.adaptive && self.stall_watch.is_none() && self.stalled_workers().is_some() {
+      self.stall_watch = Some(self.progress);
+      out.push(Action::ArmTimer { timer: Timer::Stall, after_ms: STALL_MS });
     }
   }
 
@@ -902,6 +990,12 @@ impl Scheduler {
       (Phase::Closed, _) | (Phase::Forced, _) | (Phase::Draining, false) => {}
       (Phase::Open, false) => {
         self.phase = Phase::Draining;
+        let mut unread: Vec<(CallId, u32)> =
+          self.calls.iter().filter(|(_, c)| c.waits_on_reader()).map(|(id, c)| (*id, c.reads)).collect();
+        unread.sort_unstable();
+        for (call, reads) in unread {
+          self.watch_reader(call, reads, out);
+        }
         self.check_drained(out);
       }
       (Phase::Open | Phase::Draining, true) => {
@@ -1000,6 +1094,9 @@ impl Scheduler {
       self.methods_queued -= usize::from(is_method);
       self.dispatch(call_id, worker, out);
     }
+    if !self.queue.is_empty() {
+      self.watch_for_stall(out);
+    }
     self.grow(out);
   }
 
@@ -1014,8 +1111,6 @@ impl Scheduler {
   /// spread too (a worker without the module loads it first). While the pool is still growing,
   /// a busy worker takes nothing more: new workers get it.
   fn pick_worker(&self, module: ModuleId, method: Option<MethodKey>) -> Option<WorkerId> {
-    let growing = self.can_grow() || self.workers.values().any(Worker::is_starting);
-    let cap = self.config.max_per_child as usize;
     let adaptive = self.config.adaptive;
     let has_room = |w: &Worker| {
       // A module load is not a method's work: it costs nothing here, and does not await.
@@ -1023,17 +1118,27 @@ impl Scheduler {
       w.pace.has_room(w.held(), || w.held_cost(), call, || w.awaiting_load(), w.load())
     };
     self
+      .candidates()
+      .filter(|(_, w)| !adaptive || has_room(w))
+      .min_by_key(|(id, w)| {
+        let held = if adaptive { w.held() } else { 0 };
+        (held, w.load(), w.generation, !w.modules.contains(&module), *id)
+      })
+      .map(|(id, _)| id)
+  }
+
+  /// The workers that may take a call if they have room for it: ready, under `maxPerChild`, and
+  /// while the pool is still growing, idle.
+  fn candidates(&self) -> impl Iterator<Item = (WorkerId, &Worker)> + '_ {
+    let growing = self.can_grow() || self.workers.values().any(Worker::is_starting);
+    let cap = self.config.max_per_child as usize;
+    self
       .workers
       .iter()
       .filter(|(_, w)| w.is_ready() && !w.channel_ended)
-      .filter(|(_, w)| cap == 0 || w.load() < cap)
-      .filter(|(_, w)| !adaptive || has_room(w))
-      .filter(|(_, w)| w.load() == 0 || !growing)
-      .min_by_key(|(id, w)| {
-        let held = if adaptive { w.held() } else { 0 };
-        (held, w.load(), w.generation, !w.modules.contains(&module), **id)
-      })
-      .map(|(id, _)| *id)
+      .filter(move |(_, w)| cap == 0 || w.load() < cap)
+      .filter(move |(_, w)| w.load() == 0 || !growing)
+      .map(|(id, w)| (*id, w))
   }
 
   fn grow(&mut self, out: &mut Vec<Action>) {
@@ -1169,6 +1274,7 @@ impl Scheduler {
     let finishing = self.phase == Phase::Forced || (self.phase == Phase::Draining && self.calls.is_empty());
     if finishing && self.workers.is_empty() {
       self.phase = Phase::Closed;
+      self.closed_at = Some(self.now);
       out.push(Action::Closed);
     }
   }

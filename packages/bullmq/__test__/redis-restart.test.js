@@ -68,7 +68,8 @@ test('a Redis that stops answering with its connections open (SIGSTOP): pending 
     process.kill(redis.pid, 'SIGSTOP')
     if (force) {
       await pool.close({ force: true })
-      t.deepEqual(await settled, { code: 'ERR_INVOKE_POOL_CLOSED' })
+      // The PING may have found Redis stopped before the close came (a loaded machine is slow).
+      t.true(['ERR_INVOKE_POOL_CLOSED', 'ERR_INVOKE_REDIS_UNAVAILABLE'].includes((await settled).code))
     } else {
       t.deepEqual(await settled, { code: 'ERR_INVOKE_REDIS_UNAVAILABLE' })
       await pool.close()

@@ -8,6 +8,7 @@ const { trace, metrics, context, SpanKind, SpanStatusCode } = require('@opentele
 const { format, parentContext } = require('./traceparent')
 const { NAME, VERSION, poolId, callAttributes } = require('./attributes')
 const { guarded, guardedAll } = require('./guard')
+const { checkOptions } = require('./options')
 
 const calls = dc.tracingChannel('invoke-parallel:call')
 const loads = dc.tracingChannel('invoke-parallel:load')
@@ -16,7 +17,8 @@ const loads = dc.tracingChannel('invoke-parallel:load')
  * Subscribes to invoke-parallel's channels in this process. Returns `{ disable() }`. Without
  * providers, the global ones (`trace.getTracerProvider()`, `metrics.getMeterProvider()`).
  */
-function instrument({ tracerProvider, meterProvider } = {}) {
+function instrument(options) {
+  const { tracerProvider, meterProvider } = checkOptions('instrument', options, { tracerProvider: 'getTracer', meterProvider: 'getMeter' })
   const tracer = (tracerProvider ?? trace.getTracerProvider()).getTracer(NAME, VERSION)
   const meter = (meterProvider ?? metrics.getMeterProvider()).getMeter(NAME, VERSION)
   const duration = meter.createHistogram('invoke_parallel.call.duration', {

@@ -7,6 +7,7 @@ const { trace, context, SpanKind, SpanStatusCode } = require('@opentelemetry/api
 const { parentContext } = require('./traceparent')
 const { NAME, VERSION } = require('./attributes')
 const { guardedAll } = require('./guard')
+const { checkOptions } = require('./options')
 
 const calls = dc.tracingChannel('invoke-parallel:worker-call')
 
@@ -14,7 +15,9 @@ const calls = dc.tracingChannel('invoke-parallel:worker-call')
  * Subscribes to `invoke-parallel:worker-call` in this worker process (call it where the worker
  * sets up OpenTelemetry: in the worker module, or a file given with `execArgv: ['--require', …]`).
  */
-function instrumentWorker({ tracerProvider } = {}) {
+function instrumentWorker(options) {
+  // A meterProvider is taken (the worker records no metrics) so that both sides can share one options object.
+  const { tracerProvider } = checkOptions('instrumentWorker', options, { tracerProvider: 'getTracer', meterProvider: 'getMeter' })
   const tracer = (tracerProvider ?? trace.getTracerProvider()).getTracer(NAME, VERSION)
   const spans = new WeakMap()
   const start = (message) => {

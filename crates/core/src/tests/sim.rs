@@ -485,6 +485,7 @@ pub fn config(limit: u32, minimum: u32, max_per_child: u32) -> PoolConfig {
     leave_grace_ms: 100,
     start_timeout_ms: Some(500),
     load_timeout_ms: None,
+    close_read_grace_ms: Some(100),
     // The scenarios were written for calls that go out as soon as `max_per_child` allows; the
     // adaptive tests and the random worlds turn this on.
     adaptive: false,

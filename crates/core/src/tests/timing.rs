@@ -82,3 +82,22 @@ fn an_exit_is_expected_only_when_the_pool_retired_or_force_closed_the_worker() {
   sim.event(crate::Event::Close { force: true });
   assert!(sim.sched.exit_expected(1));
 }
+
+/// Utilization is busy time over what `limit` workers could have had while the pool was open: a
+/// closed pool has no capacity, so its stats stop with it. Before, `stats()` read after `close()`
+/// kept falling toward 0 with every read, as if the closed pool's capacity went on.
+#[test]
+fn a_closed_pools_busy_time_and_capacity_stop_at_its_close() {
+  let mut sim = Sim::with_module(config(1, 1, 0));
+  sim.submit(1, false);
+  sim.now = 2_000;
+  assert!(sim.answer(1, true));
+  sim.now = 4_000;
+  sim.event(Event::Close { force: false });
+  sim.settle_world();
+  assert!(sim.sched.is_closed());
+  let at_close = sim.sched.stats_at(sim.now);
+  let later = sim.sched.stats_at(sim.now + 1_000_000);
+  assert_eq!((later.busy_us, later.capacity_us), (at_close.busy_us, at_close.capacity_us));
+  assert_eq!((at_close.busy_us, at_close.capacity_us), (2_000, 4_000));
+}

@@ -1,1 +1,0 @@
-module.exports = { files: ['*.attack.js'], timeout: '60s', workerThreads: false }
