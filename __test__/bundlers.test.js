@@ -10,8 +10,20 @@ const { scratchDir } = require('./helpers/pools')
 const { runNode } = require('./helpers/processes')
 const { execFile } = require('node:child_process')
 const { exampleProject } = require('./helpers/readme-examples')
+const { testWhere, linkFolder, cannotLinkFolders } = require('./helpers/platform')
 
 const ROOT = path.join(__dirname, '..')
+
+/** null where esbuild runs (npm installed its binary for this platform) and a project can link the package. */
+function cannotBundle() {
+  try {
+    esbuild.transformSync('')
+  } catch (error) {
+    return `the esbuild installed here cannot run on ${process.platform}-${process.arch} (${error.message.trim().split('\n')[0]})`
+  }
+  return cannotLinkFolders()
+}
+const bundleTest = testWhere(cannotBundle())
 
 const APP = `
 const invoke = require('invoke-parallel')
@@ -34,7 +46,7 @@ const GREETER = `exports.hello = (name) => 'hello ' + name + ' from ' + process.
 function bundledProject(t, options) {
   const dir = scratchDir(t, 'esbuild')
   fs.mkdirSync(path.join(dir, 'node_modules'))
-  fs.symlinkSync(ROOT, path.join(dir, 'node_modules', 'invoke-parallel'))
+  linkFolder(ROOT, path.join(dir, 'node_modules', 'invoke-parallel'))
   const entry = options.format === 'esm' ? 'app.mjs' : 'app.js'
   fs.writeFileSync(path.join(dir, entry), options.format === 'esm' ? APP_ESM : APP)
   fs.mkdirSync(path.join(dir, 'dist'))
@@ -45,7 +57,7 @@ function bundledProject(t, options) {
   return { dir, outfile }
 }
 
-test('esbuild --bundle: the bundle runs its calls with the package installed beside it', async (t) => {
+bundleTest('esbuild --bundle: the bundle runs its calls with the package installed beside it', async (t) => {
   const { outfile } = bundledProject(t, {})
   const text = fs.readFileSync(outfile, 'utf8')
   t.true(text.includes('ERR_INVOKE_POOL_CLOSED'), 'the package JS is inside the bundle')
@@ -54,7 +66,7 @@ test('esbuild --bundle: the bundle runs its calls with the package installed bes
   t.regex(run.stdout, /^hello bundle from \d+\n$/)
 })
 
-test('esbuild --bundle: without the package to find, loading fails at once with ERR_INVOKE_BUNDLED', async (t) => {
+bundleTest('esbuild --bundle: without the package to find, loading fails at once with ERR_INVOKE_BUNDLED', async (t) => {
   const { outfile } = bundledProject(t, {})
   const alone = scratchDir(t, 'esbuild-alone')
   const moved = path.join(alone, 'app.js')
@@ -67,7 +79,7 @@ test('esbuild --bundle: without the package to find, loading fails at once with 
   t.notRegex(run.stderr, /MODULE_NOT_FOUND|ERR_INVOKE_WORKER_START/)
 })
 
-test('esbuild --bundle --external:invoke-parallel, as CommonJS and as an ES module', async (t) => {
+bundleTest('esbuild --bundle --external:invoke-parallel, as CommonJS and as an ES module', async (t) => {
   for (const format of ['cjs', 'esm']) {
     const { outfile } = bundledProject(t, { format, external: ['invoke-parallel'] })
     t.false(fs.readFileSync(outfile, 'utf8').includes('ERR_INVOKE_POOL_CLOSED'), format)
@@ -77,7 +89,7 @@ test('esbuild --bundle --external:invoke-parallel, as CommonJS and as an ES modu
   }
 })
 
-test("the README's esbuild example runs as pasted: bundled, and with the package external", async (t) => {
+bundleTest("the README's esbuild example runs as pasted: bundled, and with the package external", async (t) => {
   const { dir } = exampleProject(t, 'esbuild', ['esbuild'])
   const run = await new Promise((resolve) => {
     execFile('bash', ['-e', 'build.sh'], { cwd: dir, timeout: 120000 }, (error, stdout, stderr) =>
@@ -88,7 +100,7 @@ test("the README's esbuild example runs as pasted: bundled, and with the package
   t.is(run.stdout, 'hello bundle\nhello bundle\n')
 })
 
-test('esbuild --bundle: another version installed beside the bundle is refused with ERR_INVOKE_BUNDLED, not used', async (t) => {
+bundleTest('esbuild --bundle: another version installed beside the bundle is refused with ERR_INVOKE_BUNDLED, not used', async (t) => {
   const { dir, outfile } = bundledProject(t, {})
   // Replace the link with an install of another version.
   const installed = path.join(dir, 'node_modules', 'invoke-parallel')
@@ -130,10 +142,10 @@ async function main() {
 main()
 `
 
-test('a worker module bundled on its own: signal(), info() and set() through its own copy of the package', async (t) => {
+bundleTest('a worker module bundled on its own: signal(), info() and set() through its own copy of the package', async (t) => {
   const dir = scratchDir(t, 'esbuild-worker')
   fs.mkdirSync(path.join(dir, 'node_modules'))
-  fs.symlinkSync(ROOT, path.join(dir, 'node_modules', 'invoke-parallel'))
+  linkFolder(ROOT, path.join(dir, 'node_modules', 'invoke-parallel'))
   fs.writeFileSync(path.join(dir, 'worker.js'), BUNDLED_WORKER)
   fs.writeFileSync(path.join(dir, 'app.js'), BUNDLED_PARENT)
   esbuild.buildSync({
@@ -159,10 +171,10 @@ export const whoAsks = () => ({ signalled: signal() instanceof AbortSignal, work
 export const handBack = (socket) => set(socket, { keepOpen: false })
 `
 
-test('a worker ES module bundled on its own (--format=esm): signal(), info() and set() through its own copy', async (t) => {
+bundleTest('a worker ES module bundled on its own (--format=esm): signal(), info() and set() through its own copy', async (t) => {
   const dir = scratchDir(t, 'esbuild-esm-worker')
   fs.mkdirSync(path.join(dir, 'node_modules'))
-  fs.symlinkSync(ROOT, path.join(dir, 'node_modules', 'invoke-parallel'))
+  linkFolder(ROOT, path.join(dir, 'node_modules', 'invoke-parallel'))
   fs.writeFileSync(path.join(dir, 'worker.mjs'), BUNDLED_ESM_WORKER)
   fs.mkdirSync(path.join(dir, 'dist'))
   // The parent as is (the package installed beside it), the worker bundled with its copy inside.
@@ -184,14 +196,14 @@ test('a worker ES module bundled on its own (--format=esm): signal(), info() and
   })
 })
 
-test('esbuild --bundle --format=esm: the bundle runs its calls with the package installed beside it', async (t) => {
+bundleTest('esbuild --bundle --format=esm: the bundle runs its calls with the package installed beside it', async (t) => {
   const { outfile } = bundledProject(t, { format: 'esm' })
   const run = await runNode([outfile])
   t.is(run.code, 0, run.stderr)
   t.regex(run.stdout, /^hello bundle from \d+\n$/)
 })
 
-test('esbuild --bundle --format=esm: without the package to find, loading fails at once with ERR_INVOKE_BUNDLED', async (t) => {
+bundleTest('esbuild --bundle --format=esm: without the package to find, loading fails at once with ERR_INVOKE_BUNDLED', async (t) => {
   const { outfile } = bundledProject(t, { format: 'esm' })
   const alone = scratchDir(t, 'esbuild-esm-alone')
   const moved = path.join(alone, 'app.mjs')
@@ -207,10 +219,10 @@ test('esbuild --bundle --format=esm: without the package to find, loading fails 
   t.notRegex(run.stderr, /MODULE_NOT_FOUND|ERR_INVOKE_WORKER_START|not the package/)
 })
 
-test('esbuild --bundle --format=esm: a worker module bundled with invoke-parallel/worker inside it', async (t) => {
+bundleTest('esbuild --bundle --format=esm: a worker module bundled with invoke-parallel/worker inside it', async (t) => {
   const dir = scratchDir(t, 'esbuild-esm-worker')
   fs.mkdirSync(path.join(dir, 'node_modules'))
-  fs.symlinkSync(ROOT, path.join(dir, 'node_modules', 'invoke-parallel'))
+  linkFolder(ROOT, path.join(dir, 'node_modules', 'invoke-parallel'))
   fs.writeFileSync(
     path.join(dir, 'worker.mjs'),
     "import { signal, info } from 'invoke-parallel/worker'\nexport const whoAsks = () => ({ signalled: signal() instanceof AbortSignal, workerId: info()?.workerId })\n",

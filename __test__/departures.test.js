@@ -2,6 +2,7 @@
 // Workers that do not leave when asked, or never become ready: the pool does not wedge on them.
 
 const test = require('ava')
+const { unixTest } = require('./helpers/platform')
 const { scaled } = require('./helpers/time')
 const fs = require('node:fs')
 const os = require('node:os')
@@ -23,17 +24,17 @@ function hangingStarts(block) {
 }
 
 const leavers = [
-  ['whose exit handler spins (and who ignores SIGTERM)', 'exit-spins.js'],
-  ['that stops itself (SIGSTOP) on its way out', 'exit-stops.js'],
+  ['whose exit handler spins (and who ignores SIGTERM)', 'exit-spins.js', test],
+  ['that stops itself (SIGSTOP) on its way out', 'exit-stops.js', unixTest('there is no SIGSTOP to stop itself with')],
 ]
 const retirements = [
   ['recycled (recycleAfter)', { recycleAfter: 1 }],
   ['retired for idleness', { minimum: 0, timeout: 0 }],
 ]
 
-for (const [how, file] of leavers) {
+for (const [how, file, leaverTest] of leavers) {
   for (const [why, options] of retirements) {
-    test(`a worker ${how}, ${why}, is ended: the next call settles and close() resolves`, async (t) => {
+    leaverTest(`a worker ${how}, ${why}, is ended: the next call settles and close() resolves`, async (t) => {
       t.timeout(scaled(30000))
       const errors = []
       const pool = invoke.pool({ limit: 1, ...options, onError: (error) => errors.push(error) })

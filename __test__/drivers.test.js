@@ -5,10 +5,13 @@
 // portable driver's workers do for themselves.
 
 const test = require('ava')
+const { linuxTest, cannotPassSockets } = require('./helpers/platform')
 const invoke = require('..')
 const { kDriver } = require('../lib/pool')
 
 const VARIABLE = 'INVOKE_PARALLEL_DRIVER'
+/** The drivers this platform has: the linux driver exists only on Linux. */
+const DRIVERS = process.platform === 'linux' ? ['portable', 'linux'] : ['portable']
 
 /** A pool made while the variable says `driver` (unset for undefined), then put back. */
 function poolWith(t, driver, options = {}) {
@@ -31,7 +34,7 @@ async function identity(pool) {
   return mod.session()
 }
 
-test('each pool reads the variable when it is made; under either driver a worker leads a process group in our session', async (t) => {
+linuxTest('it compares both drivers and reads the session from /proc')('each pool reads the variable when it is made; under either driver a worker leads a process group in our session', async (t) => {
   const session = Number(require('node:fs').readFileSync('/proc/self/stat', 'utf8').split(') ')[1].split(' ')[3])
   const seen = {}
   for (const driver of ['portable', 'linux']) {
@@ -48,14 +51,26 @@ test('each pool reads the variable when it is made; under either driver a worker
   t.deepEqual(seen, { portable: false, linux: false })
 })
 
-test('unset, the variable means the linux driver on Linux', (t) => {
-  t.is(poolWith(t, undefined)[kDriver], 'linux')
-  t.is(poolWith(t, '')[kDriver], 'linux')
+test('unset, the variable means the linux driver on Linux, the portable driver elsewhere', (t) => {
+  const fallback = process.platform === 'linux' ? 'linux' : 'portable'
+  t.is(poolWith(t, undefined)[kDriver], fallback)
+  t.is(poolWith(t, '')[kDriver], fallback)
 })
 
 test('an unknown driver name is refused with ERR_INVALID_ARG_VALUE when the pool is made', (t) => {
   for (const name of ['Portable', 'windows', 'uv']) {
     t.throws(() => poolWith(t, name), { code: 'ERR_INVALID_ARG_VALUE', message: new RegExp(VARIABLE) })
+  }
+})
+
+test('INVOKE_PARALLEL_DRIVER=linux off Linux is refused with ERR_INVALID_ARG_VALUE, naming the platform', (t) => {
+  // Off Linux as it is, or on Linux as a platform without the linux driver.
+  const platform = Object.getOwnPropertyDescriptor(process, 'platform')
+  if (process.platform === 'linux') Object.defineProperty(process, 'platform', { ...platform, value: 'darwin' })
+  try {
+    t.throws(() => poolWith(t, 'linux'), { code: 'ERR_INVALID_ARG_VALUE', message: /Linux only, not on (darwin|win32)/ })
+  } finally {
+    Object.defineProperty(process, 'platform', platform)
   }
 })
 
@@ -80,13 +95,14 @@ test('where sockets cannot travel (Windows), a call carrying one is refused with
   } finally {
     Object.defineProperty(process, 'platform', platform)
   }
-  t.not(takeHandles([server], false), null, 'here they travel')
+  // Where they travel (not on Windows yet, where the refusal above is what a call gets).
+  if (cannotPassSockets() === null) t.not(takeHandles([server], false), null, 'here they travel')
 })
 
 test('a parent pid in the environment the pool passes on is not taken for the pool\'s own (either driver)', async (t) => {
   // What a linux-driver worker would make of a stale INVOKE_PARALLEL_PARENT: its guard would see
   // a parent that is not its own and exit at once.
-  for (const driver of ['linux', 'portable']) {
+  for (const driver of DRIVERS) {
     const pool = poolWith(t, driver, { env: { ...process.env, INVOKE_PARALLEL_PARENT: '1' } })
     const mod = await invoke.require('./fixtures/process-group', { pool })
     t.false(await mod.hasEnv('INVOKE_PARALLEL_PARENT'), driver)

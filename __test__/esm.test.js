@@ -1,6 +1,7 @@
 'use strict'
 
 const test = require('ava')
+const { testWhere, linkFolder, cannotLinkFolders } = require('./helpers/platform')
 const { scaled } = require('./helpers/time')
 const fs = require('node:fs')
 const os = require('node:os')
@@ -46,11 +47,11 @@ test('file URLs work as specifiers', async (t) => {
   t.is(await byUrl.double(2), 4)
 })
 
-test('import from an ES module: default and named exports, relative resolution from that module', async (t) => {
+testWhere(cannotLinkFolders())('import from an ES module: default and named exports, relative resolution from that module', async (t) => {
   const project = fs.mkdtempSync(path.join(os.tmpdir(), 'invoke-parallel-esm-'))
   t.teardown(() => fs.rmSync(project, { recursive: true, force: true }))
   fs.mkdirSync(path.join(project, 'node_modules'))
-  fs.symlinkSync(path.join(__dirname, '..'), path.join(project, 'node_modules', 'invoke-parallel'), 'dir')
+  linkFolder(path.join(__dirname, '..'), path.join(project, 'node_modules', 'invoke-parallel'))
   for (const file of ['main.mjs', 'worker.mjs']) {
     fs.copyFileSync(path.join(__dirname, 'fixtures', 'esm-parent', file), path.join(project, file))
   }

@@ -17,7 +17,7 @@ test('a worker that cannot start is retried `retries` times, then calls reject s
   t.is(error.code, 'ERR_INVOKE_WORKER_START')
   t.regex(error.message, /3 attempts/)
   t.true(error.message.includes(cwd), error.message)
-  t.regex(error.message, /No such file or directory/)
+  t.regex(error.message, /no such file or directory/i)
   t.is(errors.length, 1)
   t.is(errors[0].code, 'ERR_INVOKE_WORKER_START')
   // The next call tries again from scratch (and fails the same way here).

@@ -129,3 +129,28 @@ for (const [what, kind] of floods) {
     await pool.close()
   })
 }
+
+test.serial("a worker's reports are read a bounded number a loop turn: the parent's loop turns while a burst of them is read", async (t) => {
+  t.timeout(scaled(60000))
+  // 40,000 reports then the answer, on one worker. The driver reads at most 64 reports of one
+  // worker a turn (its per-turn budget: a report is 16 of 1,024 units), so the parent's loop
+  // turns at least 625 times between the call and its answer; reading all it can at once takes a
+  // few turns (tens of KiB a read). Turns are counted by an unref'd immediate, which runs once a
+  // turn without keeping the loop from sleeping: a loop that only waits for the worker adds none.
+  const count = 40000
+  const { pool, mod, errors } = await setup(t, { limit: 1, minimum: 1 })
+  await mod.echo(0)
+  let turns = 0
+  let counting = true
+  const tick = () => {
+    turns++
+    if (counting) setImmediate(tick).unref()
+  }
+  setImmediate(tick).unref()
+  t.is(await mod.paceBurst(count), count)
+  counting = false
+  // The Linux driver may read a worker twice in one turn (its backlog, then its socket): 2 x 64.
+  t.true(turns >= count / 128, `${turns} loop turns while ${count} reports were read`)
+  t.is(broke(errors), undefined)
+  await pool.close()
+})

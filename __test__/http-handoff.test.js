@@ -3,8 +3,9 @@
 const test = require('ava')
 const { start, get } = require('../examples/http-handoff/server')
 const { waitFor } = require('./helpers/processes')
+const { testWhere, cannotPassSockets } = require('./helpers/platform')
 
-test('the HTTP hand-off example serves real requests from several worker processes', async (t) => {
+testWhere(cannotPassSockets())('the HTTP hand-off example serves real requests from several worker processes', async (t) => {
   const front = await start({ workers: 2 })
   t.teardown(() => front.close())
   // Both workers ready first: on a loaded machine the second may still be starting while the

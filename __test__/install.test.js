@@ -3,6 +3,7 @@
 // (The registry install itself is tested by scripts/registry-user-test.js, at the end of npm test.)
 
 const test = require('ava')
+const { unixTest } = require('./helpers/platform')
 const { scaled } = require('./helpers/time')
 const fc = require('fast-check')
 const fs = require('node:fs')
@@ -20,7 +21,7 @@ async function requireOn(t, { platform, arch, libc }) {
     catch (e) { console.log(JSON.stringify({ code: e.code, message: e.message, isError: e instanceof Error })) }`
   const env = { ...process.env, OTHER_PLATFORM: platform, OTHER_ARCH: arch, OTHER_LIBC: libc ?? '' }
   const run = await new Promise((resolve) => {
-    execFile(process.execPath, ['-r', otherPlatform, '-e', script], { env, timeout: 20000 }, (error, stdout, stderr) =>
+    execFile(process.execPath, ['-r', otherPlatform, '-e', script], { env, timeout: scaled(20000) }, (error, stdout, stderr) =>
       resolve({ error, stdout, stderr }),
     )
   })
@@ -70,7 +71,7 @@ test('on a platform with no binary here, require names the platform, its package
   }
 })
 
-test('a source build without a Rust toolchain says it needs cargo, not "cargo metadata failed"', async (t) => {
+unixTest('it makes a PATH without Rust of symbolic links and finds npm with sh')('a source build without a Rust toolchain says it needs cargo, not "cargo metadata failed"', async (t) => {
   t.timeout(scaled(60000))
   // A PATH with node and the system's tools, and no cargo or rustc (even where they sit in /usr/bin).
   const bin = fs.mkdtempSync(path.join(os.tmpdir(), 'no-rust-'))

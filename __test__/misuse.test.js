@@ -8,6 +8,7 @@ const fc = require('fast-check')
 const net = require('node:net')
 const invoke = require('..')
 const { freshPool } = require('./helpers/pools')
+const { testWhere, cannotPassSockets } = require('./helpers/platform')
 
 const ARGUMENT_CODES = { ERR_INVALID_ARG_TYPE: TypeError, ERR_INVALID_ARG_VALUE: TypeError, ERR_OUT_OF_RANGE: RangeError }
 
@@ -67,7 +68,7 @@ test('invoke.set: a bad handle or options carries its code', (t) => {
   )
 })
 
-test('a socket or server that cannot move rejects its call with ERR_INVALID_ARG_VALUE', async (t) => {
+testWhere(cannotPassSockets())('a socket or server that cannot move rejects its call with ERR_INVALID_ARG_VALUE', async (t) => {
   const pool = freshPool(t, { limit: 1 })
   const sockets = await invoke.require('./fixtures/sockets', { pool })
   const method = Object.values(sockets)[0]
@@ -131,7 +132,7 @@ test("the README's errors table renders as one table, every code in a row of it"
   for (const code of catalogue.keys()) t.true(rows.some((row) => row.includes(`<code>${code}</code>`)), code)
 })
 
-test('a handle that arrives broken from a worker rejects its call with ERR_INVOKE_BAD_HANDLE', async (t) => {
+testWhere(cannotPassSockets())('a handle that arrives broken from a worker rejects its call with ERR_INVOKE_BAD_HANDLE', async (t) => {
   const pool = freshPool(t, { limit: 1 })
   const hostile = await invoke.require('./fixtures/hostile-frames', { pool, noRetry: true })
   await t.throwsAsync(hostile.fakeServer(), { instanceOf: TypeError, code: 'ERR_INVOKE_BAD_HANDLE' })

@@ -9,6 +9,7 @@ const invoke = require('..')
 const { freshPool } = require('./helpers/pools')
 const { runNode } = require('./helpers/processes')
 const { exampleProject } = require('./helpers/readme-examples')
+const { testWhere, cannotLinkFolders } = require('./helpers/platform')
 
 test('module.exports = fn: the function is the method `default`, its own functions methods too', async (t) => {
   const pool = freshPool(t, { limit: 1 })
@@ -122,7 +123,7 @@ test('on every Node found: TypeScript workers where types are stripped (a Syntax
   t.log(`ran on ${binaries.map((b) => b.version).join(', ')}`)
 })
 
-test("the README's one-function module example runs as pasted", async (t) => {
+testWhere(cannotLinkFolders())("the README's one-function module example runs as pasted", async (t) => {
   const { dir } = exampleProject(t, 'shapes')
   const run = await runNode([path.join(dir, 'main.mjs')])
   t.is(run.code, 0, run.stderr)

@@ -38,6 +38,21 @@ test('a program whose worker never stops writing still ends, with the line writt
   t.is(run.stdout, 'before the answer\n')
 })
 
+test('a program that just ends gets every line written before the answer, even more than the parent reads in one loop turn', async (t) => {
+  t.timeout(120000)
+  // 5 MB of lines in a stdout widened to 4 MiB (8 MiB in the kernel's count): when the answer is
+  // read, most of the output is still in the pipe, and the pool holds the loop until it is read
+  // (the portable driver's count of what it read on the loop and what its pipes still hold;
+  // without it the program ended with 20,763 of the 50,000 lines). Widening needs root
+  // (SO_SNDBUFFORCE) or net.core.wmem_max >= 4 MiB; the Linux driver's pipes are pipes and stay
+  // as they are (0 is logged), where the lines must arrive all the same.
+  const run = await runNode([fixture('output-wide-pipe-parent.js'), '50000', '100'], { timeout: 100000 })
+  t.is(run.code, 0, run.stderr)
+  const [heard, size] = run.stdout.trim().split(' ').map(Number)
+  t.log(`the worker's stdout held ${size} bytes`)
+  t.is(heard, 50000)
+})
+
 test("output: 'prefix', 2 calls x 100,000 lines (one as a single write): every line arrives before close() resolves", async (t) => {
   t.timeout(180000)
   const stdout = await new Promise((resolve, reject) => {

@@ -9,6 +9,7 @@ const { spawn } = require('node:child_process')
 const invoke = require('..')
 const { isAlive, waitFor } = require('./helpers/processes')
 const { nativeTest } = require('./helpers/emulation')
+const { unixTest } = require('./helpers/platform')
 
 const fixture = (name) => path.join(__dirname, 'fixtures', name)
 
@@ -27,7 +28,8 @@ function run(command, args, { detached = false, onLine = () => {} } = {}) {
   })
 }
 
-nativeTest("/proc/self/stat's process group")('workers lead process groups of their own', async (t) => {
+const groupTest = process.platform === 'win32' ? unixTest('there are no process groups (a job object holds a worker\'s processes) and no /proc') : nativeTest("/proc/self/stat's process group")
+groupTest('workers lead process groups of their own', async (t) => {
   const pool = invoke.pool({ limit: 1 })
   t.teardown(() => pool.close({ force: true }))
   const mod = await invoke.require('./fixtures/process-group', { pool })
@@ -35,7 +37,7 @@ nativeTest("/proc/self/stat's process group")('workers lead process groups of th
   t.not(pid, Number(fs.readFileSync('/proc/self/stat', 'utf8').split(') ')[1].split(' ')[2]))
 })
 
-test("Ctrl-C (SIGINT to the parent's group) is the parent's: its graceful close finishes the calls, nothing is retried", async (t) => {
+unixTest('there are no process groups to send SIGINT to (a console sends Ctrl-C its own way)')("Ctrl-C (SIGINT to the parent's group) is the parent's: its graceful close finishes the calls, nothing is retried", async (t) => {
   t.timeout(scaled(30000))
   const release = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'invoke-sigint-')), 'release')
   t.teardown(() => fs.rmSync(path.dirname(release), { recursive: true, force: true }))
@@ -52,7 +54,7 @@ test("Ctrl-C (SIGINT to the parent's group) is the parent's: its graceful close 
   t.true(report.results.every((r) => typeof r.pid === 'number'), JSON.stringify(report.results))
 })
 
-test('a forced close ends what a worker module started (its whole process group)', async (t) => {
+unixTest('a forced close ends the worker only there (TerminateProcess, no process group), as the README\'s Drivers table says')('a forced close ends what a worker module started (its whole process group)', async (t) => {
   t.timeout(scaled(20000))
   const pool = invoke.pool({ limit: 1 })
   const mod = await invoke.require('./fixtures/process-group', { pool })
@@ -64,7 +66,7 @@ test('a forced close ends what a worker module started (its whole process group)
   t.pass()
 })
 
-test("descriptors the parent inherited without close-on-exec do not reach its workers", async (t) => {
+unixTest('descriptors are not inherited by number there, and it reads /proc and runs bash')("descriptors the parent inherited without close-on-exec do not reach its workers", async (t) => {
   t.timeout(scaled(30000))
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'invoke-fds-'))
   t.teardown(() => fs.rmSync(dir, { recursive: true, force: true }))

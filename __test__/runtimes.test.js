@@ -7,11 +7,14 @@ const fs = require('node:fs')
 const os = require('node:os')
 const path = require('node:path')
 const { execFile } = require('node:child_process')
+const { currentTarget } = require('../lib/platform')
+const { testWhere, cannotRun } = require('./helpers/platform')
 
 const root = path.join(__dirname, '..')
 const fixtures = path.join(__dirname, 'fixtures', 'runtimes')
 const bin = (name) => path.join(root, 'node_modules', '.bin', name)
-const addon = path.join(root, fs.readdirSync(root).find((f) => /^invoke-parallel\..*\.node$/.test(f)))
+// This platform's build (a clone may hold builds for others beside it).
+const addon = path.join(root, `invoke-parallel.${currentTarget().key}.node`)
 
 /** Runs `file` with `command`; what it printed as JSON, the process having exited by itself. */
 async function run(t, command, args) {
@@ -28,12 +31,12 @@ function assertRefused(t, seen, name) {
   t.true(seen.message.includes(name), seen.message)
 }
 
-test('Bun gets ERR_INVOKE_UNSUPPORTED_RUNTIME naming it, not an abort', async (t) => {
+testWhere(cannotRun(bin('bun')))('Bun gets ERR_INVOKE_UNSUPPORTED_RUNTIME naming it, not an abort', async (t) => {
   const seen = await run(t, bin('bun'), [path.join(fixtures, 'require-package.cjs')])
   assertRefused(t, seen, 'Bun 1.')
 })
 
-test('Deno gets ERR_INVOKE_UNSUPPORTED_RUNTIME naming it, not an abort', async (t) => {
+testWhere(cannotRun(bin('deno')))('Deno gets ERR_INVOKE_UNSUPPORTED_RUNTIME naming it, not an abort', async (t) => {
   const seen = await run(t, bin('deno'), ['run', '-A', path.join(fixtures, 'require-package.cjs')])
   assertRefused(t, seen, 'Deno 2.')
 })
@@ -42,13 +45,13 @@ for (const [name, command, args, says] of [
   ['Bun', 'bun', [], 'Bun 1.'],
   ['Deno', 'deno', ['run', '-A'], 'Deno 2.'],
 ]) {
-  test(`${name} importing the ES module entry gets ERR_INVOKE_UNSUPPORTED_RUNTIME too`, async (t) => {
+  testWhere(cannotRun(bin(command)))(`${name} importing the ES module entry gets ERR_INVOKE_UNSUPPORTED_RUNTIME too`, async (t) => {
     const seen = await run(t, bin(command), [...args, path.join(fixtures, 'import-package.mjs')])
     assertRefused(t, seen, says)
   })
 }
 
-test('a host lacking libuv functions is named with them, and the addon refuses a pool instead of aborting', async (t) => {
+testWhere(cannotRun(bin('deno')))('a host lacking libuv functions is named with them, and the addon refuses a pool instead of aborting', async (t) => {
   // Deno lacks some of libuv's functions: past the check of its name, the addon's own check holds.
   const seen = await run(t, bin('deno'), ['run', '-A', path.join(fixtures, 'load-addon.cjs')])
   t.true(seen.missing.length > 0 && seen.missing.every((name) => name.startsWith('uv_')), JSON.stringify(seen))
@@ -60,7 +63,7 @@ test('Node itself lacks none of the libuv functions', (t) => {
   t.deepEqual(require(addon).missingLibuv(), [])
 })
 
-test('a single executable application gets ERR_INVOKE_UNSUPPORTED_RUNTIME: its executable cannot be a worker', async (t) => {
+testWhere(cannotRun(bin('postject'), ['--help']))('a single executable application gets ERR_INVOKE_UNSUPPORTED_RUNTIME: its executable cannot be a worker', async (t) => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'invoke-sea-'))
   t.teardown(() => fs.rmSync(dir, { recursive: true, force: true }))
   const config = path.join(dir, 'sea-config.json')

@@ -5,6 +5,10 @@ const fs = require('node:fs')
 const net = require('node:net')
 const invoke = require('..')
 const { freshPool } = require('./helpers/pools')
+const { testWhere, cannotPassSockets } = require('./helpers/platform')
+
+/** Every test here passes sockets: where they cannot travel, each skips saying so. */
+const socketTest = testWhere(cannotPassSockets())
 
 /** A real server on 127.0.0.1 whose connections go to `onConnection`. */
 async function listen(t, onConnection, options = {}) {
@@ -32,7 +36,7 @@ async function setup(t, options = { limit: 1 }) {
   return invoke.require('./fixtures/sockets', { pool })
 }
 
-test('a server-side socket passed to a worker is live there; the client hears the worker', async (t) => {
+socketTest('a server-side socket passed to a worker is live there; the client hears the worker', async (t) => {
   const mod = await setup(t)
   const calls = []
   const server = await listen(t, (socket) => calls.push(mod.reply(socket, 'worker')), { pauseOnConnect: true })
@@ -44,7 +48,7 @@ test('a server-side socket passed to a worker is live there; the client hears th
   t.not(Number(pid), process.pid)
 })
 
-test('bytes the parent already read before the hand-off are not lost', async (t) => {
+socketTest('bytes the parent already read before the hand-off are not lost', async (t) => {
   const mod = await setup(t)
   let handOff
   const handedOff = new Promise((resolve) => {
@@ -59,7 +63,7 @@ test('bytes the parent already read before the hand-off are not lost', async (t)
   t.regex(await heard, /^late:early bytes:\d+$/)
 })
 
-test('by default the parent copy is closed; keepOpen: true keeps it usable', async (t) => {
+socketTest('by default the parent copy is closed; keepOpen: true keeps it usable', async (t) => {
   const mod = await setup(t)
   const accepted = []
   const server = await listen(t, (socket) => accepted.push(socket), { pauseOnConnect: true })
@@ -89,7 +93,7 @@ test('by default the parent copy is closed; keepOpen: true keeps it usable', asy
   t.is(text, 'worker first;then the parent')
 })
 
-test('keepOpen as an array keeps just the sockets it names', async (t) => {
+socketTest('keepOpen as an array keeps just the sockets it names', async (t) => {
   const mod = await setup(t)
   const accepted = []
   const server = await listen(t, (socket) => accepted.push(socket), { pauseOnConnect: true })
@@ -106,7 +110,7 @@ test('keepOpen as an array keeps just the sockets it names', async (t) => {
   t.true(texts.every((text) => /^hi from \d+$/.test(text)), String(texts))
 })
 
-test('a listening net.Server can be handed to a worker', async (t) => {
+socketTest('a listening net.Server can be handed to a worker', async (t) => {
   const mod = await setup(t)
   const server = net.createServer()
   await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve))
@@ -118,7 +122,7 @@ test('a listening net.Server can be handed to a worker', async (t) => {
   t.is(heard, `served by ${pid}`)
 })
 
-test('a worker can return a socket, plainly or through invoke.set', async (t) => {
+socketTest('a worker can return a socket, plainly or through invoke.set', async (t) => {
   const mod = await setup(t)
   const server = await listen(t, (socket) => socket.pipe(socket))
   for (const keepOpen of [undefined, false, true]) {
@@ -130,7 +134,7 @@ test('a worker can return a socket, plainly or through invoke.set', async (t) =>
   }
 })
 
-test('a socket that cannot travel rejects that call with a clear error; the pool is undisturbed', async (t) => {
+socketTest('a socket that cannot travel rejects that call with a clear error; the pool is undisturbed', async (t) => {
   const mod = await setup(t)
   const unconnected = new net.Socket()
   await t.throwsAsync(mod.reply(unconnected, 'x'), { instanceOf: TypeError, message: /not connected/ })
@@ -143,7 +147,7 @@ test('a socket that cannot travel rejects that call with a clear error; the pool
 })
 
 // Serial: the parent's descriptor count must not see other tests' sockets come and go.
-test.serial('1,000 hand-offs in a row leak no descriptor in the parent or the worker', async (t) => {
+socketTest.serial('1,000 hand-offs in a row leak no descriptor in the parent or the worker', async (t) => {
   const mod = await setup(t)
   const pending = []
   const server = await listen(t, (socket) => pending.push(mod.close(socket)), { pauseOnConnect: true })

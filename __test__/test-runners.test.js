@@ -11,9 +11,14 @@ const path = require('node:path')
 const { scratchDir } = require('./helpers/pools')
 const { isAlive, waitFor } = require('./helpers/processes')
 const { exampleProject } = require('./helpers/readme-examples')
+const { testWhere, cannotLinkFolders, cannotRun } = require('./helpers/platform')
 const { ROOT, IDENTITY, runJest, runVitest, runNodeTest, callingTest, readLog, byRunner, startedWorkers } = require('./helpers/runner-projects')
 
 const FILES = 24
+/** jest and vitest load native modules (jest-resolve's unrs-resolver, rollup) npm installed for the host it ran on. */
+const JEST_RESOLVER = "require(require.resolve('unrs-resolver', { paths: [require.resolve('jest-resolve')] }))"
+const jestTest = testWhere(cannotRun(process.execPath, ['-e', JEST_RESOLVER], 'jest (its resolver)'))
+const vitestTest = testWhere(cannotRun(process.execPath, [path.join(ROOT, 'node_modules', '.bin', 'vitest'), '--version'], 'vitest'))
 /** The global pool's size: its default limit. Workers are never recycled here, so every worker that ever ran counts: the peak. */
 const LIMIT = os.availableParallelism() + 1
 
@@ -42,7 +47,7 @@ for (const [how, args] of [
   ['--runInBand', ['--runInBand']],
   ['-w 2', ['-w', '2']],
 ]) {
-  test.serial(`jest ${how}: ${FILES} test files share one global pool per jest process`, async (t) => {
+  jestTest.serial(`jest ${how}: ${FILES} test files share one global pool per jest process`, async (t) => {
     const dir = scratchDir(t, 'jest')
     const { log, files } = project(dir, FILES, 'js')
     const run = await runJest(dir, files, args)
@@ -62,7 +67,7 @@ for (const [how, args] of [
   })
 }
 
-test.serial('jest --detectOpenHandles finds nothing open: closed pools, a closed isolated module, the idle global pool', async (t) => {
+jestTest.serial('jest --detectOpenHandles finds nothing open: closed pools, a closed isolated module, the idle global pool', async (t) => {
   const dir = scratchDir(t, 'jest-handles')
   const use = (what) => `
 const invoke = require(${JSON.stringify(ROOT)})
@@ -94,7 +99,7 @@ test('the global pool, left idle', async () => {
   t.notRegex(run.stderr + run.stdout, /open handle/i)
 })
 
-test.serial(`jest --runInBand: ${FILES} test files that each drop a pool and an isolated module without closing them do not pile up workers`, async (t) => {
+jestTest.serial(`jest --runInBand: ${FILES} test files that each drop a pool and an isolated module without closing them do not pile up workers`, async (t) => {
   if (process.platform !== 'linux') return t.pass('children are counted from /proc')
   const dir = scratchDir(t, 'jest-dropped')
   const log = path.join(dir, 'log.jsonl')
@@ -137,7 +142,7 @@ test('uses a pool and an isolated module, and closes neither', async () => {
 })
 
 for (const pool of ['forks', 'threads', 'vmForks', 'vmThreads']) {
-  test.serial(`vitest --pool=${pool}: one global pool per process or thread, none left running`, async (t) => {
+  vitestTest.serial(`vitest --pool=${pool}: one global pool per process or thread, none left running`, async (t) => {
     const dir = scratchDir(t, `vitest-${pool}`)
     const { log, files } = project(dir, 4, 'cjs')
     const run = await runVitest(dir, files, [`--pool=${pool}`])
@@ -161,7 +166,7 @@ test.serial('node --test: each file process has its global pool, and exits with 
   await workersGone(entries)
 })
 
-test.serial("the README's jest example runs as pasted", async (t) => {
+testWhere(cannotLinkFolders() ?? cannotRun(process.execPath, ['-e', JEST_RESOLVER], 'jest (its resolver)')).serial("the README's jest example runs as pasted", async (t) => {
   const { dir } = exampleProject(t, 'jest')
   const run = await runJest(dir, {}, ['--detectOpenHandles'])
   t.is(run.code, 0, run.stderr)
@@ -169,7 +174,7 @@ test.serial("the README's jest example runs as pasted", async (t) => {
   t.notRegex(run.stderr + run.stdout, /open handle/i)
 })
 
-test.serial("jest --runInBand: every test file gets errors of its own realm's classes, whichever file made the shared pool", async (t) => {
+jestTest.serial("jest --runInBand: every test file gets errors of its own realm's classes, whichever file made the shared pool", async (t) => {
   const dir = scratchDir(t, 'jest-realms')
   const throws = path.join(__dirname, 'fixtures', 'throws-native.js')
   const syntaxError = path.join(__dirname, 'fixtures', 'syntax-error.js')
@@ -200,7 +205,7 @@ test('errors are instances of the classes of this file', async () => {
   t.regex(run.stderr, /Tests:\s+3 passed/)
 })
 
-test.serial('jest.resetModules / isolateModules: invoke.map and invoke.close take what another copy of the package made', async (t) => {
+jestTest.serial('jest.resetModules / isolateModules: invoke.map and invoke.close take what another copy of the package made', async (t) => {
   const dir = scratchDir(t, 'jest-reset-modules')
   const source = `
 let invoke
@@ -230,7 +235,7 @@ test('an isolated module loaded through another copy closes through this one', a
   t.regex(run.stderr, /Tests:\s+2 passed/)
 })
 
-test.serial('jest: a worker module (and a file it requires) edited between runs in one jest process runs its new code', async (t) => {
+jestTest.serial('jest: a worker module (and a file it requires) edited between runs in one jest process runs its new code', async (t) => {
   // jest --watch runs again in the same process (in band) with the package evaluated afresh, which
   // finds the process's global pool and its workers, who had the old version in their require cache.
   const dir = scratchDir(t, 'jest-edited')
@@ -261,7 +266,7 @@ test('the next run sees the saved files', async () => {
   t.regex(run.stderr, /Tests:\s+1 passed/)
 })
 
-test.serial('jest: an environment without setImmediate (as jest-environment-jsdom has none) maps a streamed source', async (t) => {
+jestTest.serial('jest: an environment without setImmediate (as jest-environment-jsdom has none) maps a streamed source', async (t) => {
   const dir = scratchDir(t, 'jest-no-immediate')
   // jest-environment-jsdom deletes setImmediate and clearImmediate from the test's globals; this
   // environment does only that, over jest's node environment.
@@ -293,7 +298,7 @@ test('map over an async source', async () => {
   t.regex(run.stderr, /Tests:\s+1 passed/)
 })
 
-test.serial("jest: a worker crash is reported on the console of the test file running, not one whose tests are over", async (t) => {
+jestTest.serial("jest: a worker crash is reported on the console of the test file running, not one whose tests are over", async (t) => {
   const dir = scratchDir(t, 'jest-crash')
   const dies = path.join(__dirname, 'fixtures', 'dies-once.js')
   const crashing = (name) => `
@@ -312,7 +317,7 @@ test('${name}: a worker of the shared pool dies under a call', async () => {
   t.is(run.stderr.match(/exited with code 3 unexpectedly/g)?.length, 2, run.stderr)
 })
 
-test.serial("jest's fake timers, on from the start, do not hold up calls, cancel tokens, map or the pool's letting go", async (t) => {
+jestTest.serial("jest's fake timers, on from the start, do not hold up calls, cancel tokens, map or the pool's letting go", async (t) => {
   const dir = scratchDir(t, 'jest-fake-timers')
   const cancellable = path.join(__dirname, 'fixtures', 'cancellable.js')
   const source = `

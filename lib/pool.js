@@ -35,6 +35,14 @@ const kLimit = Symbol.for('invoke-parallel.limit')
 function chosenDriver() {
   const name = process.env.INVOKE_PARALLEL_DRIVER
   if (name === undefined || name === '') return undefined
+  // Refused here, with a code, rather than by the addon, which has no linux driver off Linux.
+  if (name === 'linux' && process.platform !== 'linux') {
+    throw makeError(
+      'ERR_INVALID_ARG_VALUE',
+      'invoke.pool',
+      `INVOKE_PARALLEL_DRIVER=linux: the linux driver runs on Linux only, not on ${process.platform}: use 'portable' or leave it unset`,
+    )
+  }
   if (name === 'portable' || name === 'linux') return name
   throw makeError(
     'ERR_INVALID_ARG_VALUE',

@@ -1,6 +1,6 @@
 'use strict'
 // Unpacks the Node versions the tests also run on (module-shapes: TypeScript per Node) from the
-// node-linux-<arch> npm packages, into /work/toolchains/node/linux-<arch>-<version>/ (or
+// node-linux-<arch> npm packages, into $TOOLCHAINS/node/linux-<arch>-<version>/ (default /work/toolchains; or
 // $NODE_TOOLCHAINS), where __test__/helpers/node-binaries.js looks. Without them those tests run
 // on the current Node only. Usage: node scripts/fetch-node.js [22 24 26]
 
@@ -9,7 +9,7 @@ const os = require('node:os')
 const path = require('node:path')
 const { execFileSync } = require('node:child_process')
 
-const TOOLCHAINS = process.env.NODE_TOOLCHAINS ?? '/work/toolchains/node'
+const TOOLCHAINS = process.env.NODE_TOOLCHAINS ?? path.join(process.env.TOOLCHAINS || '/work/toolchains', 'node')
 const majors = process.argv.slice(2).length > 0 ? process.argv.slice(2) : ['22', '24', '26']
 const pkg = `node-linux-${process.arch}`
 

@@ -4,7 +4,10 @@
 // -Z build-std, a stub libnode.dll for napi-build: the addon finds N-API and libuv at run time)
 // unless INVOKE_WINDOWS_ADDON names one, then runs the README's first example and
 // __test__/fixtures/windows/smoke.js (calls, errors, a worker that dies, timeout, cancel,
-// invoke.map, a socket refused with ERR_INVOKE_HANDLES_UNSUPPORTED, close) with each node.exe.
+// invoke.map, a socket refused with ERR_INVOKE_HANDLES_UNSUPPORTED, close) with each node.exe,
+// then the JS suite (__test__/*.test.js, or the files INVOKE_WINDOWS_SUITE names) by ava under
+// each node.exe (scripts/platforms/windows-suite.js): a test that cannot apply on Windows skips
+// itself and its title says why; any failed test or file fails this script.
 //
 // Toolchains: scripts/platforms/{rust-web,mingw,wine,fetch-node}.sh set them up where they are;
 // else RUST_WEB_BIN (rustc-web), WINE_RUN (wine-run.sh of the trixie chroot), WINDOWS_NODES
@@ -86,8 +89,8 @@ function buildAddon(work) {
 }
 
 /** Runs node.exe under wine with `args` in `cwd`; returns what it printed. */
-function wine(node, args, cwd, env) {
-  return wineNode(node, args, { cwd, env: { ...process.env, WINE_RUN, ...env } })
+function wine(node, args, cwd, env, timeout) {
+  return wineNode(node, args, { cwd, env: { ...process.env, WINE_RUN, ...env }, timeout })
 }
 
 /** The README's code block marked `<!-- example: js/NAME -->`. */
@@ -99,7 +102,49 @@ function readmeExample(name) {
   return readme.slice(start, readme.indexOf('\n```', start))
 }
 
+// Under wine a Node starts in 240-380 ms, not ~40 ms (field notes, "Platforms"); what runs once
+// started goes at native speed. The suite's time limits (guards against hangs) are scaled by 4.
+const WINE_SUITE_ENV = { INVOKE_TEST_TIME_SCALE: '4' }
+
+/** The test files the suite runs under wine: INVOKE_WINDOWS_SUITE (space-separated), else all. */
+function suiteFiles() {
+  if (process.env.INVOKE_WINDOWS_SUITE) return process.env.INVOKE_WINDOWS_SUITE.split(/\s+/).filter(Boolean)
+  const dir = path.join(root, '__test__')
+  return fs
+    .readdirSync(dir)
+    .filter((name) => name.endsWith('.test.js'))
+    .sort()
+    .map((name) => `__test__/${name}`)
+}
+
+/** Runs the suite with `node` under wine; counts its TAP: passed, skipped, and the failed lines. */
+function suite(node, out, env) {
+  fs.mkdirSync(out)
+  const started = Date.now()
+  wine(node, [path.join(PLATFORMS, 'windows-suite.js'), out, ...suiteFiles()], out, env, 3 * 60 * 60 * 1000)
+  const counts = { pass: 0, skip: 0, fail: [], seconds: Math.round((Date.now() - started) / 1000) }
+  for (const name of fs.readdirSync(out).filter((file) => file.endsWith('.tap')).sort()) {
+    const tap = fs.readFileSync(path.join(out, name), 'utf8')
+    for (const line of tap.split(/\r?\n/)) {
+      if (/^not ok\b/.test(line)) counts.fail.push(`${name.replace(/\.tap$/, '')}: ${line}`)
+      else if (/^ok\b.*# (SKIP|TODO)/i.test(line)) counts.skip++
+      else if (/^ok\b/.test(line)) counts.pass++
+    }
+    // A file whose ava printed no plan ended early (a crash ava could not report as a test).
+    if (!/^1\.\.\d+/m.test(tap)) counts.fail.push(`${name.replace(/\.tap$/, '')}: ava ended without a plan: ${tap.slice(-400)}`)
+  }
+  // Each file's time, slowest first: what a part of the suite would cost (INVOKE_WINDOWS_SUITE).
+  const times = fs.existsSync(path.join(out, 'times.jsonl')) ? fs.readFileSync(path.join(out, 'times.jsonl'), 'utf8').trim().split('\n').map((line) => JSON.parse(line)) : []
+  for (const { file, ms } of times.sort((a, b) => b.ms - a.ms)) console.log(`  ${Math.round(ms / 1000)} s  ${file}`)
+  for (const line of counts.fail) console.log(`  failed: ${line}`)
+  return counts
+}
+
+/** Where the loader looks for a build of this clone on Windows x64. */
+const SOURCE_BUILD = path.join(root, 'invoke-parallel.win32-x64-gnu.node')
+
 function main() {
+  let placed = false
   const work = fs.mkdtempSync(path.join(os.tmpdir(), 'invoke-windows-'))
   try {
     const built = buildAddon(work)
@@ -107,12 +152,17 @@ function main() {
     const addon = path.join(work, 'invoke-parallel.win32-x64-gnu.node')
     fs.copyFileSync(built, addon)
     const env = { NAPI_RS_NATIVE_LIBRARY_PATH: addon }
+    // The suite finds the addon where a clone's own build leaves it, as every worker does: a pool
+    // given an environment of its own (env: {...}) passes its workers no override.
+    fs.copyFileSync(built, SOURCE_BUILD)
+    placed = true
     const example = path.join(work, 'example')
     fs.mkdirSync(path.join(example, 'node_modules'), { recursive: true })
     fs.symlinkSync(root, path.join(example, 'node_modules', 'invoke-parallel'))
     fs.writeFileSync(path.join(example, 'hash.js'), readmeExample('hash.js'))
     fs.writeFileSync(path.join(example, 'main.js'), readmeExample('main.js'))
     const nodes = windowsNodes()
+    const suites = []
     assert.ok(nodes.length > 0, `no Windows node.exe under ${TOOLCHAINS}/node (scripts/platforms/fetch-node.sh)`)
     for (const node of nodes) {
       const version = node.match(/win-x64-([\d.]+)/)[1]
@@ -143,8 +193,15 @@ function main() {
         'forced close': 'ERR_INVOKE_POOL_CLOSED',
       })
       console.log(`Node ${version} (wine): ${Object.keys(seen).length} checks of the smoke run passed`)
+      suites.push({ version, ...suite(node, path.join(work, `suite-${version}`), WINE_SUITE_ENV) })
     }
+    for (const { version, pass, skip, fail, seconds } of suites) {
+      console.log(`Node ${version} (wine): the JS suite: ${pass} passed, ${skip} skipped, ${fail.length} failed in ${seconds} s`)
+    }
+    const failed = suites.flatMap(({ version, fail }) => fail.map((line) => `Node ${version}: ${line}`))
+    assert.deepEqual(failed, [], 'tests failed under wine')
   } finally {
+    if (placed) fs.rmSync(SOURCE_BUILD, { force: true })
     fs.rmSync(work, { recursive: true, force: true })
   }
 }

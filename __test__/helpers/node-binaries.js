@@ -1,14 +1,14 @@
 'use strict'
 // Other Node versions to run a fixture under: NODE_BINARIES (paths, ':'-separated), else the
 // toolchains `node scripts/fetch-node.js` unpacks from the node-linux-<arch> npm packages under
-// /work/toolchains/node/linux-<arch>-<version>/ (or $NODE_TOOLCHAINS). Tests run on those present
+// $TOOLCHAINS/node/linux-<arch>-<version>/ (default /work/toolchains; or $NODE_TOOLCHAINS). Tests run on those present
 // and say which.
 
 const fs = require('node:fs')
 const path = require('node:path')
 const { execFileSync } = require('node:child_process')
 
-const TOOLCHAINS = process.env.NODE_TOOLCHAINS ?? '/work/toolchains/node'
+const TOOLCHAINS = process.env.NODE_TOOLCHAINS ?? path.join(process.env.TOOLCHAINS || '/work/toolchains', 'node')
 
 function candidates() {
   if (process.env.NODE_BINARIES) return process.env.NODE_BINARIES.split(':').filter(Boolean)

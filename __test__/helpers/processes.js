@@ -12,6 +12,8 @@ function isAlive(pid) {
   } catch {
     return false
   }
+  // Windows has no /proc and no zombies: signal 0 already fails for a process that has exited.
+  if (process.platform === 'win32') return true
   try {
     const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8')
     return stat.slice(stat.lastIndexOf(')') + 2)[0] !== 'Z'

@@ -5,6 +5,7 @@
 const fs = require('node:fs')
 const path = require('node:path')
 const { scratchDir } = require('./pools')
+const { linkFolder } = require('./platform')
 
 const ROOT = path.join(__dirname, '..', '..')
 
@@ -25,9 +26,9 @@ function exampleProject(t, folder, packages = []) {
   if (Object.keys(files).length === 0) throw new Error(`the README has no examples in ${folder}/`)
   for (const [name, code] of Object.entries(files)) fs.writeFileSync(path.join(dir, name), code)
   fs.mkdirSync(path.join(dir, 'node_modules', '.bin'), { recursive: true })
-  fs.symlinkSync(ROOT, path.join(dir, 'node_modules', 'invoke-parallel'))
+  linkFolder(ROOT, path.join(dir, 'node_modules', 'invoke-parallel'))
   for (const name of packages) {
-    fs.symlinkSync(path.join(ROOT, 'node_modules', name), path.join(dir, 'node_modules', name))
+    linkFolder(path.join(ROOT, 'node_modules', name), path.join(dir, 'node_modules', name))
     const bin = path.join(ROOT, 'node_modules', '.bin', name)
     if (fs.existsSync(bin)) fs.symlinkSync(fs.realpathSync(bin), path.join(dir, 'node_modules', '.bin', name))
   }

@@ -15,7 +15,11 @@ async function start({ port = 0, workers = 2 } = {}) {
   const handler = await invoke.require('./handler', { pool })
   // pauseOnConnect: the parent never reads from the connections it hands over.
   const server = net.createServer({ pauseOnConnect: true }, (socket) => {
-    handler.serve(socket).catch((error) => console.error('hand-off failed:', error.message))
+    handler.serve(socket).catch((error) => {
+      // The client is told at once (the connection closes) rather than left waiting.
+      socket.destroy()
+      console.error('hand-off failed:', error.message)
+    })
   })
   await new Promise((resolve) => server.listen(port, '127.0.0.1', resolve))
   return {

@@ -37,7 +37,8 @@ function locateSyntaxError(error, path) {
     timeout: CHECK_TIMEOUT_MS,
     stdio: ['pipe', 'ignore', 'pipe'],
   })
-  const report = REPORT.exec(check.stderr ?? '')
+  // Node on Windows ends the report's lines with \r\n.
+  const report = REPORT.exec((check.stderr ?? '').replace(/\r\n/g, '\n'))
   // The same error, or this is some other one (a SyntaxError thrown by code run at load, say).
   if (report === null || report[2] !== error.message) return
   try {

@@ -4,11 +4,12 @@
 # Debian's gcc-aarch64-linux-gnu would link against glibc 2.36 and need GLIBC_2.34.
 set -euo pipefail
 . "$(dirname "$0")/versions.sh"
+. "$(dirname "$0")/retry.sh"
 version="${ARM64_CROSS_TOOLCHAIN##*@}"
 home="$TOOLCHAINS/cross-aarch64-$version"
 if [ ! -e "$home/.done" ]; then
   rm -rf "$home"; mkdir -p "$home"
-  tarball=$(cd "$home" && npm pack --silent "$ARM64_CROSS_TOOLCHAIN")
+  tarball=$(cd "$home" && fetch "$ARM64_CROSS_TOOLCHAIN (npm)" npm pack --silent "$ARM64_CROSS_TOOLCHAIN")
   tar -xzf "$home/$tarball" -C "$home" --strip-components=1 package/aarch64-unknown-linux-gnu.tar.xz
   tar -xJf "$home/aarch64-unknown-linux-gnu.tar.xz" -C "$home"
   rm "$home/$tarball" "$home/aarch64-unknown-linux-gnu.tar.xz"

@@ -6,6 +6,7 @@
 # The mirror is the one the system's apt already uses.
 set -euo pipefail
 . "$(dirname "$0")/versions.sh"
+. "$(dirname "$0")/retry.sh"
 dest="$1"; suite="$2"; shift 2
 mirror_of() { # the first Debian URI of the system's sources whose suites match $1 (a -security suite has its own archive)
   local want="$1"
@@ -25,12 +26,12 @@ apt_opts=(-o "Dir::Etc::SourceList=$state/sources.list" -o Dir::Etc::SourceParts
   -o "Dir::Cache::pkgcache=" -o "Dir::Cache::srcpkgcache=" -o "APT::Architectures=amd64,arm64" -o "APT::Architecture=amd64")
 # Lists older than a day are fetched again.
 if [ -z "$(find "$state/lists" -maxdepth 1 -name '*Packages*' -mtime -1 2>/dev/null | head -1)" ]; then
-  apt-get "${apt_opts[@]}" -qq update
+  fetch "Debian $suite package lists from $uri" apt-get "${apt_opts[@]}" -qq update
 fi
 cd "$state/archives"
 shopt -s nullglob
 # apt drops to the _apt user to download, which cannot write here: download as root, quietly.
-apt-get -o APT::Sandbox::User=root "${apt_opts[@]}" -qq download "$@"
+fetch "$* (Debian $suite from $uri)" apt-get -o APT::Sandbox::User=root "${apt_opts[@]}" -qq download "$@"
 for package in "$@"; do
   name="${package%%:*}"; arch="${package#*:}"; [ "$arch" = "$package" ] && arch=amd64
   debs=("${name}"_*_"${arch}".deb "${name}"_*_all.deb)

@@ -4,12 +4,13 @@
 # PLATFORM is npm's spelling: linux-x64, linux-arm64, win-x64.
 set -euo pipefail
 . "$(dirname "$0")/versions.sh"
+. "$(dirname "$0")/retry.sh"
 platform="$1"; shift
 for version in "$@"; do
   home="$TOOLCHAINS/node/$platform-$version"
   if [ ! -e "$home/.done" ]; then
     rm -rf "$home"; mkdir -p "$home"
-    tarball=$(cd "$home" && npm pack --silent "node-$platform@$version")
+    tarball=$(cd "$home" && fetch "node-$platform@$version (npm)" npm pack --silent "node-$platform@$version")
     [ -n "$tarball" ] || { echo "fetch-node.sh: npm has no node-$platform@$version" >&2; exit 1; }
     tar -xzf "$home/$tarball" -C "$home" --strip-components=1
     rm "$home/$tarball"

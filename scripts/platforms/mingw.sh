@@ -6,7 +6,8 @@
 # resolves N-API at run time): an empty DLL is enough.
 set -euo pipefail
 . "$(dirname "$0")/versions.sh"
-command -v x86_64-w64-mingw32-gcc >/dev/null || { apt-get update -qq && apt-get install -y -qq mingw-w64 >/dev/null; }
+. "$(dirname "$0")/retry.sh"
+command -v x86_64-w64-mingw32-gcc >/dev/null || apt_install mingw-w64
 home="$TOOLCHAINS/libnode-stub"
 if [ ! -e "$home/libnode.dll" ]; then
   mkdir -p "$home"

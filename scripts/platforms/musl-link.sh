@@ -6,7 +6,8 @@
 # musl-gcc does not look: this folder has both names, pointing at the host's.
 set -euo pipefail
 . "$(dirname "$0")/versions.sh"
-command -v musl-gcc >/dev/null || { apt-get update -qq && apt-get install -y -qq musl-tools >/dev/null; }
+. "$(dirname "$0")/retry.sh"
+command -v musl-gcc >/dev/null || apt_install musl-tools
 home="$TOOLCHAINS/musl-link"
 mkdir -p "$home"
 libgcc="$(gcc -print-file-name=libgcc_s.so.1)"

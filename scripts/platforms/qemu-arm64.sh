@@ -7,13 +7,13 @@
 # /usr/lib/aarch64-linux-gnu, shadowing nothing). Not a private sysroot through QEMU_LD_PREFIX:
 # tests that give a worker an environment of their own would drop that variable.
 set -euo pipefail
-command -v qemu-aarch64-static >/dev/null || { apt-get update -qq && apt-get install -y -qq qemu-user-static >/dev/null; }
+. "$(dirname "$0")/retry.sh"
+command -v qemu-aarch64-static >/dev/null || apt_install qemu-user-static
 binfmt=/proc/sys/fs/binfmt_misc
 [ -e "$binfmt/register" ] || mount -t binfmt_misc binfmt_misc "$binfmt"
 # F: the kernel opens qemu now, so it also works inside other mount namespaces and chroots.
 [ -e "$binfmt/qemu-aarch64" ] || cat /usr/lib/binfmt.d/qemu-aarch64.conf > "$binfmt/register"
 if ! dpkg -s libstdc++6:arm64 libatomic1:arm64 >/dev/null 2>&1; then
   dpkg --add-architecture arm64
-  apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq libc6:arm64 libstdc++6:arm64 libatomic1:arm64 >/dev/null
+  apt_install libc6:arm64 libstdc++6:arm64 libatomic1:arm64
 fi

@@ -10,6 +10,9 @@ names=("$@")
 for name in "${names[@]}"; do
   script="$name.sh"
   begin=$SECONDS
-  "$here/$script" >/dev/null
+  if ! "$here/$script" >/dev/null; then
+    echo "toolchains: $script failed after $((SECONDS - begin)) s (its message is above); the release build needs it" >&2
+    exit 1
+  fi
   echo "toolchains: $script ready ($((SECONDS - begin)) s)"
 done

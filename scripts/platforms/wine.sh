@@ -13,14 +13,15 @@
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 . "$here/versions.sh"
+. "$here/retry.sh"
 root="$TOOLCHAINS/wine-trixie"
 if [ ! -e "$root/.done" ]; then
-  command -v debootstrap >/dev/null || { apt-get update -qq && apt-get install -y -qq debootstrap >/dev/null; }
+  command -v debootstrap >/dev/null || apt_install debootstrap
   uri=$({ cat /etc/apt/sources.list.d/*.sources 2>/dev/null; echo; } | awk '/^URIs:/ { print $2; exit }')
   [ -n "$uri" ] || uri=$(awk '/^deb / { print $2; exit }' /etc/apt/sources.list)
-  rm -rf "$root"
-  debootstrap --variant=minbase trixie "$root" "$uri" >/dev/null
-  unshare -m sh -c "mount -t proc proc '$root/proc' && mount --bind /dev '$root/dev' &&
+  bootstrap() { rm -rf "$root" && debootstrap --variant=minbase trixie "$root" "$uri" >/dev/null; }
+  fetch "Debian trixie (debootstrap from $uri)" bootstrap
+  fetch "wine 10 (Debian trixie's wine64, in the chroot)" unshare -m sh -c "mount -t proc proc '$root/proc' && mount --bind /dev '$root/dev' &&
     chroot '$root' sh -c 'dpkg --add-architecture i386 >/dev/null 2>&1; apt-get update -qq &&
       DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends wine64 wine >/dev/null'"
   touch "$root/.done"

@@ -25,6 +25,15 @@ pub const UNITS_PER_TURN: usize = 1024;
 /// write, a few per turn; a flood of them is read 64 a turn.
 pub const REPORT_UNITS: usize = 16;
 
+/// What `message` costs of a turn's budget (both drivers' readers charge the same).
+pub fn units(message: &FromWorker) -> usize {
+  if matches!(message, FromWorker::Pace { .. }) {
+    REPORT_UNITS
+  } else {
+    1
+  }
+}
+
 /// What a poll callback finds on a channel.
 pub enum Incoming {
   Message(FromWorker),
@@ -102,8 +111,7 @@ impl ChannelReader {
       }
       match self.decoder.next_message(fetch) {
         Ok(Some(message)) => {
-          let units = if matches!(message, FromWorker::Pace { .. }) { REPORT_UNITS } else { 1 };
-          *budget = budget.saturating_sub(units);
+          *budget = budget.saturating_sub(units(&message));
           incoming.push(Incoming::Message(message));
         }
         Ok(None) => return,

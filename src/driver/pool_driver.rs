@@ -87,12 +87,11 @@ impl LinkChannel {
     }
   }
 
-  /// Messages wait past a turn's budget (the Linux driver's reader; libuv's reads are each
-  /// handled in full as they come).
+  /// Messages wait past a turn's budget.
   fn is_backlogged(&self) -> bool {
     match self {
       LinkChannel::Polled(channel) => channel.is_backlogged(),
-      LinkChannel::Stream(_) => false,
+      LinkChannel::Stream(channel) => channel.is_backlogged(),
     }
   }
 
@@ -157,6 +156,9 @@ struct State {
   exits_pending: usize,
   /// Workers whose messages ran past a turn's budget: read again in the next turn (`on_nudge`).
   backlogged: Vec<WorkerId>,
+  /// Portable workers that spent some of this turn's budget: given a new one once the turn's
+  /// reads are over (`on_flush`, in the check phase after them).
+  spent: Vec<WorkerId>,
   /// Microseconds since the pool started, read once per entry into the driver: the time of
   /// every event handled in it.
   now_us: u64,
@@ -211,6 +213,7 @@ impl PoolDriver {
       started: vec![],
       exits_pending: 0,
       backlogged: vec![],
+      spent: vec![],
       now_us: 0,
     };
     let driver = std::rc::Rc::new(PoolDriver {
@@ -352,7 +355,7 @@ impl PoolDriver {
     }
     let handles = self.handles.borrow();
     let Some(handles) = handles.as_ref() else { return };
-    if !state.batch.is_empty() || state.exits_pending > 0 {
+    if !state.batch.is_empty() || state.exits_pending > 0 || !state.spent.is_empty() {
       handles.flush.check_start(on_flush);
     }
     // While a portable worker's exit waits for a quiet turn, the loop must not sleep in between.
@@ -490,9 +493,12 @@ impl PoolDriver {
     if ended && !drain {
       self.handle(s, Event::ChannelEnded { worker });
     }
-    let backlogged = s.links.get(&worker).and_then(|l| l.channel.as_ref()).is_some_and(LinkChannel::is_backlogged);
-    if backlogged && !s.backlogged.contains(&worker) {
+    let Some(channel) = s.links.get_mut(&worker).and_then(|l| l.channel.as_mut()) else { return };
+    if channel.is_backlogged() && !s.backlogged.contains(&worker) {
       s.backlogged.push(worker);
+    }
+    if channel.stream().is_some_and(|c| c.spent()) && !s.spent.contains(&worker) {
+      s.spent.push(worker);
     }
   }
 
@@ -662,6 +668,11 @@ impl PoolDriver {
     }
     self.run(|s, d| {
       s.corked = false;
+      for worker in std::mem::take(&mut s.spent) {
+        if let Some(channel) = s.links.get_mut(&worker).and_then(|l| l.channel.as_mut()).and_then(LinkChannel::stream) {
+          channel.new_turn();
+        }
+      }
       d.report_exits(s);
       for worker in std::mem::take(&mut s.unflushed) {
         let Some(channel) = channel_of(s, worker) else { continue };

@@ -7,7 +7,7 @@ use super::portable_worker::OutputStream;
 use super::stream_channel::StreamChannel;
 use super::uv::Handle;
 use super::uv_stream::Process;
-use crate::core::{ExitStatus, Signal};
+use crate::core::{ExitSignal, ExitStatus, Signal};
 use crate::sys;
 
 /// Loop turns an exited worker's pipes may keep bringing bytes (a grandchild holding them)
@@ -45,9 +45,11 @@ impl<T> PortableLink<T> {
 
   /// libuv reaped it: `status` is its exit code, `signal` what ended it (0: none).
   pub fn on_exit(&mut self, status: i64, signal: c_int) {
+    // An abort seen only as an exit code (Windows) is reported as the abort it is.
+    let aborted = signal == 0 && sys::ABORT_EXIT_CODE == Some(status);
     self.exited = Some(ExitStatus {
       code: (signal == 0).then_some(status as i32),
-      signal: (signal != 0).then(|| sys::exit_signal(signal)),
+      signal: if aborted { Some(ExitSignal::Abort) } else { (signal != 0).then(|| sys::exit_signal(signal)) },
     });
   }
 

@@ -1,7 +1,8 @@
 //! The parent's end of one worker's channel as a libuv stream (the portable driver): frames are
-//! read as libuv hands them over and written with `uv_try_write`, falling back to `uv_write`
-//! when the pipe is full; descriptors travel on a socket of their own where the OS can pass
-//! them.
+//! read as libuv hands them over, a bounded amount per loop turn (the Linux driver's budget:
+//! past it the pipe is not read until the next turn), and written with `uv_try_write`, falling
+//! back to `uv_write` when the pipe is full; descriptors travel on a socket of their own where
+//! the OS can pass them.
 
 use std::cell::Cell;
 use std::collections::VecDeque;
@@ -9,6 +10,7 @@ use std::ffi::c_void;
 use std::io::IoSlice;
 use std::rc::Rc;
 
+use super::channel_reader::{units, UNITS_PER_TURN};
 use super::descriptors;
 use super::frame_channel::FrameChannel;
 use super::uv::Handle;
@@ -44,6 +46,8 @@ pub struct StreamChannel<T> {
   target: Box<T>,
   handles: Option<DescriptorSocket>,
   written_cb: WriteCb,
+  /// To read the pipe again after a backlog.
+  read_callbacks: (AllocCb, ReadCb),
   decoder: FrameDecoder,
   incoming: Vec<Incoming>,
   backlog: VecDeque<Pending>,
@@ -55,6 +59,11 @@ pub struct StreamChannel<T> {
   read_done: bool,
   /// Bytes arrived since the last `take_activity`.
   active: bool,
+  /// What this turn's messages may still cost (`UNITS_PER_TURN` a turn, `new_turn`).
+  budget: usize,
+  /// The budget ran out with bytes buffered: reading is stopped, and the next turn decodes them
+  /// (`receive`) before the pipe is read again.
+  backlogged: bool,
 }
 
 impl<T> StreamChannel<T> {
@@ -75,6 +84,7 @@ impl<T> StreamChannel<T> {
       target,
       handles,
       written_cb: callbacks.written,
+      read_callbacks: (callbacks.alloc, callbacks.read),
       decoder: FrameDecoder::with_payload_limit(max_message_size),
       incoming: Vec::new(),
       backlog: VecDeque::new(),
@@ -84,6 +94,8 @@ impl<T> StreamChannel<T> {
       shut: false,
       read_done: false,
       active: false,
+      budget: UNITS_PER_TURN,
+      backlogged: false,
     };
     let pipe = channel.pipe.as_ref().expect("just set");
     pipe.read_start(callbacks.alloc, callbacks.read)?;
@@ -113,19 +125,33 @@ impl<T> StreamChannel<T> {
     // nothing touched since) right after the buffer's initialized part.
     unsafe { buf.set_len(buf.len() + nread as usize) };
     self.active |= nread > 0;
-    self.decode();
+    self.decode(false);
   }
 
-  fn decode(&mut self) {
+  /// Decodes buffered messages while the turn's budget lasts (all of them with `drain`); when it
+  /// runs out with bytes left, stops reading the pipe until a later turn takes them.
+  fn decode(&mut self, drain: bool) {
     let handles = &self.handles;
     loop {
+      if self.budget == 0 && !drain {
+        self.backlogged = self.decoder.buffered() > 0;
+        if self.backlogged {
+          if let Some(pipe) = &self.pipe {
+            pipe.read_stop();
+          }
+        }
+        return;
+      }
       // The worker sends a frame's descriptors before the frame, so they are already queued.
       let fetch = || match handles {
         Some(socket) => socket.receive_descriptors().map(descriptors::attach).map_err(|err| err.to_string()),
         None => Err("descriptors cannot be passed on this OS".to_string()),
       };
       match self.decoder.next_message(fetch) {
-        Ok(Some(message)) => self.incoming.push(Incoming::Message(message)),
+        Ok(Some(message)) => {
+          self.budget = self.budget.saturating_sub(units(&message));
+          self.incoming.push(Incoming::Message(message));
+        }
         Ok(None) => return,
         Err(err) => {
           self.incoming.push(Incoming::Corrupt(err.to_string()));
@@ -147,9 +173,24 @@ impl<T> StreamChannel<T> {
     self.read_done
   }
 
-  /// Whether bytes arrived since it was last asked.
+  /// Whether bytes arrived since it was last asked, or wait unread past a turn's budget.
   pub fn take_activity(&mut self) -> bool {
-    std::mem::take(&mut self.active)
+    std::mem::take(&mut self.active) || self.is_backlogged()
+  }
+
+  /// A loop turn is over: the next one's messages get a whole budget.
+  pub fn new_turn(&mut self) {
+    self.budget = UNITS_PER_TURN;
+  }
+
+  /// Some of this turn's budget is spent (`new_turn` is owed).
+  pub fn spent(&self) -> bool {
+    self.budget < UNITS_PER_TURN
+  }
+
+  /// Messages wait past a turn's budget.
+  pub fn is_backlogged(&self) -> bool {
+    self.backlogged && !self.read_done
   }
 
   /// A `uv_write` finished (its context already freed).
@@ -266,7 +307,22 @@ impl<T> FrameChannel for StreamChannel<T> {
     }
   }
 
-  fn receive(&mut self, _drain: bool) -> Vec<Incoming> {
+  /// What was read so far; a backlog left by an earlier turn is decoded first, within this
+  /// turn's budget (all of it with `drain`), and the pipe read again once it is taken.
+  fn receive(&mut self, drain: bool) -> Vec<Incoming> {
+    if self.backlogged && (drain || self.budget > 0) && !self.read_done {
+      self.backlogged = false;
+      self.decode(drain);
+      if !self.backlogged && !self.read_done {
+        let resumed = match &self.pipe {
+          Some(pipe) => pipe.read_start(self.read_callbacks.0, self.read_callbacks.1).is_ok(),
+          None => false,
+        };
+        if !resumed {
+          self.end_reading();
+        }
+      }
+    }
     std::mem::take(&mut self.incoming)
   }
 

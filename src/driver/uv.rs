@@ -129,6 +129,9 @@ libuv_api! {
   send_buffer_size: "uv_send_buffer_size" => unsafe extern "C" fn(RawHandle, *mut c_int) -> c_int,
   recv_buffer_size: "uv_recv_buffer_size" => unsafe extern "C" fn(RawHandle, *mut c_int) -> c_int,
   fileno: "uv_fileno" => unsafe extern "C" fn(RawHandle, *mut UvOsFd) -> c_int,
+  // An error code's text and name (uv_stream::uv_error).
+  strerror: "uv_strerror" => unsafe extern "C" fn(c_int) -> *const std::ffi::c_char,
+  err_name: "uv_err_name" => unsafe extern "C" fn(c_int) -> *const std::ffi::c_char,
 }
 
 fn loaded() -> &'static Result<Api, Vec<&'static str>> {
@@ -176,7 +179,7 @@ impl<K: Kind> Handle<K> {
     if rc != 0 {
       // SAFETY: a handle whose init failed was never registered with the loop.
       unsafe { sys::free(raw) };
-      return Err(std::io::Error::from_raw_os_error(-rc));
+      return Err(super::uv_stream::uv_error(rc));
     }
     Ok(Handle { raw, kind: PhantomData })
   }

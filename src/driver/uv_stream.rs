@@ -156,9 +156,21 @@ pub fn spawn(
   Ok((process, Ok(pid as u32)))
 }
 
-/// An error code libuv returned, as an io::Error (its negated errno on Unix).
+/// An error code libuv returned, as an io::Error saying what libuv says of it ("no such file or
+/// directory (ENOENT)"). Not `from_raw_os_error(-rc)`: that holds on Unix only, where libuv's
+/// codes are negated errnos; on Windows they are libuv's own (UV_ENOENT is -4058), which Windows
+/// would describe as an unknown error.
 pub fn uv_error(rc: c_int) -> io::Error {
-  io::Error::from_raw_os_error(-rc)
+  let text = |describe: unsafe extern "C" fn(c_int) -> *const std::ffi::c_char| {
+    // SAFETY: libuv returns a NUL-terminated string for any code (a static one for its own).
+    let text = unsafe { describe(rc) };
+    if text.is_null() {
+      return String::from("?");
+    }
+    // SAFETY: non-null, NUL-terminated, alive for the process.
+    unsafe { std::ffi::CStr::from_ptr(text) }.to_string_lossy().into_owned()
+  };
+  io::Error::other(format!("{} ({})", text(api().strerror), text(api().err_name)))
 }
 
 impl Handle<Process> {

@@ -97,6 +97,9 @@ pub fn shutdown_write(fd: &impl AsRawFd) {
 /// `kill_group` reaches what it started.
 pub const WORKERS_LEAD_GROUPS: bool = true;
 
+/// None: an aborting Node raises SIGABRT here, which the exit status shows as that signal.
+pub const ABORT_EXIT_CODE: Option<i64> = None;
+
 /// The number libuv takes for `signal` (libuv maps both to TerminateProcess on Windows).
 pub fn signal_number(signal: Signal) -> i32 {
   match signal {

@@ -13,6 +13,10 @@ pub const MAX_HANDLES: usize = 64;
 /// workers, not what they started, when the parent goes).
 pub const WORKERS_LEAD_GROUPS: bool = false;
 
+/// The exit code of a Node that aborted: Node on Windows aborts with `_exit(134)` (128 + SIGABRT,
+/// as a shell reports an abort), V8 out of heap among its reasons; there is no signal to see.
+pub const ABORT_EXIT_CODE: Option<i64> = Some(134);
+
 #[link(name = "kernel32")]
 extern "system" {
   fn GetModuleHandleW(name: *const u16) -> *mut c_void;

@@ -1,0 +1,64 @@
+'use strict'
+// Runs inside a Windows node.exe under wine (scripts/test-windows.js starts it): the JS suite's
+// test files, each by its own ava process (`--tap`) with this node.exe, two at a time, each one's
+// TAP written to OUT/<file>.tap. One ava per file, because ava's own process can wait forever
+// under wine once it has timed a worker out (seen with the whole suite in one ava, Node 24): a
+// file that outlives FILE_DEADLINE_MS is ended with its whole process tree and said so in OUT/<file>.tap.
+//
+//   node.exe windows-suite.js OUT FILE...
+
+const fs = require('node:fs')
+const path = require('node:path')
+const { spawn, execFileSync } = require('node:child_process')
+
+const [out, ...files] = process.argv.slice(2)
+const root = path.join(__dirname, '..', '..')
+const ava = path.join(root, 'node_modules', 'ava', 'entrypoints', 'cli.mjs')
+// ava's own limit (a test that reports nothing for so long fails) is the package's 60 s, scaled
+// as the tests' limits are (INVOKE_TEST_TIME_SCALE). ava 7's TAP reporter itself throws on such a
+// timeout: the file then ends without a plan, which test-windows.js counts as a failure.
+const SCALE = Number(process.env.INVOKE_TEST_TIME_SCALE) > 0 ? Number(process.env.INVOKE_TEST_TIME_SCALE) : 1
+const AVA_TIMEOUT = `${60 * SCALE}s`
+const FILE_DEADLINE_MS = 12 * 60 * 1000
+const AT_ONCE = 2
+
+function runFile(file) {
+  const tap = path.join(out, `${path.basename(file)}.tap`)
+  const fd = fs.openSync(tap, 'w')
+  const started = Date.now()
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, [ava, '--tap', '--timeout', AVA_TIMEOUT, file], { cwd: root, stdio: ['ignore', fd, fd] })
+    const timer = setTimeout(() => {
+      fs.appendFileSync(tap, `\nnot ok - ${path.basename(file)} did not finish within ${FILE_DEADLINE_MS} ms (ended by windows-suite.js)\n`)
+      try {
+        execFileSync('taskkill', ['/PID', String(child.pid), '/T', '/F'], { stdio: 'ignore' })
+      } catch {
+        child.kill()
+      }
+    }, FILE_DEADLINE_MS)
+    // An ava that cannot start at all is a failed file, not a wait for an exit that never comes.
+    child.on('error', (error) => {
+      clearTimeout(timer)
+      fs.closeSync(fd)
+      fs.appendFileSync(tap, `\nnot ok - ${path.basename(file)}: ava could not start: ${error.message}\n`)
+      resolve()
+    })
+    child.on('exit', (code) => {
+      clearTimeout(timer)
+      fs.closeSync(fd)
+      fs.appendFileSync(path.join(out, 'times.jsonl'), `${JSON.stringify({ file, code, ms: Date.now() - started })}\n`)
+      resolve()
+    })
+  })
+}
+
+async function main() {
+  const queue = [...files]
+  await Promise.all(
+    Array.from({ length: AT_ONCE }, async () => {
+      while (queue.length > 0) await runFile(queue.shift())
+    }),
+  )
+}
+
+main()
