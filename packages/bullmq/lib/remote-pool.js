@@ -255,6 +255,7 @@ class RemotePool {
     if (call.settled || call.renewing) return
     if (++call.renewals > MAX_RENEWALS) return this.#settle(call, { error: errors.jobLost(call.jobId) })
     call.renewing = true
+    call.joined = false
     this.#requeued(call)
     this.#addAgain(call, remove).then(
       () => {
@@ -361,7 +362,10 @@ class RemotePool {
     // A keyed call finds a job that did not run for another caller (cancelled, or refused after
     // waiting past that caller's queue deadline, not this one's): it runs again.
     const earlier = read.refused === true && Date.now() - call.made < this.#o.queueTimeout
-    if (call.keyed && ('cancelled' in read || earlier)) return this.#renew(call, { remove: true })
+    // Whose timeout it was is known from the job's read after the add: its event may come first.
+    if (call.keyed && call.joined === undefined && isTimedOut(reply)) return this.#readJob(call, { kept: true })
+    const othersTimeout = call.joined === true && isTimedOut(reply)
+    if (call.keyed && ('cancelled' in read || earlier || othersTimeout)) return this.#renew(call, { remove: true })
     this.#settle(call, 'cancelled' in read ? { error: read.cancelled } : read)
   }
 
@@ -492,11 +496,11 @@ class RemotePool {
   #read(call, job, kept) {
     if (call.settled) return
     if (job === undefined || job === null) return this.#lost(call.jobId)
+    // A run that times out is its own callers' outcome, not a result to keep: under another
+    // caller's deadline (or none) the call may finish, so a call that found its job added before
+    // it was made (kept, or still running) runs again. A job this call added itself is its own.
+    if (kept && call.keyed) call.joined = job.timestamp < call.made
     if (!job.finishedOn) return
-    // A run that timed out was its callers' outcome, not a result to keep: with another caller's
-    // deadline (or none) the call may finish, so a call made after the job was added runs again.
-    // (A job this call added itself and that timed out is this call's outcome.)
-    if (kept && call.keyed && job.timestamp < call.made && isTimedOut(job.returnvalue)) return this.#renew(call, { remove: true })
     if (job.failedReason) return this.#failedJob(call.jobId, job.failedReason)
     this.#completed(call.jobId, job.returnvalue)
   }
