@@ -115,6 +115,9 @@ for (const [what, kind] of floods) {
     const { pool, mod, errors } = await setup(t, { maxPerChild: 1 })
     await Promise.all([mod.echo(0), mod.echo(1)])
     const flooding = mod({ noRetry: true }).floodFrames(kind, stop)
+    // The honest calls are to run during the flood: it must have started (it may be dispatched
+    // after the first of them, and would otherwise start only once they are all done).
+    await waitFor(() => fs.existsSync(`${stop}.started`), 60000, 'the flood to start')
     // One at a time, while the flood lasts: each waits on the parent's loop the flood shares.
     for (let i = 0; i < 300; i++) t.deepEqual((await mod.echo(i))[1], i)
     fs.writeFileSync(stop, '')

@@ -97,7 +97,9 @@ testWhere(cannotPassSockets()).serial('descriptors on a reply that does not deco
     const honest = honestCalls(mod)
     for (let i = 0; i < 5; i++) await t.throwsAsync(mod.descriptorsOnGarbage(3), { message: /could not be decoded/ })
     await t.throwsAsync(mod.descriptorsOnRejection(3), { instanceOf: invoke.Retry })
-    t.regex(broke(errors).message, /sent descriptors with a Rejected frame/)
+    // Not necessarily the first breach: a worker whose forged answer ended its call may also be
+    // killed for a pace report its shim sends while it still thinks it runs the call.
+    t.true(errors.some((e) => /sent descriptors with a Rejected frame/.test(e.message)), errors.map((e) => e.message).join('\n'))
     await checkHonest(t, honest)
     await pool.close()
   })

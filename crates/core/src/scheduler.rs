@@ -67,8 +67,8 @@ pub struct Scheduler {
   busy_us: u64,
   /// When the pool closed: its capacity (and so its utilization) stops there.
   closed_at: Option<u64>,
-  /// Calls that answered, said they await or began to stream, ever: a stall is a time in which
-  /// this did not change.
+  /// Calls that answered having counted against a bound on calls that await, said they await or
+  /// began to stream, ever: a stall is a time in which this did not change.
   progress: u64,
   /// `progress` when the stall timer was armed, while it is.
   stall_watch: Option<u64>,
@@ -495,12 +495,21 @@ impl Scheduler {
   fn on_answer(&mut self, worker_id: WorkerId, call_id: CallId, outcome: Outcome, out: &mut Vec<Action>) {
     let worker = self.workers.get_mut(&worker_id).expect("the answer's worker exists");
     let was_awaiting = worker.awaiting.contains(&call_id);
+    let method = self.calls.get(&call_id).and_then(Call::method);
+    // Progress for the stall rule is a call that counted against the bound on calls that await
+    // coming back (it awaited, streamed, or was of a method that may await there): calls of a
+    // method measured synchronous answering beside a barrier (a cheap method called steadily at a
+    // higher priority) say nothing of whether the calls that await will ever come back, and
+    // counting them kept the stall timer from ever finding a quiet interval.
+    let counted = was_awaiting || method.is_some_and(|m| worker.pace.may_await(m));
     // A reply for a call that is not on this worker (already failed over) is stale.
-    if !worker.take_off(&call_id, self.calls.get(&call_id).and_then(Call::method)) {
+    if !worker.take_off(&call_id, method) {
       return;
     }
     worker.news_since_pace = true;
-    self.progress += 1;
+    if counted {
+      self.progress += 1;
+    }
     let call = self.calls.remove(&call_id).expect("in-flight call exists");
     // Loading a module costs what it costs once: it says nothing of the calls to come.
     if let Some(method) = call.method() {

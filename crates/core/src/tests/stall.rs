@@ -264,3 +264,44 @@ proptest! {
     }
   }
 }
+
+#[test]
+fn calls_answering_beside_a_barrier_do_not_hold_it_shut() {
+  // A cheap method called steadily at a higher priority (a health check, a request handler) beside
+  // 40 calls waiting on a barrier in the same worker: each answer used to count as progress, so
+  // the stall timer never found a quiet interval and the barrier stayed shut while they flowed.
+  const TICK: crate::event::MethodId = 7;
+  let mut sim = ready_pool(adaptive(1, 0));
+  let tick = |sim: &mut Sim| {
+    sim.method = TICK;
+    sim.submit_with(1, CallOptions { priority: crate::call_queue::Priority::new(1.0), ..Default::default() });
+    sim.method = 0;
+    while sim.answer(1, true) {}
+    sim.pace(1, 10, 1_000);
+  };
+  // The tick is measured first: a synchronous method, so it has room beside the waiters.
+  tick(&mut sim);
+  for _ in 0..40 {
+    sim.submit(1, false);
+  }
+  while sim.await_one(1) {}
+  assert_eq!(sim.world[&1].running.len(), AWAIT_START as usize);
+  for _ in 0..20 {
+    if sim.world[&1].running.len() == 40 {
+      break;
+    }
+    // A tick answers in every interval, then the interval ends.
+    sim.method = TICK;
+    sim.submit_with(1, CallOptions { priority: crate::call_queue::Priority::new(1.0), ..Default::default() });
+    sim.method = 0;
+    let ticks: Vec<CallId> =
+      sim.world[&1].running.iter().copied().filter(|c| !sim.world[&1].awaiting.contains(c)).collect();
+    for call in ticks {
+      sim.world.get_mut(&1).unwrap().running.remove(&call);
+      sim.event(frame(1, Kind::Resolved, call));
+    }
+    fire_stall(&mut sim);
+    while sim.await_one(1) {}
+  }
+  assert_eq!(sim.world[&1].running.len(), 40, "the barrier's last waiters were never sent");
+}
