@@ -168,9 +168,8 @@ class Host {
     const chunk = call.method === mapChunk
     // invoke.map's chunk: [name, items], run as the local pool runs one.
     const method = chunk ? readChunk(call.args, call.size) : call.method
-    if (!Object.hasOwn(proxy, method)) {
-      throw new TypeError(`invoke-parallel-bullmq: ${call.module} has no exported function ${JSON.stringify(method)}`)
-    }
+    // The names a load reported, not the proxy's own properties (a function's own `length`, `name`).
+    if (!Object.keys(proxy).includes(method)) throw errors.badJob(`${call.module} has no exported function ${JSON.stringify(method)}`)
     const bound = { cancelToken: signal }
     if (call.noRetry) bound.noRetry = true
     if (call.timeout !== undefined) bound.timeout = call.timeout

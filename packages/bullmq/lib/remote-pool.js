@@ -158,7 +158,8 @@ class RemotePool {
     if (bytes.length > this.#o.maxMessageSize) {
       return this.#refuse(errors.tooLarge('arguments', bytes.length, this.#o.maxMessageSize))
     }
-    const timeout = typeof options.timeout === 'number' && Number.isFinite(options.timeout) ? options.timeout : null
+    // A timeout past 2^53 ms (no clock gets there) is no deadline, as on a local pool: a host refuses more.
+    const timeout = typeof options.timeout === 'number' && options.timeout <= Number.MAX_SAFE_INTEGER ? options.timeout : null
     const { queueTimeout, rerunDelay, retry } = this.#o
     // The caller's trace continues on the host (and in its worker) through the job.
     const traceparent = trace === undefined ? options.traceparent : trace.traceparent
@@ -215,7 +216,7 @@ class RemotePool {
         () => {
           if (call.state === 'sending') call.state = 'queued'
           // A keyed job may be one added before (by this parent before it crashed): read it now.
-          if (keyed) this.#readJob(call)
+          if (keyed) this.#readJob(call, { kept: true })
         },
         (err) => this.#settle(call, { error: errors.queueError(err) }),
       )
@@ -254,6 +255,7 @@ class RemotePool {
     if (call.settled || call.renewing) return
     if (++call.renewals > MAX_RENEWALS) return this.#settle(call, { error: errors.jobLost(call.jobId) })
     call.renewing = true
+    call.joined = false
     this.#requeued(call)
     this.#addAgain(call, remove).then(
       () => {
@@ -262,7 +264,7 @@ class RemotePool {
           clearTimeout(call.queueTimer)
           this.#armQueueTimer(call, this.#o.queueTimeout)
         }
-        this.#readJob(call)
+        this.#readJob(call, { kept: true })
       },
       (err) => {
         call.renewing = false
@@ -360,7 +362,10 @@ class RemotePool {
     // A keyed call finds a job that did not run for another caller (cancelled, or refused after
     // waiting past that caller's queue deadline, not this one's): it runs again.
     const earlier = read.refused === true && Date.now() - call.made < this.#o.queueTimeout
-    if (call.keyed && ('cancelled' in read || earlier)) return this.#renew(call, { remove: true })
+    // Whose timeout it was is known from the job's read after the add: its event may come first.
+    if (call.keyed && call.joined === undefined && isTimedOut(reply)) return this.#readJob(call, { kept: true })
+    const othersTimeout = call.joined === true && isTimedOut(reply)
+    if (call.keyed && ('cancelled' in read || earlier || othersTimeout)) return this.#renew(call, { remove: true })
     this.#settle(call, 'cancelled' in read ? { error: read.cancelled } : read)
   }
 
@@ -479,17 +484,22 @@ class RemotePool {
     }
   }
 
-  #readJob(call) {
+  /** `kept`: the read right after a keyed call added its job, which finds a run kept from before. */
+  #readJob(call, { kept = false } = {}) {
     call.heard = Date.now()
     this.#queue.getJob(call.jobId).then(
-      (job) => this.#read(call, job),
+      (job) => this.#read(call, job, kept),
       (err) => this.#heard(err),
     )
   }
 
-  #read(call, job) {
+  #read(call, job, kept) {
     if (call.settled) return
     if (job === undefined || job === null) return this.#lost(call.jobId)
+    // A run that times out is its own callers' outcome, not a result to keep: under another
+    // caller's deadline (or none) the call may finish, so a call that found its job added before
+    // it was made (kept, or still running) runs again. A job this call added itself is its own.
+    if (kept && call.keyed) call.joined = job.timestamp < call.made
     if (!job.finishedOn) return
     if (job.failedReason) return this.#failedJob(call.jobId, job.failedReason)
     this.#completed(call.jobId, job.returnvalue)
@@ -553,7 +563,12 @@ class RemotePool {
 /** Whether `job` finished with no run's result: a run a caller's cancel aborted, or refused past its queue deadline. */
 function isNoRun(job) {
   const reply = job?.returnvalue
-  return Boolean(job?.finishedOn) && reply !== null && typeof reply === 'object' && (Object.hasOwn(reply, 'c') || Object.hasOwn(reply, 'q'))
+  return Boolean(job?.finishedOn) && reply !== null && typeof reply === 'object' && (Object.hasOwn(reply, 'c') || Object.hasOwn(reply, 'q') || isTimedOut(reply))
+}
+
+/** Whether `reply` is a host's answer that its run timed out (the host pool's Timeout). */
+function isTimedOut(reply) {
+  return reply !== null && typeof reply === 'object' && reply.x !== null && typeof reply.x === 'object' && reply.x.kind === 'timeout'
 }
 
 /** A pool whose calls run on the hosts serving BullMQ queue `options.queue`. */

@@ -1,0 +1,84 @@
+'use strict'
+// Breaks found by attack-fleet (issue 23's adapter tried as a fleet user and a hostile peer would):
+// each test failed before its fix.
+
+const fc = require('fast-check')
+const invoke = require('invoke-parallel')
+const { remotePool } = require('invoke-parallel-bullmq')
+const { redisTest, startRedis, startHost, queueName, fixtures } = require('./helpers/fleet')
+
+const test = redisTest(__filename)
+let redis
+
+test.before(async () => {
+  redis = await startRedis()
+})
+
+test.after.always(async () => {
+  await redis?.stop()
+})
+
+const call = (pool, method, args, options = {}) => pool[invoke.callMethod]('jobs.js', method, args, options)
+
+test('a call timeout past 2^53 ms is no deadline, as on a local pool (a host refused it as a bad job)', async (t) => {
+  t.timeout(60000)
+  const queue = queueName()
+  const host = await startHost(redis, queue)
+  t.teardown(() => host.kill())
+  const pool = remotePool({ queue, connection: redis.connection, root: fixtures })
+  t.teardown(() => pool.close({ force: true }))
+  const timeouts = fc.sample(fc.oneof(fc.double({ min: 2 ** 53 + 2, max: Number.MAX_VALUE, noNaN: true }), fc.constant(Number.MAX_VALUE)), 4)
+  // Every such call runs and returns its value (before: ERR_INVOKE_BAD_JOB from the host).
+  for (const timeout of timeouts) t.is(await call(pool, 'add', [1, 2], { timeout }), 3, `timeout ${timeout}`)
+})
+
+test('a keyed call that timed out does not poison its key: a later call with the key runs (it got the Timeout kept)', async (t) => {
+  t.timeout(90000)
+  const queue = queueName()
+  const host = await startHost(redis, queue)
+  t.teardown(() => host.kill())
+  await fc.assert(
+    // From 1 ms: a timeout of 0 may reject the first caller in the millisecond its job is added, and
+    // a job added in the millisecond a call is made counts as that call's own (a known edge).
+    fc.asyncProperty(fc.integer({ min: 1, max: 30 }), async (ms) => {
+      const key = `k${Math.random()}`
+      const keyed = remotePool({ queue, connection: redis.connection, root: fixtures, key: () => key })
+      try {
+        // The first run is given no time to finish; the second, all it needs.
+        const first = await call(keyed, 'spin', [200, '/dev/null'], { timeout: ms }).catch((e) => e)
+        if (first?.name !== 'Timeout') throw new Error(`the first call did not time out: ${first?.message ?? first}`)
+        const second = await call(keyed, 'spin', [5, '/dev/null']).catch((e) => e)
+        t.is(second, 5, `the call made again got ${second?.message ?? second}`)
+      } finally {
+        await keyed.close({ force: true })
+      }
+    }),
+    { numRuns: 4 },
+  )
+})
+
+test("a job naming what its module does not export — a function's own length or name included — fails alone with ERR_INVOKE_BAD_JOB", async (t) => {
+  t.timeout(90000)
+  const queue = queueName()
+  const host = await startHost(redis, queue)
+  t.teardown(() => host.kill())
+  const pool = remotePool({ queue, connection: redis.connection, root: fixtures })
+  t.teardown(() => pool.close({ force: true }))
+  const jobs = require('./fixtures/jobs')
+  const notExported = fc.oneof(
+    fc.constantFrom('length', 'name', 'prototype', 'caller', 'arguments', 'constructor', '__proto__', 'then', 'toString'),
+    fc.string({ minLength: 1, unit: 'grapheme' }).filter((name) => !Object.hasOwn(jobs, name)),
+  )
+  await fc.assert(
+    fc.asyncProperty(notExported, fc.boolean(), async (name, asChunk) => {
+      // Through the pool interface, as a parent whose module differs from the host's would call it.
+      const method = asChunk ? invoke.mapChunk : name
+      const args = asChunk ? [name, [1]] : []
+      const error = await call(pool, method, args).catch((e) => e)
+      t.is(error.code, 'ERR_INVOKE_BAD_JOB', `${JSON.stringify(name)}: ${error.message}`)
+    }),
+    { numRuns: 20 },
+  )
+  // The host goes on.
+  t.is(await call(pool, 'add', [1, 2]), 3)
+})
