@@ -11,7 +11,7 @@ const invoke = require('..')
 const { freshPool } = require('./helpers/pools')
 const { scaled } = require('./helpers/time')
 
-const BARRIER = require.resolve('./fixtures/busy-barrier')
+const BARRIER = require.resolve('./fixtures/barrier')
 /** Cheap calls after which the barrier has surely had a stall's chance to open. */
 const TICKS = 20000
 
