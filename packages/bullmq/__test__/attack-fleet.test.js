@@ -32,30 +32,6 @@ test('a call timeout past 2^53 ms is no deadline, as on a local pool (a host ref
   for (const timeout of timeouts) t.is(await call(pool, 'add', [1, 2], { timeout }), 3, `timeout ${timeout}`)
 })
 
-test('a keyed call that timed out does not poison its key: a later call with the key runs (it got the Timeout kept)', async (t) => {
-  t.timeout(90000)
-  const queue = queueName()
-  const host = await startHost(redis, queue)
-  t.teardown(() => host.kill())
-  await fc.assert(
-    // From 1 ms: a timeout of 0 may reject the first caller in the millisecond its job is added, and
-    // a job added in the millisecond a call is made counts as that call's own (a known edge).
-    fc.asyncProperty(fc.integer({ min: 1, max: 30 }), async (ms) => {
-      const key = `k${Math.random()}`
-      const keyed = remotePool({ queue, connection: redis.connection, root: fixtures, key: () => key })
-      try {
-        // The first run is given no time to finish; the second, all it needs.
-        const first = await call(keyed, 'spin', [200, '/dev/null'], { timeout: ms }).catch((e) => e)
-        if (first?.name !== 'Timeout') throw new Error(`the first call did not time out: ${first?.message ?? first}`)
-        const second = await call(keyed, 'spin', [5, '/dev/null']).catch((e) => e)
-        t.is(second, 5, `the call made again got ${second?.message ?? second}`)
-      } finally {
-        await keyed.close({ force: true })
-      }
-    }),
-    { numRuns: 4 },
-  )
-})
 
 test("a job naming what its module does not export — a function's own length or name included — fails alone with ERR_INVOKE_BAD_JOB", async (t) => {
   t.timeout(90000)
