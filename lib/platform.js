@@ -2,8 +2,11 @@
 // Which prebuilt binary fits this process, named as napi-rs names them (`linux-x64-gnu`,
 // `darwin-arm64`, ...). The C library is the one this Node runs on, not the host's: a musl Node
 // on a glibc distribution (or the reverse, in a container or a bundled runtime) needs the
-// binary of its own libc, so it comes from Node's diagnostic report, as napi-rs's loader does,
-// never from files such as /usr/bin/ldd that describe the host.
+// binary of its own libc, so it comes from Node's diagnostic report (napi-rs's loader reads
+// /usr/bin/ldd first, which describes the host), and where there is no report (process.report
+// removed, replaced or throwing), from the dynamic loader this process's executable names.
+
+const { elfInterpreter } = require('./elf-interpreter')
 
 /** The platform keys a release publishes (package.json `napi.targets`, one `npm/<key>/` each). */
 const SUPPORTED = ['linux-x64-gnu', 'linux-arm64-gnu', 'linux-x64-musl', 'linux-arm64-musl', 'darwin-x64', 'darwin-arm64', 'win32-x64-gnu']
@@ -23,37 +26,54 @@ function libcFromReport(report) {
   return 'gnu'
 }
 
+/** 'gnu' or 'musl' from the path of an executable's ELF interpreter; null for anything else. */
+function libcFromInterpreter(file) {
+  if (typeof file !== 'string') return null
+  const name = file.slice(file.lastIndexOf('/') + 1)
+  if (/^ld-musl-/.test(name)) return 'musl'
+  if (/^(ld-linux|ld64\.so|ld\.so)/.test(name)) return 'gnu'
+  return null
+}
+
 /**
  * This process's target: `{key, description}`, `key` as napi-rs names binaries. Windows is
  * `win32-x64-gnu` for every Node there: the binary is built with mingw-w64 and resolves Node's
  * N-API at run time, so it loads in the official (MSVC) Node too. `getReport` is only called on Linux.
  */
-function targetOf({ platform, arch, getReport }) {
+function targetOf({ platform, arch, getReport, getInterpreter = () => null }) {
   let libc = null
-  if (platform === 'linux') libc = libcFromReport(getReport())
+  if (platform === 'linux') libc = libcFromReport(getReport()) ?? libcFromInterpreter(getInterpreter())
   else if (platform === 'win32') libc = 'gnu'
   const key = [platform, arch, libc ?? (platform === 'linux' ? 'unknown-libc' : null)].filter(Boolean).join('-')
   const libcName = { gnu: platform === 'linux' ? 'glibc' : null, musl: 'musl', null: platform === 'linux' ? 'unknown C library' : null }[libc]
   return { key, description: `${platform} ${arch}${libcName ? ` (${libcName})` : ''}`, supported: SUPPORTED.includes(key) }
 }
 
-/** The report without its network section (interfaces are slow to list and not needed here). */
+/**
+ * The report without its network section (interfaces are slow to list and not needed here), or
+ * null: whatever a sandbox or test environment made of `process.report` (a getter that throws, a
+ * setter that refuses) must not make loading the package throw something without a code.
+ */
 function diagnosticReport() {
-  const report = process.report
-  if (typeof report?.getReport !== 'function') return null
-  const excludeNetwork = report.excludeNetwork
+  let report
+  let excludeNetwork
   try {
+    report = process.report
+    if (typeof report?.getReport !== 'function') return null
+    excludeNetwork = report.excludeNetwork
     report.excludeNetwork = true
     return report.getReport()
   } catch {
     return null
   } finally {
-    report.excludeNetwork = excludeNetwork
+    try {
+      if (report && typeof report === 'object' && report.excludeNetwork !== excludeNetwork) report.excludeNetwork = excludeNetwork
+    } catch {}
   }
 }
 
 function currentTarget() {
-  return targetOf({ platform: process.platform, arch: process.arch, getReport: diagnosticReport })
+  return targetOf({ platform: process.platform, arch: process.arch, getReport: diagnosticReport, getInterpreter: elfInterpreter })
 }
 
-module.exports = { SUPPORTED, libcFromReport, targetOf, currentTarget }
+module.exports = { SUPPORTED, libcFromReport, libcFromInterpreter, targetOf, currentTarget }
