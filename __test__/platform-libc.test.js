@@ -8,7 +8,9 @@ const test = require('ava')
 const fc = require('fast-check')
 const path = require('node:path')
 const { execFile } = require('node:child_process')
-const { interpreterOf, elfInterpreter } = require('../lib/elf-interpreter')
+const { readElf, elfInterpreter } = require('../lib/elf')
+
+const interpreterOf = (read) => readElf(read)?.interpreter ?? null
 const { libcFromInterpreter, targetOf } = require('../lib/platform')
 const { scaled } = require('./helpers/time')
 

@@ -9,6 +9,7 @@ const path = require('node:path')
 const { packageDir } = require('./package-dir')
 
 const { SUPPORTED, currentTarget } = require('./platform')
+const { elfFile } = require('./elf')
 
 const NAME = 'invoke-parallel'
 const SOURCE_BUILD =
@@ -21,13 +22,56 @@ function noBinaryError(code, message, cause) {
   return error
 }
 
+/**
+ * Requires the addon at `file` unless it is an ELF file shorter than its own headers say: dlopen
+ * would map the missing pages and the process would die of SIGBUS on touching them, with no
+ * error to catch. `reinstall` says how to get a whole one.
+ */
+function requireWhole(file, reinstall) {
+  const elf = elfFile(file)
+  if (elf && elf.size < elf.extent) {
+    throw noBinaryError(
+      'ERR_INVOKE_BINARY_DAMAGED',
+      `invoke-parallel's native binary ${file} is cut short: ${elf.size} bytes of the ${elf.extent} its headers ` +
+        `describe (an interrupted install or copy, or a full disk). ${reinstall}`,
+    )
+  }
+  return require(file)
+}
+
+/** The platform packages of ours installed beside this one (for another platform), as `name@version`. */
+function otherPlatformPackages(wanted) {
+  return SUPPORTED.map((key) => `${NAME}-${key}`)
+    .filter((name) => name !== wanted)
+    .flatMap((name) => {
+      try {
+        return [`${name}@${require(require.resolve(`${name}/package.json`, { paths: [packageDir] })).version}`]
+      } catch {
+        return []
+      }
+    })
+}
+
+/** How to install `platformPackage` for `target` when npm took another platform's instead. */
+function installForThisPlatform(target, platformPackage, expected) {
+  const [os, cpu, libc] = target.key.split('-')
+  const settings = [`os=${os}`, `cpu=${cpu}`, ...(os === 'linux' ? [`libc=${libc === 'gnu' ? 'glibc' : libc}`] : [])]
+  return (
+    `npm installed for another platform than this Node's. npm takes the C library from the host's ` +
+    `/usr/bin/ldd, not from the Node that runs (a musl Node on a glibc host gets the glibc package, and the ` +
+    `reverse), and node_modules copied from another machine or container holds that machine's. ` +
+    `\`npm install ${settings.map((setting) => `--${setting}`).join(' ')}\` installs this platform's; ` +
+    `${settings.join(', ')} in the project's .npmrc keeps it so for later installs.`
+  )
+}
+
 function loadBinary() {
   // napi-rs's own override, kept so a benchmark can load another build of the addon side by side.
   const override = process.env.NAPI_RS_NATIVE_LIBRARY_PATH
   if (override) return require(path.resolve(override))
   const target = currentTarget()
   const sourceBuild = path.join(packageDir, `${NAME}.${target.key}.node`)
-  if (fs.existsSync(sourceBuild)) return require(sourceBuild)
+  if (fs.existsSync(sourceBuild)) return requireWhole(sourceBuild, 'Rebuild it (`npm run build` in the clone).')
 
   const supported = `Prebuilt binaries: ${SUPPORTED.join(', ')} (Linux glibc >= 2.17).`
   if (!target.supported) {
@@ -43,15 +87,23 @@ function loadBinary() {
   try {
     file = require.resolve(platformPackage, { paths: [packageDir] })
   } catch (cause) {
-    throw noBinaryError(
-      'ERR_INVOKE_BINARY_MISSING',
-      `invoke-parallel's native binary for ${target.description} is missing: the package ${platformPackage} ` +
-        `is not installed. It is an optional dependency of invoke-parallel, so it is left out by ` +
-        `--no-optional / --omit=optional, by an install made on another platform, or by a lockfile ` +
-        `written without it: \`npm install ${platformPackage}@${expected}\`. ${supported} ` +
-        SOURCE_BUILD,
-      cause,
-    )
+    let manifest = null
+    try {
+      manifest = require.resolve(`${platformPackage}/package.json`, { paths: [packageDir] })
+    } catch {}
+    const others = otherPlatformPackages(platformPackage)
+    let why
+    if (manifest) {
+      why = `the package ${platformPackage} is installed (${path.dirname(manifest)}) but its binary file is not there: reinstall it, \`npm install ${platformPackage}@${expected}\`.`
+    } else if (others.length > 0) {
+      why = `the package ${platformPackage} is not installed, and ${others.join(', ')} is: ${installForThisPlatform(target, platformPackage, expected)}`
+    } else {
+      why =
+        `the package ${platformPackage} is not installed. It is an optional dependency of invoke-parallel, so it is ` +
+        `left out by --no-optional / --omit=optional, by an install made on another platform, or by a lockfile ` +
+        `written without it: \`npm install ${platformPackage}@${expected}\`.`
+    }
+    throw noBinaryError('ERR_INVOKE_BINARY_MISSING', `invoke-parallel's native binary for ${target.description} is missing: ${why} ${supported} ${SOURCE_BUILD}`, cause)
   }
   // The addon and this JS speak an internal interface that changes between versions.
   const { version } = require(require.resolve(`${platformPackage}/package.json`, { paths: [packageDir] }))
@@ -61,7 +113,7 @@ function loadBinary() {
       `invoke-parallel ${expected} found ${platformPackage} ${version}: install ${platformPackage}@${expected}.`,
     )
   }
-  return require(file)
+  return requireWhole(file, `Reinstall it: \`npm install ${platformPackage}@${expected}\`.`)
 }
 
 module.exports = loadBinary()

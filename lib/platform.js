@@ -6,7 +6,7 @@
 // /usr/bin/ldd first, which describes the host), and where there is no report (process.report
 // removed, replaced or throwing), from the dynamic loader this process's executable names.
 
-const { elfInterpreter } = require('./elf-interpreter')
+const { elfInterpreter } = require('./elf')
 
 /** The platform keys a release publishes (package.json `napi.targets`, one `npm/<key>/` each). */
 const SUPPORTED = ['linux-x64-gnu', 'linux-arm64-gnu', 'linux-x64-musl', 'linux-arm64-musl', 'darwin-x64', 'darwin-arm64', 'win32-x64-gnu']

