@@ -71,6 +71,21 @@ function serve(folder) {
   server.listen(0, '127.0.0.1', () => console.log(`http://127.0.0.1:${server.address().port}/`))
 }
 
+/**
+ * Starts this script in a child process serving `folder`; resolves to `{url, stop}`. A child, so
+ * that a test's execFileSync of npm does not block the registry npm is talking to.
+ */
+function startLocalRegistry(folder) {
+  const { spawn } = require('node:child_process')
+  const registry = spawn(process.execPath, [__filename, folder], { stdio: ['ignore', 'pipe', 'inherit'] })
+  const stop = () => registry.kill()
+  return new Promise((resolve, reject) => {
+    registry.once('error', reject)
+    registry.once('exit', (code) => reject(new Error(`the local registry exited (${code})`)))
+    registry.stdout.setEncoding('utf8').once('data', (line) => resolve({ url: line.trim(), stop }))
+  })
+}
+
 if (require.main === module) serve(path.resolve(process.argv[2] ?? 'dist'))
 
-module.exports = { manifestOf }
+module.exports = { manifestOf, startLocalRegistry }

@@ -11,9 +11,10 @@ const assert = require('node:assert/strict')
 const fs = require('node:fs')
 const os = require('node:os')
 const path = require('node:path')
-const { execFile, execFileSync, spawn } = require('node:child_process')
+const { execFile, execFileSync } = require('node:child_process')
 const { readmeExamples, runExample: runWith } = require('./readme-examples')
 const { pathWithoutRust } = require('./path-without-rust')
+const { startLocalRegistry } = require('./local-registry')
 
 const root = path.join(__dirname, '..')
 const pkg = require('../package.json')
@@ -135,14 +136,10 @@ function registryFolder() {
 }
 
 /** Starts scripts/local-registry.js on `folder`; resolves to its URL (it is stopped at the end). */
-function startRegistry(folder) {
-  const registry = spawn(process.execPath, [path.join(__dirname, 'local-registry.js'), folder], { stdio: ['ignore', 'pipe', 'inherit'] })
-  cleanups.push(() => registry.kill())
-  return new Promise((resolve, reject) => {
-    registry.once('error', reject)
-    registry.once('exit', (code) => reject(new Error(`the local registry exited (${code})`)))
-    registry.stdout.setEncoding('utf8').once('data', (line) => resolve(line.trim()))
-  })
+async function startRegistry(folder) {
+  const { url, stop } = await startLocalRegistry(folder)
+  cleanups.push(stop)
+  return url
 }
 
 /** A new project in `app` whose npm uses `registry`; returns its folder. */

@@ -21,6 +21,7 @@ const path = require('node:path')
 const { execFileSync } = require('node:child_process')
 const { readmeExamples, runExample, execNode } = require('../readme-examples')
 const { wineNode } = require('./wine-node')
+const { startLocalRegistry } = require('../local-registry')
 
 const root = path.join(__dirname, '..', '..')
 const pkg = require('../../package.json')
@@ -76,11 +77,11 @@ function npmCli() {
 
 let passed = 0
 let failed = 0
-function check(name, fn) {
+async function check(name, fn) {
   if (failed) return
   const started = Date.now()
   try {
-    fn()
+    await fn()
     passed++
     console.log(`platform-user ${platform}: ✔ ${name} (${((Date.now() - started) / 1000).toFixed(0)} s)`)
   } catch (error) {
@@ -89,7 +90,7 @@ function check(name, fn) {
   }
 }
 
-function main() {
+async function main() {
   assert.ok(PLATFORMS[platform], `platform: one of ${Object.keys(PLATFORMS).join(', ')}`)
   const setup = PLATFORMS[platform]()
   const binaryName = `${pkg.napi.binaryName}.${platform}.node`
@@ -101,23 +102,25 @@ function main() {
   const exec = setup.exec ?? execNode
   const installed = path.join(app, 'node_modules', `${pkg.name}-${platform}`, binaryName)
 
-  check('the tarballs install offline into a new project for this platform', () => {
+  await check(`npm installs invoke-parallel by name with ${platform}'s package into a new project`, async () => {
     fs.writeFileSync(path.join(app, 'package.json'), JSON.stringify({ name: 'platform-user', private: true }))
-    // The main package and this platform's, as npm would fetch them from the registry. npm decides
-    // the C library from the host's /usr/bin/ldd (glibc here, where an Alpine host says musl) and
-    // the CPU from the installing Node: the --os, --cpu and --libc flags the README gives for
-    // installing another platform's package say which this is, and npm refuses the package
-    // (EBADPLATFORM) unless its os, cpu and libc fields match them.
+    // The main package by name from a registry holding dist/'s tarballs, as a user installs it:
+    // npm chooses the optional platform package itself. It decides the C library from the host's
+    // /usr/bin/ldd (glibc here, where an Alpine host says musl) and the CPU from the installing
+    // Node, so the --os, --cpu and --libc flags the README gives for another platform say which
+    // this is; npm installs the package only if its os, cpu and libc fields match them.
     const tarballs = [`${pkg.name}-${pkg.version}.tgz`, `${pkg.name}-${platform}-${pkg.version}.tgz`]
     for (const name of tarballs) assert.ok(fs.existsSync(path.join(dist, name)), `dist/ has ${name} (release:pack)`)
     const [command, ...args] = setup.install
     const [os_, cpu, libc] = platform.split('-')
     const flags = [`--os=${os_}`, `--cpu=${cpu}`, ...(os_ === 'linux' ? [`--libc=${libc === 'gnu' ? 'glibc' : libc}`] : [])]
-    execFileSync(command, [...args, 'install', ...flags, '--offline', '--no-audit', '--no-fund', ...tarballs.map((name) => path.join(dist, name))], {
-      cwd: app,
-      env,
-      stdio: 'inherit',
-    })
+    const registry = await startLocalRegistry(dist)
+    try {
+      fs.writeFileSync(path.join(app, '.npmrc'), `registry=${registry.url}\n`)
+      execFileSync(command, [...args, 'install', ...flags, '--no-audit', '--no-fund', pkg.name], { cwd: app, env, stdio: 'inherit' })
+    } finally {
+      registry.stop()
+    }
     const present = fs.readdirSync(path.join(app, 'node_modules')).filter((name) => name.startsWith(`${pkg.name}-`))
     assert.deepEqual(present, [`${pkg.name}-${platform}`], 'this platform\'s package is installed')
     const manifest = require(path.join(app, 'node_modules', `${pkg.name}-${platform}`, 'package.json'))
@@ -129,7 +132,7 @@ function main() {
     execFileSync(process.execPath, [path.join(__dirname, 'check-binary.js'), platform, installed], { stdio: 'inherit', env: checkEnv })
   })
 
-  check("the README's first example runs as CommonJS and as an ES module on each Node", () => {
+  await check("the README's first example runs as CommonJS and as an ES module on each Node", () => {
     const examples = readmeExamples()
     const dir = path.join(app, 'js')
     fs.mkdirSync(dir)
@@ -143,7 +146,7 @@ function main() {
   })
 
   if (platform === 'linux-x64-musl') {
-    check('without process.report (removed, or a getter that throws) the loader still picks musl, from the executable', () => {
+    await check('without process.report (removed, or a getter that throws) the loader still picks musl, from the executable', () => {
       // A sandbox or test environment may take the diagnostic report away: the C library then
       // comes from the dynamic loader this Node's executable names (here musl's, on a glibc host).
       for (const setupCode of ["Object.defineProperty(process, 'report', { value: undefined })", "Object.defineProperty(process, 'report', { get() { throw new Error('no report') } })"]) {
@@ -155,7 +158,7 @@ function main() {
   }
 
   if (setup.suite) {
-    check(`the JS suite (${setup.suite.files.length ? setup.suite.files.join(' ') : 'all of it'}) passes with the installed binary`, () => {
+    await check(`the JS suite (${setup.suite.files.length ? setup.suite.files.join(' ') : 'all of it'}) passes with the installed binary`, () => {
       // The checkout loads its own build first: the installed binary becomes it for this run.
       const own = path.join(root, binaryName)
       assert.ok(!fs.existsSync(own), `${own} exists already: remove it first`)
