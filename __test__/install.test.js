@@ -91,5 +91,7 @@ unixTest('it makes a PATH without Rust of symbolic links and finds npm with sh')
   t.not(run.code, 0)
   t.regex(run.stderr, /the source build needs cargo \(Rust >= 1\.88/)
   t.notRegex(run.stderr, /cargo metadata failed/)
+  // The way round it names every platform a registry install has a binary for.
+  for (const key of SUPPORTED) t.true(run.stderr.includes(key), `the hint lacks ${key}: ${run.stderr}`)
 })
 

@@ -5,9 +5,10 @@
 
 const { spawnSync } = require('node:child_process')
 
+const { SUPPORTED } = require('../lib/platform')
+
 const MINIMUM = [1, 88]
-const REGISTRY_HINT =
-  'A registry install (`npm install invoke-parallel`) needs no Rust: it ships prebuilt binaries for Linux x64 and arm64, glibc and musl.'
+const REGISTRY_HINT = `A registry install (\`npm install invoke-parallel\`) needs no Rust: it ships prebuilt binaries for ${SUPPORTED.join(', ')}.`
 
 function fail(message) {
   console.error(`invoke-parallel: ${message}\n${REGISTRY_HINT}`)
