@@ -65,10 +65,29 @@ function installForThisPlatform(target, platformPackage, expected) {
   )
 }
 
+/**
+ * The addon NAPI_RS_NATIVE_LIBRARY_PATH names. Every napi-rs package reads that variable, so one set
+ * for another package (to try a build of swc, rolldown, ...) names an addon that is not ours: that
+ * is refused with a code, not left to fail later as a TypeError on a missing export.
+ */
+function requireOverride(override) {
+  const file = path.resolve(override)
+  const addon = requireWhole(file, 'Rebuild it, or unset NAPI_RS_NATIVE_LIBRARY_PATH.')
+  if (typeof addon?.NativePool !== 'function' || typeof addon.missingLibuv !== 'function') {
+    throw noBinaryError(
+      'ERR_INVOKE_BINARY_FOREIGN',
+      `NAPI_RS_NATIVE_LIBRARY_PATH names ${file}, which is not invoke-parallel's addon (it lacks NativePool). ` +
+        `Every napi-rs package loads the addon that variable names: set it only in a process that ` +
+        `loads no other napi-rs package than the one it is meant for.`,
+    )
+  }
+  return addon
+}
+
 function loadBinary() {
   // napi-rs's own override, kept so a benchmark can load another build of the addon side by side.
   const override = process.env.NAPI_RS_NATIVE_LIBRARY_PATH
-  if (override) return require(path.resolve(override))
+  if (override) return requireOverride(override)
   const target = currentTarget()
   const sourceBuild = path.join(packageDir, `${NAME}.${target.key}.node`)
   if (fs.existsSync(sourceBuild)) return requireWhole(sourceBuild, 'Rebuild it (`npm run build` in the clone).')
