@@ -1,8 +1,9 @@
 'use strict'
 // Loads the compiled addon: a source build in this package's own folder (a clone, a git install),
 // else the platform package npm installed as one of our optionalDependencies. When neither is
-// there, the error says which platform this is and what would help: npm cannot fix it by
-// reinstalling, so it does not suggest that.
+// there, the error says which platform this is and what would help: the same install again
+// would leave the package out again, so it does not suggest that (it does for a package whose
+// binary is gone or cut short).
 
 const fs = require('node:fs')
 const path = require('node:path')
