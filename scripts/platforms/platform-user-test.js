@@ -1,9 +1,12 @@
 'use strict'
 // node scripts/platforms/platform-user-test.js <platform>: a platform package from dist/ (written
 // by `npm run release:pack`) proven as a user there gets it, on this x86_64 machine:
-// - linux-x64-musl: a musl Node (node-musl.sh) runs npm itself, which picks the musl package
-//   from the tarballs; the README examples run; then the whole JS suite runs under that Node with
-//   the installed binary as the checkout's own (the loader picks it for musl).
+// Each installs `invoke-parallel` by name from a local registry over dist/ (scripts/local-registry.js)
+// with npm's --os, --cpu and --libc for the platform, as the README tells a user installing for
+// another platform than npm's host.
+// - linux-x64-musl: a musl Node (node-musl.sh) runs npm itself, which installs the musl package;
+//   the README examples run, also with process.report taken away; then the whole JS suite runs
+//   under that Node with the installed binary as the checkout's own (the loader picks it for musl).
 // - linux-arm64-gnu: arm64 Nodes 22 and 24 under qemu-user (binfmt, qemu-arm64.sh); npm installs
 //   for linux arm64 glibc; the README examples run on each Node; then a part of the JS suite runs
 //   under Node 22, its time limits scaled (INVOKE_TEST_TIME_SCALE) and the tests that read what
