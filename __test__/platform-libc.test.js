@@ -74,6 +74,21 @@ test('bytes that are not a whole ELF file give no interpreter, never an exceptio
   t.is(elfInterpreter(__filename), null)
 })
 
+test('an ELF file holds what its headers describe; cut anywhere past its header, it is shorter than that', (t) => {
+  const shape = fc.record({ is64: fc.boolean(), little: fc.boolean(), types: fc.array(fc.constantFrom(1, 3, 4, 6), { minLength: 1, maxLength: 5 }), interp: fc.constant('/lib/ld-musl-x86_64.so.1'), gap: fc.nat(40) })
+  fc.assert(
+    fc.property(shape.chain((each) => fc.tuple(fc.constant(elfBytes(each)), fc.nat())), ([bytes, at]) => {
+      const { extent } = readElf(reader(bytes))
+      t.true(extent <= bytes.length)
+      const header = bytes[4] === 2 ? 64 : 52
+      const cut = header + (at % Math.max(1, extent - header))
+      if (cut >= extent) return
+      const shorter = readElf(reader(bytes.subarray(0, cut)))
+      t.true(shorter === null || shorter.extent > cut, `cut at ${cut} of ${extent}`)
+    }),
+  )
+})
+
 test("an interpreter's name gives the C library: ld-musl-* is musl, ld-linux*/ld64.so/ld.so glibc", (t) => {
   for (const file of ['/lib/ld-musl-x86_64.so.1', '/lib/ld-musl-aarch64.so.1', '/opt/node/lib/ld-musl-x86_64.so.1']) t.is(libcFromInterpreter(file), 'musl', file)
   for (const file of ['/lib64/ld-linux-x86-64.so.2', '/lib/ld-linux-aarch64.so.1', '/lib/ld-linux-armhf.so.3', '/lib64/ld64.so.2', '/lib/ld.so.1']) t.is(libcFromInterpreter(file), 'gnu', file)
