@@ -72,6 +72,29 @@ function serve(folder) {
 }
 
 /**
+ * Fills `folder` for a registry of the release: dist/'s tarballs plus, for each platform of
+ * npm/ that release:pack did not build here, a stand-in package (its npm/<platform>/package.json
+ * and an empty binary), so that npm sees all seven optional dependencies as on the real registry
+ * (a lockfile written without some of them would not do for `npm ci`). Returns `folder`.
+ */
+function releaseRegistryFolder(dist, folder) {
+  const { execFileSync } = require('node:child_process')
+  const root = path.join(__dirname, '..')
+  const { name, version } = require('../package.json')
+  for (const file of fs.readdirSync(dist).filter((entry) => entry.endsWith('.tgz'))) fs.copyFileSync(path.join(dist, file), path.join(folder, file))
+  for (const key of fs.readdirSync(path.join(root, 'npm'))) {
+    if (fs.existsSync(path.join(folder, `${name}-${key}-${version}.tgz`))) continue
+    const stage = fs.mkdtempSync(path.join(folder, `stand-in-${key}-`))
+    const manifest = { ...JSON.parse(fs.readFileSync(path.join(root, 'npm', key, 'package.json'), 'utf8')), version }
+    fs.writeFileSync(path.join(stage, 'package.json'), JSON.stringify(manifest))
+    fs.writeFileSync(path.join(stage, manifest.main), '')
+    execFileSync('tar', ['-czf', path.join(folder, `${name}-${key}-${version}.tgz`), '--transform', 's,^\\.,package,', '.'], { cwd: stage })
+    fs.rmSync(stage, { recursive: true })
+  }
+  return folder
+}
+
+/**
  * Starts this script in a child process serving `folder`; resolves to `{url, stop}`. A child, so
  * that a test's execFileSync of npm does not block the registry npm is talking to.
  */
@@ -88,4 +111,4 @@ function startLocalRegistry(folder) {
 
 if (require.main === module) serve(path.resolve(process.argv[2] ?? 'dist'))
 
-module.exports = { manifestOf, startLocalRegistry }
+module.exports = { manifestOf, startLocalRegistry, releaseRegistryFolder }

@@ -14,7 +14,7 @@ const path = require('node:path')
 const { execFile, execFileSync } = require('node:child_process')
 const { readmeExamples, runExample: runWith } = require('./readme-examples')
 const { pathWithoutRust } = require('./path-without-rust')
-const { startLocalRegistry } = require('./local-registry')
+const { startLocalRegistry, releaseRegistryFolder } = require('./local-registry')
 
 const root = path.join(__dirname, '..')
 const pkg = require('../package.json')
@@ -115,26 +115,6 @@ check("the README's TypeScript example type-checks under tsc --init (CommonJS an
   }
 })
 
-/**
- * A folder for scripts/local-registry.js: dist/'s tarballs plus, for each platform release:pack did
- * not build here, a stand-in package (its npm/<platform>/package.json and an empty binary) so that
- * npm sees all seven optional dependencies as on the real registry.
- */
-function registryFolder() {
-  const folder = fs.mkdtempSync(path.join(app, 'registry-'))
-  for (const file of fs.readdirSync(dist).filter((name) => name.endsWith('.tgz'))) fs.copyFileSync(path.join(dist, file), path.join(folder, file))
-  for (const key of fs.readdirSync(path.join(root, 'npm'))) {
-    if (fs.existsSync(path.join(folder, `${pkg.name}-${key}-${pkg.version}.tgz`))) continue
-    const stage = path.join(folder, `stand-in-${key}`)
-    fs.mkdirSync(stage)
-    const manifest = { ...JSON.parse(fs.readFileSync(path.join(root, 'npm', key, 'package.json'), 'utf8')), version: pkg.version }
-    fs.writeFileSync(path.join(stage, 'package.json'), JSON.stringify(manifest))
-    fs.writeFileSync(path.join(stage, manifest.main), '')
-    execFileSync(process.execPath, [npmCli, 'pack', '--silent', '--pack-destination', folder], { cwd: stage, env, stdio: 'ignore' })
-  }
-  return folder
-}
-
 /** Starts scripts/local-registry.js on `folder`; resolves to its URL (it is stopped at the end). */
 async function startRegistry(folder) {
   const { url, stop } = await startLocalRegistry(folder)
@@ -157,7 +137,7 @@ check('`npm install invoke-parallel` by name from a registry installs this platf
   // npm itself chooses the optional platform package here, as from the real registry. It leaves
   // out, silently and even with --force, an optional dependency whose `engines` does not match
   // the Node that runs it: on Node 20 the binary would be missing while the main package installs.
-  registryUrl = await startRegistry(registryFolder())
+  registryUrl = await startRegistry(releaseRegistryFolder(dist, fs.mkdtempSync(path.join(app, 'registry-'))))
   const [belowEngines] = execFileSync('bash', [path.join(__dirname, 'platforms', 'fetch-node.sh'), 'linux-x64', NODE_BELOW_ENGINES], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] }).trim().split('\n').slice(-1)
   for (const node of [process.execPath, belowEngines]) {
     const version = execFileSync(node, ['-p', 'process.version'], { encoding: 'utf8' }).trim()

@@ -24,7 +24,7 @@ const path = require('node:path')
 const { execFileSync } = require('node:child_process')
 const { readmeExamples, runExample, execNode } = require('../readme-examples')
 const { wineNode } = require('./wine-node')
-const { startLocalRegistry } = require('../local-registry')
+const { startLocalRegistry, releaseRegistryFolder } = require('../local-registry')
 
 const root = path.join(__dirname, '..', '..')
 const pkg = require('../../package.json')
@@ -116,11 +116,17 @@ async function main() {
     for (const name of tarballs) assert.ok(fs.existsSync(path.join(dist, name)), `dist/ has ${name} (release:pack)`)
     const [command, ...args] = setup.install
     const [os_, cpu, libc] = platform.split('-')
-    const flags = [`--os=${os_}`, `--cpu=${cpu}`, ...(os_ === 'linux' ? [`--libc=${libc === 'gnu' ? 'glibc' : libc}`] : [])]
-    const registry = await startLocalRegistry(dist)
+    const settings = [`os=${os_}`, `cpu=${cpu}`, ...(os_ === 'linux' ? [`libc=${libc === 'gnu' ? 'glibc' : libc}`] : [])]
+    const registry = await startLocalRegistry(releaseRegistryFolder(dist, fs.mkdtempSync(path.join(app, 'registry-'))))
     try {
+      // The flags on the command line first; then, as the README says to keep them for later
+      // installs, the same settings in .npmrc and `npm ci` from the lockfile.
       fs.writeFileSync(path.join(app, '.npmrc'), `registry=${registry.url}\n`)
-      execFileSync(command, [...args, 'install', ...flags, '--no-audit', '--no-fund', pkg.name], { cwd: app, env, stdio: 'inherit' })
+      const npm = (...more) => execFileSync(command, [...args, ...more, '--no-audit', '--no-fund'], { cwd: app, env, stdio: 'inherit' })
+      npm('install', ...settings.map((setting) => `--${setting}`), pkg.name)
+      fs.rmSync(path.join(app, 'node_modules'), { recursive: true })
+      fs.writeFileSync(path.join(app, '.npmrc'), [`registry=${registry.url}`, ...settings, ''].join('\n'))
+      npm('ci')
     } finally {
       registry.stop()
     }
