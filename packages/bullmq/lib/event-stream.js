@@ -3,10 +3,13 @@
 // of QueueEvents because anyone who can write to the queue's Redis can add an entry, and
 // QueueEvents stops at the first one it cannot parse (its `JSON.parse` throws out of its read
 // loop; each new reader resumes before the entry and stops again). This one reads past such an
-// entry: it counts it, reports it through `onBad`, and goes on with the next.
+// entry: it counts it, reports it through `onBad`, and goes on with the next. An entry whose id
+// leaves no id after it (lib/stream-ids.js) is deleted as well, and the stream's ids given back:
+// the reader does not move past it, so it waits where BullMQ's next entries then come.
 
 const { badEvent } = require('./errors')
 const { endClient } = require('./connections')
+const { atEndOfIds, repairStream } = require('./stream-ids')
 
 /** Ms one blocking read waits for new entries before it reads again. */
 const BLOCK_MS = 5000
@@ -99,10 +102,30 @@ class EventStream {
         await this.#rewindIfReset()
         continue
       }
+      let exhausting = false
       for (const [id, fields] of reply?.[0]?.[1] ?? []) {
+        // Not moved past: deleted below, and the ids given back (an event in it is heard all the same).
+        if (atEndOfIds(id)) {
+          exhausting = true
+          this.#take(id, fields, 'its id is at the end of the id space, which no clock writes: deleted')
+          continue
+        }
         this.#id = id
         this.#take(id, fields)
       }
+      if (exhausting) await this.#repair()
+    }
+  }
+
+  /** Deletes the entries at the end of the id space; if it cannot, reads past them. */
+  async #repair() {
+    try {
+      await repairStream(this.#client, this.#key)
+    } catch (err) {
+      if (this.#closed) return
+      this.#onError(err)
+      const [last] = await this.#client.xrevrange(this.#key, '+', '-', 'COUNT', 1).catch(() => [])
+      if (last !== undefined && compareIds(last[0], this.#id) > 0) this.#id = last[0]
     }
   }
 
@@ -121,15 +144,16 @@ class EventStream {
     if (last !== undefined && compareIds(last[0], this.#id) < 0) this.#id = '0-0'
   }
 
-  #take(id, fields) {
+  /** `odd`: why the entry is reported even when it is an event. */
+  #take(id, fields, odd) {
     let event
     try {
       event = parseEntry(fields, this.#wanted)
     } catch (err) {
-      this.#bad++
-      this.#onBad(badEvent(this.#key, id, err.message, this.#bad, err.jobId))
+      this.#reportBad(id, odd === undefined ? err.message : `${err.message}; ${odd}`, err.jobId)
       return
     }
+    if (odd !== undefined) this.#reportBad(id, odd, event?.jobId)
     if (event === null) return
     try {
       this.#onEvent(event, id)
@@ -137,6 +161,11 @@ class EventStream {
       // A listener's bug must not stop the reader either.
       this.#onError(err)
     }
+  }
+
+  #reportBad(id, why, jobId) {
+    this.#bad++
+    this.#onBad(badEvent(this.#key, id, why, this.#bad, jobId))
   }
 
   /** Stops reading and ends the connection. */

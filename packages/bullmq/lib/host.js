@@ -15,6 +15,7 @@ const { valueReply, thrownReply, cancelledReply, refusedReply } = require('./rep
 const { readCall, readChunk } = require('./job')
 const { CANCEL_EVENT } = require('./events')
 const { EventStream, readerClient } = require('./event-stream')
+const { isExhausted, repairStream, lastId } = require('./stream-ids')
 const { endClient } = require('./connections')
 const { within } = require('./within')
 const errors = require('./errors')
@@ -51,7 +52,11 @@ class Host {
       stalledInterval: o.stalledInterval,
       maxStalledCount: o.runs - 1,
     })
-    this.#worker.on('error', (err) => o.onError(err))
+    this.#worker.on('error', (err) => {
+      // A forged entry used up the event stream's ids: BullMQ's scripts fail until they are back.
+      if (isExhausted(err)) this.#repairEvents()
+      o.onError(err)
+    })
     const confirmed = (job) => this.#unconfirmed.delete(job?.id)
     this.#worker.on('completed', confirmed)
     this.#worker.on('failed', confirmed)
@@ -74,14 +79,23 @@ class Host {
   async #listen() {
     const client = await this.#worker.getBackend().client
     const key = this.#worker.keys.events
-    const [last] = await client.xrevrange(key, '+', '-', 'COUNT', 1)
+    const from = await lastId(client, key)
     if (this.#closed) return
-    this.#events = new EventStream(readerClient(client), key, last ? last[0] : '0-0', {
+    this.#events = new EventStream(readerClient(client), key, from, {
       wanted: [CANCEL_EVENT],
       onEvent: ({ jobId }) => this.#worker.cancelJob(jobId, 'cancelled by the caller'),
       onBad: (error) => this.#o.onError(error),
       onError: (err) => this.#o.onError(err),
     })
+  }
+
+  /** Gives the event stream its ids back (lib/stream-ids.js). */
+  async #repairEvents() {
+    try {
+      await repairStream(await this.#worker.getBackend().client, this.#worker.keys.events)
+    } catch (err) {
+      this.#o.onError(err)
+    }
   }
 
   /** Loads the allowlist in order; a module that fails to load answers its calls with that error. */

@@ -21,6 +21,7 @@ const { Connections } = require('./connections')
 const { within } = require('./within')
 const { CANCEL_EVENT } = require('./events')
 const { EventStream, readerClient } = require('./event-stream')
+const { isExhausted, repairStream, lastId } = require('./stream-ids')
 const errors = require('./errors')
 
 /** Ms the event reader stays open after the last pending call settles (calls one after another keep it). */
@@ -32,6 +33,8 @@ const MAX_TIMER = 2 ** 31 - 1
  * run) before it gives up with ERR_INVOKE_JOB_LOST: a host that answers every run so is hostile.
  */
 const MAX_RENEWALS = 10
+/** Times a job is added when a forged entry has used up the event stream's ids (repaired between). */
+const MAX_ADDS = 3
 /**
  * The job option naming the keyed call that added the job (a random id of its own): a run that timed
  * out is that call's Timeout, and no other's. BullMQ keeps options it does not know with the job.
@@ -90,8 +93,7 @@ class RemotePool {
     // Events are read from where the stream ends now, fixed before any job of ours exists: an
     // event that comes before the reader's first read is then not missed.
     const client = await this.#queue.getBackend().client
-    const [last] = await client.xrevrange(this.#queue.keys.events, '+', '-', 'COUNT', 1)
-    this.#lastEventId = last ? last[0] : '0-0'
+    this.#lastEventId = await lastId(client, this.#queue.keys.events)
     this.#client = client
     this.#started = true
     if (this.#calls.size > 0) this.#openEvents()
@@ -217,7 +219,7 @@ class RemotePool {
       call.opts = { jobId, attempts: 1, removeOnComplete: keep, removeOnFail: keep }
       if (keyed) call.opts[CALLER] = crypto.randomUUID()
       if (priority !== undefined) call.opts.priority = priority
-      call.added = this.#ready.then(() => this.#queue.add(kind, data, call.opts))
+      call.added = this.#ready.then(() => this.#add(call))
       call.added.then(
         () => {
           if (call.state === 'sending') call.state = 'queued'
@@ -229,6 +231,24 @@ class RemotePool {
       if (kind === 'call' && this.#o.queueTimeout !== Infinity) this.#armQueueTimer(call, this.#o.queueTimeout)
       if (token !== undefined) waiter.stop = watch(token, () => this.#leave(call, waiter, cancelError(token)))
     })
+  }
+
+  /**
+   * Adds the call's job. BullMQ's script stores a job before its last step, an XADD to the event
+   * stream; one that fails because a forged entry used up the stream's ids leaves the job stored
+   * in no list, where no host would take it: the stream gets its ids back, that job is deleted and
+   * the add made again.
+   */
+  async #add(call) {
+    for (let adds = 1; ; adds++) {
+      try {
+        return await this.#queue.add(call.kind, call.data, call.opts)
+      } catch (err) {
+        if (!isExhausted(err) || adds === MAX_ADDS) throw err
+        await repairStream(this.#client, this.#queue.keys.events)
+        if ((await this.#queue.getJobState(call.jobId)) === 'unknown') await this.#client.del(this.#queue.toKey(call.jobId))
+      }
+    }
   }
 
   /**
@@ -283,7 +303,7 @@ class RemotePool {
     // (and this call's own timed-out run is its outcome, read after the add).
     const job = remove ? await this.#queue.getJob(call.jobId) : null
     if (isNoRun(job) && !(isTimedOut(job.returnvalue) && ownJob(call, job))) await this.#queue.remove(call.jobId)
-    await this.#queue.add(call.kind, call.data, call.opts)
+    await this.#add(call)
   }
 
   /** The call's queue deadline `ms` from now, in timer-sized steps (a queueTimeout may be longer than a timer takes). */
@@ -327,7 +347,12 @@ class RemotePool {
       this.#producer.on('error', (err) => this.#heard(err))
       this.#connections.watch(this.#producer).catch((err) => this.#heard(err))
     }
-    return this.#producer.publishEvent({ eventName: CANCEL_EVENT, jobId })
+    const publish = () => this.#producer.publishEvent({ eventName: CANCEL_EVENT, jobId })
+    return publish().catch(async (err) => {
+      if (!isExhausted(err)) throw err
+      await repairStream(this.#client, this.#queue.keys.events)
+      return publish()
+    })
   }
 
   #active(jobId) {
