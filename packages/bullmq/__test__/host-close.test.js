@@ -211,4 +211,7 @@ test('host.close() options that are not ones reject with ERR_INVALID_ARG_TYPE an
     await t.throwsAsync(host.close(options), { code: 'ERR_INVALID_ARG_TYPE' }, JSON.stringify(options))
   }
   t.deepEqual(await host.close({ force: false }), { clean: true })
+  // Forced with no call running: nothing to name.
+  const idle = await startServing(redis, queueName())
+  t.deepEqual(await idle.host.close({ force: true }), { clean: true })
 })
