@@ -32,8 +32,8 @@ const hostClosed = (jobs) => {
   error.jobs = jobs
   return error
 }
-/** An option or argument of the wrong type (the core's code for it). */
-const badArgument = (message) => coded(TypeError, 'ERR_INVALID_ARG_TYPE', message)
+/** An option or argument of the wrong type, or that cannot be read (the core's codes for them). */
+const badArgument = (message, code = 'ERR_INVALID_ARG_TYPE') => coded(TypeError, code, message)
 const badReply = (why) => coded(Error, 'ERR_INVOKE_BAD_REPLY', `a host sent a reply that is not one: ${why}`)
 /** A job whose data a parent does not write (hosts answer it with this; it is not retried). */
 const badJob = (why) => coded(TypeError, 'ERR_INVOKE_BAD_JOB', `the job is not a call: ${why}`)

@@ -43,6 +43,8 @@ class Host {
   #locks = new Map()
   /** Once close({force}) was called: the ids of the jobs it ended; else null. */
   #forced = null
+  /** The release of the locks of the jobs running when close({force}) was called. */
+  #givingUp = null
 
   constructor(options) {
     const o = serveOptions(options)
@@ -124,7 +126,11 @@ class Host {
         throw errors.hostClosed([job.id])
       }
       const reply = await this.#reply(job, token, signal)
-      if (this.#forced !== null) throw errors.hostClosed([job.id])
+      if (this.#forced !== null) {
+        // Not before its lock is released: BullMQ would write this failure as the job's end.
+        await this.#givingUp
+        throw errors.hostClosed([job.id])
+      }
       return reply
     } finally {
       this.#locks.delete(job.id)
@@ -265,7 +271,14 @@ class Host {
    */
   close(options = {}) {
     if (options === null || typeof options !== 'object') return Promise.reject(errors.badArgument('host.close: the options must be an object'))
-    const { force = false } = options
+    let force
+    try {
+      force = options.force
+    } catch (thrown) {
+      // A getter that throws: close() never throws, and closes nothing.
+      return Promise.reject(errors.badArgument(`host.close: the options could not be read (${thrown?.message ?? thrown})`, 'ERR_INVALID_ARG_VALUE'))
+    }
+    if (force === undefined) force = false
     if (typeof force !== 'boolean') return Promise.reject(errors.badArgument('host.close: force must be a boolean'))
     this.#closing ??= this.#close()
     if (force && this.#forced === null) this.#endRuns()
@@ -276,7 +289,8 @@ class Host {
   async #endRuns() {
     const running = [...this.#locks]
     this.#forced = running.map(([id]) => id)
-    await this.#giveUp(running)
+    this.#givingUp = this.#giveUp(running)
+    await this.#givingUp
     this.#pool.close({ force: true }).catch(() => {})
   }
 
@@ -313,7 +327,8 @@ class Host {
       this.#o.onError(outcome.error)
     }
     if (!clean) {
-      const jobs = [...this.#unconfirmed]
+      // BullMQ says a job failed even when Redis refused it (its lock gone): the forced ones are named too.
+      const jobs = [...new Set([...this.#unconfirmed, ...(this.#forced ?? [])])]
       outcome = { clean: false, error: errors.closedWithoutRedis(this.#o.closeTimeout, jobs) }
       await this.#endConnections()
       // Ended connections fail BullMQ's pending commands, which ends its close; a client the
