@@ -159,6 +159,8 @@ test('an entry or XSETID at the end of the id space (every later XADD refused) i
   const key = inspect.keys.events
   const last = 2n ** 64n - 1n
   const forgery = fc.record({
+    // At the end of the id space, or just below it (BullMQ's next entries then land at the end).
+    ms: fc.constantFrom(last, last - 1n),
     // Sequence numbers at and near the last: none, or a few ids left after the entry.
     seq: fc.oneof(fc.constant(last), fc.bigInt({ min: last - 3n, max: last }), fc.bigInt({ min: 0n, max: last })),
     how: fc.constantFrom('entry', 'event', 'xsetid'),
@@ -167,12 +169,16 @@ test('an entry or XSETID at the end of the id space (every later XADD refused) i
   })
   let n = 0
   await fc.assert(
-    fc.asyncProperty(forgery, async ({ seq, how, during }) => {
-      const id = `${last}-${seq}`
-      const forge = () => {
-        if (how === 'xsetid') return redisClient.xsetid(key, id)
+    fc.asyncProperty(forgery, async ({ ms, seq, how, during }) => {
+      const id = `${ms}-${seq}`
+      const forge = async () => {
         const fields = how === 'event' ? ['event', 'completed', 'jobId', 'forged', 'returnvalue', '{"v":1}'] : ['event', 'x']
-        return redisClient.xadd(key, id, ...fields)
+        try {
+          await (how === 'xsetid' ? redisClient.xsetid(key, id) : redisClient.xadd(key, id, ...fields))
+        } catch (err) {
+          // Redis takes no id below the stream's top entry (one just below the end stays: BullMQ's entries land after it).
+          if (!/smaller/.test(err.message)) throw err
+        }
       }
       const pending = during ? jobs.add(n, 1000).catch((error) => error) : null
       await forge()

@@ -9,10 +9,12 @@
 
 const { badEvent } = require('./errors')
 const { endClient } = require('./connections')
-const { atEndOfIds, repairStream } = require('./stream-ids')
+const { atEndOfIds, farAhead, repairStream } = require('./stream-ids')
 
 /** Ms one blocking read waits for new entries before it reads again. */
 const BLOCK_MS = 5000
+/** The same, while the last entry read is far ahead of the clock (it may be deleted: see #rewindIfReset). */
+const AHEAD_BLOCK_MS = 250
 /** Ms between reads after one failed (Redis down: ioredis refuses commands at once). */
 const RETRY_MS = 200
 /** Entries one read takes at most. */
@@ -55,6 +57,8 @@ class EventStream {
   #closed = false
   #bad = 0
   #failing = false
+  /** The id of the last entry read that is not far ahead of the clock: where a rewind goes. */
+  #resume
 
   /**
    * Reads stream `key` through `client` (a connection of its own: reads block) from after entry
@@ -66,6 +70,7 @@ class EventStream {
     this.#client = client
     this.#key = key
     this.#id = from
+    this.#resume = farAhead(from) ? '0-0' : from
     this.#wanted = new Set(wanted)
     this.#onEvent = onEvent
     this.#onBad = onBad
@@ -87,7 +92,8 @@ class EventStream {
     while (!this.#closed) {
       let reply
       try {
-        reply = await this.#client.xread('COUNT', BATCH, 'BLOCK', BLOCK_MS, 'STREAMS', this.#key, this.#id)
+        const block = this.#id === this.#resume ? BLOCK_MS : AHEAD_BLOCK_MS
+        reply = await this.#client.xread('COUNT', BATCH, 'BLOCK', block, 'STREAMS', this.#key, this.#id)
       } catch (err) {
         if (this.#closed) return
         // Once per outage: ioredis refuses every read until Redis is back.
@@ -111,9 +117,13 @@ class EventStream {
           continue
         }
         this.#id = id
+        if (!farAhead(id)) this.#resume = id
         this.#take(id, fields)
       }
-      if (exhausting) await this.#repair()
+      if (exhausting) {
+        await this.#repair()
+        await this.#rewindIfReset()
+      }
     }
   }
 
@@ -132,7 +142,9 @@ class EventStream {
   /**
    * After a read that found nothing: a stream deleted and made again (or Redis restarted on a
    * clock behind the last entry's) has ids below the last one read, and a reader waiting after
-   * that id would hear nothing more. Such a stream is read again from its start.
+   * that id would hear nothing more. Such a stream is read again from its start; one whose
+   * entries far ahead of the clock were deleted (lib/stream-ids.js), from the last entry read
+   * before them.
    */
   async #rewindIfReset() {
     let last
@@ -141,7 +153,9 @@ class EventStream {
     } catch {
       return // the next read says what failed
     }
-    if (last !== undefined && compareIds(last[0], this.#id) < 0) this.#id = '0-0'
+    if (last === undefined || compareIds(last[0], this.#id) >= 0) return
+    this.#id = compareIds(this.#resume, last[0]) <= 0 ? this.#resume : '0-0'
+    this.#resume = this.#id
   }
 
   /** `odd`: why the entry is reported even when it is an event. */
