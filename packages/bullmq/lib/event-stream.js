@@ -142,9 +142,9 @@ class EventStream {
   /**
    * After a read that found nothing: a stream deleted and made again (or Redis restarted on a
    * clock behind the last entry's) has ids below the last one read, and a reader waiting after
-   * that id would hear nothing more. Such a stream is read again from its start; one whose
-   * entries far ahead of the clock were deleted (lib/stream-ids.js), from the last entry read
-   * before them.
+   * that id would hear nothing more. Such a stream is read again from its start; after entries
+   * far ahead of the clock (deleted by lib/stream-ids.js, or with their stream), from the last
+   * entry read before them.
    */
   async #rewindIfReset() {
     let last
@@ -154,7 +154,8 @@ class EventStream {
       return // the next read says what failed
     }
     if (last === undefined || compareIds(last[0], this.#id) >= 0) return
-    this.#id = compareIds(this.#resume, last[0]) <= 0 ? this.#resume : '0-0'
+    const ahead = this.#resume !== this.#id
+    this.#id = ahead && compareIds(this.#resume, last[0]) <= 0 ? this.#resume : '0-0'
     this.#resume = this.#id
   }
 
