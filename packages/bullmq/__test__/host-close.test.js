@@ -177,7 +177,7 @@ test('a host closed by force (at once, or while a graceful close waits on hung c
           const pending = calls.map(({ noRetry }) =>
             pool[invoke.callMethod]('jobs.js', 'hangOn', ['A', file], { noRetry }).then((value) => ({ value }), (error) => ({ error })),
           )
-          // Run by A's workers (a job A fetched as its close began is not run there, and not named).
+          // Run by A's workers, not only made active (a job BullMQ was starting as the close began may go unnamed).
           await until(() => lines(file).length === calls.length, 'the calls to run on A')
           if (escalate) {
             a.kill('SIGTERM')
