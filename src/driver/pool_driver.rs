@@ -13,7 +13,7 @@ use super::frame_channel::FrameChannel;
 use super::inbox::{LifeEvent, LifeInbox};
 use super::js_callback::JsCallback;
 use super::lifecycle::start_worker;
-use super::portable_link::PortableLink;
+use super::portable_link::{ExitReport, PortableLink};
 use super::portable_worker::{self, Counted, LineReader, OutputStream, Started};
 use super::spawn::SpawnConfig;
 use super::stream_channel::{StreamCallbacks, StreamChannel, WriteContext};
@@ -45,6 +45,9 @@ enum Due {
   UnreadStream(CallId),
   Scheduler(Timer),
   HandleRetry(WorkerId),
+  /// The earliest grace of the exited portable workers whose pipes another process holds: the
+  /// loop wakes for it to look at them again (it carries nothing).
+  ExitGrace,
 }
 
 /// The data a worker channel's poll callback gets back: which pool and which worker.
@@ -154,6 +157,8 @@ struct State {
   started: Vec<(WorkerId, StartResult)>,
   /// Portable workers reaped but not yet reported (what they wrote is still being read).
   exits_pending: usize,
+  /// A portable worker's exit waits for the next loop turn, which must come without waiting for I/O.
+  exit_turn_owed: bool,
   /// Workers whose messages ran past a turn's budget: read again in the next turn (`on_nudge`).
   backlogged: Vec<WorkerId>,
   /// Portable workers that spent some of this turn's budget: given a new one once the turn's
@@ -212,6 +217,7 @@ impl PoolDriver {
       actions: vec![],
       started: vec![],
       exits_pending: 0,
+      exit_turn_owed: false,
       backlogged: vec![],
       spent: vec![],
       now_us: 0,
@@ -358,8 +364,8 @@ impl PoolDriver {
     if !state.batch.is_empty() || state.exits_pending > 0 || !state.spent.is_empty() {
       handles.flush.check_start(on_flush);
     }
-    // While a portable worker's exit waits for a quiet turn, the loop must not sleep in between.
-    if !state.batch.is_empty() || !state.backlogged.is_empty() || state.exits_pending > 0 {
+    // While a portable worker's exit waits for the next turn, the loop must not sleep in between.
+    if !state.batch.is_empty() || !state.backlogged.is_empty() || state.exit_turn_owed {
       handles.nudge.idle_start(on_nudge);
     }
     let next = state.deadlines.next();
@@ -509,7 +515,7 @@ impl PoolDriver {
       for worker in std::mem::take(&mut s.backlogged) {
         d.take_in(s, worker, false);
       }
-      if s.backlogged.is_empty() && s.batch.is_empty() && s.exits_pending == 0 {
+      if s.backlogged.is_empty() && s.batch.is_empty() && !s.exit_turn_owed {
         if let Some(handles) = d.handles.borrow().as_ref() {
           handles.nudge.idle_stop();
         }
@@ -529,6 +535,9 @@ impl PoolDriver {
               d.arm(s, due, HANDLE_RETRY_MS, None);
             }
           }
+          // Exited workers' pipes are looked at again in the check phase, which must come
+          // without the loop sleeping for I/O first.
+          Due::ExitGrace => s.exit_turn_owed = true,
           _ => {
             if let Some(timer) = timer {
               d.handle(s, Event::TimerFired { timer });
@@ -656,7 +665,7 @@ impl PoolDriver {
       let mut state = self.state.borrow_mut();
       if let Some(handles) = handles.as_ref() {
         handles.flush.check_stop();
-        if state.backlogged.is_empty() && state.exits_pending == 0 {
+        if state.backlogged.is_empty() && !state.exit_turn_owed {
           handles.nudge.idle_stop();
         }
       }
@@ -687,9 +696,12 @@ impl PoolDriver {
 
   /// Once per loop turn while portable workers have exited: reports each whose pipes are read.
   fn report_exits(&self, s: &mut State) {
+    s.exit_turn_owed = false;
     if s.exits_pending == 0 {
       return;
     }
+    let now = uv::now(self.uv_loop, true);
+    let mut look_again: Option<u64> = None;
     let exited: Vec<WorkerId> = s
       .links
       .iter()
@@ -699,10 +711,19 @@ impl PoolDriver {
     for worker in exited {
       let Some(link) = s.links.get_mut(&worker) else { continue };
       let Some(portable) = link.portable.as_mut() else { continue };
-      if let Some(status) = portable.exit_to_report(link.channel.as_mut().and_then(LinkChannel::stream)) {
-        s.exits_pending -= 1;
-        self.exited(s, worker, status);
+      match portable.exit_to_report(link.channel.as_mut().and_then(LinkChannel::stream), now) {
+        Some(ExitReport::Now(status)) => {
+          s.exits_pending -= 1;
+          self.exited(s, worker, status);
+        }
+        Some(ExitReport::NextTurn) => s.exit_turn_owed = true,
+        Some(ExitReport::By(at)) => look_again = Some(look_again.map_or(at, |t| t.min(at))),
+        None => {}
       }
+    }
+    match look_again {
+      Some(at) => s.deadlines.arm(Due::ExitGrace, at, None),
+      None => s.deadlines.cancel(Due::ExitGrace),
     }
   }
 
@@ -713,6 +734,7 @@ impl PoolDriver {
       if !portable.has_exited() {
         portable.on_exit(status, signal);
         s.exits_pending += 1;
+        s.exit_turn_owed = true;
       }
     });
   }
