@@ -159,6 +159,8 @@ struct State {
   exits_pending: usize,
   /// A portable worker's exit waits for the next loop turn, which must come without waiting for I/O.
   exit_turn_owed: bool,
+  /// Workers a write to failed: their channels are told ended once the work at hand is done.
+  broken: Vec<WorkerId>,
   /// Workers whose messages ran past a turn's budget: read again in the next turn (`on_nudge`).
   backlogged: Vec<WorkerId>,
   /// Portable workers that spent some of this turn's budget: given a new one once the turn's
@@ -218,6 +220,7 @@ impl PoolDriver {
       started: vec![],
       exits_pending: 0,
       exit_turn_owed: false,
+      broken: vec![],
       backlogged: vec![],
       spent: vec![],
       now_us: 0,
@@ -359,6 +362,9 @@ impl PoolDriver {
     while let Some((worker, started)) = state.started.pop() {
       self.started(&mut state, worker, started);
     }
+    while let Some(worker) = state.broken.pop() {
+      self.handle(&mut state, Event::ChannelEnded { worker });
+    }
     let handles = self.handles.borrow();
     let Some(handles) = handles.as_ref() else { return };
     if !state.batch.is_empty() || state.exits_pending > 0 || !state.spent.is_empty() {
@@ -406,10 +412,7 @@ impl PoolDriver {
           let Some(channel) = channel_of(s, worker) else { continue };
           match channel.send(message.encode(), !corked) {
             Sent { owes_flush: true, .. } if s.corked => s.unflushed.push(worker),
-            Sent { state: WriteState::HandlesBlocked, .. } => {
-              self.arm(s, Due::HandleRetry(worker), HANDLE_RETRY_MS, None)
-            }
-            _ => {}
+            Sent { state, .. } => self.wrote(s, worker, state),
           }
         }
         Action::Retire { worker } => {
@@ -455,6 +458,19 @@ impl PoolDriver {
     actions
   }
 
+  /// What a write to a worker's channel came to: descriptors the worker's queue had no room for
+  /// are tried again shortly; a channel that cannot be written (the worker closed its end of
+  /// one, or is gone) is as good as ended: the scheduler takes no new call to the worker and
+  /// gives it the leave grace, so the calls whose frames were dropped fail over at its exit
+  /// instead of waiting forever.
+  fn wrote(&self, s: &mut State, worker: WorkerId, state: WriteState) {
+    match state {
+      WriteState::HandlesBlocked => self.arm(s, Due::HandleRetry(worker), HANDLE_RETRY_MS, None),
+      WriteState::Broken if !s.broken.contains(&worker) => s.broken.push(worker),
+      _ => {}
+    }
+  }
+
   fn arm(&self, s: &mut State, due: Due, after_ms: u64, timer: Option<Timer>) {
     // A call's time limit counts from now, not from the start of this loop turn.
     let fresh = matches!(due, Due::CallTimeout(_));
@@ -466,9 +482,13 @@ impl PoolDriver {
   fn on_channel(&self, worker: WorkerId, events: i32) {
     self.run(|s, d| {
       let Some(channel) = channel_of(s, worker) else { return };
-      if events & WRITABLE != 0 && channel.flush() == WriteState::HandlesBlocked {
-        d.arm(s, Due::HandleRetry(worker), HANDLE_RETRY_MS, None);
-        return;
+      if events & WRITABLE != 0 {
+        let state = channel.flush();
+        let blocked = state == WriteState::HandlesBlocked;
+        d.wrote(s, worker, state);
+        if blocked {
+          return;
+        }
       }
       d.take_in(s, worker, false);
     });
@@ -531,9 +551,8 @@ impl PoolDriver {
         match due {
           Due::HandleRetry(worker) => {
             let Some(channel) = channel_of(s, worker) else { continue };
-            if channel.flush() == WriteState::HandlesBlocked {
-              d.arm(s, due, HANDLE_RETRY_MS, None);
-            }
+            let state = channel.flush();
+            d.wrote(s, worker, state);
           }
           // Exited workers' pipes are looked at again in the check phase, which must come
           // without the loop sleeping for I/O first.
@@ -685,9 +704,8 @@ impl PoolDriver {
       d.report_exits(s);
       for worker in std::mem::take(&mut s.unflushed) {
         let Some(channel) = channel_of(s, worker) else { continue };
-        if channel.flush() == WriteState::HandlesBlocked {
-          d.arm(s, Due::HandleRetry(worker), HANDLE_RETRY_MS, None);
-        }
+        let state = channel.flush();
+        d.wrote(s, worker, state);
       }
     });
     // The lines just delivered may be the last ones the loop was held for.
@@ -767,9 +785,8 @@ impl PoolDriver {
         return;
       };
       channel.on_written();
-      if FrameChannel::flush(channel) == WriteState::HandlesBlocked {
-        d.arm(s, Due::HandleRetry(worker), HANDLE_RETRY_MS, None);
-      }
+      let state = FrameChannel::flush(channel);
+      d.wrote(s, worker, state);
     });
   }
 
