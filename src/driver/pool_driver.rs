@@ -802,11 +802,14 @@ impl PoolDriver {
   pub fn tear_down<T: Clone + 'static>(&self, done: T) {
     self.torn_down.set(true);
     let mut state = self.state.borrow_mut();
+    let mut unreaped = Vec::new();
     for link in state.links.values_mut() {
       match (link.pid, &mut link.portable) {
         (Some(pid), Some(portable)) => {
           portable.kill(pid, Signal::Kill);
-          portable.close_now();
+          if portable.close_now() {
+            unreaped.push(pid);
+          }
         }
         (Some(pid), None) => kill_group(pid, Signal::Kill),
         (None, _) => {}
@@ -814,6 +817,8 @@ impl PoolDriver {
     }
     state.links.clear();
     drop(state);
+    // libuv stops waiting for a process whose handle it closes.
+    sys::reap_in_background(unreaped);
     self.close_handles(done);
   }
 

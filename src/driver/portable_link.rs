@@ -70,10 +70,15 @@ impl<T> PortableLink<T> {
   }
 
   /// The environment is going away with its loop, which must close with no handle open: the
-  /// handle is closed even though the worker (just killed) may not have been reaped.
-  pub fn close_now(&mut self) {
-    if let Some(process) = self.process.take() {
-      process.close(());
+  /// handle is closed even though the worker (just killed) may not have been reaped. Whether it
+  /// had not: then nothing waits for it any more but the caller.
+  pub fn close_now(&mut self) -> bool {
+    match self.process.take() {
+      Some(process) => {
+        process.close(());
+        self.exited.is_none()
+      }
+      None => false,
     }
   }
 
