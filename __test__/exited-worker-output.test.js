@@ -3,6 +3,9 @@
 // its output pipes after it exited: what that process writes is waited for while it comes (it
 // is the worker's output), under either driver, and one in the worker's process group is ended
 // with the group at the leave deadline.
+//
+// On Windows a worker's Node puts what it starts into a job object of its own, which ends those
+// processes with it: only a detached one outlives the worker there.
 
 const test = require('ava')
 const invoke = require('..')
