@@ -43,7 +43,16 @@ pub struct PortableLink<T> {
 
 impl<T> PortableLink<T> {
   pub fn new(process: Handle<Process>, target: Box<T>, output: Vec<OutputStream>) -> Self {
-    PortableLink { process: Some(process), _target: target, output, exited: None, turns: 0, grace_end: None, graces: 0, active_in_grace: false }
+    PortableLink {
+      process: Some(process),
+      _target: target,
+      output,
+      exited: None,
+      turns: 0,
+      grace_end: None,
+      graces: 0,
+      active_in_grace: false,
+    }
   }
 
   /// Signals it and what it started (its process group, on Unix). Once it has been reaped only
