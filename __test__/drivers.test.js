@@ -8,25 +8,9 @@ const test = require('ava')
 const { linuxTest, cannotPassSockets } = require('./helpers/platform')
 const invoke = require('..')
 const { kDriver } = require('../lib/pool')
+const { poolOnDriver, DRIVERS } = require('./helpers/pools')
 
 const VARIABLE = 'INVOKE_PARALLEL_DRIVER'
-/** The drivers this platform has: the linux driver exists only on Linux. */
-const DRIVERS = process.platform === 'linux' ? ['portable', 'linux'] : ['portable']
-
-/** A pool made while the variable says `driver` (unset for undefined), then put back. */
-function poolWith(t, driver, options = {}) {
-  const before = process.env[VARIABLE]
-  if (driver === undefined) delete process.env[VARIABLE]
-  else process.env[VARIABLE] = driver
-  try {
-    const pool = invoke.pool({ limit: 1, ...options })
-    t.teardown(() => pool.close({ force: true }))
-    return pool
-  } finally {
-    if (before === undefined) delete process.env[VARIABLE]
-    else process.env[VARIABLE] = before
-  }
-}
 
 /** The worker's session and process group, and its own pid, from /proc. */
 async function identity(pool) {
@@ -38,7 +22,7 @@ linuxTest('it compares both drivers and reads the session from /proc')('each poo
   const session = Number(require('node:fs').readFileSync('/proc/self/stat', 'utf8').split(') ')[1].split(' ')[3])
   const seen = {}
   for (const driver of ['portable', 'linux']) {
-    const pool = poolWith(t, driver)
+    const pool = poolOnDriver(t, driver)
     t.is(pool[kDriver], driver)
     const { pid, group, session: its } = await identity(pool)
     t.is(group, pid, `${driver}: a process group of its own`)
@@ -53,13 +37,13 @@ linuxTest('it compares both drivers and reads the session from /proc')('each poo
 
 test('unset, the variable means the linux driver on Linux, the portable driver elsewhere', (t) => {
   const fallback = process.platform === 'linux' ? 'linux' : 'portable'
-  t.is(poolWith(t, undefined)[kDriver], fallback)
-  t.is(poolWith(t, '')[kDriver], fallback)
+  t.is(poolOnDriver(t, undefined)[kDriver], fallback)
+  t.is(poolOnDriver(t, '')[kDriver], fallback)
 })
 
 test('an unknown driver name is refused with ERR_INVALID_ARG_VALUE when the pool is made', (t) => {
   for (const name of ['Portable', 'windows', 'uv']) {
-    t.throws(() => poolWith(t, name), { code: 'ERR_INVALID_ARG_VALUE', message: new RegExp(VARIABLE) })
+    t.throws(() => poolOnDriver(t, name), { code: 'ERR_INVALID_ARG_VALUE', message: new RegExp(VARIABLE) })
   }
 })
 
@@ -68,7 +52,7 @@ test('INVOKE_PARALLEL_DRIVER=linux off Linux is refused with ERR_INVALID_ARG_VAL
   const platform = Object.getOwnPropertyDescriptor(process, 'platform')
   if (process.platform === 'linux') Object.defineProperty(process, 'platform', { ...platform, value: 'darwin' })
   try {
-    t.throws(() => poolWith(t, 'linux'), { code: 'ERR_INVALID_ARG_VALUE', message: /Linux only, not on (darwin|win32)/ })
+    t.throws(() => poolOnDriver(t, 'linux'), { code: 'ERR_INVALID_ARG_VALUE', message: /Linux only, not on (darwin|win32)/ })
   } finally {
     Object.defineProperty(process, 'platform', platform)
   }
@@ -77,7 +61,7 @@ test('INVOKE_PARALLEL_DRIVER=linux off Linux is refused with ERR_INVALID_ARG_VAL
 test('the parent names itself to a portable worker, which keeps no trace of it in its environment', async (t) => {
   // What the worker does with it (PDEATHSIG, closing leaked descriptors) is process-group.test.js's,
   // which the suite runs under this driver too.
-  const mod = await invoke.require('./fixtures/process-group', { pool: poolWith(t, 'portable') })
+  const mod = await invoke.require('./fixtures/process-group', { pool: poolOnDriver(t, 'portable') })
   t.false(await mod.hasEnv('INVOKE_PARALLEL_PARENT'))
 })
 
@@ -103,7 +87,7 @@ test('a parent pid in the environment the pool passes on is not taken for the po
   // What a linux-driver worker would make of a stale INVOKE_PARALLEL_PARENT: its guard would see
   // a parent that is not its own and exit at once.
   for (const driver of DRIVERS) {
-    const pool = poolWith(t, driver, { env: { ...process.env, INVOKE_PARALLEL_PARENT: '1' } })
+    const pool = poolOnDriver(t, driver, { env: { ...process.env, INVOKE_PARALLEL_PARENT: '1' } })
     const mod = await invoke.require('./fixtures/process-group', { pool })
     t.false(await mod.hasEnv('INVOKE_PARALLEL_PARENT'), driver)
   }

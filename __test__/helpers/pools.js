@@ -33,4 +33,21 @@ function scratchDir(t, prefix) {
   return dir
 }
 
-module.exports = { freshPool, watchedPool, scratchDir }
+const DRIVER_VARIABLE = 'INVOKE_PARALLEL_DRIVER'
+/** The drivers this platform has: the linux driver exists only on Linux. */
+const DRIVERS = process.platform === 'linux' ? ['portable', 'linux'] : ['portable']
+
+/** A pool made while INVOKE_PARALLEL_DRIVER says `driver` (unset for undefined), then put back. */
+function poolOnDriver(t, driver, options = {}) {
+  const before = process.env[DRIVER_VARIABLE]
+  if (driver === undefined) delete process.env[DRIVER_VARIABLE]
+  else process.env[DRIVER_VARIABLE] = driver
+  try {
+    return freshPool(t, { limit: 1, ...options })
+  } finally {
+    if (before === undefined) delete process.env[DRIVER_VARIABLE]
+    else process.env[DRIVER_VARIABLE] = before
+  }
+}
+
+module.exports = { freshPool, watchedPool, scratchDir, poolOnDriver, DRIVERS }

@@ -13,7 +13,7 @@ use super::frame_channel::FrameChannel;
 use super::inbox::{LifeEvent, LifeInbox};
 use super::js_callback::JsCallback;
 use super::lifecycle::start_worker;
-use super::portable_link::PortableLink;
+use super::portable_link::{ExitReport, PortableLink};
 use super::portable_worker::{self, Counted, LineReader, OutputStream, Started};
 use super::spawn::SpawnConfig;
 use super::stream_channel::{StreamCallbacks, StreamChannel, WriteContext};
@@ -45,6 +45,9 @@ enum Due {
   UnreadStream(CallId),
   Scheduler(Timer),
   HandleRetry(WorkerId),
+  /// The earliest grace of the exited portable workers whose pipes another process holds: the
+  /// loop wakes for it to look at them again (it carries nothing).
+  ExitGrace,
 }
 
 /// The data a worker channel's poll callback gets back: which pool and which worker.
@@ -154,6 +157,10 @@ struct State {
   started: Vec<(WorkerId, StartResult)>,
   /// Portable workers reaped but not yet reported (what they wrote is still being read).
   exits_pending: usize,
+  /// A portable worker's exit waits for the next loop turn, which must come without waiting for I/O.
+  exit_turn_owed: bool,
+  /// Workers a write to failed: their channels are told ended once the work at hand is done.
+  broken: Vec<WorkerId>,
   /// Workers whose messages ran past a turn's budget: read again in the next turn (`on_nudge`).
   backlogged: Vec<WorkerId>,
   /// Portable workers that spent some of this turn's budget: given a new one once the turn's
@@ -212,6 +219,8 @@ impl PoolDriver {
       actions: vec![],
       started: vec![],
       exits_pending: 0,
+      exit_turn_owed: false,
+      broken: vec![],
       backlogged: vec![],
       spent: vec![],
       now_us: 0,
@@ -353,13 +362,16 @@ impl PoolDriver {
     while let Some((worker, started)) = state.started.pop() {
       self.started(&mut state, worker, started);
     }
+    while let Some(worker) = state.broken.pop() {
+      self.handle(&mut state, Event::ChannelEnded { worker });
+    }
     let handles = self.handles.borrow();
     let Some(handles) = handles.as_ref() else { return };
     if !state.batch.is_empty() || state.exits_pending > 0 || !state.spent.is_empty() {
       handles.flush.check_start(on_flush);
     }
-    // While a portable worker's exit waits for a quiet turn, the loop must not sleep in between.
-    if !state.batch.is_empty() || !state.backlogged.is_empty() || state.exits_pending > 0 {
+    // While a portable worker's exit waits for the next turn, the loop must not sleep in between.
+    if !state.batch.is_empty() || !state.backlogged.is_empty() || state.exit_turn_owed {
       handles.nudge.idle_start(on_nudge);
     }
     let next = state.deadlines.next();
@@ -400,10 +412,7 @@ impl PoolDriver {
           let Some(channel) = channel_of(s, worker) else { continue };
           match channel.send(message.encode(), !corked) {
             Sent { owes_flush: true, .. } if s.corked => s.unflushed.push(worker),
-            Sent { state: WriteState::HandlesBlocked, .. } => {
-              self.arm(s, Due::HandleRetry(worker), HANDLE_RETRY_MS, None)
-            }
-            _ => {}
+            Sent { state, .. } => self.wrote(s, worker, state),
           }
         }
         Action::Retire { worker } => {
@@ -449,6 +458,19 @@ impl PoolDriver {
     actions
   }
 
+  /// What a write to a worker's channel came to: descriptors the worker's queue had no room for
+  /// are tried again shortly; a channel that cannot be written (the worker closed its end of
+  /// one, or is gone) is as good as ended: the scheduler takes no new call to the worker and
+  /// gives it the leave grace, so the calls whose frames were dropped fail over at its exit
+  /// instead of waiting forever.
+  fn wrote(&self, s: &mut State, worker: WorkerId, state: WriteState) {
+    match state {
+      WriteState::HandlesBlocked => self.arm(s, Due::HandleRetry(worker), HANDLE_RETRY_MS, None),
+      WriteState::Broken if !s.broken.contains(&worker) => s.broken.push(worker),
+      _ => {}
+    }
+  }
+
   fn arm(&self, s: &mut State, due: Due, after_ms: u64, timer: Option<Timer>) {
     // A call's time limit counts from now, not from the start of this loop turn.
     let fresh = matches!(due, Due::CallTimeout(_));
@@ -460,9 +482,13 @@ impl PoolDriver {
   fn on_channel(&self, worker: WorkerId, events: i32) {
     self.run(|s, d| {
       let Some(channel) = channel_of(s, worker) else { return };
-      if events & WRITABLE != 0 && channel.flush() == WriteState::HandlesBlocked {
-        d.arm(s, Due::HandleRetry(worker), HANDLE_RETRY_MS, None);
-        return;
+      if events & WRITABLE != 0 {
+        let state = channel.flush();
+        let blocked = state == WriteState::HandlesBlocked;
+        d.wrote(s, worker, state);
+        if blocked {
+          return;
+        }
       }
       d.take_in(s, worker, false);
     });
@@ -509,7 +535,7 @@ impl PoolDriver {
       for worker in std::mem::take(&mut s.backlogged) {
         d.take_in(s, worker, false);
       }
-      if s.backlogged.is_empty() && s.batch.is_empty() && s.exits_pending == 0 {
+      if s.backlogged.is_empty() && s.batch.is_empty() && !s.exit_turn_owed {
         if let Some(handles) = d.handles.borrow().as_ref() {
           handles.nudge.idle_stop();
         }
@@ -525,10 +551,12 @@ impl PoolDriver {
         match due {
           Due::HandleRetry(worker) => {
             let Some(channel) = channel_of(s, worker) else { continue };
-            if channel.flush() == WriteState::HandlesBlocked {
-              d.arm(s, due, HANDLE_RETRY_MS, None);
-            }
+            let state = channel.flush();
+            d.wrote(s, worker, state);
           }
+          // Exited workers' pipes are looked at again in the check phase, which must come
+          // without the loop sleeping for I/O first.
+          Due::ExitGrace => s.exit_turn_owed = true,
           _ => {
             if let Some(timer) = timer {
               d.handle(s, Event::TimerFired { timer });
@@ -656,7 +684,7 @@ impl PoolDriver {
       let mut state = self.state.borrow_mut();
       if let Some(handles) = handles.as_ref() {
         handles.flush.check_stop();
-        if state.backlogged.is_empty() && state.exits_pending == 0 {
+        if state.backlogged.is_empty() && !state.exit_turn_owed {
           handles.nudge.idle_stop();
         }
       }
@@ -676,9 +704,8 @@ impl PoolDriver {
       d.report_exits(s);
       for worker in std::mem::take(&mut s.unflushed) {
         let Some(channel) = channel_of(s, worker) else { continue };
-        if channel.flush() == WriteState::HandlesBlocked {
-          d.arm(s, Due::HandleRetry(worker), HANDLE_RETRY_MS, None);
-        }
+        let state = channel.flush();
+        d.wrote(s, worker, state);
       }
     });
     // The lines just delivered may be the last ones the loop was held for.
@@ -687,9 +714,12 @@ impl PoolDriver {
 
   /// Once per loop turn while portable workers have exited: reports each whose pipes are read.
   fn report_exits(&self, s: &mut State) {
+    s.exit_turn_owed = false;
     if s.exits_pending == 0 {
       return;
     }
+    let now = uv::now(self.uv_loop, true);
+    let mut look_again: Option<u64> = None;
     let exited: Vec<WorkerId> = s
       .links
       .iter()
@@ -699,10 +729,19 @@ impl PoolDriver {
     for worker in exited {
       let Some(link) = s.links.get_mut(&worker) else { continue };
       let Some(portable) = link.portable.as_mut() else { continue };
-      if let Some(status) = portable.exit_to_report(link.channel.as_mut().and_then(LinkChannel::stream)) {
-        s.exits_pending -= 1;
-        self.exited(s, worker, status);
+      match portable.exit_to_report(link.channel.as_mut().and_then(LinkChannel::stream), now) {
+        Some(ExitReport::Now(status)) => {
+          s.exits_pending -= 1;
+          self.exited(s, worker, status);
+        }
+        Some(ExitReport::NextTurn) => s.exit_turn_owed = true,
+        Some(ExitReport::By(at)) => look_again = Some(look_again.map_or(at, |t| t.min(at))),
+        None => {}
       }
+    }
+    match look_again {
+      Some(at) => s.deadlines.arm(Due::ExitGrace, at, None),
+      None => s.deadlines.cancel(Due::ExitGrace),
     }
   }
 
@@ -713,6 +752,7 @@ impl PoolDriver {
       if !portable.has_exited() {
         portable.on_exit(status, signal);
         s.exits_pending += 1;
+        s.exit_turn_owed = true;
       }
     });
   }
@@ -745,9 +785,8 @@ impl PoolDriver {
         return;
       };
       channel.on_written();
-      if FrameChannel::flush(channel) == WriteState::HandlesBlocked {
-        d.arm(s, Due::HandleRetry(worker), HANDLE_RETRY_MS, None);
-      }
+      let state = FrameChannel::flush(channel);
+      d.wrote(s, worker, state);
     });
   }
 
@@ -763,11 +802,14 @@ impl PoolDriver {
   pub fn tear_down<T: Clone + 'static>(&self, done: T) {
     self.torn_down.set(true);
     let mut state = self.state.borrow_mut();
+    let mut unreaped = Vec::new();
     for link in state.links.values_mut() {
       match (link.pid, &mut link.portable) {
         (Some(pid), Some(portable)) => {
           portable.kill(pid, Signal::Kill);
-          portable.close_now();
+          if portable.close_now() {
+            unreaped.push(pid);
+          }
         }
         (Some(pid), None) => kill_group(pid, Signal::Kill),
         (None, _) => {}
@@ -775,6 +817,8 @@ impl PoolDriver {
     }
     state.links.clear();
     drop(state);
+    // libuv stops waiting for a process whose handle it closes.
+    sys::reap_in_background(unreaped);
     self.close_handles(done);
   }
 

@@ -8,7 +8,7 @@ use std::sync::Arc;
 use super::spawn::{worker_env, SpawnConfig};
 use super::uv::{Handle, UvLoop};
 use super::uv_stream::{self, Command, ExitCb, Pipe, Process, Stdio};
-use super::worker_output::{cut_character, OutputProbe, MAX_LINE};
+use super::worker_output::{cut_character, ends_piece, OutputProbe, MAX_LINE};
 use crate::protocol::{CHANNEL_FD, HANDLE_FD};
 use crate::sys::{self, DescriptorSocket, UvBuf};
 
@@ -125,6 +125,8 @@ pub struct LineReader {
   pub stderr: bool,
   buf: Vec<u8>,
   line: Vec<u8>,
+  /// The last thing passed on was a piece of `MAX_LINE` bytes: a line end right after ends it.
+  after_piece: bool,
   pub ended: bool,
   pub active: bool,
   counted: Counted,
@@ -144,6 +146,7 @@ impl OutputStream {
       stderr,
       buf: Vec::with_capacity(1 << 16),
       line: Vec::new(),
+      after_piece: false,
       ended: false,
       active: false,
       counted,
@@ -199,8 +202,11 @@ impl LineReader {
     let line_ends = self.buf.iter().filter(|&&byte| byte == b'\n').count();
     self.counted.probe.read_on_loop(self.buf.len(), line_ends as u64);
     for &byte in &self.buf {
+      let after_piece = std::mem::take(&mut self.after_piece);
       if byte == b'\n' {
-        lines.push(String::from_utf8_lossy(&std::mem::take(&mut self.line)).into_owned());
+        if !ends_piece(true, &self.line, after_piece) {
+          lines.push(String::from_utf8_lossy(&std::mem::take(&mut self.line)).into_owned());
+        }
         continue;
       }
       self.line.push(byte);
@@ -208,6 +214,7 @@ impl LineReader {
         let cut = cut_character(&self.line);
         let next = self.line.split_off(self.line.len() - cut);
         lines.push(String::from_utf8_lossy(&std::mem::replace(&mut self.line, next)).into_owned());
+        self.after_piece = true;
       }
     }
     lines

@@ -208,7 +208,6 @@ impl<T> StreamChannel<T> {
         match socket.send_descriptors(descriptors::borrow(&front.handles)) {
           Ok(()) => front.handles = Default::default(),
           Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => return WriteState::HandlesBlocked,
-          // The worker is gone; its exit accounts for the call.
           Err(_) => return self.drop_backlog(),
         }
       }
@@ -257,7 +256,7 @@ impl<T> StreamChannel<T> {
 
   fn drop_backlog(&mut self) -> WriteState {
     self.backlog.clear();
-    WriteState::Done
+    WriteState::Broken
   }
 
   fn shut_if_retired(&mut self) {

@@ -27,6 +27,9 @@ pub enum WriteState {
   Queued,
   /// The worker's handle queue is full; try again shortly.
   HandlesBlocked,
+  /// A write failed (the worker closed its end of a channel, or is gone): what was queued is
+  /// dropped, and the channel is as good as ended (the calls it carried fail over at the exit).
+  Broken,
 }
 
 /// A frame not (completely) written yet.
@@ -122,7 +125,7 @@ impl<T> WorkerChannel<T> {
   /// Writes as much of the backlog as the socket takes.
   pub fn flush(&mut self) -> WriteState {
     let state = self.write_backlog();
-    if state == WriteState::Done && self.retiring {
+    if matches!(state, WriteState::Done | WriteState::Broken) && self.retiring {
       // The worker sees EOF and exits by itself.
       self.channel.shutdown_write();
     }
@@ -136,7 +139,6 @@ impl<T> WorkerChannel<T> {
         match self.channel.send_descriptors(descriptors::borrow(&front.handles)) {
           Ok(()) => front.handles = Handles::default(),
           Err(e) if e.kind() == io::ErrorKind::WouldBlock => return WriteState::HandlesBlocked,
-          // The worker is gone; its exit accounts for the call.
           Err(_) => return self.drop_backlog(),
         }
       }
@@ -151,7 +153,7 @@ impl<T> WorkerChannel<T> {
 
   fn drop_backlog(&mut self) -> WriteState {
     self.backlog.clear();
-    WriteState::Done
+    WriteState::Broken
   }
 
   /// Closes our write side once everything queued is written, so the worker exits by itself.

@@ -188,6 +188,7 @@ async fn forward_lines<R: AsyncRead + Unpin>(
   let _forget = forget;
   // The bytes of a character a piece's end cut in two start the next piece.
   let mut line = Vec::new();
+  let mut after_piece = false;
   loop {
     let carried = line.len();
     let mut limited = (&mut reader).take((MAX_LINE - carried) as u64);
@@ -199,6 +200,11 @@ async fn forward_lines<R: AsyncRead + Unpin>(
         if whole {
           line.pop();
         }
+        if ends_piece(whole, &line, std::mem::take(&mut after_piece)) {
+          probe.took_line();
+          continue;
+        }
+        after_piece = !whole && read > 0;
         let cut = if whole || read == 0 { 0 } else { cut_character(&line) };
         let next = line.split_off(line.len() - cut);
         // Waiting here is the flow control: the pipe is not read again until there is room.
@@ -217,6 +223,12 @@ async fn forward_lines<R: AsyncRead + Unpin>(
       }
     }
   }
+}
+
+/// Whether a line end is only the end of the piece passed on just before (`after_piece`: a line
+/// of exactly `MAX_LINE` bytes, or a multiple): it ends that line, and no empty line follows it.
+pub(super) fn ends_piece(whole: bool, line: &[u8], after_piece: bool) -> bool {
+  whole && line.is_empty() && after_piece
 }
 
 /// How many bytes at the end of `bytes` begin a UTF-8 character that continues past them.

@@ -16,7 +16,8 @@
 //!   buffer layout ([`UvBuf`]);
 //! - for the portable driver, what libuv leaves to the OS: a worker's handle channel made apart
 //!   ([`descriptor_socket`]), whether a worker leads its own group ([`WORKERS_LEAD_GROUPS`]),
-//!   [`signal_number`], and what the worker does for itself ([`die_with_parent`],
+//!   [`signal_number`], reaping what a closed loop no longer waits for ([`reap_in_background`]),
+//!   and what the worker does for itself ([`die_with_parent`],
 //!   [`close_inherited`], [`lead_own_group`], [`widen_socket`]).
 //!
 //! `unix.rs` holds what POSIX systems share, `linux.rs` what only Linux has (pidfd, PDEATHSIG,
@@ -47,9 +48,9 @@ use windows as os;
 pub use driver_os::{spawn_worker, WorkerCommand, WorkerProcess, HAS_LINUX_DRIVER};
 pub use os::{
   alloc_zeroed, close_inherited, descriptor_socket, die_with_parent, exit_signal, find_symbol, free,
-  is_listening_socket, kill_group, lead_own_group, signal_number, widen_socket, worker_receive_handles,
-  worker_send_handles, Channel, Descriptor, DescriptorSocket, InheritedEnd, OutputPipe, PipeGauge, UvBuf, UvOsFd,
-  ABORT_EXIT_CODE, MAX_HANDLES, WORKERS_LEAD_GROUPS,
+  is_listening_socket, kill_group, lead_own_group, reap_in_background, signal_number, widen_socket,
+  worker_receive_handles, worker_send_handles, Channel, Descriptor, DescriptorSocket, InheritedEnd, OutputPipe,
+  PipeGauge, UvBuf, UvOsFd, ABORT_EXIT_CODE, MAX_HANDLES, WORKERS_LEAD_GROUPS,
 };
 
 #[cfg(all(test, target_os = "linux"))]

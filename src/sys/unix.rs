@@ -109,8 +109,9 @@ pub fn signal_number(signal: Signal) -> i32 {
 }
 
 /// Signals the process group `pid` leads. SIGCONT follows SIGTERM, which a stopped process would
-/// otherwise leave pending. The caller must not have reaped `pid`: until then its pid (the
-/// group's id) cannot be reused.
+/// otherwise leave pending. Until `pid` is reaped, its pid (the group's id) cannot be reused; after,
+/// not while the group has members either (a process it started holding its pipes), so the
+/// drivers signal a worker's group until its exit is reported, soon after it was reaped.
 pub fn kill_group(pid: u32, signal: Signal) {
   let group = -(pid as libc::pid_t);
   let number = match signal {
@@ -124,6 +125,26 @@ pub fn kill_group(pid: u32, signal: Signal) {
       libc::kill(group, libc::SIGCONT);
     }
   }
+}
+
+/// Reaps, on a thread of their own, children no libuv loop waits for any more (their process
+/// handles closed with a loop that went away, a worker thread's): each was sent SIGKILL, so the
+/// waits are short, and none of them is left a zombie for as long as the process lives.
+pub fn reap_in_background(pids: Vec<u32>) {
+  if pids.is_empty() {
+    return;
+  }
+  let reap = move || {
+    for pid in pids {
+      let mut status = 0;
+      // SAFETY: waits for a child of this process that nothing else waits for.
+      while unsafe { libc::waitpid(pid as libc::pid_t, &mut status, 0) } == -1
+        && io::Error::last_os_error().kind() == io::ErrorKind::Interrupted
+      {}
+    }
+  };
+  // A thread that cannot be made leaves the zombies, as before: nothing else is at stake.
+  let _ = std::thread::Builder::new().name("invoke-parallel-reaper".into()).spawn(reap);
 }
 
 /// Worker side: the descriptors of the next handle message on the handle channel JS knows by

@@ -90,6 +90,9 @@ pub fn exit_signal(signal: i32) -> ExitSignal {
 /// No process groups to signal: the worker itself is signalled through libuv.
 pub fn kill_group(_pid: u32, _signal: Signal) {}
 
+/// No zombies: a process's handle, closed with its libuv handle, is all there is to release.
+pub fn reap_in_background(_pids: Vec<u32>) {}
+
 /// Nothing to lead (see `WORKERS_LEAD_GROUPS`).
 pub fn lead_own_group() {}
 
