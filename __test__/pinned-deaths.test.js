@@ -1,7 +1,7 @@
 'use strict'
 // A worker death its own report pins on one of its calls (an uncaught error from that call's
 // flow) costs the other calls on it no attempt: they run again elsewhere, however many such
-// deaths they sit through, up to 8. Past that they count, so a worker that always blames another
+// deaths they sit through, up to 16. Past that they count, so a worker that always blames another
 // call for its death cannot send a call around forever.
 
 const test = require('ava')
@@ -27,7 +27,7 @@ test('a call beside five calls whose flows throw uncaught, each killing its work
   t.is(pool.stats().retried, 1 + 2 + 3 + 4 + 5, 'each call on a dead worker ran again, none gave up')
 })
 
-test('a worker that always blames another call for its death gets a call sent 11 times at most, then Retry', async (t) => {
+test('a worker that always blames another call for its death gets a call sent 19 times at most, then Retry', async (t) => {
   const dir = scratchDir(t, 'blames')
   const { pool } = watchedPool(t, { limit: 1, dispatch: 'eager' })
   const mod = await invoke.require('./fixtures/hostile-frames', { pool })
@@ -45,11 +45,11 @@ test('a worker that always blames another call for its death gets a call sent 11
   }
   const error = await t.throwsAsync(culprit, { instanceOf: invoke.Retry })
   t.is(error.code, 'ERR_INVOKE_WORKER_DIED')
-  t.regex(error.message, /gave up after 3 attempts \(and 8 more ended by other calls' uncaught exceptions\)/)
-  t.is(fs.readdirSync(dir).length, 3 + 8, 'one worker per run')
+  t.regex(error.message, /gave up after 3 attempts \(and 16 more ended by other calls' uncaught exceptions\)/)
+  t.is(fs.readdirSync(dir).length, 3 + 16, 'one worker per run')
   // The parent survives: every call settles, the blamed ones with the worker's forged error.
   await pool.close({ force: true })
   const settled = await Promise.allSettled(scapegoats)
-  t.is(settled.filter((s) => s.reason?.message === 'blamed by a lying worker').length, 3 + 8)
+  t.is(settled.filter((s) => s.reason?.message === 'blamed by a lying worker').length, 3 + 16)
   t.true(settled.every((s) => s.status === 'rejected'))
 })

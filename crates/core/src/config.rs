@@ -54,7 +54,7 @@ impl Default for PoolConfig {
       idle_timeout_ms: Some(30_000),
       retries: 5,
       max_attempts: 3,
-      max_excused: 8,
+      max_excused: 16,
       kill_grace_ms: 1_000,
       cancel_grace_ms: 5_000,
       max_queue: None,
