@@ -348,6 +348,19 @@ test('with noRetry, the items of the dead worker\'s chunk reject with Retry and 
   t.true(got.results[5].reason instanceof invoke.Retry)
 })
 
+test('an item that always kills its worker fails alone with Retry; the rest of its chunk resolves', async (t) => {
+  const { load } = setup(t, { onError: () => {} })
+  const mod = await load()
+  const items = Array.from({ length: 8 }, (_, value) => ({ value, at: 5 }))
+  const got = await collect(invoke.map(mod.exitAt, items, { chunk: 8, settle: true }))
+  t.deepEqual(
+    got.results.map((outcome) => outcome.status),
+    [...Array(5).fill('fulfilled'), 'rejected', ...Array(2).fill('fulfilled')],
+  )
+  t.true(got.results[5].reason instanceof invoke.Retry)
+  t.regex(got.results[5].reason.message, /gave up after 3 attempts/)
+})
+
 test('a value that cannot cross fails its own item, not its chunk', async (t) => {
   const { load } = setup(t)
   const mod = await load()

@@ -214,9 +214,11 @@ class ChunkWindow {
           // known: halves are sent again, down to the item at fault, as separate calls would fail
           // that item alone and run the others again on another worker.
           if (items.length > 1 && !this.#over && !isPoolFailure(error)) return this.#split(chunk, items, offset)
-          // Its workers died under it and the retries are spent: halves of a chunk split for an
-          // item's uncaught error share workers with the half at fault, and die with it each time.
-          // Split it too, down to single items, unless the caller asked for no retries.
+          // Its workers died under it and the retries are spent: an item ends its worker with no
+          // error to pin it on (process.exit(), a signal, a heap that ran out), and would fail
+          // alone as a call of its own. Split it too, down to that item, unless the caller asked
+          // for no retries. (Deaths pinned on another call, as when halves share workers with a
+          // half at fault, cost no attempt: the core excuses them.)
           if (error?.code === 'ERR_INVOKE_WORKER_DIED' && items.length > 1 && !this.#over && !this.#callOptions.noRetry) {
             return this.#split(chunk, items, offset)
           }

@@ -36,6 +36,9 @@ pub struct Call {
   pub options: CallOptions,
   /// Times it was sent.
   pub attempts: u32,
+  /// Of those, the ones whose worker died of another call's uncaught exception (by the worker's
+  /// report) and did not count against its attempts (`PoolConfig::max_excused`).
+  pub excused: u32,
   /// Its `timeout` clock is running.
   pub clocked: bool,
   /// When it was submitted and (latest) dispatched, on the scheduler's clock: its wait and run
@@ -57,6 +60,7 @@ impl Call {
       job,
       options,
       attempts: 0,
+      excused: 0,
       clocked: false,
       submitted_us: 0,
       dispatched_us: 0,

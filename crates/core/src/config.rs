@@ -13,6 +13,11 @@ pub struct PoolConfig {
   pub retries: u32,
   /// Times a call is sent before a worker dying under it makes it fail.
   pub max_attempts: u32,
+  /// Deaths of a call's worker that the worker's own report pins on another call (its uncaught
+  /// exception came from that call's flow) do not count against `max_attempts`, up to this many
+  /// per call; past it they count. The report is the worker's word: one that always blames
+  /// another call must not send a call around forever.
+  pub max_excused: u32,
   /// Milliseconds between SIGTERM and SIGKILL on a forced close.
   pub kill_grace_ms: u64,
   /// Milliseconds a cancelled call may keep running before its worker is killed.
@@ -49,6 +54,7 @@ impl Default for PoolConfig {
       idle_timeout_ms: Some(30_000),
       retries: 5,
       max_attempts: 3,
+      max_excused: 16,
       kill_grace_ms: 1_000,
       cancel_grace_ms: 5_000,
       max_queue: None,

@@ -16,6 +16,18 @@ use super::pace::{MethodKey, Room, STALL_MS};
 use super::stats::Stats;
 use super::worker::{Leave, Worker, WorkerState};
 
+/// Whose a worker's death was, as the pool can tell, for a call that was running on it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Death {
+  /// This call's: V8 aborted the worker with it alone running. It is not sent again.
+  OfThisCall,
+  /// Another call's, by the worker's own uncaught-exception report: it costs this call no
+  /// attempt, up to `max_excused` times.
+  OfAnotherCall,
+  /// Nobody's in particular: it costs an attempt.
+  Unpinned,
+}
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Phase {
   Open,
@@ -647,6 +659,7 @@ impl Scheduler {
     out.push(Action::ArmTimer { timer: Timer::LeaveGrace { worker: worker_id }, after_ms: self.config.leave_grace_ms });
     let mut message = format!("{} had an uncaught exception", describe_worker(pid));
     if let Some(call_id) = call.filter(|id| worker.take_off(id, self.calls.get(id).and_then(Call::method))) {
+      worker.died_of = Some(call_id);
       let _ = write!(message, " while running call {call_id}");
       if let Some(call) = self.forget(call_id) {
         if call.is_load() {
@@ -723,9 +736,19 @@ impl Scheduler {
     // that call: sending it again would only kill another worker.
     let blamed = (status.signal == Some(ExitSignal::Abort) && worker.in_flight.len() == 1)
       .then(|| *worker.in_flight.first().unwrap());
+    // Its own report pinned its death on a call it ran, and it kept to the protocol since: the
+    // calls still on it did nothing wrong (the one at fault has settled already).
+    let elsewhere = worker.died_of.is_some() && !worker.is_shunned();
     // Oldest first back to the head of the queue, so failed-over calls keep their order.
     for call in worker.in_flight.iter().rev() {
-      self.fail_over(*call, &what, worker.pid, &status, Some(*call) == blamed, out);
+      let death = if Some(*call) == blamed {
+        Death::OfThisCall
+      } else if elsewhere {
+        Death::OfAnotherCall
+      } else {
+        Death::Unpinned
+      };
+      self.fail_over(*call, &what, worker.pid, &status, death, out);
     }
     match worker.state() {
       // The scheduler asked it to go: its exit is not news.
@@ -1042,7 +1065,7 @@ impl Scheduler {
     what: &str,
     pid: Option<u32>,
     status: &ExitStatus,
-    blamed: bool,
+    death: Death,
     out: &mut Vec<Action>,
   ) {
     let Some(call) = self.calls.get_mut(&call_id) else {
@@ -1052,14 +1075,21 @@ impl Scheduler {
       self.forget(call_id);
       return;
     }
-    let message = if blamed {
+    let excused = death == Death::OfAnotherCall && call.excused < self.config.max_excused;
+    call.excused += u32::from(excused);
+    let counted = call.attempts - call.excused;
+    let message = if death == Death::OfThisCall {
       format!("{what} while running this call, its only one (not retried)")
     } else if call.is_streaming() {
       format!("{what} while streaming the call's result (not retried: items were already delivered)")
     } else if call.options.no_retry {
       format!("{what} while the call was running (not retried: noRetry)")
-    } else if call.attempts >= self.config.max_attempts {
-      format!("{what} while the call was running; gave up after {} attempts", call.attempts)
+    } else if !excused && counted >= self.config.max_attempts {
+      let mut message = format!("{what} while the call was running; gave up after {counted} attempts");
+      if call.excused > 0 {
+        let _ = write!(message, " (and {} more ended by other calls' uncaught exceptions)", call.excused);
+      }
+      message
     } else {
       self.requeue(call_id);
       self.counters.retried += 1;

@@ -77,6 +77,9 @@ pub struct Worker {
   pub news_since_pace: bool,
   pub asked_recycle: bool,
   pub sent_fatal: bool,
+  /// The call its uncaught-exception report named, when that call was in flight on it: its death
+  /// is that call's, not its other calls' (unless it breaks the protocol after all).
+  pub died_of: Option<CallId>,
   /// Its channel ended (it closed its end, or the stream broke): nothing more comes from it, and
   /// it must exit by itself within the leave grace or be stopped.
   pub channel_ended: bool,
@@ -104,6 +107,7 @@ impl Worker {
       news_since_pace: false,
       asked_recycle: false,
       sent_fatal: false,
+      died_of: None,
       channel_ended: false,
       busy_since: None,
     }

@@ -479,6 +479,7 @@ pub fn config(limit: u32, minimum: u32, max_per_child: u32) -> PoolConfig {
     idle_timeout_ms: Some(1000),
     retries: 2,
     max_attempts: 3,
+    max_excused: 4,
     kill_grace_ms: 100,
     cancel_grace_ms: 100,
     max_queue: None,
