@@ -13,6 +13,7 @@ const invoke = require('..')
 const { freshPool, scratchDir } = require('./helpers/pools')
 const { scaled } = require('./helpers/time')
 const { waitFor } = require('./helpers/processes')
+const { localSocketPath } = require('./helpers/platform')
 
 const RENDEZVOUS = require.resolve('./fixtures/rendezvous')
 const BUS = require.resolve('./fixtures/bus')
@@ -22,7 +23,7 @@ const STREAMS = require.resolve('./fixtures/streams')
 /** A server that answers every connection with `size` once `size` have connected. */
 async function rendezvousServer(t, size) {
   const dir = scratchDir(t, 'rendezvous')
-  const socketPath = path.join(dir, 's')
+  const socketPath = localSocketPath(dir)
   const waiting = []
   const server = net.createServer((socket) => {
     waiting.push(socket)

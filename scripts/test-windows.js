@@ -145,7 +145,10 @@ const SOURCE_BUILD = path.join(root, 'invoke-parallel.win32-x64-gnu.node')
 
 function main() {
   let placed = false
-  const work = fs.mkdtempSync(path.join(os.tmpdir(), 'invoke-windows-'))
+  // INVOKE_WINDOWS_OUT keeps each file's TAP (and times.jsonl) there, for reading a failure after.
+  const kept = process.env.INVOKE_WINDOWS_OUT
+  if (kept) fs.mkdirSync(kept, { recursive: true })
+  const work = kept ? fs.mkdtempSync(path.join(kept, 'run-')) : fs.mkdtempSync(path.join(os.tmpdir(), 'invoke-windows-'))
   try {
     const built = buildAddon(work)
     // The loader's override: the package itself knows no Windows binary yet.
@@ -202,7 +205,7 @@ function main() {
     assert.deepEqual(failed, [], 'tests failed under wine')
   } finally {
     if (placed) fs.rmSync(SOURCE_BUILD, { force: true })
-    fs.rmSync(work, { recursive: true, force: true })
+    if (!kept) fs.rmSync(work, { recursive: true, force: true })
   }
 }
 

@@ -20,7 +20,8 @@ const ava = path.join(root, 'node_modules', 'ava', 'entrypoints', 'cli.mjs')
 const SCALE = Number(process.env.INVOKE_TEST_TIME_SCALE) > 0 ? Number(process.env.INVOKE_TEST_TIME_SCALE) : 1
 const AVA_TIMEOUT = `${60 * SCALE}s`
 const FILE_DEADLINE_MS = 12 * 60 * 1000
-const AT_ONCE = 2
+// Files run at once (INVOKE_WINDOWS_AT_ONCE, default 2: the machine's two cores).
+const AT_ONCE = Number(process.env.INVOKE_WINDOWS_AT_ONCE) > 0 ? Number(process.env.INVOKE_WINDOWS_AT_ONCE) : 2
 
 function runFile(file) {
   const tap = path.join(out, `${path.basename(file)}.tap`)
