@@ -97,8 +97,11 @@ class FrameWriter {
 
   constructor(socket, extra = () => {}) {
     this.#socket = socket
-    // Unix only (and not documented): without it, every write goes through the stream.
-    this.#fd = socket._handle?.fd ?? -1
+    // Unix only (and not documented): without it, every write goes through the stream. Not on
+    // Windows: there the channel's handle is overlapped (the portable driver makes it so) and
+    // fs.writeSync's WriteFile without an OVERLAPPED may report a full pipe's write as failed
+    // while it still completes later, so the frame also sent through the stream arrived twice.
+    this.#fd = process.platform === 'win32' ? -1 : (socket._handle?.fd ?? -1)
     this.#extra = extra
   }
 

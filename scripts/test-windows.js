@@ -5,9 +5,11 @@
 // unless INVOKE_WINDOWS_ADDON names one, then runs the README's first example and
 // __test__/fixtures/windows/smoke.js (calls, errors, a worker that dies, timeout, cancel,
 // invoke.map, a socket refused with ERR_INVOKE_HANDLES_UNSUPPORTED, close) with each node.exe,
-// then the JS suite (__test__/*.test.js, or the files INVOKE_WINDOWS_SUITE names) by ava under
-// each node.exe (scripts/platforms/windows-suite.js): a test that cannot apply on Windows skips
-// itself and its title says why; any failed test or file fails this script.
+// then the JS suite (__test__/*.test.js but those INVOKE_WINDOWS_EXCLUDE names, or the files
+// INVOKE_WINDOWS_SUITE names) by ava under each node.exe (scripts/platforms/windows-suite.js): a
+// test that cannot apply on Windows skips itself and its title says why; any failed test or file
+// fails this script. INVOKE_WINDOWS_OUT keeps each file's TAP; INVOKE_WINDOWS_AT_ONCE sets how
+// many files run at once (default 2).
 //
 // Toolchains: scripts/platforms/{rust-web,mingw,wine,fetch-node}.sh set them up where they are;
 // else RUST_WEB_BIN (rustc-web), WINE_RUN (wine-run.sh of the trixie chroot), WINDOWS_NODES
@@ -106,22 +108,27 @@ function readmeExample(name) {
 // started goes at native speed. The suite's time limits (guards against hangs) are scaled by 4.
 const WINE_SUITE_ENV = { INVOKE_TEST_TIME_SCALE: '4' }
 
-/** The test files the suite runs under wine: INVOKE_WINDOWS_SUITE (space-separated), else all. */
+/** The test files the suite runs under wine: INVOKE_WINDOWS_SUITE (space-separated), else all but
+ * those INVOKE_WINDOWS_EXCLUDE names (space-separated: a new test file runs unless excluded). */
 function suiteFiles() {
   if (process.env.INVOKE_WINDOWS_SUITE) return process.env.INVOKE_WINDOWS_SUITE.split(/\s+/).filter(Boolean)
+  const excluded = new Set((process.env.INVOKE_WINDOWS_EXCLUDE ?? '').split(/\s+/).filter(Boolean))
   const dir = path.join(root, '__test__')
-  return fs
+  const all = fs
     .readdirSync(dir)
     .filter((name) => name.endsWith('.test.js'))
     .sort()
     .map((name) => `__test__/${name}`)
+  const unknown = [...excluded].filter((file) => !all.includes(file))
+  assert.deepEqual(unknown, [], 'INVOKE_WINDOWS_EXCLUDE names files that do not exist')
+  return all.filter((file) => !excluded.has(file))
 }
 
 /** Runs the suite with `node` under wine; counts its TAP: passed, skipped, and the failed lines. */
-function suite(node, out, env) {
+function suite(node, out, env, files) {
   fs.mkdirSync(out)
   const started = Date.now()
-  wine(node, [path.join(PLATFORMS, 'windows-suite.js'), out, ...suiteFiles()], out, env, 3 * 60 * 60 * 1000)
+  wine(node, [path.join(PLATFORMS, 'windows-suite.js'), out, ...files], out, env, 3 * 60 * 60 * 1000)
   const counts = { pass: 0, skip: 0, fail: [], seconds: Math.round((Date.now() - started) / 1000) }
   for (const name of fs.readdirSync(out).filter((file) => file.endsWith('.tap')).sort()) {
     const tap = fs.readFileSync(path.join(out, name), 'utf8')
@@ -144,8 +151,12 @@ function suite(node, out, env) {
 const SOURCE_BUILD = path.join(root, 'invoke-parallel.win32-x64-gnu.node')
 
 function main() {
+  const files = suiteFiles()
   let placed = false
-  const work = fs.mkdtempSync(path.join(os.tmpdir(), 'invoke-windows-'))
+  // INVOKE_WINDOWS_OUT keeps each file's TAP (and times.jsonl) there, for reading a failure after.
+  const kept = process.env.INVOKE_WINDOWS_OUT
+  if (kept) fs.mkdirSync(kept, { recursive: true })
+  const work = kept ? fs.mkdtempSync(path.join(kept, 'run-')) : fs.mkdtempSync(path.join(os.tmpdir(), 'invoke-windows-'))
   try {
     const built = buildAddon(work)
     // The loader's override: the package itself knows no Windows binary yet.
@@ -193,7 +204,7 @@ function main() {
         'forced close': 'ERR_INVOKE_POOL_CLOSED',
       })
       console.log(`Node ${version} (wine): ${Object.keys(seen).length} checks of the smoke run passed`)
-      suites.push({ version, ...suite(node, path.join(work, `suite-${version}`), WINE_SUITE_ENV) })
+      suites.push({ version, ...suite(node, path.join(work, `suite-${version}`), WINE_SUITE_ENV, files) })
     }
     for (const { version, pass, skip, fail, seconds } of suites) {
       console.log(`Node ${version} (wine): the JS suite: ${pass} passed, ${skip} skipped, ${fail.length} failed in ${seconds} s`)
@@ -202,7 +213,7 @@ function main() {
     assert.deepEqual(failed, [], 'tests failed under wine')
   } finally {
     if (placed) fs.rmSync(SOURCE_BUILD, { force: true })
-    fs.rmSync(work, { recursive: true, force: true })
+    if (!kept) fs.rmSync(work, { recursive: true, force: true })
   }
 }
 

@@ -39,6 +39,13 @@ function linkFolder(target, link) {
   fs.symlinkSync(target, link, onWindows ? 'junction' : 'dir')
 }
 
+/** Where a test's server can listen for local connections, named after `dir` (a scratch folder):
+ * a socket file in it, or on Windows a named pipe (there net.Server.listen takes a path only in
+ * the pipe namespace, \\.\pipe\..., and refuses a file path with EACCES). */
+function localSocketPath(dir) {
+  return onWindows ? `\\\\.\\pipe\\${path.basename(dir)}` : path.join(dir, 's')
+}
+
 let folderLinks
 /** null where linkFolder works, else why not (wine makes neither symbolic links nor junctions). */
 function cannotLinkFolders() {
@@ -84,4 +91,4 @@ function cannotPassSockets() {
   return sockets
 }
 
-module.exports = { onWindows, unixTest, linuxTest, testWhere, linkFolder, cannotLinkFolders, cannotPassSockets, cannotRun }
+module.exports = { onWindows, unixTest, linuxTest, testWhere, localSocketPath, linkFolder, cannotLinkFolders, cannotPassSockets, cannotRun }
