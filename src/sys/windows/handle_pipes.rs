@@ -109,13 +109,11 @@ fn message(records: &[ProtocolInfo]) -> Vec<u8> {
   bytes
 }
 
-/// The sockets the records of `count` open, read from `body`; all or none (those opened before
+/// The sockets the records in `body` open; all or none (those opened before
 /// a bad one are closed).
 fn open_all(body: &[u8]) -> io::Result<Vec<Socket>> {
   let mut sockets = Vec::new();
-  for chunk in body.chunks_exact(PROTOCOL_INFO_LEN) {
-    let mut record = ProtocolInfo([0; PROTOCOL_INFO_LEN]);
-    record.0.copy_from_slice(chunk);
+  for record in records(body) {
     match winsock::open(&record) {
       Ok(socket) => sockets.push(socket),
       Err(e) => {
@@ -125,6 +123,15 @@ fn open_all(body: &[u8]) -> io::Result<Vec<Socket>> {
     }
   }
   Ok(sockets)
+}
+
+/// The records of a message's body.
+fn records(body: &[u8]) -> impl Iterator<Item = ProtocolInfo> + '_ {
+  body.chunks_exact(PROTOCOL_INFO_LEN).map(|chunk| {
+    let mut record = ProtocolInfo([0; PROTOCOL_INFO_LEN]);
+    record.0.copy_from_slice(chunk);
+    record
+  })
 }
 
 fn bad(text: &str) -> io::Error {
@@ -231,6 +238,29 @@ impl DescriptorSocket {
     let mut body = vec![0; len];
     read_exact(pipe, &mut body)?;
     Ok(open_all(&body)?.into_iter().map(Descriptor::own).collect())
+  }
+}
+
+impl Drop for DescriptorSocket {
+  /// A record made for this process already holds a handle here (the sender duplicated it into
+  /// us): messages nobody read (a worker that died between a message and its frame) are opened
+  /// and closed, or their connections would stay open for as long as the parent lives.
+  fn drop(&mut self) {
+    let pipe = self.from_worker.0;
+    let mut count = [0; 4];
+    while available(pipe).unwrap_or(0) >= 4 && read_exact(pipe, &mut count).is_ok() {
+      let Ok(len) = check_count(u32::from_le_bytes(count) as usize) else { return };
+      let mut body = vec![0; len];
+      if available(pipe).unwrap_or(0) < len || read_exact(pipe, &mut body).is_err() {
+        return;
+      }
+      // One by one: a bad record does not keep the good ones after it open.
+      for record in records(&body) {
+        if let Ok(socket) = winsock::open(&record) {
+          winsock::close(socket);
+        }
+      }
+    }
   }
 }
 
