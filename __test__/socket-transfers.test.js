@@ -1,6 +1,6 @@
 'use strict'
-// Sockets and servers travel both ways on every OS where they can (Unix: SCM_RIGHTS; Windows: a
-// socket duplicated for the receiving process). Generated mixes of sockets, servers and plain
+// Sockets and servers travel both ways on every OS this suite runs on (Unix: SCM_RIGHTS; Windows:
+// a socket duplicated for the receiving process), so nothing here skips. Generated mixes of sockets, servers and plain
 // values, each socket's bytes echoed through the process that got it; and workers that lie about
 // the sockets they send: the parent survives and every call settles with a coded error.
 const test = require('ava')
@@ -11,9 +11,6 @@ const { watchedPool } = require('./helpers/pools')
 const { checkProperty } = require('./helpers/fuzz')
 const { text } = require('./helpers/arbitraries')
 const { scaled } = require('./helpers/time')
-const { testWhere, cannotPassSockets } = require('./helpers/platform')
-
-const socketTest = testWhere(cannotPassSockets())
 
 function listening(server) {
   return new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve(server)))
@@ -51,7 +48,7 @@ const mix = fc.record({
   back: fc.array(fc.record({ keepOpen: fc.boolean(), bytes: message }), { maxLength: 2 }),
 })
 
-socketTest('generated mixes of sockets, servers and values travel both ways; each socket carries its bytes', async (t) => {
+test('generated mixes of sockets, servers and values travel both ways; each socket carries its bytes', async (t) => {
   const { pool } = watchedPool(t, { limit: 1 })
   const mod = await invoke.require('./fixtures/socket-mixes', { pool })
   const worker = await mod.pid()
@@ -132,7 +129,6 @@ async function serverAnswers({ port, keepOpen }, worker) {
 
 test.serial('workers that lie about the sockets they send: the parent survives and every call settles with a coded error', async (t) => {
   t.timeout(scaled(120000))
-  if (cannotPassSockets() !== null) return t.pass(cannotPassSockets())
   const { pool, errors } = watchedPool(t, { limit: 2, maxPerChild: 1 })
   const mod = await invoke.require('./fixtures/hostile-frames', { pool, noRetry: true })
   const mixes = await invoke.require('./fixtures/socket-mixes', { pool })
