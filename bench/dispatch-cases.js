@@ -1,10 +1,13 @@
 'use strict'
 // Adaptive dispatch on the cases issue 21 names, against eager dispatch in the same run,
-// rounds interleaved:
+// rounds interleaved (the order alternates each round), with the ratio of each round:
 //
 //   node bench/dispatch-cases.js [rounds (default 3)]
 //
 // - sleep: 200 x sleep(20) on 2 workers, wall time.
+// - barrier: 129 calls on 1 worker that each wait until a later call opens the barrier, wall
+//   time until all settled: the stall rule's rounds (32, 128, 512) against eager's one. A round
+//   that has not settled in 10 s counts as Infinity (a deadlock).
 // - stuck: 200 calls on 2 workers (maxPerChild 0), those on slot 1 await until released, those on
 //   slot 2 compute 5 ms: how many the stuck worker was handed.
 // - mixed: one cheap call, then 300 CPU-bound calls (1-4 ms, one in 25 of 120 ms; the same
@@ -17,6 +20,7 @@ const invoke = require('..')
 const { median } = require('./measure')
 
 const FIXTURE = require.resolve('../__test__/fixtures/dispatch')
+const BARRIER = require.resolve('../__test__/fixtures/barrier')
 const ECHO = require.resolve('../__test__/fixtures/echo')
 const rounds = Number(process.argv[2] ?? 3)
 
@@ -34,6 +38,20 @@ async function sleep(dispatch) {
   await Promise.all(Array.from({ length: 200 }, () => echo.sleep(20)))
   const ms = performance.now() - start
   await pool.close()
+  return ms
+}
+
+async function barrier(dispatch) {
+  const pool = invoke.pool({ limit: 1, minimum: 1, dispatch })
+  const mod = await invoke.require(BARRIER, { pool })
+  const start = performance.now()
+  const waits = Array.from({ length: 129 }, () => mod.wait())
+  for (const wait of waits) wait.catch(() => {})
+  let timer
+  const deadlock = new Promise((resolve) => (timer = setTimeout(resolve, 10000, Infinity)))
+  const ms = await Promise.race([Promise.all([mod.open(), ...waits]).then(() => performance.now() - start), deadlock])
+  clearTimeout(timer)
+  await pool.close({ force: true })
   return ms
 }
 
@@ -67,11 +85,15 @@ async function mixed(dispatch) {
 }
 
 async function main() {
-  const cases = { sleep, stuck, mixed }
+  const cases = { sleep, barrier, stuck, mixed }
   const results = {}
   for (let round = 0; round < rounds; round++) {
     for (const [name, run] of Object.entries(cases)) {
-      for (const dispatch of ['adaptive', 'eager']) (results[`${name} ${dispatch}`] ??= []).push(await run(dispatch))
+      const order = round % 2 === 0 ? ['adaptive', 'eager'] : ['eager', 'adaptive']
+      const got = {}
+      for (const dispatch of order) got[dispatch] = await run(dispatch)
+      for (const dispatch of order) (results[`${name} ${dispatch}`] ??= []).push(got[dispatch])
+      ;(results[`${name} ratio`] ??= []).push(got.adaptive / got.eager)
     }
   }
   for (const [name, values] of Object.entries(results)) {

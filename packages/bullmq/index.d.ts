@@ -93,15 +93,18 @@ export interface Host {
   readonly badEvents: number
   /**
    * Stops taking jobs, lets the running ones finish, hands their results to Redis, then closes the
-   * local pool. Never rejects: `clean: false` (with an ERR_INVOKE_REDIS_UNAVAILABLE error naming the
-   * jobs) when Redis did not take the results back within `closeTimeout` ms of the last run ending.
+   * local pool. `clean: false` (with an ERR_INVOKE_REDIS_UNAVAILABLE error naming the jobs) when
+   * Redis did not take the results back within `closeTimeout` ms of the last run ending. `force`
+   * (also while a graceful close waits) ends the running calls at once and gives their jobs back
+   * to the queue, as the host's death would: `clean: false` with an ERR_INVOKE_POOL_CLOSED error
+   * naming them. Rejects only options that are not ones (ERR_INVALID_ARG_TYPE).
    */
-  close(): Promise<HostClosed>
+  close(options?: { force?: boolean }): Promise<HostClosed>
 }
 
 export type HostClosed =
   | { clean: true }
-  | { clean: false; error: Error & { code: 'ERR_INVOKE_REDIS_UNAVAILABLE'; jobs: string[] } }
+  | { clean: false; error: Error & { code: 'ERR_INVOKE_REDIS_UNAVAILABLE' | 'ERR_INVOKE_POOL_CLOSED'; jobs: string[] } }
 
 /** A pool for `invoke.require(specifier, {pool})` whose calls run on the hosts serving `queue`. */
 export declare function remotePool(options: RemotePoolOptions): RemotePool

@@ -181,7 +181,7 @@ impl Pace {
   /// that bound is all that keeps calls queued: unless its loop is saturated and its answered
   /// calls explain it (they compute, so they progress by themselves), it may hold [`GROWTH`]
   /// times as many, at most `cap` (maxPerChild; 0: no cap). True if it grew. (A verdict no
-  /// answer explains is not trusted, as in [`Pace::has_room`]: streams waiting for their reader
+  /// answer explains is not trusted, as in [`Pace::room`]: streams waiting for their reader
   /// never answer, and their worker, idle, has no news to report after the burst that started
   /// them.)
   pub fn on_stall(&mut self, cap: u32) -> bool {
@@ -245,24 +245,12 @@ impl Pace {
     self.allowance = target.min(self.allowance.saturating_mul(GROWTH));
   }
 
-  /// Whether a worker may take one more call, costing `charge` (see [`Pace::charge`]) and which
-  /// `may_await` (see [`Pace::may_await`]), when it holds `held` synchronous calls costing
-  /// `held_cost` in all, among `in_flight` of which `awaiting` await or may. Calls that await
+  /// Whether a worker may take one more call (`Room::Free`) or what stops it: a call costing
+  /// `charge` (see [`Pace::charge`]) and which `may_await` (see [`Pace::may_await`]), when it
+  /// holds `held` synchronous calls costing `held_cost` in all, among `in_flight` of which `awaiting` await or may. Calls that await
   /// count against the allowance only once the worker is saturated and its calls are known to
   /// cost what keeps it so: a loop busy reading the calls just sent, or starting up, is not a
   /// full one.
-  pub fn has_room(
-    &self,
-    held: usize,
-    held_cost: impl FnOnce() -> u64,
-    call: impl FnOnce() -> (u64, bool),
-    awaiting: impl FnOnce() -> usize,
-    in_flight: usize,
-  ) -> bool {
-    self.room(held, held_cost, call, awaiting, in_flight) == Room::Free
-  }
-
-  /// [`Pace::has_room`], saying what stops the worker if something does.
   pub fn room(
     &self,
     held: usize,
@@ -293,6 +281,17 @@ mod tests {
 
   const M: MethodKey = (1, 1);
 
+  fn free(
+    pace: &Pace,
+    held: usize,
+    held_cost: impl FnOnce() -> u64,
+    call: impl FnOnce() -> (u64, bool),
+    awaiting: impl FnOnce() -> usize,
+    in_flight: usize,
+  ) -> bool {
+    pace.room(held, held_cost, call, awaiting, in_flight) == Room::Free
+  }
+
   fn after(reports: &[(u32, u32, u32)]) -> Pace {
     let mut pace = Pace::default();
     for &(answered, busy, elapsed) in reports {
@@ -307,18 +306,15 @@ mod tests {
   #[test]
   fn starts_with_the_running_call_and_the_next() {
     let pace = Pace::default();
-    assert!(pace.has_room(1, || BUDGET_US, || (BUDGET_US, true), || 1, 1));
-    assert!(!pace.has_room(2, || 0, || (0, true), || 2, 2));
+    assert!(free(&pace, 1, || BUDGET_US, || (BUDGET_US, true), || 1, 1));
+    assert!(!free(&pace, 2, || 0, || (0, true), || 2, 2));
     assert!(
-      pace.has_room(0, || 0, || (BUDGET_US, true), || 31, 31),
+      free(&pace, 0, || 0, || (BUDGET_US, true), || 31, 31),
       "calls that await do not count against the allowance"
     );
+    assert!(!free(&pace, 0, || 0, || (BUDGET_US, true), || 32, 32), "until a call that awaits comes back, 32 of them");
     assert!(
-      !pace.has_room(0, || 0, || (BUDGET_US, true), || 32, 32),
-      "until a call that awaits comes back, 32 of them"
-    );
-    assert!(
-      pace.has_room(0, || 0, || (BUDGET_US, false), || 32, 32),
+      free(&pace, 0, || 0, || (BUDGET_US, false), || 32, 32),
       "a call that never awaits is not held back by them"
     );
   }
@@ -355,12 +351,12 @@ mod tests {
   fn a_saturated_worker_counts_calls_that_await() {
     let pace = after(&[(1, 9_000, 10_000)]);
     assert!(pace.is_saturated());
-    assert!(!pace.has_room(0, || 0, || (0, true), || 2, 2), "two calls in flight are enough for a busy worker");
+    assert!(!free(&pace, 0, || 0, || (0, true), || 2, 2), "two calls in flight are enough for a busy worker");
     let starting = after(&[(0, 9_000, 10_000)]);
     assert!(starting.is_saturated());
-    assert!(starting.has_room(0, || 0, || (0, true), || 20, 20), "busy, but no answered call says its calls cause it");
+    assert!(free(&starting, 0, || 0, || (0, true), || 20, 20), "busy, but no answered call says its calls cause it");
     let idle = after(&[(1, 100, 10_000)]);
-    assert!(idle.has_room(0, || 0, || (0, true), || 20, 20));
+    assert!(free(&idle, 0, || 0, || (0, true), || 20, 20));
   }
 
   #[test]
@@ -398,14 +394,14 @@ mod tests {
     assert!(pace.charge(HEAVY) >= 2_900, "{}", pace.charge(HEAVY));
     assert!(pace.charge(CHEAP) <= 10, "{}", pace.charge(CHEAP));
     // Holding two calls of the cheap one, a third fits the budget; of the heavy one, none does.
-    assert!(pace.has_room(2, || 10, || (pace.charge(CHEAP), false), || 0, 2) || pace.allowance() <= 2);
-    assert!(!pace.has_room(2, || 2 * pace.charge(HEAVY), || (pace.charge(HEAVY), false), || 0, 2));
+    assert!(free(&pace, 2, || 10, || (pace.charge(CHEAP), false), || 0, 2) || pace.allowance() <= 2);
+    assert!(!free(&pace, 2, || 2 * pace.charge(HEAVY), || (pace.charge(HEAVY), false), || 0, 2));
   }
 
   #[test]
   fn calls_that_await_are_bounded_until_they_come_back() {
     let mut pace = Pace::default();
-    assert!(!pace.has_room(0, || 0, || (0, true), || AWAIT_START as usize, AWAIT_START as usize));
+    assert!(!free(&pace, 0, || 0, || (0, true), || AWAIT_START as usize, AWAIT_START as usize));
     pace.on_awaited_answer(AWAIT_START as usize - 1);
     assert_eq!(pace.await_room(), AWAIT_START * GROWTH);
     pace.on_awaited_answer(3);

@@ -1124,7 +1124,7 @@ impl Scheduler {
     let has_room = |w: &Worker| {
       // A module load is not a method's work: it costs nothing here, and does not await.
       let call = || method.map_or((0, false), |m| w.pace.judge(m));
-      w.pace.has_room(w.held(), || w.held_cost(), call, || w.awaiting_load(), w.load())
+      w.pace.room(w.held(), || w.held_cost(), call, || w.awaiting_load(), w.load()) == Room::Free
     };
     self
       .candidates()

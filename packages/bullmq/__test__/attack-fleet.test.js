@@ -5,18 +5,9 @@
 const fc = require('fast-check')
 const invoke = require('invoke-parallel')
 const { remotePool } = require('invoke-parallel-bullmq')
-const { redisTest, startRedis, startHost, queueName, fixtures } = require('./helpers/fleet')
+const { fleetTest, startHost, queueName, fixtures } = require('./helpers/fleet')
 
-const test = redisTest(__filename)
-let redis
-
-test.before(async () => {
-  redis = await startRedis()
-})
-
-test.after.always(async () => {
-  await redis?.stop()
-})
+const { test, redis } = fleetTest(__filename)
 
 const call = (pool, method, args, options = {}) => pool[invoke.callMethod]('jobs.js', method, args, options)
 

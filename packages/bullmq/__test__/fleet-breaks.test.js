@@ -16,18 +16,9 @@ const { Queue, Worker } = require('bullmq')
 const codec = require('invoke-parallel/codec')
 const invoke = require('invoke-parallel')
 const { remotePool, serve } = require('invoke-parallel-bullmq')
-const { redisTest, startRedis, startHost, queueName, until, untilAsync, fixtures } = require('./helpers/fleet')
+const { fleetTest, startHost, queueName, until, untilAsync, fixtures } = require('./helpers/fleet')
 
-const test = redisTest(__filename)
-let redis
-
-test.before(async () => {
-  redis = await startRedis()
-})
-
-test.after.always(async () => {
-  await redis?.stop()
-})
+const { test, redis } = fleetTest(__filename)
 
 const tmpFile = () => path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'invoke-fleet-')), 'lines')
 const settled = (promise) => promise.then((value) => ({ value }), (error) => ({ code: error.code }))

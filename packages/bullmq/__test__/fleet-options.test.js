@@ -13,18 +13,9 @@ const codec = require('invoke-parallel/codec')
 const invoke = require('invoke-parallel')
 const { remotePool } = require('invoke-parallel-bullmq')
 const { readReply } = require('../lib/reply')
-const { redisTest, startRedis, startHost, queueName, until, untilAsync, fixtures } = require('./helpers/fleet')
+const { fleetTest, startHost, queueName, until, untilAsync, fixtures } = require('./helpers/fleet')
 
-const test = redisTest(__filename)
-let redis
-
-test.before(async () => {
-  redis = await startRedis()
-})
-
-test.after.always(async () => {
-  await redis?.stop()
-})
+const { test, redis } = fleetTest(__filename)
 
 function setUp(t, options = {}) {
   const queue = queueName()

@@ -11,7 +11,7 @@ const { spawn } = require('node:child_process')
 const fc = require('fast-check')
 const invoke = require('invoke-parallel')
 const { remotePool, serve } = require('invoke-parallel-bullmq')
-const { redisTest, startRedis, queueName, until, fixtures } = require('./helpers/fleet')
+const { redisTest, startRedis, startHost, queueName, until, fixtures } = require('./helpers/fleet')
 
 const test = redisTest(__filename)
 
@@ -150,4 +150,84 @@ test('a host process closed while its Redis is gone or stopped, a call running, 
       await redis.stop({ kill: true })
     }
   }
+})
+
+test('a host closed by force (at once, or while a graceful close waits on hung calls) ends them; their jobs run again on another host, within runs', async (t) => {
+  t.timeout(240000)
+  const redis = await startRedis()
+  t.teardown(() => redis.stop({ kill: true }))
+  await fc.assert(
+    fc.asyncProperty(
+      fc.record({
+        // One per worker of the fixture host's pool (2): each hangs on host A only.
+        calls: fc.array(fc.record({ noRetry: fc.boolean() }), { minLength: 1, maxLength: 2 }),
+        runs: fc.constantFrom(1, 3),
+        // SIGTERM first (a graceful close, which waits for ever), then the forced one.
+        escalate: fc.boolean(),
+        // Redis stopped (SIGSTOP) as the forced close begins: the locks cannot be released, and expire.
+        stopped: fc.boolean(),
+      }),
+      async ({ calls, runs, escalate, stopped }) => {
+        const queue = queueName()
+        const pool = remotePool({ queue, connection: redis.connection, root: fixtures, onError: () => {} })
+        const a = await startHost(redis, queue, { name: 'A', options: { runs, closeTimeout: 200 } })
+        let b = null
+        try {
+          const file = tmpFile()
+          const pending = calls.map(({ noRetry }) =>
+            pool[invoke.callMethod]('jobs.js', 'hangOn', ['A', file], { noRetry }).then((value) => ({ value }), (error) => ({ error })),
+          )
+          // Run by A's workers, not only made active (a job BullMQ was starting as the close began may go unnamed).
+          await until(() => lines(file).length === calls.length, 'the calls to run on A')
+          if (escalate) {
+            a.kill('SIGTERM')
+            await until(() => a.output().includes('closing'), 'the graceful close to begin')
+          }
+          if (stopped) process.kill(redis.pid, 'SIGSTOP')
+          a.kill('SIGINT')
+          try {
+            t.is(await a.exited, 0)
+          } finally {
+            if (stopped) process.kill(redis.pid, 'SIGCONT')
+          }
+          const outcome = JSON.parse(a.output().match(/^closed (.*)$/m)[1])
+          // Without Redis, the close names the jobs whose end Redis did not take (these among them).
+          t.like(outcome, { clean: false, code: stopped ? 'ERR_INVOKE_REDIS_UNAVAILABLE' : 'ERR_INVOKE_POOL_CLOSED' })
+          t.is(outcome.jobs.length, calls.length)
+          // Another host takes the jobs back: a run counted against runs, and noRetry's one start is spent.
+          b = await startHost(redis, queue, { name: 'B', options: { runs } })
+          const settled = await Promise.all(pending)
+          settled.forEach((result, i) => {
+            const why = `call ${i} (noRetry ${calls[i].noRetry}, runs ${runs}): ${result.error?.message ?? JSON.stringify(result.value)}`
+            if (runs > 1 && !calls[i].noRetry) t.is(result.value?.name, 'B', why)
+            else t.true(result.error instanceof invoke.Retry, why)
+          })
+        } finally {
+          a.kill('SIGKILL')
+          await b?.kill('SIGKILL')
+          await pool.close({ force: true })
+        }
+      },
+    ),
+    { numRuns: 8 },
+  )
+})
+
+test('host.close() options that are not ones reject (ERR_INVALID_ARG_TYPE, or ERR_INVALID_ARG_VALUE for options that cannot be read) and close nothing', async (t) => {
+  const redis = await startRedis()
+  t.teardown(() => redis.stop({ kill: true }))
+  const { host } = await startServing(redis, queueName())
+  for (const options of [null, 1, 'force', { force: 'yes' }, { force: 1 }, { force: null }]) {
+    await t.throwsAsync(host.close(options), { code: 'ERR_INVALID_ARG_TYPE' }, JSON.stringify(options))
+  }
+  const unreadable = {
+    get force() {
+      throw new Error('no')
+    },
+  }
+  await t.throwsAsync(host.close(unreadable), { code: 'ERR_INVALID_ARG_VALUE' })
+  t.deepEqual(await host.close({ force: false }), { clean: true })
+  // Forced with no call running: nothing to name.
+  const idle = await startServing(redis, queueName())
+  t.deepEqual(await idle.host.close({ force: true }), { clean: true })
 })

@@ -12,19 +12,9 @@ const codec = require('invoke-parallel/codec')
 const invoke = require('invoke-parallel')
 const { remotePool } = require('invoke-parallel-bullmq')
 const { readReply } = require('../lib/reply')
-const { redisTest, startRedis, startHost, queueName, until, fixtures } = require('./helpers/fleet')
+const { fleetTest, startHost, queueName, until, fixtures } = require('./helpers/fleet')
 
-const test = redisTest(__filename)
-
-let redis
-
-test.before(async () => {
-  redis = await startRedis()
-})
-
-test.after.always(async () => {
-  await redis?.stop()
-})
+const { test, redis } = fleetTest(__filename)
 
 async function setUp(t, poolOptions = {}) {
   const queue = queueName()
@@ -159,5 +149,54 @@ test('a forged job fails alone with ERR_INVOKE_BAD_JOB, is not run again, and th
     { numRuns: 40 },
   )
   t.is(await jobs.add(1, 1), 2)
+  t.is(host.output().match(/ready/g).length, 1)
+})
+
+test('an entry or XSETID at the end of the id space (every later XADD refused) is deleted and the ids given back: calls, their events and cancels go on', async (t) => {
+  t.timeout(120000)
+  // Polls at 100 ms: an event BullMQ could not write while the ids were used up is read from its job.
+  const { host, inspect, pool, jobs, redisClient } = await setUp(t, { pollInterval: 100 })
+  const key = inspect.keys.events
+  const last = 2n ** 64n - 1n
+  const forgery = fc.record({
+    // At the end of the id space, or just below it (BullMQ's next entries then land at the end).
+    ms: fc.constantFrom(last, last - 1n),
+    // Sequence numbers at and near the last: none, or a few ids left after the entry.
+    seq: fc.oneof(fc.constant(last), fc.bigInt({ min: last - 3n, max: last }), fc.bigInt({ min: 0n, max: last })),
+    how: fc.constantFrom('entry', 'event', 'xsetid'),
+    // Forged while the parent's reader is open (a call pending) or not.
+    during: fc.boolean(),
+  })
+  let n = 0
+  await fc.assert(
+    fc.asyncProperty(forgery, async ({ ms, seq, how, during }) => {
+      const id = `${ms}-${seq}`
+      const forge = async () => {
+        const fields = how === 'event' ? ['event', 'completed', 'jobId', 'forged', 'returnvalue', '{"v":1}'] : ['event', 'x']
+        try {
+          await (how === 'xsetid' ? redisClient.xsetid(key, id) : redisClient.xadd(key, id, ...fields))
+        } catch (err) {
+          // Redis takes no id below the stream's top entry (one just below the end stays: BullMQ's entries land after it).
+          if (!/smaller/.test(err.message)) throw err
+        }
+      }
+      const pending = during ? jobs.add(n, 1000).catch((error) => error) : null
+      await forge()
+      t.is(await jobs.add(n, 1), n + 1)
+      if (pending !== null) t.is(await pending, n + 1000)
+      n++
+      // The stream takes new entries again.
+      await redisClient.xadd(key, '*', 'event', 'probe')
+    }),
+    { numRuns: 12 },
+  )
+  // The host still hears cancels: its reader waits where the new entries come.
+  const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'invoke-fleet-')), 'marker')
+  const token = invoke.cancelToken()
+  const call = jobs({ cancelToken: token }).noticeAbort(file)
+  await until(() => fs.existsSync(file) && pool.stats().running === 1, 'the call to run')
+  token.resolve()
+  await t.throwsAsync(call, { instanceOf: invoke.Cancel })
+  await until(() => fs.readFileSync(file, 'utf8') === 'started\naborted\n', "the worker's abort")
   t.is(host.output().match(/ready/g).length, 1)
 })

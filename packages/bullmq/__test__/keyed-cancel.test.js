@@ -14,18 +14,9 @@ const { Queue } = require('bullmq')
 const codec = require('invoke-parallel/codec')
 const { callData, keyedJobId } = require('../lib/job')
 const { readReply } = require('../lib/reply')
-const { redisTest, startRedis, startHost, queueName, until, untilAsync, fixtures } = require('./helpers/fleet')
+const { fleetTest, startHost, queueName, until, untilAsync, fixtures } = require('./helpers/fleet')
 
-const test = redisTest(__filename)
-let redis
-
-test.before(async () => {
-  redis = await startRedis()
-})
-
-test.after.always(async () => {
-  await redis?.stop()
-})
+const { test, redis } = fleetTest(__filename)
 
 const lines = (file) => (fs.existsSync(file) ? fs.readFileSync(file, 'utf8').split('\n').slice(0, -1) : [])
 const tmpFile = () => path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'invoke-fleet-')), 'lines')

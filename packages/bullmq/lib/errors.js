@@ -25,6 +25,15 @@ const closedWithoutRedis = (ms, jobs) => {
   error.jobs = jobs
   return error
 }
+/** A host's forced close ended the calls of `jobs` (given up: they run again elsewhere, within `runs`). */
+const hostClosed = (jobs) => {
+  const which = jobs.length === 0 ? 'no call was running' : `it ended the calls of jobs ${jobs.join(', ')} (they run again on another host, each run counted against runs)`
+  const error = coded(Error, 'ERR_INVOKE_POOL_CLOSED', `the host was closed by force: ${which}`)
+  error.jobs = jobs
+  return error
+}
+/** An option or argument of the wrong type, or that cannot be read (the core's codes for them). */
+const badArgument = (message, code = 'ERR_INVALID_ARG_TYPE') => coded(TypeError, code, message)
 const badReply = (why) => coded(Error, 'ERR_INVOKE_BAD_REPLY', `a host sent a reply that is not one: ${why}`)
 /** A job whose data a parent does not write (hosts answer it with this; it is not retried). */
 const badJob = (why) => coded(TypeError, 'ERR_INVOKE_BAD_JOB', `the job is not a call: ${why}`)
@@ -71,6 +80,8 @@ module.exports = {
   unsupported,
   redisUnavailable,
   closedWithoutRedis,
+  hostClosed,
+  badArgument,
   badReply,
   badEvent,
   badJob,

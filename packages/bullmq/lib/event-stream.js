@@ -3,13 +3,18 @@
 // of QueueEvents because anyone who can write to the queue's Redis can add an entry, and
 // QueueEvents stops at the first one it cannot parse (its `JSON.parse` throws out of its read
 // loop; each new reader resumes before the entry and stops again). This one reads past such an
-// entry: it counts it, reports it through `onBad`, and goes on with the next.
+// entry: it counts it, reports it through `onBad`, and goes on with the next. An entry whose id
+// leaves no id after it (lib/stream-ids.js) is deleted as well, and the stream's ids given back:
+// the reader does not move past it, so it waits where BullMQ's next entries then come.
 
 const { badEvent } = require('./errors')
 const { endClient } = require('./connections')
+const { atEndOfIds, farAhead, repairStream } = require('./stream-ids')
 
 /** Ms one blocking read waits for new entries before it reads again. */
 const BLOCK_MS = 5000
+/** The same, while the last entry read is far ahead of the clock (it may be deleted: see #rewindIfReset). */
+const AHEAD_BLOCK_MS = 250
 /** Ms between reads after one failed (Redis down: ioredis refuses commands at once). */
 const RETRY_MS = 200
 /** Entries one read takes at most. */
@@ -52,6 +57,8 @@ class EventStream {
   #closed = false
   #bad = 0
   #failing = false
+  /** The id of the last entry read that is not far ahead of the clock: where a rewind goes. */
+  #resume
 
   /**
    * Reads stream `key` through `client` (a connection of its own: reads block) from after entry
@@ -63,6 +70,7 @@ class EventStream {
     this.#client = client
     this.#key = key
     this.#id = from
+    this.#resume = farAhead(from) ? '0-0' : from
     this.#wanted = new Set(wanted)
     this.#onEvent = onEvent
     this.#onBad = onBad
@@ -84,7 +92,8 @@ class EventStream {
     while (!this.#closed) {
       let reply
       try {
-        reply = await this.#client.xread('COUNT', BATCH, 'BLOCK', BLOCK_MS, 'STREAMS', this.#key, this.#id)
+        const block = this.#id === this.#resume ? BLOCK_MS : AHEAD_BLOCK_MS
+        reply = await this.#client.xread('COUNT', BATCH, 'BLOCK', block, 'STREAMS', this.#key, this.#id)
       } catch (err) {
         if (this.#closed) return
         // Once per outage: ioredis refuses every read until Redis is back.
@@ -99,17 +108,43 @@ class EventStream {
         await this.#rewindIfReset()
         continue
       }
+      let exhausting = false
       for (const [id, fields] of reply?.[0]?.[1] ?? []) {
+        // Not moved past: deleted below, and the ids given back (an event in it is heard all the same).
+        if (atEndOfIds(id)) {
+          exhausting = true
+          this.#take(id, fields, 'its id is at the end of the id space, which no clock writes: deleted')
+          continue
+        }
         this.#id = id
+        if (!farAhead(id)) this.#resume = id
         this.#take(id, fields)
       }
+      if (exhausting) {
+        await this.#repair()
+        await this.#rewindIfReset()
+      }
+    }
+  }
+
+  /** Deletes the entries at the end of the id space; if it cannot, reads past them. */
+  async #repair() {
+    try {
+      await repairStream(this.#client, this.#key)
+    } catch (err) {
+      if (this.#closed) return
+      this.#onError(err)
+      const [last] = await this.#client.xrevrange(this.#key, '+', '-', 'COUNT', 1).catch(() => [])
+      if (last !== undefined && compareIds(last[0], this.#id) > 0) this.#id = last[0]
     }
   }
 
   /**
    * After a read that found nothing: a stream deleted and made again (or Redis restarted on a
    * clock behind the last entry's) has ids below the last one read, and a reader waiting after
-   * that id would hear nothing more. Such a stream is read again from its start.
+   * that id would hear nothing more. Such a stream is read again from its start; after entries
+   * far ahead of the clock (deleted by lib/stream-ids.js, or with their stream), from the last
+   * entry read before them.
    */
   async #rewindIfReset() {
     let last
@@ -118,18 +153,22 @@ class EventStream {
     } catch {
       return // the next read says what failed
     }
-    if (last !== undefined && compareIds(last[0], this.#id) < 0) this.#id = '0-0'
+    if (last === undefined || compareIds(last[0], this.#id) >= 0) return
+    const ahead = this.#resume !== this.#id
+    this.#id = ahead && compareIds(this.#resume, last[0]) <= 0 ? this.#resume : '0-0'
+    this.#resume = this.#id
   }
 
-  #take(id, fields) {
+  /** `odd`: why the entry is reported even when it is an event. */
+  #take(id, fields, odd) {
     let event
     try {
       event = parseEntry(fields, this.#wanted)
     } catch (err) {
-      this.#bad++
-      this.#onBad(badEvent(this.#key, id, err.message, this.#bad, err.jobId))
+      this.#reportBad(id, odd === undefined ? err.message : `${err.message}; ${odd}`, err.jobId)
       return
     }
+    if (odd !== undefined) this.#reportBad(id, odd, event?.jobId)
     if (event === null) return
     try {
       this.#onEvent(event, id)
@@ -137,6 +176,11 @@ class EventStream {
       // A listener's bug must not stop the reader either.
       this.#onError(err)
     }
+  }
+
+  #reportBad(id, why, jobId) {
+    this.#bad++
+    this.#onBad(badEvent(this.#key, id, why, this.#bad, jobId))
   }
 
   /** Stops reading and ends the connection. */

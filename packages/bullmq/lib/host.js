@@ -15,12 +15,15 @@ const { valueReply, thrownReply, cancelledReply, refusedReply } = require('./rep
 const { readCall, readChunk } = require('./job')
 const { CANCEL_EVENT } = require('./events')
 const { EventStream, readerClient } = require('./event-stream')
+const { isExhausted, repairStream, lastId } = require('./stream-ids')
 const { endClient } = require('./connections')
 const { within } = require('./within')
 const errors = require('./errors')
 
 /** Longest wait before a re-run (a timer's limit): about 24.8 days. */
 const MAX_DELAY = 2 ** 31 - 1
+/** Deletes lock KEYS[1] if token ARGV[1] still holds it (as BullMQ's own releaseLock). */
+const RELEASE_LOCK = "if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end return 0"
 
 class Host {
   #o
@@ -36,6 +39,12 @@ class Host {
   #runs = new Set()
   /** Ids of the jobs taken whose outcome Redis has not confirmed yet (what an unclean close names). */
   #unconfirmed = new Set()
+  /** Job id -> the lock token of each job being processed here (what a forced close gives up). */
+  #locks = new Map()
+  /** Once close({force}) was called: the ids of the jobs it ended; else null. */
+  #forced = null
+  /** The release of the locks of the jobs running when close({force}) was called. */
+  #givingUp = null
 
   constructor(options) {
     const o = serveOptions(options)
@@ -51,7 +60,11 @@ class Host {
       stalledInterval: o.stalledInterval,
       maxStalledCount: o.runs - 1,
     })
-    this.#worker.on('error', (err) => o.onError(err))
+    this.#worker.on('error', (err) => {
+      // A forged entry used up the event stream's ids: BullMQ's scripts fail until they are back.
+      if (isExhausted(err)) this.#repairEvents()
+      o.onError(err)
+    })
     const confirmed = (job) => this.#unconfirmed.delete(job?.id)
     this.#worker.on('completed', confirmed)
     this.#worker.on('failed', confirmed)
@@ -74,14 +87,23 @@ class Host {
   async #listen() {
     const client = await this.#worker.getBackend().client
     const key = this.#worker.keys.events
-    const [last] = await client.xrevrange(key, '+', '-', 'COUNT', 1)
+    const from = await lastId(client, key)
     if (this.#closed) return
-    this.#events = new EventStream(readerClient(client), key, last ? last[0] : '0-0', {
+    this.#events = new EventStream(readerClient(client), key, from, {
       wanted: [CANCEL_EVENT],
       onEvent: ({ jobId }) => this.#worker.cancelJob(jobId, 'cancelled by the caller'),
       onBad: (error) => this.#o.onError(error),
       onError: (err) => this.#o.onError(err),
     })
+  }
+
+  /** Gives the event stream its ids back (lib/stream-ids.js). */
+  async #repairEvents() {
+    try {
+      await repairStream(await this.#worker.getBackend().client, this.#worker.keys.events)
+    } catch (err) {
+      this.#o.onError(err)
+    }
   }
 
   /** Loads the allowlist in order; a module that fails to load answers its calls with that error. */
@@ -95,6 +117,27 @@ class Host {
 
   async #process(job, token, signal) {
     this.#unconfirmed.add(job.id)
+    this.#locks.set(job.id, token)
+    try {
+      // Taken as a forced close began: given up like the running ones, not run.
+      if (this.#forced !== null) {
+        this.#forced.push(job.id)
+        await this.#giveUp([[job.id, token]])
+        throw errors.hostClosed([job.id])
+      }
+      const reply = await this.#reply(job, token, signal)
+      if (this.#forced !== null) {
+        // Not before its lock is released: BullMQ would write this failure as the job's end.
+        await this.#givingUp
+        throw errors.hostClosed([job.id])
+      }
+      return reply
+    } finally {
+      this.#locks.delete(job.id)
+    }
+  }
+
+  async #reply(job, token, signal) {
     try {
       if (job.name === 'load') return await this.#loadReply(job.data)
       if (job.name === 'call') return await this.#callReply(job, token, signal)
@@ -223,11 +266,47 @@ class Host {
    * for Redis for ever (a QUIT, or a result written to a connection that is reconnecting, never
    * answers while Redis is gone), so past that the connections are ended under it, and the close
    * resolves `{clean: false}` naming the jobs whose results Redis may not have (they run again
-   * elsewhere once their locks expire). Never rejects: a SIGTERM handler awaits it.
+   * elsewhere once their locks expire). `force` (also while a close waits) ends the running calls
+   * at once, as the host's death would (see #giveUp). Rejects only options that are not ones.
    */
-  close() {
+  close(options = {}) {
+    if (options === null || typeof options !== 'object') return Promise.reject(errors.badArgument('host.close: the options must be an object'))
+    let force
+    try {
+      force = options.force
+    } catch (thrown) {
+      // A getter that throws: close() never throws, and closes nothing.
+      return Promise.reject(errors.badArgument(`host.close: the options could not be read (${thrown?.message ?? thrown})`, 'ERR_INVALID_ARG_VALUE'))
+    }
+    if (force === undefined) force = false
+    if (typeof force !== 'boolean') return Promise.reject(errors.badArgument('host.close: force must be a boolean'))
     this.#closing ??= this.#close()
+    if (force && this.#forced === null) this.#endRuns()
     return this.#closing
+  }
+
+  /** The forced part of a close: the jobs running here are given up, then their calls ended. */
+  async #endRuns() {
+    const running = [...this.#locks]
+    this.#forced = running.map(([id]) => id)
+    this.#givingUp = this.#giveUp(running)
+    await this.#givingUp
+    this.#pool.close({ force: true }).catch(() => {})
+  }
+
+  /**
+   * Gives up `jobs` ([id, token] pairs) as a host that died would, only sooner: their locks are
+   * released (within closeTimeout: without Redis they expire after lockDuration), so BullMQ
+   * refuses any result or failure this host would write for them, and another host's stalled
+   * check puts each back in the queue (a run counted against `runs`, the last failing it).
+   */
+  async #giveUp(jobs) {
+    const releasing = (async () => {
+      const client = await this.#worker.getBackend().client
+      await Promise.all(jobs.map(([id, token]) => client.eval(RELEASE_LOCK, 1, `${this.#worker.toKey(id)}:lock`, token)))
+    })()
+    releasing.catch((err) => this.#o.onError(err))
+    await within(releasing, this.#o.closeTimeout)
   }
 
   async #close() {
@@ -243,8 +322,13 @@ class Host {
       if (clean || this.#runs.size === 0) break
     }
     let outcome = { clean: true }
+    if (clean && this.#forced?.length > 0) {
+      outcome = { clean: false, error: errors.hostClosed(this.#forced) }
+      this.#o.onError(outcome.error)
+    }
     if (!clean) {
-      const jobs = [...this.#unconfirmed]
+      // BullMQ says a job failed even when Redis refused it (its lock gone): the forced ones are named too.
+      const jobs = [...new Set([...this.#unconfirmed, ...(this.#forced ?? [])])]
       outcome = { clean: false, error: errors.closedWithoutRedis(this.#o.closeTimeout, jobs) }
       await this.#endConnections()
       // Ended connections fail BullMQ's pending commands, which ends its close; a client the

@@ -21,6 +21,7 @@ const { Connections } = require('./connections')
 const { within } = require('./within')
 const { CANCEL_EVENT } = require('./events')
 const { EventStream, readerClient } = require('./event-stream')
+const { isExhausted, repairStream, lastId } = require('./stream-ids')
 const errors = require('./errors')
 
 /** Ms the event reader stays open after the last pending call settles (calls one after another keep it). */
@@ -32,6 +33,13 @@ const MAX_TIMER = 2 ** 31 - 1
  * run) before it gives up with ERR_INVOKE_JOB_LOST: a host that answers every run so is hostile.
  */
 const MAX_RENEWALS = 10
+/** Times a job is added when a forged entry has used up the event stream's ids (repaired between). */
+const MAX_ADDS = 3
+/**
+ * The job option naming the keyed call that added the job (a random id of its own): a run that timed
+ * out is that call's Timeout, and no other's. BullMQ keeps options it does not know with the job.
+ */
+const CALLER = 'invokeCaller'
 
 class RemotePool {
   #o
@@ -85,8 +93,7 @@ class RemotePool {
     // Events are read from where the stream ends now, fixed before any job of ours exists: an
     // event that comes before the reader's first read is then not missed.
     const client = await this.#queue.getBackend().client
-    const [last] = await client.xrevrange(this.#queue.keys.events, '+', '-', 'COUNT', 1)
-    this.#lastEventId = last ? last[0] : '0-0'
+    this.#lastEventId = await lastId(client, this.#queue.keys.events)
     this.#client = client
     this.#started = true
     if (this.#calls.size > 0) this.#openEvents()
@@ -210,19 +217,38 @@ class RemotePool {
       const keep = { age: this.#o.keepResults }
       call.data = data
       call.opts = { jobId, attempts: 1, removeOnComplete: keep, removeOnFail: keep }
+      if (keyed) call.opts[CALLER] = crypto.randomUUID()
       if (priority !== undefined) call.opts.priority = priority
-      call.added = this.#ready.then(() => this.#queue.add(kind, data, call.opts))
+      call.added = this.#ready.then(() => this.#add(call))
       call.added.then(
         () => {
           if (call.state === 'sending') call.state = 'queued'
           // A keyed job may be one added before (by this parent before it crashed): read it now.
-          if (keyed) this.#readJob(call, { kept: true })
+          if (keyed) this.#readJob(call)
         },
         (err) => this.#settle(call, { error: errors.queueError(err) }),
       )
       if (kind === 'call' && this.#o.queueTimeout !== Infinity) this.#armQueueTimer(call, this.#o.queueTimeout)
       if (token !== undefined) waiter.stop = watch(token, () => this.#leave(call, waiter, cancelError(token)))
     })
+  }
+
+  /**
+   * Adds the call's job. BullMQ's script stores a job before its last step, an XADD to the event
+   * stream; one that fails because a forged entry used up the stream's ids leaves the job stored
+   * in no list, where no host would take it: the stream gets its ids back, that job is deleted and
+   * the add made again.
+   */
+  async #add(call) {
+    for (let adds = 1; ; adds++) {
+      try {
+        return await this.#queue.add(call.kind, call.data, call.opts)
+      } catch (err) {
+        if (!isExhausted(err) || adds === MAX_ADDS) throw err
+        await repairStream(this.#client, this.#queue.keys.events)
+        if ((await this.#queue.getJobState(call.jobId)) === 'unknown') await this.#client.del(this.#queue.toKey(call.jobId))
+      }
+    }
   }
 
   /**
@@ -255,7 +281,6 @@ class RemotePool {
     if (call.settled || call.renewing) return
     if (++call.renewals > MAX_RENEWALS) return this.#settle(call, { error: errors.jobLost(call.jobId) })
     call.renewing = true
-    call.joined = false
     this.#requeued(call)
     this.#addAgain(call, remove).then(
       () => {
@@ -264,7 +289,7 @@ class RemotePool {
           clearTimeout(call.queueTimer)
           this.#armQueueTimer(call, this.#o.queueTimeout)
         }
-        this.#readJob(call, { kept: true })
+        this.#readJob(call)
       },
       (err) => {
         call.renewing = false
@@ -274,9 +299,11 @@ class RemotePool {
   }
 
   async #addAgain(call, remove) {
-    // Only the job whose run was cancelled: another caller may have added its successor meanwhile.
-    if (remove && isNoRun(await this.#queue.getJob(call.jobId))) await this.#queue.remove(call.jobId)
-    await this.#queue.add(call.kind, call.data, call.opts)
+    // Only the job whose run was cancelled: another caller may have added its successor meanwhile
+    // (and this call's own timed-out run is its outcome, read after the add).
+    const job = remove ? await this.#queue.getJob(call.jobId) : null
+    if (isNoRun(job) && !(isTimedOut(job.returnvalue) && ownJob(call, job))) await this.#queue.remove(call.jobId)
+    await this.#add(call)
   }
 
   /** The call's queue deadline `ms` from now, in timer-sized steps (a queueTimeout may be longer than a timer takes). */
@@ -320,7 +347,12 @@ class RemotePool {
       this.#producer.on('error', (err) => this.#heard(err))
       this.#connections.watch(this.#producer).catch((err) => this.#heard(err))
     }
-    return this.#producer.publishEvent({ eventName: CANCEL_EVENT, jobId })
+    const publish = () => this.#producer.publishEvent({ eventName: CANCEL_EVENT, jobId })
+    return publish().catch(async (err) => {
+      if (!isExhausted(err)) throw err
+      await repairStream(this.#client, this.#queue.keys.events)
+      return publish()
+    })
   }
 
   #active(jobId) {
@@ -355,17 +387,25 @@ class RemotePool {
     call.state = 'queued'
   }
 
-  #completed(jobId, reply) {
+  /**
+   * `job`: the job `reply` was read from; none for an event, which does not say which of a key's
+   * jobs it was about (one read late may be about a job removed since).
+   */
+  #completed(jobId, reply, job) {
     const call = this.#calls.get(jobId)
     if (call === undefined) return
+    // A run that timed out is the Timeout of the call that added its job (its deadline), not a
+    // result kept for the key: a keyed call that finds another's runs again. Whose it was is read
+    // from the job itself, never taken from an event.
+    if (call.keyed && isTimedOut(reply)) {
+      if (job === undefined) return this.#readJob(call)
+      if (!ownJob(call, job)) return this.#renew(call, { remove: true })
+    }
     const read = call.kind === 'load' ? readLoadReply(reply, this.#o.maxMessageSize) : readReply(reply, this.#o.maxMessageSize)
     // A keyed call finds a job that did not run for another caller (cancelled, or refused after
     // waiting past that caller's queue deadline, not this one's): it runs again.
     const earlier = read.refused === true && Date.now() - call.made < this.#o.queueTimeout
-    // Whose timeout it was is known from the job's read after the add: its event may come first.
-    if (call.keyed && call.joined === undefined && isTimedOut(reply)) return this.#readJob(call, { kept: true })
-    const othersTimeout = call.joined === true && isTimedOut(reply)
-    if (call.keyed && ('cancelled' in read || earlier || othersTimeout)) return this.#renew(call, { remove: true })
+    if (call.keyed && ('cancelled' in read || earlier)) return this.#renew(call, { remove: true })
     this.#settle(call, 'cancelled' in read ? { error: read.cancelled } : read)
   }
 
@@ -484,25 +524,20 @@ class RemotePool {
     }
   }
 
-  /** `kept`: the read right after a keyed call added its job, which finds a run kept from before. */
-  #readJob(call, { kept = false } = {}) {
+  #readJob(call) {
     call.heard = Date.now()
     this.#queue.getJob(call.jobId).then(
-      (job) => this.#read(call, job, kept),
+      (job) => this.#read(call, job),
       (err) => this.#heard(err),
     )
   }
 
-  #read(call, job, kept) {
+  #read(call, job) {
     if (call.settled) return
     if (job === undefined || job === null) return this.#lost(call.jobId)
-    // A run that times out is its own callers' outcome, not a result to keep: under another
-    // caller's deadline (or none) the call may finish, so a call that found its job added before
-    // it was made (kept, or still running) runs again. A job this call added itself is its own.
-    if (kept && call.keyed) call.joined = job.timestamp < call.made
     if (!job.finishedOn) return
     if (job.failedReason) return this.#failedJob(call.jobId, job.failedReason)
-    this.#completed(call.jobId, job.returnvalue)
+    this.#completed(call.jobId, job.returnvalue, job)
   }
 
   #heard(err) {
@@ -569,6 +604,11 @@ function isNoRun(job) {
 /** Whether `reply` is a host's answer that its run timed out (the host pool's Timeout). */
 function isTimedOut(reply) {
   return reply !== null && typeof reply === 'object' && reply.x !== null && typeof reply.x === 'object' && reply.x.kind === 'timeout'
+}
+
+/** Whether keyed call `call` added `job` (the job of its key, read from Redis). */
+function ownJob(call, job) {
+  return job.opts?.[CALLER] === call.opts[CALLER]
 }
 
 /** A pool whose calls run on the hosts serving BullMQ queue `options.queue`. */

@@ -7,29 +7,13 @@ use super::sim::*;
 use crate::pace::{AWAIT_START, BUDGET_US, MIN_ALLOWANCE};
 use crate::MethodId;
 
-fn adaptive(limit: u32) -> PoolConfig {
-  PoolConfig { adaptive: true, idle_timeout_ms: None, ..config(limit, limit, 0) }
-}
-
-/// A pool with `limit` ready workers, module 1 loaded.
-fn ready_pool(config: PoolConfig) -> Sim {
-  let limit = config.limit;
-  let mut sim = Sim::new(config);
-  for id in 1..=u64::from(limit) {
-    sim.start(id);
-  }
-  sim.submit(1, false);
-  sim.settle_world();
-  sim
-}
-
 fn in_flight(sim: &Sim) -> Vec<usize> {
   sim.world.values().map(|w| w.running.len()).collect()
 }
 
 #[test]
 fn synchronous_calls_go_two_at_a_time_until_the_worker_reports() {
-  let mut sim = ready_pool(adaptive(2));
+  let mut sim = ready_pool(adaptive_config(2, 0));
   for _ in 0..40 {
     sim.submit(1, false);
   }
@@ -57,7 +41,7 @@ fn await_all(sim: &mut Sim) {
 fn calls_that_await_overlap_while_the_worker_has_room() {
   // 200 calls that sleep: no call has answered, yet AWAIT_START run on each worker; once one
   // comes back on each, the rest go out (a burst of calls that await goes out in rounds).
-  let mut sim = ready_pool(adaptive(2));
+  let mut sim = ready_pool(adaptive_config(2, 0));
   for _ in 0..200 {
     sim.submit(1, false);
   }
@@ -78,7 +62,7 @@ fn calls_that_await_overlap_while_the_worker_has_room() {
 fn a_worker_whose_calls_never_come_back_is_not_handed_more() {
   // Two workers, no maxPerChild: one's calls await forever, the other's compute. The stuck one
   // holds AWAIT_START of them; the other does the rest, two at a time.
-  let mut sim = ready_pool(adaptive(2));
+  let mut sim = ready_pool(adaptive_config(2, 0));
   for _ in 0..200 {
     sim.submit(1, false);
   }
@@ -107,7 +91,7 @@ proptest! {
     calls in 1usize..400,
     steps in prop::collection::vec(0u8..3, 1..2_000),
   ) {
-    let mut sim = ready_pool(adaptive(2));
+    let mut sim = ready_pool(adaptive_config(2, 0));
     for _ in 0..calls {
       sim.submit(1, false);
     }
@@ -127,7 +111,7 @@ proptest! {
 fn calls_that_await_count_once_the_worker_is_saturated() {
   // Calls that await and then compute: once the loop is seen busy all the time and an answer says
   // what a call costs, only the allowance runs.
-  let mut sim = ready_pool(adaptive(1));
+  let mut sim = ready_pool(adaptive_config(1, 0));
   for _ in 0..100 {
     sim.submit(1, false);
   }
@@ -153,7 +137,7 @@ fn calls_that_await_count_once_the_worker_is_saturated() {
 
 #[test]
 fn cheap_calls_go_in_batches() {
-  let mut sim = ready_pool(adaptive(1));
+  let mut sim = ready_pool(adaptive_config(1, 0));
   for _ in 0..5_000 {
     sim.submit(1, false);
   }
@@ -173,7 +157,7 @@ fn cheap_calls_go_in_batches() {
 
 #[test]
 fn eager_dispatch_sends_everything_at_once() {
-  let mut sim = ready_pool(PoolConfig { adaptive: false, ..adaptive(2) });
+  let mut sim = ready_pool(PoolConfig { adaptive: false, ..adaptive_config(2, 0) });
   for _ in 0..40 {
     sim.submit(1, false);
   }
@@ -183,32 +167,32 @@ fn eager_dispatch_sends_everything_at_once() {
 #[test]
 fn what_a_worker_says_of_its_pace_is_checked() {
   // Twice for one call, for a stream, before it is ready: each breaks the protocol.
-  let mut sim = ready_pool(adaptive(1));
+  let mut sim = ready_pool(adaptive_config(1, 0));
   sim.submit(1, false);
   assert!(sim.await_one(1));
   let call = *sim.world[&1].awaiting.first().unwrap();
   sim.event(frame(1, Kind::Awaiting, call));
   assert!(sim.world[&1].killed, "said a call awaits twice");
 
-  let mut sim = ready_pool(adaptive(1));
+  let mut sim = ready_pool(adaptive_config(1, 0));
   sim.submit(1, false);
   let call = *sim.world[&1].running.first().unwrap();
   sim.event(frame(1, Kind::StreamStart, call));
   sim.event(frame(1, Kind::Awaiting, call));
   assert!(sim.world[&1].killed, "said a stream awaits");
 
-  let mut sim = Sim::new(adaptive(1));
+  let mut sim = Sim::new(adaptive_config(1, 0));
   sim.world.get_mut(&1).unwrap().spawned = true;
   sim.pace(1, 1, 2);
   assert!(sim.world[&1].killed, "reported its pace before it was ready");
 
   // A call it was never given: it says a call awaits before it answers it, so no race explains it.
-  let mut sim = ready_pool(adaptive(1));
+  let mut sim = ready_pool(adaptive_config(1, 0));
   sim.event(frame(1, Kind::Awaiting, 999));
   assert!(sim.world[&1].killed, "said a call it does not have awaits");
 
   // One it answered already: the same.
-  let mut sim = ready_pool(adaptive(1));
+  let mut sim = ready_pool(adaptive_config(1, 0));
   sim.submit(1, false);
   let call = *sim.world[&1].running.first().unwrap();
   sim.answer(1, true);
@@ -216,7 +200,7 @@ fn what_a_worker_says_of_its_pace_is_checked() {
   assert!(sim.world[&1].killed, "said a call it answered awaits");
 
   // A cancelled call stays on its worker until it answers: its Awaiting crossing the Cancel is news.
-  let mut sim = ready_pool(adaptive(1));
+  let mut sim = ready_pool(adaptive_config(1, 0));
   sim.submit(1, false);
   let call = *sim.world[&1].running.first().unwrap();
   sim.event(Event::Cancel { call });
@@ -228,7 +212,7 @@ fn what_a_worker_says_of_its_pace_is_checked() {
 fn a_report_of_nothing_while_the_worker_holds_nothing_gets_it_killed() {
   // After news, or with a call to run (an honest worker's quiet report while its calls await):
   // fine, however many.
-  let mut sim = ready_pool(adaptive(1));
+  let mut sim = ready_pool(adaptive_config(1, 0));
   sim.submit(1, false);
   assert!(sim.await_one(1));
   for _ in 0..1000 {
@@ -246,7 +230,7 @@ fn a_report_of_nothing_while_the_worker_holds_nothing_gets_it_killed() {
 fn a_flood_of_reports_that_change_nothing_dispatches_nothing() {
   // A worker holding two calls, another 100 queued: idle reports of a worker whose room they do
   // not change leave every action list empty (no pass over the queue each).
-  let mut sim = ready_pool(adaptive(1));
+  let mut sim = ready_pool(adaptive_config(1, 0));
   for _ in 0..100 {
     sim.submit(1, false);
   }
@@ -333,7 +317,7 @@ proptest! {
     let total: u64 = costs.iter().sum();
     let longest = *costs.iter().max().unwrap();
     let bound = total / u64::from(limit) + 2 * longest + 8 * BUDGET_US;
-    let span = makespan(adaptive(limit), &costs);
+    let span = makespan(adaptive_config(limit, 0), &costs);
     prop_assert!(span <= bound, "makespan {} over {} (total {}, longest {})", span, bound, total, longest);
   }
 }
@@ -342,8 +326,8 @@ proptest! {
 fn eager_dispatch_is_unbalanced_where_adaptive_is_not() {
   // Every other call is heavy, so an even split by count puts all heavy calls on one worker.
   let costs: Vec<u64> = (0..100).map(|i| if i % 2 == 0 { 10_000 } else { 10 }).collect();
-  let eager = makespan(PoolConfig { adaptive: false, ..adaptive(2) }, &costs);
-  let balanced = makespan(adaptive(2), &costs);
+  let eager = makespan(PoolConfig { adaptive: false, ..adaptive_config(2, 0) }, &costs);
+  let balanced = makespan(adaptive_config(2, 0), &costs);
   let total: u64 = costs.iter().sum();
   assert!(eager >= total * 9 / 10, "eager: {eager} of {total}");
   assert!(balanced <= total / 2 + 2 * 10_000 + BUDGET_US, "adaptive: {balanced} of {total}");
@@ -353,7 +337,7 @@ fn eager_dispatch_is_unbalanced_where_adaptive_is_not() {
 fn a_quiet_report_gives_a_saturated_worker_room_again() {
   // Two calls that await forever, a saturated verdict, a call waiting: the worker's report while
   // nothing happens (its loop idle) is what lets the call go.
-  let mut sim = ready_pool(adaptive(1));
+  let mut sim = ready_pool(adaptive_config(1, 0));
   sim.submit(1, false);
   sim.answer(1, true);
   sim.pace(1, 6_000, 6_000);
@@ -370,7 +354,7 @@ fn a_quiet_report_gives_a_saturated_worker_room_again() {
 #[test]
 fn a_retired_worker_may_still_report_its_pace_but_says_nothing_else() {
   // Its last answers and their Pace leave in one write; the answer retires it (recycleAfter).
-  let mut sim = ready_pool(PoolConfig { recycle_after: Some(1), ..adaptive(1) });
+  let mut sim = ready_pool(PoolConfig { recycle_after: Some(1), ..adaptive_config(1, 0) });
   sim.submit(1, false);
   sim.answer(1, true);
   assert!(sim.world[&1].retired);
@@ -412,7 +396,7 @@ proptest! {
         costs.iter().map(move |&c| (method * 2 + kind, c))
       })
       .collect();
-    let busy = busy_times(adaptive(limit), &calls);
+    let busy = busy_times(adaptive_config(limit, 0), &calls);
     let total: u64 = busy.iter().sum();
     let longest = calls.iter().map(|&(_, c)| c).max().unwrap();
     let bound = total / u64::from(limit) + 2 * longest + (runs.len() as u64 + 1) * BUDGET_US;
@@ -425,7 +409,7 @@ proptest! {
   fn a_cheap_call_does_not_size_a_batch_of_expensive_ones(
     expensive in prop::collection::vec(prop_oneof![24 => 1_000u64..4_000, 1 => 120_000u64..=120_000], 300),
   ) {
-    let busy = busy_times(adaptive(2), &cheap_then_expensive(&expensive));
+    let busy = busy_times(adaptive_config(2, 0), &cheap_then_expensive(&expensive));
     let total: u64 = busy.iter().sum();
     let busiest = *busy.iter().max().unwrap();
     let longest = *expensive.iter().max().unwrap();
@@ -440,7 +424,7 @@ fn a_started_stream_frees_its_place_at_once() {
   // Streams paced by their reader: the worker's generators wait for credit, its thread is idle,
   // and it sends nothing more until the caller reads. The calls queued behind them must go now:
   // a caller that opens three streams before reading any waited forever for the third.
-  let mut sim = ready_pool(adaptive(1));
+  let mut sim = ready_pool(adaptive_config(1, 0));
   for _ in 0..3 {
     sim.submit(1, false);
   }

@@ -492,3 +492,21 @@ pub fn config(limit: u32, minimum: u32, max_per_child: u32) -> PoolConfig {
     adaptive: false,
   }
 }
+
+/// Adaptive dispatch with `limit` workers always there, each holding at most `max_per_child`
+/// calls (0: no cap), and no idle timer.
+pub fn adaptive_config(limit: u32, max_per_child: u32) -> PoolConfig {
+  PoolConfig { adaptive: true, idle_timeout_ms: None, ..config(limit, limit, max_per_child) }
+}
+
+/// A pool with `limit` ready workers, module 1 loaded.
+pub fn ready_pool(config: PoolConfig) -> Sim {
+  let limit = config.limit;
+  let mut sim = Sim::new(config);
+  for id in 1..=u64::from(limit) {
+    sim.start(id);
+  }
+  sim.submit(1, false);
+  sim.settle_world();
+  sim
+}

@@ -8,22 +8,6 @@ use proptest::prelude::*;
 use super::sim::*;
 use crate::pace::{AWAIT_START, GROWTH};
 
-fn adaptive(limit: u32, max_per_child: u32) -> PoolConfig {
-  PoolConfig { adaptive: true, idle_timeout_ms: None, ..config(limit, limit, max_per_child) }
-}
-
-/// A pool with `limit` ready workers, module 1 loaded.
-fn ready_pool(config: PoolConfig) -> Sim {
-  let limit = config.limit;
-  let mut sim = Sim::new(config);
-  for id in 1..=u64::from(limit) {
-    sim.start(id);
-  }
-  sim.submit(1, false);
-  sim.settle_world();
-  sim
-}
-
 /// Fires the stall timer if one is armed; false if none is.
 fn fire_stall(sim: &mut Sim) -> bool {
   let Some(at) = sim.timers.iter().position(|t| *t == Timer::Stall) else { return false };
@@ -114,21 +98,21 @@ fn run_barrier(sim: &mut Sim, waiters: &[Waits], others: usize) -> usize {
 fn a_barrier_of_33_on_one_worker_opens_after_one_stall() {
   // The timer armed as the 32nd call went out fires after they said they await: that was
   // progress, so it is armed again, and the next firing finds a whole interval without any.
-  let mut sim = ready_pool(adaptive(1, 0));
+  let mut sim = ready_pool(adaptive_config(1, 0));
   let fired = run_barrier(&mut sim, &[Waits::Awaiting; 33], 0);
   assert_eq!(fired, 2);
 }
 
 #[test]
 fn a_barrier_of_32_needs_no_stall() {
-  let mut sim = ready_pool(adaptive(1, 0));
+  let mut sim = ready_pool(adaptive_config(1, 0));
   assert_eq!(run_barrier(&mut sim, &[Waits::Awaiting; 32], 0), 0);
 }
 
 #[test]
 fn the_bound_grows_fourfold_per_stall_and_no_further_than_needed() {
   // 129 waiters: 32, then 128 (the stall), then 512 (a second one).
-  let mut sim = ready_pool(adaptive(1, 0));
+  let mut sim = ready_pool(adaptive_config(1, 0));
   for _ in 0..129 {
     sim.submit(1, false);
   }
@@ -150,7 +134,7 @@ fn the_bound_grows_fourfold_per_stall_and_no_further_than_needed() {
 
 #[test]
 fn a_stall_grows_no_further_than_max_per_child() {
-  let mut sim = ready_pool(adaptive(1, 40));
+  let mut sim = ready_pool(adaptive_config(1, 40));
   for _ in 0..50 {
     sim.submit(1, false);
   }
@@ -167,7 +151,7 @@ fn a_stall_grows_no_further_than_max_per_child() {
 #[test]
 fn a_saturated_worker_whose_calls_compute_is_no_stall() {
   // Its calls await and then compute: they come back by themselves, and it is full, not stalled.
-  let mut sim = ready_pool(adaptive(1, 0));
+  let mut sim = ready_pool(adaptive_config(1, 0));
   for _ in 0..300 {
     sim.submit(1, false);
   }
@@ -189,7 +173,7 @@ fn streams_opened_in_a_busy_burst_are_grown_though_their_worker_last_looked_satu
   // Starting 32 streams kept the loop busy (each sent its window of items); then the worker,
   // waiting for readers, has no news to report: its saturated verdict stays, and no answer
   // explains it.
-  let mut sim = ready_pool(adaptive(1, 0));
+  let mut sim = ready_pool(adaptive_config(1, 0));
   for _ in 0..40 {
     sim.submit(1, false);
   }
@@ -213,7 +197,7 @@ fn streams_opened_in_a_busy_burst_are_grown_though_their_worker_last_looked_satu
 
 #[test]
 fn eager_dispatch_never_watches_for_a_stall() {
-  let mut sim = ready_pool(PoolConfig { adaptive: false, ..adaptive(1, 10) });
+  let mut sim = ready_pool(PoolConfig { adaptive: false, ..adaptive_config(1, 10) });
   for _ in 0..20 {
     sim.submit(1, false);
   }
@@ -234,7 +218,7 @@ proptest! {
     capped in any::<bool>(),
   ) {
     let cap = if capped { size as u32 + others as u32 } else { 0 };
-    let mut sim = ready_pool(adaptive(limit, cap));
+    let mut sim = ready_pool(adaptive_config(limit, cap));
     let kinds: Vec<Waits> =
       (0..size).map(|n| if streams[n % streams.len()] { Waits::Streaming } else { Waits::Awaiting }).collect();
     let fired = run_barrier(&mut sim, &kinds, others);
@@ -249,7 +233,7 @@ proptest! {
     calls in 1usize..400,
     steps in prop::collection::vec(0u8..3, 1..2_000),
   ) {
-    let mut sim = ready_pool(adaptive(2, 0));
+    let mut sim = ready_pool(adaptive_config(2, 0));
     for _ in 0..calls {
       sim.submit(1, false);
     }
@@ -271,7 +255,7 @@ fn calls_answering_beside_a_barrier_do_not_hold_it_shut() {
   // 40 calls waiting on a barrier in the same worker: each answer used to count as progress, so
   // the stall timer never found a quiet interval and the barrier stayed shut while they flowed.
   const TICK: crate::event::MethodId = 7;
-  let mut sim = ready_pool(adaptive(1, 0));
+  let mut sim = ready_pool(adaptive_config(1, 0));
   let tick = |sim: &mut Sim| {
     sim.method = TICK;
     sim.submit_with(1, CallOptions { priority: crate::call_queue::Priority::new(1.0), ..Default::default() });

@@ -19,6 +19,22 @@ function redisTest(file) {
   return Object.assign(none, { serial: none, before: none, after: hook, afterEach: hook, beforeEach: none })
 }
 
+/**
+ * `redisTest(file)` with one redis-server for the whole file: `redis` is filled in before the first
+ * test (`connection`, `stop()`, as `startRedis()` resolves) and stopped after the last.
+ */
+function fleetTest(file) {
+  const test = redisTest(file)
+  const redis = {}
+  test.before(async () => {
+    Object.assign(redis, await startRedis())
+  })
+  test.after.always(async () => {
+    await redis.stop?.()
+  })
+  return { test, redis }
+}
+
 let queues = 0
 /** A queue name of its own for each test. */
 function queueName() {
@@ -69,4 +85,4 @@ async function untilAsync(condition, what, ms = 20000) {
   }
 }
 
-module.exports = { redisTest, startRedis, startHost, queueName, until, untilAsync, fixtures }
+module.exports = { fleetTest, redisTest, startRedis, startHost, queueName, until, untilAsync, fixtures }

@@ -31,11 +31,14 @@ async function host() {
   void read
   const closed = await h.close()
   if (!closed.clean) {
-    const code: 'ERR_INVOKE_REDIS_UNAVAILABLE' = closed.error.code
+    const code: 'ERR_INVOKE_REDIS_UNAVAILABLE' | 'ERR_INVOKE_POOL_CLOSED' = closed.error.code
     const jobs: string[] = closed.error.jobs
     void code
     void jobs
   }
+  await h.close({ force: true })
+  // @ts-expect-error: force is a boolean
+  await h.close({ force: 'yes' })
   // @ts-expect-error: the allowlist is required
   serve({ queue: 'hash', connection, root: __dirname })
 }
