@@ -12,7 +12,7 @@ const invoke = require('..')
 const { watchedPool } = require('./helpers/pools')
 const { STREAM_WINDOW: WINDOW } = require('../lib/protocol')
 const { runNode } = require('./helpers/processes')
-const { testWhere, unixTest, cannotPassSockets, onWindows } = require('./helpers/platform')
+const { unixTest, onWindows } = require('./helpers/platform')
 
 const FIXTURE = './fixtures/hostile-frames'
 
@@ -77,7 +77,7 @@ test.serial('an uncaught-exception frame whose payload does not decode is report
   await pool.close()
 })
 
-testWhere(cannotPassSockets()).serial('a returned "server" that is not a listening socket rejects its call; the descriptor is closed', async (t) => {
+unixTest('sends /dev/null as a descriptor and counts /proc/self/fd; Windows: socket-transfers.test.js').serial('a returned "server" that is not a listening socket rejects its call; the descriptor is closed', async (t) => {
   t.timeout(scaled(30000))
   await withFlatDescriptors(t, async () => {
     const { pool, mod } = await setup(t)
@@ -90,7 +90,7 @@ testWhere(cannotPassSockets()).serial('a returned "server" that is not a listeni
   })
 })
 
-testWhere(cannotPassSockets()).serial('descriptors on a reply that does not decode, or on a frame that cannot carry them, are closed', async (t) => {
+unixTest('sends /dev/null as a descriptor and counts /proc/self/fd; Windows: socket-transfers.test.js').serial('descriptors on a reply that does not decode, or on a frame that cannot carry them, are closed', async (t) => {
   t.timeout(scaled(30000))
   await withFlatDescriptors(t, async () => {
     const { pool, mod, errors } = await setup(t)

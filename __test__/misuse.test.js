@@ -8,7 +8,7 @@ const fc = require('fast-check')
 const net = require('node:net')
 const invoke = require('..')
 const { freshPool } = require('./helpers/pools')
-const { testWhere, cannotPassSockets } = require('./helpers/platform')
+const { testWhere, unixTest, cannotPassSockets } = require('./helpers/platform')
 
 const ARGUMENT_CODES = { ERR_INVALID_ARG_TYPE: TypeError, ERR_INVALID_ARG_VALUE: TypeError, ERR_OUT_OF_RANGE: RangeError }
 
@@ -132,7 +132,7 @@ test("the README's errors table renders as one table, every code in a row of it"
   for (const code of catalogue.keys()) t.true(rows.some((row) => row.includes(`<code>${code}</code>`)), code)
 })
 
-testWhere(cannotPassSockets())('a handle that arrives broken from a worker rejects its call with ERR_INVOKE_BAD_HANDLE', async (t) => {
+unixTest('sends /dev/null as a descriptor; Windows passes only sockets: socket-transfers.test.js')('a handle that arrives broken from a worker rejects its call with ERR_INVOKE_BAD_HANDLE', async (t) => {
   const pool = freshPool(t, { limit: 1 })
   const hostile = await invoke.require('./fixtures/hostile-frames', { pool, noRetry: true })
   await t.throwsAsync(hostile.fakeServer(), { instanceOf: TypeError, code: 'ERR_INVOKE_BAD_HANDLE' })

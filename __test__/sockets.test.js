@@ -5,7 +5,7 @@ const fs = require('node:fs')
 const net = require('node:net')
 const invoke = require('..')
 const { freshPool } = require('./helpers/pools')
-const { testWhere, cannotPassSockets } = require('./helpers/platform')
+const { testWhere, unixTest, cannotPassSockets } = require('./helpers/platform')
 
 /** Every test here passes sockets: where they cannot travel, each skips saying so. */
 const socketTest = testWhere(cannotPassSockets())
@@ -147,7 +147,7 @@ socketTest('a socket that cannot travel rejects that call with a clear error; th
 })
 
 // Serial: the parent's descriptor count must not see other tests' sockets come and go.
-socketTest.serial('1,000 hand-offs in a row leak no descriptor in the parent or the worker', async (t) => {
+unixTest('counts descriptors in /proc/self/fd').serial('1,000 hand-offs in a row leak no descriptor in the parent or the worker', async (t) => {
   const mod = await setup(t)
   const pending = []
   const server = await listen(t, (socket) => pending.push(mod.close(socket)), { pauseOnConnect: true })

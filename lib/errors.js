@@ -73,11 +73,11 @@ E(
   (what, size, max) =>
     `invoke-parallel: the ${what} cannot be sent: ${size} bytes encoded, more than maxMessageSize (${max})`,
 )
-// Windows has no SCM_RIGHTS, and the portable driver does not carry sockets another way yet.
+// Windows opens a received socket through Node's tcp_wrap binding: a Node without it cannot.
 E(
   'ERR_INVOKE_HANDLES_UNSUPPORTED',
   TypeError,
-  () => `invoke-parallel: sockets and servers cannot be passed to or from workers on ${process.platform} yet`,
+  () => `invoke-parallel: sockets and servers cannot be passed to or from workers in this Node on ${process.platform} (no tcp_wrap binding)`,
 )
 // Node's own code for what its permission model forbids, with its `permission` field: the
 // workers are spawned from Rust, out of the model's sight, so the pool refuses in its place.

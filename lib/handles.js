@@ -9,8 +9,12 @@ const net = builtin('node:net')
 const { makeError } = require('./errors')
 
 const PLACEHOLDER = '\u0000invoke-parallel:handle'
-/** Descriptors travel over a Unix socket (SCM_RIGHTS): not on Windows. Read per call. */
-const CAN_PASS_HANDLES = () => process.platform !== 'win32'
+// Unix: descriptors travel over a Unix socket (SCM_RIGHTS). Windows: a socket shows JS no
+// descriptor, so the addon finds it among the loop's TCP handles by its addresses, duplicates it
+// for the receiving process, and JS there opens a TCP handle on it (Node's tcp_wrap binding).
+const onWindows = () => process.platform === 'win32'
+/** Read per call: Windows needs the tcp_wrap binding to make a socket from a SOCKET. */
+const CAN_PASS_HANDLES = () => !onWindows() || tcpWrap() !== null
 // Registered, so `set()` from another copy of this package still counts.
 const kTransfer = Symbol.for('invoke-parallel.transfer')
 
@@ -72,15 +76,15 @@ function stopReading(socket) {
 
 function describe(handle) {
   if (handle instanceof net.Server) {
-    const fd = handle._handle?.fd
-    if (!handle.listening || typeof fd !== 'number' || fd < 0) {
+    const fd = handle.listening ? descriptorOf(handle) : undefined
+    if (typeof fd !== 'number' || fd < 0) {
       throw makeError('ERR_INVALID_ARG_VALUE', 'invoke-parallel', 'a net.Server can be sent only while it is listening')
     }
     return { type: 'server', fd, head: undefined }
   }
   if (handle.destroyed) throw makeError('ERR_INVALID_ARG_VALUE', 'invoke-parallel', 'cannot send a socket that has been destroyed')
-  const fd = handle._handle?.fd
-  if (handle.connecting || typeof fd !== 'number' || fd < 0) {
+  const fd = handle.connecting ? undefined : descriptorOf(handle)
+  if (typeof fd !== 'number' || fd < 0) {
     throw makeError('ERR_INVALID_ARG_VALUE', 'invoke-parallel', 'cannot send a socket that is not connected yet')
   }
   // Bytes this process already read (a server without pauseOnConnect starts reading at once)
@@ -90,6 +94,40 @@ function describe(handle) {
     chunks.push(typeof chunk === 'string' ? Buffer.from(chunk) : chunk)
   }
   return { type: 'socket', fd, head: chunks.length === 0 ? undefined : Buffer.concat(chunks) }
+}
+
+/**
+ * The descriptor (Unix) or SOCKET (Windows) of a handle, or undefined. Windows: the one TCP handle
+ * of this thread's loop with the handle's local and remote addresses (a server: its local one).
+ */
+function descriptorOf(handle) {
+  if (!onWindows()) return handle._handle?.fd
+  const local = handle instanceof net.Server ? handle.address() : { address: handle.localAddress, port: handle.localPort }
+  const remote = handle instanceof net.Server ? {} : { address: handle.remoteAddress, port: handle.remotePort }
+  if (typeof local?.address !== 'string' || typeof local.port !== 'number') return undefined
+  if (!(handle instanceof net.Server) && (typeof remote.address !== 'string' || typeof remote.port !== 'number')) return undefined
+  const found = addon().findSocket(local.address, local.port, remote.address, remote.port)
+  if (found === -2) {
+    throw makeError('ERR_INVALID_ARG_VALUE', 'invoke-parallel', `more than one socket of this process has the addresses of this ${handle instanceof net.Server ? 'server' : 'socket'}: send the one this process holds alone`)
+  }
+  return found < 0 ? undefined : found
+}
+
+function addon() {
+  return require('./native').processWide
+}
+
+let tcpWrapBinding
+/** Node's tcp_wrap binding (Windows only), or null where this Node does not offer it. */
+function tcpWrap() {
+  if (tcpWrapBinding === undefined) {
+    try {
+      tcpWrapBinding = process.binding('tcp_wrap')
+    } catch {
+      tcpWrapBinding = null
+    }
+  }
+  return tcpWrapBinding
 }
 
 /** Closes this process's copies once the descriptors are on their way (the connection lives on). */
@@ -136,7 +174,9 @@ function closeUnused(fds, used) {
   fds.forEach((fd, slot) => {
     if (used.has(slot)) return
     try {
-      fs.closeSync(fd)
+      // A SOCKET is no C runtime descriptor: the addon closes it.
+      if (onWindows()) addon().closeDescriptor(fd)
+      else fs.closeSync(fd)
     } catch {}
   })
 }
@@ -154,23 +194,36 @@ function revive(type, fd, head) {
       throw makeError('ERR_INVOKE_BAD_HANDLE', 'a server handle arrived that is not a listening socket')
     }
     const server = net.createServer()
-    server.listen({ fd })
+    server.listen(onWindows() ? openTcp('SERVER', fd) : { fd })
     return server
   }
   // Named only if it is text: a received object's toString can take minutes (a sparse array's).
   if (type !== 'socket') {
     throw makeError('ERR_INVOKE_BAD_HANDLE', `a handle of unknown type ${typeof type === 'string' ? type : `(a ${typeof type})`} arrived`)
   }
-  // Throws for a descriptor that cannot be a stream (a regular file, say) before taking it over.
-  const socket = new net.Socket({ fd, readable: true, writable: true })
-  if (head !== undefined) {
-    if (!Buffer.isBuffer(head) && !(head instanceof Uint8Array)) {
-      socket.destroy()
-      throw makeError('ERR_INVOKE_BAD_HANDLE', 'a socket handle arrived with bytes that are not a buffer')
-    }
-    socket.unshift(head)
+  // Checked before the descriptor is taken over: until then the caller still closes it.
+  if (head !== undefined && !Buffer.isBuffer(head) && !(head instanceof Uint8Array)) {
+    throw makeError('ERR_INVOKE_BAD_HANDLE', 'a socket handle arrived with bytes that are not a buffer')
   }
+  // Throws for a descriptor that cannot be a stream (a regular file, say) before taking it over.
+  const socket = onWindows() ? new net.Socket({ handle: openTcp('SOCKET', fd), readable: true, writable: true }) : new net.Socket({ fd, readable: true, writable: true })
+  if (head !== undefined) socket.unshift(head)
   return socket
+}
+
+/**
+ * Windows: a TCP handle on the SOCKET `fd` (`new net.Socket({fd})` takes a C runtime descriptor,
+ * and guesses its type from it). Throws, leaving the socket to the caller, if libuv refuses it.
+ */
+function openTcp(kind, fd) {
+  const { TCP, constants } = tcpWrap()
+  const handle = new TCP(constants[kind])
+  const status = handle.open(fd)
+  if (status !== 0) {
+    handle.close()
+    throw makeError('ERR_INVOKE_BAD_HANDLE', `a ${kind === 'SERVER' ? 'server' : 'socket'} handle arrived that libuv cannot open (${status})`)
+  }
+  return handle
 }
 
 module.exports = { set, isHandle, takeHandles, releaseHandles, restoreHandles, kTransfer }

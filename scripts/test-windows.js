@@ -4,7 +4,7 @@
 // -Z build-std, a stub libnode.dll for napi-build: the addon finds N-API and libuv at run time)
 // unless INVOKE_WINDOWS_ADDON names one, then runs the README's first example and
 // __test__/fixtures/windows/smoke.js (calls, errors, a worker that dies, timeout, cancel,
-// invoke.map, a socket refused with ERR_INVOKE_HANDLES_UNSUPPORTED, close) with each node.exe,
+// invoke.map, a listening server to a worker and back, close) with each node.exe,
 // then the JS suite (__test__/*.test.js but those INVOKE_WINDOWS_EXCLUDE names, or the files
 // INVOKE_WINDOWS_SUITE names) by ava under each node.exe (scripts/platforms/windows-suite.js): a
 // test that cannot apply on Windows skips itself and its title says why; any failed test or file
@@ -198,7 +198,7 @@ function main() {
         timeout: 'ERR_INVOKE_TIMEOUT',
         cancel: 'ERR_INVOKE_CANCELLED',
         map: [1, 2, 3, 4, 5],
-        socket: 'ERR_INVOKE_HANDLES_UNSUPPORTED',
+        socket: 'round trip',
         'sleeps overlap': true,
         closed: true,
         'forced close': 'ERR_INVOKE_POOL_CLOSED',

@@ -1,5 +1,6 @@
 //! The addon's descriptor functions for JS outside `NativePool`: the worker shim's handle
-//! channel (its fd 4), and the parent's check of a server a worker returned.
+//! channel (its fd 4), the parent's check of a server a worker returned, and, where a
+//! `net.Socket` shows no descriptor (Windows), finding its socket and closing one.
 
 use napi::bindgen_prelude::*;
 use napi_derive::napi;
@@ -47,4 +48,40 @@ pub fn guard_worker(parent: u32, first: i32) -> bool {
   let _ = sys::close_inherited(first);
   sys::widen_socket(crate::protocol::CHANNEL_FD, 4 << 20);
   sys::die_with_parent(parent)
+}
+
+/// The socket of this thread's one TCP handle bound to `local_address`:`local_port` and connected
+/// to `peer_address`:`peer_port` (a listening server: no peer). -1: no such handle (or an address
+/// that does not parse); -2: more than one.
+#[cfg_attr(test, allow(dead_code))]
+#[napi]
+pub fn find_socket(
+  env: Env,
+  local_address: String,
+  local_port: u32,
+  peer_address: Option<String>,
+  peer_port: Option<u32>,
+) -> Result<i32> {
+  let address = |ip: &str, port: u32| Some(std::net::SocketAddr::new(ip.parse().ok()?, u16::try_from(port).ok()?));
+  let Some(local) = address(&local_address, local_port) else { return Ok(-1) };
+  let peer = match (peer_address, peer_port) {
+    (Some(ip), Some(port)) => match address(&ip, port) {
+      Some(peer) => Some(peer),
+      None => return Ok(-1),
+    },
+    _ => None,
+  };
+  let uv_loop = env.get_uv_event_loop().map_err(|_| Error::from_reason("could not reach the event loop"))?;
+  Ok(match crate::driver::find_socket(uv_loop as *mut crate::driver::UvLoop, local, peer) {
+    crate::driver::Found::One(socket) => socket,
+    crate::driver::Found::None => -1,
+    crate::driver::Found::Many => -2,
+  })
+}
+
+/// Closes a socket (descriptor) JS was handed and will not use.
+#[cfg_attr(test, allow(dead_code))]
+#[napi]
+pub fn close_descriptor(fd: i32) {
+  sys::close_descriptor(fd)
 }

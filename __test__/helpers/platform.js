@@ -86,7 +86,7 @@ function cannotPassSockets() {
     sockets = null
   } catch (error) {
     // Anything but the refusal is this probe's socket (it has no descriptor yet), not the platform.
-    sockets = error.code === 'ERR_INVOKE_HANDLES_UNSUPPORTED' ? `sockets cannot be passed to workers on ${process.platform} yet (${error.code})` : null
+    sockets = error.code === 'ERR_INVOKE_HANDLES_UNSUPPORTED' ? `sockets cannot be passed to workers in this Node on ${process.platform} (${error.code})` : null
   }
   return sockets
 }

@@ -1,6 +1,6 @@
 //! Starting a worker with libuv's `uv_spawn` on the pool's own loop (the portable driver): its
-//! frames on a pipe libuv makes at descriptor 3, its handle channel at 4 where the OS passes
-//! descriptors, its output on pipes of its own when the pool captures it.
+//! frames on a pipe libuv makes at descriptor 3, its handle channel at 4 (and 5: Windows' pipe
+//! back), its output on pipes of its own when the pool captures it.
 
 use std::ffi::c_void;
 use std::sync::Arc;
@@ -59,10 +59,11 @@ pub fn start(
   debug_assert_eq!(stdio.len(), CHANNEL_FD as usize);
   stdio.push(Stdio::Pipe { pipe: &frames, child_reads: true, child_writes: true });
   debug_assert_eq!(stdio.len(), HANDLE_FD as usize);
-  stdio.push(match &handle_socket {
-    Some((_, theirs)) => Stdio::Inherit(theirs.number()),
-    None => Stdio::Ignore,
-  });
+  // Unix: one socket at the handle number; Windows: a pipe each way, there and at the next.
+  match &handle_socket {
+    Some((_, theirs)) => stdio.extend(theirs.numbers().into_iter().map(Stdio::Inherit)),
+    None => stdio.push(Stdio::Ignore),
+  }
   let mut env = worker_env(config, slot);
   env.push((PARENT_ENV.to_string(), std::process::id().to_string()));
   let command = Command {
@@ -83,6 +84,10 @@ pub fn start(
     Ok((process, Ok(pid))) => {
       // Calls in flight hold the process open through the pool, not through its workers.
       process.set_ref(false);
+      // Windows makes each socket for the process that will open it.
+      if let Some(handles) = &handles {
+        handles.set_peer(pid);
+      }
       Ok(Started { pid, process, frames, handles, output })
     }
     Ok((process, Err(e))) => {

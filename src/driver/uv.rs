@@ -57,6 +57,7 @@ pub type HandleCb = unsafe extern "C" fn(RawHandle);
 use super::uv_stream::{AllocCb, RawReq, ReadCb, SpawnOptions, WriteCb};
 use crate::sys::{UvBuf, UvOsFd};
 pub type PollCb = unsafe extern "C" fn(RawHandle, c_int, c_int);
+pub type WalkCb = unsafe extern "C" fn(RawHandle, *mut c_void);
 
 /// Declares the libuv functions used, each by its field and C name, once: `Api::load` finds them
 /// all or names every one that is missing.
@@ -129,6 +130,11 @@ libuv_api! {
   send_buffer_size: "uv_send_buffer_size" => unsafe extern "C" fn(RawHandle, *mut c_int) -> c_int,
   recv_buffer_size: "uv_recv_buffer_size" => unsafe extern "C" fn(RawHandle, *mut c_int) -> c_int,
   fileno: "uv_fileno" => unsafe extern "C" fn(RawHandle, *mut UvOsFd) -> c_int,
+  // Finding a net.Socket's own TCP handle among the loop's (tcp_lookup.rs).
+  walk: "uv_walk" => unsafe extern "C" fn(*mut UvLoop, WalkCb, *mut c_void),
+  handle_get_type: "uv_handle_get_type" => unsafe extern "C" fn(RawHandle) -> c_int,
+  tcp_getsockname: "uv_tcp_getsockname" => unsafe extern "C" fn(RawHandle, *mut u8, *mut c_int) -> c_int,
+  tcp_getpeername: "uv_tcp_getpeername" => unsafe extern "C" fn(RawHandle, *mut u8, *mut c_int) -> c_int,
   // An error code's text and name (uv_stream::uv_error).
   strerror: "uv_strerror" => unsafe extern "C" fn(c_int) -> *const std::ffi::c_char,
   err_name: "uv_err_name" => unsafe extern "C" fn(c_int) -> *const std::ffi::c_char,

@@ -170,6 +170,39 @@ pub fn is_listening_socket(fd: RawFd) -> bool {
   status == 0 && accepting != 0
 }
 
+/// Closes a descriptor JS was handed and will not use.
+pub fn close_descriptor(fd: RawFd) {
+  // SAFETY: JS owned the descriptor and gives it up here.
+  unsafe { libc::close(fd) };
+}
+
+/// A `sockaddr` libuv wrote, as an address (IPv4 or IPv6; nothing else is TCP).
+pub fn socket_address(raw: &[u8]) -> Option<std::net::SocketAddr> {
+  use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
+  if raw.len() < std::mem::size_of::<libc::sockaddr_in6>() {
+    return None;
+  }
+  // SAFETY: at least a sockaddr_in6's bytes, read unaligned as the family's struct.
+  unsafe {
+    match (*(raw.as_ptr() as *const libc::sockaddr)).sa_family as libc::c_int {
+      libc::AF_INET => {
+        let v4 = std::ptr::read_unaligned(raw.as_ptr() as *const libc::sockaddr_in);
+        Some(SocketAddr::new(IpAddr::V4(Ipv4Addr::from(u32::from_be(v4.sin_addr.s_addr))), u16::from_be(v4.sin_port)))
+      }
+      libc::AF_INET6 => {
+        let v6 = std::ptr::read_unaligned(raw.as_ptr() as *const libc::sockaddr_in6);
+        Some(SocketAddr::new(IpAddr::V6(Ipv6Addr::from(v6.sin6_addr.s6_addr)), u16::from_be(v6.sin6_port)))
+      }
+      _ => None,
+    }
+  }
+}
+
+/// The descriptor behind a TCP handle's `uv_fileno`, as JS knows it.
+pub fn socket_number(fd: UvOsFd) -> Option<i32> {
+  Some(fd)
+}
+
 /// How much a captured output pipe holds unread, asked from the JS thread while the I/O thread
 /// reads the pipe. It names the pipe's descriptor without owning it: its holder drops it before
 /// the pipe is closed, so a number reused for another descriptor is never asked.

@@ -1,13 +1,23 @@
 //! Windows, for the portable driver: libuv does the processes and pipes; what is left here is
-//! finding libuv in node.exe, C memory, libuv's buffer layout, and saying what Windows lacks.
-//! Descriptors for calls (sockets) do not travel yet: a call that carries one is refused.
+//! finding libuv in node.exe, C memory, libuv's buffer layout, sockets for calls (`winsock.rs`
+//! moves them, `handle_pipes.rs` carries them), and saying what Windows lacks.
 
 use std::ffi::{c_char, c_void, CStr};
 use std::io::{self, IoSlice};
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
+use std::sync::OnceLock;
+
+#[path = "windows/handle_pipes.rs"]
+mod handle_pipes;
+#[path = "windows/winsock.rs"]
+mod winsock;
+
+pub use handle_pipes::{descriptor_socket, DescriptorSocket, InheritedEnd};
+use winsock::Socket;
 
 use crate::core::{ExitSignal, Signal};
 
-/// Most descriptors one frame may carry (none travel here, but the limit is checked first).
+/// Most sockets one frame may carry.
 pub const MAX_HANDLES: usize = 64;
 /// No process groups: a forced close ends the worker itself (and libuv's job object ends the
 /// workers, not what they started, when the parent goes).
@@ -78,6 +88,22 @@ pub fn signal_number(signal: Signal) -> i32 {
 }
 
 /// The signal libuv reports for a process it terminated (none otherwise: exit codes only).
+/// A `sockaddr` libuv wrote (Windows' layout: AF_INET 2, AF_INET6 23), as an address.
+pub fn socket_address(raw: &[u8]) -> Option<SocketAddr> {
+  let family = u16::from_le_bytes([*raw.first()?, *raw.get(1)?]);
+  let port = u16::from_be_bytes([*raw.get(2)?, *raw.get(3)?]);
+  match family {
+    2 => Some(SocketAddr::new(IpAddr::V4(Ipv4Addr::from(<[u8; 4]>::try_from(raw.get(4..8)?).ok()?)), port)),
+    23 => Some(SocketAddr::new(IpAddr::V6(Ipv6Addr::from(<[u8; 16]>::try_from(raw.get(8..24)?).ok()?)), port)),
+    _ => None,
+  }
+}
+
+/// The socket behind a TCP handle's `uv_fileno`, as JS knows it.
+pub fn socket_number(fd: UvOsFd) -> Option<i32> {
+  i32::try_from(fd as usize).ok()
+}
+
 pub fn exit_signal(signal: i32) -> ExitSignal {
   let name = match signal {
     15 => "SIGTERM",
@@ -96,8 +122,10 @@ pub fn reap_in_background(_pids: Vec<u32>) {}
 /// Nothing to lead (see `WORKERS_LEAD_GROUPS`).
 pub fn lead_own_group() {}
 
-/// libuv's job object ends the workers with the parent; the channel's EOF does too.
-pub fn die_with_parent(_parent: u32) -> bool {
+/// libuv's job object ends the workers with the parent; the channel's EOF does too. The parent
+/// is remembered: a worker's sockets are duplicated for it.
+pub fn die_with_parent(parent: u32) -> bool {
+  let _ = PARENT.set(parent);
   true
 }
 
@@ -108,61 +136,82 @@ pub fn close_inherited(_first: i32) -> io::Result<usize> {
 
 pub fn widen_socket(_fd: i32, _bytes: i32) {}
 
-pub fn is_listening_socket(_fd: i32) -> bool {
-  false
+/// Whether the socket JS knows by `fd` is listening for connections.
+pub fn is_listening_socket(fd: i32) -> bool {
+  winsock::is_listening(fd as Socket)
 }
 
-fn no_descriptors() -> io::Error {
-  io::Error::new(io::ErrorKind::Unsupported, "sockets cannot be passed to workers on Windows yet")
+/// Closes a socket JS was handed and will not use.
+pub fn close_descriptor(fd: i32) {
+  winsock::close(fd as Socket);
 }
 
-pub fn worker_receive_handles(_channel: i32) -> io::Result<Vec<i32>> {
-  Err(no_descriptors())
+/// The parent a worker's sockets are duplicated for: named by `die_with_parent` (its guard).
+static PARENT: OnceLock<u32> = OnceLock::new();
+
+/// Worker side: the sockets of the next handle message from the parent (JS owns them).
+pub fn worker_receive_handles(channel: i32) -> io::Result<Vec<i32>> {
+  handle_pipes::worker_receive(channel)?.into_iter().map(js_number).collect()
 }
 
-pub fn worker_send_handles(_channel: i32, _numbers: &[i32]) -> io::Result<()> {
-  Err(no_descriptors())
+/// Worker side: sends the sockets JS knows by `numbers` to the parent as one handle message.
+pub fn worker_send_handles(channel: i32, numbers: &[i32]) -> io::Result<()> {
+  let Some(&parent) = PARENT.get() else {
+    return Err(io::Error::new(
+      io::ErrorKind::Unsupported,
+      "this worker does not know its parent (no INVOKE_PARALLEL_PARENT)",
+    ));
+  };
+  let sockets: Vec<Socket> = numbers.iter().map(|&n| n as Socket).collect();
+  handle_pipes::worker_send(channel, &sockets, parent)
 }
 
-/// A socket handed to a worker: refused here, so none is ever made.
+/// A `SOCKET` as the number JS knows it by: handle values are small, but a number that would not
+/// survive the trip is refused (and closed) rather than cut short.
+fn js_number(socket: Socket) -> io::Result<i32> {
+  i32::try_from(socket).map_err(|_| {
+    winsock::close(socket);
+    io::Error::other(format!("socket handle {socket} is too large to hand to JS"))
+  })
+}
+
+/// A socket this process owns: our own copy of one a call carries (closed when dropped), or one
+/// a worker sent.
 #[derive(Debug)]
-pub enum Descriptor {}
+pub struct Descriptor(Socket);
 
 impl Descriptor {
-  pub fn copy_of(_number: i32) -> io::Result<Descriptor> {
-    Err(no_descriptors())
+  /// Our own copy of the socket JS knows by `number` (the caller's stays the caller's).
+  pub fn copy_of(number: i32) -> io::Result<Descriptor> {
+    if number < 0 {
+      return Err(io::Error::new(io::ErrorKind::InvalidInput, "no socket"));
+    }
+    winsock::copy(number as Socket).map(Descriptor)
   }
 
+  pub(crate) fn own(socket: Socket) -> Descriptor {
+    Descriptor(socket)
+  }
+
+  pub(crate) fn socket(&self) -> Socket {
+    self.0
+  }
+
+  /// Hands the socket to JS, which owns it from now on.
   pub fn into_js(self) -> i32 {
-    match self {}
+    let socket = self.0;
+    std::mem::forget(self);
+    js_number(socket).unwrap_or(-1)
   }
 
   pub fn number(&self) -> i32 {
-    match *self {}
+    self.0 as i32
   }
 }
 
-/// No handle channel on Windows.
-pub enum DescriptorSocket {}
-pub enum InheritedEnd {}
-
-pub fn descriptor_socket() -> io::Result<(DescriptorSocket, InheritedEnd)> {
-  Err(no_descriptors())
-}
-
-impl DescriptorSocket {
-  pub fn send_descriptors(&self, _descriptors: &[Descriptor]) -> io::Result<()> {
-    match *self {}
-  }
-
-  pub fn receive_descriptors(&self) -> io::Result<Vec<Descriptor>> {
-    match *self {}
-  }
-}
-
-impl InheritedEnd {
-  pub fn number(&self) -> i32 {
-    match *self {}
+impl Drop for Descriptor {
+  fn drop(&mut self) {
+    winsock::close(self.0);
   }
 }
 

@@ -17,6 +17,11 @@ impl InheritedEnd {
   pub fn number(&self) -> i32 {
     self.0.as_raw_fd()
   }
+
+  /// The numbers to hand `uv_spawn`, from the worker's handle number on: this one only.
+  pub fn numbers(&self) -> Vec<i32> {
+    vec![self.number()]
+  }
 }
 
 /// A new pair, both ends close-on-exec (libuv's copy in the worker is not).
@@ -37,6 +42,9 @@ pub fn descriptor_socket() -> io::Result<(DescriptorSocket, InheritedEnd)> {
 }
 
 impl DescriptorSocket {
+  /// Descriptors need no recipient named here: the socket pair reaches the one worker.
+  pub fn set_peer(&self, _pid: u32) {}
+
   /// As `Channel::send_descriptors`.
   pub fn send_descriptors(&self, descriptors: &[Descriptor]) -> io::Result<()> {
     let raw: Vec<i32> = descriptors.iter().map(Descriptor::raw).collect();

@@ -1,0 +1,74 @@
+//! Which socket a `net.Socket` or `net.Server` is, where its `_handle.fd` does not say (Windows:
+//! -1 for every TCP handle). N-API gives no way into another object's libuv handle, but libuv
+//! lists every handle of a loop (`uv_walk`): the TCP ones whose addresses are the JS object's are
+//! candidates, and exactly one must be.
+
+use std::ffi::{c_int, c_void};
+use std::net::SocketAddr;
+
+use super::uv::{api, missing_functions, RawHandle, UvLoop};
+use crate::sys::{self, UvOsFd};
+
+/// `UV_TCP` in `uv_handle_type` (stable across libuv 1.x).
+const UV_TCP: c_int = 12;
+/// Room for any `sockaddr` (`sockaddr_storage` is 128 bytes everywhere).
+const ADDRESS_ROOM: usize = 128;
+
+/// What a lookup found.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Found {
+  One(i32),
+  None,
+  Many,
+}
+
+/// One TCP handle of the loop: its socket and addresses.
+struct Tcp {
+  socket: Option<i32>,
+  local: Option<SocketAddr>,
+  peer: Option<SocketAddr>,
+}
+
+/// The socket of the one TCP handle on `uv_loop` bound to `local` and connected to `peer` (none:
+/// a listening server, which has no peer).
+pub fn find_socket(uv_loop: *mut UvLoop, local: SocketAddr, peer: Option<SocketAddr>) -> Found {
+  if !missing_functions().is_empty() {
+    return Found::None;
+  }
+  let same = |a: Option<SocketAddr>, b: SocketAddr| {
+    a.is_some_and(|a| a.port() == b.port() && a.ip().to_canonical() == b.ip().to_canonical())
+  };
+  let mut matches = tcp_handles(uv_loop).into_iter().filter(|tcp| {
+    same(tcp.local, local) && if let Some(peer) = peer { same(tcp.peer, peer) } else { tcp.peer.is_none() }
+  });
+  match (matches.next(), matches.next()) {
+    (Some(Tcp { socket: Some(socket), .. }), None) => Found::One(socket),
+    (Some(_), Some(_)) => Found::Many,
+    _ => Found::None,
+  }
+}
+
+fn tcp_handles(uv_loop: *mut UvLoop) -> Vec<Tcp> {
+  unsafe extern "C" fn visit(handle: RawHandle, found: *mut c_void) {
+    // SAFETY: `found` is the Vec `tcp_handles` passed, alive for the walk; libuv passes live
+    // handles of the loop, and these functions only read them.
+    unsafe {
+      if (api().handle_get_type)(handle) != UV_TCP {
+        return;
+      }
+      let mut fd: UvOsFd = std::mem::zeroed();
+      let socket = ((api().fileno)(handle, &mut fd) == 0).then(|| sys::socket_number(fd)).flatten();
+      let address = |get: unsafe extern "C" fn(RawHandle, *mut u8, *mut c_int) -> c_int| {
+        let mut raw = [0u8; ADDRESS_ROOM];
+        let mut len = ADDRESS_ROOM as c_int;
+        (get(handle, raw.as_mut_ptr(), &mut len) == 0).then(|| sys::socket_address(&raw)).flatten()
+      };
+      let tcp = Tcp { socket, local: address(api().tcp_getsockname), peer: address(api().tcp_getpeername) };
+      (*(found as *mut Vec<Tcp>)).push(tcp);
+    }
+  }
+  let mut found: Vec<Tcp> = Vec::new();
+  // SAFETY: the loop is this thread's (N-API's); the walk calls `visit` synchronously.
+  unsafe { (api().walk)(uv_loop, visit, (&mut found as *mut Vec<Tcp>).cast()) };
+  found
+}
