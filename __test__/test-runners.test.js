@@ -15,10 +15,15 @@ const { testWhere, cannotLinkFolders, cannotRun } = require('./helpers/platform'
 const { ROOT, IDENTITY, runJest, runVitest, runNodeTest, callingTest, readLog, byRunner, startedWorkers } = require('./helpers/runner-projects')
 
 const FILES = 24
-/** jest and vitest load native modules (jest-resolve's unrs-resolver, rollup) npm installed for the host it ran on. */
+/** jest and vitest load native modules (jest-resolve's unrs-resolver, vitest's rolldown) npm
+ * installed for the host it ran on: a musl Node on a glibc host, or Windows, finds none for itself. */
 const JEST_RESOLVER = "require(require.resolve('unrs-resolver', { paths: [require.resolve('jest-resolve')] }))"
+const VITEST_BUNDLER = "import(require.resolve('rolldown', { paths: [require.resolve('vitest')] })).catch(() => process.exit(1))"
 const jestTest = testWhere(cannotRun(process.execPath, ['-e', JEST_RESOLVER], 'jest (its resolver)'))
-const vitestTest = testWhere(cannotRun(process.execPath, [path.join(ROOT, 'node_modules', '.bin', 'vitest'), '--version'], 'vitest'))
+const vitestTest = testWhere(
+  cannotRun(process.execPath, [path.join(ROOT, 'node_modules', '.bin', 'vitest'), '--version'], 'vitest') ??
+    cannotRun(process.execPath, ['-e', VITEST_BUNDLER], 'vitest (its bundler, rolldown)'),
+)
 /** The global pool's size: its default limit. Workers are never recycled here, so every worker that ever ran counts: the peak. */
 const LIMIT = os.availableParallelism() + 1
 
