@@ -10,7 +10,8 @@ const path = require('node:path')
 const { packageDir } = require('./package-dir')
 
 const { SUPPORTED, currentTarget } = require('./platform')
-const { elfFile } = require('./elf')
+const { parsedFile, readElf } = require('./elf')
+const { peExtent } = require('./pe')
 
 const NAME = 'invoke-parallel'
 const SOURCE_BUILD =
@@ -24,16 +25,17 @@ function noBinaryError(code, message, cause) {
 }
 
 /**
- * Requires the addon at `file` unless it is an ELF file shorter than its own headers say: dlopen
- * would map the missing pages and the process would die of SIGBUS on touching them, with no
- * error to catch. `reinstall` says how to get a whole one.
+ * Requires the addon at `file` unless it is an ELF or PE file shorter than its own headers say:
+ * dlopen would map the missing pages and the process would die of SIGBUS on touching them, with
+ * no error to catch (ELF); LoadLibrary would fail saying nothing of why (PE). `reinstall` says how
+ * to get a whole one.
  */
 function requireWhole(file, reinstall) {
-  const elf = elfFile(file)
-  if (elf && elf.size < elf.extent) {
+  const headers = parsedFile(file, (read) => readElf(read) ?? peExtent(read))
+  if (headers && headers.size < headers.extent) {
     throw noBinaryError(
       'ERR_INVOKE_BINARY_DAMAGED',
-      `invoke-parallel's native binary ${file} is cut short: ${elf.size} bytes of the ${elf.extent} its headers ` +
+      `invoke-parallel's native binary ${file} is cut short: ${headers.size} bytes of the ${headers.extent} its headers ` +
         `describe (an interrupted install or copy, or a full disk). ${reinstall}`,
     )
   }

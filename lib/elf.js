@@ -56,13 +56,13 @@ function readAt(fd, position, length) {
   return buffer.subarray(0, read)
 }
 
-/** `readElf` of the file at `file` plus its `size`, or null (not ELF, unreadable). */
-function elfFile(file) {
+/** `parse(read)` of the file at `file` plus its `size`, or null (`parse` found nothing, unreadable). */
+function parsedFile(file, parse) {
   let fd
   try {
     fd = fs.openSync(file, 'r')
-    const elf = readElf((position, length) => readAt(fd, position, length))
-    return elf && { ...elf, size: fs.fstatSync(fd).size }
+    const parsed = parse((position, length) => readAt(fd, position, length))
+    return parsed && { ...parsed, size: fs.fstatSync(fd).size }
   } catch {
     return null
   } finally {
@@ -70,9 +70,12 @@ function elfFile(file) {
   }
 }
 
+/** `readElf` of the file at `file` plus its `size`, or null (not ELF, unreadable). */
+const elfFile = (file) => parsedFile(file, readElf)
+
 /** The interpreter of the executable at `file` (default: this process's), or null (none, unreadable). */
 function elfInterpreter(file = '/proc/self/exe') {
   return elfFile(file)?.interpreter ?? null
 }
 
-module.exports = { readElf, elfFile, elfInterpreter }
+module.exports = { readElf, elfFile, elfInterpreter, parsedFile }
