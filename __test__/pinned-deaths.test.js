@@ -45,7 +45,7 @@ test('a worker that always blames another call for its death gets a call sent 19
   }
   const error = await t.throwsAsync(culprit, { instanceOf: invoke.Retry })
   t.is(error.code, 'ERR_INVOKE_WORKER_DIED')
-  t.regex(error.message, /gave up after 3 attempts \(and 16 more ended by other calls' uncaught exceptions\)/)
+  t.regex(error.message, /gave up after 3 attempts \(and 16 more deaths pinned on other calls\)/)
   t.is(fs.readdirSync(dir).length, 3 + 16, 'one worker per run')
   // The parent survives: every call settles, the blamed ones with the worker's forged error.
   await pool.close({ force: true })

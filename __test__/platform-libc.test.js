@@ -8,7 +8,8 @@ const test = require('ava')
 const fc = require('fast-check')
 const path = require('node:path')
 const { execFile } = require('node:child_process')
-const { readElf, elfInterpreter } = require('../lib/elf')
+const fs = require('node:fs')
+const { readElf, elfInterpreter, elfLibc } = require('../lib/elf')
 
 const interpreterOf = (read) => readElf(read)?.interpreter ?? null
 const { libcFromInterpreter, targetOf } = require('../lib/platform')
@@ -121,4 +122,63 @@ test("with process.report missing, throwing or refusing, the package loads this 
     })
     t.is(out, 'function', name)
   }
+})
+
+test('the C library an executable was linked against: glibc by its GLIBC_ version needs, musl by its interpreter', (t) => {
+  // Real programs, glibc's and (where its toolchain is set up) musl's: the version needs say
+  // what their interpreters say.
+  const muslNode = '/work/toolchains/node-musl-24.19.0-x64/bin/node'
+  const seen = new Set()
+  for (const file of [process.execPath, '/bin/ls', muslNode].filter((file) => fs.existsSync(file))) {
+    const libc = libcFromInterpreter(elfInterpreter(file))
+    t.is(elfLibc(file), libc, file)
+    seen.add(libc)
+  }
+  t.true(seen.has('gnu'), 'a glibc program was among them')
+  t.is(elfLibc(), elfLibc(process.execPath), 'this Node, through /proc/self/exe')
+  t.is(elfLibc(__filename), null, 'not ELF')
+  t.is(elfLibc(path.join(__dirname, 'no-such-file')), null)
+})
+
+test('an executable corrupted anywhere gives a C library or none, never an exception', (t) => {
+  const fd = fs.openSync(process.execPath, 'r')
+  t.teardown(() => fs.closeSync(fd))
+  const size = fs.fstatSync(fd).size
+  // Past the end (however far) there is nothing, as for any file.
+  const read = (position, length) => {
+    if (position >= size) return Buffer.alloc(0)
+    const buffer = Buffer.alloc(length)
+    return buffer.subarray(0, fs.readSync(fd, buffer, 0, length, position))
+  }
+  // Which bytes the reader reads, in order: the corruption hits the nth one it is asked for.
+  fc.assert(
+    fc.property(fc.array(fc.tuple(fc.nat(20000), fc.integer({ min: 1, max: 255 })), { minLength: 1, maxLength: 8 }), (flips) => {
+      let served = 0
+      let reads = 0
+      const corrupted = (position, length) => {
+        reads++
+        const bytes = Buffer.from(read(position, length))
+        for (const [at, mask] of flips) if (at >= served && at < served + bytes.length) bytes[at - served] ^= mask
+        served += bytes.length
+        return bytes
+      }
+      const elf = readElf(corrupted, { versions: true })
+      t.true(elf === null || typeof elf.needsGlibc === 'boolean')
+      t.true(reads < 5000, `${reads} reads`)
+    }),
+    { numRuns: 300 },
+  )
+})
+
+test('loading the package makes no diagnostic report (its executable answers)', async (t) => {
+  const script = `let made = 0
+    const getReport = process.report.getReport.bind(process.report)
+    process.report.getReport = (...args) => (made++, getReport(...args))
+    // Whether or not this platform's binary is here: the choice is made before that.
+    try { require(${JSON.stringify(root)}) } catch {}
+    console.log(made)`
+  const out = await new Promise((resolve) => {
+    execFile(process.execPath, ['-e', script], { timeout: scaled(20000) }, (error, stdout, stderr) => resolve(error ? `${error.message} ${stderr}` : stdout.trim()))
+  })
+  t.is(out, '0')
 })

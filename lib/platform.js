@@ -2,11 +2,13 @@
 // Which prebuilt binary fits this process, named as napi-rs names them (`linux-x64-gnu`,
 // `darwin-arm64`, ...). The C library is the one this Node runs on, not the host's: a musl Node
 // on a glibc distribution (or the reverse, in a container or a bundled runtime) needs the
-// binary of its own libc, so it comes from Node's diagnostic report (napi-rs's loader reads
-// /usr/bin/ldd first, which describes the host), and where there is no report (process.report
-// removed, replaced or throwing), from the dynamic loader this process's executable names.
+// binary of its own libc (napi-rs's loader reads /usr/bin/ldd first, which describes the host).
+// It comes from this process's executable: the C library it was linked against (under a
+// millisecond); where that does not tell (a static Node, /proc unreadable), from Node's
+// diagnostic report (which takes some 15 ms to make); and where there is no report either
+// (process.report removed, replaced or throwing), from the dynamic loader the executable names.
 
-const { elfInterpreter } = require('./elf')
+const { elfInterpreter, elfLibc } = require('./elf')
 
 /** The platform keys a release publishes (package.json `napi.targets`, one `npm/<key>/` each). */
 const SUPPORTED = ['linux-x64-gnu', 'linux-arm64-gnu', 'linux-x64-musl', 'linux-arm64-musl', 'darwin-x64', 'darwin-arm64', 'win32-x64-gnu']
@@ -38,11 +40,12 @@ function libcFromInterpreter(file) {
 /**
  * This process's target: `{key, description}`, `key` as napi-rs names binaries. Windows is
  * `win32-x64-gnu` for every Node there: the binary is built with mingw-w64 and resolves Node's
- * N-API at run time, so it loads in the official (MSVC) Node too. `getReport` is only called on Linux.
+ * N-API at run time, so it loads in the official (MSVC) Node too. On Linux the C library is
+ * `getLinkedLibc()`'s, else the report's (`getReport` is called only then), else the interpreter's.
  */
-function targetOf({ platform, arch, getReport, getInterpreter = () => null }) {
+function targetOf({ platform, arch, getReport, getInterpreter = () => null, getLinkedLibc = () => null }) {
   let libc = null
-  if (platform === 'linux') libc = libcFromReport(getReport()) ?? libcFromInterpreter(getInterpreter())
+  if (platform === 'linux') libc = getLinkedLibc() ?? libcFromReport(getReport()) ?? libcFromInterpreter(getInterpreter())
   else if (platform === 'win32') libc = 'gnu'
   const key = [platform, arch, libc ?? (platform === 'linux' ? 'unknown-libc' : null)].filter(Boolean).join('-')
   const libcName = { gnu: platform === 'linux' ? 'glibc' : null, musl: 'musl', null: platform === 'linux' ? 'unknown C library' : null }[libc]
@@ -73,7 +76,7 @@ function diagnosticReport() {
 }
 
 function currentTarget() {
-  return targetOf({ platform: process.platform, arch: process.arch, getReport: diagnosticReport, getInterpreter: elfInterpreter })
+  return targetOf({ platform: process.platform, arch: process.arch, getReport: diagnosticReport, getInterpreter: elfInterpreter, getLinkedLibc: elfLibc })
 }
 
 module.exports = { SUPPORTED, libcFromReport, libcFromInterpreter, targetOf, currentTarget }

@@ -126,7 +126,18 @@ function darwin() {
   return {
     // rustc strips Apple binaries with rust-objcopy, which Debian's rustc-web lacks: llvm-strip
     // does it after the build instead.
-    env: { RUSTC: rustc, ...BUILD_STD, MACOSX_DEPLOYMENT_TARGET, CARGO_PROFILE_RELEASE_STRIP: 'false', PATH: `${bin}:${process.env.PATH}` },
+    // rustc limits a dylib's exports with -exported_symbols_list, which zig's Mach-O linker does
+    // not implement (cargo-zigbuild drops it), so every Rust symbol was exported (3,759). Hidden
+    // visibility from the start (std included, built here) leaves the C-level ones only: the
+    // N-API entry point. RUSTC_BOOTSTRAP (BUILD_STD) lets the stable rustc take the -Z flag.
+    env: {
+      RUSTC: rustc,
+      ...BUILD_STD,
+      MACOSX_DEPLOYMENT_TARGET,
+      CARGO_PROFILE_RELEASE_STRIP: 'false',
+      RUSTFLAGS: '-Z default-visibility=hidden',
+      PATH: `${bin}:${process.env.PATH}`,
+    },
     napiArgs: ['--cross-compile'],
     strip: ['llvm-strip', '-x'],
   }

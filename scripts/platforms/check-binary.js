@@ -12,6 +12,12 @@ const { execFileSync } = require('node:child_process')
 
 const GLIBC_BASELINE = [2, 17]
 const MACOS_MINIMUM = '11.0'
+// What a Mach-O addon exports: the N-API entry point Node looks up (napi-rs 3 exports no
+// node_api_module_get_api_version_v1 outside wasm, so Node takes the module as N-API 8), and what
+// zig's linker exports of its own accord, which no flag of ours reaches: the image header and
+// __dso_handle it makes, and compiler-rt's OS version checks (weak definitions). Any more (every
+// Rust symbol, once: 3,759) weighs on every load and may clash with another addon's.
+const MACHO_EXPORTS = ['___dso_handle', '___isOSVersionAtLeast', '___isPlatformVersionAtLeast', '__mh_dylib_header', '_napi_register_module_v1']
 
 const sh = (command, args) => execFileSync(command, args, { encoding: 'utf8', maxBuffer: 64 * 2 ** 20 })
 const tool = (name) => (hasCommand(name) ? name : `${name}-14`)
@@ -106,6 +112,11 @@ function checkMacho(file, expect, report) {
   // link time would tie it to one executable's name.
   assert.deepEqual(node, [], 'imports no napi_*/uv_* symbol (found at run time)')
   report(`imports ${node.filter((n) => n.startsWith('_napi_')).length} napi_*, ${node.filter((n) => n.startsWith('_uv_')).length} uv_*, ${imports.length - node.length} from libSystem`)
+  const exported = [...sh(objdump, ['--macho', '--exports-trie', file]).matchAll(/^0x[0-9A-Fa-f]+\s+(\S+)/gm)].map((m) => m[1]).sort()
+  const extra = exported.filter((name) => !MACHO_EXPORTS.includes(name))
+  assert.deepEqual(extra.slice(0, 10), [], `exports no more than ${MACHO_EXPORTS.join(', ')} (it exports ${exported.length} symbols)`)
+  assert.ok(exported.includes('_napi_register_module_v1'), 'exports napi_register_module_v1')
+  report(`exports ${exported.length} symbols: ${exported.join(', ')}`)
   const symbols = sh(tool('llvm-nm'), ['--defined-only', file]).split('\n').filter((line) => / [tT] /.test(line))
   assert.ok(symbols.filter((line) => / t /.test(line)).length === 0, 'stripped (no local symbols)')
   report('stripped')

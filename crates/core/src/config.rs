@@ -13,10 +13,11 @@ pub struct PoolConfig {
   pub retries: u32,
   /// Times a call is sent before a worker dying under it makes it fail.
   pub max_attempts: u32,
-  /// Deaths of a call's worker that the worker's own report pins on another call (its uncaught
-  /// exception came from that call's flow) do not count against `max_attempts`, up to this many
-  /// per call; past it they count. The report is the worker's word: one that always blames
-  /// another call must not send a call around forever.
+  /// Deaths of a call's worker pinned on another call — by the worker's own report (its uncaught
+  /// exception came from that call's flow), or by the pool, which killed it for not stopping that
+  /// call when it was cancelled — do not count against `max_attempts`, up to this many per call;
+  /// past it they count. The report is the worker's word: one that always blames another call
+  /// must not send a call around forever.
   pub max_excused: u32,
   /// Milliseconds between SIGTERM and SIGKILL on a forced close.
   pub kill_grace_ms: u64,

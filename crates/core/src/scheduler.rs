@@ -21,8 +21,9 @@ use super::worker::{Leave, Worker, WorkerState};
 enum Death {
   /// This call's: V8 aborted the worker with it alone running. It is not sent again.
   OfThisCall,
-  /// Another call's, by the worker's own uncaught-exception report: it costs this call no
-  /// attempt, up to `max_excused` times.
+  /// Another call's, by the worker's own uncaught-exception report, or by the pool, which killed
+  /// it for not stopping a cancelled call: it costs this call no attempt, up to `max_excused`
+  /// times.
   OfAnotherCall,
   /// Nobody's in particular: it costs an attempt.
   Unpinned,
@@ -736,8 +737,9 @@ impl Scheduler {
     // that call: sending it again would only kill another worker.
     let blamed = (status.signal == Some(ExitSignal::Abort) && worker.in_flight.len() == 1)
       .then(|| *worker.in_flight.first().unwrap());
-    // Its own report pinned its death on a call it ran, and it kept to the protocol since: the
-    // calls still on it did nothing wrong (the one at fault has settled already).
+    // Its own report (or the pool's kill over a cancel) pinned its death on a call it ran, and it
+    // kept to the protocol since: the calls still on it did nothing wrong (the one at fault has
+    // settled already).
     let elsewhere = worker.died_of.is_some() && !worker.is_shunned();
     // Oldest first back to the head of the queue, so failed-over calls keep their order.
     for call in worker.in_flight.iter().rev() {
@@ -808,8 +810,10 @@ impl Scheduler {
         if !still_running || w.is_leaving() {
           return;
         }
-        // The worker ignores cancellation; its other calls fail over when it is gone.
+        // The worker ignores cancellation; its other calls fail over when it is gone. Its death
+        // is the cancelled call's: the pool's own doing costs the others no attempt.
         w.leave(Leave::Stopped);
+        w.died_of = Some(call);
         let ms = self.config.cancel_grace_ms;
         let failure = Failure::new(
           FailureKind::WorkerCrashed,
@@ -1087,7 +1091,7 @@ impl Scheduler {
     } else if !excused && counted >= self.config.max_attempts {
       let mut message = format!("{what} while the call was running; gave up after {counted} attempts");
       if call.excused > 0 {
-        let _ = write!(message, " (and {} more ended by other calls' uncaught exceptions)", call.excused);
+        let _ = write!(message, " (and {} more deaths pinned on other calls)", call.excused);
       }
       message
     } else {

@@ -77,8 +77,9 @@ pub struct Worker {
   pub news_since_pace: bool,
   pub asked_recycle: bool,
   pub sent_fatal: bool,
-  /// The call its uncaught-exception report named, when that call was in flight on it: its death
-  /// is that call's, not its other calls' (unless it breaks the protocol after all).
+  /// The call its uncaught-exception report named, when that call was in flight on it, or the
+  /// cancelled call it did not stop within the grace (the pool killed it over that): its death is
+  /// that call's, not its other calls' (unless it breaks the protocol after all).
   pub died_of: Option<CallId>,
   /// Its channel ended (it closed its end, or the stream broke): nothing more comes from it, and
   /// it must exit by itself within the leave grace or be stopped.

@@ -4,8 +4,7 @@
 
 const fc = require('fast-check')
 const invoke = require('invoke-parallel')
-const { remotePool } = require('invoke-parallel-bullmq')
-const { fleetTest, startHost, queueName, fixtures } = require('./helpers/fleet')
+const { fleetTest, hostedPool } = require('./helpers/fleet')
 
 const { test, redis } = fleetTest(__filename)
 
@@ -13,24 +12,15 @@ const call = (pool, method, args, options = {}) => pool[invoke.callMethod]('jobs
 
 test('a call timeout past 2^53 ms is no deadline, as on a local pool (a host refused it as a bad job)', async (t) => {
   t.timeout(60000)
-  const queue = queueName()
-  const host = await startHost(redis, queue)
-  t.teardown(() => host.kill())
-  const pool = remotePool({ queue, connection: redis.connection, root: fixtures })
-  t.teardown(() => pool.close({ force: true }))
+  const { pool } = await hostedPool(t, redis)
   const timeouts = fc.sample(fc.oneof(fc.double({ min: 2 ** 53 + 2, max: Number.MAX_VALUE, noNaN: true }), fc.constant(Number.MAX_VALUE)), 4)
   // Every such call runs and returns its value (before: ERR_INVOKE_BAD_JOB from the host).
   for (const timeout of timeouts) t.is(await call(pool, 'add', [1, 2], { timeout }), 3, `timeout ${timeout}`)
 })
 
-
 test("a job naming what its module does not export — a function's own length or name included — fails alone with ERR_INVOKE_BAD_JOB", async (t) => {
   t.timeout(90000)
-  const queue = queueName()
-  const host = await startHost(redis, queue)
-  t.teardown(() => host.kill())
-  const pool = remotePool({ queue, connection: redis.connection, root: fixtures })
-  t.teardown(() => pool.close({ force: true }))
+  const { pool } = await hostedPool(t, redis)
   const jobs = require('./fixtures/jobs')
   const notExported = fc.oneof(
     fc.constantFrom('length', 'name', 'prototype', 'caller', 'arguments', 'constructor', '__proto__', 'then', 'toString'),

@@ -16,7 +16,7 @@ const { Queue, Worker } = require('bullmq')
 const codec = require('invoke-parallel/codec')
 const invoke = require('invoke-parallel')
 const { remotePool, serve } = require('invoke-parallel-bullmq')
-const { fleetTest, startHost, queueName, until, untilAsync, fixtures } = require('./helpers/fleet')
+const { fleetTest, hostedPool, startHost, queueName, until, untilAsync, fixtures } = require('./helpers/fleet')
 
 const { test, redis } = fleetTest(__filename)
 
@@ -102,14 +102,8 @@ test('a map chunk answered with anything but its parts fails the map with a code
 
 test('an event stream deleted after an entry with a later id than its new ones is read again: calls settle, cancels reach the host', async (t) => {
   t.timeout(60000)
-  const queue = queueName()
-  const inspect = new Queue(queue, { connection: redis.connection })
-  t.teardown(() => inspect.close())
-  const host = await startHost(redis, queue)
-  t.teardown(() => host.kill())
   // No polling: a call settles only through the event stream.
-  const pool = remotePool({ queue, connection: redis.connection, root: fixtures, pollInterval: 2 ** 31 - 1, onError: () => {} })
-  t.teardown(() => pool.close({ force: true }))
+  const { inspect, pool } = await hostedPool(t, redis, { inspect: true, pool: { pollInterval: 2 ** 31 - 1, onError: () => {} } })
   const jobs = await invoke.require(path.join(fixtures, 'jobs.js'), { pool })
   const client = await inspect.getBackend().client
   // An entry far ahead of the clock (forged, or written by a Redis whose clock ran ahead before a

@@ -8,33 +8,23 @@ const os = require('node:os')
 const path = require('node:path')
 const { spawn } = require('node:child_process')
 const fc = require('fast-check')
-const { Queue } = require('bullmq')
 const codec = require('invoke-parallel/codec')
 const invoke = require('invoke-parallel')
-const { remotePool } = require('invoke-parallel-bullmq')
 const { readReply } = require('../lib/reply')
-const { fleetTest, startHost, queueName, until, untilAsync, fixtures } = require('./helpers/fleet')
+const { fleetTest, hostedPool, untilAsync, fixtures } = require('./helpers/fleet')
 
 const { test, redis } = fleetTest(__filename)
 
-function setUp(t, options = {}) {
-  const queue = queueName()
-  const pool = remotePool({ queue, connection: redis.connection, root: fixtures, ...options })
-  t.teardown(() => pool.close({ force: true }))
-  const inspect = new Queue(queue, { connection: redis.connection })
-  t.teardown(() => inspect.close())
-  const host = async (hostOptions) => {
-    const h = await startHost(redis, queue, { options: hostOptions })
-    t.teardown(() => h.kill())
-    return h
-  }
+/** A pool with `options` and a Queue to inspect with, no host yet: `host(options)` starts one. */
+async function setUp(t, options = {}) {
+  const { queue, pool, inspect } = await hostedPool(t, redis, { inspect: true, host: false, pool: options })
+  const host = async (hostOptions) => (await hostedPool(t, redis, { queue, host: { options: hostOptions }, pool: false })).host
   return { queue, pool, inspect, host }
 }
 
 const tmpFile = () => path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'invoke-fleet-')), 'lines')
 const lines = (file) => (fs.existsSync(file) ? fs.readFileSync(file, 'utf8').split('\n').slice(0, -1) : [])
 const call = (pool, method, args, options = {}) => pool[invoke.callMethod]('jobs.js', method, args, options)
-
 
 const queued = async (inspect) => {
   const counts = await inspect.getJobCounts('wait', 'prioritized')
@@ -46,7 +36,7 @@ test('priorities pass through to the queue: a host starts the higher first, and 
   t.timeout(240000)
   await fc.assert(
     fc.asyncProperty(fc.array(fc.integer({ min: -3, max: 3 }), { minLength: 2, maxLength: 10 }), async (priorities) => {
-      const { pool, inspect, host } = setUp(t)
+      const { pool, inspect, host } = await setUp(t)
       const file = tmpFile()
       // No host yet: every call waits in the queue.
       const calls = priorities.map((priority, i) => call(pool, 'record', [file, i], { priority }))
@@ -61,7 +51,7 @@ test('priorities pass through to the queue: a host starts the higher first, and 
 })
 
 test('queueTimeout: a call no host starts in time rejects with ERR_INVOKE_QUEUE_TIMEOUT and its job is removed', async (t) => {
-  const { pool, inspect } = setUp(t, { queueTimeout: 200 })
+  const { pool, inspect } = await setUp(t, { queueTimeout: 200 })
   const file = tmpFile()
   await t.throwsAsync(call(pool, 'record', [file, 'late']), { code: 'ERR_INVOKE_QUEUE_TIMEOUT' })
   t.is(await queued(inspect), 0)
@@ -73,7 +63,7 @@ test('queueTimeout: a call no host starts in time rejects with ERR_INVOKE_QUEUE_
 test('queueTimeout counts the wait, not the run: a call started in time runs past it', async (t) => {
   t.timeout(60000)
   // The deadline is long enough for a loaded machine's host to pick the job up; the run outlasts it.
-  const { pool, host } = setUp(t, { queueTimeout: 8000 })
+  const { pool, host } = await setUp(t, { queueTimeout: 8000 })
   await host()
   const file = tmpFile()
   t.is(await call(pool, 'spin', [9000, file]), 9000)
@@ -81,7 +71,7 @@ test('queueTimeout counts the wait, not the run: a call started in time runs pas
 })
 
 test('a host does not start a job that waited past its queue timeout (its parent gone, or too slow to remove it)', async (t) => {
-  const { inspect, host } = setUp(t)
+  const { inspect, host } = await setUp(t)
   await host()
   const file = tmpFile()
   const a = codec.encode([file, 'stale']).toString('base64')
@@ -94,7 +84,7 @@ test('a host does not start a job that waited past its queue timeout (its parent
 
 test('key: a call made again with its key, by a parent that crashed and ran again, runs once', async (t) => {
   t.timeout(60000)
-  const { queue, pool, inspect, host } = setUp(t, { key: (module, method, args) => args[1] })
+  const { queue, pool, inspect, host } = await setUp(t, { key: (module, method, args) => args[1] })
   const file = tmpFile()
   // The first parent queues the call (no host yet) and is SIGKILLed.
   const script = `
@@ -122,7 +112,7 @@ test('key: a call made again with its key, by a parent that crashed and ran agai
 
 test("retry: a call that throws runs again under the caller's policy; an error marked nonRetryable never does", async (t) => {
   t.timeout(60000)
-  const { pool, host } = setUp(t, { retry: { attempts: 3, delay: 50 } })
+  const { pool, host } = await setUp(t, { retry: { attempts: 3, delay: 50 } })
   await host()
   const twice = tmpFile()
   t.is(await call(pool, 'failTimes', [twice, 2]), 3)
@@ -139,7 +129,7 @@ test("retry: a call that throws runs again under the caller's policy; an error m
 
 test('hosts keep their locks while work blocks: CPU-bound calls longer than lockDuration are never run again', async (t) => {
   t.timeout(60000)
-  const { pool, host } = setUp(t)
+  const { pool, host } = await setUp(t)
   // lockDuration 1000 ms, stalledInterval 300 ms (fixtures/host.js); each call blocks its worker 2.5 s.
   await host()
   const file = tmpFile()

@@ -7,24 +7,16 @@ const fs = require('node:fs')
 const os = require('node:os')
 const path = require('node:path')
 const fc = require('fast-check')
-const { Queue } = require('bullmq')
 const codec = require('invoke-parallel/codec')
 const invoke = require('invoke-parallel')
-const { remotePool } = require('invoke-parallel-bullmq')
 const { readReply } = require('../lib/reply')
-const { fleetTest, startHost, queueName, until, fixtures } = require('./helpers/fleet')
+const { fleetTest, hostedPool, until, fixtures } = require('./helpers/fleet')
 
 const { test, redis } = fleetTest(__filename)
 
 async function setUp(t, poolOptions = {}) {
-  const queue = queueName()
-  const host = await startHost(redis, queue)
-  t.teardown(() => host.kill())
-  const inspect = new Queue(queue, { connection: redis.connection })
-  t.teardown(() => inspect.close())
   const reported = []
-  const pool = remotePool({ queue, connection: redis.connection, root: fixtures, onError: (err) => reported.push(err), ...poolOptions })
-  t.teardown(() => pool.close({ force: true }))
+  const { host, inspect, pool } = await hostedPool(t, redis, { inspect: true, pool: { onError: (err) => reported.push(err), ...poolOptions } })
   const jobs = await invoke.require(path.join(fixtures, 'jobs.js'), { pool })
   return { host, inspect, pool, jobs, reported, redisClient: await inspect.getBackend().client }
 }

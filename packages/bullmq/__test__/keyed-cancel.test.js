@@ -14,7 +14,7 @@ const { Queue } = require('bullmq')
 const codec = require('invoke-parallel/codec')
 const { callData, keyedJobId } = require('../lib/job')
 const { readReply } = require('../lib/reply')
-const { fleetTest, startHost, queueName, until, untilAsync, fixtures } = require('./helpers/fleet')
+const { fleetTest, hostedPool, startHost, queueName, until, untilAsync, fixtures } = require('./helpers/fleet')
 
 const { test, redis } = fleetTest(__filename)
 
@@ -29,9 +29,7 @@ const keyedPool = (t, queue, options = {}) => {
 const call = (pool, method, args, options = {}) => pool[invoke.callMethod]('jobs.js', method, args, options)
 
 test('a keyed call cancelled while it runs, made again with its key by this parent or another, runs again', async (t) => {
-  const queue = queueName()
-  const host = await startHost(redis, queue)
-  t.teardown(() => host.kill())
+  const { queue } = await hostedPool(t, redis, { pool: false })
   const pool = keyedPool(t, queue)
   const other = keyedPool(t, queue)
   for (const again of [pool, other]) {
@@ -91,9 +89,7 @@ test('a keyed call waiting on the job another caller cancels goes on: in the sam
 
 test('a keyed call cancelled at any moment (queued, running, as its host finishes): made again, it gets the result, never the cancel', async (t) => {
   t.timeout(120000)
-  const queue = queueName()
-  const host = await startHost(redis, queue)
-  t.teardown(() => host.kill())
+  const { queue } = await hostedPool(t, redis, { pool: false })
   const pool = keyedPool(t, queue)
   const seen = { cancelled: 0, resolved: 0 }
   await fc.assert(

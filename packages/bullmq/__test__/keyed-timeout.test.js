@@ -9,11 +9,10 @@ const fs = require('node:fs')
 const os = require('node:os')
 const path = require('node:path')
 const fc = require('fast-check')
-const { Queue } = require('bullmq')
 const invoke = require('invoke-parallel')
 const { remotePool } = require('invoke-parallel-bullmq')
 const { keyedJobId } = require('../lib/job')
-const { fleetTest, startHost, queueName, until, fixtures } = require('./helpers/fleet')
+const { fleetTest, hostedPool, until, fixtures } = require('./helpers/fleet')
 
 const { test, redis } = fleetTest(__filename)
 
@@ -31,11 +30,7 @@ async function completedEntry(client, key, jobId) {
 
 test('a keyed call made again after one that timed out runs, whenever the timed-out run\'s completed event comes (replayed before, with or during the second call)', async (t) => {
   t.timeout(180000)
-  const queue = queueName()
-  const host = await startHost(redis, queue)
-  t.teardown(() => host.kill())
-  const inspect = new Queue(queue, { connection: redis.connection })
-  t.teardown(() => inspect.close())
+  const { queue, inspect } = await hostedPool(t, redis, { inspect: true, pool: false })
   const client = await inspect.getBackend().client
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'invoke-keyed-timeout-'))
   t.teardown(() => fs.rmSync(dir, { recursive: true, force: true }))

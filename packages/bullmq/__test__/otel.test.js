@@ -10,26 +10,20 @@ const { InMemorySpanExporter, SimpleSpanProcessor } = require('@opentelemetry/sd
 const invoke = require('invoke-parallel')
 const { instrument } = require('invoke-parallel-otel')
 const { remotePool } = require('invoke-parallel-bullmq')
-const { redisTest, startRedis, startHost, queueName, fixtures } = require('./helpers/fleet')
+const { fleetTest, fixtures } = require('./helpers/fleet')
 
-const test = redisTest(__filename)
+const { test, redis, fleet } = fleetTest(__filename, { host: { options: { modules: ['./values.js', './traced.js'] } } })
+const { queue } = fleet
 const spans = new InMemorySpanExporter()
 let instrumentation
-let redis
-let host
-const queue = queueName()
 
-test.before(async () => {
+test.before(() => {
   new NodeTracerProvider({ spanProcessors: [new SimpleSpanProcessor(spans)] }).register()
   instrumentation = instrument()
-  redis = await startRedis()
-  host = await startHost(redis, queue, { options: { modules: ['./values.js', './traced.js'] } })
 })
 
-test.after.always(async () => {
+test.after.always(() => {
   instrumentation?.disable()
-  await host?.kill()
-  await redis?.stop()
 })
 
 test('the call span is the caller’s child, says how long the job waited and how often it ran, and the host’s worker continues it', async (t) => {

@@ -13,23 +13,11 @@ const Redis = require('ioredis')
 const invoke = require('invoke-parallel')
 const codec = require('invoke-parallel/codec')
 const { remotePool } = require('invoke-parallel-bullmq')
-const { redisTest, startRedis, startHost, queueName, until, untilAsync, fixtures } = require('./helpers/fleet')
+const { fleetTest, hostedPool, startHost, queueName, until, untilAsync, fixtures } = require('./helpers/fleet')
 
-const test = redisTest(__filename)
+const { test, redis, fleet } = fleetTest(__filename, { host: {} })
+const { queue } = fleet
 const runs = Number(process.env.INVOKE_FUZZ_RUNS ?? 300) / 6
-let redis
-let host
-const queue = queueName()
-
-test.before(async () => {
-  redis = await startRedis()
-  host = await startHost(redis, queue)
-})
-
-test.after.always(async () => {
-  await host?.kill()
-  await redis?.stop()
-})
 
 function pool(t, options = {}) {
   const p = remotePool({ queue, connection: redis.connection, root: fixtures, ...options })
@@ -89,11 +77,7 @@ test('payloads over maxMessageSize reject with ERR_INVOKE_MESSAGE_TOO_LARGE, bot
 test('maxMessageSize means the same bytes on both sides: exactly the limit crosses, one byte more is refused', async (t) => {
   t.timeout(60000)
   const max = 4096
-  const name = queueName()
-  const own = await startHost(redis, name, { options: { maxMessageSize: max } })
-  t.teardown(() => own.kill())
-  const p = remotePool({ queue: name, connection: redis.connection, root: fixtures, maxMessageSize: max })
-  t.teardown(() => p.close({ force: true }))
+  const { pool: p } = await hostedPool(t, redis, { host: { options: { maxMessageSize: max } }, pool: { maxMessageSize: max } })
   const jobs = await load(p, 'jobs.js')
   const values = await load(p, 'values.js')
   // Strings of one-byte characters: each character more is one byte more, encoded.
@@ -129,17 +113,13 @@ test("a worker that dies inside a host is replaced by the host's pool and the ca
   const p = pool(t)
   const jobs = await load(p, 'jobs.js')
   const ran = await jobs.diesOnce(tmpFile())
-  t.is(ran.host, host.pid)
+  t.is(ran.host, fleet.host.pid)
   t.is(p.stats().retried, 0)
 })
 
 test("timeout rejects with invoke.Timeout and aborts the worker's signal", async (t) => {
   // A host of its own, idle: its ready worker takes the call at once, which starts the clock.
-  const name = queueName()
-  const own = await startHost(redis, name)
-  t.teardown(() => own.kill())
-  const p = remotePool({ queue: name, connection: redis.connection, root: fixtures })
-  t.teardown(() => p.close({ force: true }))
+  const { pool: p } = await hostedPool(t, redis)
   const jobs = await load(p, 'jobs.js')
   const file = tmpFile()
   await t.throwsAsync(jobs({ timeout: 100 }).noticeAbort(file), { instanceOf: invoke.Timeout })

@@ -8,25 +8,13 @@ const path = require('node:path')
 const dc = require('node:diagnostics_channel')
 const invoke = require('invoke-parallel')
 const { remotePool } = require('invoke-parallel-bullmq')
-const { redisTest, startRedis, startHost, queueName, until, untilAsync, fixtures } = require('./helpers/fleet')
+const { fleetTest, startHost, queueName, until, untilAsync, fixtures } = require('./helpers/fleet')
 const { Queue } = require('bullmq')
 
-const test = redisTest(__filename)
+const { test, redis, fleet } = fleetTest(__filename, { host: { options: { modules: ['./values.js', './traced.js'] } } })
+const { queue } = fleet
 const calls = dc.tracingChannel('invoke-parallel:call')
 const TRACEPARENT = '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01'
-let redis
-let host
-const queue = queueName()
-
-test.before(async () => {
-  redis = await startRedis()
-  host = await startHost(redis, queue, { options: { modules: ['./values.js', './traced.js'] } })
-})
-
-test.after.always(async () => {
-  await host?.kill()
-  await redis?.stop()
-})
 
 test.serial('a remote call is published, and its traceparent reaches the host’s worker', async (t) => {
   const pool = remotePool({ queue, connection: redis.connection, root: fixtures })

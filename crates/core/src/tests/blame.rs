@@ -1,6 +1,7 @@
-//! Deaths a worker's own report pins on one of its calls (an uncaught exception from that call's
-//! flow): they cost the other calls on it no attempt, up to `max_excused` each, so a worker that
-//! always blames another call cannot send a call around forever.
+//! Deaths pinned on one of a worker's calls — by the worker's own report (an uncaught exception
+//! from that call's flow), or by the pool, which killed it for not stopping that call when it was
+//! cancelled: they cost the other calls on it no attempt, up to `max_excused` each, so a worker
+//! that always blames another call cannot send a call around forever.
 
 use std::collections::HashMap;
 
@@ -60,6 +61,45 @@ fn deaths_pinned_on_other_calls_cost_a_call_no_attempt() {
   assert_eq!(sim.sched.stats().retried, 1 + 2 + 3 + 4 + 5 + 6, "every call left on a dead worker was retried");
 }
 
+/// The caller cancels `call` (settling it itself), and `worker` does not stop it within the grace:
+/// the pool kills it (its exit is the caller's to play).
+fn ignore_cancel(sim: &mut Sim, worker: WorkerId, call: CallId) {
+  sim.settled.insert(call, Outcome::Failed(Failure::new(FailureKind::Closed, "cancelled by the test")));
+  sim.event(Event::Cancel { call });
+  let grace = Timer::CancelGrace { worker, call };
+  assert!(sim.timers.contains(&grace), "the cancel grace was armed");
+  sim.event(Event::TimerFired { timer: grace });
+  let w = sim.world.get_mut(&worker).unwrap();
+  assert!(w.sigkilled, "the worker was killed over the cancelled call");
+  w.running.remove(&call);
+}
+
+fn killed(sim: &mut Sim, worker: WorkerId) {
+  sim.world.remove(&worker);
+  sim.event(Event::Exited {
+    worker,
+    status: ExitStatus { code: None, signal: Some(ExitSignal::Other("SIGKILL".into())) },
+  });
+}
+
+#[test]
+fn kills_over_cancelled_calls_their_workers_did_not_stop_cost_the_other_calls_no_attempt() {
+  let mut sim = one_worker();
+  let innocent = sim.next_call;
+  sim.submit(1, false);
+  for round in 0..6 {
+    let ignored = sim.next_call;
+    sim.submit(1, false);
+    let worker = the_worker(&mut sim);
+    assert!(sim.world[&worker].running.contains(&innocent), "the innocent call runs beside it (round {round})");
+    ignore_cancel(&mut sim, worker, ignored);
+    killed(&mut sim, worker);
+    assert!(!sim.settled.contains_key(&innocent), "the innocent call was sent again (round {round})");
+  }
+  sim.settle_world();
+  assert!(matches!(sim.settled[&innocent], Outcome::Resolved(..)));
+}
+
 #[test]
 fn a_worker_that_always_blames_another_call_gets_a_call_sent_a_bounded_number_of_times() {
   let mut sim = one_worker();
@@ -79,7 +119,7 @@ fn a_worker_that_always_blames_another_call_gets_a_call_sent_a_bounded_number_of
   assert_eq!(sends, sim.config.max_attempts + sim.config.max_excused);
   let failure = gave_up(&sim.settled[&culprit]).expect("the call gave up");
   assert!(
-    failure.message.ends_with("gave up after 3 attempts (and 4 more ended by other calls' uncaught exceptions)"),
+    failure.message.ends_with("gave up after 3 attempts (and 4 more deaths pinned on other calls)"),
     "{}",
     failure.message
   );
@@ -148,6 +188,11 @@ enum Turn {
   },
   /// It exits with no report.
   Crash(u8),
+  /// One of its calls is cancelled and it does not stop it: the pool kills it.
+  IgnoreCancel {
+    worker: u8,
+    call: u8,
+  },
 }
 
 #[derive(Clone, Copy, Debug)]
@@ -170,6 +215,7 @@ fn turn() -> impl Strategy<Value = Turn> {
     4 => (any::<u8>(), named, 0u8..3, prop::bool::weighted(0.15))
       .prop_map(|(worker, named, answers, corrupt)| Turn::Fatal { worker, named, answers, corrupt }),
     1 => any::<u8>().prop_map(Turn::Crash),
+    2 => (any::<u8>(), any::<u8>()).prop_map(|(worker, call)| Turn::IgnoreCancel { worker, call }),
   ]
 }
 
@@ -189,7 +235,8 @@ proptest! {
   #![proptest_config(ProptestConfig::with_cases(400))]
 
   /// Random mixes of calls on random workers, and deaths pinned on random calls (honestly, on a
-  /// call elsewhere or on none, with the protocol broken after): each call gives up exactly when
+  /// call elsewhere or on none, with the protocol broken after; or by the pool, on a cancelled
+  /// call the worker did not stop): each call gives up exactly when
   /// the deaths not pinned on another call, plus those past `max_excused`, reach `max_attempts`;
   /// none is sent more than `max_attempts + max_excused` times; every call settles once.
   #[test]
@@ -212,10 +259,17 @@ proptest! {
           if let Some(id) = pick(&unstarted, n) { sim.start(id) }
         }
         Turn::Answer(n) => if let Some(id) = pick(&live, n) { sim.answer(id, true); },
-        Turn::Crash(n) | Turn::Fatal { worker: n, .. } => {
+        Turn::Crash(n) | Turn::Fatal { worker: n, .. } | Turn::IgnoreCancel { worker: n, .. } => {
           let ready: Vec<_> = live.iter().copied().filter(|id| sim.world[id].ready).collect();
           let Some(worker) = pick(&ready, n) else { continue };
           let mut pinned = false;
+          if let Turn::IgnoreCancel { call, .. } = turn {
+            let open: Vec<CallId> =
+              sim.world[&worker].running.iter().copied().filter(|c| !sim.settled.contains_key(c)).collect();
+            let Some(cancelled) = pick(&open, call) else { continue };
+            ignore_cancel(&mut sim, worker, cancelled);
+            pinned = true;
+          }
           if let Turn::Fatal { named, answers, corrupt, .. } = turn {
             let own: Vec<CallId> = sim.world[&worker].running.iter().copied().collect();
             let elsewhere: Vec<CallId> = sim.world.iter()

@@ -5,6 +5,8 @@
 const path = require('node:path')
 const { spawn } = require('node:child_process')
 const test = require('ava')
+const { Queue } = require('bullmq')
+const { remotePool } = require('invoke-parallel-bullmq')
 const { startRedis, missing } = require('./redis')
 
 const fixtures = path.join(__dirname, '..', 'fixtures')
@@ -21,18 +23,23 @@ function redisTest(file) {
 
 /**
  * `redisTest(file)` with one redis-server for the whole file: `redis` is filled in before the first
- * test (`connection`, `stop()`, as `startRedis()` resolves) and stopped after the last.
+ * test (`connection`, `stop()`, as `startRedis()` resolves) and stopped after the last. With
+ * `host` (`startHost` options), one host for the whole file too, serving `fleet.queue`: `fleet.host`
+ * is filled in before the first test and killed after the last.
  */
-function fleetTest(file) {
+function fleetTest(file, { host = null } = {}) {
   const test = redisTest(file)
   const redis = {}
+  const fleet = { queue: queueName(), host: null }
   test.before(async () => {
     Object.assign(redis, await startRedis())
+    if (host !== null) fleet.host = await startHost(redis, fleet.queue, host)
   })
   test.after.always(async () => {
+    await fleet.host?.kill()
     await redis.stop?.()
   })
-  return { test, redis }
+  return { test, redis, fleet }
 }
 
 let queues = 0
@@ -67,6 +74,30 @@ function startHost(redis, queue, { name = null, options = null } = {}) {
   })
 }
 
+/**
+ * What a test sets up of a fleet on `redis`, on a queue of its own (or `queue`), each closed
+ * when the test ends: `inspect`, a BullMQ Queue on it to look into Redis with (when true);
+ * `host`, a host serving it, started with these `startHost` options (none for false); `pool`, a
+ * remote pool on it with these options added (none for false). Resolves once the host is ready
+ * to `{queue, inspect, host, pool}`.
+ */
+async function hostedPool(t, redis, { queue = queueName(), inspect = false, host = {}, pool = {} } = {}) {
+  const fleet = { queue, inspect: null, host: null, pool: null }
+  if (inspect) {
+    fleet.inspect = new Queue(queue, { connection: redis.connection })
+    t.teardown(() => fleet.inspect.close())
+  }
+  if (host) {
+    fleet.host = await startHost(redis, queue, host)
+    t.teardown(() => fleet.host.kill())
+  }
+  if (pool) {
+    fleet.pool = remotePool({ queue, connection: redis.connection, root: fixtures, ...pool })
+    t.teardown(() => fleet.pool.close({ force: true }))
+  }
+  return fleet
+}
+
 /** Resolves once `condition()` holds; checks every 10 ms, fails after `ms`. */
 async function until(condition, what, ms = 20000) {
   const deadline = Date.now() + ms
@@ -85,4 +116,4 @@ async function untilAsync(condition, what, ms = 20000) {
   }
 }
 
-module.exports = { fleetTest, redisTest, startRedis, startHost, queueName, until, untilAsync, fixtures }
+module.exports = { fleetTest, redisTest, startRedis, startHost, hostedPool, queueName, until, untilAsync, fixtures }
