@@ -10,4 +10,5 @@ mod random;
 mod scenarios;
 mod sim;
 mod stall;
+mod stall_saturated;
 mod timing;
