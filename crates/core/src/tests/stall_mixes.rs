@@ -1,8 +1,9 @@
 //! Attacks on the stall rule: random mixes of calls waiting on a barrier, cheap calls at random
 //! priorities, calls that open the barrier, cancels, reports of a saturated or idle loop and
-//! timers firing in any order, on one to three workers (a barrier lives in its worker's process:
-//! a worker that replaces a killed one starts with none). However they mix, once the cheap calls
-//! stop and every barrier still waited on is opened, every call settles.
+//! timers firing in any order, on one to three workers. The barrier is outside the workers (a
+//! server, a lock file): an opener releases the waiters that have arrived on every worker.
+//! However they mix, once the cheap calls stop and the barrier is opened for those still
+//! waiting, every call settles.
 
 use std::collections::BTreeSet;
 
@@ -20,7 +21,7 @@ enum Mix {
   Wait,
   /// A cheap synchronous call at this priority.
   Tick(i8),
-  /// A call that opens the barrier: every waiter on its worker answers.
+  /// A call that opens the barrier: every waiter that has arrived, on any worker, answers.
   Open,
   /// The caller cancels one of its calls not settled yet.
   Cancel(u8),
@@ -90,13 +91,15 @@ fn turn(sim: &mut Sim, barrier: &Barrier) -> bool {
       w.running.remove(&call);
       sim.event(frame(id, Kind::Resolved, call));
       if barrier.opens.contains(&call) {
-        let waiting: Vec<CallId> = sim.world.get(&id).map(|w| w.awaiting.iter().copied().collect()).unwrap_or_default();
-        for waiter in waiting {
-          let w = sim.world.get_mut(&id).unwrap();
-          w.running.remove(&waiter);
-          w.awaiting.remove(&waiter);
-          w.news = true;
-          sim.event(frame(id, Kind::Resolved, waiter));
+        for other in sim.live() {
+          let arrived: Vec<CallId> = sim.world[&other].awaiting.iter().copied().collect();
+          for waiter in arrived {
+            let w = sim.world.get_mut(&other).unwrap();
+            w.running.remove(&waiter);
+            w.awaiting.remove(&waiter);
+            w.news = true;
+            sim.event(frame(other, Kind::Resolved, waiter));
+          }
         }
       }
     }
