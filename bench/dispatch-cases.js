@@ -10,6 +10,10 @@
 //   that has not settled in 10 s counts as Infinity (a deadlock).
 // - stuck: 200 calls on 2 workers (maxPerChild 0), those on slot 1 await until released, those on
 //   slot 2 compute 5 ms: how many the stuck worker was handed.
+// - small: 20,000 small synchronous calls made at once on 2 workers, wall time (a long queue of
+//   calls that never await: what the stall rule looks past costs every dispatch).
+// - ticks: 4 callers each making 2,500 small synchronous calls one after another on 1 worker, at
+//   a higher priority, beside 129 calls waiting on a barrier, wall time until all settled.
 // - mixed: one cheap call, then 300 CPU-bound calls (1-4 ms, one in 25 of 120 ms; the same
 //   seeded costs every round) on 2 workers: the busiest worker's busy time over the mean.
 
@@ -71,6 +75,33 @@ async function stuck(dispatch) {
   return handed
 }
 
+async function small(dispatch) {
+  const pool = invoke.pool({ limit: 2, minimum: 2, dispatch })
+  const echo = await invoke.require(ECHO, { pool })
+  await Promise.all([echo.add(1, 1), echo.add(1, 1)])
+  const start = performance.now()
+  await Promise.all(Array.from({ length: 20000 }, (_, n) => echo.add(n, 1)))
+  const ms = performance.now() - start
+  await pool.close()
+  return ms
+}
+
+async function ticks(dispatch) {
+  const pool = invoke.pool({ limit: 1, minimum: 1, dispatch })
+  const mod = await invoke.require(BARRIER, { pool })
+  const fast = mod({ priority: 1 })
+  await fast.tick(0)
+  const start = performance.now()
+  const waits = Array.from({ length: 129 }, () => mod.wait())
+  const lane = async () => {
+    for (let n = 0; n < 2500; n++) await fast.tick(n)
+  }
+  await Promise.all([mod.open(), ...waits, ...Array.from({ length: 4 }, lane)])
+  const ms = performance.now() - start
+  await pool.close()
+  return ms
+}
+
 async function mixed(dispatch) {
   const pool = invoke.pool({ limit: 2, minimum: 2, dispatch })
   const mod = await invoke.require(FIXTURE, { pool })
@@ -85,7 +116,7 @@ async function mixed(dispatch) {
 }
 
 async function main() {
-  const cases = { sleep, barrier, stuck, mixed }
+  const cases = { sleep, barrier, stuck, small, ticks, mixed }
   const results = {}
   for (let round = 0; round < rounds; round++) {
     for (const [name, run] of Object.entries(cases)) {

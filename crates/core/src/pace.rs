@@ -59,6 +59,11 @@ pub const AWAIT_START: u32 = 32;
 /// enough that a burst of calls that all await is not held back much longer than its first
 /// round takes to start, long enough that a worker's reply to the calls just sent gets back.
 pub const STALL_MS: u64 = 5;
+/// Queued calls that await on no worker (measured synchronous) the stall rule looks past to find
+/// one that may await: higher-priority calls made steadily beside a barrier sit ahead of its
+/// waiters, a few per caller waiting on its answer; beyond this many, they are a backlog that
+/// moves by its workers' own progress, and the calls behind them are judged once it has.
+pub const STALL_LOOKAHEAD: usize = 64;
 
 /// Whether a worker may take one more call, and if not, what stops it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -85,8 +90,14 @@ pub struct Pace {
   cost_us: Option<u64>,
   /// Its event loop was busy most of the time over the latest window of reports.
   saturated: bool,
+  /// Busy microseconds of the latest window that had answers, by method (spread as in
+  /// `measure_methods`): whether its calls that await are what keeps its loop busy is judged from
+  /// these (see [`Pace::is_saturated_by_awaits`]) by what is known of the methods then.
+  busy_by_method: Vec<(MethodKey, u64)>,
   /// Busy and elapsed microseconds reported since the latest window closed.
   window: (u64, u64),
+  /// The same by method, for the reports in it that had answers.
+  window_by_method: Vec<(MethodKey, u64)>,
   /// Calls that answered or said they await since its previous report.
   answered: u32,
   /// The same, by method: what the report's busy time is spread over.
@@ -106,7 +117,9 @@ impl Default for Pace {
       allowance: MIN_ALLOWANCE,
       cost_us: None,
       saturated: false,
+      busy_by_method: Vec::new(),
       window: (0, 0),
+      window_by_method: Vec::new(),
       answered: 0,
       progress: Vec::new(),
       costs: IdMap::default(),
@@ -127,6 +140,23 @@ impl Pace {
 
   pub fn is_saturated(&self) -> bool {
     self.saturated
+  }
+
+  /// Its loop is saturated and its calls that await are what keeps it so (at least half the
+  /// busy time of the latest window with answers was calls of methods that await here: they
+  /// compute once they come back): its calls that await then count against its allowance, and a
+  /// stall does not grow it. A worker saturated by calls measured synchronous (a steady flow of
+  /// cheap ones beside a barrier) is neither: that says nothing of whether the calls that await
+  /// will ever come back.
+  pub fn is_saturated_by_awaits(&self) -> bool {
+    if !self.saturated {
+      return false;
+    }
+    let (of_awaits, all) = self.busy_by_method.iter().fold((0u64, 0u64), |(of_awaits, all), &(method, busy)| {
+      let of_awaits = if self.awaits.contains(&method) { of_awaits.saturating_add(busy) } else { of_awaits };
+      (of_awaits, all.saturating_add(busy))
+    });
+    all > 0 && of_awaits.saturating_mul(2) >= all
   }
 
   pub fn await_room(&self) -> u32 {
@@ -178,14 +208,14 @@ impl Pace {
   }
 
   /// Nothing progressed anywhere while this worker was at its bound on calls that await, and
-  /// that bound is all that keeps calls queued: unless its loop is saturated and its answered
-  /// calls explain it (they compute, so they progress by themselves), it may hold [`GROWTH`]
-  /// times as many, at most `cap` (maxPerChild; 0: no cap). True if it grew. (A verdict no
-  /// answer explains is not trusted, as in [`Pace::room`]: streams waiting for their reader
-  /// never answer, and their worker, idle, has no news to report after the burst that started
-  /// them.)
+  /// that bound holds back the calls queued: unless its loop is saturated by its calls that
+  /// await ([`Pace::is_saturated_by_awaits`]: they compute, so they progress by themselves), it
+  /// may hold [`GROWTH`] times as many, at most `cap` (maxPerChild; 0: no cap). True if it grew.
+  /// (A verdict no answer explains is not trusted, as in [`Pace::room`]: streams waiting for
+  /// their reader never answer, and their worker, idle, has no news to report after the burst
+  /// that started them.)
   pub fn on_stall(&mut self, cap: u32) -> bool {
-    if self.saturated && self.cost_us.is_some() {
+    if self.is_saturated_by_awaits() {
       return false;
     }
     let grown = self.await_room.saturating_mul(GROWTH);
@@ -204,14 +234,18 @@ impl Pace {
     // Saturating: a liar's reports add up to no more than u64 holds.
     let window = (self.window.0.saturating_add(busy), self.window.1.saturating_add(elapsed));
     self.window = window;
-    if window.1 >= SATURATION_WINDOW_US {
-      self.saturated = window.0.saturating_mul(100) >= window.1.saturating_mul(SATURATED_PERCENT);
-      self.window = (0, 0);
-    }
     let measured = self.answered > 0;
     if measured {
       self.on_news(busy);
       self.measure_methods(busy);
+    }
+    if window.1 >= SATURATION_WINDOW_US {
+      self.saturated = window.0.saturating_mul(100) >= window.1.saturating_mul(SATURATED_PERCENT);
+      // A window without answers explains nothing: the latest one that did stays.
+      if !self.window_by_method.is_empty() {
+        self.busy_by_method = std::mem::take(&mut self.window_by_method);
+      }
+      self.window = (0, 0);
     }
     measured || self.allowance > before.0 || (before.1 && !self.saturated)
   }
@@ -219,12 +253,18 @@ impl Pace {
   /// Spreads a report's busy time over the methods that progressed in it, in proportion to what
   /// each is thought to cost (one never measured: the whole budget), so a cheap method reported
   /// with an expensive one is not taken for expensive for long, nor the expensive one for cheap.
+  /// What each method took is kept for the window's verdict on saturation.
   fn measure_methods(&mut self, busy: u64) {
     let weight =
       |costs: &IdMap<MethodKey, u64>, method| u128::from(costs.get(&method).map_or(BUDGET_US, |&c| c.max(1)));
     let total: u128 = self.progress.iter().map(|&(m, n)| weight(&self.costs, m) * u128::from(n)).sum();
-    for (method, _) in std::mem::take(&mut self.progress) {
+    for (method, n) in std::mem::take(&mut self.progress) {
       let per_call = (u128::from(busy) * weight(&self.costs, method) / total.max(1)) as u64;
+      let took = per_call.saturating_mul(u64::from(n));
+      match self.window_by_method.iter_mut().find(|(m, _)| *m == method) {
+        Some((_, sum)) => *sum = sum.saturating_add(took),
+        None => self.window_by_method.push((method, took)),
+      }
       let cost = match self.costs.get(&method) {
         None => per_call,
         Some(&old) => per_call.max(old / 2),
@@ -247,10 +287,12 @@ impl Pace {
 
   /// Whether a worker may take one more call (`Room::Free`) or what stops it: a call costing
   /// `charge` (see [`Pace::charge`]) and which `may_await` (see [`Pace::may_await`]), when it
-  /// holds `held` synchronous calls costing `held_cost` in all, among `in_flight` of which `awaiting` await or may. Calls that await
-  /// count against the allowance only once the worker is saturated and its calls are known to
-  /// cost what keeps it so: a loop busy reading the calls just sent, or starting up, is not a
-  /// full one.
+  /// holds `held` synchronous calls costing `held_cost` in all, among `in_flight` of which
+  /// `awaiting` await or may. Calls that await count against the allowance only once the worker
+  /// is saturated by them ([`Pace::is_saturated_by_awaits`]): a loop busy reading the calls just
+  /// sent, starting up, or running calls measured synchronous is not full of them. A call at its
+  /// bound on calls that await is `Room::AwaitBound` whatever else stops it too: the rest is lifted
+  /// by the worker's own progress, the bound only by a stall.
   pub fn room(
     &self,
     held: usize,
@@ -261,14 +303,28 @@ impl Pace {
   ) -> Room {
     // The cheap tests first: this runs for every worker each time a call is placed.
     let allowance = self.allowance as usize;
-    if held >= allowance || (self.saturated && self.cost_us.is_some() && in_flight >= allowance) {
+    let saturated = self.is_saturated_by_awaits() && in_flight >= allowance;
+    // Fewer calls in flight than its bound: that bound cannot be what stops the call. (With no
+    // method awaiting here, no call is exempt from the allowance either.)
+    if (saturated || (held >= allowance && self.awaits.is_empty())) && in_flight < self.await_room as usize {
       return Room::Full;
     }
     let (charge, may_await) = call();
-    if held >= MIN_ALLOWANCE as usize && held_cost().saturating_add(charge) > BUDGET_US {
-      Room::Full
-    } else if may_await && awaiting() >= self.await_room as usize {
+    // A call of a method measured here that awaits holds the thread only for its synchronous
+    // part: the budget bounds it, not the count of synchronous calls, or calls measured
+    // synchronous at a higher priority that fill the allowance would hold it back for as long
+    // as they flow. (A method never measured is charged the whole budget: it counts.)
+    let counted = !may_await || charge >= BUDGET_US;
+    // The bound on calls that await first: what else stops the call (calls holding the thread,
+    // higher-priority calls among them) is lifted by the worker's own progress, the bound only
+    // by a stall, so a call at its bound is said to be, whatever else stops it too.
+    if may_await && awaiting() >= self.await_room as usize {
       Room::AwaitBound
+    } else if saturated
+      || (counted && held >= allowance)
+      || (held >= MIN_ALLOWANCE as usize && held_cost().saturating_add(charge) > BUDGET_US)
+    {
+      Room::Full
     } else {
       Room::Free
     }
@@ -347,11 +403,25 @@ mod tests {
     assert_eq!(pace.allowance(), MIN_ALLOWANCE);
   }
 
+  /// A worker whose calls of `M` awaited, then reported busy `busy` of `elapsed`.
+  fn awaited_then(busy: u32, elapsed: u32) -> Pace {
+    let mut pace = Pace::default();
+    pace.on_await(M);
+    pace.on_report(busy, elapsed);
+    pace
+  }
+
   #[test]
   fn a_saturated_worker_counts_calls_that_await() {
-    let pace = after(&[(1, 9_000, 10_000)]);
-    assert!(pace.is_saturated());
+    let pace = awaited_then(9_000, 10_000);
+    assert!(pace.is_saturated_by_awaits());
     assert!(!free(&pace, 0, || 0, || (0, true), || 2, 2), "two calls in flight are enough for a busy worker");
+    let ticking = after(&[(1, 9_000, 10_000)]);
+    assert!(ticking.is_saturated() && !ticking.is_saturated_by_awaits());
+    assert!(
+      free(&ticking, 0, || 0, || (0, true), || 20, 20),
+      "busy with calls that never await: those that await are not what fills it"
+    );
     let starting = after(&[(0, 9_000, 10_000)]);
     assert!(starting.is_saturated());
     assert!(free(&starting, 0, || 0, || (0, true), || 20, 20), "busy, but no answered call says its calls cause it");
@@ -411,9 +481,16 @@ mod tests {
   #[test]
   fn only_the_bound_on_calls_that_await_is_a_stall_s_to_grow() {
     let pace = Pace::default();
-    let room = |held, awaiting| pace.room(held, || 0, || (0, true), || awaiting, held + awaiting);
+    // Of a method never measured here: charged the whole budget.
+    let room = |held, awaiting| pace.room(held, || 0, || (BUDGET_US, true), || awaiting, held + awaiting);
     assert_eq!(room(0, 32), Room::AwaitBound);
     assert_eq!(room(2, 30), Room::Full, "its allowance: its own calls make room as they run");
+    assert_eq!(room(2, 32), Room::AwaitBound, "at its bound, whatever else stops it too");
+    assert_eq!(
+      pace.room(2, || 0, || (10, true), || 30, 32),
+      Room::Free,
+      "of a method measured here that awaits: it holds the thread only for its synchronous part"
+    );
     assert_eq!(room(0, 31), Room::Free);
     assert_eq!(pace.room(0, || 0, || (0, false), || 32, 32), Room::Free, "a call that never awaits");
   }
@@ -427,10 +504,12 @@ mod tests {
     assert_eq!(pace.await_room(), 200, "at most maxPerChild");
     assert!(!pace.on_stall(200));
     assert_eq!(pace.await_room(), 200);
-    let mut busy = after(&[(1, 9_000, 10_000)]);
+    let mut busy = awaited_then(9_000, 10_000);
     assert!(busy.is_saturated());
-    assert!(!busy.on_stall(0), "its calls compute: they progress by themselves");
+    assert!(!busy.on_stall(0), "its calls that await compute: they progress by themselves");
     assert_eq!(busy.await_room(), AWAIT_START);
+    let mut ticking = after(&[(1, 9_000, 10_000)]);
+    assert!(ticking.on_stall(0), "saturated by calls measured synchronous, which say nothing of those that await");
     let mut starting = after(&[(0, 9_000, 10_000)]);
     assert!(starting.is_saturated());
     assert!(starting.on_stall(0), "busy, but no answered call says its calls cause it");

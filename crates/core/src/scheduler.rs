@@ -12,7 +12,7 @@ use super::exit::{describe_exit, ExitSignal, ExitStatus};
 use super::failure::{Failure, FailureKind};
 use super::histogram::Histogram;
 use super::id_hash::IdMap;
-use super::pace::{MethodKey, Room, STALL_MS};
+use super::pace::{MethodKey, Room, STALL_LOOKAHEAD, STALL_MS};
 use super::stats::Stats;
 use super::worker::{Leave, Worker, WorkerState};
 
@@ -882,14 +882,28 @@ impl Scheduler {
     self.pump(out);
   }
 
-  /// The workers that could take the call at the front of the queue, if each is stopped only by
-  /// its bound on calls that await (`Room::AwaitBound`): then nothing but a stall may free them
-  /// (what they hold never comes back by itself, as far as the pool can tell). None if the queue
-  /// is empty or any of them is stopped by something else, which its own progress will lift.
+  /// The workers that could take the first queued call that may await, if each is stopped by its
+  /// bound on calls that await (`Room::AwaitBound`): then nothing but a stall may free them (what
+  /// they hold never comes back by itself, as far as the pool can tell). The calls ahead of it
+  /// that await nowhere (a steady flow of cheap calls at a higher priority) are looked past, up
+  /// to `STALL_LOOKAHEAD`: their workers' own progress moves them, and while they are ahead the
+  /// calls behind them could never be seen stalled. None if there is no such call, or any worker
+  /// could take it or is stopped by something else only, which its own progress will lift.
   fn stalled_workers(&mut self) -> Option<Vec<WorkerId>> {
-    let front = self.queue.front()?;
-    let call = self.calls.get(&front)?;
-    let method = call.method()?;
+    self.queue.front()?;
+    let mut looked_past = None;
+    let method = self.queue.iter().take(STALL_LOOKAHEAD).find_map(|call| {
+      // A module load holds no bound: it goes by its worker's progress like a synchronous call.
+      let method = self.calls.get(&call)?.method()?;
+      if looked_past == Some(method) {
+        return None;
+      }
+      if self.candidates().any(|(_, w)| w.pace.may_await(method)) {
+        return Some(method);
+      }
+      looked_past = Some(method);
+      None
+    })?;
     let mut stalled = Vec::new();
     for (id, w) in self.candidates() {
       let judged = || w.pace.judge(method);

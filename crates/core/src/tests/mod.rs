@@ -10,4 +10,6 @@ mod random;
 mod scenarios;
 mod sim;
 mod stall;
+mod stall_mixes;
+mod stall_saturated;
 mod timing;

@@ -105,8 +105,8 @@ impl Sim {
   }
 
   pub fn event(&mut self, event: Event) {
-    let before: HashMap<WorkerId, (usize, usize, usize)> =
-      self.sched.paces().map(|(id, w)| (id, (w.held(), w.load(), w.awaiting_load()))).collect();
+    let before: HashMap<WorkerId, Before> =
+      self.sched.paces().map(|(id, w)| (id, (w.held(), held_synchronous(w), w.load(), w.awaiting_load()))).collect();
     let mut out = Vec::new();
     self.sched.handle_at(self.now, event, &mut out);
     self.apply(out);
@@ -118,17 +118,19 @@ impl Sim {
 
   /// A worker is handed a call only while it has room by its latest report: calls that hold its
   /// thread within its allowance, and while its loop is saturated, all its calls within it.
-  fn check_pace(&self, before: &HashMap<WorkerId, (usize, usize, usize)>) {
+  fn check_pace(&self, before: &HashMap<WorkerId, Before>) {
     for (id, w) in self.sched.paces() {
       let (held, in_flight, pace) = (w.held(), w.load(), &w.pace);
-      let (held_before, in_flight_before, awaiting_before) = before.get(&id).copied().unwrap_or_default();
+      let (held_before, synchronous_before, in_flight_before, awaiting_before) =
+        before.get(&id).copied().unwrap_or_default();
       if in_flight <= in_flight_before {
         continue;
       }
       let allowance = pace.allowance() as usize;
+      let synchronous = held_synchronous(w);
       assert!(
-        held <= allowance || held <= held_before,
-        "worker {id} holds {held} calls, over its allowance {allowance}"
+        synchronous <= allowance || synchronous <= synchronous_before,
+        "worker {id} holds {synchronous} synchronous calls, over its allowance {allowance}"
       );
       // Beyond the first two, what it holds fits the budget at the costs thought when sent.
       assert!(
@@ -144,7 +146,7 @@ impl Sim {
         "worker {id} was handed a call with {awaiting} awaiting, its room {}",
         pace.await_room()
       );
-      if pace.is_saturated() && pace.cost_us().is_some() {
+      if pace.is_saturated_by_awaits() {
         assert!(in_flight <= allowance, "saturated worker {id} was handed {in_flight} calls, over {allowance}");
       }
     }
@@ -419,6 +421,23 @@ impl Sim {
     }
     panic!("world did not settle");
   }
+}
+
+/// A worker's held calls, those of them that count against its allowance, its calls in flight and
+/// those that await or may, before an event.
+type Before = (usize, usize, usize, usize);
+
+/// The calls holding a worker's thread that count against its allowance: all but those of a method
+/// measured there that awaits, which hold it only for their synchronous part (the budget bounds
+/// them).
+fn held_synchronous(w: &crate::worker::Worker) -> usize {
+  let exempt: u32 = w
+    .held_methods()
+    .iter()
+    .filter(|&&(m, _)| w.pace.may_await(m) && w.pace.charge(m) < crate::pace::BUDGET_US)
+    .map(|&(_, n)| n)
+    .sum();
+  w.held() - exempt as usize
 }
 
 /// The kind byte, call id and module id a message to a worker must have on the wire.
