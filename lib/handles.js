@@ -65,12 +65,17 @@ function takeHandles(values, keepOpen) {
 /**
  * A kept socket stops reading, so incoming bytes go to the side that received it rather than to
  * whichever process reads first. Reading again (`resume()`, a 'data' listener) restarts it.
+ * Windows: libuv's readStop leaves its pending zero-byte read in place, and under wine the first
+ * read waiting on a socket is the only one woken, so the receiver's copy could wait for ever
+ * behind it (seen: a worker's kept, returned socket whose echo never reached the parent); the
+ * addon cancels that read.
  */
 function stopReading(socket) {
   socket.pause()
   if (socket._handle?.reading) {
     socket._handle.reading = false
     socket._handle.readStop()
+    if (onWindows()) addon().cancelPendingRead(socket.localAddress, socket.localPort, socket.remoteAddress, socket.remotePort)
   }
 }
 

@@ -24,6 +24,7 @@ pub enum Found {
 
 /// One TCP handle of the loop: its socket and addresses.
 struct Tcp {
+  handle: RawHandle,
   socket: Option<i32>,
   local: Option<SocketAddr>,
   peer: Option<SocketAddr>,
@@ -32,8 +33,31 @@ struct Tcp {
 /// The socket of the one TCP handle on `uv_loop` bound to `local` and connected to `peer` (none:
 /// a listening server, which has no peer).
 pub fn find_socket(uv_loop: *mut UvLoop, local: SocketAddr, peer: Option<SocketAddr>) -> Found {
+  match find_handle(uv_loop, local, peer) {
+    Some(Ok(Tcp { socket: Some(socket), .. })) => Found::One(socket),
+    Some(Err(())) => Found::Many,
+    _ => Found::None,
+  }
+}
+
+/// Cancels the read libuv may still have pending on the one TCP handle bound to `local` and
+/// connected to `peer`, once JS has stopped reading it (see `sys::cancel_pending_read`). False if
+/// there is no such single handle.
+pub fn cancel_read(uv_loop: *mut UvLoop, local: SocketAddr, peer: SocketAddr) -> bool {
+  match find_handle(uv_loop, local, Some(peer)) {
+    Some(Ok(Tcp { handle, socket: Some(socket), .. })) => {
+      // SAFETY: a live TCP handle of this thread's loop, found by the walk just now.
+      unsafe { sys::cancel_pending_read(handle, socket) };
+      true
+    }
+    _ => false,
+  }
+}
+
+/// The one TCP handle with these addresses (`Err`: more than one).
+fn find_handle(uv_loop: *mut UvLoop, local: SocketAddr, peer: Option<SocketAddr>) -> Option<Result<Tcp, ()>> {
   if !missing_functions().is_empty() {
-    return Found::None;
+    return None;
   }
   let same = |a: Option<SocketAddr>, b: SocketAddr| {
     a.is_some_and(|a| a.port() == b.port() && a.ip().to_canonical() == b.ip().to_canonical())
@@ -42,9 +66,9 @@ pub fn find_socket(uv_loop: *mut UvLoop, local: SocketAddr, peer: Option<SocketA
     same(tcp.local, local) && if let Some(peer) = peer { same(tcp.peer, peer) } else { tcp.peer.is_none() }
   });
   match (matches.next(), matches.next()) {
-    (Some(Tcp { socket: Some(socket), .. }), None) => Found::One(socket),
-    (Some(_), Some(_)) => Found::Many,
-    _ => Found::None,
+    (Some(tcp), None) => Some(Ok(tcp)),
+    (Some(_), Some(_)) => Some(Err(())),
+    _ => None,
   }
 }
 
@@ -63,7 +87,7 @@ fn tcp_handles(uv_loop: *mut UvLoop) -> Vec<Tcp> {
         let mut len = ADDRESS_ROOM as c_int;
         (get(handle, raw.as_mut_ptr(), &mut len) == 0).then(|| sys::socket_address(&raw)).flatten()
       };
-      let tcp = Tcp { socket, local: address(api().tcp_getsockname), peer: address(api().tcp_getpeername) };
+      let tcp = Tcp { handle, socket, local: address(api().tcp_getsockname), peer: address(api().tcp_getpeername) };
       (*(found as *mut Vec<Tcp>)).push(tcp);
     }
   }
