@@ -87,7 +87,8 @@ pub fn close_descriptor(fd: i32) {
 
 /// Once JS has stopped reading a socket it keeps while a copy travels: cancels the read libuv may
 /// still have pending on it (Windows; nothing on Unix), so every byte goes to the copy that reads.
-/// False if no single TCP handle of this thread has these addresses.
+/// False if no single TCP handle of this thread has these addresses (or its layout is not libuv
+/// 1.x's: then nothing was cancelled).
 #[cfg_attr(test, allow(dead_code))]
 #[napi]
 pub fn cancel_pending_read(

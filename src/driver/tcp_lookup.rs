@@ -42,14 +42,11 @@ pub fn find_socket(uv_loop: *mut UvLoop, local: SocketAddr, peer: Option<SocketA
 
 /// Cancels the read libuv may still have pending on the one TCP handle bound to `local` and
 /// connected to `peer`, once JS has stopped reading it (see `sys::cancel_pending_read`). False if
-/// there is no such single handle.
+/// there is no such single handle, or its layout is not the one expected.
 pub fn cancel_read(uv_loop: *mut UvLoop, local: SocketAddr, peer: SocketAddr) -> bool {
   match find_handle(uv_loop, local, Some(peer)) {
-    Some(Ok(Tcp { handle, socket: Some(socket), .. })) => {
-      // SAFETY: a live TCP handle of this thread's loop, found by the walk just now.
-      unsafe { sys::cancel_pending_read(handle, socket) };
-      true
-    }
+    // SAFETY: a live TCP handle of this thread's loop, found by the walk just now.
+    Some(Ok(Tcp { handle, socket: Some(socket), .. })) => unsafe { sys::cancel_pending_read(handle, socket) },
     _ => false,
   }
 }

@@ -174,7 +174,9 @@ pub fn is_listening_socket(fd: RawFd) -> bool {
 ///
 /// # Safety
 /// None needed here; the Windows version reads the handle.
-pub unsafe fn cancel_pending_read(_tcp: *mut std::ffi::c_void, _socket: i32) {}
+pub unsafe fn cancel_pending_read(_tcp: *mut std::ffi::c_void, _socket: i32) -> bool {
+  true
+}
 
 /// Closes a descriptor JS was handed and will not use.
 pub fn close_descriptor(fd: RawFd) {

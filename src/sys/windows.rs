@@ -162,19 +162,22 @@ extern "system" {
 /// for ever behind a read nobody will take. libuv ignores a cancelled zero-byte read it no
 /// longer reads for; only that request is cancelled, never a pending write.
 ///
+/// False if the handle's read request is not where libuv 1.x keeps it (then nothing is touched).
+///
 /// # Safety
 /// `tcp` is a live, connected `uv_tcp_t` of this thread's loop whose socket is `socket`.
-pub unsafe fn cancel_pending_read(tcp: *mut c_void, socket: i32) {
+pub unsafe fn cancel_pending_read(tcp: *mut c_void, socket: i32) -> bool {
   let base = tcp as *mut u8;
   // SAFETY (caller): a uv_tcp_t is larger than these offsets. Its read request's type says
   // whether the layout is the one assumed; if not, nothing is touched.
   unsafe {
     if std::ptr::read_unaligned(base.add(READ_REQ_TYPE_AT) as *const i32) != UV_READ {
-      return;
+      return false;
     }
     // ERROR_NOT_FOUND when no read is pending: nothing to do.
     CancelIoEx(socket as usize as *mut c_void, base.add(READ_OVERLAPPED_AT).cast());
   }
+  true
 }
 
 /// Closes a socket JS was handed and will not use.
