@@ -62,9 +62,10 @@ pub fn find_socket(
   peer_address: Option<String>,
   peer_port: Option<u32>,
 ) -> Result<i32> {
-  let Some(local) = socket_address(&local_address, local_port) else { return Ok(-1) };
+  let address = |ip: &str, port: u32| Some(std::net::SocketAddr::new(ip.parse().ok()?, u16::try_from(port).ok()?));
+  let Some(local) = address(&local_address, local_port) else { return Ok(-1) };
   let peer = match (peer_address, peer_port) {
-    (Some(ip), Some(port)) => match socket_address(&ip, port) {
+    (Some(ip), Some(port)) => match address(&ip, port) {
       Some(peer) => Some(peer),
       None => return Ok(-1),
     },
@@ -85,29 +86,13 @@ pub fn close_descriptor(fd: i32) {
   sys::close_descriptor(fd)
 }
 
-/// Once JS has stopped reading a socket it keeps while a copy travels: cancels the read libuv may
-/// still have pending on it (Windows; nothing on Unix), so every byte goes to the copy that reads.
-/// False if no single TCP handle of this thread has these addresses (or its layout is not libuv
-/// 1.x's: then nothing was cancelled).
+/// Once JS has stopped reading a socket it keeps while a copy travels (JS knows it by `socket`,
+/// from `find_socket`): cancels the read libuv may still have pending on it (Windows; nothing on
+/// Unix), so every byte goes to the copy that reads. False if no TCP handle of this thread holds
+/// it, or its layout is not libuv 1.x's (then nothing was cancelled).
 #[cfg_attr(test, allow(dead_code))]
 #[napi]
-pub fn cancel_pending_read(
-  env: Env,
-  local_address: String,
-  local_port: u32,
-  peer_address: String,
-  peer_port: u32,
-) -> Result<bool> {
-  let (Some(local), Some(peer)) =
-    (socket_address(&local_address, local_port), socket_address(&peer_address, peer_port))
-  else {
-    return Ok(false);
-  };
+pub fn cancel_pending_read(env: Env, socket: i32) -> Result<bool> {
   let uv_loop = env.get_uv_event_loop().map_err(|_| Error::from_reason("could not reach the event loop"))?;
-  Ok(crate::driver::cancel_read(uv_loop as *mut crate::driver::UvLoop, local, peer))
-}
-
-/// An address JS gave as text and a port, if it is one.
-fn socket_address(ip: &str, port: u32) -> Option<std::net::SocketAddr> {
-  Some(std::net::SocketAddr::new(ip.parse().ok()?, u16::try_from(port).ok()?))
+  Ok(crate::driver::cancel_read(uv_loop as *mut crate::driver::UvLoop, socket))
 }

@@ -24,7 +24,6 @@ pub enum Found {
 
 /// One TCP handle of the loop: its socket and addresses.
 struct Tcp {
-  handle: RawHandle,
   socket: Option<i32>,
   local: Option<SocketAddr>,
   peer: Option<SocketAddr>,
@@ -33,28 +32,8 @@ struct Tcp {
 /// The socket of the one TCP handle on `uv_loop` bound to `local` and connected to `peer` (none:
 /// a listening server, which has no peer).
 pub fn find_socket(uv_loop: *mut UvLoop, local: SocketAddr, peer: Option<SocketAddr>) -> Found {
-  match find_handle(uv_loop, local, peer) {
-    Some(Ok(Tcp { socket: Some(socket), .. })) => Found::One(socket),
-    Some(Err(())) => Found::Many,
-    _ => Found::None,
-  }
-}
-
-/// Cancels the read libuv may still have pending on the one TCP handle bound to `local` and
-/// connected to `peer`, once JS has stopped reading it (see `sys::cancel_pending_read`). False if
-/// there is no such single handle, or its layout is not the one expected.
-pub fn cancel_read(uv_loop: *mut UvLoop, local: SocketAddr, peer: SocketAddr) -> bool {
-  match find_handle(uv_loop, local, Some(peer)) {
-    // SAFETY: a live TCP handle of this thread's loop, found by the walk just now.
-    Some(Ok(Tcp { handle, socket: Some(socket), .. })) => unsafe { sys::cancel_pending_read(handle, socket) },
-    _ => false,
-  }
-}
-
-/// The one TCP handle with these addresses (`Err`: more than one).
-fn find_handle(uv_loop: *mut UvLoop, local: SocketAddr, peer: Option<SocketAddr>) -> Option<Result<Tcp, ()>> {
   if !missing_functions().is_empty() {
-    return None;
+    return Found::None;
   }
   let same = |a: Option<SocketAddr>, b: SocketAddr| {
     a.is_some_and(|a| a.port() == b.port() && a.ip().to_canonical() == b.ip().to_canonical())
@@ -63,9 +42,9 @@ fn find_handle(uv_loop: *mut UvLoop, local: SocketAddr, peer: Option<SocketAddr>
     same(tcp.local, local) && if let Some(peer) = peer { same(tcp.peer, peer) } else { tcp.peer.is_none() }
   });
   match (matches.next(), matches.next()) {
-    (Some(tcp), None) => Some(Ok(tcp)),
-    (Some(_), Some(_)) => Some(Err(())),
-    _ => None,
+    (Some(Tcp { socket: Some(socket), .. }), None) => Found::One(socket),
+    (Some(_), Some(_)) => Found::Many,
+    _ => Found::None,
   }
 }
 
@@ -84,7 +63,7 @@ fn tcp_handles(uv_loop: *mut UvLoop) -> Vec<Tcp> {
         let mut len = ADDRESS_ROOM as c_int;
         (get(handle, raw.as_mut_ptr(), &mut len) == 0).then(|| sys::socket_address(&raw)).flatten()
       };
-      let tcp = Tcp { handle, socket, local: address(api().tcp_getsockname), peer: address(api().tcp_getpeername) };
+      let tcp = Tcp { socket, local: address(api().tcp_getsockname), peer: address(api().tcp_getpeername) };
       (*(found as *mut Vec<Tcp>)).push(tcp);
     }
   }
@@ -92,4 +71,38 @@ fn tcp_handles(uv_loop: *mut UvLoop) -> Vec<Tcp> {
   // SAFETY: the loop is this thread's (N-API's); the walk calls `visit` synchronously.
   unsafe { (api().walk)(uv_loop, visit, (&mut found as *mut Vec<Tcp>).cast()) };
   found
+}
+
+/// Cancels the read libuv may still have pending on the TCP handle of `uv_loop` whose socket JS
+/// knows by `number`, once JS has stopped reading it (see `sys::cancel_pending_read`). False if
+/// no TCP handle holds that socket, or its layout is not the one expected.
+pub fn cancel_read(uv_loop: *mut UvLoop, number: i32) -> bool {
+  if !missing_functions().is_empty() {
+    return false;
+  }
+  let handle = tcp_handle_of(uv_loop, number);
+  // SAFETY: a live TCP handle of this thread's loop whose socket is `number`, found just now.
+  !handle.is_null() && unsafe { sys::cancel_pending_read(handle, number) }
+}
+
+/// The TCP handle of `uv_loop` whose socket JS knows by `number`, or null.
+fn tcp_handle_of(uv_loop: *mut UvLoop, number: i32) -> RawHandle {
+  unsafe extern "C" fn visit(handle: RawHandle, found: *mut c_void) {
+    // SAFETY: `found` is the `(number, handle)` pair `tcp_handle_of` passed, alive for the walk;
+    // libuv passes live handles of the loop, and these functions only read them.
+    unsafe {
+      let found = &mut *(found as *mut (i32, RawHandle));
+      let mut fd: UvOsFd = std::mem::zeroed();
+      if (api().handle_get_type)(handle) == UV_TCP
+        && (api().fileno)(handle, &mut fd) == 0
+        && sys::socket_number(fd) == Some(found.0)
+      {
+        found.1 = handle;
+      }
+    }
+  }
+  let mut found: (i32, RawHandle) = (number, std::ptr::null_mut());
+  // SAFETY: the loop is this thread's (N-API's); the walk calls `visit` synchronously.
+  unsafe { (api().walk)(uv_loop, visit, (&mut found as *mut (i32, RawHandle)).cast()) };
+  found.1
 }
