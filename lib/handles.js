@@ -57,7 +57,7 @@ function takeHandles(values, keepOpen) {
     taken.values[i] = { [PLACEHOLDER]: type, slot: taken.fds.length, head }
     taken.fds.push(fd)
     if (!keep) taken.release.push(value)
-    else if (value instanceof net.Socket) stopReading(value)
+    else if (value instanceof net.Socket) stopReading(value, fd)
   }
   return taken
 }
@@ -65,12 +65,17 @@ function takeHandles(values, keepOpen) {
 /**
  * A kept socket stops reading, so incoming bytes go to the side that received it rather than to
  * whichever process reads first. Reading again (`resume()`, a 'data' listener) restarts it.
+ * Windows: libuv's readStop leaves its pending zero-byte read in place, and under wine the first
+ * read waiting on a socket is the only one woken, so the receiver's copy could wait for ever
+ * behind it (seen: a worker's kept, returned socket whose echo never reached the parent); the
+ * addon cancels that read (`fd`: the SOCKET descriptorOf found).
  */
-function stopReading(socket) {
+function stopReading(socket, fd) {
   socket.pause()
   if (socket._handle?.reading) {
     socket._handle.reading = false
     socket._handle.readStop()
+    if (onWindows()) addon().cancelPendingRead(fd)
   }
 }
 

@@ -85,3 +85,14 @@ pub fn find_socket(
 pub fn close_descriptor(fd: i32) {
   sys::close_descriptor(fd)
 }
+
+/// Once JS has stopped reading a socket it keeps while a copy travels (JS knows it by `socket`,
+/// from `find_socket`): cancels the read libuv may still have pending on it (Windows; nothing on
+/// Unix), so every byte goes to the copy that reads. False if no TCP handle of this thread holds
+/// it, or its layout is not libuv 1.x's (then nothing was cancelled).
+#[cfg_attr(test, allow(dead_code))]
+#[napi]
+pub fn cancel_pending_read(env: Env, socket: i32) -> Result<bool> {
+  let uv_loop = env.get_uv_event_loop().map_err(|_| Error::from_reason("could not reach the event loop"))?;
+  Ok(crate::driver::cancel_read(uv_loop as *mut crate::driver::UvLoop, socket))
+}

@@ -72,3 +72,37 @@ fn tcp_handles(uv_loop: *mut UvLoop) -> Vec<Tcp> {
   unsafe { (api().walk)(uv_loop, visit, (&mut found as *mut Vec<Tcp>).cast()) };
   found
 }
+
+/// Cancels the read libuv may still have pending on the TCP handle of `uv_loop` whose socket JS
+/// knows by `number`, once JS has stopped reading it (see `sys::cancel_pending_read`). False if
+/// no TCP handle holds that socket, or its layout is not the one expected.
+pub fn cancel_read(uv_loop: *mut UvLoop, number: i32) -> bool {
+  if !missing_functions().is_empty() {
+    return false;
+  }
+  let handle = tcp_handle_of(uv_loop, number);
+  // SAFETY: a live TCP handle of this thread's loop whose socket is `number`, found just now.
+  !handle.is_null() && unsafe { sys::cancel_pending_read(handle, number) }
+}
+
+/// The TCP handle of `uv_loop` whose socket JS knows by `number`, or null.
+fn tcp_handle_of(uv_loop: *mut UvLoop, number: i32) -> RawHandle {
+  unsafe extern "C" fn visit(handle: RawHandle, found: *mut c_void) {
+    // SAFETY: `found` is the `(number, handle)` pair `tcp_handle_of` passed, alive for the walk;
+    // libuv passes live handles of the loop, and these functions only read them.
+    unsafe {
+      let found = &mut *(found as *mut (i32, RawHandle));
+      let mut fd: UvOsFd = std::mem::zeroed();
+      if (api().handle_get_type)(handle) == UV_TCP
+        && (api().fileno)(handle, &mut fd) == 0
+        && sys::socket_number(fd) == Some(found.0)
+      {
+        found.1 = handle;
+      }
+    }
+  }
+  let mut found: (i32, RawHandle) = (number, std::ptr::null_mut());
+  // SAFETY: the loop is this thread's (N-API's); the walk calls `visit` synchronously.
+  unsafe { (api().walk)(uv_loop, visit, (&mut found as *mut (i32, RawHandle)).cast()) };
+  found.1
+}

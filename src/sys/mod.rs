@@ -47,10 +47,11 @@ use windows as os;
 
 pub use driver_os::{spawn_worker, WorkerCommand, WorkerProcess, HAS_LINUX_DRIVER};
 pub use os::{
-  alloc_zeroed, close_descriptor, close_inherited, descriptor_socket, die_with_parent, exit_signal, find_symbol, free,
-  is_listening_socket, kill_group, lead_own_group, reap_in_background, signal_number, socket_address, socket_number,
-  widen_socket, worker_receive_handles, worker_send_handles, Channel, Descriptor, DescriptorSocket, InheritedEnd,
-  OutputPipe, PipeGauge, UvBuf, UvOsFd, ABORT_EXIT_CODE, MAX_HANDLES, WORKERS_LEAD_GROUPS,
+  alloc_zeroed, cancel_pending_read, close_descriptor, close_inherited, descriptor_socket, die_with_parent,
+  exit_signal, find_symbol, free, is_listening_socket, kill_group, lead_own_group, reap_in_background, signal_number,
+  socket_address, socket_number, widen_socket, worker_receive_handles, worker_send_handles, Channel, Descriptor,
+  DescriptorSocket, InheritedEnd, OutputPipe, PipeGauge, UvBuf, UvOsFd, ABORT_EXIT_CODE, MAX_HANDLES,
+  WORKERS_LEAD_GROUPS,
 };
 
 #[cfg(all(test, target_os = "linux"))]

@@ -170,6 +170,14 @@ pub fn is_listening_socket(fd: RawFd) -> bool {
   status == 0 && accepting != 0
 }
 
+/// Nothing to cancel: libuv on Unix reads only while JS reads (`uv_read_stop` stops polling).
+///
+/// # Safety
+/// None needed here; the Windows version reads the handle.
+pub unsafe fn cancel_pending_read(_tcp: *mut std::ffi::c_void, _socket: i32) -> bool {
+  true
+}
+
 /// Closes a descriptor JS was handed and will not use.
 pub fn close_descriptor(fd: RawFd) {
   // SAFETY: JS owned the descriptor and gives it up here.

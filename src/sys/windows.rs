@@ -141,6 +141,45 @@ pub fn is_listening_socket(fd: i32) -> bool {
   winsock::is_listening(fd as Socket)
 }
 
+/// Where a `uv_tcp_t`'s read request sits (libuv 1.x's ABI on 64-bit Windows, stable across
+/// 1.x): 96 bytes of handle fields, write_queue_size, alloc_cb, read_cb, reqs_pending and
+/// activecnt bring `read_req` to 128; its `type` is at +8 and its OVERLAPPED at +64.
+const READ_REQ_TYPE_AT: usize = 128 + 8;
+const READ_OVERLAPPED_AT: usize = 128 + 64;
+/// `UV_READ` in `uv_req_type`: the 11 public types (UV_RANDOM the last), then UV_ACCEPT,
+/// UV_FS_EVENT_REQ, UV_POLL_REQ, UV_PROCESS_EXIT.
+const UV_READ: i32 = 15;
+
+#[link(name = "kernel32")]
+extern "system" {
+  fn CancelIoEx(file: *mut c_void, overlapped: *mut c_void) -> i32;
+}
+
+/// Cancels the zero-byte read libuv keeps pending on a TCP connection it read from, after JS
+/// stopped reading it (`uv_read_stop` on Windows leaves that read in place). A socket kept by a
+/// process that sent a copy away must have none: the copies share one socket, and wine wakes only
+/// the first read waiting on it (its server's `async_wake_up`), so the receiver's read could wait
+/// for ever behind a read nobody will take. libuv ignores a cancelled zero-byte read it no
+/// longer reads for; only that request is cancelled, never a pending write.
+///
+/// False if the handle's read request is not where libuv 1.x keeps it (then nothing is touched).
+///
+/// # Safety
+/// `tcp` is a live, connected `uv_tcp_t` of this thread's loop whose socket is `socket`.
+pub unsafe fn cancel_pending_read(tcp: *mut c_void, socket: i32) -> bool {
+  let base = tcp as *mut u8;
+  // SAFETY (caller): a uv_tcp_t is larger than these offsets. Its read request's type says
+  // whether the layout is the one assumed; if not, nothing is touched.
+  unsafe {
+    if std::ptr::read_unaligned(base.add(READ_REQ_TYPE_AT) as *const i32) != UV_READ {
+      return false;
+    }
+    // ERROR_NOT_FOUND when no read is pending: nothing to do.
+    CancelIoEx(socket as usize as *mut c_void, base.add(READ_OVERLAPPED_AT).cast());
+  }
+  true
+}
+
 /// Closes a socket JS was handed and will not use.
 pub fn close_descriptor(fd: i32) {
   winsock::close(fd as Socket);
