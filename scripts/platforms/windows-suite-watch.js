@@ -84,10 +84,17 @@ function watchSuite({ wineRun, node, suite, out, files, env, limitMs }) {
     if (now - started > limitMs) killRun(`it outlived ${limitMs} ms`)
   }
   const timer = setInterval(look, LOOK_EVERY_MS)
+  // In a session of its own, the run would outlive this script stopped by a signal.
+  const stopped = (signal) => {
+    killRun(`this script got ${signal}`)
+    process.exit(1)
+  }
+  process.once('SIGINT', stopped).once('SIGTERM', stopped)
   return new Promise((resolve, reject) => {
     run.on('error', reject)
     run.on('exit', (code, signal) => {
       clearInterval(timer)
+      process.off('SIGINT', stopped).off('SIGTERM', stopped)
       // Files the run left unfinished (it ended, or was ended, while they ran): what they started
       // is ended too, should anything of it have outlived the run.
       for (const { file, pid, at } of running(out)) {
