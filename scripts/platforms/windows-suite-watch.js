@@ -69,6 +69,8 @@ function watchSuite({ wineRun, node, suite, out, files, env, limitMs }) {
       execFileSync('sh', ['-c', `"$0" wine taskkill /PID ${pid} /T /F`, wineRun], { cwd: out, env, stdio: 'ignore', timeout: AFTER_KILL_MS })
     } catch {}
   }
+  // A pid named in OUT is still its ava's: windows-suite.js, alive while the run is, holds the
+  // process (its handle) until it has removed the name.
   const look = () => {
     const now = Date.now()
     for (const { file, pid, started: at } of running(out)) {
@@ -95,13 +97,16 @@ function watchSuite({ wineRun, node, suite, out, files, env, limitMs }) {
     run.on('exit', (code, signal) => {
       clearInterval(timer)
       process.off('SIGINT', stopped).off('SIGTERM', stopped)
-      // Files the run left unfinished (it ended, or was ended, while they ran): what they started
-      // is ended too, should anything of it have outlived the run.
-      for (const { file, pid, at } of running(out)) {
+      // Files the run left unfinished (it ended, or was ended, while they ran) fail. Whatever of
+      // the run outlived it is ended by its process group: not by the pids those files name, which
+      // windows-suite.js no longer holds, so wine may have given them to others' processes.
+      for (const { file, at } of running(out)) {
         if (!killed.has(file)) fail(out, file, 'was still running when the suite ended')
-        taskkill(pid)
         fs.rmSync(at, { force: true })
       }
+      try {
+        process.kill(-run.pid, 'SIGKILL')
+      } catch {}
       const printed = fs.existsSync(log) ? fs.readFileSync(log, 'utf8') : ''
       fs.rmSync(log, { force: true })
       resolve({ code, signal, printed })
