@@ -114,4 +114,4 @@ function watchSuite({ wineRun, node, suite, out, files, env, limitMs }) {
   })
 }
 
-module.exports = { watchSuite, FILE_DEADLINE_MS }
+module.exports = { watchSuite }
