@@ -7,6 +7,12 @@ const invoke = require('..')
 const { watchedPool } = require('./helpers/pools')
 const { isAlive, waitFor, runNode } = require('./helpers/processes')
 
+/** What a fixture's failed run printed, and whether it was stopped or left its output held open. */
+function howItEnded(run) {
+  const notes = [run.killed && 'stopped at its time limit', run.held && 'its output was held open after it exited']
+  return [run.stderr, ...notes.filter(Boolean)].join('\n')
+}
+
 async function setup(t, options) {
   const { pool, errors } = watchedPool(t, options)
   const echo = await invoke.require('./fixtures/echo', { pool })
@@ -126,7 +132,7 @@ test('arguments or results over maxMessageSize reject that call with ERR_INVOKE_
 
 nativeTest('a worker\'s RSS')('100,000 calls leave the heaps flat, worker RSS bounded, and arguments not retained', async (t) => {
   const run = await runNode(['--expose-gc', path.join(__dirname, 'fixtures', 'leak-check.js')], { timeout: 120000 })
-  t.is(run.code, 0, run.stderr)
+  t.is(run.code, 0, howItEnded(run))
   const report = JSON.parse(run.stdout)
   t.log(
     `over 100,000 calls: parent heap ${report.parentGrowth} B, worker heap ${report.workerGrowth} B, worker RSS ${report.workerRssGrowth} B`,
@@ -168,7 +174,7 @@ for (const force of [false, true]) {
 
 nativeTest('a worker\'s RSS')('idle timers re-armed on every call, and timeouts of calls that finished, do not pile up', async (t) => {
   const run = await runNode([path.join(__dirname, 'fixtures', 'idle-churn.js')], { timeout: 120000 })
-  t.is(run.code, 0, run.stderr)
+  t.is(run.code, 0, howItEnded(run))
   const { growth, workers } = JSON.parse(run.stdout)
   t.is(workers, 3, 'the pool stayed above its minimum the whole time')
   t.log(`RSS growth over 100,000 calls with idle re-armings and timeouts: ${(growth / 2 ** 20).toFixed(1)} MB`)

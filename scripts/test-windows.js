@@ -9,7 +9,8 @@
 // INVOKE_WINDOWS_SUITE names) by ava under each node.exe (scripts/platforms/windows-suite.js): a
 // test that cannot apply on Windows skips itself and its title says why; any failed test or file
 // fails this script. INVOKE_WINDOWS_OUT keeps each file's TAP; INVOKE_WINDOWS_AT_ONCE sets how
-// many files run at once (default 2).
+// many files run at once (default 2). A file that outlives 12 min (INVOKE_WINDOWS_FILE_DEADLINE,
+// ms) is ended from outside wine and fails (scripts/platforms/windows-suite-watch.js).
 //
 // Toolchains: scripts/platforms/{rust-web,mingw,wine,fetch-node}.sh set them up where they are;
 // else RUST_WEB_BIN (rustc-web), WINE_RUN (wine-run.sh of the trixie chroot), WINDOWS_NODES
@@ -21,6 +22,7 @@ const os = require('node:os')
 const path = require('node:path')
 const { execFileSync } = require('node:child_process')
 const { wineNode } = require('./platforms/wine-node')
+const { watchSuite } = require('./platforms/windows-suite-watch')
 
 const root = path.join(__dirname, '..')
 const TOOLCHAINS = process.env.TOOLCHAINS || '/work/toolchains'
@@ -125,11 +127,14 @@ function suiteFiles() {
 }
 
 /** Runs the suite with `node` under wine; counts its TAP: passed, skipped, and the failed lines. */
-function suite(node, out, env, files) {
+async function suite(node, out, env, files) {
   fs.mkdirSync(out)
   const started = Date.now()
-  wine(node, [path.join(PLATFORMS, 'windows-suite.js'), out, ...files], out, env, 3 * 60 * 60 * 1000)
+  const suiteScript = path.join(PLATFORMS, 'windows-suite.js')
+  const ended = await watchSuite({ wineRun: WINE_RUN, node, suite: suiteScript, out, files, env: { ...process.env, ...env }, limitMs: 3 * 60 * 60 * 1000 })
   const counts = { pass: 0, skip: 0, fail: [], seconds: Math.round((Date.now() - started) / 1000) }
+  // Ended early (killed, or crashed): the files it did not reach have no TAP to count.
+  if (ended.code !== 0) counts.fail.push(`windows-suite.js ended with ${ended.signal ?? `code ${ended.code}`}: ${ended.printed.slice(-2000)}`)
   for (const name of fs.readdirSync(out).filter((file) => file.endsWith('.tap')).sort()) {
     const tap = fs.readFileSync(path.join(out, name), 'utf8')
     for (const line of tap.split(/\r?\n/)) {
@@ -150,7 +155,7 @@ function suite(node, out, env, files) {
 /** Where the loader looks for a build of this clone on Windows x64. */
 const SOURCE_BUILD = path.join(root, 'invoke-parallel.win32-x64-gnu.node')
 
-function main() {
+async function main() {
   const files = suiteFiles()
   let placed = false
   // INVOKE_WINDOWS_OUT keeps each file's TAP (and times.jsonl) there, for reading a failure after.
@@ -204,7 +209,7 @@ function main() {
         'forced close': 'ERR_INVOKE_POOL_CLOSED',
       })
       console.log(`Node ${version} (wine): ${Object.keys(seen).length} checks of the smoke run passed`)
-      suites.push({ version, ...suite(node, path.join(work, `suite-${version}`), WINE_SUITE_ENV, files) })
+      suites.push({ version, ...(await suite(node, path.join(work, `suite-${version}`), WINE_SUITE_ENV, files)) })
     }
     for (const { version, pass, skip, fail, seconds } of suites) {
       console.log(`Node ${version} (wine): the JS suite: ${pass} passed, ${skip} skipped, ${fail.length} failed in ${seconds} s`)
@@ -217,4 +222,7 @@ function main() {
   }
 }
 
-main()
+main().catch((error) => {
+  console.error(error)
+  process.exitCode = 1
+})

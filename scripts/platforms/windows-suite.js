@@ -2,14 +2,16 @@
 // Runs inside a Windows node.exe under wine (scripts/test-windows.js starts it): the JS suite's
 // test files, each by its own ava process (`--tap`) with this node.exe, two at a time, each one's
 // TAP written to OUT/<file>.tap. One ava per file, because ava's own process can wait forever
-// under wine once it has timed a worker out (seen with the whole suite in one ava, Node 24): a
-// file that outlives FILE_DEADLINE_MS is ended with its whole process tree and said so in OUT/<file>.tap.
+// under wine once it has timed a worker out (seen with the whole suite in one ava, Node 24). While
+// a file runs, OUT/<file>.running holds its ava's pid: test-windows.js, outside wine, ends a file
+// that outlives its deadline (windows-suite-watch.js), which a timer in this process may not: in
+// one run (Node 22.23.3, two files hung for 18 min) it never did.
 //
 //   node.exe windows-suite.js OUT FILE...
 
 const fs = require('node:fs')
 const path = require('node:path')
-const { spawn, execFileSync } = require('node:child_process')
+const { spawn } = require('node:child_process')
 
 const [out, ...files] = process.argv.slice(2)
 const root = path.join(__dirname, '..', '..')
@@ -21,7 +23,6 @@ const ava = path.join(root, 'node_modules', 'ava', 'entrypoints', 'cli.mjs')
 // scaled by 4 was passed by a 100,000-call fixture's own limit (hardening, Node 24, at load 15-19).
 const SCALE = Number(process.env.INVOKE_TEST_TIME_SCALE) > 0 ? Number(process.env.INVOKE_TEST_TIME_SCALE) : 1
 const AVA_TIMEOUT = `${120 * SCALE}s`
-const FILE_DEADLINE_MS = 12 * 60 * 1000
 // Files run at once (INVOKE_WINDOWS_AT_ONCE, default 2: the machine's two cores).
 const AT_ONCE = Number(process.env.INVOKE_WINDOWS_AT_ONCE) > 0 ? Number(process.env.INVOKE_WINDOWS_AT_ONCE) : 2
 
@@ -31,23 +32,17 @@ function runFile(file) {
   const started = Date.now()
   return new Promise((resolve) => {
     const child = spawn(process.execPath, [ava, '--tap', '--timeout', AVA_TIMEOUT, file], { cwd: root, stdio: ['ignore', fd, fd] })
-    const timer = setTimeout(() => {
-      fs.appendFileSync(tap, `\nnot ok - ${path.basename(file)} did not finish within ${FILE_DEADLINE_MS} ms (ended by windows-suite.js)\n`)
-      try {
-        execFileSync('taskkill', ['/PID', String(child.pid), '/T', '/F'], { stdio: 'ignore' })
-      } catch {
-        child.kill()
-      }
-    }, FILE_DEADLINE_MS)
+    const running = path.join(out, `${path.basename(file)}.running`)
+    if (child.pid !== undefined) fs.writeFileSync(running, String(child.pid))
     // An ava that cannot start at all is a failed file, not a wait for an exit that never comes.
     child.on('error', (error) => {
-      clearTimeout(timer)
+      fs.rmSync(running, { force: true })
       fs.closeSync(fd)
       fs.appendFileSync(tap, `\nnot ok - ${path.basename(file)}: ava could not start: ${error.message}\n`)
       resolve()
     })
     child.on('exit', (code) => {
-      clearTimeout(timer)
+      fs.rmSync(running, { force: true })
       fs.closeSync(fd)
       fs.appendFileSync(path.join(out, 'times.jsonl'), `${JSON.stringify({ file, code, ms: Date.now() - started })}\n`)
       resolve()
