@@ -165,3 +165,17 @@ test.serial('workers that lie about the sockets they send: the parent survives a
   t.true(errors.every((e) => typeof e.message === 'string'))
   await pool.close()
 })
+
+test('a worker that answers with a listening socket as a "socket": that call rejects with ERR_INVOKE_BAD_HANDLE, the parent lives', async (t) => {
+  // One call a worker: a liar's own call never ends there.
+  const { pool } = watchedPool(t, { limit: 1, maxPerChild: 1 })
+  const mod = await invoke.require('./fixtures/hostile-frames', { pool, noRetry: true })
+  // Windows failed the first read of a socket made on it at once, an 'error' event nobody could
+  // have heard yet: the parent died. Unix handed the caller a "socket" that fails once a client connects.
+  const error = await mod.listeningAsSocket().then((handle) => {
+    handle.destroy()
+    return new Error(`it resolved with a ${handle.constructor.name}`)
+  }, (error) => error)
+  t.is(error.code, 'ERR_INVOKE_BAD_HANDLE', error.stack)
+  t.is(typeof (await mod.pid()), 'number')
+})

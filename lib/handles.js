@@ -160,6 +160,12 @@ function restoreHandles(values, fds) {
       used.add(slot)
       revived.push(handle)
       values[i] = handle
+      // A socket that failed as it was made (its first read refused) would report it as an
+      // 'error' event before its receiver could listen, ending this process: refuse it instead.
+      if (handle.errored) {
+        handle.on('error', () => {})
+        throw makeError('ERR_INVOKE_BAD_HANDLE', `a socket handle arrived that cannot be read (${handle.errored.code ?? handle.errored.message})`)
+      }
     }
   } catch (err) {
     for (const handle of revived) discard(handle)
@@ -200,6 +206,11 @@ function revive(type, fd, head) {
   // Named only if it is text: a received object's toString can take minutes (a sparse array's).
   if (type !== 'socket') {
     throw makeError('ERR_INVOKE_BAD_HANDLE', `a handle of unknown type ${typeof type === 'string' ? type : `(a ${typeof type})`} arrived`)
+  }
+  // A listening socket is no connection (only a forged answer names one as a socket): Windows
+  // fails the first read of a socket made on it at once, Unix when a client connects.
+  if (require('./native').isListeningSocket(fd)) {
+    throw makeError('ERR_INVOKE_BAD_HANDLE', 'a socket handle arrived that is a listening server')
   }
   // Checked before the descriptor is taken over: until then the caller still closes it.
   if (head !== undefined && !Buffer.isBuffer(head) && !(head instanceof Uint8Array)) {
