@@ -48,6 +48,31 @@ pub fn find_socket(uv_loop: *mut UvLoop, local: SocketAddr, peer: Option<SocketA
   }
 }
 
+/// Whether a handle of `uv_loop` (of any kind: TCP, UDP, pipe, poll) holds the socket JS knows by
+/// `number`. Windows: a record a worker sends names a handle value in this process, and a forged
+/// one may name a socket the parent already holds; it must not be taken (or closed) a second time.
+pub fn loop_holds(uv_loop: *mut UvLoop, number: i32) -> bool {
+  unsafe extern "C" fn visit(handle: RawHandle, found: *mut c_void) {
+    // SAFETY: `found` is the `(number, held)` pair `loop_holds` passed, alive for the walk;
+    // libuv passes live handles of the loop, and uv_fileno only reads them (it refuses a kind
+    // that has no descriptor).
+    unsafe {
+      let found = &mut *(found as *mut (i32, bool));
+      let mut fd: UvOsFd = std::mem::zeroed();
+      if (api().fileno)(handle, &mut fd) == 0 && sys::socket_number(fd) == Some(found.0) {
+        found.1 = true;
+      }
+    }
+  }
+  if !missing_functions().is_empty() {
+    return false;
+  }
+  let mut found = (number, false);
+  // SAFETY: the loop is this thread's; the walk calls `visit` synchronously.
+  unsafe { (api().walk)(uv_loop, visit, (&mut found as *mut (i32, bool)).cast()) };
+  found.1
+}
+
 fn tcp_handles(uv_loop: *mut UvLoop) -> Vec<Tcp> {
   unsafe extern "C" fn visit(handle: RawHandle, found: *mut c_void) {
     // SAFETY: `found` is the Vec `tcp_handles` passed, alive for the walk; libuv passes live
