@@ -181,6 +181,19 @@ test('a worker that answers with a listening socket as a "socket": that call rej
   t.is(typeof (await mod.pid()), 'number')
 })
 
+test('a call carries at most MAX_HANDLES sockets and servers: one more rejects with ERR_INVALID_ARG_VALUE and the caller keeps them all', async (t) => {
+  const { MAX_HANDLES } = require('../lib/protocol')
+  const { pool } = watchedPool(t, { limit: 1 })
+  const mod = await invoke.require('./fixtures/socket-mixes', { pool })
+  const servers = await Promise.all(Array.from({ length: MAX_HANDLES + 1 }, () => listening(net.createServer())))
+  t.teardown(() => servers.forEach((server) => server.close()))
+  // Before, the driver refused it with napi's GenericFailure as the code.
+  const error = await t.throwsAsync(mod.serve(...servers, 'plain'))
+  t.is(error.code, 'ERR_INVALID_ARG_VALUE', error.stack)
+  t.true(servers.every((server) => server.listening))
+  t.deepEqual(await mod.serve(...servers.slice(0, MAX_HANDLES), 'plain'), ['plain'])
+})
+
 /** Whether the parent still has `server` (it accepts) and `socket` (its client hears it). */
 async function stillHeld(t, server, accepted, { client, socket }) {
   const heard = collect(client)

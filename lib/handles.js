@@ -7,6 +7,7 @@ const { builtin } = require('./builtin')
 const fs = builtin('node:fs')
 const net = builtin('node:net')
 const { makeError } = require('./errors')
+const { MAX_HANDLES } = require('./protocol')
 
 const PLACEHOLDER = '\u0000invoke-parallel:handle'
 // Unix: descriptors travel over a Unix socket (SCM_RIGHTS). Windows: a socket shows JS no
@@ -53,6 +54,9 @@ function takeHandles(values, keepOpen) {
     if (!isHandle(value)) continue
     if (!CAN_PASS_HANDLES()) throw makeError('ERR_INVOKE_HANDLES_UNSUPPORTED')
     taken ??= { values: values.slice(), fds: [], release: [] }
+    if (taken.fds.length === MAX_HANDLES) {
+      throw makeError('ERR_INVALID_ARG_VALUE', 'invoke-parallel', `a call carries at most ${MAX_HANDLES} sockets and servers`)
+    }
     const { type, fd, head } = describe(value)
     taken.values[i] = { [PLACEHOLDER]: type, slot: taken.fds.length, head }
     taken.fds.push(fd)
