@@ -11,7 +11,6 @@ const { watchedPool } = require('./helpers/pools')
 const { checkProperty } = require('./helpers/fuzz')
 const { text } = require('./helpers/arbitraries')
 const { scaled } = require('./helpers/time')
-const { windowsTest } = require('./helpers/platform')
 
 function listening(server) {
   return new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve(server)))
@@ -166,78 +165,3 @@ test.serial('workers that lie about the sockets they send: the parent survives a
   t.true(errors.every((e) => typeof e.message === 'string'))
   await pool.close()
 })
-
-test('a worker that answers with a listening socket as a "socket": that call rejects with ERR_INVOKE_BAD_HANDLE, the parent lives', async (t) => {
-  // One call a worker: a liar's own call never ends there.
-  const { pool } = watchedPool(t, { limit: 1, maxPerChild: 1 })
-  const mod = await invoke.require('./fixtures/hostile-frames', { pool, noRetry: true })
-  // Windows failed the first read of a socket made on it at once, an 'error' event nobody could
-  // have heard yet: the parent died. Unix handed the caller a "socket" that fails once a client connects.
-  const error = await mod.listeningAsSocket().then((handle) => {
-    handle.destroy()
-    return new Error(`it resolved with a ${handle.constructor.name}`)
-  }, (error) => error)
-  t.is(error.code, 'ERR_INVOKE_BAD_HANDLE', error.stack)
-  t.is(typeof (await mod.pid()), 'number')
-})
-
-test('a call carries at most MAX_HANDLES sockets and servers: one more rejects with ERR_INVALID_ARG_VALUE and the caller keeps them all', async (t) => {
-  const { MAX_HANDLES } = require('../lib/protocol')
-  const { pool } = watchedPool(t, { limit: 1 })
-  const mod = await invoke.require('./fixtures/socket-mixes', { pool })
-  const servers = await Promise.all(Array.from({ length: MAX_HANDLES + 1 }, () => listening(net.createServer())))
-  t.teardown(() => servers.forEach((server) => server.close()))
-  // Before, the driver refused it with napi's GenericFailure as the code.
-  const error = await t.throwsAsync(mod.serve(...servers, 'plain'))
-  t.is(error.code, 'ERR_INVALID_ARG_VALUE', error.stack)
-  t.true(servers.every((server) => server.listening))
-  t.deepEqual(await mod.serve(...servers.slice(0, MAX_HANDLES), 'plain'), ['plain'])
-})
-
-/** Whether the parent still has `server` (it accepts) and `socket` (its client hears it). */
-async function stillHeld(t, server, accepted, { client, socket }) {
-  const heard = collect(client)
-  socket.end('still mine')
-  t.is(String(await heard), 'still mine')
-  const again = await connectedPair(server, accepted)
-  again.client.destroy()
-  again.socket.destroy()
-}
-
-windowsTest('only a Windows record names a handle in its receiver').serial(
-  "a worker that forges records naming the parent's own handles (its server, a connection, its output, libuv's): each refused, never taken or closed",
-  async (t) => {
-    t.timeout(scaled(120000))
-    const { pool } = watchedPool(t, { limit: 1, maxPerChild: 1 })
-    const mod = await invoke.require('./fixtures/hostile-frames', { pool, noRetry: true })
-    const echo = await listening(net.createServer((socket) => socket.pipe(socket)))
-    const accepted = []
-    const mine = await listening(net.createServer({ pauseOnConnect: true }, (socket) => accepted.push(socket)))
-    t.teardown(() => {
-      echo.close()
-      mine.close()
-    })
-    const { findSocket } = require('../lib/native').processWide
-    const pair = await connectedPair(mine, accepted)
-    const { socket } = pair
-    const server = findSocket('127.0.0.1', mine.address().port)
-    const connection = findSocket(socket.localAddress, socket.localPort, socket.remoteAddress, socket.remotePort)
-    t.true(server > 0 && connection > 0)
-    // Before, a record naming the parent's own server came back as a second net.Server on it:
-    // closing that closed the parent's.
-    for (const [kind, value] of [['server', server], ['socket', connection], ['socket', server]]) {
-      const error = await t.throwsAsync(mod.forgeRecords(echo.address().port, [value], kind))
-      t.is(typeof error?.code, 'string', `${kind} naming ${value}: ${error?.stack}`)
-    }
-    // Every other small handle value, 64 to a message: before, one named a handle that closing
-    // (as "no stream socket") stopped the parent's event loop, another its output.
-    for (let from = 4; from < 2048; from += 4 * 64) {
-      const values = Array.from({ length: 64 }, (_, i) => from + 4 * i)
-      const error = await t.throwsAsync(mod.forgeRecords(echo.address().port, values, 'socket'))
-      t.is(typeof error?.code, 'string', `records naming ${from} to ${values.at(-1)}: ${error?.stack}`)
-    }
-    console.log('the parent can still write its output')
-    await stillHeld(t, mine, accepted, pair)
-    t.is(typeof (await mod.pid()), 'number')
-  },
-)

@@ -79,6 +79,10 @@ function stopReading(socket) {
 }
 
 function describe(handle) {
+  // Windows finds a handle's socket among the loop's TCP handles: a pipe's is not one of them.
+  if (onWindows() && handle._handle && !(handle._handle instanceof tcpWrap().TCP)) {
+    throw makeError('ERR_INVOKE_HANDLES_UNSUPPORTED', `a named pipe's ${handle instanceof net.Server ? 'server' : 'socket'}`)
+  }
   if (handle instanceof net.Server) {
     const fd = handle.listening ? descriptorOf(handle) : undefined
     if (typeof fd !== 'number' || fd < 0) {
