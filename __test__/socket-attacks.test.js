@@ -130,3 +130,21 @@ windowsTest('a named pipe moves elsewhere (a Unix socket travels like a TCP one)
   client.destroy()
   accepted[0].destroy()
 })
+
+test('a socket kept with keepOpen and sent back by the worker: both copies the parent then holds can travel again', async (t) => {
+  const { pool } = watchedPool(t, { limit: 1 })
+  const mod = await invoke.require('./fixtures/socket-mixes', { pool })
+  const accepted = []
+  const server = await listening(net.createServer({ pauseOnConnect: true }, (socket) => accepted.push(socket)))
+  t.teardown(() => server.close())
+  const { client, socket } = await connectedPair(server, accepted)
+  const ended = collect(client)
+  const back = await mod({ keepOpen: true }).passBack(socket)
+  t.true(back instanceof net.Socket && !socket.destroyed)
+  // Windows finds a socket by its addresses, and two handles of the parent now have the same ones:
+  // before, this was refused with ERR_INVALID_ARG_VALUE ("more than one socket ...").
+  t.is(await mod.drop(socket), 1)
+  t.is(await mod.drop(back), 1)
+  // Every copy is closed (the parent's as they were sent, the worker's by drop): the client hears the end.
+  t.is((await ended).length, 0)
+})

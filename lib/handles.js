@@ -114,11 +114,36 @@ function descriptorOf(handle) {
   const remote = handle instanceof net.Server ? {} : { address: handle.remoteAddress, port: handle.remotePort }
   if (typeof local?.address !== 'string' || typeof local.port !== 'number') return undefined
   if (!(handle instanceof net.Server) && (typeof remote.address !== 'string' || typeof remote.port !== 'number')) return undefined
-  const found = addon().findSocket(local.address, local.port, remote.address, remote.port)
+  let found = addon().findSocket(local.address, local.port, remote.address, remote.port)
+  if (found === -2) found = ownAmongSame(handle, [local.address, local.port, remote.address, remote.port])
   if (found === -2) {
     throw makeError('ERR_INVALID_ARG_VALUE', 'invoke-parallel', `more than one socket of this process has the addresses of this ${handle instanceof net.Server ? 'server' : 'socket'}: send the one this process holds alone`)
   }
   return found < 0 ? undefined : found
+}
+
+/**
+ * Several TCP handles of this loop share `handle`'s addresses (one connection held twice here: a
+ * socket kept with keepOpen that a worker sent back). Its own is the one whose reference to the
+ * loop follows `handle._handle`'s: turned on, then off, between two looks (then put back). -2 if
+ * that does not single one out.
+ */
+function ownAmongSame(handle, addresses) {
+  const wrap = handle._handle
+  if (typeof wrap?.hasRef !== 'function') return -2
+  const had = wrap.hasRef()
+  let on, off
+  try {
+    wrap.ref()
+    on = addon().findReferencedSockets(...addresses)
+    wrap.unref()
+    off = new Set(addon().findReferencedSockets(...addresses))
+  } finally {
+    if (had) wrap.ref()
+    else wrap.unref()
+  }
+  const own = on.filter((socket) => !off.has(socket))
+  return own.length === 1 ? own[0] : -2
 }
 
 function addon() {
