@@ -73,11 +73,15 @@ E(
   (what, size, max) =>
     `invoke-parallel: the ${what} cannot be sent: ${size} bytes encoded, more than maxMessageSize (${max})`,
 )
-// Windows opens a received socket through Node's tcp_wrap binding: a Node without it cannot.
+// Windows opens a received socket through Node's tcp_wrap binding: a Node without it cannot. And
+// only TCP moves there: a named pipe's socket or server (`what`) stays where it is.
 E(
   'ERR_INVOKE_HANDLES_UNSUPPORTED',
   TypeError,
-  () => `invoke-parallel: sockets and servers cannot be passed to or from workers in this Node on ${process.platform} (no tcp_wrap binding)`,
+  (what) =>
+    what === undefined
+      ? `invoke-parallel: sockets and servers cannot be passed to or from workers in this Node on ${process.platform} (no tcp_wrap binding)`
+      : `invoke-parallel: only TCP sockets and servers can be passed to or from workers on ${process.platform}, not ${what}`,
 )
 // Node's own code for what its permission model forbids, with its `permission` field: the
 // workers are spawned from Rust, out of the model's sight, so the pool refuses in its place.

@@ -7,6 +7,7 @@ const { builtin } = require('./builtin')
 const fs = builtin('node:fs')
 const net = builtin('node:net')
 const { makeError } = require('./errors')
+const { MAX_HANDLES } = require('./protocol')
 
 const PLACEHOLDER = '\u0000invoke-parallel:handle'
 // Unix: descriptors travel over a Unix socket (SCM_RIGHTS). Windows: a socket shows JS no
@@ -53,6 +54,9 @@ function takeHandles(values, keepOpen) {
     if (!isHandle(value)) continue
     if (!CAN_PASS_HANDLES()) throw makeError('ERR_INVOKE_HANDLES_UNSUPPORTED')
     taken ??= { values: values.slice(), fds: [], release: [] }
+    if (taken.fds.length === MAX_HANDLES) {
+      throw makeError('ERR_INVALID_ARG_VALUE', 'invoke-parallel', `a call carries at most ${MAX_HANDLES} sockets and servers`)
+    }
     const { type, fd, head } = describe(value)
     taken.values[i] = { [PLACEHOLDER]: type, slot: taken.fds.length, head }
     taken.fds.push(fd)
@@ -80,6 +84,10 @@ function stopReading(socket, fd) {
 }
 
 function describe(handle) {
+  // Windows finds a handle's socket among the loop's TCP handles: a pipe's is not one of them.
+  if (onWindows() && handle._handle && !(handle._handle instanceof tcpWrap().TCP)) {
+    throw makeError('ERR_INVOKE_HANDLES_UNSUPPORTED', `a named pipe's ${handle instanceof net.Server ? 'server' : 'socket'}`)
+  }
   if (handle instanceof net.Server) {
     const fd = handle.listening ? descriptorOf(handle) : undefined
     if (typeof fd !== 'number' || fd < 0) {
@@ -111,11 +119,36 @@ function descriptorOf(handle) {
   const remote = handle instanceof net.Server ? {} : { address: handle.remoteAddress, port: handle.remotePort }
   if (typeof local?.address !== 'string' || typeof local.port !== 'number') return undefined
   if (!(handle instanceof net.Server) && (typeof remote.address !== 'string' || typeof remote.port !== 'number')) return undefined
-  const found = addon().findSocket(local.address, local.port, remote.address, remote.port)
+  let found = addon().findSocket(local.address, local.port, remote.address, remote.port)
+  if (found === -2) found = ownAmongSame(handle, [local.address, local.port, remote.address, remote.port])
   if (found === -2) {
     throw makeError('ERR_INVALID_ARG_VALUE', 'invoke-parallel', `more than one socket of this process has the addresses of this ${handle instanceof net.Server ? 'server' : 'socket'}: send the one this process holds alone`)
   }
   return found < 0 ? undefined : found
+}
+
+/**
+ * Several TCP handles of this loop share `handle`'s addresses (one connection held twice here: a
+ * socket kept with keepOpen that a worker sent back). Its own is the one whose reference to the
+ * loop follows `handle._handle`'s: turned on, then off, between two looks (then put back). -2 if
+ * that does not single one out.
+ */
+function ownAmongSame(handle, addresses) {
+  const wrap = handle._handle
+  if (typeof wrap?.hasRef !== 'function') return -2
+  const had = wrap.hasRef()
+  let on, off
+  try {
+    wrap.ref()
+    on = addon().findReferencedSockets(...addresses)
+    wrap.unref()
+    off = new Set(addon().findReferencedSockets(...addresses))
+  } finally {
+    if (had) wrap.ref()
+    else wrap.unref()
+  }
+  const own = on.filter((socket) => !off.has(socket))
+  return own.length === 1 ? own[0] : -2
 }
 
 function addon() {
@@ -165,6 +198,12 @@ function restoreHandles(values, fds) {
       used.add(slot)
       revived.push(handle)
       values[i] = handle
+      // A socket that failed as it was made (its first read refused) would report it as an
+      // 'error' event before its receiver could listen, ending this process: refuse it instead.
+      if (handle.errored) {
+        handle.on('error', () => {})
+        throw makeError('ERR_INVOKE_BAD_HANDLE', `a socket handle arrived that cannot be read (${handle.errored.code ?? handle.errored.message})`)
+      }
     }
   } catch (err) {
     for (const handle of revived) discard(handle)
@@ -205,6 +244,11 @@ function revive(type, fd, head) {
   // Named only if it is text: a received object's toString can take minutes (a sparse array's).
   if (type !== 'socket') {
     throw makeError('ERR_INVOKE_BAD_HANDLE', `a handle of unknown type ${typeof type === 'string' ? type : `(a ${typeof type})`} arrived`)
+  }
+  // A listening socket is no connection (only a forged answer names one as a socket): Windows
+  // fails the first read of a socket made on it at once, Unix when a client connects.
+  if (require('./native').isListeningSocket(fd)) {
+    throw makeError('ERR_INVOKE_BAD_HANDLE', 'a socket handle arrived that is a listening server')
   }
   // Checked before the descriptor is taken over: until then the caller still closes it.
   if (head !== undefined && !Buffer.isBuffer(head) && !(head instanceof Uint8Array)) {

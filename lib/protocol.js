@@ -27,6 +27,9 @@ const HEADER_LEN = 13
 /** On the kind byte: the frame's descriptors came first, as one message on the handle channel. */
 const HANDLES_FLAG = 0x80
 
+/** The most sockets and servers one frame carries (src/sys MAX_HANDLES). */
+const MAX_HANDLES = 64
+
 /** The most a frame's body can hold (src/protocol/frame.rs MAX_BODY_LEN). */
 const MAX_BODY_LEN = 1073741824
 
@@ -85,6 +88,7 @@ module.exports = {
   FrameKind,
   HEADER_LEN,
   HANDLES_FLAG,
+  MAX_HANDLES,
   MAX_BODY_LEN,
   CHANNEL_FD,
   HANDLE_FD,

@@ -62,21 +62,51 @@ pub fn find_socket(
   peer_address: Option<String>,
   peer_port: Option<u32>,
 ) -> Result<i32> {
-  let address = |ip: &str, port: u32| Some(std::net::SocketAddr::new(ip.parse().ok()?, u16::try_from(port).ok()?));
-  let Some(local) = address(&local_address, local_port) else { return Ok(-1) };
-  let peer = match (peer_address, peer_port) {
-    (Some(ip), Some(port)) => match address(&ip, port) {
-      Some(peer) => Some(peer),
-      None => return Ok(-1),
-    },
-    _ => None,
-  };
-  let uv_loop = env.get_uv_event_loop().map_err(|_| Error::from_reason("could not reach the event loop"))?;
-  Ok(match crate::driver::find_socket(uv_loop as *mut crate::driver::UvLoop, local, peer) {
+  let Some((local, peer)) = addresses(local_address, local_port, peer_address, peer_port) else { return Ok(-1) };
+  Ok(match crate::driver::find_socket(event_loop(&env)?, local, peer) {
     crate::driver::Found::One(socket) => socket,
     crate::driver::Found::None => -1,
     crate::driver::Found::Many => -2,
   })
+}
+
+/// Where `find_socket` found several: the sockets of those of its handles that hold the loop open.
+#[cfg_attr(test, allow(dead_code))]
+#[napi]
+pub fn find_referenced_sockets(
+  env: Env,
+  local_address: String,
+  local_port: u32,
+  peer_address: Option<String>,
+  peer_port: Option<u32>,
+) -> Result<Vec<i32>> {
+  let Some((local, peer)) = addresses(local_address, local_port, peer_address, peer_port) else {
+    return Ok(Vec::new());
+  };
+  Ok(crate::driver::referenced_sockets(event_loop(&env)?, local, peer))
+}
+
+type Addresses = (std::net::SocketAddr, Option<std::net::SocketAddr>);
+
+/// The local and peer addresses JS named, or None if one does not parse.
+fn addresses(
+  local_address: String,
+  local_port: u32,
+  peer_address: Option<String>,
+  peer_port: Option<u32>,
+) -> Option<Addresses> {
+  let address = |ip: &str, port: u32| Some(std::net::SocketAddr::new(ip.parse().ok()?, u16::try_from(port).ok()?));
+  let local = address(&local_address, local_port)?;
+  let peer = match (peer_address, peer_port) {
+    (Some(ip), Some(port)) => Some(address(&ip, port)?),
+    _ => None,
+  };
+  Some((local, peer))
+}
+
+fn event_loop(env: &Env) -> Result<*mut crate::driver::UvLoop> {
+  let uv_loop = env.get_uv_event_loop().map_err(|_| Error::from_reason("could not reach the event loop"))?;
+  Ok(uv_loop as *mut crate::driver::UvLoop)
 }
 
 /// Closes a socket (descriptor) JS was handed and will not use.

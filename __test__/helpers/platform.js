@@ -29,6 +29,11 @@ function linuxTest(needs) {
   return process.platform === 'linux' ? test : skipped(`skipped on ${process.platform}: ${needs}`)
 }
 
+/** `test` on Windows; elsewhere a skipped test whose title says why it is Windows' own. */
+function windowsTest(why) {
+  return onWindows ? test : skipped(`skipped on ${process.platform}: ${why}`)
+}
+
 /** `test` when `missing` is null, else a skipped test whose title says what is missing. */
 function testWhere(missing) {
   return missing === null ? test : skipped(`skipped here: ${missing}`)
@@ -91,4 +96,4 @@ function cannotPassSockets() {
   return sockets
 }
 
-module.exports = { onWindows, unixTest, linuxTest, testWhere, localSocketPath, linkFolder, cannotLinkFolders, cannotPassSockets, cannotRun }
+module.exports = { windowsTest, onWindows, unixTest, linuxTest, testWhere, localSocketPath, linkFolder, cannotLinkFolders, cannotPassSockets, cannotRun }

@@ -240,6 +240,12 @@ mod batch_kinds_match_js {
   use super::*;
   use invoke_parallel_js_constants::{number, object, protocol_js};
 
+  /// JS refuses a call with more sockets than a frame carries before the driver would.
+  #[test]
+  fn lib_protocol_js_knows_how_many_handles_a_frame_carries() {
+    assert_eq!(invoke_parallel_js_constants::scalar(&protocol_js(), "MAX_HANDLES"), crate::sys::MAX_HANDLES as i64);
+  }
+
   /// `lib/protocol.js` reads batches with the kinds they are written with here.
   #[test]
   fn the_batch_kinds_are_the_ones_lib_protocol_js_names() {

@@ -27,5 +27,5 @@ pub use descriptors::attach as attach_descriptors;
 pub use js_callback::JsCallback;
 pub use pool_driver::{call_options, to_ms, DriverKind, PoolDriver};
 pub use spawn::SpawnConfig;
-pub use tcp_lookup::{cancel_read, find_socket, Found};
+pub use tcp_lookup::{cancel_read, find_socket, referenced_sockets, Found};
 pub use uv::{missing_functions as missing_libuv_functions, UvLoop};

@@ -87,6 +87,7 @@ pub fn start(
       // Windows makes each socket for the process that will open it.
       if let Some(handles) = &handles {
         handles.set_peer(pid);
+        handles.guard_with(Box::new(move |socket| super::tcp_lookup::loop_holds(uv_loop, socket)));
       }
       Ok(Started { pid, process, frames, handles, output })
     }

@@ -133,6 +133,7 @@ libuv_api! {
   // Finding a net.Socket's own TCP handle among the loop's (tcp_lookup.rs).
   walk: "uv_walk" => unsafe extern "C" fn(*mut UvLoop, WalkCb, *mut c_void),
   handle_get_type: "uv_handle_get_type" => unsafe extern "C" fn(RawHandle) -> c_int,
+  has_ref: "uv_has_ref" => unsafe extern "C" fn(RawHandle) -> c_int,
   tcp_getsockname: "uv_tcp_getsockname" => unsafe extern "C" fn(RawHandle, *mut u8, *mut c_int) -> c_int,
   tcp_getpeername: "uv_tcp_getpeername" => unsafe extern "C" fn(RawHandle, *mut u8, *mut c_int) -> c_int,
   // An error code's text and name (uv_stream::uv_error).

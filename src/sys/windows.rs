@@ -219,17 +219,44 @@ fn js_number(socket: Socket) -> io::Result<i32> {
 #[derive(Debug)]
 pub struct Descriptor(Socket);
 
+/// The sockets live `Descriptor`s own: a record a worker sends must not name one of them.
+static DESCRIPTORS: std::sync::Mutex<Vec<Socket>> = std::sync::Mutex::new(Vec::new());
+
+fn descriptors() -> std::sync::MutexGuard<'static, Vec<Socket>> {
+  DESCRIPTORS.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+/// Whether a live `Descriptor` owns `socket`.
+fn descriptor_held(socket: Socket) -> bool {
+  descriptors().contains(&socket)
+}
+
+impl Descriptor {
+  fn owning(socket: Socket) -> Descriptor {
+    descriptors().push(socket);
+    Descriptor(socket)
+  }
+
+  /// No longer ours (closed, or JS's).
+  fn release(&self) {
+    let mut held = descriptors();
+    if let Some(at) = held.iter().position(|&s| s == self.0) {
+      held.swap_remove(at);
+    }
+  }
+}
+
 impl Descriptor {
   /// Our own copy of the socket JS knows by `number` (the caller's stays the caller's).
   pub fn copy_of(number: i32) -> io::Result<Descriptor> {
     if number < 0 {
       return Err(io::Error::new(io::ErrorKind::InvalidInput, "no socket"));
     }
-    winsock::copy(number as Socket).map(Descriptor)
+    winsock::copy(number as Socket).map(Descriptor::owning)
   }
 
   pub(crate) fn own(socket: Socket) -> Descriptor {
-    Descriptor(socket)
+    Descriptor::owning(socket)
   }
 
   pub(crate) fn socket(&self) -> Socket {
@@ -239,6 +266,7 @@ impl Descriptor {
   /// Hands the socket to JS, which owns it from now on.
   pub fn into_js(self) -> i32 {
     let socket = self.0;
+    self.release();
     std::mem::forget(self);
     js_number(socket).unwrap_or(-1)
   }
@@ -250,6 +278,7 @@ impl Descriptor {
 
 impl Drop for Descriptor {
   fn drop(&mut self) {
+    self.release();
     winsock::close(self.0);
   }
 }

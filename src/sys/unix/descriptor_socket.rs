@@ -59,6 +59,9 @@ impl DescriptorSocket {
   /// Descriptors need no recipient named here: the socket pair reaches the one worker.
   pub fn set_peer(&self, _pid: u32) {}
 
+  /// The kernel gives a receiver new descriptors of its own: none can name one the parent holds.
+  pub fn guard_with(&self, _loop_holds: Box<dyn Fn(i32) -> bool>) {}
+
   /// As `Channel::send_descriptors`.
   pub fn send_descriptors(&self, descriptors: &[Descriptor]) -> io::Result<()> {
     let raw: Vec<i32> = descriptors.iter().map(Descriptor::raw).collect();

@@ -109,20 +109,26 @@ fn message(records: &[ProtocolInfo]) -> Vec<u8> {
   bytes
 }
 
-/// The sockets the records in `body` open; all or none (those opened before
-/// a bad one are closed).
-fn open_all(body: &[u8]) -> io::Result<Vec<Socket>> {
+/// The sockets the records in `body` open; all or none. Every record is opened, one by one: a bad
+/// one does not keep the good ones after it open (they were duplicated into this process).
+/// `held` says which sockets this process already holds (see `winsock::open`); a record naming
+/// one opened earlier in the same message counts too.
+fn open_all(body: &[u8], held: &dyn Fn(Socket) -> bool) -> io::Result<Vec<Socket>> {
   let mut sockets = Vec::new();
+  let mut refused = None;
   for record in records(body) {
-    match winsock::open(&record) {
+    match winsock::open(&record, &|socket| sockets.contains(&socket) || held(socket)) {
       Ok(socket) => sockets.push(socket),
-      Err(e) => {
-        sockets.into_iter().for_each(winsock::close);
-        return Err(e);
-      }
+      Err(e) => refused = refused.or(Some(e)),
     }
   }
-  Ok(sockets)
+  match refused {
+    None => Ok(sockets),
+    Some(e) => {
+      sockets.into_iter().for_each(winsock::close);
+      Err(e)
+    }
+  }
 }
 
 /// The records of a message's body.
@@ -153,6 +159,8 @@ pub struct DescriptorSocket {
   to_worker: Cell<Option<Owned>>,
   writer: OnceCell<Sender<Vec<u8>>>,
   from_worker: Owned,
+  /// Whether a socket is one the parent's event loop holds (`guard_with`).
+  loop_holds: OnceCell<Box<dyn Fn(i32) -> bool>>,
 }
 
 /// The worker's ends as descriptor numbers of Node's C runtime (what `uv_spawn` inherits from),
@@ -175,6 +183,7 @@ pub fn descriptor_socket() -> io::Result<(DescriptorSocket, InheritedEnd)> {
     to_worker: Cell::new(Some(to_worker)),
     writer: OnceCell::new(),
     from_worker,
+    loop_holds: OnceCell::new(),
   };
   Ok((ours, InheritedEnd([read, write])))
 }
@@ -195,6 +204,19 @@ impl Drop for InheritedEnd {
 impl DescriptorSocket {
   pub fn set_peer(&self, pid: u32) {
     self.peer.set(pid);
+  }
+
+  /// `loop_holds` tells the sockets of the parent's event loop (by the number JS knows them by):
+  /// a record the worker sends naming one of them is refused, never taken or closed.
+  pub fn guard_with(&self, loop_holds: Box<dyn Fn(i32) -> bool>) {
+    let _ = self.loop_holds.set(loop_holds);
+  }
+
+  /// Whether this process already holds `socket`: the event loop's handles, or a socket the
+  /// addon owns (`Descriptor`).
+  fn holds(&self, socket: Socket) -> bool {
+    super::descriptor_held(socket)
+      || i32::try_from(socket).is_ok_and(|number| self.loop_holds.get().is_some_and(|holds| holds(number)))
   }
 
   /// As `Channel::send_descriptors`: records for the worker go to the writer thread (started on
@@ -237,7 +259,7 @@ impl DescriptorSocket {
     }
     let mut body = vec![0; len];
     read_exact(pipe, &mut body)?;
-    Ok(open_all(&body)?.into_iter().map(Descriptor::own).collect())
+    Ok(open_all(&body, &|socket| self.holds(socket))?.into_iter().map(Descriptor::own).collect())
   }
 }
 
@@ -254,12 +276,9 @@ impl Drop for DescriptorSocket {
       if available(pipe).unwrap_or(0) < len || read_exact(pipe, &mut body).is_err() {
         return;
       }
-      // One by one: a bad record does not keep the good ones after it open.
-      for record in records(&body) {
-        if let Ok(socket) = winsock::open(&record) {
-          winsock::close(socket);
-        }
-      }
+      // One by one: a bad record does not keep the good ones after it open; a record naming a
+      // socket the parent holds is left alone.
+      let _ = open_all(&body, &|socket| self.holds(socket)).map(|sockets| sockets.into_iter().for_each(winsock::close));
     }
   }
 }
@@ -271,7 +290,8 @@ pub fn worker_receive(channel: i32) -> io::Result<Vec<Socket>> {
   read_exact(pipe, &mut count)?;
   let mut body = vec![0; check_count(u32::from_le_bytes(count) as usize)?];
   read_exact(pipe, &mut body)?;
-  open_all(&body)
+  // The parent, which made these records, is trusted.
+  open_all(&body, &|_| false)
 }
 
 /// Worker side: records of `sockets` for `parent`, as one message ahead of their frame.

@@ -57,25 +57,42 @@ pub fn duplicate_for(socket: Socket, pid: u32) -> io::Result<ProtocolInfo> {
 }
 
 /// This process's own `SOCKET` from a record made for it. The record came from another process
-/// (a worker is not trusted): what it opens must be a stream socket, else it is closed again.
-pub fn open(info: &ProtocolInfo) -> io::Result<Socket> {
+/// (a worker is not trusted), and it names a handle value in this process (the sender duplicated
+/// its socket into us): a forged one can name any handle this process already holds - a server
+/// or connection of its own (`held` says so), its output, one of libuv's own handles. So what it
+/// opens is taken only if it is a stream socket nobody here holds; anything else is refused and
+/// left open, as it may be ours (a forged record costs at most a handle, never one of ours).
+pub fn open(info: &ProtocolInfo, held: &dyn Fn(Socket) -> bool) -> io::Result<Socket> {
+  let socket = open_raw(info)?;
+  if held(socket) {
+    return Err(io::Error::new(io::ErrorKind::InvalidData, "the record names a socket this process already holds"));
+  }
+  if option(socket, SO_TYPE) != Some(SOCK_STREAM) {
+    return Err(io::Error::new(io::ErrorKind::InvalidData, "the record names no stream socket"));
+  }
+  Ok(socket)
+}
+
+fn open_raw(info: &ProtocolInfo) -> io::Result<Socket> {
   let flags = WSA_FLAG_OVERLAPPED | WSA_FLAG_NO_HANDLE_INHERIT;
   // SAFETY: `info` is a whole record; WSASocketW only reads it.
   let socket = unsafe { WSASocketW(FROM_PROTOCOL_INFO, FROM_PROTOCOL_INFO, FROM_PROTOCOL_INFO, info, 0, flags) };
   if socket == INVALID_SOCKET {
     return Err(last_error());
   }
-  if option(socket, SO_TYPE) != Some(SOCK_STREAM) {
-    close(socket);
-    return Err(io::Error::new(io::ErrorKind::InvalidData, "the record names no stream socket"));
-  }
   Ok(socket)
 }
 
-/// A copy of `socket` owned by this process (the original stays its holder's).
+/// A copy of `socket` owned by this process (the original stays its holder's). A record made
+/// here for here names a new handle, ours to close if it is no stream socket.
 pub fn copy(socket: Socket) -> io::Result<Socket> {
   // SAFETY: no arguments.
-  open(&duplicate_for(socket, unsafe { GetCurrentProcessId() })?)
+  let copy = open_raw(&duplicate_for(socket, unsafe { GetCurrentProcessId() })?)?;
+  if option(copy, SO_TYPE) != Some(SOCK_STREAM) {
+    close(copy);
+    return Err(io::Error::new(io::ErrorKind::InvalidInput, "not a stream socket"));
+  }
+  Ok(copy)
 }
 
 pub fn close(socket: Socket) {
