@@ -8,29 +8,8 @@ const net = require('node:net')
 const invoke = require('..')
 const { watchedPool, scratchDir } = require('./helpers/pools')
 const { scaled } = require('./helpers/time')
+const { listening, collect, connectedPair } = require('./helpers/sockets')
 const { windowsTest, localSocketPath } = require('./helpers/platform')
-
-function listening(server) {
-  return new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve(server)))
-}
-
-/** Everything `socket` receives until it closes. */
-function collect(socket) {
-  return new Promise((resolve, reject) => {
-    const chunks = []
-    socket.on('data', (chunk) => chunks.push(chunk))
-    socket.on('close', () => resolve(Buffer.concat(chunks)))
-    socket.on('error', reject)
-  })
-}
-
-/** A connected pair: the parent's accepted end (paused, as a hand-off wants it) and its client. */
-async function connectedPair(server, accepted) {
-  const client = net.connect(server.address().port, '127.0.0.1')
-  await new Promise((resolve, reject) => client.once('connect', resolve).once('error', reject))
-  while (accepted.length === 0) await new Promise((resolve) => setImmediate(resolve))
-  return { client, socket: accepted.shift() }
-}
 
 test('a worker that answers with a listening socket as a "socket": that call rejects with ERR_INVOKE_BAD_HANDLE, the parent lives', async (t) => {
   // One call a worker: a liar's own call never ends there.

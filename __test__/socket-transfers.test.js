@@ -11,31 +11,10 @@ const { watchedPool } = require('./helpers/pools')
 const { checkProperty, within } = require('./helpers/fuzz')
 const { text } = require('./helpers/arbitraries')
 const { scaled } = require('./helpers/time')
-
-function listening(server) {
-  return new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve(server)))
-}
-
-/** Everything `socket` receives until it closes. */
-function collect(socket) {
-  return new Promise((resolve, reject) => {
-    const chunks = []
-    socket.on('data', (chunk) => chunks.push(chunk))
-    socket.on('close', () => resolve(Buffer.concat(chunks)))
-    socket.on('error', reject)
-  })
-}
+const { listening, collect, connectedPair } = require('./helpers/sockets')
 
 /** `bytes` as the fixture's echoOnce reads them: a length byte, then the bytes. */
 const framed = (bytes) => Buffer.concat([Buffer.from([bytes.length]), bytes])
-
-/** A connected pair: the parent's accepted end (paused, as a hand-off wants it) and its client. */
-async function connectedPair(server, accepted) {
-  const client = net.connect(server.address().port, '127.0.0.1')
-  await new Promise((resolve, reject) => client.once('connect', resolve).once('error', reject))
-  while (accepted.length === 0) await new Promise((resolve) => setImmediate(resolve))
-  return { client, socket: accepted.shift() }
-}
 
 const message = fc.uint8Array({ minLength: 0, maxLength: 255 }).map((bytes) => Buffer.from(bytes))
 const argument = fc.oneof(

@@ -301,6 +301,16 @@ impl Sim {
     self.known_modules.get(&module).is_none_or(|id| self.loaded.contains(id))
   }
 
+  /// Submits a call of `method` on module 1 at `priority`, then sets the method back to 0 (the
+  /// stall tests' awaiting method); returns the call's id.
+  pub fn submit_method(&mut self, method: MethodId, priority: f64) -> CallId {
+    let call = self.next_call;
+    self.method = method;
+    self.submit_with(1, CallOptions { priority: Priority::new(priority), ..Default::default() });
+    self.method = 0;
+    call
+  }
+
   pub fn submit_with(&mut self, module: ModuleId, options: CallOptions) {
     let call = self.next_call;
     self.next_call += 1;

@@ -51,14 +51,6 @@ struct Barrier {
   opens: BTreeSet<CallId>,
 }
 
-fn submit(sim: &mut Sim, method: MethodId, priority: f64) -> CallId {
-  let call = sim.next_call;
-  sim.method = method;
-  sim.submit_with(1, CallOptions { priority: Priority::new(priority), ..Default::default() });
-  sim.method = WAIT;
-  call
-}
-
 /// The world's workers (started if new; one killed or retired exits) run what they were sent. True
 /// if anything happened.
 fn turn(sim: &mut Sim, barrier: &Barrier) -> bool {
@@ -119,13 +111,13 @@ proptest! {
     let mut sim = ready_pool(adaptive_config(limit, 0));
     let mut barrier = Barrier { waiters: BTreeSet::new(), opens: BTreeSet::new() };
     // The cheap method measured first, as a synchronous one.
-    submit(&mut sim, TICK, 0.0);
+    sim.submit_method(TICK, 0.0);
     turn(&mut sim, &barrier);
     for step in mixes {
       match step {
-        Mix::Wait => { barrier.waiters.insert(submit(&mut sim, WAIT, 0.0)); }
-        Mix::Tick(priority) => { submit(&mut sim, TICK, f64::from(priority)); }
-        Mix::Open => { barrier.opens.insert(submit(&mut sim, OPEN, 0.0)); }
+        Mix::Wait => { barrier.waiters.insert(sim.submit_method(WAIT, 0.0)); }
+        Mix::Tick(priority) => { sim.submit_method(TICK, f64::from(priority)); }
+        Mix::Open => { barrier.opens.insert(sim.submit_method(OPEN, 0.0)); }
         Mix::Cancel(n) => {
           let open = unsettled(&sim);
           if !open.is_empty() {
@@ -169,7 +161,7 @@ proptest! {
         let timer = sim.timers.remove(0);
         sim.event(Event::TimerFired { timer });
       } else if round % 2 == 0 {
-        barrier.opens.insert(submit(&mut sim, OPEN, 0.0));
+        barrier.opens.insert(sim.submit_method(OPEN, 0.0));
       }
     }
     prop_assert!(false, "calls never settled: {:?}", unsettled(&sim));

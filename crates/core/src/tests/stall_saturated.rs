@@ -33,14 +33,6 @@ struct World {
   at_once: bool,
 }
 
-fn submit(sim: &mut Sim, method: MethodId, priority: f64) -> CallId {
-  let call = sim.next_call;
-  sim.method = method;
-  sim.submit_with(1, CallOptions { priority: Priority::new(priority), ..Default::default() });
-  sim.method = WAIT;
-  call
-}
-
 /// Fires the stall timer if one is armed.
 fn fire_stall(sim: &mut Sim) {
   if let Some(at) = sim.timers.iter().position(|t| *t == Timer::Stall) {
@@ -73,13 +65,13 @@ fn worker_turn(sim: &mut Sim, world: &World, waiters: &BTreeSet<CallId>, open: C
     } else {
       ticks += 1;
       if world.at_once {
-        submit(sim, TICK, 1.0);
+        sim.submit_method(TICK, 1.0);
       }
     }
   }
   if !world.at_once {
     for _ in 0..ticks {
-      submit(sim, TICK, 1.0);
+      sim.submit_method(TICK, 1.0);
     }
   }
   // Busy as the world says while cheap calls ran; idle while nothing but the waiters is there.
@@ -97,16 +89,16 @@ fn worker_turn(sim: &mut Sim, world: &World, waiters: &BTreeSet<CallId>, open: C
 fn run(world: &World, limit: usize) -> Option<usize> {
   let mut sim = ready_pool(adaptive_config(1, 0));
   // The cheap method is measured first, as a synchronous one.
-  submit(&mut sim, TICK, 1.0);
+  sim.submit_method(TICK, 1.0);
   let tick = sim.world[&1].running.iter().copied().next().unwrap();
   sim.world.get_mut(&1).unwrap().running.remove(&tick);
   sim.world.get_mut(&1).unwrap().news = true;
   sim.event(frame(1, Kind::Resolved, tick));
   sim.pace(1, world.tick_us, world.tick_us.saturating_mul(100) / world.busy_percent);
-  let waiters: BTreeSet<CallId> = (0..world.size).map(|_| submit(&mut sim, WAIT, 0.0)).collect();
-  let open = submit(&mut sim, OPEN, 0.0);
+  let waiters: BTreeSet<CallId> = (0..world.size).map(|_| sim.submit_method(WAIT, 0.0)).collect();
+  let open = sim.submit_method(OPEN, 0.0);
   for _ in 0..world.lanes {
-    submit(&mut sim, TICK, 1.0);
+    sim.submit_method(TICK, 1.0);
   }
   let mut fired = 0;
   let mut turn = 0;
